@@ -1,0 +1,118 @@
+/* Avro single-object encoding of carewatch's records, over avro-c.
+ *
+ * Every Kafka value is  C3 01 | CRC-64-AVRO fingerprint (8 bytes, little
+ * endian) of the schema's Parsing Canonical Form | Avro binary body.
+ *
+ * The schemas are the files schemas/<Record>.avsc, compiled into the library
+ * (cmake/embed_schemas.cmake). cw_avro_init() parses them once; after that
+ * the schemas, their value interfaces and fingerprints are shared read-only
+ * by every thread. Values (avro_value_t) are not thread-safe: each thread
+ * creates and uses its own. avro-c keeps its last error message in one
+ * static buffer, so every function here copies it into the caller's err at
+ * once; do Avro work of one value on one thread.
+ *
+ * Typical producer:
+ *
+ *   const cw_avro_schema *s = cw_avro_schema_by_name("CheckResult");
+ *   avro_value_t v;
+ *   cw_avro_new_value(s, &v);              // nullable fields start as null
+ *   cw_av_set_str(&v, "check_id", id);     // helpers in avro_fields.h
+ *   ...
+ *   uint8_t *buf; size_t len;
+ *   if (cw_avro_encode(&v, s, &buf, &len, err, sizeof err) == 0) { send; free(buf); }
+ *   avro_value_decref(&v);
+ *
+ * Typical consumer:
+ *
+ *   const cw_avro_schema *s; avro_value_t v;
+ *   if (cw_avro_decode(payload, len, &s, &v, err, sizeof err) != 0) -> dead letter
+ *   if (strcmp(s->name, "VisitEvent") == 0) ...
+ *   avro_value_decref(&v);
+ */
+#ifndef CW_AVRO_CODEC_H
+#define CW_AVRO_CODEC_H
+
+#include <avro.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "avro_fields.h"
+
+/* One schema file compiled into the library (generated C file). */
+struct cw_embedded_schema {
+    const char *name; /* record name = file name without .avsc */
+    const char *json; /* the file's text, NUL-terminated */
+    size_t json_len;  /* without the NUL */
+};
+extern const struct cw_embedded_schema cw_embedded_schemas[];
+extern const size_t cw_embedded_schema_count;
+
+#define CW_AVRO_MARKER_0 0xC3
+#define CW_AVRO_MARKER_1 0x01
+/* Marker and fingerprint: the bytes before the body. */
+#define CW_AVRO_HEADER_LEN 10
+
+/* A parsed schema. Owned by the codec; valid from cw_avro_init() to
+ * cw_avro_shutdown(); never modify it. */
+typedef struct cw_avro_schema {
+    const char *name;          /* short record name, e.g. "CheckResult" */
+    avro_schema_t schema;
+    avro_value_iface_t *iface; /* generic value interface for schema */
+    uint64_t fingerprint;      /* CRC-64-AVRO of canonical */
+    char *canonical;           /* Parsing Canonical Form */
+} cw_avro_schema;
+
+/* Parses every embedded schema and computes its fingerprint. Call once at
+ * start-up, before any thread uses the codec; calling it again while
+ * initialized does nothing. Returns 0, or -1 with a message in err. */
+int cw_avro_init(char *err, size_t errlen);
+
+/* Frees everything cw_avro_init() made. Every value created from the schemas
+ * must have been released first. */
+void cw_avro_shutdown(void);
+
+/* The schema whose record name is name ("CheckResult"), or NULL. */
+const cw_avro_schema *cw_avro_schema_by_name(const char *name);
+
+/* The schema with this fingerprint, or NULL. */
+const cw_avro_schema *cw_avro_schema_by_fingerprint(uint64_t fp);
+
+/* Creates an empty record value of schema s in *out, ready to encode:
+ * nullable fields (unions whose first branch is null) hold null, strings,
+ * bytes and arrays are empty, numbers 0, enums their first symbol, until
+ * set (cw_av_init_empty()). The caller releases it with
+ * avro_value_decref(out). Returns 0, or -1. */
+int cw_avro_new_value(const cw_avro_schema *s, avro_value_t *out);
+
+/* Empties value for reuse (avro_value_reset), leaving it as
+ * cw_avro_new_value() makes it. Returns 0, or -1. */
+int cw_avro_reset_value(avro_value_t *value);
+
+/* Encodes value, a record of schema s, as a single-object encoded message.
+ * On success returns 0 and sets *out to a malloc'd buffer of *len bytes that
+ * the caller frees. On failure returns -1, leaves *out NULL and writes a
+ * message into err (a union with no branch selected fails, for instance). */
+int cw_avro_encode(avro_value_t *value, const cw_avro_schema *s, uint8_t **out, size_t *len,
+                   char *err, size_t errlen);
+
+/* Decodes a single-object encoded message. On success returns 0, sets
+ * *schema_out to the writer's schema (found by fingerprint) and *value_out to
+ * a new value that the caller releases with avro_value_decref(). On failure
+ * returns -1, leaves value_out without a value (nothing to release) and
+ * writes a message into err: shorter than the header, wrong marker, unknown
+ * fingerprint, a body that is truncated, malformed for the schema (bad union
+ * branch or enum index, negative length) or followed by trailing bytes.
+ * The body is checked against the schema before avro-c reads it, so hostile
+ * lengths never reach an allocation. */
+int cw_avro_decode(const uint8_t *buf, size_t len, const cw_avro_schema **schema_out,
+                   avro_value_t *value_out, char *err, size_t errlen);
+
+/* CRC-64-AVRO (Rabin) fingerprint of data, as in the Avro specification. */
+uint64_t cw_avro_crc64(const uint8_t *data, size_t len);
+
+/* Parsing Canonical Form (Avro 1.11 specification) of a schema given as JSON
+ * text. On success returns 0 and sets *out to a malloc'd NUL-terminated
+ * string the caller frees; on failure returns -1 with a message in err. */
+int cw_avro_canonical_form(const char *schema_json, char **out, char *err, size_t errlen);
+
+#endif

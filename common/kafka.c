@@ -1,0 +1,286 @@
+#include "kafka.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct cw_producer {
+    rd_kafka_t *rk;
+};
+
+struct cw_consumer {
+    rd_kafka_t *rk;
+};
+
+/* Delivery bookkeeping for one cw_producer_send_sync call. The opaque of
+ * every message points at its cw_kafka_record; the record's err is written by
+ * the delivery-report callback, which decrements the batch's outstanding
+ * count through the record-to-batch pointer kept alongside. */
+typedef struct {
+    cw_kafka_record *record;
+    size_t *outstanding;
+} delivery_slot;
+
+static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                    size_t errlen)
+{
+    char rkerr[256];
+    if (rd_kafka_conf_set(conf, name, value, rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "kafka setting %s: %s", name, rkerr);
+        return -1;
+    }
+    return 0;
+}
+
+/* kafka.extra entries are "name=value" librdkafka properties. */
+static int apply_extra_conf(rd_kafka_conf_t *conf, const cw_config *cfg, char *err, size_t errlen)
+{
+    size_t n = 0;
+    const char *const *extra = cw_config_list(cfg, "kafka.extra", &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(extra[i], '=');
+        if (!eq || eq == extra[i]) {
+            snprintf(err, errlen, "kafka.extra: expected name=value, got '%s'", extra[i]);
+            return -1;
+        }
+        char name[128];
+        size_t name_len = (size_t)(eq - extra[i]);
+        if (name_len >= sizeof(name)) {
+            snprintf(err, errlen, "kafka.extra: property name too long");
+            return -1;
+        }
+        memcpy(name, extra[i], name_len);
+        name[name_len] = '\0';
+        if (set_conf(conf, name, eq + 1, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+static void log_kafka_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    cw_log_warn("kafka error", "error", rd_kafka_err2name((rd_kafka_resp_err_t)code), "reason",
+                reason, NULL);
+}
+
+static rd_kafka_conf_t *base_conf(const cw_config *cfg, const char *client_id, char *err,
+                                  size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char timeout[32];
+    snprintf(timeout, sizeof(timeout), "%lld",
+             (long long)cw_config_int(cfg, "kafka.message_timeout_ms"));
+    if (set_conf(conf, "bootstrap.servers", cw_config_str(cfg, "kafka.brokers"), err, errlen) ||
+        set_conf(conf, "client.id", client_id, err, errlen) ||
+        set_conf(conf, "message.timeout.ms", timeout, err, errlen) ||
+        apply_extra_conf(conf, cfg, err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_error_cb(conf, log_kafka_error);
+    return conf;
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    delivery_slot *slot = msg->_private;
+    slot->record->err = msg->err;
+    (*slot->outstanding)--;
+}
+
+cw_producer *cw_producer_new(const cw_config *cfg, const char *client_id, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = base_conf(cfg, client_id, err, errlen);
+    if (!conf)
+        return NULL;
+    /* linger 1 ms: a synchronous sender waits for the ack anyway, and a short
+     * linger still lets one request's records share a batch. */
+    if (set_conf(conf, "enable.idempotence", "true", err, errlen) ||
+        set_conf(conf, "acks", "all", err, errlen) ||
+        set_conf(conf, "linger.ms", "1", err, errlen) ||
+        set_conf(conf, "compression.type", "lz4", err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    char rkerr[256];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rkerr, sizeof(rkerr));
+    if (!rk) {
+        snprintf(err, errlen, "kafka producer: %s", rkerr);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    cw_producer *p = calloc(1, sizeof(*p));
+    if (!p) {
+        rd_kafka_destroy(rk);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->rk = rk;
+    return p;
+}
+
+void cw_producer_free(cw_producer *p)
+{
+    if (!p)
+        return;
+    rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, 30000);
+    if (err)
+        cw_log_error("producer flush failed", "error", rd_kafka_err2str(err), NULL);
+    rd_kafka_destroy(p->rk);
+    free(p);
+}
+
+static rd_kafka_resp_err_t produce_one(rd_kafka_t *rk, cw_kafka_record *r, delivery_slot *slot)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(r->topic),
+            RD_KAFKA_V_VALUE((void *)r->value, r->value_len),
+            RD_KAFKA_V_KEY((void *)r->key, r->key_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return err;
+        rd_kafka_poll(rk, 10);
+    }
+}
+
+int cw_producer_send_sync(cw_producer *p, cw_kafka_record *records, size_t n)
+{
+    if (n == 0)
+        return 0;
+    delivery_slot *slots = calloc(n, sizeof(*slots));
+    if (!slots) {
+        for (size_t i = 0; i < n; i++)
+            records[i].err = RD_KAFKA_RESP_ERR__FAIL;
+        return -1;
+    }
+    size_t outstanding = 0;
+    for (size_t i = 0; i < n; i++) {
+        slots[i].record = &records[i];
+        slots[i].outstanding = &outstanding;
+        records[i].err = RD_KAFKA_RESP_ERR__IN_PROGRESS;
+        outstanding++;
+        rd_kafka_resp_err_t err = produce_one(p->rk, &records[i], &slots[i]);
+        if (err) {
+            records[i].err = err;
+            outstanding--;
+        }
+    }
+    /* message.timeout.ms bounds this wait: every queued record gets a
+     * delivery report, success or failure, within it. */
+    while (outstanding > 0)
+        rd_kafka_poll(p->rk, 50);
+    free(slots);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (records[i].err) {
+            cw_log_warn("produce failed", "topic", records[i].topic, "error",
+                        rd_kafka_err2name(records[i].err), NULL);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+int cw_producer_ping(cw_producer *p, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, NULL, &md, timeout_ms);
+    if (err)
+        return -1;
+    int ok = md->broker_cnt > 0;
+    rd_kafka_metadata_destroy(md);
+    return ok ? 0 : -1;
+}
+
+rd_kafka_t *cw_producer_handle(cw_producer *p)
+{
+    return p->rk;
+}
+
+cw_consumer *cw_consumer_new(const cw_config *cfg, const char *group_id, const char *const *topics,
+                             size_t ntopics, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = base_conf(cfg, group_id, err, errlen);
+    if (!conf)
+        return NULL;
+    if (set_conf(conf, "group.id", group_id, err, errlen) ||
+        set_conf(conf, "enable.auto.commit", "false", err, errlen) ||
+        set_conf(conf, "enable.auto.offset.store", "false", err, errlen) ||
+        set_conf(conf, "auto.offset.reset", "earliest", err, errlen) ||
+        set_conf(conf, "isolation.level", "read_committed", err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    char rkerr[256];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rkerr, sizeof(rkerr));
+    if (!rk) {
+        snprintf(err, errlen, "kafka consumer: %s", rkerr);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new((int)ntopics);
+    for (size_t i = 0; i < ntopics; i++)
+        rd_kafka_topic_partition_list_add(subs, topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t serr = rd_kafka_subscribe(rk, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (serr) {
+        snprintf(err, errlen, "kafka subscribe: %s", rd_kafka_err2str(serr));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    cw_consumer *c = calloc(1, sizeof(*c));
+    if (!c) {
+        rd_kafka_destroy(rk);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->rk = rk;
+    return c;
+}
+
+void cw_consumer_free(cw_consumer *c)
+{
+    if (!c)
+        return;
+    rd_kafka_consumer_close(c->rk);
+    rd_kafka_destroy(c->rk);
+    free(c);
+}
+
+rd_kafka_message_t *cw_consumer_poll(cw_consumer *c, int timeout_ms)
+{
+    rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (!msg)
+        return NULL;
+    if (msg->err) {
+        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            cw_log_warn("consumer error", "error", rd_kafka_message_errstr(msg), NULL);
+        rd_kafka_message_destroy(msg);
+        return NULL;
+    }
+    return msg;
+}
+
+int cw_consumer_commit_message(cw_consumer *c, const rd_kafka_message_t *msg)
+{
+    rd_kafka_resp_err_t err = rd_kafka_commit_message(c->rk, msg, 0);
+    if (err) {
+        cw_log_error("offset commit failed", "error", rd_kafka_err2str(err), NULL);
+        return -1;
+    }
+    return 0;
+}
+
+rd_kafka_t *cw_consumer_handle(cw_consumer *c)
+{
+    return c->rk;
+}

@@ -1,0 +1,33 @@
+/* The Redis key layout every service shares. Redis is a cache of what is on
+ * Kafka (ref.* topics, orders.assigned, visit.events): each key can be
+ * rebuilt from the topics after a Redis loss.
+ *
+ *   cw:elder:<elder_id>          hash  street_id community_id lat lon crs
+ *                                      visits_per_month minutes_per_visit
+ *   cw:caregiver:<caregiver_id>  hash  provider_id certified level
+ *   cw:contract:<contract_id>    hash  provider_id period_start period_end budget_cents
+ *                                      unit_price_cents prepay_ratio_ppm
+ *                                      invalid_deduction_cents publication_lag_days
+ *   cw:order:<order_id>          hash  elder_id caregiver_id provider_id service_type
+ *                                      scheduled_start (ms) scheduled_minutes
+ *                                      street_id community_id
+ *   cw:cgstate:<caregiver_id>    hash  status (ACTIVE|FROZEN) reason order_id at
+ *   cw:photo:<sha256>            string  the order that first used this photo
+ *   cw:idem:<kind>:<id>          string  SHA-256 of the accepted request body
+ *   cw:stream_clock              string  largest accepted event time (ms), replay mode
+ */
+#ifndef CW_REDIS_KEYS_H
+#define CW_REDIS_KEYS_H
+
+#define CW_KEY_MAX 160
+
+#define CW_KEY_ELDER "cw:elder:%s"
+#define CW_KEY_CAREGIVER "cw:caregiver:%s"
+#define CW_KEY_CONTRACT "cw:contract:%s"
+#define CW_KEY_ORDER "cw:order:%s"
+#define CW_KEY_CGSTATE "cw:cgstate:%s"
+#define CW_KEY_PHOTO "cw:photo:%s"
+#define CW_KEY_IDEMPOTENCY "cw:idem:%s:%s"
+#define CW_KEY_STREAM_CLOCK "cw:stream_clock"
+
+#endif

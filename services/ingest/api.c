@@ -1,0 +1,580 @@
+#include "api.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_fields.h"
+#include "log.h"
+#include "records.h"
+#include "redis_keys.h"
+#include "requests.h"
+
+#define MAX_RECORDS 4 /* a visit event and its three intake checks */
+
+static const char *const request_names[] = {"elder",    "caregiver", "contract", "order",
+                                            "check-in", "check-out", "evidence"};
+
+int request_type_from_name(const char *name, request_type *out)
+{
+    for (size_t i = 0; i < sizeof(request_names) / sizeof(request_names[0]); i++) {
+        if (strcmp(name, request_names[i]) == 0) {
+            *out = (request_type)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int unavailable(api_error *err, const char *what)
+{
+    return api_fail(err, 503, "unavailable", "", "%s is unavailable; nothing was accepted, retry",
+                    what);
+}
+
+/* ---- records waiting to be produced -------------------------------------- */
+
+typedef struct {
+    cw_kafka_record records[MAX_RECORDS];
+    encoded_record encoded[MAX_RECORDS];
+    size_t count;
+} outbox;
+
+static void outbox_free(outbox *box)
+{
+    for (size_t i = 0; i < box->count; i++)
+        free(box->encoded[i].data);
+    box->count = 0;
+}
+
+/* Takes ownership of rec->data. */
+static void outbox_add(outbox *box, const char *topic, const char *key, encoded_record rec)
+{
+    size_t i = box->count++;
+    box->encoded[i] = rec;
+    box->records[i] = (cw_kafka_record){.topic = topic,
+                                        .key = key,
+                                        .key_len = strlen(key),
+                                        .value = rec.data,
+                                        .value_len = rec.len};
+}
+
+static int outbox_send(ingest_ctx *ctx, outbox *box, api_error *err)
+{
+    int rc = cw_producer_send_sync(ctx->producer, box->records, box->count);
+    outbox_free(box);
+    return rc ? unavailable(err, "Kafka") : 0;
+}
+
+static int encoding_failed(api_error *err, const char *why)
+{
+    cw_log_error("record encoding failed", "error", why, NULL);
+    return api_fail(err, 500, "internal", "", "could not encode the record");
+}
+
+/* ---- Redis lookups ------------------------------------------------------ */
+
+/* HMGETs fields of key into values (each at most 128 bytes). Returns 1 when
+ * the hash exists, 0 when it does not, -1 when Redis is unreachable. */
+static int load_hash(ingest_ctx *ctx, const char *key, const char *const *fields, size_t n,
+                     char values[][128])
+{
+    const char *argv[12] = {"HMGET", key};
+    for (size_t i = 0; i < n; i++)
+        argv[2 + i] = fields[i];
+    redisReply *reply = cw_redis_cmd(ctx->redis, (int)(n + 2), argv);
+    if (!reply)
+        return -1;
+    int found = reply->type == REDIS_REPLY_ARRAY && reply->elements == n;
+    for (size_t i = 0; found && i < n; i++) {
+        redisReply *e = reply->element[i];
+        values[i][0] = '\0';
+        if (e->type == REDIS_REPLY_STRING)
+            snprintf(values[i], 128, "%.*s", (int)e->len, e->str);
+        else if (i == 0)
+            found = 0; /* the first field is always written: nil means no hash */
+    }
+    int rc = reply->type == REDIS_REPLY_ERROR ? -1 : found;
+    freeReplyObject(reply);
+    return rc;
+}
+
+typedef struct {
+    char elder_id[128], caregiver_id[128], provider_id[128];
+} order_row;
+
+static int load_order(ingest_ctx *ctx, const char *order_id, order_row *row, api_error *err)
+{
+    static const char *const fields[] = {"elder_id", "caregiver_id", "provider_id"};
+    char key[CW_KEY_MAX], values[3][128];
+    snprintf(key, sizeof(key), CW_KEY_ORDER, order_id);
+    int found = load_hash(ctx, key, fields, 3, values);
+    if (found < 0)
+        return unavailable(err, "Redis");
+    if (!found)
+        return api_fail(err, 404, "unknown_order", "order_id", "order %s is not known", order_id);
+    memcpy(row->elder_id, values[0], 128);
+    memcpy(row->caregiver_id, values[1], 128);
+    memcpy(row->provider_id, values[2], 128);
+    return 0;
+}
+
+/* ---- idempotency -------------------------------------------------------- */
+
+static void content_hash(json_t *body, char hex[65])
+{
+    unsigned char digest[32];
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    SHA256((const unsigned char *)(text ? text : ""), text ? strlen(text) : 0, digest);
+    free(text);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+typedef enum { IDEM_NEW, IDEM_DUPLICATE, IDEM_CONFLICT } idem_state;
+
+static int idempotency_check(ingest_ctx *ctx, const char *kind, const char *id, const char *hash,
+                             idem_state *state, api_error *err)
+{
+    char key[CW_KEY_MAX], stored[80];
+    snprintf(key, sizeof(key), CW_KEY_IDEMPOTENCY, kind, id);
+    int found = cw_redis_get_string(ctx->redis, key, stored, sizeof(stored));
+    if (found < 0)
+        return unavailable(err, "Redis");
+    *state = !found ? IDEM_NEW : strcmp(stored, hash) == 0 ? IDEM_DUPLICATE : IDEM_CONFLICT;
+    return 0;
+}
+
+static void idempotency_record(cw_redis_batch *b, const char *kind, const char *id,
+                               const char *hash)
+{
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), CW_KEY_IDEMPOTENCY, kind, id);
+    const char *argv[] = {"SET", key, hash};
+    cw_redis_batch_add(b, 3, argv);
+}
+
+/* Resolves the idempotency state into an early answer. Returns 1 when the
+ * request is finished (duplicate), -1 on conflict or failure, 0 to go on. */
+static int resolve_idempotency(ingest_ctx *ctx, const char *kind, const char *id,
+                               const char *hash, int updates_allowed, api_outcome *out,
+                               api_error *err)
+{
+    idem_state state;
+    if (idempotency_check(ctx, kind, id, hash, &state, err))
+        return -1;
+    snprintf(out->id, sizeof(out->id), "%s", id);
+    if (state == IDEM_DUPLICATE) {
+        out->duplicate = 1;
+        return 1;
+    }
+    if (state == IDEM_CONFLICT && !updates_allowed)
+        return api_fail(err, 409, "conflict", "",
+                        "%s %s was already accepted with different content", kind, id);
+    return 0;
+}
+
+static int redis_commit(ingest_ctx *ctx, cw_redis_batch *b, api_error *err)
+{
+    return cw_redis_batch_exec(ctx->redis, b) ? unavailable(err, "Redis") : 0;
+}
+
+/* ---- reference data ------------------------------------------------------ */
+
+static void fmt_i64(char *buf, size_t len, int64_t v)
+{
+    snprintf(buf, len, "%lld", (long long)v);
+}
+
+static int submit_elder(ingest_ctx *ctx, json_t *body, const char *hash, api_outcome *out,
+                        api_error *err)
+{
+    elder_req r;
+    char e[256];
+    if (parse_elder(body, &r, err))
+        return -1;
+    int early = resolve_idempotency(ctx, "elder", r.elder_id, hash, 1, out, err);
+    if (early)
+        return early > 0 ? 0 : -1;
+    encoded_record rec;
+    if (record_elder(&r, ctx->now_ms(), &rec, e, sizeof(e)))
+        return encoding_failed(err, e);
+    outbox box = {0};
+    outbox_add(&box, "ref.elders", r.elder_id, rec);
+    if (outbox_send(ctx, &box, err))
+        return -1;
+    char key[CW_KEY_MAX], lat[32], lon[32], visits[24], minutes[24];
+    snprintf(key, sizeof(key), CW_KEY_ELDER, r.elder_id);
+    snprintf(lat, sizeof(lat), "%.9f", r.lat);
+    snprintf(lon, sizeof(lon), "%.9f", r.lon);
+    fmt_i64(visits, sizeof(visits), r.visits_per_month);
+    fmt_i64(minutes, sizeof(minutes), r.minutes_per_visit);
+    const char *argv[] = {"HSET",     key,     "street_id", r.street_id, "community_id",
+                          r.community_id, "lat", lat, "lon", lon, "crs", crs_name(r.crs),
+                          "visits_per_month", visits, "minutes_per_visit", minutes};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+    idempotency_record(&b, "elder", r.elder_id, hash);
+    return redis_commit(ctx, &b, err);
+}
+
+static int submit_caregiver(ingest_ctx *ctx, json_t *body, const char *hash, api_outcome *out,
+                            api_error *err)
+{
+    caregiver_req r;
+    char e[256];
+    if (parse_caregiver(body, &r, err))
+        return -1;
+    int early = resolve_idempotency(ctx, "caregiver", r.caregiver_id, hash, 1, out, err);
+    if (early)
+        return early > 0 ? 0 : -1;
+    encoded_record rec;
+    if (record_caregiver(&r, ctx->now_ms(), &rec, e, sizeof(e)))
+        return encoding_failed(err, e);
+    outbox box = {0};
+    outbox_add(&box, "ref.caregivers", r.caregiver_id, rec);
+    if (outbox_send(ctx, &box, err))
+        return -1;
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), CW_KEY_CAREGIVER, r.caregiver_id);
+    const char *argv[] = {"HSET",      key, "provider_id",          r.provider_id,
+                          "certified", r.certified ? "1" : "0", "level", r.level ? r.level : ""};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 8, argv);
+    idempotency_record(&b, "caregiver", r.caregiver_id, hash);
+    return redis_commit(ctx, &b, err);
+}
+
+static int submit_contract(ingest_ctx *ctx, json_t *body, const char *hash, api_outcome *out,
+                           api_error *err)
+{
+    contract_req r;
+    char e[256];
+    if (parse_contract(body, &r, err))
+        return -1;
+    int early = resolve_idempotency(ctx, "contract", r.contract_id, hash, 1, out, err);
+    if (early)
+        return early > 0 ? 0 : -1;
+    encoded_record rec;
+    if (record_contract(&r, ctx->now_ms(), &rec, e, sizeof(e)))
+        return encoding_failed(err, e);
+    outbox box = {0};
+    outbox_add(&box, "ref.contracts", r.contract_id, rec);
+    if (outbox_send(ctx, &box, err))
+        return -1;
+    char key[CW_KEY_MAX], budget[24], price[24], ratio[24], deduction[24], lag[24];
+    snprintf(key, sizeof(key), CW_KEY_CONTRACT, r.contract_id);
+    fmt_i64(budget, sizeof(budget), r.budget_cents);
+    fmt_i64(price, sizeof(price), r.unit_price_cents);
+    fmt_i64(ratio, sizeof(ratio), r.prepay_ratio_ppm);
+    fmt_i64(deduction, sizeof(deduction), r.invalid_deduction_cents);
+    fmt_i64(lag, sizeof(lag), r.publication_lag_days);
+    const char *argv[] = {"HSET",
+                          key,
+                          "provider_id",
+                          r.provider_id,
+                          "period_start",
+                          r.period_start,
+                          "period_end",
+                          r.period_end,
+                          "budget_cents",
+                          budget,
+                          "unit_price_cents",
+                          price,
+                          "prepay_ratio_ppm",
+                          ratio,
+                          "invalid_deduction_cents",
+                          deduction,
+                          "publication_lag_days",
+                          lag};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+    idempotency_record(&b, "contract", r.contract_id, hash);
+    return redis_commit(ctx, &b, err);
+}
+
+/* ---- orders --------------------------------------------------------------- */
+
+static int submit_order(ingest_ctx *ctx, json_t *body, const char *hash, const auth_role *role,
+                        api_outcome *out, api_error *err)
+{
+    static const char *const elder_fields[] = {"street_id", "community_id"};
+    static const char *const caregiver_fields[] = {"provider_id"};
+    order_req r;
+    char key[CW_KEY_MAX], elder[2][128], caregiver[1][128], e[256];
+    if (parse_order(body, &r, err))
+        return -1;
+    snprintf(key, sizeof(key), CW_KEY_ELDER, r.elder_id);
+    int found = load_hash(ctx, key, elder_fields, 2, elder);
+    if (found < 0)
+        return unavailable(err, "Redis");
+    if (!found)
+        return api_fail(err, 422, "unknown_elder", "elder_id", "elder %s is not registered",
+                        r.elder_id);
+    snprintf(key, sizeof(key), CW_KEY_CAREGIVER, r.caregiver_id);
+    found = load_hash(ctx, key, caregiver_fields, 1, caregiver);
+    if (found < 0)
+        return unavailable(err, "Redis");
+    if (!found)
+        return api_fail(err, 422, "unknown_caregiver", "caregiver_id",
+                        "caregiver %s is not registered", r.caregiver_id);
+    if (!auth_may_act_for_provider(role, caregiver[0]))
+        return api_fail(err, 403, "forbidden", "caregiver_id",
+                        "caregiver %s belongs to another provider", r.caregiver_id);
+    int early = resolve_idempotency(ctx, "order", r.order_id, hash, 0, out, err);
+    if (early)
+        return early > 0 ? 0 : -1;
+    encoded_record rec;
+    if (record_order(&r, caregiver[0], ctx->now_ms(), &rec, e, sizeof(e)))
+        return encoding_failed(err, e);
+    outbox box = {0};
+    outbox_add(&box, "orders.assigned", r.caregiver_id, rec);
+    if (outbox_send(ctx, &box, err))
+        return -1;
+    char start[24], minutes[24];
+    fmt_i64(start, sizeof(start), r.scheduled_start_ms);
+    fmt_i64(minutes, sizeof(minutes), r.scheduled_minutes);
+    snprintf(key, sizeof(key), CW_KEY_ORDER, r.order_id);
+    const char *argv[] = {"HSET",         key,        "elder_id",        r.elder_id,
+                          "caregiver_id", r.caregiver_id, "provider_id", caregiver[0],
+                          "service_type", r.service_type, "scheduled_start", start,
+                          "scheduled_minutes", minutes, "street_id", elder[0],
+                          "community_id", elder[1]};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+    idempotency_record(&b, "order", r.order_id, hash);
+    return redis_commit(ctx, &b, err);
+}
+
+/* ---- visit events ------------------------------------------------------- */
+
+/* Receipt time: the wall clock live; in replay, the stream clock (largest
+ * event time accepted so far, this event's included). */
+static int receipt_time(ingest_ctx *ctx, int64_t at_ms, int64_t *received, api_error *err)
+{
+    if (!ctx->replay_mode) {
+        *received = ctx->now_ms();
+        if (at_ms - *received > ctx->clock_skew_ms)
+            return api_fail(err, 400, "clock_skew", "at",
+                            "at is more than %lld minutes in the future",
+                            (long long)(ctx->clock_skew_ms / 60000));
+        return 0;
+    }
+    char clock[32];
+    int found = cw_redis_get_string(ctx->redis, CW_KEY_STREAM_CLOCK, clock, sizeof(clock));
+    if (found < 0)
+        return unavailable(err, "Redis");
+    int64_t stream_clock = found ? strtoll(clock, NULL, 10) : 0;
+    *received = stream_clock > at_ms ? stream_clock : at_ms;
+    return 0;
+}
+
+/* The stream clock only moves forward, whatever order instances write in. */
+static void advance_stream_clock(ingest_ctx *ctx, cw_redis_batch *b, int64_t at_ms)
+{
+    static const char *script =
+        "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
+        "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1";
+    if (!ctx->replay_mode)
+        return;
+    char at[24];
+    fmt_i64(at, sizeof(at), at_ms);
+    const char *argv[] = {"EVAL", script, "1", CW_KEY_STREAM_CLOCK, at};
+    cw_redis_batch_add(b, 5, argv);
+}
+
+/* Claims the photo hash for this order (first use wins) and reports which
+ * order holds it. The claim stands even if the request later fails: it is
+ * the same order's photo, and a retry finds its own claim. */
+static int claim_photo(ingest_ctx *ctx, const char *sha, const char *order_id, char *holder,
+                       size_t len, api_error *err)
+{
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), CW_KEY_PHOTO, sha);
+    const char *set[] = {"SET", key, order_id, "NX"};
+    const char *get[] = {"GET", key};
+    const char *const *cmds[] = {set, get};
+    const int argcs[] = {4, 2};
+    redisReply *replies[2];
+    if (cw_redis_pipeline(ctx->redis, 2, argcs, cmds, replies))
+        return unavailable(err, "Redis");
+    int ok = replies[1]->type == REDIS_REPLY_STRING;
+    if (ok)
+        snprintf(holder, len, "%.*s", (int)replies[1]->len, replies[1]->str);
+    freeReplyObject(replies[0]);
+    freeReplyObject(replies[1]);
+    return ok ? 0 : unavailable(err, "Redis");
+}
+
+static int add_intake_check(outbox *box, const intake_verdict *v, const visit_req *r,
+                            int64_t received, api_error *err)
+{
+    encoded_record rec;
+    char e[256];
+    if (record_intake_check(v, r->order_id, r->caregiver_id, r->event_id, r->at_ms, received,
+                            &rec, e, sizeof(e)))
+        return encoding_failed(err, e);
+    outbox_add(box, "visit.checks", r->order_id, rec);
+    return 0;
+}
+
+static int build_visit_records(ingest_ctx *ctx, const visit_req *r, const order_row *order,
+                               int64_t received, outbox *box, api_error *err)
+{
+    char holder[128] = "", e[256];
+    if (r->has_photo && claim_photo(ctx, r->photo_sha256, r->order_id, holder, sizeof(holder), err))
+        return -1;
+    intake_verdict checks[3];
+    checks[0] = ctx->thresholds.late_submission_enabled
+                    ? intake_late_submission(r->at_ms, received, &ctx->thresholds)
+                    : intake_late_submission(r->at_ms, r->at_ms, &ctx->thresholds);
+    checks[1] = r->kind == VISIT_CHECK_IN
+                    ? intake_face_match(r->has_score, r->score, &ctx->thresholds)
+                    : intake_voiceprint(r->has_score, r->score, &ctx->thresholds);
+    checks[2] = intake_photo_reuse(r->order_id, r->has_photo ? holder : NULL);
+    order_refs refs = {order->provider_id, order->elder_id, order->caregiver_id};
+    encoded_record rec;
+    if (record_visit(r, &refs, received, &rec, e, sizeof(e)))
+        return encoding_failed(err, e);
+    outbox_add(box, "visit.events", r->caregiver_id, rec);
+    for (int i = 0; i < 3; i++)
+        if (add_intake_check(box, &checks[i], r, received, err))
+            return -1;
+    return 0;
+}
+
+static int submit_visit(ingest_ctx *ctx, visit_kind kind, json_t *body, const char *hash,
+                        const auth_role *role, api_outcome *out, api_error *err)
+{
+    const char *kind_name = kind == VISIT_CHECK_IN ? "check-in" : "check-out";
+    visit_req r;
+    order_row order;
+    if (parse_visit(body, kind, &r, err) || load_order(ctx, r.order_id, &order, err))
+        return -1;
+    if (strcmp(order.caregiver_id, r.caregiver_id) != 0)
+        return api_fail(err, 422, "caregiver_mismatch", "caregiver_id",
+                        "order %s is assigned to another caregiver", r.order_id);
+    if (!auth_may_act_for_provider(role, order.provider_id))
+        return api_fail(err, 403, "forbidden", "order_id",
+                        "order %s belongs to another provider", r.order_id);
+    int64_t received;
+    if (receipt_time(ctx, r.at_ms, &received, err))
+        return -1;
+    int early = resolve_idempotency(ctx, "event", r.event_id, hash, 0, out, err);
+    if (early)
+        return early > 0 ? 0 : -1;
+    outbox box = {0};
+    if (build_visit_records(ctx, &r, &order, received, &box, err)) {
+        outbox_free(&box);
+        return -1;
+    }
+    if (outbox_send(ctx, &box, err))
+        return -1;
+    cw_redis_batch b = {0};
+    idempotency_record(&b, "event", r.event_id, hash);
+    advance_stream_clock(ctx, &b, r.at_ms);
+    cw_log_debug("visit accepted", "kind", kind_name, "event_id", r.event_id, NULL);
+    return redis_commit(ctx, &b, err);
+}
+
+static int submit_evidence(ingest_ctx *ctx, json_t *body, const char *hash, const auth_role *role,
+                           api_outcome *out, api_error *err)
+{
+    evidence_req r;
+    order_row order;
+    char e[256];
+    if (parse_evidence(body, &r, err) || load_order(ctx, r.order_id, &order, err))
+        return -1;
+    if (!auth_may_act_for_provider(role, order.provider_id))
+        return api_fail(err, 403, "forbidden", "order_id",
+                        "order %s belongs to another provider", r.order_id);
+    int64_t received;
+    if (receipt_time(ctx, r.at_ms, &received, err))
+        return -1;
+    int early = resolve_idempotency(ctx, "event", r.event_id, hash, 0, out, err);
+    if (early)
+        return early > 0 ? 0 : -1;
+    order_refs refs = {order.provider_id, order.elder_id, order.caregiver_id};
+    encoded_record rec;
+    if (record_evidence(&r, &refs, received, &rec, e, sizeof(e)))
+        return encoding_failed(err, e);
+    outbox box = {0};
+    outbox_add(&box, "visit.events", order.caregiver_id, rec);
+    if (outbox_send(ctx, &box, err))
+        return -1;
+    cw_redis_batch b = {0};
+    idempotency_record(&b, "event", r.event_id, hash);
+    advance_stream_clock(ctx, &b, r.at_ms);
+    return redis_commit(ctx, &b, err);
+}
+
+int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_role *role,
+                  api_outcome *out, api_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!json_is_object(body))
+        return api_fail(err, 400, "invalid_json", "", "the body must be a JSON object");
+    int reference = type == REQ_ELDER || type == REQ_CAREGIVER || type == REQ_CONTRACT;
+    if (reference && !auth_may_post_reference(role))
+        return api_fail(err, 403, "forbidden", "", "this key may not post reference data");
+    if (!reference && role->kind == ROLE_REGISTRY)
+        return api_fail(err, 403, "forbidden", "", "this key may post reference data only");
+    char hash[65];
+    content_hash(body, hash);
+    switch (type) {
+    case REQ_ELDER: return submit_elder(ctx, body, hash, out, err);
+    case REQ_CAREGIVER: return submit_caregiver(ctx, body, hash, out, err);
+    case REQ_CONTRACT: return submit_contract(ctx, body, hash, out, err);
+    case REQ_ORDER: return submit_order(ctx, body, hash, role, out, err);
+    case REQ_CHECK_IN: return submit_visit(ctx, VISIT_CHECK_IN, body, hash, role, out, err);
+    case REQ_CHECK_OUT: return submit_visit(ctx, VISIT_CHECK_OUT, body, hash, role, out, err);
+    case REQ_EVIDENCE: return submit_evidence(ctx, body, hash, role, out, err);
+    }
+    return api_fail(err, 400, "unknown_type", "type", "unknown record type");
+}
+
+/* ---- unfreeze --------------------------------------------------------------- */
+
+int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
+                    const auth_role *role, api_outcome *out, api_error *err)
+{
+    static const char *const fields[] = {"provider_id"};
+    unfreeze_req r;
+    char key[CW_KEY_MAX], values[1][128], e[256];
+    memset(out, 0, sizeof(*out));
+    if (!auth_may_unfreeze(role))
+        return api_fail(err, 403, "forbidden", "", "only an admin key may unfreeze");
+    if (!is_valid_id(caregiver_id))
+        return api_fail(err, 400, "invalid_id", "caregiver_id", "invalid caregiver id in path");
+    if (!json_is_object(body))
+        return api_fail(err, 400, "invalid_json", "", "the body must be a JSON object");
+    if (parse_unfreeze(body, &r, err))
+        return -1;
+    snprintf(key, sizeof(key), CW_KEY_CAREGIVER, caregiver_id);
+    int found = load_hash(ctx, key, fields, 1, values);
+    if (found < 0)
+        return unavailable(err, "Redis");
+    if (!found)
+        return api_fail(err, 404, "unknown_caregiver", "caregiver_id",
+                        "caregiver %s is not registered", caregiver_id);
+    int64_t at = ctx->now_ms();
+    if (ctx->replay_mode && receipt_time(ctx, 0, &at, err))
+        return -1;
+    encoded_record rec;
+    if (record_status_changed(caregiver_id, "ACTIVE", r.reason, NULL, at, &rec, e, sizeof(e)))
+        return encoding_failed(err, e);
+    outbox box = {0};
+    outbox_add(&box, "caregiver.status", caregiver_id, rec);
+    if (outbox_send(ctx, &box, err))
+        return -1;
+    char at_text[24];
+    fmt_i64(at_text, sizeof(at_text), at);
+    snprintf(key, sizeof(key), CW_KEY_CGSTATE, caregiver_id);
+    const char *argv[] = {"HSET", key, "status", "ACTIVE", "reason", r.reason,
+                          "order_id", "", "at", at_text};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 10, argv);
+    snprintf(out->id, sizeof(out->id), "%s", caregiver_id);
+    return redis_commit(ctx, &b, err);
+}

@@ -1,0 +1,56 @@
+#include "intake_rules.h"
+
+#include <string.h>
+
+const char *outcome_name(check_outcome outcome)
+{
+    static const char *names[] = {"PASS", "YELLOW", "ORANGE", "RED"};
+    return names[outcome];
+}
+
+intake_verdict intake_late_submission(int64_t at_ms, int64_t received_at_ms,
+                                      const intake_thresholds *t)
+{
+    int64_t delay_ms = received_at_ms - at_ms;
+    intake_verdict v = {.rule = "LATE_SUBMISSION",
+                        .has_measured = 1,
+                        .measured = (double)delay_ms / 60000.0,
+                        .has_threshold = 1,
+                        .threshold = (double)t->late_submission_ms / 60000.0,
+                        .unit = "min"};
+    /* Compared in integer milliseconds: 10:00.000 passes, 10:00.001 does not. */
+    v.outcome = delay_ms > t->late_submission_ms ? OUTCOME_YELLOW : OUTCOME_PASS;
+    return v;
+}
+
+static intake_verdict score_verdict(const char *rule, check_outcome failure, int has_score,
+                                    double score, double minimum)
+{
+    intake_verdict v = {.rule = rule,
+                        .has_measured = has_score,
+                        .measured = has_score ? score : 0,
+                        .has_threshold = 1,
+                        .threshold = minimum,
+                        .unit = "score"};
+    v.outcome = !has_score || score < minimum ? failure : OUTCOME_PASS;
+    return v;
+}
+
+intake_verdict intake_face_match(int has_score, double score, const intake_thresholds *t)
+{
+    return score_verdict("FACE_MISMATCH", OUTCOME_ORANGE, has_score, score, t->face_match_min);
+}
+
+intake_verdict intake_voiceprint(int has_score, double score, const intake_thresholds *t)
+{
+    return score_verdict("VOICE_UNCONFIRMED", OUTCOME_YELLOW, has_score, score,
+                         t->voiceprint_match_min);
+}
+
+intake_verdict intake_photo_reuse(const char *order_id, const char *first_order_id)
+{
+    intake_verdict v = {.rule = "PHOTO_REUSE", .unit = ""};
+    v.outcome = first_order_id && strcmp(first_order_id, order_id) != 0 ? OUTCOME_ORANGE
+                                                                        : OUTCOME_PASS;
+    return v;
+}

@@ -1,0 +1,43 @@
+/* Intake checks judged by ingest as an event arrives (DESIGN.md 4 and 4.1):
+ * LATE_SUBMISSION, FACE_MISMATCH, VOICE_UNCONFIRMED, PHOTO_REUSE.
+ * Pure functions: every input, the receipt time included, is a parameter.
+ * Thresholds are crossed only when strictly exceeded. */
+#ifndef INGEST_INTAKE_RULES_H
+#define INGEST_INTAKE_RULES_H
+
+#include <stdint.h>
+
+typedef enum { OUTCOME_PASS = 0, OUTCOME_YELLOW, OUTCOME_ORANGE, OUTCOME_RED } check_outcome;
+
+typedef struct {
+    int64_t late_submission_ms; /* default 10 min */
+    double face_match_min;      /* default 0.80 */
+    double voiceprint_match_min;
+    int late_submission_enabled; /* off for historical imports */
+} intake_thresholds;
+
+typedef struct {
+    const char *rule;
+    check_outcome outcome;
+    int has_measured;
+    double measured;
+    int has_threshold;
+    double threshold;
+    const char *unit;
+} intake_verdict;
+
+const char *outcome_name(check_outcome outcome);
+
+/* Yellow when received_at - at exceeds the threshold; measured in minutes. */
+intake_verdict intake_late_submission(int64_t at_ms, int64_t received_at_ms,
+                                      const intake_thresholds *t);
+/* Orange when the check-in's face score is missing or below the minimum. */
+intake_verdict intake_face_match(int has_score, double score, const intake_thresholds *t);
+/* Yellow when the check-out's voiceprint score is missing or below the minimum. */
+intake_verdict intake_voiceprint(int has_score, double score, const intake_thresholds *t);
+/* Orange when the photo hash was first used by another order.
+ * first_order_id: the order that first claimed this hash (NULL when the event
+ * carries no photo). */
+intake_verdict intake_photo_reuse(const char *order_id, const char *first_order_id);
+
+#endif

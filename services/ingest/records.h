@@ -1,0 +1,45 @@
+/* Avro records ingest publishes, built from validated requests.
+ * Each function encodes one record in single-object encoding into out
+ * (malloc'd; the caller frees out->data) and returns 0, or -1 with err. */
+#ifndef INGEST_RECORDS_H
+#define INGEST_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "intake_rules.h"
+#include "requests.h"
+
+typedef struct {
+    uint8_t *data;
+    size_t len;
+} encoded_record;
+
+typedef struct {
+    const char *provider_id; /* the caregiver's provider */
+    const char *elder_id;
+    const char *caregiver_id;
+} order_refs;
+
+int record_elder(const elder_req *r, int64_t updated_at, encoded_record *out, char *err,
+                 size_t errlen);
+int record_caregiver(const caregiver_req *r, int64_t updated_at, encoded_record *out, char *err,
+                     size_t errlen);
+int record_contract(const contract_req *r, int64_t updated_at, encoded_record *out, char *err,
+                    size_t errlen);
+int record_order(const order_req *r, const char *provider_id, int64_t received_at,
+                 encoded_record *out, char *err, size_t errlen);
+int record_visit(const visit_req *r, const order_refs *refs, int64_t received_at,
+                 encoded_record *out, char *err, size_t errlen);
+int record_evidence(const evidence_req *r, const order_refs *refs, int64_t received_at,
+                    encoded_record *out, char *err, size_t errlen);
+/* check_id is "<event_id>:<rule>": the same event judged again yields the
+ * same id, so a replay changes nothing downstream. */
+int record_intake_check(const intake_verdict *v, const char *order_id, const char *caregiver_id,
+                        const char *event_id, int64_t at, int64_t produced_at,
+                        encoded_record *out, char *err, size_t errlen);
+int record_status_changed(const char *caregiver_id, const char *status, const char *reason,
+                          const char *order_id, int64_t at, encoded_record *out, char *err,
+                          size_t errlen);
+
+#endif

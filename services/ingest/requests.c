@@ -1,0 +1,256 @@
+#include "requests.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "json_fields.h"
+
+/* Bounds that keep values meaningful and their arithmetic far from overflow:
+ * a visit lasts at most a day; money stays below 10^15 cents. */
+#define MAX_MINUTES 1440
+#define MAX_CENTS 1000000000000000LL
+
+/* Batch lines carry their "type" beside the record's own fields. */
+#define COMMON_FIELDS "type"
+
+static const char *crs_names[] = {"WGS84", "GCJ02", "BD09"};
+
+const char *crs_name(crs_kind crs)
+{
+    return crs_names[crs];
+}
+
+static int parse_crs(json_t *home, crs_kind *out, api_error *err)
+{
+    const char *crs;
+    *out = CRS_WGS84;
+    if (jf_optional_text(home, "home", "crs", 16, &crs, err))
+        return -1;
+    if (!crs)
+        return 0;
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(crs, crs_names[i]) == 0) {
+            *out = (crs_kind)i;
+            return 0;
+        }
+    }
+    return api_fail(err, 400, "invalid_value", "home.crs", "home.crs must be WGS84, GCJ02 or BD09");
+}
+
+static int parse_lat_lon(json_t *obj, const char *prefix, double *lat, double *lon, api_error *err)
+{
+    return jf_require_number(obj, prefix, "lat", -90, 90, lat, err) ||
+                   jf_require_number(obj, prefix, "lon", -180, 180, lon, err)
+               ? -1
+               : 0;
+}
+
+int parse_elder(json_t *body, elder_req *out, api_error *err)
+{
+    static const char *const fields[] = {COMMON_FIELDS,      "elder_id",         "street_id",
+                                         "community_id",     "home",             "visits_per_month",
+                                         "minutes_per_visit", NULL};
+    static const char *const home_fields[] = {"lat", "lon", "crs", NULL};
+    json_t *home;
+    int present;
+    memset(out, 0, sizeof(*out));
+    if (jf_reject_unknown(body, "", fields, err) ||
+        jf_require_id(body, "", "elder_id", &out->elder_id, err) ||
+        jf_require_id(body, "", "street_id", &out->street_id, err) ||
+        jf_require_id(body, "", "community_id", &out->community_id, err) ||
+        jf_require_object(body, "", "home", &home, err) ||
+        jf_reject_unknown(home, "home", home_fields, err) ||
+        parse_lat_lon(home, "home", &out->lat, &out->lon, err) || parse_crs(home, &out->crs, err))
+        return -1;
+    out->visits_per_month = 4;
+    out->minutes_per_visit = 60;
+    if (jf_optional_int(body, "", "visits_per_month", 1, 62, &out->visits_per_month, &present,
+                        err) ||
+        jf_optional_int(body, "", "minutes_per_visit", 1, MAX_MINUTES, &out->minutes_per_visit,
+                        &present, err))
+        return -1;
+    return 0;
+}
+
+int parse_caregiver(json_t *body, caregiver_req *out, api_error *err)
+{
+    static const char *const fields[] = {COMMON_FIELDS, "caregiver_id", "provider_id",
+                                         "certified",   "level",        NULL};
+    memset(out, 0, sizeof(*out));
+    if (jf_reject_unknown(body, "", fields, err) ||
+        jf_require_id(body, "", "caregiver_id", &out->caregiver_id, err) ||
+        jf_require_id(body, "", "provider_id", &out->provider_id, err) ||
+        jf_require_bool(body, "", "certified", &out->certified, err) ||
+        jf_optional_text(body, "", "level", 32, &out->level, err))
+        return -1;
+    return 0;
+}
+
+int parse_contract(json_t *body, contract_req *out, api_error *err)
+{
+    static const char *const fields[] = {COMMON_FIELDS,
+                                         "contract_id",
+                                         "provider_id",
+                                         "period_start",
+                                         "period_end",
+                                         "budget_cents",
+                                         "unit_price_cents",
+                                         "prepay_ratio",
+                                         "invalid_deduction_cents",
+                                         "publication_lag_days",
+                                         NULL};
+    double ratio;
+    int present;
+    memset(out, 0, sizeof(*out));
+    if (jf_reject_unknown(body, "", fields, err) ||
+        jf_require_id(body, "", "contract_id", &out->contract_id, err) ||
+        jf_require_id(body, "", "provider_id", &out->provider_id, err) ||
+        jf_require_date(body, "", "period_start", &out->period_start_day, &out->period_start, err) ||
+        jf_require_date(body, "", "period_end", &out->period_end_day, &out->period_end, err) ||
+        jf_require_int(body, "", "budget_cents", 0, MAX_CENTS, &out->budget_cents, err) ||
+        jf_require_int(body, "", "unit_price_cents", 1, MAX_CENTS, &out->unit_price_cents, err) ||
+        jf_require_number(body, "", "prepay_ratio", 0, 1, &ratio, err) ||
+        jf_require_int(body, "", "invalid_deduction_cents", 0, MAX_CENTS,
+                       &out->invalid_deduction_cents, err))
+        return -1;
+    if (out->period_end_day < out->period_start_day)
+        return api_fail(err, 400, "out_of_range", "period_end",
+                        "period_end must not be before period_start");
+    /* The ratio is kept in parts per million so money arithmetic stays in
+     * integers; 0.3 arrives as 0.29999999999999999 and rounds to 300000. */
+    out->prepay_ratio_ppm = llround(ratio * 1e6);
+    out->publication_lag_days = 3;
+    if (jf_optional_int(body, "", "publication_lag_days", 0, 31, &out->publication_lag_days,
+                        &present, err))
+        return -1;
+    return 0;
+}
+
+int parse_order(json_t *body, order_req *out, api_error *err)
+{
+    static const char *const fields[] = {
+        COMMON_FIELDS,  "order_id",        "elder_id",          "caregiver_id",
+        "service_type", "scheduled_start", "scheduled_minutes", NULL};
+    memset(out, 0, sizeof(*out));
+    if (jf_reject_unknown(body, "", fields, err) ||
+        jf_require_id(body, "", "order_id", &out->order_id, err) ||
+        jf_require_id(body, "", "elder_id", &out->elder_id, err) ||
+        jf_require_id(body, "", "caregiver_id", &out->caregiver_id, err) ||
+        jf_require_text(body, "", "service_type", 64, &out->service_type, err) ||
+        jf_require_time(body, "", "scheduled_start", &out->scheduled_start_ms, err) ||
+        jf_require_int(body, "", "scheduled_minutes", 1, MAX_MINUTES, &out->scheduled_minutes,
+                       err))
+        return -1;
+    return 0;
+}
+
+static int parse_gps(json_t *body, gps_fix *gps, api_error *err)
+{
+    static const char *const fields[] = {"lat", "lon", "accuracy_m", NULL};
+    json_t *obj;
+    if (jf_require_object(body, "", "gps", &obj, err) ||
+        jf_reject_unknown(obj, "gps", fields, err) ||
+        parse_lat_lon(obj, "gps", &gps->lat, &gps->lon, err) ||
+        jf_optional_number(obj, "gps", "accuracy_m", 0, 100000, &gps->accuracy_m,
+                           &gps->has_accuracy, err))
+        return -1;
+    return 0;
+}
+
+static int parse_beidou(json_t *body, visit_req *out, api_error *err)
+{
+    static const char *const fields[] = {"lat", "lon", NULL};
+    json_t *obj;
+    if (jf_optional_object(body, "", "beidou", &obj, &out->has_beidou, err))
+        return -1;
+    if (!out->has_beidou)
+        return 0;
+    if (jf_reject_unknown(obj, "beidou", fields, err) ||
+        parse_lat_lon(obj, "beidou", &out->beidou_lat, &out->beidou_lon, err))
+        return -1;
+    return 0;
+}
+
+static int parse_items(json_t *body, visit_req *out, api_error *err)
+{
+    json_t *items = json_object_get(body, "items");
+    if (!items || json_is_null(items))
+        return 0;
+    if (!json_is_array(items))
+        return api_fail(err, 400, "wrong_type", "items", "items must be an array of strings");
+    if (json_array_size(items) > MAX_ITEMS)
+        return api_fail(err, 400, "out_of_range", "items", "items holds at most %d entries",
+                        MAX_ITEMS);
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item) {
+        char path[32];
+        snprintf(path, sizeof(path), "items[%zu]", i);
+        if (!json_is_string(item))
+            return api_fail(err, 400, "wrong_type", path, "%s must be a string", path);
+        const char *s = json_string_value(item);
+        if (strlen(s) != json_string_length(item) || strlen(s) == 0 || strlen(s) > 128)
+            return api_fail(err, 400, "invalid_length", path, "%s must be 1-128 bytes, no NUL",
+                            path);
+        out->items[out->item_count++] = s;
+    }
+    return 0;
+}
+
+int parse_visit(json_t *body, visit_kind kind, visit_req *out, api_error *err)
+{
+    static const char *const check_in_fields[] = {
+        COMMON_FIELDS, "event_id",   "order_id",     "caregiver_id", "at",
+        "gps",         "beidou",     "face_match",   "photo_sha256", "device_id",
+        NULL};
+    static const char *const check_out_fields[] = {
+        COMMON_FIELDS, "event_id", "order_id",         "caregiver_id", "at", "gps",
+        "beidou",      "items",    "voiceprint_match", "photo_sha256", "device_id",
+        NULL};
+    const char *score_field = kind == VISIT_CHECK_IN ? "face_match" : "voiceprint_match";
+    memset(out, 0, sizeof(*out));
+    out->kind = kind;
+    if (jf_reject_unknown(body, "", kind == VISIT_CHECK_IN ? check_in_fields : check_out_fields,
+                          err) ||
+        jf_require_id(body, "", "event_id", &out->event_id, err) ||
+        jf_require_id(body, "", "order_id", &out->order_id, err) ||
+        jf_require_id(body, "", "caregiver_id", &out->caregiver_id, err) ||
+        jf_require_time(body, "", "at", &out->at_ms, err) || parse_gps(body, &out->gps, err) ||
+        parse_beidou(body, out, err) ||
+        jf_optional_number(body, "", score_field, 0, 1, &out->score, &out->has_score, err) ||
+        jf_optional_sha256(body, "", "photo_sha256", out->photo_sha256, &out->has_photo, err) ||
+        jf_optional_text(body, "", "device_id", 128, &out->device_id, err) ||
+        parse_items(body, out, err))
+        return -1;
+    return 0;
+}
+
+int parse_evidence(json_t *body, evidence_req *out, api_error *err)
+{
+    static const char *const fields[] = {COMMON_FIELDS,
+                                         "event_id",
+                                         "order_id",
+                                         "at",
+                                         "watermark_photo_sha256",
+                                         "elder_recording_sha256",
+                                         NULL};
+    memset(out, 0, sizeof(*out));
+    if (jf_reject_unknown(body, "", fields, err) ||
+        jf_require_id(body, "", "event_id", &out->event_id, err) ||
+        jf_require_id(body, "", "order_id", &out->order_id, err) ||
+        jf_require_time(body, "", "at", &out->at_ms, err) ||
+        jf_require_sha256(body, "", "watermark_photo_sha256", out->watermark_photo_sha256, err) ||
+        jf_require_sha256(body, "", "elder_recording_sha256", out->elder_recording_sha256, err))
+        return -1;
+    return 0;
+}
+
+int parse_unfreeze(json_t *body, unfreeze_req *out, api_error *err)
+{
+    static const char *const fields[] = {"reason", NULL};
+    memset(out, 0, sizeof(*out));
+    if (jf_reject_unknown(body, "", fields, err) ||
+        jf_require_text(body, "", "reason", 500, &out->reason, err))
+        return -1;
+    return 0;
+}

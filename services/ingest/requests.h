@@ -1,0 +1,92 @@
+/* The validated forms of ingest's request bodies (DESIGN.md section 3).
+ *
+ * parse_* functions are pure: they read a JSON object, check every field
+ * (presence, type, range, format, unknown fields) and fill the struct, or
+ * fill an api_error (status 400) and return -1. String members are borrowed
+ * from the JSON document, which must outlive the struct. */
+#ifndef INGEST_REQUESTS_H
+#define INGEST_REQUESTS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "api_error.h"
+
+#define MAX_ITEMS 100
+
+typedef enum { CRS_WGS84 = 0, CRS_GCJ02, CRS_BD09 } crs_kind;
+
+typedef struct {
+    const char *elder_id, *street_id, *community_id;
+    double lat, lon;
+    crs_kind crs;
+    int64_t visits_per_month, minutes_per_visit;
+} elder_req;
+
+typedef struct {
+    const char *caregiver_id, *provider_id;
+    int certified;
+    const char *level; /* NULL when absent */
+} caregiver_req;
+
+typedef struct {
+    const char *contract_id, *provider_id;
+    const char *period_start, *period_end; /* YYYY-MM-DD */
+    int64_t period_start_day, period_end_day;
+    int64_t budget_cents, unit_price_cents, invalid_deduction_cents;
+    int64_t prepay_ratio_ppm;
+    int64_t publication_lag_days;
+} contract_req;
+
+typedef struct {
+    const char *order_id, *elder_id, *caregiver_id, *service_type;
+    int64_t scheduled_start_ms;
+    int64_t scheduled_minutes;
+} order_req;
+
+typedef struct {
+    double lat, lon;
+    int has_accuracy;
+    double accuracy_m;
+} gps_fix;
+
+typedef enum { VISIT_CHECK_IN, VISIT_CHECK_OUT } visit_kind;
+
+typedef struct {
+    visit_kind kind;
+    const char *event_id, *order_id, *caregiver_id;
+    int64_t at_ms;
+    gps_fix gps;
+    int has_beidou;
+    double beidou_lat, beidou_lon;
+    int has_score; /* face_match on check-in, voiceprint_match on check-out */
+    double score;
+    int has_photo;
+    char photo_sha256[65];
+    const char *device_id; /* NULL when absent */
+    const char *items[MAX_ITEMS];
+    size_t item_count;
+} visit_req;
+
+typedef struct {
+    const char *event_id, *order_id;
+    int64_t at_ms;
+    char watermark_photo_sha256[65];
+    char elder_recording_sha256[65];
+} evidence_req;
+
+typedef struct {
+    const char *reason;
+} unfreeze_req;
+
+int parse_elder(json_t *body, elder_req *out, api_error *err);
+int parse_caregiver(json_t *body, caregiver_req *out, api_error *err);
+int parse_contract(json_t *body, contract_req *out, api_error *err);
+int parse_order(json_t *body, order_req *out, api_error *err);
+int parse_visit(json_t *body, visit_kind kind, visit_req *out, api_error *err);
+int parse_evidence(json_t *body, evidence_req *out, api_error *err);
+int parse_unfreeze(json_t *body, unfreeze_req *out, api_error *err);
+
+const char *crs_name(crs_kind crs);
+
+#endif

@@ -1,0 +1,66 @@
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *path;
+    request_type type;
+} submit_routes[] = {
+    {"/v1/elders", REQ_ELDER},
+    {"/v1/caregivers", REQ_CAREGIVER},
+    {"/v1/contracts", REQ_CONTRACT},
+    {"/v1/orders", REQ_ORDER},
+    {"/v1/visits/check-in", REQ_CHECK_IN},
+    {"/v1/visits/check-out", REQ_CHECK_OUT},
+    {"/v1/visits/evidence", REQ_EVIDENCE},
+};
+
+static int is_probe(const char *url)
+{
+    return strcmp(url, "/livez") == 0 || strcmp(url, "/healthz") == 0 ||
+           strcmp(url, "/readyz") == 0 || strcmp(url, "/metrics") == 0;
+}
+
+/* "/v1/caregivers/<id>/unfreeze" -> id. */
+static int match_unfreeze(const char *url, char *id, size_t len)
+{
+    static const char prefix[] = "/v1/caregivers/";
+    static const char suffix[] = "/unfreeze";
+    size_t n = strlen(url), plen = sizeof(prefix) - 1, slen = sizeof(suffix) - 1;
+    if (n <= plen + slen || strncmp(url, prefix, plen) != 0 || strcmp(url + n - slen, suffix) != 0)
+        return 0;
+    size_t id_len = n - plen - slen;
+    if (id_len >= len || memchr(url + plen, '/', id_len))
+        return 0;
+    memcpy(id, url + plen, id_len);
+    id[id_len] = '\0';
+    return 1;
+}
+
+route route_request(const char *method, const char *url)
+{
+    route r = {.kind = ROUTE_NOT_FOUND, .method_allowed = 1};
+    int post = strcmp(method, "POST") == 0;
+    if (is_probe(url)) {
+        r.kind = ROUTE_PROBE;
+        r.method_allowed = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+        return r;
+    }
+    for (size_t i = 0; i < sizeof(submit_routes) / sizeof(submit_routes[0]); i++) {
+        if (strcmp(url, submit_routes[i].path) == 0) {
+            r.kind = ROUTE_SUBMIT;
+            r.type = submit_routes[i].type;
+            r.method_allowed = post;
+            return r;
+        }
+    }
+    if (strcmp(url, "/v1/batch") == 0) {
+        r.kind = ROUTE_BATCH;
+        r.method_allowed = post;
+    } else if (match_unfreeze(url, r.path_id, sizeof(r.path_id))) {
+        r.kind = ROUTE_UNFREEZE;
+        r.method_allowed = post;
+    }
+    return r;
+}

@@ -1,0 +1,44 @@
+#include "settings.h"
+
+#include <math.h>
+
+const cw_cfg_spec ingest_config_spec[] = {
+    {.key = "http.bind", .type = CW_CFG_STRING, .default_value = "127.0.0.1",
+     .help = "address the API listens on"},
+    {.key = "http.port", .type = CW_CFG_INT, .default_value = "8080", .min = 0, .max = 65535,
+     .help = "API port (0 picks a free one)"},
+    {.key = "http.max_body_bytes", .type = CW_CFG_INT, .default_value = "65536", .min = 256,
+     .max = 16777216, .help = "largest body of a single-record request"},
+    {.key = "http.max_batch_bytes", .type = CW_CFG_INT, .default_value = "16777216",
+     .min = 1024, .max = 1073741824, .help = "largest /v1/batch body"},
+    {.key = "auth.keys", .type = CW_CFG_LIST,
+     .help = "bearer keys as <sha256 hex of the key>=<role>; roles: registry, importer, admin, "
+             "provider:<provider_id>"},
+    {.key = "rules.late_submission_minutes", .type = CW_CFG_DOUBLE, .default_value = "10",
+     .min = 0, .max = 10080, .help = "LATE_SUBMISSION when received more than this after at"},
+    {.key = "rules.late_submission_enabled", .type = CW_CFG_BOOL, .default_value = "true",
+     .help = "false for historical imports, where receipt time means nothing"},
+    {.key = "rules.face_match_min", .type = CW_CFG_DOUBLE, .default_value = "0.80", .min = 0,
+     .max = 1, .help = "FACE_MISMATCH below this score"},
+    {.key = "rules.voiceprint_match_min", .type = CW_CFG_DOUBLE, .default_value = "0.80",
+     .min = 0, .max = 1, .help = "VOICE_UNCONFIRMED below this score"},
+    {.key = "rules.clock_skew_minutes", .type = CW_CFG_DOUBLE, .default_value = "5", .min = 0,
+     .max = 1440, .help = "live mode rejects events whose at is further ahead of the clock"},
+    {.key = NULL},
+};
+
+void ingest_thresholds_from_config(const cw_config *cfg, intake_thresholds *t)
+{
+    t->late_submission_ms = llround(cw_config_double(cfg, "rules.late_submission_minutes") * 60000);
+    t->late_submission_enabled = cw_config_bool(cfg, "rules.late_submission_enabled");
+    t->face_match_min = cw_config_double(cfg, "rules.face_match_min");
+    t->voiceprint_match_min = cw_config_double(cfg, "rules.voiceprint_match_min");
+}
+
+void ingest_http_from_config(const cw_config *cfg, http_settings *s)
+{
+    s->bind_addr = cw_config_str(cfg, "http.bind");
+    s->port = (int)cw_config_int(cfg, "http.port");
+    s->max_body_bytes = (size_t)cw_config_int(cfg, "http.max_body_bytes");
+    s->max_batch_bytes = (size_t)cw_config_int(cfg, "http.max_batch_bytes");
+}

@@ -1,0 +1,255 @@
+/* Request line -> ingest operation (DESIGN.md 3). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "routes.h"
+
+static void assert_submit(const char *url, request_type type)
+{
+    route r = route_request("POST", url);
+    if (r.kind != ROUTE_SUBMIT || r.type != type || !r.method_allowed)
+        fail_msg("POST %s: kind %d type %d allowed %d", url, (int)r.kind, (int)r.type,
+                 r.method_allowed);
+}
+
+static void assert_not_found(const char *method, const char *url)
+{
+    route r = route_request(method, url);
+    if (r.kind != ROUTE_NOT_FOUND)
+        fail_msg("%s %s: expected not found, got kind %d", method, url, (int)r.kind);
+    /* Not found is 404, never 405. */
+    assert_true(r.method_allowed);
+}
+
+static void assert_method_not_allowed(const char *method, const char *url, route_kind kind)
+{
+    route r = route_request(method, url);
+    if (r.kind != kind || r.method_allowed)
+        fail_msg("%s %s: expected kind %d not allowed, got kind %d allowed %d", method, url,
+                 (int)kind, (int)r.kind, r.method_allowed);
+}
+
+/* ---- record submissions --------------------------------------------------------- */
+
+static void post_each_record_path(void **state)
+{
+    (void)state;
+    assert_submit("/v1/elders", REQ_ELDER);
+    assert_submit("/v1/caregivers", REQ_CAREGIVER);
+    assert_submit("/v1/contracts", REQ_CONTRACT);
+    assert_submit("/v1/orders", REQ_ORDER);
+    assert_submit("/v1/visits/check-in", REQ_CHECK_IN);
+    assert_submit("/v1/visits/check-out", REQ_CHECK_OUT);
+    assert_submit("/v1/visits/evidence", REQ_EVIDENCE);
+}
+
+static void get_on_record_paths_is_405(void **state)
+{
+    (void)state;
+    assert_method_not_allowed("GET", "/v1/orders", ROUTE_SUBMIT);
+    assert_method_not_allowed("GET", "/v1/elders", ROUTE_SUBMIT);
+    assert_method_not_allowed("GET", "/v1/caregivers", ROUTE_SUBMIT);
+    assert_method_not_allowed("GET", "/v1/contracts", ROUTE_SUBMIT);
+    assert_method_not_allowed("GET", "/v1/visits/check-in", ROUTE_SUBMIT);
+    assert_method_not_allowed("GET", "/v1/visits/check-out", ROUTE_SUBMIT);
+    assert_method_not_allowed("GET", "/v1/visits/evidence", ROUTE_SUBMIT);
+}
+
+static void other_methods_on_record_paths_are_405(void **state)
+{
+    (void)state;
+    assert_method_not_allowed("PUT", "/v1/orders", ROUTE_SUBMIT);
+    assert_method_not_allowed("DELETE", "/v1/orders", ROUTE_SUBMIT);
+    assert_method_not_allowed("PATCH", "/v1/elders", ROUTE_SUBMIT);
+    assert_method_not_allowed("HEAD", "/v1/orders", ROUTE_SUBMIT);
+    assert_method_not_allowed("OPTIONS", "/v1/visits/check-in", ROUTE_SUBMIT);
+    /* Methods are case-sensitive (RFC 9110). */
+    assert_method_not_allowed("post", "/v1/orders", ROUTE_SUBMIT);
+}
+
+static void method_not_allowed_keeps_record_type(void **state)
+{
+    (void)state;
+    route r = route_request("GET", "/v1/visits/check-out");
+    assert_int_equal(r.kind, ROUTE_SUBMIT);
+    assert_int_equal(r.type, REQ_CHECK_OUT);
+    assert_false(r.method_allowed);
+}
+
+/* ---- batch --------------------------------------------------------------------- */
+
+static void batch_post_only(void **state)
+{
+    (void)state;
+    route r = route_request("POST", "/v1/batch");
+    assert_int_equal(r.kind, ROUTE_BATCH);
+    assert_true(r.method_allowed);
+    assert_method_not_allowed("GET", "/v1/batch", ROUTE_BATCH);
+    assert_method_not_allowed("PUT", "/v1/batch", ROUTE_BATCH);
+}
+
+/* ---- unfreeze ------------------------------------------------------------------ */
+
+static void unfreeze_extracts_id(void **state)
+{
+    (void)state;
+    route r = route_request("POST", "/v1/caregivers/CG-001/unfreeze");
+    assert_int_equal(r.kind, ROUTE_UNFREEZE);
+    assert_true(r.method_allowed);
+    assert_string_equal(r.path_id, "CG-001");
+    r = route_request("POST", "/v1/caregivers/a.b_c:d-9/unfreeze");
+    assert_int_equal(r.kind, ROUTE_UNFREEZE);
+    assert_string_equal(r.path_id, "a.b_c:d-9");
+    r = route_request("POST", "/v1/caregivers/X/unfreeze");
+    assert_int_equal(r.kind, ROUTE_UNFREEZE);
+    assert_string_equal(r.path_id, "X");
+}
+
+static void unfreeze_id_of_64_chars(void **state)
+{
+    (void)state;
+    const char *id = "C123456789012345678901234567890123456789012345678901234567890ABC";
+    char url[128];
+    assert_int_equal(strlen(id), 64);
+    snprintf(url, sizeof(url), "/v1/caregivers/%s/unfreeze", id);
+    route r = route_request("POST", url);
+    assert_int_equal(r.kind, ROUTE_UNFREEZE);
+    assert_string_equal(r.path_id, id);
+}
+
+static void unfreeze_overlong_id_does_not_overflow(void **state)
+{
+    (void)state;
+    char url[512], id[301];
+    memset(id, 'A', 300);
+    id[300] = '\0';
+    snprintf(url, sizeof(url), "/v1/caregivers/%s/unfreeze", id);
+    route r = route_request("POST", url);
+    /* Either refused here or left for id validation; never truncated. */
+    if (r.kind == ROUTE_UNFREEZE)
+        assert_string_equal(r.path_id, id);
+    else
+        assert_int_equal(r.kind, ROUTE_NOT_FOUND);
+}
+
+static void unfreeze_get_is_405(void **state)
+{
+    (void)state;
+    route r = route_request("GET", "/v1/caregivers/CG-001/unfreeze");
+    assert_int_equal(r.kind, ROUTE_UNFREEZE);
+    assert_false(r.method_allowed);
+    assert_method_not_allowed("DELETE", "/v1/caregivers/CG-001/unfreeze", ROUTE_UNFREEZE);
+}
+
+static void unfreeze_ids_with_slashes_rejected(void **state)
+{
+    (void)state;
+    assert_not_found("POST", "/v1/caregivers/a/b/unfreeze");
+    assert_not_found("POST", "/v1/caregivers/CG-001/x/unfreeze");
+    assert_not_found("POST", "/v1/caregivers/../unfreeze/unfreeze");
+    assert_not_found("POST", "/v1/caregivers//unfreeze");
+    assert_not_found("POST", "/v1/caregivers///unfreeze");
+}
+
+static void unfreeze_malformed_paths(void **state)
+{
+    (void)state;
+    assert_not_found("POST", "/v1/caregivers/unfreeze");
+    assert_not_found("POST", "/v1/caregivers/CG-001");
+    assert_not_found("POST", "/v1/caregivers/CG-001/unfreeze/");
+    assert_not_found("POST", "/v1/caregivers/CG-001/unfreezeX");
+    assert_not_found("POST", "/v1/caregivers/CG-001/freeze");
+    assert_not_found("POST", "/v1/caregiver/CG-001/unfreeze");
+    assert_not_found("POST", "/caregivers/CG-001/unfreeze");
+    assert_not_found("POST", "v1/caregivers/CG-001/unfreeze");
+}
+
+/* ---- probes -------------------------------------------------------------------- */
+
+static void probes_get(void **state)
+{
+    (void)state;
+    static const char *const probes[] = {"/livez", "/healthz", "/readyz", "/metrics"};
+    for (size_t i = 0; i < 4; i++) {
+        route r = route_request("GET", probes[i]);
+        assert_int_equal(r.kind, ROUTE_PROBE);
+        assert_true(r.method_allowed);
+        r = route_request("HEAD", probes[i]);
+        assert_int_equal(r.kind, ROUTE_PROBE);
+        assert_true(r.method_allowed);
+    }
+}
+
+static void probes_post_not_allowed(void **state)
+{
+    (void)state;
+    assert_method_not_allowed("POST", "/livez", ROUTE_PROBE);
+    assert_method_not_allowed("POST", "/healthz", ROUTE_PROBE);
+    assert_method_not_allowed("POST", "/readyz", ROUTE_PROBE);
+    assert_method_not_allowed("POST", "/metrics", ROUTE_PROBE);
+    assert_method_not_allowed("DELETE", "/metrics", ROUTE_PROBE);
+}
+
+/* ---- unknown paths ------------------------------------------------------------- */
+
+static void unknown_paths_404(void **state)
+{
+    (void)state;
+    assert_not_found("GET", "/");
+    assert_not_found("POST", "/");
+    assert_not_found("GET", "");
+    assert_not_found("POST", "/v1");
+    assert_not_found("POST", "/v1/");
+    assert_not_found("POST", "/v1/orders/");
+    assert_not_found("POST", "/v1/orders/O1");
+    assert_not_found("POST", "/v1/Orders");
+    assert_not_found("POST", "/V1/orders");
+    assert_not_found("POST", "/v2/orders");
+    assert_not_found("POST", "/v1/order");
+    assert_not_found("POST", "/v1/visits");
+    assert_not_found("POST", "/v1/visits/checkin");
+    assert_not_found("POST", "/v1/visits/check-in/");
+    assert_not_found("POST", "/v1//orders");
+    assert_not_found("POST", "//v1/orders");
+    assert_not_found("POST", "/v1/batch/");
+    assert_not_found("GET", "/livez/");
+    assert_not_found("GET", "/health");
+    assert_not_found("GET", "/metrics.txt");
+    assert_not_found("GET", "/v1/unfreeze");
+}
+
+static void unknown_paths_404_for_any_method(void **state)
+{
+    (void)state;
+    assert_not_found("DELETE", "/nope");
+    assert_not_found("PUT", "/v1/something");
+    assert_not_found("BREW", "/coffee");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(post_each_record_path),
+        cmocka_unit_test(get_on_record_paths_is_405),
+        cmocka_unit_test(other_methods_on_record_paths_are_405),
+        cmocka_unit_test(method_not_allowed_keeps_record_type),
+        cmocka_unit_test(batch_post_only),
+        cmocka_unit_test(unfreeze_extracts_id),
+        cmocka_unit_test(unfreeze_id_of_64_chars),
+        cmocka_unit_test(unfreeze_overlong_id_does_not_overflow),
+        cmocka_unit_test(unfreeze_get_is_405),
+        cmocka_unit_test(unfreeze_ids_with_slashes_rejected),
+        cmocka_unit_test(unfreeze_malformed_paths),
+        cmocka_unit_test(probes_get),
+        cmocka_unit_test(probes_post_not_allowed),
+        cmocka_unit_test(unknown_paths_404),
+        cmocka_unit_test(unknown_paths_404_for_any_method),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

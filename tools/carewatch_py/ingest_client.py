@@ -1,0 +1,43 @@
+"""A small client for ingest's HTTP API (DESIGN.md section 3)."""
+
+import json
+
+import requests
+
+PATHS = {
+    "elder": "/v1/elders",
+    "caregiver": "/v1/caregivers",
+    "contract": "/v1/contracts",
+    "order": "/v1/orders",
+    "check-in": "/v1/visits/check-in",
+    "check-out": "/v1/visits/check-out",
+    "evidence": "/v1/visits/evidence",
+}
+
+
+class IngestClient:
+    def __init__(self, base_url, timeout=30):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def post(self, path, key, body=None, data=None, headers=None):
+        hdrs = {"Content-Type": "application/json"}
+        if key is not None:
+            hdrs["Authorization"] = "Bearer " + key
+        hdrs.update(headers or {})
+        if data is None:
+            data = json.dumps(body)
+        return self.session.post(self.base_url + path, data=data, headers=hdrs,
+                                 timeout=self.timeout)
+
+    def submit(self, kind, key, body):
+        return self.post(PATHS[kind], key, body)
+
+    def batch(self, key, lines):
+        text = "\n".join(json.dumps(line) for line in lines) + "\n"
+        return self.post("/v1/batch", key, data=text,
+                         headers={"Content-Type": "application/x-ndjson"})
+
+    def get(self, path):
+        return self.session.get(self.base_url + path, timeout=self.timeout)
