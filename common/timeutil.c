@@ -106,7 +106,7 @@ static int parse_offset_minutes(const char **p, int *offset)
     (*p)++;
     if (read_digits(p, 2, &oh) || expect_char(p, ':') || read_digits(p, 2, &om))
         return -1;
-    if (oh > 18 || om > 59)
+    if (om > 59 || oh * 60 + om > 18 * 60)
         return -1;
     *offset = sign * (oh * 60 + om);
     return 0;

@@ -161,7 +161,7 @@ static int resolve_idempotency(ingest_ctx *ctx, const char *kind, const char *id
                                const char *hash, int updates_allowed, api_outcome *out,
                                api_error *err)
 {
-    idem_state state;
+    idem_state state = IDEM_NEW;
     if (idempotency_check(ctx, kind, id, hash, &state, err))
         return -1;
     snprintf(out->id, sizeof(out->id), "%s", id);

@@ -86,7 +86,7 @@ static json_t *parent_of(json_t *doc, const char *path, char *leaf, size_t leaf_
 static json_t *without(const char *text, const char *path)
 {
     json_t *doc = J(text);
-    char leaf[64];
+    char leaf[128];
     json_t *obj = parent_of(doc, path, leaf, sizeof(leaf));
     if (json_object_del(obj, leaf) != 0)
         fail_msg("test body has no %s", path);
@@ -97,7 +97,7 @@ static json_t *without(const char *text, const char *path)
 static json_t *with(const char *text, const char *path, const char *value)
 {
     json_t *doc = J(text);
-    char leaf[64];
+    char leaf[128];
     json_t *obj = parent_of(doc, path, leaf, sizeof(leaf));
     json_object_set_new(obj, leaf, load_quoted(value));
     return doc;
@@ -107,7 +107,7 @@ static json_t *with(const char *text, const char *path, const char *value)
 static json_t *with_string(const char *text, const char *path, const char *s, size_t len)
 {
     json_t *doc = J(text);
-    char leaf[64];
+    char leaf[128];
     json_t *obj = parent_of(doc, path, leaf, sizeof(leaf));
     json_object_set_new(obj, leaf, json_stringn(s, len));
     return doc;

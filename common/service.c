@@ -1,0 +1,119 @@
+#include "service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avro_codec.h"
+#include "log.h"
+#include "metrics.h"
+#include "shutdown.h"
+
+extern char **environ;
+
+#define MAX_SPECS 8
+
+static void print_usage(const char *name, FILE *out)
+{
+    fprintf(out,
+            "usage: carewatch-%s [--config FILE] [--check-config]\n"
+            "       carewatch-%s --help | --version\n"
+            "\n"
+            "  --config FILE    YAML configuration (default: $CAREWATCH_CONFIG, else\n"
+            "                   built-in defaults); every key can be overridden by an\n"
+            "                   environment variable CAREWATCH_<KEY>, e.g.\n"
+            "                   CAREWATCH_KAFKA_BROKERS for kafka.brokers\n"
+            "  --check-config   load and validate the configuration, then exit\n",
+            name, name);
+}
+
+int cw_service_start(cw_service *svc, const char *name, int argc, char **argv,
+                     const cw_cfg_spec *const *specs)
+{
+    int check_only = 0;
+    memset(svc, 0, sizeof(*svc));
+    svc->name = name;
+    svc->config_path = getenv("CAREWATCH_CONFIG");
+    if (svc->config_path != NULL && svc->config_path[0] == '\0')
+        svc->config_path = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_usage(name, stdout);
+            return CW_SERVICE_EXIT_OK;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("carewatch-%s %s\n", name, CW_VERSION);
+            return CW_SERVICE_EXIT_OK;
+        } else if (strcmp(argv[i], "--check-config") == 0) {
+            check_only = 1;
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            svc->config_path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            svc->config_path = argv[i] + 9;
+        } else {
+            fprintf(stderr, "carewatch-%s: unknown or incomplete option '%s'\n", name, argv[i]);
+            print_usage(name, stderr);
+            return CW_SERVICE_EXIT_ERR;
+        }
+    }
+
+    const cw_cfg_spec *all[MAX_SPECS + 2];
+    size_t n = 0;
+    all[n++] = cw_config_common_spec;
+    for (size_t i = 0; specs != NULL && specs[i] != NULL; i++) {
+        if (n > MAX_SPECS) {
+            fprintf(stderr, "carewatch-%s: too many config specs\n", name);
+            return CW_SERVICE_EXIT_ERR;
+        }
+        all[n++] = specs[i];
+    }
+    all[n] = NULL;
+
+    char err[512];
+    svc->cfg = cw_config_load(all, svc->config_path, environ, err, sizeof(err));
+    if (svc->cfg == NULL) {
+        fprintf(stderr, "carewatch-%s: configuration: %s\n", name, err);
+        return CW_SERVICE_EXIT_ERR;
+    }
+    if (check_only) {
+        printf("carewatch-%s: configuration %s is valid\n", name,
+               svc->config_path ? svc->config_path : "(defaults and environment)");
+        cw_config_free(svc->cfg);
+        svc->cfg = NULL;
+        return CW_SERVICE_EXIT_OK;
+    }
+    if (cw_log_init(name, cw_config_str(svc->cfg, "log.level")) != 0) {
+        fprintf(stderr, "carewatch-%s: bad log.level\n", name);
+        goto fail;
+    }
+    if (cw_avro_init(err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERROR, "cannot load the Avro schemas", "error", err, NULL);
+        goto fail;
+    }
+    if (cw_metrics_init(name, CW_VERSION) != 0) {
+        cw_log(CW_LOG_ERROR, "cannot initialise metrics", NULL);
+        goto fail_avro;
+    }
+    if (cw_shutdown_install() != 0) {
+        cw_log(CW_LOG_ERROR, "cannot install signal handlers", NULL);
+        goto fail_metrics;
+    }
+    return CW_SERVICE_RUN;
+
+fail_metrics:
+    cw_metrics_shutdown();
+fail_avro:
+    cw_avro_shutdown();
+fail:
+    cw_config_free(svc->cfg);
+    svc->cfg = NULL;
+    return CW_SERVICE_EXIT_ERR;
+}
+
+void cw_service_finish(cw_service *svc)
+{
+    cw_metrics_shutdown();
+    cw_avro_shutdown();
+    cw_config_free(svc->cfg);
+    svc->cfg = NULL;
+}

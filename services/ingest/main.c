@@ -1,0 +1,156 @@
+/* carewatch-ingest: the HTTP API of DESIGN.md section 3.
+ *
+ * Wiring only: configuration, the Kafka producer, Redis, the key table, the
+ * admin listener and the HTTP server. Requests are handled on the HTTP
+ * server's single thread (api.c); this thread keeps the admin heartbeat
+ * going until SIGTERM or SIGINT. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin_http.h"
+#include "api.h"
+#include "http_server.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis.h"
+#include "service.h"
+#include "settings.h"
+#include "shutdown.h"
+#include "timeutil.h"
+
+/* Readiness runs on the admin thread; it has its own Redis connection so it
+ * never shares one with the request thread. */
+typedef struct {
+    cw_producer *producer;
+    cw_redis *redis;
+} readiness_ctx;
+
+static cw_histogram *request_seconds;
+static cw_counter *responses;
+
+static int ingest_ready(void *user_data, char *reason, size_t reason_len)
+{
+    readiness_ctx *r = user_data;
+    if (cw_redis_ping(r->redis) != 0) {
+        snprintf(reason, reason_len, "redis unreachable");
+        return 0;
+    }
+    if (cw_producer_ping(r->producer, 2000) != 0) {
+        snprintf(reason, reason_len, "kafka unreachable");
+        return 0;
+    }
+    return 1;
+}
+
+static void observe_request(const char *route, int status, double seconds)
+{
+    char code[8];
+    snprintf(code, sizeof(code), "%d", status);
+    cw_counter_add(responses, CW_LABELS(route, code), 1);
+    cw_histogram_observe(request_seconds, CW_LABELS(route), seconds);
+}
+
+static int load_auth(const cw_config *cfg, auth_table *table)
+{
+    size_t n = 0;
+    const char *const *entries = cw_config_list(cfg, "auth.keys", &n);
+    char err[256];
+    if (auth_table_load(table, entries, n, err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERROR, "bad auth.keys", "error", err, NULL);
+        return -1;
+    }
+    if (n == 0)
+        cw_log(CW_LOG_WARN, "auth.keys is empty: every request will be refused", NULL);
+    return 0;
+}
+
+static int run(const cw_config *cfg)
+{
+    int rc = 1;
+    char err[512];
+    ingest_ctx ctx;
+    readiness_ctx ready = {0};
+    http_server *server = NULL;
+    memset(&ctx, 0, sizeof(ctx));
+
+    request_seconds = cw_metrics_histogram("carewatch_ingest_request_seconds",
+                                           "Time to answer an ingest request", "route", NULL, 0);
+    responses = cw_metrics_counter("carewatch_ingest_responses_total",
+                                   "Ingest responses by route and status", "route,status");
+    if (request_seconds == NULL || responses == NULL) {
+        cw_log(CW_LOG_ERROR, "cannot register metrics", NULL);
+        return 1;
+    }
+
+    ctx.producer = cw_producer_new(cfg, "carewatch-ingest", err, sizeof(err));
+    if (ctx.producer == NULL) {
+        cw_log(CW_LOG_ERROR, "cannot create the Kafka producer", "error", err, NULL);
+        return 1;
+    }
+    ctx.redis = cw_redis_new(cfg);
+    ready.redis = cw_redis_new(cfg);
+    ready.producer = ctx.producer;
+    if (ctx.redis == NULL || ready.redis == NULL) {
+        cw_log(CW_LOG_ERROR, "cannot create the Redis client", NULL);
+        goto out;
+    }
+    if (load_auth(cfg, &ctx.auth) != 0)
+        goto out;
+    ingest_thresholds_from_config(cfg, &ctx.thresholds);
+    ctx.replay_mode = strcmp(cw_config_str(cfg, "time.mode"), "replay") == 0;
+    ctx.clock_skew_ms = (int64_t)(cw_config_double(cfg, "rules.clock_skew_minutes") * 60000.0);
+    ctx.now_ms = cw_now_ms;
+
+    if (cw_admin_start(cw_config_str(cfg, "admin.bind"), (int)cw_config_int(cfg, "admin.port"),
+                       ingest_ready, &ready, err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERROR, "cannot start the admin listener", "error", err, NULL);
+        goto out;
+    }
+
+    http_settings hs;
+    ingest_http_from_config(cfg, &hs);
+    hs.probe = cw_admin_probe;
+    hs.observe = observe_request;
+    server = http_server_start(&hs, &ctx, err, sizeof(err));
+    if (server == NULL) {
+        cw_log(CW_LOG_ERROR, "cannot start the HTTP server", "error", err, NULL);
+        goto out_admin;
+    }
+
+    char port[16], admin_port[16];
+    snprintf(port, sizeof(port), "%d", http_server_port(server));
+    snprintf(admin_port, sizeof(admin_port), "%d", cw_admin_port());
+    cw_log(CW_LOG_INFO, "ingest listening", "port", port, "admin_port", admin_port, "time_mode",
+           cw_config_str(cfg, "time.mode"), NULL);
+
+    while (!cw_shutdown_requested()) {
+        cw_admin_heartbeat();
+        cw_shutdown_sleep_ms(1000);
+    }
+    cw_log(CW_LOG_INFO, "shutting down", NULL);
+    http_server_stop(server);
+    rc = 0;
+
+out_admin:
+    cw_admin_stop();
+out:
+    auth_table_free(&ctx.auth);
+    cw_redis_free(ready.redis);
+    cw_redis_free(ctx.redis);
+    cw_producer_free(ctx.producer);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const cw_cfg_spec *const specs[] = {ingest_config_spec, NULL};
+    cw_service svc;
+    int start = cw_service_start(&svc, "ingest", argc, argv, specs);
+    if (start != CW_SERVICE_RUN)
+        return start == CW_SERVICE_EXIT_OK ? 0 : 2;
+    int rc = run(svc.cfg);
+    cw_service_finish(&svc);
+    return rc;
+}
