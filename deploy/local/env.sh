@@ -14,12 +14,14 @@ export CAREWATCH_CACHE
 # Python virtualenv with the test tools (tests/integration/requirements.txt).
 export CAREWATCH_VENV="${CAREWATCH_VENV:-$REPO/.venv}"
 
-export CAREWATCH_KAFKA_PORT="${CAREWATCH_KAFKA_PORT:-9092}"
-export CAREWATCH_CONTROLLER_PORT="${CAREWATCH_CONTROLLER_PORT:-9093}"
-export CAREWATCH_REDIS_PORT="${CAREWATCH_REDIS_PORT:-6379}"
-export KAFKA_BROKERS="127.0.0.1:$CAREWATCH_KAFKA_PORT"
+# Ports of the local stack. Not CAREWATCH_*: those names override the
+# services' configuration keys (CAREWATCH_REDIS_PORT is redis.port).
+export CW_LOCAL_KAFKA_PORT="${CW_LOCAL_KAFKA_PORT:-9092}"
+export CW_LOCAL_CONTROLLER_PORT="${CW_LOCAL_CONTROLLER_PORT:-9093}"
+export CW_LOCAL_REDIS_PORT="${CW_LOCAL_REDIS_PORT:-6379}"
+export KAFKA_BROKERS="127.0.0.1:$CW_LOCAL_KAFKA_PORT"
 export REDIS_HOST=127.0.0.1
-export REDIS_PORT="$CAREWATCH_REDIS_PORT"
+export REDIS_PORT="$CW_LOCAL_REDIS_PORT"
 
 # Kafka broker versions in order of preference. 3.9.x, not 4.x: Kafka 4.0
 # dropped old protocol versions that Debian 12's librdkafka 2.0.2 relies on.

@@ -20,7 +20,7 @@
 #include "shutdown.h"
 #include "timeutil.h"
 
-/* Readiness runs on the admin thread; it has its own Redis connection so it
+/* Readiness (0 = ready) runs on the admin thread; it has its own Redis connection so it
  * never shares one with the request thread. */
 typedef struct {
     cw_producer *producer;
@@ -35,13 +35,13 @@ static int ingest_ready(void *user_data, char *reason, size_t reason_len)
     readiness_ctx *r = user_data;
     if (cw_redis_ping(r->redis) != 0) {
         snprintf(reason, reason_len, "redis unreachable");
-        return 0;
+        return -1;
     }
     if (cw_producer_ping(r->producer, 2000) != 0) {
         snprintf(reason, reason_len, "kafka unreachable");
-        return 0;
+        return -1;
     }
-    return 1;
+    return 0;
 }
 
 static void observe_request(const char *route, int status, double seconds)

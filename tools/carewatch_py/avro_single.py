@@ -26,7 +26,7 @@ class Registry:
                 parsed = fastavro.parse_schema(json.load(f))
             name = parsed["name"].rsplit(".", 1)[-1]
             fp_hex = fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO")
-            fp = int(fp_hex, 16)
+            fp = int.from_bytes(bytes.fromhex(fp_hex), "little")
             self.by_name[name] = (parsed, fp)
             self.by_fingerprint[fp] = (name, parsed)
 

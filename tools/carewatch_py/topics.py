@@ -11,7 +11,8 @@ from .avro_single import Registry
 
 def read_topics(brokers, topics, registry=None, max_seconds=60.0):
     """All records currently on the topics, as dicts with topic, key, name,
-    value, partition, offset. Stops once every partition's end offset (taken
+    value, partition, offset and error (None, or why the value could not be
+    decoded; name and value are then None). Stops once every partition's end offset (taken
     at the start) has been reached, or after max_seconds."""
     registry = registry or Registry()
     consumer = Consumer({
@@ -47,10 +48,15 @@ def read_topics(brokers, topics, registry=None, max_seconds=60.0):
                 continue
             if msg.error():
                 continue
-            name, value = registry.decode(msg.value())
+            try:
+                name, value = registry.decode(msg.value() or b"")
+                error = None
+            except ValueError as e:
+                name, value, error = None, None, str(e)
             records.append({
                 "topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
                 "key": msg.key().decode() if msg.key() else None, "name": name, "value": value,
+                "error": error,
             })
             if msg.offset() + 1 >= ends.get((msg.topic(), msg.partition()), 0):
                 done.add((msg.topic(), msg.partition()))

@@ -1,0 +1,285 @@
+"""ingest's HTTP API against the real broker and Redis: every endpoint's
+records read back from the topics and decoded with the .avsc files,
+idempotency, authorization, batches."""
+
+import datetime
+
+import pytest
+import requests
+
+from conftest import sha256_hex
+
+UTC = datetime.timezone.utc
+
+
+def ms(dt):
+    return int(dt.timestamp() * 1000)
+
+
+def ts(text):
+    return datetime.datetime.fromisoformat(text)
+
+
+def post_registry(ingest, keys, p):
+    """An elder, a caregiver of P01 and a contract, all prefixed p."""
+    elder = {"elder_id": p + "E1", "street_id": p + "S1", "community_id": p + "C1",
+             "home": {"lat": 41.30412, "lon": 123.77618, "crs": "GCJ02"},
+             "visits_per_month": 8, "minutes_per_visit": 45}
+    caregiver = {"caregiver_id": p + "CG1", "provider_id": "P01", "certified": True,
+                 "level": "senior"}
+    contract = {"contract_id": p + "K1", "provider_id": "P01", "period_start": "2024-05-01",
+                "period_end": "2024-05-31", "budget_cents": 12000000,
+                "unit_price_cents": 4000, "prepay_ratio": 0.3,
+                "invalid_deduction_cents": 18000, "publication_lag_days": 3}
+    for kind, body in (("elder", elder), ("caregiver", caregiver), ("contract", contract)):
+        r = ingest.client.submit(kind, keys.registry, body)
+        assert r.status_code == 202, r.text
+        assert r.json() == {"status": "accepted", "id": body[kind + "_id"]}
+    return elder, caregiver, contract
+
+
+def order_body(p, n=1, start="2024-05-06T09:00:00+08:00"):
+    return {"order_id": "%sO%d" % (p, n), "elder_id": p + "E1", "caregiver_id": p + "CG1",
+            "service_type": "bathing", "scheduled_start": start, "scheduled_minutes": 60}
+
+
+def check_in_body(p, n=1, at="2024-05-06T09:02:00+08:00", **extra):
+    body = {"event_id": "%sO%d-in" % (p, n), "order_id": "%sO%d" % (p, n),
+            "caregiver_id": p + "CG1", "at": at,
+            "gps": {"lat": 41.30297, "lon": 123.77001, "accuracy_m": 6.5},
+            "beidou": {"lat": 41.30298, "lon": 123.77002}, "face_match": 0.93,
+            "photo_sha256": sha256_hex(p + "photo-in-%d" % n), "device_id": "dev-1"}
+    body.update(extra)
+    return body
+
+
+def check_out_body(p, n=1, at="2024-05-06T10:03:00+08:00"):
+    return {"event_id": "%sO%d-out" % (p, n), "order_id": "%sO%d" % (p, n),
+            "caregiver_id": p + "CG1", "at": at, "gps": {"lat": 41.30297, "lon": 123.77001},
+            "voiceprint_match": 0.88, "items": ["bathing", "medication reminder"]}
+
+
+def evidence_body(p, n=1):
+    return {"event_id": "%sO%d-ev" % (p, n), "order_id": "%sO%d" % (p, n),
+            "at": "2024-05-06T12:00:00+08:00",
+            "watermark_photo_sha256": sha256_hex(p + "wm"),
+            "elder_recording_sha256": sha256_hex(p + "rec")}
+
+
+def by_topic(records):
+    out = {}
+    for r in records:
+        out.setdefault(r["topic"], []).append(r)
+    return out
+
+
+def test_reference_data_is_published_and_kept_in_redis(ingest, keys, redis_server, watch, ids):
+    elder, caregiver, contract = post_registry(ingest, keys, ids)
+    got = by_topic(watch.new_records())
+    assert sorted(got) == ["ref.caregivers", "ref.contracts", "ref.elders"]
+
+    (e,) = got["ref.elders"]
+    assert e["key"] == ids + "E1" and e["name"] == "Elder"
+    v = e["value"]
+    assert (v["elder_id"], v["street_id"], v["community_id"]) == (ids + "E1", ids + "S1",
+                                                                  ids + "C1")
+    assert v["home"] == {"lat": 41.30412, "lon": 123.77618, "crs": "GCJ02"}
+    assert (v["visits_per_month"], v["minutes_per_visit"]) == (8, 45)
+
+    (c,) = got["ref.caregivers"]
+    assert c["key"] == ids + "CG1"
+    assert c["value"]["provider_id"] == "P01" and c["value"]["certified"] is True
+    assert c["value"]["level"] == "senior"
+
+    (k,) = got["ref.contracts"]
+    assert k["key"] == ids + "K1"
+    kv = k["value"]
+    assert kv["prepay_ratio_ppm"] == 300000
+    assert (kv["budget_cents"], kv["unit_price_cents"], kv["invalid_deduction_cents"]) == (
+        12000000, 4000, 18000)
+    assert (kv["period_start"], kv["period_end"], kv["publication_lag_days"]) == (
+        "2024-05-01", "2024-05-31", 3)
+
+    assert redis_server.cli("HGET", "cw:elder:" + ids + "E1", "street_id") == ids + "S1"
+    assert redis_server.cli("HGET", "cw:caregiver:" + ids + "CG1", "provider_id") == "P01"
+    assert redis_server.cli("HGET", "cw:contract:" + ids + "K1", "prepay_ratio_ppm") == "300000"
+
+
+def test_reference_update_replaces_the_record(ingest, keys, redis_server, watch, ids):
+    elder, _, _ = post_registry(ingest, keys, ids)
+    watch.start = watch._ends()
+    elder["street_id"] = ids + "S2"
+    r = ingest.client.submit("elder", keys.registry, elder)
+    assert r.status_code == 202, r.text
+    (e,) = watch.new_records()
+    assert e["topic"] == "ref.elders" and e["value"]["street_id"] == ids + "S2"
+    assert redis_server.cli("HGET", "cw:elder:" + ids + "E1", "street_id") == ids + "S2"
+
+
+def test_order_and_visit_records_round_trip(ingest, keys, redis_server, watch, ids):
+    post_registry(ingest, keys, ids)
+    watch.start = watch._ends()
+    bodies = [("order", order_body(ids)), ("check-in", check_in_body(ids)),
+              ("check-out", check_out_body(ids)), ("evidence", evidence_body(ids))]
+    for kind, body in bodies:
+        r = ingest.client.submit(kind, keys.p01, body)
+        assert r.status_code == 202, (kind, r.text)
+        assert r.json()["status"] == "accepted"
+    got = by_topic(watch.new_records())
+
+    (o,) = got["orders.assigned"]
+    assert o["key"] == ids + "CG1" and o["name"] == "OrderAssigned"
+    ov = o["value"]
+    assert ov["provider_id"] == "P01" and ov["scheduled_minutes"] == 60
+    assert ov["scheduled_start"] == ts("2024-05-06T09:00:00+08:00")
+    assert redis_server.cli("HGET", "cw:order:" + ids + "O1", "street_id") == ids + "S1"
+
+    events = {r["value"]["event_id"]: r for r in got["visit.events"]}
+    assert sorted(events) == [ids + "O1-ev", ids + "O1-in", ids + "O1-out"]
+    cin = events[ids + "O1-in"]
+    assert cin["key"] == ids + "CG1" and cin["name"] == "VisitEvent"
+    cv = cin["value"]
+    assert cv["kind"] == "CHECK_IN" and cv["elder_id"] == ids + "E1"
+    assert cv["at"] == ts("2024-05-06T09:02:00+08:00")
+    assert cv["gps"] == {"lat": 41.30297, "lon": 123.77001, "accuracy_m": 6.5}
+    assert cv["beidou"] == {"lat": 41.30298, "lon": 123.77002}
+    assert cv["face_match"] == 0.93 and cv["voiceprint_match"] is None
+    assert cv["photo_sha256"] == sha256_hex(ids + "photo-in-1") and cv["device_id"] == "dev-1"
+    cout = events[ids + "O1-out"]["value"]
+    assert cout["kind"] == "CHECK_OUT" and cout["voiceprint_match"] == 0.88
+    assert cout["face_match"] is None and cout["beidou"] is None
+    assert cout["gps"]["accuracy_m"] is None
+    assert cout["items"] == ["bathing", "medication reminder"]
+    ev = events[ids + "O1-ev"]
+    assert ev["name"] == "Evidence" and ev["key"] == ids + "CG1"
+    assert ev["value"]["provider_id"] == "P01"
+    assert ev["value"]["watermark_photo_sha256"] == sha256_hex(ids + "wm")
+
+    checks = {r["value"]["check_id"]: r for r in got["visit.checks"]}
+    for event_id, rules in ((ids + "O1-in", ("LATE_SUBMISSION", "FACE_MISMATCH", "PHOTO_REUSE")),
+                            (ids + "O1-out",
+                             ("LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE"))):
+        for rule in rules:
+            c = checks.pop("%s:%s" % (event_id, rule))
+            assert c["key"] == ids + "O1" and c["name"] == "CheckResult"
+            assert c["value"]["outcome"] == "PASS", c
+            assert c["value"]["checker"] == "ingest" and c["value"]["event_id"] == event_id
+    assert checks == {}, "unexpected checks: %s" % sorted(checks)
+
+
+def test_duplicates_produce_nothing_and_conflicts_are_409(ingest, keys, watch, ids):
+    elder, caregiver, contract = post_registry(ingest, keys, ids)
+    bodies = [("order", order_body(ids)), ("check-in", check_in_body(ids)),
+              ("check-out", check_out_body(ids)), ("evidence", evidence_body(ids))]
+    for kind, body in bodies:
+        assert ingest.client.submit(kind, keys.p01, body).status_code == 202
+    watch.start = watch._ends()
+
+    for kind, body in (("elder", elder), ("caregiver", caregiver), ("contract", contract)):
+        r = ingest.client.submit(kind, keys.registry, body)
+        assert (r.status_code, r.json()["status"]) == (200, "duplicate"), r.text
+    for kind, body in bodies:
+        # The importer re-sending a provider's records is still a duplicate.
+        r = ingest.client.submit(kind, keys.importer, body)
+        assert (r.status_code, r.json()["status"]) == (200, "duplicate"), r.text
+        changed = dict(body, at="2024-05-06T09:03:00+08:00") if "at" in body else dict(
+            body, scheduled_minutes=30)
+        r = ingest.client.submit(kind, keys.p01, changed)
+        assert r.status_code == 409, r.text
+        assert r.json()["error"] == "conflict"
+    assert watch.new_records() == []
+
+
+def test_auth_roles(ingest, keys, ids):
+    post_registry(ingest, keys, ids)
+    c = ingest.client
+    assert c.submit("order", None, order_body(ids)).status_code == 401
+    r = c.submit("order", "not-a-key", order_body(ids))
+    assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+    r = c.post("/v1/orders", None, order_body(ids), headers={"Authorization": "Basic abc"})
+    assert r.status_code == 401
+    # A provider cannot post for another provider's caregiver.
+    r = c.submit("order", keys.p02, order_body(ids))
+    assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
+    # Providers do not post reference data; the registry does not post visits.
+    r = c.submit("elder", keys.p01, {"elder_id": ids + "E9", "street_id": "S", "community_id": "C",
+                                     "home": {"lat": 1, "lon": 2}})
+    assert r.status_code == 403
+    assert c.submit("order", keys.registry, order_body(ids)).status_code == 403
+    # Only admins unfreeze.
+    r = c.post("/v1/caregivers/%sCG1/unfreeze" % ids, keys.p01, {"reason": "checked"})
+    assert r.status_code == 403
+    assert c.submit("order", keys.p01, order_body(ids)).status_code == 202
+    r = c.submit("check-in", keys.p02, check_in_body(ids))
+    assert r.status_code == 403
+
+
+def test_unknown_references(ingest, keys, ids):
+    post_registry(ingest, keys, ids)
+    c = ingest.client
+    r = c.submit("order", keys.importer, dict(order_body(ids), elder_id=ids + "nobody"))
+    assert r.status_code == 422 and r.json()["field"] == "elder_id", r.text
+    r = c.submit("order", keys.importer, dict(order_body(ids), caregiver_id=ids + "nobody"))
+    assert r.status_code == 422 and r.json()["field"] == "caregiver_id", r.text
+    r = c.submit("check-in", keys.p01, check_in_body(ids, n=7))
+    assert r.status_code == 404 and r.json()["error"] == "unknown_order", r.text
+    r = c.post("/v1/caregivers/%snobody/unfreeze" % ids, keys.admin, {"reason": "x"})
+    assert r.status_code == 404
+
+
+def test_unfreeze_publishes_status_and_clears_redis(ingest, keys, redis_server, watch, ids):
+    post_registry(ingest, keys, ids)
+    redis_server.cli("HSET", "cw:cgstate:" + ids + "CG1", "status", "FROZEN", "reason",
+                     "VISIT_OVERLAP")
+    watch.start = watch._ends()
+    r = ingest.client.post("/v1/caregivers/%sCG1/unfreeze" % ids, keys.admin,
+                           {"reason": "street office checked the schedule"})
+    assert r.status_code == 202, r.text
+    (s,) = watch.new_records()
+    assert s["topic"] == "caregiver.status" and s["key"] == ids + "CG1"
+    assert s["value"]["status"] == "ACTIVE"
+    assert s["value"]["reason"] == "street office checked the schedule"
+    assert redis_server.cli("HGET", "cw:cgstate:" + ids + "CG1", "status") == "ACTIVE"
+
+
+def test_batch_reports_every_line(ingest, keys, watch, ids):
+    post_registry(ingest, keys, ids)
+    watch.start = watch._ends()
+    lines = [
+        dict(order_body(ids, 1), type="order"),
+        dict(order_body(ids, 2), type="order"),
+        dict(order_body(ids, 1), type="order"),                       # duplicate
+        dict(order_body(ids, 3), type="order", scheduled_minutes=-5),  # invalid
+        {"type": "teleport", "order_id": ids + "O4"},                 # unknown type
+        dict(check_in_body(ids, 2), type="check-in"),
+    ]
+    text = "\n".join(__import__("json").dumps(x) for x in lines) + "\n{not json\n"
+    r = ingest.client.post("/v1/batch", keys.p01, data=text,
+                           headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    results = doc["results"]
+    assert [x["line"] for x in results] == [1, 2, 3, 4, 5, 6, 7]
+    assert [x["status"] for x in results] == [202, 202, 200, 400, 400, 202, 400]
+    assert results[3]["field"] == "scheduled_minutes"
+    assert (doc["accepted"], doc["duplicates"], doc["rejected"]) == (3, 1, 3)
+    got = by_topic(watch.new_records())
+    assert sorted(x["value"]["order_id"] for x in got["orders.assigned"]) == [ids + "O1",
+                                                                              ids + "O2"]
+    assert [x["value"]["event_id"] for x in got["visit.events"]] == [ids + "O2-in"]
+
+
+def test_probes(ingest):
+    for path in ("/livez", "/healthz", "/readyz"):
+        r = requests.get(ingest.url + path, timeout=5)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+    r = requests.get("http://127.0.0.1:%d/metrics" % ingest.admin_port, timeout=5)
+    assert r.status_code == 200
+    assert "carewatch_ingest_responses_total" in r.text
+    assert 'carewatch_up{service="ingest"} 1' in r.text or "carewatch_up 1" in r.text
+
+
+def test_secrets_never_logged(ingest, keys):
+    text = ingest.log_text()
+    for k in (keys.registry, keys.importer, keys.admin, keys.p01, keys.p02):
+        assert k not in text
