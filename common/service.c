@@ -23,14 +23,51 @@ static void print_usage(const char *name, FILE *out)
             "                   built-in defaults); every key can be overridden by an\n"
             "                   environment variable CAREWATCH_<KEY>, e.g.\n"
             "                   CAREWATCH_KAFKA_BROKERS for kafka.brokers\n"
-            "  --check-config   load and validate the configuration, then exit\n",
+            "  --check-config   load and validate the configuration, then exit\n"
+            "  --config-keys    list every configuration key (Markdown table), then exit\n",
             name, name);
+}
+
+static const char *type_name(cw_cfg_type type)
+{
+    switch (type) {
+    case CW_CFG_STRING: return "string";
+    case CW_CFG_INT: return "integer";
+    case CW_CFG_DOUBLE: return "number";
+    case CW_CFG_BOOL: return "boolean";
+    case CW_CFG_LIST: return "list";
+    }
+    return "?";
+}
+
+/* One row per key: what the README's configuration tables are checked
+ * against. */
+static void print_config_keys(const cw_cfg_spec *const *specs)
+{
+    printf("| key | environment | type | default | meaning |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; specs[i] != NULL; i++) {
+        for (const cw_cfg_spec *k = specs[i]; k->key != NULL; k++) {
+            char env[128];
+            if (cw_config_env_name(k->key, env, sizeof(env)) != 0)
+                snprintf(env, sizeof(env), "?");
+            const char *def = k->default_value ? k->default_value : "";
+            printf("| `%s` | `%s` | %s", k->key, env, type_name(k->type));
+            if (k->choices != NULL) {
+                /* "live|replay" would split the Markdown cell. */
+                printf(": ");
+                for (const char *c = k->choices; *c; c++)
+                    fputs(*c == '|' ? " / " : (char[2]){*c, 0}, stdout);
+            }
+            printf(" | %s%s%s | %s |\n", def[0] ? "`" : "", def, def[0] ? "`" : "",
+                   k->help ? k->help : "");
+        }
+    }
 }
 
 int cw_service_start(cw_service *svc, const char *name, int argc, char **argv,
                      const cw_cfg_spec *const *specs)
 {
-    int check_only = 0;
+    int check_only = 0, list_keys = 0;
     memset(svc, 0, sizeof(*svc));
     svc->name = name;
     svc->config_path = getenv("CAREWATCH_CONFIG");
@@ -44,6 +81,8 @@ int cw_service_start(cw_service *svc, const char *name, int argc, char **argv,
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("carewatch-%s %s\n", name, CW_VERSION);
             return CW_SERVICE_EXIT_OK;
+        } else if (strcmp(argv[i], "--config-keys") == 0) {
+            list_keys = 1;
         } else if (strcmp(argv[i], "--check-config") == 0) {
             check_only = 1;
         } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -68,6 +107,10 @@ int cw_service_start(cw_service *svc, const char *name, int argc, char **argv,
         all[n++] = specs[i];
     }
     all[n] = NULL;
+    if (list_keys) {
+        print_config_keys(all);
+        return CW_SERVICE_EXIT_OK;
+    }
 
     char err[512];
     svc->cfg = cw_config_load(all, svc->config_path, environ, err, sizeof(err));

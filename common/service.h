@@ -7,8 +7,8 @@
  *   ... run with svc.cfg ...
  *   cw_service_finish(&svc);
  *
- * Options: --config FILE (or CAREWATCH_CONFIG), --check-config, --help,
- * --version. */
+ * Options: --config FILE (or CAREWATCH_CONFIG), --check-config,
+ * --config-keys, --help, --version. */
 #ifndef CW_SERVICE_H
 #define CW_SERVICE_H
 
