@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "avro_codec.h"
+#include "check_result.h"
 
 typedef struct {
     const cw_avro_schema *schema;
@@ -209,30 +210,24 @@ int record_intake_check(const intake_verdict *iv, const char *order_id, const ch
                         const char *event_id, int64_t at, int64_t produced_at,
                         encoded_record *out, char *err, size_t errlen)
 {
-    char check_id[256];
-    int n = snprintf(check_id, sizeof(check_id), "%s:%s", event_id, iv->rule);
-    if (n < 0 || (size_t)n >= sizeof(check_id)) {
+    cw_check c = {.order_id = order_id,
+                  .caregiver_id = caregiver_id,
+                  .event_id = event_id,
+                  .rule = iv->rule,
+                  .outcome = (cw_outcome)iv->outcome,
+                  .has_measured = iv->has_measured,
+                  .measured = iv->measured,
+                  .has_threshold = iv->has_threshold,
+                  .threshold = iv->threshold,
+                  .unit = iv->unit,
+                  .checker = "ingest",
+                  .at = at,
+                  .produced_at = produced_at};
+    if (cw_check_set_id(&c, event_id, iv->rule) != 0) {
         snprintf(err, errlen, "check id too long");
         return -1;
     }
-    record_builder b;
-    if (builder_start(&b, "CheckResult", err, errlen) != 0)
-        return -1;
-    avro_value_t *v = &b.value;
-    SET(&b, cw_av_set_str(v, "check_id", check_id), "check_id");
-    SET(&b, cw_av_set_str(v, "order_id", order_id), "order_id");
-    SET(&b, cw_av_set_str(v, "caregiver_id", caregiver_id), "caregiver_id");
-    SET(&b, cw_av_set_opt_str(v, "event_id", event_id), "event_id");
-    SET(&b, cw_av_set_str(v, "rule", iv->rule), "rule");
-    SET(&b, cw_av_set_enum(v, "outcome", outcome_name(iv->outcome)), "outcome");
-    SET(&b, cw_av_set_opt_double(v, "measured", iv->has_measured, iv->measured), "measured");
-    SET(&b, cw_av_set_opt_double(v, "threshold", iv->has_threshold, iv->threshold),
-        "threshold");
-    SET(&b, cw_av_set_str(v, "unit", iv->unit ? iv->unit : ""), "unit");
-    SET(&b, cw_av_set_str(v, "checker", "ingest"), "checker");
-    SET(&b, cw_av_set_long(v, "at", at), "at");
-    SET(&b, cw_av_set_long(v, "produced_at", produced_at), "produced_at");
-    return builder_finish(&b, out, err, errlen);
+    return cw_check_encode(&c, &out->data, &out->len, err, errlen);
 }
 
 int record_status_changed(const char *caregiver_id, const char *status, const char *reason,

@@ -1,0 +1,298 @@
+#include "stream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_http.h"
+#include "log.h"
+#include "metrics.h"
+#include "shutdown.h"
+#include "state.h"
+#include "timeutil.h"
+
+#define RETRY_PAUSE_MS 500
+#define STOP_SHUTDOWN 1
+#define STOP_FATAL 2
+#define KEY_MAX 256
+
+typedef struct {
+    rd_kafka_message_t **msgs;
+    size_t count;
+} batch;
+
+static int poll_batch(cw_consumer *c, const cw_stream_handlers *h, batch *b)
+{
+    int max = h->batch_max > 0 ? h->batch_max : 500;
+    int wait_ms = h->batch_wait_ms > 0 ? h->batch_wait_ms : 20;
+    b->count = 0;
+    b->msgs = calloc((size_t)max, sizeof(*b->msgs));
+    if (b->msgs == NULL)
+        return -1;
+    double deadline = cw_metrics_now() + wait_ms / 1000.0;
+    /* The first poll waits longer so an idle loop does not spin. */
+    int timeout = 200;
+    while ((int)b->count < max) {
+        rd_kafka_message_t *m = cw_consumer_poll(c, timeout);
+        if (m == NULL) {
+            if (b->count > 0 || cw_metrics_now() >= deadline)
+                break;
+            continue;
+        }
+        b->msgs[b->count++] = m;
+        double left = deadline - cw_metrics_now();
+        if (left <= 0)
+            break;
+        timeout = (int)(left * 1000) + 1;
+    }
+    return 0;
+}
+
+static void batch_free(batch *b)
+{
+    for (size_t i = 0; i < b->count; i++)
+        rd_kafka_message_destroy(b->msgs[i]);
+    free(b->msgs);
+    b->msgs = NULL;
+    b->count = 0;
+}
+
+int cw_stream_dead_letter(cw_outbox *out, const char *service, const char *topic,
+                          int32_t partition, int64_t offset, const void *key, size_t key_len,
+                          const void *payload, size_t payload_len, const char *reason, int64_t at)
+{
+    const cw_avro_schema *s = cw_avro_schema_by_name("DeadLetter");
+    avro_value_t v;
+    char err[256], dlq[96];
+    if (s == NULL || cw_avro_new_value(s, &v) != 0)
+        return -1;
+    snprintf(dlq, sizeof(dlq), "dlq.%s", service);
+    int rc = -1;
+    if (cw_av_set_str(&v, "service", service) == 0 && cw_av_set_str(&v, "source_topic", topic) == 0 &&
+        cw_av_set_int(&v, "partition", partition) == 0 && cw_av_set_long(&v, "offset", offset) == 0 &&
+        cw_av_set_opt_bytes(&v, "key", key, key_len) == 0 &&
+        cw_av_set_bytes(&v, "payload", payload ? payload : "", payload_len) == 0 &&
+        cw_av_set_str(&v, "reason", reason) == 0 && cw_av_set_long(&v, "at", at) == 0) {
+        char k[KEY_MAX];
+        snprintf(k, sizeof(k), "%s/%d/%lld", topic, (int)partition, (long long)offset);
+        rc = cw_outbox_add_avro(out, dlq, k, &v, s, err, sizeof(err));
+    }
+    avro_value_decref(&v);
+    if (rc == 0) {
+        cw_metrics_error(topic, "dead_letter");
+        cw_log_warn("dead letter", "topic", topic, "reason", reason, NULL);
+    }
+    return rc;
+}
+
+/* Decodes and hands one message to the handler, retrying while it asks to
+ * (or until shutdown). Returns 0 when the message is done, STOP_SHUTDOWN,
+ * or STOP_FATAL when even its dead letter cannot be built. */
+static int handle_one(const cw_stream_handlers *h, rd_kafka_message_t *m, cw_outbox *out)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    char key[KEY_MAX] = "", err[200], reason[256] = "";
+    size_t klen = m->key_len < sizeof(key) - 1 ? m->key_len : sizeof(key) - 1;
+    if (m->key)
+        memcpy(key, m->key, klen);
+    key[klen] = '\0';
+    cw_metrics_event_in(topic);
+
+    const cw_avro_schema *schema;
+    avro_value_t value;
+    if (m->payload == NULL ||
+        cw_avro_decode(m->payload, m->len, &schema, &value, err, sizeof(err)) != 0) {
+        snprintf(reason, sizeof(reason), "undecodable: %s", m->payload ? err : "empty value");
+        return cw_stream_dead_letter(out, h->service, topic, m->partition, m->offset, m->key,
+                                     m->key_len, m->payload, m->len, reason, cw_now_ms())
+                   ? STOP_FATAL
+                   : 0;
+    }
+    cw_stream_msg msg = {.topic = topic, .partition = m->partition, .offset = m->offset,
+                         .key = key, .schema = schema, .value = &value};
+    double t0 = cw_metrics_now();
+    int rc;
+    for (;; msg.attempt++) {
+        size_t before = out->count;
+        rc = h->handle(h->user_data, &msg, out, reason, sizeof(reason));
+        if (rc != CW_RETRY)
+            break;
+        /* A retrying handler must not leave half its results behind. */
+        cw_outbox_truncate(out, before);
+        cw_metrics_error(topic, "retry");
+        cw_admin_heartbeat();
+        if (cw_shutdown_sleep_ms(RETRY_PAUSE_MS) || cw_shutdown_requested()) {
+            avro_value_decref(&value);
+            return STOP_SHUTDOWN;
+        }
+    }
+    avro_value_decref(&value);
+    cw_metrics_observe_processing(topic, cw_metrics_now() - t0);
+    if (rc == CW_REJECT &&
+        cw_stream_dead_letter(out, h->service, topic, m->partition, m->offset, m->key,
+                              m->key_len, m->payload, m->len, reason[0] ? reason : "rejected",
+                              cw_now_ms()) != 0)
+        return STOP_FATAL;
+    return 0;
+}
+
+/* Produces everything in the outbox, retrying until acknowledged or
+ * shutdown. 0 when durable, -1 on shutdown. */
+static int produce_all(cw_producer *p, cw_outbox *out)
+{
+    while (out->count > 0) {
+        if (cw_producer_send_sync(p, out->records, out->count) == 0) {
+            for (size_t i = 0; i < out->count; i++)
+                cw_metrics_event_out(out->records[i].topic);
+            cw_outbox_clear(out);
+            return 0;
+        }
+        cw_metrics_error("produce", "produce");
+        cw_admin_heartbeat();
+        if (cw_shutdown_sleep_ms(RETRY_PAUSE_MS) || cw_shutdown_requested())
+            return -1;
+    }
+    return 0;
+}
+
+static void commit_batch(cw_consumer *c, const batch *b, size_t done)
+{
+    if (done == 0)
+        return;
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new((int)done);
+    for (size_t i = 0; i < done; i++) {
+        rd_kafka_message_t *m = b->msgs[i];
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            offsets, rd_kafka_topic_name(m->rkt), m->partition);
+        if (tp == NULL)
+            tp = rd_kafka_topic_partition_list_add(offsets, rd_kafka_topic_name(m->rkt),
+                                                   m->partition);
+        if (m->offset + 1 > tp->offset)
+            tp->offset = m->offset + 1;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_commit(cw_consumer_handle(c), offsets, 0);
+    if (err)
+        /* Not fatal: the results are durable; a restart replays the batch
+         * and its deterministic ids make that harmless. */
+        cw_log_warn("offset commit failed", "error", rd_kafka_err2str(err), NULL);
+    rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+/* 1 when the batch must be dropped because the partitions were rewound,
+ * 0 to go on, -1 when Redis cannot be asked. */
+static int replay_lost_state(cw_consumer *c, const cw_stream_handlers *h)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    rd_kafka_t *rk = cw_consumer_handle(c);
+    if (rd_kafka_assignment(rk, &list) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    int fresh = 0, rc = 0;
+    for (int i = 0; i < list->cnt && rc == 0; i++) {
+        int f = cw_state_partition_fresh(h->redis, h->service, list->elems[i].topic,
+                                         list->elems[i].partition);
+        if (f < 0)
+            rc = -1;
+        fresh |= f > 0;
+    }
+    if (rc == 0 && fresh) {
+        for (int i = 0; i < list->cnt; i++)
+            list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_error_t *err = rd_kafka_seek_partitions(rk, list, 10000);
+        if (err) {
+            cw_log_error("cannot rewind to rebuild state", "error", rd_kafka_error_string(err),
+                         NULL);
+            rd_kafka_error_destroy(err);
+            rc = -1;
+        } else {
+            char n[16];
+            snprintf(n, sizeof(n), "%d", list->cnt);
+            cw_log_warn("no state in Redis for an assigned partition: replaying the assigned "
+                        "partitions from the beginning",
+                        "partitions", n, NULL);
+            rc = 1;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return rc;
+}
+
+int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_handlers *h)
+{
+    cw_outbox out = {0};
+    int tick_every = h->tick_interval_ms > 0 ? h->tick_interval_ms : 500;
+    double last_tick = 0;
+    int rc = 0;
+    while (!cw_shutdown_requested()) {
+        cw_admin_heartbeat();
+        batch b;
+        if (poll_batch(consumer, h, &b) != 0) {
+            cw_log_error("out of memory polling a batch", NULL);
+            rc = -1;
+            break;
+        }
+        if (h->redis != NULL && b.count > 0) {
+            int replay = replay_lost_state(consumer, h);
+            if (replay != 0) {
+                /* Rewound (these messages come again) or Redis is down
+                 * (seek back so they are not skipped). */
+                if (replay < 0) {
+                    /* Backwards, so each partition ends at its first one. */
+                    for (size_t i = b.count; i-- > 0;)
+                        rd_kafka_seek(b.msgs[i]->rkt, b.msgs[i]->partition,
+                                      b.msgs[i]->offset, 5000);
+                    cw_shutdown_sleep_ms(RETRY_PAUSE_MS);
+                }
+                batch_free(&b);
+                continue;
+            }
+        }
+        size_t done = 0;
+        int stop = 0;
+        for (; done < b.count && !stop; done++)
+            stop = handle_one(h, b.msgs[done], &out);
+        if (stop) {
+            /* The message that stopped us is neither done nor committed. */
+            done--;
+            if (stop == STOP_FATAL) {
+                cw_log_error("cannot build a dead letter; stopping", NULL);
+                rc = -1;
+            }
+        }
+        int ticked = 0;
+        if (h->tick && done == b.count &&
+            (b.count > 0 || cw_metrics_now() - last_tick >= tick_every / 1000.0)) {
+            size_t before = out.count;
+            if (h->tick(h->user_data, &out) == CW_RETRY) {
+                cw_outbox_truncate(&out, before);
+            } else {
+                ticked = 1;
+            }
+            last_tick = cw_metrics_now();
+        }
+        if (produce_all(producer, &out) != 0) {
+            batch_free(&b);
+            break;
+        }
+        if (ticked && h->tick_done)
+            h->tick_done(h->user_data);
+        commit_batch(consumer, &b, done);
+        batch_free(&b);
+        if (stop)
+            break;
+    }
+    cw_outbox_free(&out);
+    return rc;
+}
+
+size_t cw_stream_assigned(cw_consumer *consumer, const char *topic, int32_t *parts, size_t max)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    size_t n = 0;
+    if (rd_kafka_assignment(cw_consumer_handle(consumer), &list) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    for (int i = 0; i < list->cnt && n < max; i++)
+        if (strcmp(list->elems[i].topic, topic) == 0)
+            parts[n++] = list->elems[i].partition;
+    rd_kafka_topic_partition_list_destroy(list);
+    return n;
+}

@@ -1,0 +1,80 @@
+/* The consume → decide → produce → commit loop every checker runs.
+ *
+ *   poll a batch of messages (first replaying from the beginning any
+ *     partition whose Redis state is missing)
+ *   decode each (Avro single-object); undecodable → dead letter
+ *   handler(message) adds result records to the outbox, or rejects the
+ *     message (dead letter with the handler's reason), or asks to retry
+ *     (Redis down: the same message is offered again after a pause)
+ *   tick() adds timer results (fired in event time)
+ *   produce the outbox and wait for every ack  (retried until it succeeds)
+ *   tick_done()  (e.g. remove the fired timers)
+ *   commit the batch's offsets
+ *
+ * A crash anywhere replays at most the uncommitted batch; handlers give
+ * results deterministic ids, so the replay changes nothing downstream.
+ * Dead letters go to dlq.<service> as DeadLetter records. */
+#ifndef CW_STREAM_H
+#define CW_STREAM_H
+
+#include <avro.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "avro_codec.h"
+#include "kafka.h"
+#include "outbox.h"
+#include "redis.h"
+
+typedef struct {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const char *key; /* NUL-terminated copy of the Kafka key ("" when none) */
+    const cw_avro_schema *schema;
+    avro_value_t *value; /* borrowed for the handler call */
+    int attempt;         /* 0, then 1, 2... when the handler asked to retry */
+} cw_stream_msg;
+
+enum {
+    CW_HANDLED = 0,  /* done; results (if any) are in the outbox */
+    CW_REJECT = 1,   /* dead-letter it with the reason */
+    CW_RETRY = -1    /* transient failure; nothing must have been added */
+};
+
+typedef struct {
+    const char *service; /* "geo-validator": dead letters go to dlq.<service> */
+    void *user_data;
+    /* Required. */
+    int (*handle)(void *user_data, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                  size_t reason_len);
+    /* Optional: called after each batch and when idle (at most every
+     * tick_interval_ms); CW_HANDLED or CW_RETRY. */
+    int (*tick)(void *user_data, cw_outbox *out);
+    /* Optional: called once tick's results are acknowledged. */
+    void (*tick_done)(void *user_data);
+    int tick_interval_ms; /* default 500 */
+    /* Optional: the service's Redis. Before each batch the stream checks the
+     * state mark of every assigned partition (cw_state_partition_fresh) and
+     * replays all of them from the beginning when one is missing, so that
+     * state lost with a flushed Redis is rebuilt from Kafka. */
+    struct cw_redis *redis;
+    int batch_max;        /* default 500 messages */
+    int batch_wait_ms;    /* default 20: how long to wait for more messages */
+} cw_stream_handlers;
+
+/* Runs until cw_shutdown_requested(). Calls cw_admin_heartbeat() every
+ * turn. Returns 0 on a clean stop. */
+int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_handlers *h);
+
+/* Adds a DeadLetter record for a message to the outbox. */
+int cw_stream_dead_letter(cw_outbox *out, const char *service, const char *topic,
+                          int32_t partition, int64_t offset, const void *key, size_t key_len,
+                          const void *payload, size_t payload_len, const char *reason,
+                          int64_t at);
+
+/* The partitions of topic currently assigned to this consumer, in parts
+ * (up to max). Returns how many. */
+size_t cw_stream_assigned(cw_consumer *consumer, const char *topic, int32_t *parts, size_t max);
+
+#endif

@@ -1,0 +1,52 @@
+#include "geo_rules.h"
+
+void geo_thresholds_default(geo_thresholds *t)
+{
+    t->distance_max_m = 30.0;
+    t->dual_max_m = 30.0;
+    t->travel_min_m = 1000.0;
+    t->travel_max_kmh = 80.0;
+}
+
+geo_verdict rule_geo_distance(geo_point fix, geo_point home, const geo_thresholds *t)
+{
+    double d = geo_distance_m(fix, home);
+    return (geo_verdict){.outcome = d > t->distance_max_m ? CW_YELLOW : CW_PASS,
+                         .has_measured = 1,
+                         .measured = d,
+                         .threshold = t->distance_max_m,
+                         .unit = "m"};
+}
+
+geo_verdict rule_dual_mismatch(geo_point gps, int has_beidou, geo_point beidou,
+                               const geo_thresholds *t)
+{
+    geo_verdict v = {.outcome = CW_PASS, .threshold = t->dual_max_m, .unit = "m"};
+    if (!has_beidou)
+        return v;
+    v.has_measured = 1;
+    v.measured = geo_distance_m(gps, beidou);
+    if (v.measured > t->dual_max_m)
+        v.outcome = CW_YELLOW;
+    return v;
+}
+
+geo_verdict rule_impossible_travel(int has_prev, geo_point prev, int64_t prev_at_ms,
+                                   geo_point cur, int64_t cur_at_ms, const geo_thresholds *t)
+{
+    geo_verdict v = {.outcome = CW_PASS, .threshold = t->travel_max_kmh, .unit = "km/h"};
+    if (!has_prev)
+        return v;
+    double d = geo_distance_m(prev, cur);
+    int64_t dt_ms = cur_at_ms - prev_at_ms;
+    if (dt_ms <= 0) {
+        if (d > t->travel_min_m)
+            v.outcome = CW_ORANGE;
+        return v;
+    }
+    v.has_measured = 1;
+    v.measured = (d / 1000.0) / (dt_ms / 3600000.0);
+    if (d > t->travel_min_m && v.measured > t->travel_max_kmh)
+        v.outcome = CW_ORANGE;
+    return v;
+}

@@ -1,0 +1,344 @@
+/* carewatch-geo-validator: GEO_DISTANCE and GEO_DUAL_MISMATCH for every
+ * check-in and check-out as it arrives, IMPOSSIBLE_TRAVEL for every
+ * check-in once the watermark has passed it (so a check-out that arrives
+ * late, within the allowed lateness, is still taken into account).
+ *
+ * Input: visit.events, and ref.elders to keep the homes in Redis current
+ * (and rebuild them after a Redis loss). Redis state of its own:
+ *   cw:geo:out:<caregiver>  zset of check-outs, score at, member
+ *                           "<at>|<event_id>|<lat>|<lon>"
+ *   cw:geo:in:<event_id>    hash of a check-in waiting for its travel check
+ *   cw:timers:geo-validator:<partition>  the waiting check-ins by at */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_result.h"
+#include "checker.h"
+#include "geo.h"
+#include "geo_rules.h"
+#include "log.h"
+#include "state.h"
+#include "timeutil.h"
+
+#define SERVICE "geo-validator"
+#define MAX_PARTITIONS 64
+#define TIMERS_PER_TICK 500
+/* An unknown elder is retried this many times (500 ms apart) before the
+ * event is dead-lettered: after a Redis loss, ref.elders is being replayed
+ * alongside. */
+#define UNKNOWN_ELDER_ATTEMPTS 60
+
+static const cw_cfg_spec geo_config_spec[] = {
+    {.key = "rules.geo_distance_m", .type = CW_CFG_DOUBLE, .default_value = "30", .min = 0,
+     .max = 100000, .help = "GEO_DISTANCE when a fix is farther than this from the home"},
+    {.key = "rules.dual_mismatch_m", .type = CW_CFG_DOUBLE, .default_value = "30", .min = 0,
+     .max = 100000, .help = "GEO_DUAL_MISMATCH when GPS and BeiDou are farther apart"},
+    {.key = "rules.travel_min_m", .type = CW_CFG_DOUBLE, .default_value = "1000", .min = 0,
+     .max = 1e7, .help = "IMPOSSIBLE_TRAVEL needs more than this distance..."},
+    {.key = "rules.travel_max_kmh", .type = CW_CFG_DOUBLE, .default_value = "80", .min = 0,
+     .max = 100000, .help = "...covered faster than this speed"},
+    {.key = NULL},
+};
+
+typedef struct {
+    cw_checker *ck;
+    geo_thresholds thresholds;
+    /* Timers fired by the last tick, removed once their results are acked. */
+    cw_timer_list fired[MAX_PARTITIONS];
+    int fired_partition[MAX_PARTITIONS];
+    size_t fired_count;
+} geo_ctx;
+
+typedef struct {
+    const char *event_id, *kind, *order_id, *caregiver_id, *elder_id;
+    int64_t at;
+    geo_point gps;
+    int has_beidou;
+    geo_point beidou;
+} visit_fields;
+
+static int read_visit(avro_value_t *v, visit_fields *f)
+{
+    avro_value_t gps, beidou;
+    memset(f, 0, sizeof(*f));
+    if (cw_av_get_str(v, "event_id", &f->event_id) || cw_av_get_enum(v, "kind", &f->kind) ||
+        cw_av_get_str(v, "order_id", &f->order_id) ||
+        cw_av_get_str(v, "caregiver_id", &f->caregiver_id) ||
+        cw_av_get_str(v, "elder_id", &f->elder_id) || cw_av_get_long(v, "at", &f->at) ||
+        cw_av_field(v, "gps", &gps) || cw_av_get_double(&gps, "lat", &f->gps.lat) ||
+        cw_av_get_double(&gps, "lon", &f->gps.lon) ||
+        cw_av_get_present(v, "beidou", &f->has_beidou, &beidou))
+        return -1;
+    if (f->has_beidou &&
+        (cw_av_get_double(&beidou, "lat", &f->beidou.lat) ||
+         cw_av_get_double(&beidou, "lon", &f->beidou.lon)))
+        return -1;
+    return 0;
+}
+
+static int emit(cw_outbox *out, const char *subject, const char *rule, const geo_verdict *v,
+                const char *order_id, const char *caregiver_id, const char *event_id, int64_t at)
+{
+    cw_check c = {.order_id = order_id,
+                  .caregiver_id = caregiver_id,
+                  .event_id = event_id,
+                  .rule = rule,
+                  .outcome = v->outcome,
+                  .has_measured = v->has_measured,
+                  .measured = v->measured,
+                  .has_threshold = 1,
+                  .threshold = v->threshold,
+                  .unit = v->unit,
+                  .checker = SERVICE,
+                  .at = at,
+                  .produced_at = cw_now_ms()};
+    char err[256];
+    if (cw_check_set_id(&c, subject, rule) != 0 || cw_check_emit(out, &c, err, sizeof(err)) != 0) {
+        cw_log_error("cannot build a CheckResult", "rule", rule, "event_id", subject, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static int handle_elder(geo_ctx *g, const cw_stream_msg *msg, char *reason, size_t len)
+{
+    cw_redis_batch b = {0};
+    if (cw_state_store_elder(&b, msg->value) != 0) {
+        cw_redis_batch_clear(&b);
+        snprintf(reason, len, "Elder record lacks a field");
+        return CW_REJECT;
+    }
+    return cw_redis_batch_exec(g->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
+}
+
+/* Remembers a check-out for later travel checks, or a check-in waiting for
+ * its travel check; advances the event clock. */
+static int record_visit(geo_ctx *g, const cw_stream_msg *msg, const visit_fields *f)
+{
+    char key[160], member[200], at[24], lat[32], lon[32];
+    cw_redis_batch b = {0};
+    snprintf(at, sizeof(at), "%" PRId64, f->at);
+    snprintf(lat, sizeof(lat), "%.9f", f->gps.lat);
+    snprintf(lon, sizeof(lon), "%.9f", f->gps.lon);
+    if (strcmp(f->kind, "CHECK_OUT") == 0) {
+        snprintf(key, sizeof(key), "cw:geo:out:%s", f->caregiver_id);
+        snprintf(member, sizeof(member), "%s|%s|%s|%s", at, f->event_id, lat, lon);
+        const char *argv[] = {"ZADD", key, at, member};
+        cw_redis_batch_add(&b, 4, argv);
+    } else {
+        snprintf(key, sizeof(key), "cw:geo:in:%s", f->event_id);
+        const char *argv[] = {"HSET", key, "order_id", f->order_id, "caregiver_id",
+                              f->caregiver_id, "at", at, "lat", lat, "lon", lon};
+        cw_redis_batch_add(&b, 12, argv);
+        cw_timers_add(&b, SERVICE, msg->partition, f->at, f->event_id);
+    }
+    if (cw_redis_batch_exec(g->ck->redis, &b) != 0)
+        return -1;
+    int64_t clock;
+    return cw_state_advance_clock(g->ck->redis, SERVICE, f->at, &clock);
+}
+
+static int handle_visit(geo_ctx *g, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                        size_t len)
+{
+    visit_fields f;
+    if (read_visit(msg->value, &f) != 0) {
+        snprintf(reason, len, "VisitEvent lacks a field");
+        return CW_REJECT;
+    }
+    cw_elder_state elder;
+    int found = cw_state_load_elder(g->ck->redis, f.elder_id, &elder);
+    if (found < 0)
+        return CW_RETRY;
+    if (found == 0) {
+        if (msg->attempt < UNKNOWN_ELDER_ATTEMPTS)
+            return CW_RETRY;
+        snprintf(reason, len, "unknown elder %s", f.elder_id);
+        return CW_REJECT;
+    }
+    geo_crs crs = GEO_WGS84;
+    if (geo_crs_parse(elder.crs, &crs) != 0) {
+        snprintf(reason, len, "elder %s has an unknown crs '%s'", f.elder_id, elder.crs);
+        return CW_REJECT;
+    }
+    geo_point home = geo_to_wgs84((geo_point){elder.lat, elder.lon}, crs);
+    geo_verdict distance = rule_geo_distance(f.gps, home, &g->thresholds);
+    geo_verdict dual = rule_dual_mismatch(f.gps, f.has_beidou, f.beidou, &g->thresholds);
+    if (record_visit(g, msg, &f) != 0)
+        return CW_RETRY;
+    if (emit(out, f.event_id, "GEO_DISTANCE", &distance, f.order_id, f.caregiver_id,
+             f.event_id, f.at) ||
+        emit(out, f.event_id, "GEO_DUAL_MISMATCH", &dual, f.order_id, f.caregiver_id,
+             f.event_id, f.at))
+        return CW_RETRY;
+    return CW_HANDLED;
+}
+
+static int geo_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                      size_t len)
+{
+    geo_ctx *g = user_data;
+    const char *name = msg->schema->name;
+    if (strcmp(name, "Elder") == 0)
+        return handle_elder(g, msg, reason, len);
+    if (strcmp(name, "VisitEvent") == 0)
+        return handle_visit(g, msg, out, reason, len);
+    if (strcmp(name, "Evidence") == 0)
+        return CW_HANDLED; /* no location to judge */
+    snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
+    return CW_REJECT;
+}
+
+/* The caregiver's check-out with the largest at not after `at`: 1 found,
+ * 0 none, -1 Redis error. */
+static int previous_check_out(geo_ctx *g, const char *caregiver_id, int64_t at, geo_point *p,
+                              int64_t *out_at)
+{
+    char key[160], max[24];
+    snprintf(key, sizeof(key), "cw:geo:out:%s", caregiver_id);
+    snprintf(max, sizeof(max), "%" PRId64, at);
+    const char *argv[] = {"ZREVRANGEBYSCORE", key, max, "-inf", "LIMIT", "0", "1"};
+    redisReply *reply = cw_redis_cmd(g->ck->redis, 7, argv);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject(reply);
+        return -1;
+    }
+    int found = 0;
+    if (reply->elements == 1) {
+        char event[128];
+        double lat, lon;
+        long long a;
+        if (sscanf(reply->element[0]->str, "%lld|%127[^|]|%lf|%lf", &a, event, &lat, &lon) == 4) {
+            *p = (geo_point){lat, lon};
+            *out_at = a;
+            found = 1;
+        }
+    }
+    freeReplyObject(reply);
+    return found;
+}
+
+/* The travel check of one waiting check-in. */
+static int judge_travel(geo_ctx *g, const char *event_id, cw_outbox *out)
+{
+    char key[160];
+    snprintf(key, sizeof(key), "cw:geo:in:%s", event_id);
+    const char *argv[] = {"HMGET", key, "order_id", "caregiver_id", "at", "lat", "lon"};
+    redisReply *r = cw_redis_cmd(g->ck->redis, 7, argv);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 5) {
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    for (size_t i = 0; i < 5; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING) {
+            /* Judged and cleaned up already (a duplicate timer). */
+            freeReplyObject(r);
+            return 0;
+        }
+    }
+    int64_t at = strtoll(r->element[2]->str, NULL, 10);
+    geo_point cur = {strtod(r->element[3]->str, NULL), strtod(r->element[4]->str, NULL)};
+    geo_point prev = {0, 0};
+    int64_t prev_at = 0;
+    int rc = -1;
+    int has_prev = previous_check_out(g, r->element[1]->str, at, &prev, &prev_at);
+    if (has_prev >= 0) {
+        geo_verdict v = rule_impossible_travel(has_prev, prev, prev_at, cur, at, &g->thresholds);
+        rc = emit(out, event_id, "IMPOSSIBLE_TRAVEL", &v, r->element[0]->str, r->element[1]->str,
+                  event_id, at);
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static void forget_fired(geo_ctx *g)
+{
+    for (size_t i = 0; i < g->fired_count; i++)
+        cw_timers_free(&g->fired[i]);
+    g->fired_count = 0;
+}
+
+static int geo_tick(void *user_data, cw_outbox *out)
+{
+    geo_ctx *g = user_data;
+    int64_t wm;
+    int32_t parts[MAX_PARTITIONS];
+    forget_fired(g);
+    if (cw_checker_watermark(g->ck, &wm) != 0)
+        return CW_RETRY;
+    size_t n = cw_stream_assigned(g->ck->consumer, "visit.events", parts, MAX_PARTITIONS);
+    for (size_t i = 0; i < n; i++) {
+        cw_timer_list *due = &g->fired[g->fired_count];
+        if (cw_timers_due(g->ck->redis, SERVICE, parts[i], wm, TIMERS_PER_TICK, due) != 0)
+            return CW_RETRY;
+        g->fired_partition[g->fired_count++] = parts[i];
+        for (size_t k = 0; k < due->count; k++)
+            if (judge_travel(g, due->members[k], out) != 0)
+                return CW_RETRY;
+    }
+    return CW_HANDLED;
+}
+
+/* The fired check-ins' results are durable: drop their timers and state. */
+static void geo_tick_done(void *user_data)
+{
+    geo_ctx *g = user_data;
+    for (size_t i = 0; i < g->fired_count; i++) {
+        cw_timer_list *list = &g->fired[i];
+        if (cw_timers_remove(g->ck->redis, SERVICE, g->fired_partition[i], list) != 0)
+            break; /* they fire again later; the same ids make that harmless */
+        for (size_t k = 0; k < list->count; k++) {
+            char key[160];
+            snprintf(key, sizeof(key), "cw:geo:in:%s", list->members[k]);
+            const char *argv[] = {"DEL", key};
+            redisReply *r = cw_redis_cmd(g->ck->redis, 2, argv);
+            if (r)
+                freeReplyObject(r);
+        }
+    }
+    forget_fired(g);
+}
+
+static int geo_setup(cw_checker *ck)
+{
+    geo_ctx *g = calloc(1, sizeof(*g));
+    if (g == NULL)
+        return -1;
+    g->ck = ck;
+    geo_thresholds_default(&g->thresholds);
+    g->thresholds.distance_max_m = cw_config_double(ck->cfg, "rules.geo_distance_m");
+    g->thresholds.dual_max_m = cw_config_double(ck->cfg, "rules.dual_mismatch_m");
+    g->thresholds.travel_min_m = cw_config_double(ck->cfg, "rules.travel_min_m");
+    g->thresholds.travel_max_kmh = cw_config_double(ck->cfg, "rules.travel_max_kmh");
+    ck->user_data = g;
+    ck->handlers.user_data = g;
+    ck->handlers.handle = geo_handle;
+    ck->handlers.tick = geo_tick;
+    ck->handlers.tick_done = geo_tick_done;
+    return 0;
+}
+
+static void geo_teardown(cw_checker *ck)
+{
+    geo_ctx *g = ck->user_data;
+    if (g != NULL)
+        forget_fired(g);
+    free(g);
+    ck->user_data = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const topics[] = {"ref.elders", "visit.events", NULL};
+    static const cw_cfg_spec *const specs[] = {geo_config_spec, NULL};
+    const cw_checker_def def = {.name = SERVICE,
+                                .topics = topics,
+                                .specs = specs,
+                                .setup = geo_setup,
+                                .teardown = geo_teardown};
+    return cw_checker_main(&def, argc, argv);
+}
