@@ -14,6 +14,7 @@ geo_verdict rule_geo_distance(geo_point fix, geo_point home, const geo_threshold
     return (geo_verdict){.outcome = d > t->distance_max_m ? CW_YELLOW : CW_PASS,
                          .has_measured = 1,
                          .measured = d,
+                         .has_threshold = 1,
                          .threshold = t->distance_max_m,
                          .unit = "m"};
 }
@@ -21,7 +22,8 @@ geo_verdict rule_geo_distance(geo_point fix, geo_point home, const geo_threshold
 geo_verdict rule_dual_mismatch(geo_point gps, int has_beidou, geo_point beidou,
                                const geo_thresholds *t)
 {
-    geo_verdict v = {.outcome = CW_PASS, .threshold = t->dual_max_m, .unit = "m"};
+    geo_verdict v = {.outcome = CW_PASS, .has_threshold = 1, .threshold = t->dual_max_m,
+                     .unit = "m"};
     if (!has_beidou)
         return v;
     v.has_measured = 1;
@@ -34,7 +36,8 @@ geo_verdict rule_dual_mismatch(geo_point gps, int has_beidou, geo_point beidou,
 geo_verdict rule_impossible_travel(int has_prev, geo_point prev, int64_t prev_at_ms,
                                    geo_point cur, int64_t cur_at_ms, const geo_thresholds *t)
 {
-    geo_verdict v = {.outcome = CW_PASS, .threshold = t->travel_max_kmh, .unit = "km/h"};
+    geo_verdict v = {.outcome = CW_PASS, .has_threshold = 1, .threshold = t->travel_max_kmh,
+                     .unit = "km/h"};
     if (!has_prev)
         return v;
     double d = geo_distance_m(prev, cur);

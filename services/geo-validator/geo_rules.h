@@ -17,13 +17,7 @@ typedef struct {
     double travel_max_kmh;  /* IMPOSSIBLE_TRAVEL speed: 80 */
 } geo_thresholds;
 
-typedef struct {
-    cw_outcome outcome;
-    int has_measured;
-    double measured;
-    double threshold;
-    const char *unit;
-} geo_verdict;
+typedef cw_verdict geo_verdict;
 
 void geo_thresholds_default(geo_thresholds *t);
 

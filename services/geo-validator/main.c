@@ -8,6 +8,7 @@
  *   cw:geo:out:<caregiver>  zset of check-outs, score at, member
  *                           "<at>|<event_id>|<lat>|<lon>"
  *   cw:geo:in:<event_id>    hash of a check-in waiting for its travel check
+ *                           (expires after 8 days)
  *   cw:timers:geo-validator:<partition>  the waiting check-ins by at */
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,8 +24,8 @@
 #include "timeutil.h"
 
 #define SERVICE "geo-validator"
-#define MAX_PARTITIONS 64
-#define TIMERS_PER_TICK 500
+/* A waiting check-in's hash outlives any sensible lateness. */
+#define WAITING_TTL_SECONDS "691200"
 /* An unknown elder is retried this many times (500 ms apart) before the
  * event is dead-lettered: after a Redis loss, ref.elders is being replayed
  * alongside. */
@@ -45,10 +46,6 @@ static const cw_cfg_spec geo_config_spec[] = {
 typedef struct {
     cw_checker *ck;
     geo_thresholds thresholds;
-    /* Timers fired by the last tick, removed once their results are acked. */
-    cw_timer_list fired[MAX_PARTITIONS];
-    int fired_partition[MAX_PARTITIONS];
-    size_t fired_count;
 } geo_ctx;
 
 typedef struct {
@@ -81,25 +78,8 @@ static int read_visit(avro_value_t *v, visit_fields *f)
 static int emit(cw_outbox *out, const char *subject, const char *rule, const geo_verdict *v,
                 const char *order_id, const char *caregiver_id, const char *event_id, int64_t at)
 {
-    cw_check c = {.order_id = order_id,
-                  .caregiver_id = caregiver_id,
-                  .event_id = event_id,
-                  .rule = rule,
-                  .outcome = v->outcome,
-                  .has_measured = v->has_measured,
-                  .measured = v->measured,
-                  .has_threshold = 1,
-                  .threshold = v->threshold,
-                  .unit = v->unit,
-                  .checker = SERVICE,
-                  .at = at,
-                  .produced_at = cw_now_ms()};
-    char err[256];
-    if (cw_check_set_id(&c, subject, rule) != 0 || cw_check_emit(out, &c, err, sizeof(err)) != 0) {
-        cw_log_error("cannot build a CheckResult", "rule", rule, "event_id", subject, NULL);
-        return -1;
-    }
-    return 0;
+    return cw_check_emit_verdict(out, SERVICE, subject, rule, v, order_id, caregiver_id, event_id,
+                                 at);
 }
 
 static int handle_elder(geo_ctx *g, const cw_stream_msg *msg, char *reason, size_t len)
@@ -131,7 +111,9 @@ static int record_visit(geo_ctx *g, const cw_stream_msg *msg, const visit_fields
         snprintf(key, sizeof(key), "cw:geo:in:%s", f->event_id);
         const char *argv[] = {"HSET", key, "order_id", f->order_id, "caregiver_id",
                               f->caregiver_id, "at", at, "lat", lat, "lon", lon};
+        const char *expire[] = {"EXPIRE", key, WAITING_TTL_SECONDS};
         cw_redis_batch_add(&b, 12, argv);
+        cw_redis_batch_add(&b, 3, expire);
         cw_timers_add(&b, SERVICE, msg->partition, f->at, f->event_id);
     }
     if (cw_redis_batch_exec(g->ck->redis, &b) != 0)
@@ -255,52 +237,22 @@ static int judge_travel(geo_ctx *g, const char *event_id, cw_outbox *out)
     return rc;
 }
 
-static void forget_fired(geo_ctx *g)
+static int fire_travel(void *user_data, const char *event_id, int64_t due, cw_outbox *out)
 {
-    for (size_t i = 0; i < g->fired_count; i++)
-        cw_timers_free(&g->fired[i]);
-    g->fired_count = 0;
+    (void)due;
+    return judge_travel(user_data, event_id, out) == 0 ? CW_HANDLED : CW_RETRY;
 }
 
 static int geo_tick(void *user_data, cw_outbox *out)
 {
     geo_ctx *g = user_data;
-    int64_t wm;
-    int32_t parts[MAX_PARTITIONS];
-    forget_fired(g);
-    if (cw_checker_watermark(g->ck, &wm) != 0)
-        return CW_RETRY;
-    size_t n = cw_stream_assigned(g->ck->consumer, "visit.events", parts, MAX_PARTITIONS);
-    for (size_t i = 0; i < n; i++) {
-        cw_timer_list *due = &g->fired[g->fired_count];
-        if (cw_timers_due(g->ck->redis, SERVICE, parts[i], wm, TIMERS_PER_TICK, due) != 0)
-            return CW_RETRY;
-        g->fired_partition[g->fired_count++] = parts[i];
-        for (size_t k = 0; k < due->count; k++)
-            if (judge_travel(g, due->members[k], out) != 0)
-                return CW_RETRY;
-    }
-    return CW_HANDLED;
+    return cw_checker_fire_timers(g->ck, "visit.events", fire_travel, g, out);
 }
 
-/* The fired check-ins' results are durable: drop their timers and state. */
 static void geo_tick_done(void *user_data)
 {
     geo_ctx *g = user_data;
-    for (size_t i = 0; i < g->fired_count; i++) {
-        cw_timer_list *list = &g->fired[i];
-        if (cw_timers_remove(g->ck->redis, SERVICE, g->fired_partition[i], list) != 0)
-            break; /* they fire again later; the same ids make that harmless */
-        for (size_t k = 0; k < list->count; k++) {
-            char key[160];
-            snprintf(key, sizeof(key), "cw:geo:in:%s", list->members[k]);
-            const char *argv[] = {"DEL", key};
-            redisReply *r = cw_redis_cmd(g->ck->redis, 2, argv);
-            if (r)
-                freeReplyObject(r);
-        }
-    }
-    forget_fired(g);
+    cw_checker_timers_done(g->ck);
 }
 
 static int geo_setup(cw_checker *ck)
@@ -324,10 +276,7 @@ static int geo_setup(cw_checker *ck)
 
 static void geo_teardown(cw_checker *ck)
 {
-    geo_ctx *g = ck->user_data;
-    if (g != NULL)
-        forget_fired(g);
-    free(g);
+    free(ck->user_data);
     ck->user_data = NULL;
 }
 

@@ -1,0 +1,71 @@
+#include "duration_rules.h"
+
+#define MINUTE_MS 60000.0
+
+void duration_thresholds_default(duration_thresholds *t)
+{
+    t->no_show_grace_ms = 30 * 60000LL;
+    t->short_margin_ms = 5 * 60000LL;
+    t->no_checkout_ms = 240 * 60000LL;
+    t->evidence_window_ms = 72 * 3600000LL;
+}
+
+duration_verdict rule_short_duration(int64_t in_at, int64_t out_at, int scheduled_minutes,
+                                     const duration_thresholds *t)
+{
+    int64_t required_ms = (int64_t)scheduled_minutes * 60000LL - t->short_margin_ms;
+    int64_t actual_ms = out_at - in_at;
+    return (duration_verdict){.outcome = actual_ms < required_ms ? CW_ORANGE : CW_PASS,
+                              .has_measured = 1,
+                              .measured = actual_ms / MINUTE_MS,
+                              .has_threshold = 1,
+                              .threshold = required_ms / MINUTE_MS,
+                              .unit = "min"};
+}
+
+duration_verdict rule_no_show(int has_check_in, int64_t check_in_at, int64_t scheduled_start,
+                              const duration_thresholds *t)
+{
+    duration_verdict v = {.outcome = CW_ORANGE,
+                          .has_threshold = 1,
+                          .threshold = t->no_show_grace_ms / MINUTE_MS,
+                          .unit = "min"};
+    if (has_check_in) {
+        v.has_measured = 1;
+        v.measured = (check_in_at - scheduled_start) / MINUTE_MS;
+        if (check_in_at <= scheduled_start + t->no_show_grace_ms)
+            v.outcome = CW_PASS;
+    }
+    return v;
+}
+
+duration_verdict rule_no_checkout(int64_t in_at, int has_check_out, int64_t out_at,
+                                  const duration_thresholds *t)
+{
+    duration_verdict v = {.outcome = CW_ORANGE,
+                          .has_threshold = 1,
+                          .threshold = t->no_checkout_ms / MINUTE_MS,
+                          .unit = "min"};
+    if (has_check_out) {
+        v.has_measured = 1;
+        v.measured = (out_at - in_at) / MINUTE_MS;
+        if (out_at <= in_at + t->no_checkout_ms)
+            v.outcome = CW_PASS;
+    }
+    return v;
+}
+
+int64_t due_no_show(int64_t scheduled_start, const duration_thresholds *t)
+{
+    return scheduled_start + t->no_show_grace_ms;
+}
+
+int64_t due_no_checkout(int64_t in_at, const duration_thresholds *t)
+{
+    return in_at + t->no_checkout_ms;
+}
+
+int64_t due_evidence(int64_t out_at, const duration_thresholds *t)
+{
+    return out_at + t->evidence_window_ms;
+}

@@ -1,0 +1,45 @@
+/* The time rules of DESIGN.md section 4: SHORT_DURATION, NO_SHOW,
+ * NO_CHECKOUT, and the evidence deadline (72 h after check-out) the
+ * finalizer waits for. Pure: times (ms since the epoch) and thresholds are
+ * parameters. Thresholds are crossed only when strictly exceeded. */
+#ifndef DURATION_RULES_H
+#define DURATION_RULES_H
+
+#include <stdint.h>
+
+#include "check_result.h"
+
+typedef struct {
+    int64_t no_show_grace_ms;    /* 30 min after scheduled start */
+    int64_t short_margin_ms;     /* 5 min under the scheduled minutes */
+    int64_t no_checkout_ms;      /* 240 min after check-in */
+    int64_t evidence_window_ms;  /* 72 h after check-out */
+} duration_thresholds;
+
+typedef cw_verdict duration_verdict; /* measured and threshold in minutes */
+
+void duration_thresholds_default(duration_thresholds *t);
+
+/* Orange when out - in is less than scheduled_minutes minus the margin
+ * (60 -> 55 min: 54:59 is short, 55:00 is not). Measured in minutes. */
+duration_verdict rule_short_duration(int64_t in_at, int64_t out_at, int scheduled_minutes,
+                                     const duration_thresholds *t);
+
+/* Judged when the no-show timer fires: PASS when a check-in has
+ * at <= scheduled_start + grace, else orange. Measured: minutes from the
+ * scheduled start to the check-in, when there is one. */
+duration_verdict rule_no_show(int has_check_in, int64_t check_in_at, int64_t scheduled_start,
+                              const duration_thresholds *t);
+
+/* Judged when the no-checkout timer fires: PASS when a check-out has
+ * at <= check-in + window, else orange. Measured: the visit's minutes, when
+ * there is a check-out. */
+duration_verdict rule_no_checkout(int64_t in_at, int has_check_out, int64_t out_at,
+                                  const duration_thresholds *t);
+
+/* When each timer is due. */
+int64_t due_no_show(int64_t scheduled_start, const duration_thresholds *t);
+int64_t due_no_checkout(int64_t in_at, const duration_thresholds *t);
+int64_t due_evidence(int64_t out_at, const duration_thresholds *t);
+
+#endif

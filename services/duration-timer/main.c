@@ -1,0 +1,292 @@
+/* carewatch-duration-timer: SHORT_DURATION as soon as an order has both its
+ * check-in and its check-out (whichever arrives last), and the event-time
+ * timers: NO_SHOW (scheduled start + 30 min), NO_CHECKOUT (check-in +
+ * 240 min) and the evidence deadline (check-out + 72 h, emitted as an
+ * EVIDENCE_DEADLINE result for the finalizer). Timers fire once the
+ * watermark has passed them.
+ *
+ * Input: orders.assigned and visit.events, both keyed by caregiver with the
+ * same partition count, so one instance owns a caregiver's orders, visits
+ * and timers. Redis state of its own:
+ *   cw:dt:visit:<order_id>  hash in_at in_event out_at out_event caregiver_id
+ *                           (the first check-in and check-out processed)
+ *   cw:timers:duration-timer:<partition>  "<RULE>|<order_id>" by due time */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_result.h"
+#include "checker.h"
+#include "duration_rules.h"
+#include "log.h"
+#include "redis_keys.h"
+#include "state.h"
+
+#define SERVICE "duration-timer"
+#define UNKNOWN_ORDER_ATTEMPTS 60
+
+static const cw_cfg_spec duration_config_spec[] = {
+    {.key = "rules.no_show_grace_minutes", .type = CW_CFG_INT, .default_value = "30", .min = 0,
+     .max = 1440, .help = "NO_SHOW without a check-in by scheduled start + this"},
+    {.key = "rules.short_margin_minutes", .type = CW_CFG_INT, .default_value = "5", .min = 0,
+     .max = 1440, .help = "SHORT_DURATION below the scheduled minutes minus this"},
+    {.key = "rules.no_checkout_minutes", .type = CW_CFG_INT, .default_value = "240", .min = 1,
+     .max = 10080, .help = "NO_CHECKOUT without a check-out by check-in + this"},
+    {.key = "rules.evidence_window_hours", .type = CW_CFG_INT, .default_value = "72", .min = 1,
+     .max = 8760, .help = "evidence deadline: check-out + this"},
+    {.key = NULL},
+};
+
+typedef struct {
+    cw_checker *ck;
+    duration_thresholds t;
+} duration_ctx;
+
+typedef struct {
+    int has_in, has_out;
+    int64_t in_at, out_at;
+    char in_event[CW_ID_MAX], out_event[CW_ID_MAX], caregiver_id[CW_ID_MAX];
+} visit_state;
+
+/* 0, or -1 on Redis error; missing fields leave has_in/has_out 0. */
+static int load_visit(cw_redis *r, const char *order_id, visit_state *v)
+{
+    char key[CW_KEY_MAX];
+    memset(v, 0, sizeof(*v));
+    snprintf(key, sizeof(key), "cw:dt:visit:%s", order_id);
+    const char *argv[] = {"HMGET", key, "in_at", "in_event", "out_at", "out_event",
+                          "caregiver_id"};
+    redisReply *reply = cw_redis_cmd(r, 7, argv);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5) {
+        if (reply)
+            freeReplyObject(reply);
+        return -1;
+    }
+    redisReply **e = reply->element;
+    if (e[0]->type == REDIS_REPLY_STRING && e[1]->type == REDIS_REPLY_STRING) {
+        v->has_in = 1;
+        v->in_at = strtoll(e[0]->str, NULL, 10);
+        snprintf(v->in_event, sizeof(v->in_event), "%s", e[1]->str);
+    }
+    if (e[2]->type == REDIS_REPLY_STRING && e[3]->type == REDIS_REPLY_STRING) {
+        v->has_out = 1;
+        v->out_at = strtoll(e[2]->str, NULL, 10);
+        snprintf(v->out_event, sizeof(v->out_event), "%s", e[3]->str);
+    }
+    if (e[4]->type == REDIS_REPLY_STRING)
+        snprintf(v->caregiver_id, sizeof(v->caregiver_id), "%s", e[4]->str);
+    freeReplyObject(reply);
+    return 0;
+}
+
+static int handle_order(duration_ctx *d, const cw_stream_msg *msg, char *reason, size_t len)
+{
+    const char *order_id;
+    int64_t start;
+    cw_redis_batch b = {0};
+    if (cw_av_get_str(msg->value, "order_id", &order_id) ||
+        cw_av_get_long(msg->value, "scheduled_start", &start) ||
+        cw_state_store_order(&b, msg->value) != 0) {
+        cw_redis_batch_clear(&b);
+        snprintf(reason, len, "OrderAssigned lacks a field");
+        return CW_REJECT;
+    }
+    char member[CW_KEY_MAX];
+    snprintf(member, sizeof(member), "NO_SHOW|%s", order_id);
+    cw_timers_add(&b, SERVICE, msg->partition, due_no_show(start, &d->t), member);
+    return cw_redis_batch_exec(d->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
+}
+
+/* SHORT_DURATION of an order whose check-in and check-out are both known. */
+static int judge_short(duration_ctx *d, const char *order_id, const visit_state *v,
+                       const cw_order_state *order, cw_outbox *out)
+{
+    duration_verdict verdict =
+        rule_short_duration(v->in_at, v->out_at, order->scheduled_minutes, &d->t);
+    return cw_check_emit_verdict(out, SERVICE, v->out_event, "SHORT_DURATION", &verdict,
+                                 order_id, v->caregiver_id, v->out_event, v->out_at);
+}
+
+static int handle_visit(duration_ctx *d, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                        size_t len)
+{
+    const char *event_id, *kind, *order_id, *caregiver_id;
+    int64_t at;
+    if (cw_av_get_str(msg->value, "event_id", &event_id) ||
+        cw_av_get_enum(msg->value, "kind", &kind) ||
+        cw_av_get_str(msg->value, "order_id", &order_id) ||
+        cw_av_get_str(msg->value, "caregiver_id", &caregiver_id) ||
+        cw_av_get_long(msg->value, "at", &at)) {
+        snprintf(reason, len, "VisitEvent lacks a field");
+        return CW_REJECT;
+    }
+    cw_order_state order;
+    int found = cw_state_load_order(d->ck->redis, order_id, &order);
+    if (found < 0)
+        return CW_RETRY;
+    if (found == 0) {
+        if (msg->attempt < UNKNOWN_ORDER_ATTEMPTS)
+            return CW_RETRY; /* orders.assigned may be replaying beside us */
+        snprintf(reason, len, "unknown order %s", order_id);
+        return CW_REJECT;
+    }
+
+    int is_in = strcmp(kind, "CHECK_IN") == 0;
+    char key[CW_KEY_MAX], sat[24];
+    snprintf(key, sizeof(key), "cw:dt:visit:%s", order_id);
+    snprintf(sat, sizeof(sat), "%" PRId64, at);
+    const char *at_field = is_in ? "in_at" : "out_at";
+    const char *event_field = is_in ? "in_event" : "out_event";
+    /* The first check-in (check-out) processed for the order is the one
+     * judged; later ones change nothing. */
+    const char *set_at[] = {"HSETNX", key, at_field, sat};
+    const char *set_event[] = {"HSETNX", key, event_field, event_id};
+    const char *set_cg[] = {"HSETNX", key, "caregiver_id", caregiver_id};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 4, set_at);
+    cw_redis_batch_add(&b, 4, set_event);
+    cw_redis_batch_add(&b, 4, set_cg);
+    if (cw_redis_batch_exec(d->ck->redis, &b) != 0)
+        return CW_RETRY;
+
+    visit_state v;
+    if (load_visit(d->ck->redis, order_id, &v) != 0)
+        return CW_RETRY;
+    char member[CW_KEY_MAX];
+    if (is_in && strcmp(v.in_event, event_id) == 0) {
+        snprintf(member, sizeof(member), "NO_CHECKOUT|%s", order_id);
+        cw_timers_add(&b, SERVICE, msg->partition, due_no_checkout(v.in_at, &d->t), member);
+    } else if (!is_in && strcmp(v.out_event, event_id) == 0) {
+        snprintf(member, sizeof(member), "EVIDENCE_DEADLINE|%s", order_id);
+        cw_timers_add(&b, SERVICE, msg->partition, due_evidence(v.out_at, &d->t), member);
+    }
+    if (cw_redis_batch_exec(d->ck->redis, &b) != 0)
+        return CW_RETRY;
+    int64_t clock;
+    if (cw_state_advance_clock(d->ck->redis, SERVICE, at, &clock) != 0)
+        return CW_RETRY;
+    /* Judged by whichever of the pair arrives second (or again on a
+     * duplicate: the same id and verdict). */
+    if (v.has_in && v.has_out && judge_short(d, order_id, &v, &order, out) != 0)
+        return CW_RETRY;
+    return CW_HANDLED;
+}
+
+static int duration_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *out,
+                           char *reason, size_t len)
+{
+    duration_ctx *d = user_data;
+    const char *name = msg->schema->name;
+    if (strcmp(name, "OrderAssigned") == 0)
+        return handle_order(d, msg, reason, len);
+    if (strcmp(name, "VisitEvent") == 0)
+        return handle_visit(d, msg, out, reason, len);
+    if (strcmp(name, "Evidence") == 0) {
+        int64_t at, clock;
+        if (cw_av_get_long(msg->value, "at", &at) != 0) {
+            snprintf(reason, len, "Evidence lacks its time");
+            return CW_REJECT;
+        }
+        return cw_state_advance_clock(d->ck->redis, SERVICE, at, &clock) == 0 ? CW_HANDLED
+                                                                               : CW_RETRY;
+    }
+    snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
+    return CW_REJECT;
+}
+
+static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out)
+{
+    duration_ctx *d = user_data;
+    char rule[32];
+    const char *bar = strchr(member, '|');
+    if (bar == NULL || (size_t)(bar - member) >= sizeof(rule)) {
+        cw_log_warn("ignoring a malformed timer", "timer", member, NULL);
+        return CW_HANDLED;
+    }
+    snprintf(rule, sizeof(rule), "%.*s", (int)(bar - member), member);
+    const char *order_id = bar + 1;
+    cw_order_state order;
+    visit_state v;
+    int found = cw_state_load_order(d->ck->redis, order_id, &order);
+    if (found < 0 || load_visit(d->ck->redis, order_id, &v) != 0)
+        return CW_RETRY;
+    if (found == 0) {
+        cw_log_warn("timer of an unknown order dropped", "timer", member, NULL);
+        return CW_HANDLED;
+    }
+    int rc;
+    if (strcmp(rule, "NO_SHOW") == 0) {
+        duration_verdict verdict = rule_no_show(v.has_in, v.in_at, order.scheduled_start, &d->t);
+        rc = cw_check_emit_verdict(out, SERVICE, order_id, "NO_SHOW", &verdict, order_id,
+                                   order.caregiver_id, v.has_in ? v.in_event : NULL, due);
+    } else if (strcmp(rule, "NO_CHECKOUT") == 0 && v.has_in) {
+        duration_verdict verdict = rule_no_checkout(v.in_at, v.has_out, v.out_at, &d->t);
+        rc = cw_check_emit_verdict(out, SERVICE, v.in_event, "NO_CHECKOUT", &verdict, order_id,
+                                   order.caregiver_id, v.in_event, due);
+    } else if (strcmp(rule, "EVIDENCE_DEADLINE") == 0) {
+        /* Not a finding: tells the finalizer that the evidence window of a
+         * checked-out order has closed. */
+        duration_verdict verdict = {.outcome = CW_PASS,
+                                    .has_measured = 1,
+                                    .measured = d->t.evidence_window_ms / 3600000.0,
+                                    .has_threshold = 1,
+                                    .threshold = d->t.evidence_window_ms / 3600000.0,
+                                    .unit = "h"};
+        rc = cw_check_emit_verdict(out, SERVICE, order_id, "EVIDENCE_DEADLINE", &verdict,
+                                   order_id, order.caregiver_id, NULL, due);
+    } else {
+        cw_log_warn("ignoring an unknown timer", "timer", member, NULL);
+        return CW_HANDLED;
+    }
+    return rc == 0 ? CW_HANDLED : CW_RETRY;
+}
+
+static int duration_tick(void *user_data, cw_outbox *out)
+{
+    duration_ctx *d = user_data;
+    return cw_checker_fire_timers(d->ck, "visit.events", fire, d, out);
+}
+
+static void duration_tick_done(void *user_data)
+{
+    duration_ctx *d = user_data;
+    cw_checker_timers_done(d->ck);
+}
+
+static int duration_setup(cw_checker *ck)
+{
+    duration_ctx *d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        return -1;
+    d->ck = ck;
+    duration_thresholds_default(&d->t);
+    d->t.no_show_grace_ms = cw_config_int(ck->cfg, "rules.no_show_grace_minutes") * 60000;
+    d->t.short_margin_ms = cw_config_int(ck->cfg, "rules.short_margin_minutes") * 60000;
+    d->t.no_checkout_ms = cw_config_int(ck->cfg, "rules.no_checkout_minutes") * 60000;
+    d->t.evidence_window_ms = cw_config_int(ck->cfg, "rules.evidence_window_hours") * 3600000;
+    ck->user_data = d;
+    ck->handlers.user_data = d;
+    ck->handlers.handle = duration_handle;
+    ck->handlers.tick = duration_tick;
+    ck->handlers.tick_done = duration_tick_done;
+    return 0;
+}
+
+static void duration_teardown(cw_checker *ck)
+{
+    free(ck->user_data);
+    ck->user_data = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const topics[] = {"orders.assigned", "visit.events", NULL};
+    static const cw_cfg_spec *const specs[] = {duration_config_spec, NULL};
+    const cw_checker_def def = {.name = SERVICE,
+                                .topics = topics,
+                                .specs = specs,
+                                .setup = duration_setup,
+                                .teardown = duration_teardown};
+    return cw_checker_main(&def, argc, argv);
+}

@@ -1,0 +1,50 @@
+/* The overlap rules of DESIGN.md section 4: SCHEDULE_OVERLAP, VISIT_OVERLAP
+ * and FROZEN_CAREGIVER. Pure. Intervals are half-open [start, end): touching
+ * intervals do not overlap. */
+#ifndef OVERLAP_RULES_H
+#define OVERLAP_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check_result.h"
+
+#define OVERLAP_ID_MAX 65
+
+typedef struct {
+    char order_id[OVERLAP_ID_MAX];
+    int64_t start, end; /* ms */
+} scheduled_order;
+
+typedef struct {
+    char order_id[OVERLAP_ID_MAX];
+    int64_t in_at;
+    int has_out;
+    int64_t out_at;
+} visit_interval;
+
+/* 1 when [a_start, a_end) and [b_start, b_end) share an instant. */
+int intervals_overlap(int64_t a_start, int64_t a_end, int64_t b_start, int64_t b_end);
+
+/* SCHEDULE_OVERLAP for a new assignment: red when it overlaps one of the
+ * caregiver's existing orders (other than itself). *other is the index of
+ * the first such order (-1 when none); measured is the overlap in minutes. */
+cw_verdict rule_schedule_overlap(const scheduled_order *existing, size_t n,
+                                 const scheduled_order *added, long *other);
+
+/* Where a visit ends for the overlap rules: its check-out, or check-in +
+ * open_max_ms when it has none. */
+int64_t visit_end(const visit_interval *v, int64_t open_max_ms);
+
+/* VISIT_OVERLAP for the visit x, judged once every visit that started
+ * before it is known: red when another visit of the caregiver started
+ * earlier (ties: the smaller order id counts as earlier) and was still open
+ * at x's check-in. *other is its index (-1 when none); measured is the
+ * overlap in minutes. */
+cw_verdict rule_visit_overlap(const visit_interval *others, size_t n, const visit_interval *x,
+                              int64_t open_max_ms, long *other);
+
+/* FROZEN_CAREGIVER: red when the caregiver is frozen. */
+cw_verdict rule_frozen_caregiver(int frozen);
+
+#endif
