@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "avro_codec.h"
+#include "log.h"
+#include "timeutil.h"
 
 static const char *const outcome_names[] = {"PASS", "YELLOW", "ORANGE", "RED"};
 
@@ -67,6 +69,31 @@ int cw_check_emit(cw_outbox *ob, const cw_check *c, char *err, size_t errlen)
         return -1;
     if (cw_outbox_add_owned(ob, "visit.checks", c->order_id, buf, len) != 0) {
         snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int cw_check_emit_verdict(cw_outbox *ob, const char *checker, const char *subject,
+                          const char *rule, const cw_verdict *v, const char *order_id,
+                          const char *caregiver_id, const char *event_id, int64_t at)
+{
+    cw_check c = {.order_id = order_id,
+                  .caregiver_id = caregiver_id,
+                  .event_id = event_id,
+                  .rule = rule,
+                  .outcome = v->outcome,
+                  .has_measured = v->has_measured,
+                  .measured = v->measured,
+                  .has_threshold = v->has_threshold,
+                  .threshold = v->threshold,
+                  .unit = v->unit,
+                  .checker = checker,
+                  .at = at,
+                  .produced_at = cw_now_ms()};
+    char err[256];
+    if (cw_check_set_id(&c, subject, rule) != 0 || cw_check_emit(ob, &c, err, sizeof(err)) != 0) {
+        cw_log_error("cannot build a CheckResult", "rule", rule, "subject", subject, NULL);
         return -1;
     }
     return 0;

@@ -27,6 +27,16 @@ typedef struct {
     int64_t produced_at; /* wall clock */
 } cw_check;
 
+/* What a rule concluded, before it becomes a record. */
+typedef struct {
+    cw_outcome outcome;
+    int has_measured;
+    double measured;
+    int has_threshold;
+    double threshold;
+    const char *unit;
+} cw_verdict;
+
 const char *cw_outcome_name(cw_outcome outcome);
 /* "PASS".. -> outcome; 0 or -1. */
 int cw_outcome_parse(const char *name, cw_outcome *out);
@@ -37,6 +47,13 @@ int cw_check_set_id(cw_check *c, const char *subject, const char *rule);
 /* Encodes c as a CheckResult keyed by order_id onto visit.checks.
  * 0, or -1 with err. */
 int cw_check_emit(cw_outbox *ob, const cw_check *c, char *err, size_t errlen);
+
+/* Builds and emits the CheckResult "<subject>:<rule>" of a verdict, with
+ * the wall clock as produced_at; event_id may be NULL. Logs and returns -1
+ * when it cannot (an id too long, out of memory). */
+int cw_check_emit_verdict(cw_outbox *ob, const char *checker, const char *subject,
+                          const char *rule, const cw_verdict *v, const char *order_id,
+                          const char *caregiver_id, const char *event_id, int64_t at);
 
 /* Encodes c as CheckResult bytes (malloc'd; caller frees). */
 int cw_check_encode(const cw_check *c, uint8_t **out, size_t *len, char *err, size_t errlen);

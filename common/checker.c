@@ -1,12 +1,15 @@
 #include "checker.h"
 
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin_http.h"
 #include "log.h"
 #include "service.h"
 #include "state.h"
+#include "redis_keys.h"
 #include "timeutil.h"
 
 #define MAX_SPECS 8
@@ -43,12 +46,166 @@ static int checker_ready(void *user_data, char *reason, size_t reason_len)
     return 0;
 }
 
-int cw_checker_watermark(cw_checker *ck, int64_t *wm)
+/* Whether this instance has handled every message of a partition of the
+ * timer topic that the broker had when last fetched (cached offsets, no
+ * network round trip). */
+static int caught_up(cw_checker *ck, int partition)
 {
-    int64_t clock;
-    if (cw_state_get_clock(ck->redis, ck->name, &clock) != 0)
+    int64_t low = -1, high = -1;
+    if (partition < 0 || partition >= CW_CHECKER_MAX_PARTITIONS)
+        return 0;
+    rd_kafka_get_watermark_offsets(cw_consumer_handle(ck->consumer), ck->timer_topic, partition,
+                                   &low, &high);
+    if (high < 0)
+        return 1; /* nothing fetched from it: nothing known to be pending */
+    return ck->consumed_to[partition] >= high;
+}
+
+int cw_checker_watermark(cw_checker *ck, int partition, int64_t *wm)
+{
+    int64_t global, pclock;
+    if (cw_state_get_clock(ck->redis, ck->name, partition, &global, &pclock) != 0)
         return -1;
-    *wm = cw_watermark(clock, cw_now_ms(), ck->live, ck->lateness_ms);
+    if (partition >= 0 && partition < CW_CHECKER_MAX_PARTITIONS)
+        ck->pclock[partition] = pclock;
+    ck->clock = global;
+    *wm = cw_watermark(pclock, global, caught_up(ck, partition), cw_now_ms(), ck->live,
+                       ck->lateness_ms);
+    return 0;
+}
+
+#define TIMERS_PER_PARTITION 1000
+
+static void forget_fired(cw_checker *ck)
+{
+    for (size_t i = 0; i < ck->fired_count; i++)
+        cw_timers_free(&ck->fired[i]);
+    ck->fired_count = 0;
+}
+
+static int already_fired(const cw_checker *ck, int partition, const char *member)
+{
+    for (size_t i = 0; i < ck->fired_count; i++) {
+        if (ck->fired_partition[i] != partition)
+            continue;
+        for (size_t k = 0; k < ck->fired[i].count; k++)
+            if (strcmp(ck->fired[i].members[k], member) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* The earliest timer of a partition that is not due before wm. */
+static int refresh_next_due(cw_checker *ck, int partition, int64_t wm)
+{
+    char key[CW_KEY_MAX], min[32];
+    snprintf(key, sizeof(key), "cw:timers:%s:%d", ck->name, partition);
+    snprintf(min, sizeof(min), "%" PRId64, wm);
+    const char *argv[] = {"ZRANGEBYSCORE", key, min, "+inf", "WITHSCORES", "LIMIT", "0", "1"};
+    redisReply *reply = cw_redis_cmd(ck->redis, 8, argv);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject(reply);
+        return -1;
+    }
+    ck->next_due[partition] =
+        reply->elements == 2 ? strtoll(reply->element[1]->str, NULL, 10) : INT64_MAX;
+    freeReplyObject(reply);
+    return 0;
+}
+
+int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_outbox *out)
+{
+    int32_t parts[CW_CHECKER_MAX_PARTITIONS];
+    size_t n = cw_stream_assigned(ck->consumer, ck->timer_topic, parts, CW_CHECKER_MAX_PARTITIONS);
+    for (size_t i = 0; i < n; i++) {
+        int64_t wm;
+        if (parts[i] >= CW_CHECKER_MAX_PARTITIONS)
+            continue;
+        if (cw_checker_watermark(ck, parts[i], &wm) != 0)
+            return CW_RETRY;
+        if (ck->fired_count < CW_CHECKER_MAX_FIRED) {
+            cw_timer_list due;
+            if (cw_timers_due(ck->redis, ck->name, parts[i], wm, TIMERS_PER_PARTITION, &due) != 0)
+                return CW_RETRY;
+            /* Keep only the ones not fired earlier in this batch. */
+            size_t kept = 0;
+            for (size_t k = 0; k < due.count; k++) {
+                if (already_fired(ck, parts[i], due.members[k])) {
+                    free(due.members[k]);
+                    continue;
+                }
+                due.members[kept] = due.members[k];
+                due.due[kept++] = due.due[k];
+            }
+            due.count = kept;
+            if (kept == 0) {
+                cw_timers_free(&due);
+            } else {
+                ck->fired[ck->fired_count] = due;
+                ck->fired_partition[ck->fired_count++] = parts[i];
+                for (size_t k = 0; k < due.count; k++)
+                    if (fn(user_data, due.members[k], due.due[k], out) != CW_HANDLED)
+                        return CW_RETRY;
+            }
+        }
+        if (refresh_next_due(ck, parts[i], wm) != 0)
+            return CW_RETRY;
+    }
+    return CW_HANDLED;
+}
+
+void cw_checker_timers_done(cw_checker *ck)
+{
+    for (size_t i = 0; i < ck->fired_count; i++)
+        if (cw_timers_remove(ck->redis, ck->name, ck->fired_partition[i], &ck->fired[i]) != 0)
+            break;
+    forget_fired(ck);
+}
+
+int cw_checker_advance_clock(cw_checker *ck, int partition, int64_t at)
+{
+    int64_t pclock;
+    if (cw_state_advance_clock(ck->redis, ck->name, partition, at, &ck->clock, &pclock) != 0)
+        return -1;
+    if (partition >= 0 && partition < CW_CHECKER_MAX_PARTITIONS)
+        ck->pclock[partition] = pclock;
+    return 0;
+}
+
+int cw_checker_add_timer(cw_checker *ck, cw_redis_batch *b, int partition, int64_t due,
+                         const char *member)
+{
+    if (partition >= 0 && partition < CW_CHECKER_MAX_PARTITIONS && due < ck->next_due[partition])
+        ck->next_due[partition] = due;
+    return cw_timers_add(b, ck->name, partition, due, member);
+}
+
+/* Stream hook, after every handled message: a timer of its partition may
+ * be due once that partition's watermark passed the earliest one known. */
+static int checker_tick_needed(void *data, const char *topic, int partition, int64_t offset)
+{
+    cw_checker *ck = data;
+    if (strcmp(topic, ck->timer_topic) != 0 || partition < 0 ||
+        partition >= CW_CHECKER_MAX_PARTITIONS)
+        return 0;
+    ck->consumed_to[partition] = offset + 1;
+    int64_t wm = cw_watermark(ck->pclock[partition], ck->clock, caught_up(ck, partition),
+                              cw_now_ms(), ck->live, ck->lateness_ms);
+    return wm > ck->next_due[partition];
+}
+
+static int rebuild_reference(void *rebuild_data)
+{
+    cw_checker *ck = rebuild_data;
+    char err[256], n[24];
+    long stored = cw_state_bootstrap(ck->cfg, ck->redis, ck->bootstrap_topics, err, sizeof(err));
+    if (stored < 0) {
+        cw_log_error("cannot rebuild reference data from Kafka", "error", err, NULL);
+        return -1;
+    }
+    snprintf(n, sizeof(n), "%ld", stored);
+    cw_log_info("reference data rebuilt from Kafka", "records", n, NULL);
     return 0;
 }
 
@@ -89,6 +246,16 @@ static int run(const cw_checker_def *def, cw_checker *ck)
     }
     ck->handlers.service = def->name;
     ck->handlers.redis = ck->redis;
+    ck->handlers.tick_needed = checker_tick_needed;
+    ck->handlers.tick_needed_data = ck;
+    ck->timer_topic = def->timer_topic ? def->timer_topic : "visit.events";
+    for (int i = 0; i < CW_CHECKER_MAX_PARTITIONS; i++)
+        ck->next_due[i] = INT64_MIN; /* unknown until the first tick */
+    ck->bootstrap_topics = def->bootstrap_topics;
+    if (def->bootstrap_topics != NULL) {
+        ck->handlers.rebuild = rebuild_reference;
+        ck->handlers.rebuild_data = ck;
+    }
     ck->handlers.batch_max = (int)cw_config_int(ck->cfg, "stream.batch_max");
     if (def->setup(ck) != 0)
         goto out;
@@ -109,6 +276,7 @@ static int run(const cw_checker_def *def, cw_checker *ck)
 out_teardown:
     if (def->teardown)
         def->teardown(ck);
+    forget_fired(ck);
 out:
     cw_consumer_free(ck->consumer);
     cw_producer_free(ck->producer);

@@ -22,11 +22,16 @@
 #include "config.h"
 #include "kafka.h"
 #include "redis.h"
+#include "state.h"
 #include "stream.h"
+
+#define CW_CHECKER_MAX_PARTITIONS 64
+#define CW_CHECKER_MAX_FIRED 256
 
 typedef struct cw_checker {
     const char *name;
     const cw_config *cfg;
+    const char *const *bootstrap_topics;
     cw_redis *redis;
     cw_producer *producer;
     cw_consumer *consumer;
@@ -34,12 +39,30 @@ typedef struct cw_checker {
     int64_t lateness_ms; /* stream.allowed_lateness_minutes */
     cw_stream_handlers handlers; /* setup fills handle (required), tick... */
     void *user_data;             /* the service's own; teardown frees it */
+    /* Timers fired by the last cw_checker_fire_timers, removed by
+     * cw_checker_timers_done once their results are acknowledged. */
+    cw_timer_list fired[CW_CHECKER_MAX_FIRED];
+    int fired_partition[CW_CHECKER_MAX_FIRED];
+    size_t fired_count;
+    /* Per partition of timer_topic (index = partition number): */
+    const char *timer_topic;
+    int64_t clock;                                /* service-wide event clock */
+    int64_t pclock[CW_CHECKER_MAX_PARTITIONS];    /* the partition's event clock */
+    int64_t next_due[CW_CHECKER_MAX_PARTITIONS];  /* earliest timer not yet fired */
+    int64_t consumed_to[CW_CHECKER_MAX_PARTITIONS]; /* last handled offset + 1 */
 } cw_checker;
 
 typedef struct {
     const char *name;
     const char *const *topics;        /* NULL-terminated */
     const cw_cfg_spec *const *specs;  /* the service's own specs, NULL-terminated */
+    /* Topics whose Elder, Caregiver and OrderAssigned records are reloaded
+     * into Redis when its state is found missing (NULL-terminated; NULL for
+     * none), before the input partitions are replayed. */
+    const char *const *bootstrap_topics;
+    /* The input topic whose partitions own the timers and event clocks
+     * (default visit.events). */
+    const char *timer_topic;
     int (*setup)(cw_checker *ck);     /* 0, or -1 to stop (already logged) */
     void (*teardown)(cw_checker *ck); /* optional */
 } cw_checker_def;
@@ -50,8 +73,32 @@ extern const cw_cfg_spec cw_checker_config_spec[];
  * options or configuration. */
 int cw_checker_main(const cw_checker_def *def, int argc, char **argv);
 
-/* The watermark now (event clock of this service minus the lateness,
- * advanced by the wall clock in live mode). -1 on Redis error. */
-int cw_checker_watermark(cw_checker *ck, int64_t *wm);
+/* The watermark of one partition of the timer topic now (cw_watermark).
+ * -1 on Redis error. */
+int cw_checker_watermark(cw_checker *ck, int partition, int64_t *wm);
+
+/* Called for each due timer; CW_HANDLED, or CW_RETRY on a Redis error. */
+typedef int (*cw_timer_fn)(void *user_data, const char *member, int64_t due, cw_outbox *out);
+
+/* Fires the timers of every assigned partition of the timer topic that are
+ * due strictly before that partition's watermark, skipping those fired
+ * earlier in the same batch. CW_HANDLED or CW_RETRY.
+ *
+ * The stream calls the service's tick after every message that moves the
+ * watermark past the earliest known timer, not only once per batch, so a
+ * replay of history fires each timer at the same point of the event stream
+ * as live processing did. Services must therefore move the clock and add
+ * timers through the two functions below. */
+int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_outbox *out);
+/* Raises the event clocks (service-wide and of the partition) to at.
+ * 0 or -1. */
+int cw_checker_advance_clock(cw_checker *ck, int partition, int64_t at);
+/* Adds a timer to b (cw_timers_add) and remembers its due time. */
+int cw_checker_add_timer(cw_checker *ck, cw_redis_batch *b, int partition, int64_t due,
+                         const char *member);
+
+/* Removes the timers fired since the last call (their results are
+ * durable). A crash before this fires them again, under the same ids. */
+void cw_checker_timers_done(cw_checker *ck);
 
 #endif

@@ -62,4 +62,12 @@ int cw_consumer_commit_message(cw_consumer *c, const rd_kafka_message_t *msg);
 
 rd_kafka_t *cw_consumer_handle(cw_consumer *c);
 
+/* Reads every partition of topic from the beginning to its end as it is at
+ * the call (no consumer group, nothing committed), calling fn for each
+ * message; fn returns 0 to go on, -1 to stop. Returns the number of messages
+ * read, or -1 with a message in err. */
+long cw_kafka_read_topic(const cw_config *cfg, const char *topic,
+                         int (*fn)(void *user_data, const rd_kafka_message_t *msg),
+                         void *user_data, char *err, size_t errlen);
+
 #endif

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro_codec.h"
 #include "avro_fields.h"
+#include "kafka.h"
+#include "log.h"
 #include "redis_keys.h"
 
 #define KEY_CLOCK "cw:clock:%s"
@@ -63,6 +66,78 @@ int cw_state_store_order(cw_redis_batch *b, avro_value_t *v)
                           "scheduled_start", sstart, "scheduled_minutes", sminutes};
     cw_redis_batch_add(b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     return 0;
+}
+
+int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *v)
+{
+    const char *id, *provider, *level;
+    int certified;
+    if (cw_av_get_str(v, "caregiver_id", &id) || cw_av_get_str(v, "provider_id", &provider) ||
+        cw_av_get_bool(v, "certified", &certified) || cw_av_get_opt_str(v, "level", &level))
+        return -1;
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), CW_KEY_CAREGIVER, id);
+    const char *argv[] = {"HSET",      key, "provider_id",          provider,
+                          "certified", certified ? "1" : "0", "level", level ? level : ""};
+    cw_redis_batch_add(b, 8, argv);
+    return 0;
+}
+
+typedef struct {
+    cw_redis *redis;
+    cw_redis_batch batch;
+    long stored;
+    int failed;
+} bootstrap_run;
+
+static int bootstrap_flush(bootstrap_run *run)
+{
+    if (run->batch.count == 0)
+        return 0;
+    if (cw_redis_batch_exec(run->redis, &run->batch) != 0) {
+        run->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int bootstrap_one(void *user_data, const rd_kafka_message_t *m)
+{
+    bootstrap_run *run = user_data;
+    const cw_avro_schema *s;
+    avro_value_t v;
+    char err[200];
+    if (m->payload == NULL || cw_avro_decode(m->payload, m->len, &s, &v, err, sizeof(err)) != 0)
+        return 0; /* the service's own consumer dead-letters it */
+    int rc = 1;
+    if (strcmp(s->name, "Elder") == 0)
+        rc = cw_state_store_elder(&run->batch, &v);
+    else if (strcmp(s->name, "Caregiver") == 0)
+        rc = cw_state_store_caregiver(&run->batch, &v);
+    else if (strcmp(s->name, "OrderAssigned") == 0)
+        rc = cw_state_store_order(&run->batch, &v);
+    avro_value_decref(&v);
+    if (rc == 0)
+        run->stored++;
+    if (run->batch.count >= CW_REDIS_BATCH_MAX_CMDS - 1)
+        return bootstrap_flush(run);
+    return 0;
+}
+
+long cw_state_bootstrap(const struct cw_config *cfg, cw_redis *r, const char *const *topics,
+                        char *err, size_t errlen)
+{
+    bootstrap_run run = {.redis = r};
+    for (size_t i = 0; topics[i] != NULL; i++) {
+        if (cw_kafka_read_topic(cfg, topics[i], bootstrap_one, &run, err, errlen) < 0 ||
+            bootstrap_flush(&run) != 0) {
+            if (run.failed)
+                snprintf(err, errlen, "Redis failed while rebuilding from %s", topics[i]);
+            cw_redis_batch_clear(&run.batch);
+            return -1;
+        }
+    }
+    return run.stored;
 }
 
 /* HMGET key fields...: 1 when the first field exists, 0 when missing. */
@@ -127,11 +202,28 @@ int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out)
     return 1;
 }
 
-static int reply_integer(redisReply *reply, int64_t *out)
+int cw_state_advance_clock(cw_redis *r, const char *service, int partition, int64_t at,
+                           int64_t *global, int64_t *partition_clock)
 {
+    static const char *script =
+        "local v = tonumber(ARGV[1]) local out = {} "
+        "for i, k in ipairs(KEYS) do "
+        "  local c = tonumber(redis.call('GET', k) or '0') "
+        "  if v > c then redis.call('SET', k, ARGV[1]) c = v end "
+        "  out[i] = c "
+        "end return out";
+    char key[CW_KEY_MAX], pkey[CW_KEY_MAX], sat[24];
+    snprintf(key, sizeof(key), KEY_CLOCK, service);
+    snprintf(pkey, sizeof(pkey), KEY_CLOCK ":%d", service, partition);
+    fmt_i64(sat, sizeof(sat), at);
+    const char *argv[] = {"EVAL", script, "2", key, pkey, sat};
+    redisReply *reply = cw_redis_cmd(r, 6, argv);
     int rc = -1;
-    if (reply && reply->type == REDIS_REPLY_INTEGER) {
-        *out = reply->integer;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER &&
+        reply->element[1]->type == REDIS_REPLY_INTEGER) {
+        *global = reply->element[0]->integer;
+        *partition_clock = reply->element[1]->integer;
         rc = 0;
     }
     if (reply)
@@ -139,34 +231,33 @@ static int reply_integer(redisReply *reply, int64_t *out)
     return rc;
 }
 
-int cw_state_advance_clock(cw_redis *r, const char *service, int64_t at, int64_t *clock)
+int cw_state_get_clock(cw_redis *r, const char *service, int partition, int64_t *global,
+                       int64_t *partition_clock)
 {
-    static const char *script =
-        "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
-        "local v = tonumber(ARGV[1]) "
-        "if v > c then redis.call('SET', KEYS[1], ARGV[1]) return v end return c";
-    char key[CW_KEY_MAX], sat[24];
+    char key[CW_KEY_MAX], pkey[CW_KEY_MAX];
     snprintf(key, sizeof(key), KEY_CLOCK, service);
-    fmt_i64(sat, sizeof(sat), at);
-    const char *argv[] = {"EVAL", script, "1", key, sat};
-    return reply_integer(cw_redis_cmd(r, 5, argv), clock);
-}
-
-int cw_state_get_clock(cw_redis *r, const char *service, int64_t *clock)
-{
-    char key[CW_KEY_MAX], buf[32];
-    snprintf(key, sizeof(key), KEY_CLOCK, service);
-    int found = cw_redis_get_string(r, key, buf, sizeof(buf));
-    if (found < 0)
+    snprintf(pkey, sizeof(pkey), KEY_CLOCK ":%d", service, partition);
+    const char *argv[] = {"MGET", key, pkey};
+    redisReply *reply = cw_redis_cmd(r, 3, argv);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        if (reply)
+            freeReplyObject(reply);
         return -1;
-    *clock = found ? strtoll(buf, NULL, 10) : 0;
+    }
+    redisReply **e = reply->element;
+    *global = e[0]->type == REDIS_REPLY_STRING ? strtoll(e[0]->str, NULL, 10) : 0;
+    *partition_clock = e[1]->type == REDIS_REPLY_STRING ? strtoll(e[1]->str, NULL, 10) : 0;
+    freeReplyObject(reply);
     return 0;
 }
 
-int64_t cw_watermark(int64_t event_clock, int64_t now_ms, int live, int64_t lateness_ms)
+int64_t cw_watermark(int64_t partition_clock, int64_t global_clock, int caught_up,
+                     int64_t now_ms, int live, int64_t lateness_ms)
 {
-    int64_t base = event_clock;
-    if (live && now_ms > base)
+    int64_t base = partition_clock;
+    if (caught_up && global_clock > base)
+        base = global_clock;
+    if (caught_up && live && now_ms > base)
         base = now_ms;
     return base - lateness_ms;
 }
@@ -246,19 +337,36 @@ void cw_timers_free(cw_timer_list *list)
     memset(list, 0, sizeof(*list));
 }
 
-int cw_state_partition_fresh(cw_redis *r, const char *service, const char *topic,
-                             int partition)
+static int partition_cmd(cw_redis *r, const char *cmd, const char *service, const char *topic,
+                         int partition, long long *result)
 {
     char key[CW_KEY_MAX];
     snprintf(key, sizeof(key), KEY_EPOCH, service, topic, partition);
-    const char *argv[] = {"SET", key, "1", "NX"};
-    redisReply *reply = cw_redis_cmd(r, 4, argv);
+    const char *set[] = {"SET", key, "1"};
+    const char *exists[] = {"EXISTS", key};
+    int is_set = strcmp(cmd, "SET") == 0;
+    redisReply *reply = cw_redis_cmd(r, is_set ? 3 : 2, is_set ? set : exists);
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         if (reply)
             freeReplyObject(reply);
         return -1;
     }
-    int created = reply->type == REDIS_REPLY_STATUS;
+    *result = reply->type == REDIS_REPLY_INTEGER ? reply->integer : 1;
     freeReplyObject(reply);
-    return created;
+    return 0;
+}
+
+int cw_state_partition_marked(cw_redis *r, const char *service, const char *topic,
+                              int partition)
+{
+    long long n;
+    if (partition_cmd(r, "EXISTS", service, topic, partition, &n) != 0)
+        return -1;
+    return n > 0;
+}
+
+int cw_state_partition_mark(cw_redis *r, const char *service, const char *topic, int partition)
+{
+    long long n;
+    return partition_cmd(r, "SET", service, topic, partition, &n);
 }

@@ -37,19 +37,39 @@ typedef struct {
 int cw_state_store_elder(cw_redis_batch *b, avro_value_t *elder);
 int cw_state_store_order(cw_redis_batch *b, avro_value_t *order);
 
+int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *caregiver);
+
+/* Rebuilds reference data and orders in Redis from Kafka: reads each of
+ * topics (ref.elders, ref.caregivers, orders.assigned...) from the beginning
+ * to its current end and stores every Elder, Caregiver and OrderAssigned
+ * record. Returns the number of records stored, or -1 with err. */
+long cw_state_bootstrap(const struct cw_config *cfg, cw_redis *r, const char *const *topics,
+                        char *err, size_t errlen);
+
 /* 1 found, 0 missing, -1 Redis error. */
 int cw_state_load_elder(cw_redis *r, const char *elder_id, cw_elder_state *out);
 int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out);
 
-/* The largest event time a service has seen (cw:clock:<service>), raised
- * to at if lower, atomically across instances. *clock gets the result. */
-int cw_state_advance_clock(cw_redis *r, const char *service, int64_t at, int64_t *clock);
-/* *clock = 0 when nothing was seen yet. */
-int cw_state_get_clock(cw_redis *r, const char *service, int64_t *clock);
+/* Event clocks: the largest event time a service has seen overall
+ * (cw:clock:<service>) and in one input partition
+ * (cw:clock:<service>:<partition>). advance raises both to at if lower,
+ * atomically across instances, and reports them; get reads them (0 when
+ * nothing was seen). */
+int cw_state_advance_clock(cw_redis *r, const char *service, int partition, int64_t at,
+                           int64_t *global, int64_t *partition_clock);
+int cw_state_get_clock(cw_redis *r, const char *service, int partition, int64_t *global,
+                       int64_t *partition_clock);
 
-/* The watermark: event clock minus the allowed lateness; in live mode the
- * wall clock advances it too. Pure. */
-int64_t cw_watermark(int64_t event_clock, int64_t now_ms, int live, int64_t lateness_ms);
+/* The watermark of one partition. Pure.
+ *
+ * While the partition still has a backlog, only its own events count: a
+ * replay of history processes partitions one after the other, and another
+ * partition being hours ahead says nothing about this one. Once it is
+ * caught up, the service-wide clock counts too (in live mode also the wall
+ * clock), so the timers of a quiet partition still fire. The allowed
+ * lateness is then subtracted. */
+int64_t cw_watermark(int64_t partition_clock, int64_t global_clock, int caught_up,
+                     int64_t now_ms, int live, int64_t lateness_ms);
 
 /* Event-time timers: one sorted set per service and input partition,
  * member = what to do, score = due time (ms). */
@@ -67,11 +87,13 @@ int cw_timers_remove(cw_redis *r, const char *service, int partition, const cw_t
 void cw_timers_free(cw_timer_list *list);
 
 /* Marks that this service holds state in Redis for one input partition
- * (cw:epoch:<service>:<topic>:<partition>). Returns 1 when the mark was
- * missing (first start, or Redis lost its data): the caller must then
- * rebuild that state by replaying the partition from the beginning. 0 when
- * present, -1 on Redis error. */
-int cw_state_partition_fresh(cw_redis *r, const char *service, const char *topic,
-                             int partition);
+ * (cw:epoch:<service>:<topic>:<partition>). A missing mark means a first
+ * start or a Redis that lost its data: the service must rebuild that state
+ * by replaying the partition from the beginning, then set the mark.
+ * cw_state_partition_marked: 1 marked, 0 not, -1 Redis error.
+ * cw_state_partition_mark: 0 or -1. */
+int cw_state_partition_marked(cw_redis *r, const char *service, const char *topic,
+                              int partition);
+int cw_state_partition_mark(cw_redis *r, const char *service, const char *topic, int partition);
 
 #endif

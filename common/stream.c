@@ -179,38 +179,46 @@ static void commit_batch(cw_consumer *c, const batch *b, size_t done)
 }
 
 /* 1 when the batch must be dropped because the partitions were rewound,
- * 0 to go on, -1 when Redis cannot be asked. */
+ * 0 to go on, -1 when Redis cannot be asked or the rebuild failed. */
 static int replay_lost_state(cw_consumer *c, const cw_stream_handlers *h)
 {
     rd_kafka_topic_partition_list_t *list = NULL;
     rd_kafka_t *rk = cw_consumer_handle(c);
     if (rd_kafka_assignment(rk, &list) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0;
-    int fresh = 0, rc = 0;
+    int lost = 0, rc = 0;
     for (int i = 0; i < list->cnt && rc == 0; i++) {
-        int f = cw_state_partition_fresh(h->redis, h->service, list->elems[i].topic,
-                                         list->elems[i].partition);
-        if (f < 0)
+        int marked = cw_state_partition_marked(h->redis, h->service, list->elems[i].topic,
+                                               list->elems[i].partition);
+        if (marked < 0)
             rc = -1;
-        fresh |= f > 0;
+        lost |= marked == 0;
     }
-    if (rc == 0 && fresh) {
-        for (int i = 0; i < list->cnt; i++)
+    if (rc == 0 && lost) {
+        char n[16];
+        snprintf(n, sizeof(n), "%d", list->cnt);
+        cw_log_warn("no state in Redis for an assigned partition: rebuilding, then replaying "
+                    "the assigned partitions from the beginning",
+                    "partitions", n, NULL);
+        if (h->rebuild != NULL && h->rebuild(h->rebuild_data) != 0)
+            rc = -1;
+        for (int i = 0; i < list->cnt && rc == 0; i++)
             list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_error_t *err = rd_kafka_seek_partitions(rk, list, 10000);
+        rd_kafka_error_t *err = rc == 0 ? rd_kafka_seek_partitions(rk, list, 10000) : NULL;
         if (err) {
             cw_log_error("cannot rewind to rebuild state", "error", rd_kafka_error_string(err),
                          NULL);
             rd_kafka_error_destroy(err);
             rc = -1;
-        } else {
-            char n[16];
-            snprintf(n, sizeof(n), "%d", list->cnt);
-            cw_log_warn("no state in Redis for an assigned partition: replaying the assigned "
-                        "partitions from the beginning",
-                        "partitions", n, NULL);
-            rc = 1;
         }
+        /* Marked only once the replay is under way: a failure before this
+         * point finds the marks missing again and retries. */
+        for (int i = 0; i < list->cnt && rc == 0; i++)
+            if (cw_state_partition_mark(h->redis, h->service, list->elems[i].topic,
+                                        list->elems[i].partition) != 0)
+                rc = -1;
+        if (rc == 0)
+            rc = 1;
     }
     rd_kafka_topic_partition_list_destroy(list);
     return rc;
@@ -220,7 +228,7 @@ int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_
 {
     cw_outbox out = {0};
     int tick_every = h->tick_interval_ms > 0 ? h->tick_interval_ms : 500;
-    double last_tick = 0;
+    double last_tick = 0, last_state_check = 0;
     int rc = 0;
     while (!cw_shutdown_requested()) {
         cw_admin_heartbeat();
@@ -230,7 +238,10 @@ int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_
             rc = -1;
             break;
         }
-        if (h->redis != NULL && b.count > 0) {
+        /* Also checked while idle, so that a fresh assignment is marked (or
+         * rebuilt) before its first messages arrive. */
+        if (h->redis != NULL && (b.count > 0 || cw_metrics_now() - last_state_check >= 1.0)) {
+            last_state_check = cw_metrics_now();
             int replay = replay_lost_state(consumer, h);
             if (replay != 0) {
                 /* Rewound (these messages come again) or Redis is down
@@ -248,8 +259,20 @@ int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_
         }
         size_t done = 0;
         int stop = 0;
-        for (; done < b.count && !stop; done++)
+        int ticked = 0;
+        for (; done < b.count && !stop; done++) {
             stop = handle_one(h, b.msgs[done], &out);
+            rd_kafka_message_t *m = b.msgs[done];
+            if (!stop && h->tick && h->tick_needed &&
+                h->tick_needed(h->tick_needed_data, rd_kafka_topic_name(m->rkt), m->partition,
+                               m->offset)) {
+                size_t before = out.count;
+                if (h->tick(h->user_data, &out) == CW_RETRY)
+                    cw_outbox_truncate(&out, before);
+                else
+                    ticked = 1;
+            }
+        }
         if (stop) {
             /* The message that stopped us is neither done nor committed. */
             done--;
@@ -258,7 +281,6 @@ int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_
                 rc = -1;
             }
         }
-        int ticked = 0;
         if (h->tick && done == b.count &&
             (b.count > 0 || cw_metrics_now() - last_tick >= tick_every / 1000.0)) {
             size_t before = out.count;

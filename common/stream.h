@@ -51,6 +51,11 @@ typedef struct {
     /* Optional: called after each batch and when idle (at most every
      * tick_interval_ms); CW_HANDLED or CW_RETRY. */
     int (*tick)(void *user_data, cw_outbox *out);
+    /* Optional: asked after every handled message; when it answers
+     * non-zero, tick is called at once (timers due within the batch). */
+    int (*tick_needed)(void *tick_needed_data, const char *topic, int partition,
+                       int64_t offset);
+    void *tick_needed_data;
     /* Optional: called once tick's results are acknowledged. */
     void (*tick_done)(void *user_data);
     int tick_interval_ms; /* default 500 */
@@ -59,6 +64,10 @@ typedef struct {
      * replays all of them from the beginning when one is missing, so that
      * state lost with a flushed Redis is rebuilt from Kafka. */
     struct cw_redis *redis;
+    /* Optional, with redis: rebuilds shared state (reference data) before
+     * such a replay; 0 or -1. */
+    int (*rebuild)(void *rebuild_data);
+    void *rebuild_data;
     int batch_max;        /* default 500 messages */
     int batch_wait_ms;    /* default 20: how long to wait for more messages */
 } cw_stream_handlers;

@@ -24,7 +24,6 @@
 #include "state.h"
 
 #define SERVICE "duration-timer"
-#define UNKNOWN_ORDER_ATTEMPTS 60
 
 static const cw_cfg_spec duration_config_spec[] = {
     {.key = "rules.no_show_grace_minutes", .type = CW_CFG_INT, .default_value = "30", .min = 0,
@@ -94,7 +93,7 @@ static int handle_order(duration_ctx *d, const cw_stream_msg *msg, char *reason,
     }
     char member[CW_KEY_MAX];
     snprintf(member, sizeof(member), "NO_SHOW|%s", order_id);
-    cw_timers_add(&b, SERVICE, msg->partition, due_no_show(start, &d->t), member);
+    cw_checker_add_timer(d->ck, &b, msg->partition, due_no_show(start, &d->t), member);
     return cw_redis_batch_exec(d->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
 }
 
@@ -126,8 +125,6 @@ static int handle_visit(duration_ctx *d, const cw_stream_msg *msg, cw_outbox *ou
     if (found < 0)
         return CW_RETRY;
     if (found == 0) {
-        if (msg->attempt < UNKNOWN_ORDER_ATTEMPTS)
-            return CW_RETRY; /* orders.assigned may be replaying beside us */
         snprintf(reason, len, "unknown order %s", order_id);
         return CW_REJECT;
     }
@@ -156,15 +153,14 @@ static int handle_visit(duration_ctx *d, const cw_stream_msg *msg, cw_outbox *ou
     char member[CW_KEY_MAX];
     if (is_in && strcmp(v.in_event, event_id) == 0) {
         snprintf(member, sizeof(member), "NO_CHECKOUT|%s", order_id);
-        cw_timers_add(&b, SERVICE, msg->partition, due_no_checkout(v.in_at, &d->t), member);
+        cw_checker_add_timer(d->ck, &b, msg->partition, due_no_checkout(v.in_at, &d->t), member);
     } else if (!is_in && strcmp(v.out_event, event_id) == 0) {
         snprintf(member, sizeof(member), "EVIDENCE_DEADLINE|%s", order_id);
-        cw_timers_add(&b, SERVICE, msg->partition, due_evidence(v.out_at, &d->t), member);
+        cw_checker_add_timer(d->ck, &b, msg->partition, due_evidence(v.out_at, &d->t), member);
     }
     if (cw_redis_batch_exec(d->ck->redis, &b) != 0)
         return CW_RETRY;
-    int64_t clock;
-    if (cw_state_advance_clock(d->ck->redis, SERVICE, at, &clock) != 0)
+    if (cw_checker_advance_clock(d->ck, msg->partition, at) != 0)
         return CW_RETRY;
     /* Judged by whichever of the pair arrives second (or again on a
      * duplicate: the same id and verdict). */
@@ -183,12 +179,12 @@ static int duration_handle(void *user_data, const cw_stream_msg *msg, cw_outbox 
     if (strcmp(name, "VisitEvent") == 0)
         return handle_visit(d, msg, out, reason, len);
     if (strcmp(name, "Evidence") == 0) {
-        int64_t at, clock;
+        int64_t at;
         if (cw_av_get_long(msg->value, "at", &at) != 0) {
             snprintf(reason, len, "Evidence lacks its time");
             return CW_REJECT;
         }
-        return cw_state_advance_clock(d->ck->redis, SERVICE, at, &clock) == 0 ? CW_HANDLED
+        return cw_checker_advance_clock(d->ck, msg->partition, at) == 0 ? CW_HANDLED
                                                                                : CW_RETRY;
     }
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
@@ -245,7 +241,7 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
 static int duration_tick(void *user_data, cw_outbox *out)
 {
     duration_ctx *d = user_data;
-    return cw_checker_fire_timers(d->ck, "visit.events", fire, d, out);
+    return cw_checker_fire_timers(d->ck, fire, d, out);
 }
 
 static void duration_tick_done(void *user_data)
@@ -282,9 +278,11 @@ static void duration_teardown(cw_checker *ck)
 int main(int argc, char **argv)
 {
     static const char *const topics[] = {"orders.assigned", "visit.events", NULL};
+    static const char *const bootstrap[] = {"orders.assigned", NULL};
     static const cw_cfg_spec *const specs[] = {duration_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,
                                 .topics = topics,
+                                .bootstrap_topics = bootstrap,
                                 .specs = specs,
                                 .setup = duration_setup,
                                 .teardown = duration_teardown};

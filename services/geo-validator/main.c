@@ -26,10 +26,6 @@
 #define SERVICE "geo-validator"
 /* A waiting check-in's hash outlives any sensible lateness. */
 #define WAITING_TTL_SECONDS "691200"
-/* An unknown elder is retried this many times (500 ms apart) before the
- * event is dead-lettered: after a Redis loss, ref.elders is being replayed
- * alongside. */
-#define UNKNOWN_ELDER_ATTEMPTS 60
 
 static const cw_cfg_spec geo_config_spec[] = {
     {.key = "rules.geo_distance_m", .type = CW_CFG_DOUBLE, .default_value = "30", .min = 0,
@@ -114,12 +110,11 @@ static int record_visit(geo_ctx *g, const cw_stream_msg *msg, const visit_fields
         const char *expire[] = {"EXPIRE", key, WAITING_TTL_SECONDS};
         cw_redis_batch_add(&b, 12, argv);
         cw_redis_batch_add(&b, 3, expire);
-        cw_timers_add(&b, SERVICE, msg->partition, f->at, f->event_id);
+        cw_checker_add_timer(g->ck, &b, msg->partition, f->at, f->event_id);
     }
     if (cw_redis_batch_exec(g->ck->redis, &b) != 0)
         return -1;
-    int64_t clock;
-    return cw_state_advance_clock(g->ck->redis, SERVICE, f->at, &clock);
+    return cw_checker_advance_clock(g->ck, msg->partition, f->at);
 }
 
 static int handle_visit(geo_ctx *g, const cw_stream_msg *msg, cw_outbox *out, char *reason,
@@ -135,8 +130,6 @@ static int handle_visit(geo_ctx *g, const cw_stream_msg *msg, cw_outbox *out, ch
     if (found < 0)
         return CW_RETRY;
     if (found == 0) {
-        if (msg->attempt < UNKNOWN_ELDER_ATTEMPTS)
-            return CW_RETRY;
         snprintf(reason, len, "unknown elder %s", f.elder_id);
         return CW_REJECT;
     }
@@ -246,7 +239,7 @@ static int fire_travel(void *user_data, const char *event_id, int64_t due, cw_ou
 static int geo_tick(void *user_data, cw_outbox *out)
 {
     geo_ctx *g = user_data;
-    return cw_checker_fire_timers(g->ck, "visit.events", fire_travel, g, out);
+    return cw_checker_fire_timers(g->ck, fire_travel, g, out);
 }
 
 static void geo_tick_done(void *user_data)
@@ -283,9 +276,11 @@ static void geo_teardown(cw_checker *ck)
 int main(int argc, char **argv)
 {
     static const char *const topics[] = {"ref.elders", "visit.events", NULL};
+    static const char *const bootstrap[] = {"ref.elders", NULL};
     static const cw_cfg_spec *const specs[] = {geo_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,
                                 .topics = topics,
+                                .bootstrap_topics = bootstrap,
                                 .specs = specs,
                                 .setup = geo_setup,
                                 .teardown = geo_teardown};

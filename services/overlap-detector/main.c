@@ -29,7 +29,6 @@
 #include "timeutil.h"
 
 #define SERVICE "overlap-detector"
-#define UNKNOWN_ORDER_ATTEMPTS 60
 #define MAX_CANDIDATES 512
 /* How far back to look for an order or visit that may still be running. */
 #define LOOKBACK_MS ((int64_t)7 * 24 * 3600 * 1000)
@@ -301,13 +300,12 @@ static int handle_visit(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
             snprintf(member, sizeof(member), "VISIT_OVERLAP|%s", order_id);
             const char *zadd[] = {"ZADD", visits, sin, order_id};
             cw_redis_batch_add(&b, 4, zadd);
-            cw_timers_add(&b, SERVICE, msg->partition, v.in_at, member);
+            cw_checker_add_timer(o->ck, &b, msg->partition, v.in_at, member);
             if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
                 return CW_RETRY;
         }
     }
-    int64_t clock;
-    if (cw_state_advance_clock(o->ck->redis, SERVICE, at, &clock) != 0)
+    if (cw_checker_advance_clock(o->ck, msg->partition, at) != 0)
         return CW_RETRY;
     if (judge_frozen(o, event_id, order_id, caregiver_id, at, out) != 0)
         return CW_RETRY;
@@ -390,7 +388,7 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
 static int overlap_tick(void *user_data, cw_outbox *out)
 {
     overlap_ctx *o = user_data;
-    return cw_checker_fire_timers(o->ck, "visit.events", fire, o, out);
+    return cw_checker_fire_timers(o->ck, fire, o, out);
 }
 
 static void overlap_tick_done(void *user_data)
@@ -423,9 +421,11 @@ static void overlap_teardown(cw_checker *ck)
 int main(int argc, char **argv)
 {
     static const char *const topics[] = {"orders.assigned", "visit.events", NULL};
+    static const char *const bootstrap[] = {"orders.assigned", NULL};
     static const cw_cfg_spec *const specs[] = {overlap_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,
                                 .topics = topics,
+                                .bootstrap_topics = bootstrap,
                                 .specs = specs,
                                 .setup = overlap_setup,
                                 .teardown = overlap_teardown};

@@ -1,115 +1,205 @@
-"""A small scripted district day: reference data, orders and visit events
-with one honest visit and one of each intake fraud pattern. Used by the
-main-job demo and by the integration tests, so both tell the same story.
+"""A scripted district day: reference data, orders and visit events with one
+honest visit and one of each fraud pattern the rules catch. Used by the
+main job and by the integration tests, so both tell the same story.
 
-Every event is a (kind, body) pair in the order it is posted. The day is
-2024-05-06 (UTC+8), replayed with time.mode: replay.
+    day = Day(prefix="T1-", date="2024-06-03")
+    day.elders, day.caregivers, day.contracts, day.orders
+    day.events         (kind, body) pairs in posting order: the day's check-ins
+                       and check-outs by time, the back-filled visit last
+    day.closing_order, day.closing
+                       an order and check-in two days later whose time moves
+                       the watermark past every timer of the day
+    day.after_freeze   a check-in of the caregiver frozen for VISIT_OVERLAP,
+                       posted after the closing visit
+    day.expected()     {(subject, rule): outcome} of every non-PASS verdict
 
 prefix (default none) is put in front of every elder, caregiver, contract,
-order and event id and every photo, so that tests can post the same day
-many times into one stack without meeting their earlier runs. Provider ids
-stay P01 and P02: the local stack's provider keys are made for them."""
+order and event id and every photo hash, so that tests can post the same day
+many times into one stack. Provider ids stay P01 and P02: the local stack's
+provider keys are made for them. Homes are registered in WGS-84, GCJ-02 or
+BD-09 (by elder number); GPS fixes are WGS-84, as phones report them.
+"""
 
+import datetime
 import hashlib
 
-DAY = "2024-05-06"
+from . import coords
+
 TZ = "+08:00"
-HOME = {"lat": 41.2940, "lon": 123.7660}  # Benxi, Liaoning
+HOME = (41.2940, 123.7660)  # Benxi, Liaoning
+ELDERS = 12
+CRS_BY_REMAINDER = {0: "GCJ02", 1: "WGS84", 2: "BD09"}
 
+# order -> (elder, caregiver, provider, scheduled start "HH:MM", pattern)
+ORDERS = [
+    ("O-HONEST", 1, "CG01", "P01", "09:00", "honest"),
+    ("O-FACE", 2, "CG02", "P01", "09:00", "face_mismatch"),
+    ("O-VOICE", 5, "CG03", "P01", "09:00", "voice_unconfirmed"),
+    ("O-PHOTO", 6, "CG06", "P02", "09:00", "photo_reuse"),
+    ("O-LATE", 3, "CG01", "P01", "07:00", "late_submission"),
+    ("O-AWAY", 4, "CG02", "P01", "13:00", "away_from_home"),
+    ("O-DUAL", 7, "CG04", "P01", "09:00", "gps_beidou_disagree"),
+    ("O-TRAVEL-A", 8, "CG05", "P01", "09:00", "honest"),
+    ("O-TRAVEL-B", 12, "CG05", "P01", "10:15", "impossible_travel"),
+    ("O-SHORT", 9, "CG07", "P02", "09:00", "short_visit"),
+    ("O-NOSHOW", 10, "CG08", "P02", "09:00", "no_show"),
+    ("O-NOOUT", 11, "CG09", "P02", "09:00", "no_checkout"),
+    ("O-SCHED-A", 2, "CG11", "P02", "14:00", "honest"),
+    ("O-SCHED-B", 5, "CG11", "P02", "14:30", "schedule_overlap"),
+    ("O-VOVL-A", 2, "CG10", "P02", "15:00", "honest"),
+    ("O-VOVL-B", 5, "CG10", "P02", "17:00", "visit_overlap"),
+]
+CAREGIVERS = sorted({(cg, provider) for _, _, cg, provider, _, _ in ORDERS})
 
-def at(hhmm):
-    return "%sT%s:00%s" % (DAY, hhmm, TZ)
+# Non-PASS verdicts of the day, by unprefixed subject (event id, or order id
+# for order-level rules), with the allowed lateness longer than the day's
+# disorder (the integration tests run that way).
+EXPECTED = {
+    ("O-FACE-in", "FACE_MISMATCH"): "ORANGE",
+    ("O-VOICE-out", "VOICE_UNCONFIRMED"): "YELLOW",
+    ("O-PHOTO-in", "PHOTO_REUSE"): "ORANGE",
+    ("O-LATE-in", "LATE_SUBMISSION"): "YELLOW",
+    ("O-LATE-out", "LATE_SUBMISSION"): "YELLOW",
+    ("O-AWAY-in", "GEO_DISTANCE"): "YELLOW",
+    ("O-AWAY-out", "GEO_DISTANCE"): "YELLOW",
+    ("O-DUAL-in", "GEO_DUAL_MISMATCH"): "YELLOW",
+    ("O-TRAVEL-B-in", "IMPOSSIBLE_TRAVEL"): "ORANGE",
+    ("O-SHORT-out", "SHORT_DURATION"): "ORANGE",
+    ("O-NOSHOW", "NO_SHOW"): "ORANGE",
+    ("O-NOOUT-in", "NO_CHECKOUT"): "ORANGE",
+    ("O-SCHED-B", "SCHEDULE_OVERLAP"): "RED",
+    ("O-SCHED-B", "NO_SHOW"): "ORANGE",
+    ("O-SCHED-A-in", "FROZEN_CAREGIVER"): "RED",
+    ("O-SCHED-A-out", "FROZEN_CAREGIVER"): "RED",
+    ("O-VOVL-B-in", "VISIT_OVERLAP"): "RED",
+    ("O-VOVL-C", "NO_SHOW"): "ORANGE",  # its check-in only comes after_freeze
+}
+EXPECTED_AFTER_FREEZE = {
+    ("O-VOVL-C-in", "FROZEN_CAREGIVER"): "RED",
+    ("O-VOVL-C-in", "LATE_SUBMISSION"): "YELLOW",
+}
+INTAKE_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "VOICE_UNCONFIRMED", "PHOTO_REUSE"}
+EXPECTED_INTAKE_FLAGS = {k: v for k, v in EXPECTED.items() if k[1] in INTAKE_RULES}
 
 
 def photo(name, prefix=""):
     return hashlib.sha256((prefix + name).encode()).hexdigest()
 
 
-def registry(prefix=""):
-    """Streets, elders, caregivers and contracts."""
-    elders = []
-    for i in range(1, 9):
-        elders.append({
-            "elder_id": "%sE%03d" % (prefix, i),
-            "street_id": "S01" if i <= 4 else "S02",
-            "community_id": "C%02d" % ((i + 1) // 2),
-            "home": {"lat": HOME["lat"] + i * 0.01, "lon": HOME["lon"] + i * 0.01,
-                     "crs": "GCJ02" if i % 3 == 0 else "WGS84"},
-        })
-    caregivers = [
-        {"caregiver_id": prefix + "CG01", "provider_id": "P01", "certified": True,
-         "level": "senior"},
-        {"caregiver_id": prefix + "CG02", "provider_id": "P01", "certified": True},
-        {"caregiver_id": prefix + "CG03", "provider_id": "P02", "certified": True},
-        {"caregiver_id": prefix + "CG04", "provider_id": "P02", "certified": False},
-    ]
-    contracts = [
-        {"contract_id": "%sK-%s-2024-05" % (prefix, p), "provider_id": p, "period_start": "2024-05-01",
-         "period_end": "2024-05-31", "budget_cents": 12000000, "unit_price_cents": 4000,
-         "prepay_ratio": 0.3, "invalid_deduction_cents": 18000}
-        for p in ("P01", "P02")
-    ]
-    return elders, caregivers, contracts
+def true_home(elder):
+    """The elder's home in WGS-84."""
+    if elder == 12:  # 20 km north of elder 8: too far to reach in 10 minutes
+        return coords.offset_north(HOME[0] + 0.08, HOME[1] + 0.08, 20000.0)
+    return (HOME[0] + elder * 0.01, HOME[1] + elder * 0.01)
 
 
-# order id -> (elder, caregiver, scheduled start, what the visit does)
-ORDERS = [
-    ("O-HONEST", "E001", "CG01", "09:00", "honest"),
-    ("O-FACE", "E002", "CG02", "09:00", "face_mismatch"),
-    ("O-VOICE", "E005", "CG03", "09:00", "voice_unconfirmed"),
-    ("O-PHOTO", "E006", "CG04", "09:00", "photo_reuse"),
-    ("O-LATE", "E003", "CG01", "07:00", "late_submission"),
-]
+def _add_minutes(hhmm, minutes):
+    h, m = map(int, hhmm.split(":"))
+    t = h * 60 + m + minutes
+    return "%02d:%02d" % (t // 60, t % 60)
 
 
-def orders(prefix=""):
-    return [{"order_id": prefix + oid, "elder_id": prefix + elder, "caregiver_id": prefix + cg,
-             "service_type": "bathing", "scheduled_start": at(start), "scheduled_minutes": 60}
-            for oid, elder, cg, start, _ in ORDERS]
+class Day:
+    def __init__(self, prefix="", date="2024-05-06"):
+        self.prefix = prefix
+        self.date = date
+        p = prefix
+        d0 = datetime.date.fromisoformat(date)
+        self.month = date[:7]
 
+        self.elders = []
+        for i in range(1, ELDERS + 1):
+            crs = CRS_BY_REMAINDER[i % 3]
+            lat, lon = coords.register(*true_home(i), crs)
+            self.elders.append({
+                "elder_id": "%sE%03d" % (p, i),
+                "street_id": "S01" if i <= 6 else "S02",
+                "community_id": "C%02d" % ((i + 1) // 2),
+                "home": {"lat": round(lat, 7), "lon": round(lon, 7), "crs": crs},
+            })
+        self.caregivers = [{"caregiver_id": p + cg, "provider_id": prov, "certified": True}
+                           for cg, prov in CAREGIVERS]
+        period_end = (d0.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) \
+            - datetime.timedelta(days=1)
+        self.contracts = [
+            {"contract_id": "%sK-%s-%s" % (p, prov, self.month), "provider_id": prov,
+             "period_start": d0.replace(day=1).isoformat(), "period_end": period_end.isoformat(),
+             "budget_cents": 12000000, "unit_price_cents": 4000, "prepay_ratio": 0.3,
+             "invalid_deduction_cents": 18000}
+            for prov in ("P01", "P02")
+        ]
+        self.orders = [self._order(oid, elder, cg, start)
+                       for oid, elder, cg, _, start, _ in ORDERS]
 
-def elder_home(elder_id):
-    i = int(elder_id[1:])
-    return {"lat": HOME["lat"] + i * 0.01, "lon": HOME["lon"] + i * 0.01}
+        timed, backfilled = [], []
+        for oid, elder, cg, _, start, pattern in ORDERS:
+            events = self._visit(oid, elder, cg, start, pattern)
+            (backfilled if pattern == "late_submission" else timed).extend(events)
+        timed.sort(key=lambda e: e[1]["at"])
+        self.events = timed + backfilled
 
+        close_day = (d0 + datetime.timedelta(days=2)).isoformat()
+        self.closing_order = self._order("O-CLOSE", 1, "CG01", "10:00", date=close_day)
+        self.closing = [("check-in", self._fix("O-CLOSE", 1, "CG01", "in", "10:00",
+                                               date=close_day))]
+        self.orders.append(self._order("O-VOVL-C", 1, "CG10", "19:00"))
+        self.after_freeze = [("check-in", self._fix("O-VOVL-C", 1, "CG10", "in", "19:02"))]
 
-def visit_events(prefix=""):
-    """Check-ins and check-outs, in posting order. The back-filled visit is
-    posted last, hours after it claims to have happened."""
-    timed, backfilled = [], []
-    for short_oid, elder, short_cg, start, pattern in ORDERS:
-        oid, cg = prefix + short_oid, prefix + short_cg
-        h, m = start.split(":")
-        t_in, t_out = "%s:%02d" % (h, int(m) + 2), "%02d:%s" % (int(h) + 1, "05")
-        gps = dict(elder_home(elder), accuracy_m=8.0)
-        check_in = {"event_id": oid + "-in", "order_id": oid, "caregiver_id": cg, "at": at(t_in),
-                    "gps": gps, "face_match": 0.95, "photo_sha256": photo(short_oid, prefix)}
-        check_out = {"event_id": oid + "-out", "order_id": oid, "caregiver_id": cg,
-                     "at": at(t_out), "gps": gps, "voiceprint_match": 0.91,
-                     "photo_sha256": photo(short_oid, prefix), "items": ["bathing"]}
+    def at(self, hhmm, date=None):
+        return "%sT%s:00%s" % (date or self.date, hhmm, TZ)
+
+    def _order(self, oid, elder, cg, start, date=None):
+        p = self.prefix
+        return {"order_id": p + oid, "elder_id": "%sE%03d" % (p, elder), "caregiver_id": p + cg,
+                "service_type": "bathing", "scheduled_start": self.at(start, date),
+                "scheduled_minutes": 60}
+
+    def _fix(self, oid, elder, cg, which, hhmm, date=None, offset_m=0.0):
+        p = self.prefix
+        lat, lon = coords.offset_north(*true_home(elder), offset_m)
+        body = {"event_id": "%s%s-%s" % (p, oid, which), "order_id": p + oid,
+                "caregiver_id": p + cg, "at": self.at(hhmm, date),
+                "gps": {"lat": round(lat, 7), "lon": round(lon, 7), "accuracy_m": 8.0},
+                "photo_sha256": photo(oid, p)}
+        if which == "in":
+            body["face_match"] = 0.95
+        else:
+            body["voiceprint_match"] = 0.91
+            body["items"] = ["bathing"]
+        return body
+
+    def _visit(self, oid, elder, cg, start, pattern):
+        if pattern == "no_show" or pattern == "schedule_overlap":
+            return []
+        t_in, t_out = _add_minutes(start, 2), _add_minutes(start, 65)
+        offset = 300.0 if pattern == "away_from_home" else 0.0
+        if pattern == "impossible_travel":
+            t_in, t_out = start, _add_minutes(start, 65)
+        if pattern == "short_visit":
+            t_out = _add_minutes(start, 32)
+        if pattern == "visit_overlap":  # checks in while O-VOVL-A is still open
+            t_in, t_out = "15:40", "16:40"
+        check_in = self._fix(oid, elder, cg, "in", t_in, offset_m=offset)
+        check_out = self._fix(oid, elder, cg, "out", t_out, offset_m=offset)
         if pattern == "face_mismatch":
             check_in["face_match"] = 0.62
         elif pattern == "voice_unconfirmed":
             del check_out["voiceprint_match"]
         elif pattern == "photo_reuse":
-            check_in["photo_sha256"] = photo("O-HONEST", prefix)
-        events = [("check-in", check_in), ("check-out", check_out)]
-        (backfilled if pattern == "late_submission" else timed).extend(events)
-    timed.sort(key=lambda e: e[1]["at"])
-    return timed + backfilled
+            check_in["photo_sha256"] = photo("O-HONEST", self.prefix)
+        elif pattern == "gps_beidou_disagree":
+            lat, lon = coords.offset_north(*true_home(elder), 500.0)
+            check_in["beidou"] = {"lat": round(lat, 7), "lon": round(lon, 7)}
+        if pattern == "no_checkout":
+            return [("check-in", check_in)]
+        return [("check-in", check_in), ("check-out", check_out)]
 
+    def expected(self, after_freeze=False):
+        """{(subject, rule): outcome} of the non-PASS verdicts, prefixed."""
+        table = dict(EXPECTED)
+        if after_freeze:
+            table.update(EXPECTED_AFTER_FREEZE)
+        return {(self.prefix + s, rule): outcome for (s, rule), outcome in table.items()}
 
-# What ingest's intake checks must say about the day: (event_id, rule) -> outcome,
-# for the day without prefix (see expected_intake_flags).
-EXPECTED_INTAKE_FLAGS = {
-    ("O-FACE-in", "FACE_MISMATCH"): "ORANGE",
-    ("O-VOICE-out", "VOICE_UNCONFIRMED"): "YELLOW",
-    ("O-PHOTO-in", "PHOTO_REUSE"): "ORANGE",
-    ("O-LATE-in", "LATE_SUBMISSION"): "YELLOW",
-    ("O-LATE-out", "LATE_SUBMISSION"): "YELLOW",
-}
-
-
-def expected_intake_flags(prefix=""):
-    return {(prefix + event_id, rule): outcome
-            for (event_id, rule), outcome in EXPECTED_INTAKE_FLAGS.items()}
+    def unprefix(self, subject):
+        return subject[len(self.prefix):] if subject.startswith(self.prefix) else subject
