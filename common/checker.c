@@ -46,19 +46,28 @@ static int checker_ready(void *user_data, char *reason, size_t reason_len)
     return 0;
 }
 
-/* Whether this instance has handled every message of a partition of the
- * timer topic that the broker had when last fetched (cached offsets, no
- * network round trip). */
+/* Whether this instance has handled every message the broker holds for a
+ * partition of the timer topic. Asks the broker (cached offsets can be
+ * stale, and a stale answer would let another partition's clock fire this
+ * one's timers early). */
 static int caught_up(cw_checker *ck, int partition)
 {
     int64_t low = -1, high = -1;
-    if (partition < 0 || partition >= CW_CHECKER_MAX_PARTITIONS)
+    rd_kafka_t *rk = cw_consumer_handle(ck->consumer);
+    if (rd_kafka_query_watermark_offsets(rk, ck->timer_topic, partition, &low, &high, 5000) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0;
-    rd_kafka_get_watermark_offsets(cw_consumer_handle(ck->consumer), ck->timer_topic, partition,
-                                   &low, &high);
-    if (high < 0)
-        return 1; /* nothing fetched from it: nothing known to be pending */
-    return ck->consumed_to[partition] >= high;
+    int64_t handled = ck->consumed_to[partition];
+    if (handled == 0) {
+        /* Nothing handled since start: where the group left off. */
+        rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(pos, ck->timer_topic, partition);
+        if (rd_kafka_committed(rk, pos, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            pos->elems[0].offset >= 0)
+            handled = pos->elems[0].offset;
+        rd_kafka_topic_partition_list_destroy(pos);
+    }
+    return handled >= high;
 }
 
 int cw_checker_watermark(cw_checker *ck, int partition, int64_t *wm)
@@ -69,8 +78,9 @@ int cw_checker_watermark(cw_checker *ck, int partition, int64_t *wm)
     if (partition >= 0 && partition < CW_CHECKER_MAX_PARTITIONS)
         ck->pclock[partition] = pclock;
     ck->clock = global;
-    *wm = cw_watermark(pclock, global, caught_up(ck, partition), cw_now_ms(), ck->live,
-                       ck->lateness_ms);
+    int quiet = partition >= 0 && partition < CW_CHECKER_MAX_PARTITIONS &&
+                caught_up(ck, partition);
+    *wm = cw_watermark(pclock, global, quiet, cw_now_ms(), ck->live, ck->lateness_ms);
     return 0;
 }
 
@@ -190,8 +200,10 @@ static int checker_tick_needed(void *data, const char *topic, int partition, int
         partition >= CW_CHECKER_MAX_PARTITIONS)
         return 0;
     ck->consumed_to[partition] = offset + 1;
-    int64_t wm = cw_watermark(ck->pclock[partition], ck->clock, caught_up(ck, partition),
-                              cw_now_ms(), ck->live, ck->lateness_ms);
+    /* Only the partition's own clock here: asking whether it is caught up
+     * costs a broker round trip, left to the tick at the end of the batch. */
+    int64_t wm = cw_watermark(ck->pclock[partition], ck->clock, 0, cw_now_ms(), ck->live,
+                              ck->lateness_ms);
     return wm > ck->next_due[partition];
 }
 

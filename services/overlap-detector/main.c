@@ -277,6 +277,14 @@ static int handle_visit(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
         snprintf(reason, len, "VisitEvent lacks a field");
         return CW_REJECT;
     }
+    cw_order_state order;
+    int found = cw_state_load_order(o->ck->redis, order_id, &order);
+    if (found < 0)
+        return CW_RETRY;
+    if (found == 0) {
+        snprintf(reason, len, "unknown order %s", order_id);
+        return CW_REJECT;
+    }
     int is_in = strcmp(kind, "CHECK_IN") == 0;
     char key[CW_KEY_MAX], sat[24], member[CW_KEY_MAX], visits[CW_KEY_MAX];
     snprintf(key, sizeof(key), "cw:ov:visit:%s", order_id);

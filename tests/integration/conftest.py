@@ -56,7 +56,8 @@ def sha256_hex(text):
 
 class TopicWatch:
     """Remembers the end of each partition of some topics; new_records()
-    returns, decoded, everything written after that point."""
+    returns, decoded, everything written after that point and moves the
+    mark to where it read up to."""
 
     def __init__(self, topics):
         self.topics = list(topics)
@@ -79,6 +80,7 @@ class TopicWatch:
         return ends
 
     def new_records(self):
+        """Everything written since the last call (or since the start)."""
         ends = self._ends()
         todo = {tp: (self.start[tp], end) for tp, end in ends.items() if end > self.start[tp]}
         records = []
@@ -103,6 +105,7 @@ class TopicWatch:
                 done.add((msg.topic(), msg.partition()))
         assert len(done) == len(todo), "could not read %s to the end" % todo
         self.consumer.unassign()
+        self.start = ends
         return records
 
     def close(self):
@@ -301,3 +304,65 @@ def artifacts(tmp_path):
 
 def copy_log(svc, dest):
     shutil.copy(svc.log_path, dest)
+
+
+def checker_config(name, admin_port, redis_port, group, lateness_minutes, extra=""):
+    return """kafka:
+  brokers: {brokers}
+  message_timeout_ms: 4000
+redis:
+  host: 127.0.0.1
+  port: {redis_port}
+admin:
+  bind: 127.0.0.1
+  port: {admin_port}
+log:
+  level: info
+time:
+  mode: replay
+stream:
+  group_id: {group}
+  allowed_lateness_minutes: {lateness}
+{extra}""".format(brokers=KAFKA_BROKERS, redis_port=redis_port, admin_port=admin_port,
+                  group=group, lateness=lateness_minutes, extra=extra)
+
+
+CHECKERS = ("geo-validator", "duration-timer", "overlap-detector")
+
+
+class Checker(Service):
+    def __init__(self, name, workdir, redis_port, group, lateness_minutes=1440):
+        self.admin_port = free_port()
+        self.group = group
+        self.lateness = lateness_minutes
+        self.redis_port = redis_port
+        super().__init__(name, checker_config(name, self.admin_port, redis_port, group,
+                                              lateness_minutes), workdir)
+        self.ready_url = "http://127.0.0.1:%d/readyz" % self.admin_port
+
+    def restart(self):
+        """A new process with the same config, group and log."""
+        return Checker(self.name, self.workdir, self.redis_port, self.group, self.lateness)
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def checkers(tmp_path_factory, redis_server):
+    """The three checkers, one instance each, in groups of their own, with a
+    day of allowed lateness (the scripted days post out of order)."""
+    run = uuid.uuid4().hex[:8]
+    workdir = str(tmp_path_factory.mktemp("checkers"))
+    started = {}
+    for name in CHECKERS:
+        started[name] = Checker(name, os.path.join(workdir, name), redis_server.port,
+                                "test-%s-%s" % (run, name))
+    for svc in started.values():
+        svc.wait_ready(svc.ready_url)
+    yield started
+    for svc in started.values():
+        if svc.proc.poll() is None or not svc.log.closed:
+            svc.stop()

@@ -8,7 +8,7 @@ import subprocess
 
 from conftest import REPO
 
-from carewatch_py import demo_day
+from carewatch_py.demo_day import EXPECTED
 
 
 def readme_block(heading):
@@ -28,10 +28,19 @@ def test_main_job_then_try_it():
     try:
         assert r.returncode == 0, r.stdout + r.stderr
         out = r.stdout
-        assert "fed 8 elders, 4 caregivers, 2 contracts, 5 orders, 10 visit events" in out
+        assert "fed 12 elders, 11 caregivers, 2 contracts, 17 orders, 27 visit events" in out
         flagged = [line.split() for line in out.splitlines() if line.startswith("  ")
                    and len(line.split()) >= 6 and line.split()[2] == "order"]
-        assert {(f[5], f[1]): f[0] for f in flagged} == demo_day.EXPECTED_INTAKE_FLAGS, out
+        got = {(f[5], f[1]): f[0] for f in flagged}
+        # The local stack allows 2 minutes of lateness (the tests allow a
+        # day): the overlapping visit's check-out, processed after the
+        # freeze, is flagged too, and the back-filled check-in may come after
+        # its no-show timer fired.
+        assert set(got) - set(EXPECTED) <= {("O-VOVL-B-out", "FROZEN_CAREGIVER"),
+                                            ("O-LATE", "NO_SHOW")}, out
+        assert {k: v for k, v in got.items() if k in EXPECTED} == EXPECTED, out
+        assert "frozen caregivers:\n  CG11   SCHEDULE_OVERLAP on order O-SCHED-B" in out \
+            or "  CG11   SCHEDULE_OVERLAP on order O-SCHED-B" in out, out
         assert "undecodable" not in out
 
         t = run(readme_block("### Try it"), 60)

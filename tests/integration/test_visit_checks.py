@@ -1,0 +1,266 @@
+"""The three checkers on the real stack: the scripted day through ingest
+gives exactly the expected verdicts on visit.checks (read back and decoded
+independently); the same day out of order and with duplicates gives the same
+set; a frozen caregiver's next check-in is FROZEN_CAREGIVER until unfrozen;
+unknown references and undecodable records are dead-lettered; a checker
+killed with SIGKILL mid-stream loses and contradicts nothing."""
+
+import json
+import random
+import time
+
+import pytest
+from confluent_kafka import Producer
+
+from carewatch_py.demo_day import Day, EXPECTED, INTAKE_RULES
+from conftest import KAFKA_BROKERS, REGISTRY, TopicWatch
+
+CHECK_IN_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "PHOTO_REUSE", "GEO_DISTANCE",
+                  "GEO_DUAL_MISMATCH", "IMPOSSIBLE_TRAVEL", "NO_CHECKOUT", "VISIT_OVERLAP",
+                  "FROZEN_CAREGIVER"}
+CHECK_OUT_RULES = {"LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE", "GEO_DISTANCE",
+                   "GEO_DUAL_MISMATCH", "SHORT_DURATION", "FROZEN_CAREGIVER"}
+ORDER_RULES = {"NO_SHOW", "SCHEDULE_OVERLAP"}
+CHECKER_EXPECTED = {k: v for k, v in EXPECTED.items() if k[1] not in INTAKE_RULES}
+
+
+def post(ingest, key, kind, body):
+    r = ingest.client.submit(kind, key, body)
+    assert r.status_code in (200, 202), (kind, r.text)
+
+
+def post_batch(ingest, key, events):
+    r = ingest.client.post("/v1/batch", key,
+                           data="".join(json.dumps(dict(b, type=k)) + "\n" for k, b in events),
+                           headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 200, r.text
+    assert r.json()["rejected"] == 0, r.text
+
+
+def post_day_start(ingest, keys, day):
+    for kind, bodies in (("elder", day.elders), ("caregiver", day.caregivers),
+                         ("contract", day.contracts)):
+        for body in bodies:
+            post(ingest, keys.registry, kind, body)
+    for body in day.orders:
+        post(ingest, keys.importer, "order", body)
+
+
+def post_closing(ingest, keys, day):
+    post(ingest, keys.importer, "order", day.closing_order)
+    for kind, body in day.closing:
+        post(ingest, keys.importer, kind, body)
+
+
+def subjects(day):
+    """Every (subject, rule) the checkers and intake must judge for the day
+    (the closing visit aside)."""
+    wanted = set()
+    for order in day.orders:
+        wanted |= {(order["order_id"], rule) for rule in ORDER_RULES}
+    in_events = {b["order_id"] for k, b in day.events if k == "check-in"}
+    for kind, body in day.events:
+        rules = CHECK_IN_RULES if kind == "check-in" else CHECK_OUT_RULES
+        for rule in rules:
+            if rule == "SHORT_DURATION" and body["order_id"] not in in_events:
+                continue
+            wanted.add((body["event_id"], rule))
+    return wanted
+
+
+class Verdicts:
+    """visit.checks and caregiver.status as read back since the start."""
+
+    def __init__(self):
+        self.watch = TopicWatch(["visit.checks", "caregiver.status"])
+        self.records = []
+
+    def poll(self):
+        self.records += self.watch.new_records()
+        return self.records
+
+    def checks(self, prefix):
+        return [r["value"] for r in self.records
+                if r["topic"] == "visit.checks" and r["key"].startswith(prefix)]
+
+    def wait_for(self, prefix, wanted, timeout=90):
+        """Polls until every (subject, rule) of wanted was judged, then until
+        nothing new comes for two seconds. Returns {(subject, rule): [outcomes]}."""
+        deadline = time.monotonic() + timeout
+        quiet_since, count = None, -1
+        while True:
+            self.poll()
+            got = {}
+            for c in self.checks(prefix):
+                got.setdefault((c["check_id"].rsplit(":", 1)[0], c["rule"]), []).append(
+                    c["outcome"])
+            if not wanted <= set(got):
+                quiet_since = None
+                assert time.monotonic() < deadline, "never judged: %s" % sorted(
+                    wanted - set(got))[:20]
+            elif len(self.records) != count:
+                count, quiet_since = len(self.records), time.monotonic()
+            elif time.monotonic() - quiet_since >= 2.0:
+                return got
+            time.sleep(0.5)
+
+    def close(self):
+        self.watch.close()
+
+
+@pytest.fixture
+def verdicts():
+    v = Verdicts()
+    yield v
+    v.close()
+
+
+def flagged(got, day, checkers_only=False):
+    """The non-PASS verdicts, unprefixed; every subject judged consistently."""
+    out = {}
+    for (subject, rule), outcomes in got.items():
+        assert len(set(outcomes)) == 1, "contradicting verdicts for %s %s: %s" % (
+            subject, rule, outcomes)
+        if checkers_only and rule in INTAKE_RULES:
+            continue
+        if outcomes[0] != "PASS":
+            out[(day.unprefix(subject), rule)] = outcomes[0]
+    return out
+
+
+def test_scripted_day_gives_exactly_the_expected_verdicts(ingest, keys, checkers, verdicts, ids):
+    day = Day(ids, "2024-06-03")
+    post_day_start(ingest, keys, day)
+    post_batch(ingest, keys.importer, day.events)
+    post_closing(ingest, keys, day)
+    got = verdicts.wait_for(ids, subjects(day))
+    assert flagged(got, day) == EXPECTED
+
+    checks = {(c["check_id"].rsplit(":", 1)[0], c["rule"]): c for c in verdicts.checks(ids)}
+    c = checks[(ids + "O-AWAY-in", "GEO_DISTANCE")]
+    assert c["measured"] == pytest.approx(300.0, abs=0.5) and c["threshold"] == 30.0
+    assert c["unit"] == "m" and c["checker"] == "geo-validator"
+    c = checks[(ids + "O-DUAL-in", "GEO_DUAL_MISMATCH")]
+    assert c["measured"] == pytest.approx(500.0, abs=0.5)
+    c = checks[(ids + "O-TRAVEL-B-in", "IMPOSSIBLE_TRAVEL")]
+    assert c["measured"] == pytest.approx(120.0, abs=0.5) and c["unit"] == "km/h"
+    c = checks[(ids + "O-SHORT-out", "SHORT_DURATION")]
+    assert (c["measured"], c["threshold"]) == (30.0, 55.0)
+    assert checks[(ids + "O-VOVL-B-in", "VISIT_OVERLAP")]["measured"] == 25.0
+    assert checks[(ids + "O-SCHED-B", "SCHEDULE_OVERLAP")]["measured"] == 30.0
+    # Every home registered in GCJ-02 or BD-09 was converted: honest fixes at
+    # the true home are within a metre.
+    for order in ("O-HONEST", "O-LATE", "O-FACE", "O-PHOTO", "O-SHORT"):
+        assert checks[(ids + order + "-in", "GEO_DISTANCE")]["measured"] < 1.0
+
+    frozen = {r["value"]["caregiver_id"]: r["value"] for r in verdicts.records
+              if r["topic"] == "caregiver.status" and r["key"].startswith(ids)}
+    assert sorted(frozen) == [ids + "CG10", ids + "CG11"]
+    assert frozen[ids + "CG11"]["reason"] == "SCHEDULE_OVERLAP on order %sO-SCHED-B" % ids
+    assert frozen[ids + "CG10"]["status"] == "FROZEN"
+
+    # The frozen caregiver checks in again: FROZEN_CAREGIVER.
+    for kind, body in day.after_freeze:
+        post(ingest, keys.importer, kind, body)
+    wanted = {(ids + "O-VOVL-C-in", rule) for rule in ("FROZEN_CAREGIVER", "GEO_DISTANCE")}
+    got = verdicts.wait_for(ids, wanted)
+    assert got[(ids + "O-VOVL-C-in", "FROZEN_CAREGIVER")] == ["RED"]
+
+    # Unfrozen by an admin, the caregiver's next check-in passes.
+    r = ingest.client.post("/v1/caregivers/%sCG10/unfreeze" % ids, keys.admin,
+                           {"reason": "schedule checked by the street office"})
+    assert r.status_code == 202, r.text
+    order = dict(day.closing_order, order_id=ids + "O-VOVL-D", caregiver_id=ids + "CG10",
+                 scheduled_start=day.at("12:00", day.closing[0][1]["at"][:10]))
+    post(ingest, keys.importer, "order", order)
+    check_in = dict(day.closing[0][1], event_id=ids + "O-VOVL-D-in", order_id=ids + "O-VOVL-D",
+                    caregiver_id=ids + "CG10",
+                    at=day.at("12:02", day.closing[0][1]["at"][:10]))
+    post(ingest, keys.importer, "check-in", check_in)
+    got = verdicts.wait_for(ids, {(ids + "O-VOVL-D-in", "FROZEN_CAREGIVER")})
+    assert got[(ids + "O-VOVL-D-in", "FROZEN_CAREGIVER")] == ["PASS"]
+
+
+def reproduce(records):
+    """Produces records again, byte for byte: duplicates as Kafka delivers
+    them after a producer retry or a replay."""
+    p = Producer({"bootstrap.servers": KAFKA_BROKERS})
+    for r in records:
+        p.produce(r["topic"], key=r["key"].encode(), value=REGISTRY.encode(r["name"], r["value"]))
+    assert p.flush(30) == 0
+
+
+def test_out_of_order_and_duplicates_give_the_same_verdicts(ingest, keys, checkers, verdicts,
+                                                            ids):
+    day = Day(ids, "2024-06-10")
+    post_day_start(ingest, keys, day)
+    events = list(day.events)
+    random.Random(20240610).shuffle(events)
+    # Some check-outs before their check-ins, as a flaky phone network does.
+    assert any(k == "check-out" for k, _ in events[:5])
+    watch = TopicWatch(["visit.events"])
+    try:
+        post_batch(ingest, keys.importer, events)
+        dupes = [r for r in watch.new_records() if r["key"].startswith(ids)][::3]
+    finally:
+        watch.close()
+    reproduce(dupes)
+    post_closing(ingest, keys, day)
+    got = verdicts.wait_for(ids, subjects(day))
+    assert flagged(got, day, checkers_only=True) == CHECKER_EXPECTED
+    # The re-produced events were judged again: same ids, same outcomes.
+    assert any(len(outcomes) > 1 for outcomes in got.values())
+
+
+def test_unknown_references_and_garbage_go_to_dead_letters(checkers, ids):
+    watch = TopicWatch(["dlq.geo-validator", "dlq.duration-timer", "dlq.overlap-detector"])
+    try:
+        event = {"event_id": ids + "ghost-in", "kind": "CHECK_IN", "order_id": ids + "ghost",
+                 "caregiver_id": ids + "nobody", "provider_id": "P01", "elder_id": ids + "nobody",
+                 "at": 1717380000000, "received_at": 1717380000000,
+                 "gps": {"lat": 41.3, "lon": 123.7, "accuracy_m": None}, "beidou": None,
+                 "face_match": None, "voiceprint_match": None, "photo_sha256": None,
+                 "device_id": None, "items": []}
+        p = Producer({"bootstrap.servers": KAFKA_BROKERS})
+        p.produce("visit.events", key=(ids + "nobody").encode(),
+                  value=REGISTRY.encode("VisitEvent", event))
+        p.produce("visit.events", key=(ids + "junk").encode(), value=b"not an avro record")
+        assert p.flush(30) == 0
+        deadline = time.monotonic() + 60
+        letters = []
+        while time.monotonic() < deadline and len(letters) < 6:
+            letters += [r for r in watch.new_records()
+                        if r["value"]["key"] and r["value"]["key"].decode().startswith(ids)]
+            time.sleep(0.5)
+    finally:
+        watch.close()
+    reasons = {(r["value"]["service"], r["value"]["reason"].split(":")[0]) for r in letters}
+    assert reasons == {
+        ("geo-validator", "unknown elder %snobody" % ids),
+        ("duration-timer", "unknown order %sghost" % ids),
+        ("overlap-detector", "unknown order %sghost" % ids),
+        ("geo-validator", "undecodable"),
+        ("duration-timer", "undecodable"),
+        ("overlap-detector", "undecodable"),
+    }, reasons
+    junk = [r["value"] for r in letters if r["value"]["reason"].startswith("undecodable")]
+    assert all(j["payload"] == b"not an avro record" and j["source_topic"] == "visit.events"
+               for j in junk)
+    for svc in checkers.values():
+        svc.assert_running()
+
+
+def test_kill9_mid_stream_loses_and_contradicts_nothing(ingest, keys, checkers, verdicts, ids):
+    day = Day(ids, "2024-06-17")
+    post_day_start(ingest, keys, day)
+    half = len(day.events) // 2
+    post_batch(ingest, keys.importer, day.events[:half])
+    for name in ("duration-timer", "overlap-detector", "geo-validator"):
+        checkers[name].kill9()
+    post_batch(ingest, keys.importer, day.events[half:])
+    for name in list(checkers):
+        checkers[name] = checkers[name].restart()
+        checkers[name].wait_ready(checkers[name].ready_url)
+    post_closing(ingest, keys, day)
+    got = verdicts.wait_for(ids, subjects(day))
+    assert flagged(got, day, checkers_only=True) == CHECKER_EXPECTED
