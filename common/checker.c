@@ -22,6 +22,10 @@ const cw_cfg_spec cw_checker_config_spec[] = {
      .min = 0, .max = 10080,
      .help = "events up to this late are judged as if they had come in order; timers fire "
              "this long after their due time"},
+    {.key = "stream.quiet_partition_ms", .type = CW_CFG_INT, .default_value = "2000", .min = 0,
+     .max = 600000,
+     .help = "a partition without messages this long follows the service-wide clock, so its "
+             "timers fire though its caregivers are idle"},
     {.key = "stream.batch_max", .type = CW_CFG_INT, .default_value = "500", .min = 1,
      .max = 100000, .help = "messages handled per produce-and-commit round"},
     {.key = NULL},
@@ -46,28 +50,18 @@ static int checker_ready(void *user_data, char *reason, size_t reason_len)
     return 0;
 }
 
-/* Whether this instance has handled every message the broker holds for a
- * partition of the timer topic. Asks the broker (cached offsets can be
- * stale, and a stale answer would let another partition's clock fire this
- * one's timers early). */
-static int caught_up(cw_checker *ck, int partition)
+/* Whether a partition of the timer topic counts as quiet: no message from
+ * it for a while (in a backlog every fetch brings some), and nothing left
+ * that the client knows of. No broker round trip: this runs on every tick. */
+static int quiet(cw_checker *ck, int partition)
 {
     int64_t low = -1, high = -1;
-    rd_kafka_t *rk = cw_consumer_handle(ck->consumer);
-    if (rd_kafka_query_watermark_offsets(rk, ck->timer_topic, partition, &low, &high, 5000) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (cw_now_ms() - ck->last_message_ms[partition] < ck->quiet_ms)
         return 0;
+    rd_kafka_get_watermark_offsets(cw_consumer_handle(ck->consumer), ck->timer_topic, partition,
+                                   &low, &high);
     int64_t handled = ck->consumed_to[partition];
-    if (handled == 0) {
-        /* Nothing handled since start: where the group left off. */
-        rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(pos, ck->timer_topic, partition);
-        if (rd_kafka_committed(rk, pos, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            pos->elems[0].offset >= 0)
-            handled = pos->elems[0].offset;
-        rd_kafka_topic_partition_list_destroy(pos);
-    }
-    return handled >= high;
+    return high < 0 || handled == 0 || handled >= high;
 }
 
 int cw_checker_watermark(cw_checker *ck, int partition, int64_t *wm)
@@ -78,9 +72,9 @@ int cw_checker_watermark(cw_checker *ck, int partition, int64_t *wm)
     if (partition >= 0 && partition < CW_CHECKER_MAX_PARTITIONS)
         ck->pclock[partition] = pclock;
     ck->clock = global;
-    int quiet = partition >= 0 && partition < CW_CHECKER_MAX_PARTITIONS &&
-                caught_up(ck, partition);
-    *wm = cw_watermark(pclock, global, quiet, cw_now_ms(), ck->live, ck->lateness_ms);
+    int is_quiet = partition >= 0 && partition < CW_CHECKER_MAX_PARTITIONS &&
+                   quiet(ck, partition);
+    *wm = cw_watermark(pclock, global, is_quiet, cw_now_ms(), ck->live, ck->lateness_ms);
     return 0;
 }
 
@@ -200,8 +194,9 @@ static int checker_tick_needed(void *data, const char *topic, int partition, int
         partition >= CW_CHECKER_MAX_PARTITIONS)
         return 0;
     ck->consumed_to[partition] = offset + 1;
-    /* Only the partition's own clock here: asking whether it is caught up
-     * costs a broker round trip, left to the tick at the end of the batch. */
+    ck->last_message_ms[partition] = cw_now_ms();
+    /* Only the partition's own clock here: it has just had a message, so it
+     * is not quiet. */
     int64_t wm = cw_watermark(ck->pclock[partition], ck->clock, 0, cw_now_ms(), ck->live,
                               ck->lateness_ms);
     return wm > ck->next_due[partition];
@@ -261,8 +256,11 @@ static int run(const cw_checker_def *def, cw_checker *ck)
     ck->handlers.tick_needed = checker_tick_needed;
     ck->handlers.tick_needed_data = ck;
     ck->timer_topic = def->timer_topic ? def->timer_topic : "visit.events";
-    for (int i = 0; i < CW_CHECKER_MAX_PARTITIONS; i++)
+    ck->quiet_ms = cw_config_int(ck->cfg, "stream.quiet_partition_ms");
+    for (int i = 0; i < CW_CHECKER_MAX_PARTITIONS; i++) {
         ck->next_due[i] = INT64_MIN; /* unknown until the first tick */
+        ck->last_message_ms[i] = cw_now_ms();
+    }
     ck->bootstrap_topics = def->bootstrap_topics;
     if (def->bootstrap_topics != NULL) {
         ck->handlers.rebuild = rebuild_reference;

@@ -15,6 +15,8 @@
  *   stream.group_id                  consumer group (default carewatch-<name>)
  *   stream.allowed_lateness_minutes  how late an event may arrive and still
  *                                    be judged as if in order (default 2)
+ *   stream.quiet_partition_ms        a partition without messages this long
+ *                                    follows the service-wide clock (2000)
  *   stream.batch_max                 messages per batch (default 500) */
 #ifndef CW_CHECKER_H
 #define CW_CHECKER_H
@@ -50,6 +52,8 @@ typedef struct cw_checker {
     int64_t pclock[CW_CHECKER_MAX_PARTITIONS];    /* the partition's event clock */
     int64_t next_due[CW_CHECKER_MAX_PARTITIONS];  /* earliest timer not yet fired */
     int64_t consumed_to[CW_CHECKER_MAX_PARTITIONS]; /* last handled offset + 1 */
+    int64_t last_message_ms[CW_CHECKER_MAX_PARTITIONS]; /* wall clock */
+    int64_t quiet_ms; /* stream.quiet_partition_ms */
 } cw_checker;
 
 typedef struct {

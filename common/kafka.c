@@ -72,13 +72,22 @@ static rd_kafka_conf_t *base_conf(const cw_config *cfg, const char *client_id, c
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (set_conf(conf, "bootstrap.servers", cw_config_str(cfg, "kafka.brokers"), err, errlen) ||
-        set_conf(conf, "client.id", client_id, err, errlen) ||
-        apply_extra_conf(conf, cfg, err, errlen)) {
+        set_conf(conf, "client.id", client_id, err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
     rd_kafka_conf_set_error_cb(conf, log_kafka_error);
     return conf;
+}
+
+/* kafka.extra comes last, so an operator can override any default here. */
+static int finish_conf(rd_kafka_conf_t *conf, const cw_config *cfg, char *err, size_t errlen)
+{
+    if (apply_extra_conf(conf, cfg, err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    return 0;
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
@@ -108,6 +117,8 @@ cw_producer *cw_producer_new(const cw_config *cfg, const char *client_id, char *
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
+    if (finish_conf(conf, cfg, err, errlen) != 0)
+        return NULL;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     char rkerr[256];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rkerr, sizeof(rkerr));
@@ -215,10 +226,16 @@ cw_consumer *cw_consumer_new(const cw_config *cfg, const char *group_id, const c
         set_conf(conf, "enable.auto.commit", "false", err, errlen) ||
         set_conf(conf, "enable.auto.offset.store", "false", err, errlen) ||
         set_conf(conf, "auto.offset.reset", "earliest", err, errlen) ||
-        set_conf(conf, "isolation.level", "read_committed", err, errlen)) {
+        set_conf(conf, "isolation.level", "read_committed", err, errlen) ||
+        /* A killed instance's partitions move to the others after 10 s
+         * rather than the default 45 s (kafka.extra can change it). */
+        set_conf(conf, "session.timeout.ms", "10000", err, errlen) ||
+        set_conf(conf, "heartbeat.interval.ms", "3000", err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
+    if (finish_conf(conf, cfg, err, errlen) != 0)
+        return NULL;
     char rkerr[256];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rkerr, sizeof(rkerr));
     if (!rk) {
@@ -338,6 +355,8 @@ long cw_kafka_read_topic(const cw_config *cfg, const char *topic,
         rd_kafka_conf_destroy(conf);
         return -1;
     }
+    if (finish_conf(conf, cfg, err, errlen) != 0)
+        return -1;
     char rkerr[256];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rkerr, sizeof(rkerr));
     if (!rk) {

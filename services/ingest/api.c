@@ -513,6 +513,8 @@ int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_r
                   api_outcome *out, api_error *err)
 {
     memset(out, 0, sizeof(*out));
+    if (atomic_load(&ctx->rebuilding))
+        return unavailable(err, "Redis (being rebuilt from Kafka)");
     if (!json_is_object(body))
         return api_fail(err, 400, "invalid_json", "", "the body must be a JSON object");
     int reference = type == REQ_ELDER || type == REQ_CAREGIVER || type == REQ_CONTRACT;
@@ -543,6 +545,8 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
     unfreeze_req r;
     char key[CW_KEY_MAX], values[1][128], e[256];
     memset(out, 0, sizeof(*out));
+    if (atomic_load(&ctx->rebuilding))
+        return unavailable(err, "Redis (being rebuilt from Kafka)");
     if (!auth_may_unfreeze(role))
         return api_fail(err, 403, "forbidden", "", "only an admin key may unfreeze");
     if (!is_valid_id(caregiver_id))

@@ -9,6 +9,7 @@
 #define INGEST_API_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "api_error.h"
@@ -25,6 +26,9 @@ typedef struct {
     int replay_mode;       /* time.mode: replay */
     int64_t clock_skew_ms; /* live mode: events further ahead are rejected */
     int64_t (*now_ms)(void);
+    /* Set by the main thread while Redis is being rebuilt from Kafka
+     * (after it lost its data): requests are answered 503 meanwhile. */
+    atomic_int rebuilding;
 } ingest_ctx;
 
 typedef enum {

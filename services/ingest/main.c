@@ -18,6 +18,7 @@
 #include "service.h"
 #include "settings.h"
 #include "shutdown.h"
+#include "state.h"
 #include "timeutil.h"
 
 /* Readiness (0 = ready) runs on the admin thread; it has its own Redis connection so it
@@ -25,6 +26,7 @@
 typedef struct {
     cw_producer *producer;
     cw_redis *redis;
+    ingest_ctx *ingest;
 } readiness_ctx;
 
 static cw_histogram *request_seconds;
@@ -33,6 +35,10 @@ static cw_counter *responses;
 static int ingest_ready(void *user_data, char *reason, size_t reason_len)
 {
     readiness_ctx *r = user_data;
+    if (atomic_load(&r->ingest->rebuilding)) {
+        snprintf(reason, reason_len, "rebuilding Redis from Kafka");
+        return -1;
+    }
     if (cw_redis_ping(r->redis) != 0) {
         snprintf(reason, reason_len, "redis unreachable");
         return -1;
@@ -50,6 +56,30 @@ static void observe_request(const char *route, int status, double seconds)
     snprintf(code, sizeof(code), "%d", status);
     cw_counter_add(responses, CW_LABELS(route, code), 1);
     cw_histogram_observe(request_seconds, CW_LABELS(route), seconds);
+}
+
+/* Redis is the fast copy of the reference data and orders, rebuilt from
+ * the topics when it lost them (a flush, a new empty instance). Requests
+ * wait with 503 meanwhile. Idempotency marks, photo claims and the stream
+ * clock are not in Kafka and start afresh. */
+static void rebuild_if_lost(const cw_config *cfg, ingest_ctx *ctx, cw_redis *r)
+{
+    static const char *const topics[] = {"ref.elders", "ref.caregivers", "orders.assigned", NULL};
+    int marked = cw_state_partition_marked(r, "ingest", "reference", 0);
+    if (marked != 0)
+        return; /* present, or Redis down (requests answer 503 on their own) */
+    atomic_store(&ctx->rebuilding, 1);
+    cw_log_warn("reference data missing in Redis: rebuilding it from Kafka", NULL);
+    char err[256], n[24];
+    long stored = cw_state_bootstrap(cfg, r, topics, err, sizeof(err));
+    if (stored < 0 || cw_state_partition_mark(r, "ingest", "reference", 0) != 0) {
+        cw_log_error("rebuild failed; retrying", "error", stored < 0 ? err : "cannot mark",
+                     NULL);
+        return; /* still rebuilding: the next turn tries again */
+    }
+    snprintf(n, sizeof(n), "%ld", stored);
+    cw_log_info("reference data rebuilt from Kafka", "records", n, NULL);
+    atomic_store(&ctx->rebuilding, 0);
 }
 
 static int load_auth(const cw_config *cfg, auth_table *table)
@@ -73,7 +103,9 @@ static int run(const cw_config *cfg)
     ingest_ctx ctx;
     readiness_ctx ready = {0};
     http_server *server = NULL;
+    cw_redis *state_redis = NULL; /* the main thread's own connection */
     memset(&ctx, 0, sizeof(ctx));
+    atomic_init(&ctx.rebuilding, 0);
 
     request_seconds = cw_metrics_histogram("carewatch_ingest_request_seconds",
                                            "Time to answer an ingest request", "route", NULL, 0);
@@ -91,8 +123,10 @@ static int run(const cw_config *cfg)
     }
     ctx.redis = cw_redis_new(cfg);
     ready.redis = cw_redis_new(cfg);
+    state_redis = cw_redis_new(cfg);
     ready.producer = ctx.producer;
-    if (ctx.redis == NULL || ready.redis == NULL) {
+    ready.ingest = &ctx;
+    if (ctx.redis == NULL || ready.redis == NULL || state_redis == NULL) {
         cw_log(CW_LOG_ERROR, "cannot create the Redis client", NULL);
         goto out;
     }
@@ -109,6 +143,7 @@ static int run(const cw_config *cfg)
         goto out;
     }
 
+    rebuild_if_lost(cfg, &ctx, state_redis);
     http_settings hs;
     ingest_http_from_config(cfg, &hs);
     hs.probe = cw_admin_probe;
@@ -127,6 +162,7 @@ static int run(const cw_config *cfg)
 
     while (!cw_shutdown_requested()) {
         cw_admin_heartbeat();
+        rebuild_if_lost(cfg, &ctx, state_redis);
         cw_shutdown_sleep_ms(1000);
     }
     cw_log(CW_LOG_INFO, "shutting down", NULL);
@@ -137,6 +173,7 @@ out_admin:
     cw_admin_stop();
 out:
     auth_table_free(&ctx.auth);
+    cw_redis_free(state_redis);
     cw_redis_free(ready.redis);
     cw_redis_free(ctx.redis);
     cw_producer_free(ctx.producer);

@@ -264,3 +264,34 @@ def test_kill9_mid_stream_loses_and_contradicts_nothing(ingest, keys, checkers, 
     post_closing(ingest, keys, day)
     got = verdicts.wait_for(ids, subjects(day))
     assert flagged(got, day, checkers_only=True) == CHECKER_EXPECTED
+
+
+def test_redis_flush_is_rebuilt_from_kafka(ingest, keys, checkers, redis_server, verdicts, ids):
+    """Check-ins before a FLUSHALL, check-outs after it: the verdicts that
+    need both halves come out as if nothing had happened, and no event is
+    dead-lettered for want of its order or elder."""
+    day = Day(ids, "2024-06-24")
+    post_day_start(ingest, keys, day)
+    check_ins = [(k, b) for k, b in day.events if k == "check-in"]
+    check_outs = [(k, b) for k, b in day.events if k == "check-out"]
+    post_batch(ingest, keys.importer, check_ins)
+    verdicts.wait_for(ids, {(b["event_id"], "GEO_DISTANCE") for _, b in check_ins})
+    dlq = TopicWatch(["dlq.geo-validator", "dlq.duration-timer", "dlq.overlap-detector"])
+    try:
+        assert redis_server.cli("FLUSHALL") == "OK"
+        ingest.wait_ready("http://127.0.0.1:%d/readyz" % ingest.admin_port, timeout=60)
+        time.sleep(3)  # the checkers look for their state every second
+        post_batch(ingest, keys.importer, check_outs)
+        post_closing(ingest, keys, day)
+        spanning = {"SHORT_DURATION", "NO_CHECKOUT", "VISIT_OVERLAP", "IMPOSSIBLE_TRAVEL",
+                    "GEO_DISTANCE", "NO_SHOW"}
+        wanted = {s for s in subjects(day) if s[1] in spanning}
+        got = verdicts.wait_for(ids, wanted, timeout=180)
+        letters = [r for r in dlq.new_records()
+                   if r["value"]["key"] and r["value"]["key"].decode().startswith(ids)]
+    finally:
+        dlq.close()
+    assert letters == []
+    got = {k: v for k, v in got.items() if k[1] in spanning}
+    expected = {k: v for k, v in CHECKER_EXPECTED.items() if k[1] in spanning}
+    assert flagged(got, day) == expected

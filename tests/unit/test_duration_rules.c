@@ -1,0 +1,377 @@
+/* services/duration-timer/duration_rules: SHORT_DURATION, NO_SHOW,
+ * NO_CHECKOUT and the timer due times. Boundaries are built in exact integer
+ * milliseconds; thresholds are crossed only when strictly exceeded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "duration_rules.h"
+
+#define SEC_MS 1000LL
+#define MIN_MS 60000LL
+#define HOUR_MS 3600000LL
+/* 2024-06-01T10:00:00Z */
+#define T0 1717236000000LL
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static void assert_minutes(double actual, int64_t expected_ms)
+{
+    double expected = (double)expected_ms / (double)MIN_MS;
+    if (fabs(actual - expected) > 1e-9)
+        fail_msg("expected %.12f min (%lld ms), got %.12f", expected, (long long)expected_ms,
+                 actual);
+}
+
+static void assert_unit_min(const duration_verdict *v)
+{
+    assert_non_null(v->unit);
+    assert_string_equal(v->unit, "min");
+}
+
+static duration_thresholds defaults(void)
+{
+    duration_thresholds t;
+    memset(&t, 0xa5, sizeof(t));
+    duration_thresholds_default(&t);
+    return t;
+}
+
+/* ---- duration_thresholds_default ---------------------------------------- */
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    assert_int_equal(t.no_show_grace_ms, 1800000LL);
+    assert_int_equal(t.short_margin_ms, 300000LL);
+    assert_int_equal(t.no_checkout_ms, 14400000LL);
+    assert_int_equal(t.evidence_window_ms, 259200000LL);
+}
+
+/* ---- rule_short_duration ------------------------------------------------- */
+
+static void test_short_exactly_at_threshold_passes(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_short_duration(T0, T0 + 55 * MIN_MS, 60, &t);
+    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.has_measured, 1);
+    assert_minutes(v.measured, 55 * MIN_MS);
+    assert_int_equal(v.has_threshold, 1);
+    assert_minutes(v.threshold, 55 * MIN_MS);
+    assert_unit_min(&v);
+}
+
+static void test_short_one_ms_under_threshold_is_orange(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    int64_t dur = 54 * MIN_MS + 59 * SEC_MS + 999;
+    duration_verdict v = rule_short_duration(T0, T0 + dur, 60, &t);
+    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.has_measured, 1);
+    assert_minutes(v.measured, dur);
+    assert_true(v.measured < 55.0);
+    assert_int_equal(v.has_threshold, 1);
+    assert_minutes(v.threshold, 55 * MIN_MS);
+    assert_unit_min(&v);
+}
+
+static void test_short_one_ms_over_threshold_passes(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_short_duration(T0, T0 + 55 * MIN_MS + 1, 60, &t);
+    assert_int_equal(v.outcome, CW_PASS);
+    assert_minutes(v.measured, 55 * MIN_MS + 1);
+}
+
+static void test_short_scheduled_30_threshold_25(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict at = rule_short_duration(T0, T0 + 25 * MIN_MS, 30, &t);
+    assert_int_equal(at.outcome, CW_PASS);
+    assert_minutes(at.threshold, 25 * MIN_MS);
+    assert_minutes(at.measured, 25 * MIN_MS);
+
+    duration_verdict under = rule_short_duration(T0, T0 + 25 * MIN_MS - 1, 30, &t);
+    assert_int_equal(under.outcome, CW_ORANGE);
+    assert_minutes(under.threshold, 25 * MIN_MS);
+    assert_minutes(under.measured, 25 * MIN_MS - 1);
+}
+
+static void test_short_full_and_overlong_visits_pass(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict full = rule_short_duration(T0, T0 + 60 * MIN_MS, 60, &t);
+    assert_int_equal(full.outcome, CW_PASS);
+    assert_minutes(full.measured, 60 * MIN_MS);
+
+    duration_verdict longer = rule_short_duration(T0, T0 + 3 * HOUR_MS, 60, &t);
+    assert_int_equal(longer.outcome, CW_PASS);
+    assert_minutes(longer.measured, 3 * HOUR_MS);
+    assert_minutes(longer.threshold, 55 * MIN_MS);
+}
+
+static void test_short_zero_length_visit_is_orange(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_short_duration(T0, T0, 60, &t);
+    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.has_measured, 1);
+    assert_minutes(v.measured, 0);
+}
+
+static void test_short_margin_comes_from_thresholds(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    t.short_margin_ms = 10 * MIN_MS;
+    duration_verdict at = rule_short_duration(T0, T0 + 50 * MIN_MS, 60, &t);
+    assert_int_equal(at.outcome, CW_PASS);
+    assert_minutes(at.threshold, 50 * MIN_MS);
+    duration_verdict under = rule_short_duration(T0, T0 + 50 * MIN_MS - 1, 60, &t);
+    assert_int_equal(under.outcome, CW_ORANGE);
+
+    /* A default-margin visit of 54 min would be short; with the wider
+     * margin it is not. */
+    duration_verdict wider = rule_short_duration(T0, T0 + 54 * MIN_MS, 60, &t);
+    assert_int_equal(wider.outcome, CW_PASS);
+
+    t.short_margin_ms = 0;
+    duration_verdict none = rule_short_duration(T0, T0 + 60 * MIN_MS - 1, 60, &t);
+    assert_int_equal(none.outcome, CW_ORANGE);
+    assert_minutes(none.threshold, 60 * MIN_MS);
+
+    t.short_margin_ms = 90 * SEC_MS;
+    duration_verdict half = rule_short_duration(T0, T0 + 58 * MIN_MS + 30 * SEC_MS, 60, &t);
+    assert_int_equal(half.outcome, CW_PASS);
+    assert_minutes(half.threshold, 58 * MIN_MS + 30 * SEC_MS);
+}
+
+static void test_short_threshold_zero_accepts_zero_length(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_short_duration(T0, T0, 5, &t);
+    assert_int_equal(v.outcome, CW_PASS);
+    assert_minutes(v.threshold, 0);
+}
+
+/* ---- rule_no_show -------------------------------------------------------- */
+
+static void test_no_show_without_check_in_is_orange(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    /* check_in_at is ignored without a check-in, even inside the grace. */
+    duration_verdict v = rule_no_show(0, T0 + MIN_MS, T0, &t);
+    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.has_measured, 0);
+    assert_int_equal(v.has_threshold, 1);
+    assert_minutes(v.threshold, 30 * MIN_MS);
+    assert_unit_min(&v);
+}
+
+static void test_no_show_check_in_exactly_at_grace_passes(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_no_show(1, T0 + 30 * MIN_MS, T0, &t);
+    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.has_measured, 1);
+    assert_minutes(v.measured, 30 * MIN_MS);
+    assert_int_equal(v.has_threshold, 1);
+    assert_minutes(v.threshold, 30 * MIN_MS);
+    assert_unit_min(&v);
+}
+
+static void test_no_show_one_ms_after_grace_is_orange(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_no_show(1, T0 + 30 * MIN_MS + 1, T0, &t);
+    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.has_measured, 1);
+    assert_minutes(v.measured, 30 * MIN_MS + 1);
+    assert_true(v.measured > 30.0);
+}
+
+static void test_no_show_on_time_and_early_pass(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict on_time = rule_no_show(1, T0, T0, &t);
+    assert_int_equal(on_time.outcome, CW_PASS);
+    assert_int_equal(on_time.has_measured, 1);
+    assert_minutes(on_time.measured, 0);
+
+    duration_verdict early = rule_no_show(1, T0 - 10 * MIN_MS, T0, &t);
+    assert_int_equal(early.outcome, CW_PASS);
+    assert_int_equal(early.has_measured, 1);
+    assert_minutes(early.measured, -10 * MIN_MS);
+    assert_true(early.measured < 0);
+
+    duration_verdict hours_early = rule_no_show(1, T0 - 5 * HOUR_MS - 1, T0, &t);
+    assert_int_equal(hours_early.outcome, CW_PASS);
+    assert_minutes(hours_early.measured, -5 * HOUR_MS - 1);
+}
+
+static void test_no_show_grace_comes_from_thresholds(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    t.no_show_grace_ms = 10 * MIN_MS;
+    duration_verdict at = rule_no_show(1, T0 + 10 * MIN_MS, T0, &t);
+    assert_int_equal(at.outcome, CW_PASS);
+    assert_minutes(at.threshold, 10 * MIN_MS);
+    duration_verdict after = rule_no_show(1, T0 + 10 * MIN_MS + 1, T0, &t);
+    assert_int_equal(after.outcome, CW_ORANGE);
+
+    t.no_show_grace_ms = 0;
+    assert_int_equal(rule_no_show(1, T0, T0, &t).outcome, CW_PASS);
+    assert_int_equal(rule_no_show(1, T0 + 1, T0, &t).outcome, CW_ORANGE);
+}
+
+/* ---- rule_no_checkout ---------------------------------------------------- */
+
+static void test_no_checkout_exactly_at_window_passes(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_no_checkout(T0, 1, T0 + 240 * MIN_MS, &t);
+    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.has_measured, 1);
+    assert_minutes(v.measured, 240 * MIN_MS);
+    assert_int_equal(v.has_threshold, 1);
+    assert_minutes(v.threshold, 240 * MIN_MS);
+    assert_unit_min(&v);
+}
+
+static void test_no_checkout_one_ms_after_window_is_orange(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_no_checkout(T0, 1, T0 + 240 * MIN_MS + 1, &t);
+    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.has_measured, 1);
+    assert_minutes(v.measured, 240 * MIN_MS + 1);
+    assert_minutes(v.threshold, 240 * MIN_MS);
+}
+
+static void test_no_checkout_without_check_out_is_orange(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    /* out_at is ignored without a check-out, even inside the window. */
+    duration_verdict v = rule_no_checkout(T0, 0, T0 + MIN_MS, &t);
+    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.has_measured, 0);
+    assert_int_equal(v.has_threshold, 1);
+    assert_minutes(v.threshold, 240 * MIN_MS);
+    assert_unit_min(&v);
+}
+
+static void test_no_checkout_short_visit_passes(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_no_checkout(T0, 1, T0 + 45 * MIN_MS + 30 * SEC_MS, &t);
+    assert_int_equal(v.outcome, CW_PASS);
+    assert_minutes(v.measured, 45 * MIN_MS + 30 * SEC_MS);
+
+    duration_verdict zero = rule_no_checkout(T0, 1, T0, &t);
+    assert_int_equal(zero.outcome, CW_PASS);
+    assert_minutes(zero.measured, 0);
+}
+
+static void test_no_checkout_window_comes_from_thresholds(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    t.no_checkout_ms = 120 * MIN_MS;
+    duration_verdict at = rule_no_checkout(T0, 1, T0 + 120 * MIN_MS, &t);
+    assert_int_equal(at.outcome, CW_PASS);
+    assert_minutes(at.threshold, 120 * MIN_MS);
+    duration_verdict after = rule_no_checkout(T0, 1, T0 + 120 * MIN_MS + 1, &t);
+    assert_int_equal(after.outcome, CW_ORANGE);
+}
+
+/* ---- due times ----------------------------------------------------------- */
+
+static void test_due_times_default(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    assert_int_equal(due_no_show(T0, &t), T0 + 30 * MIN_MS);
+    assert_int_equal(due_no_checkout(T0, &t), T0 + 240 * MIN_MS);
+    assert_int_equal(due_evidence(T0, &t), T0 + 72 * HOUR_MS);
+    assert_int_equal(due_evidence(T0, &t), 1717495200000LL);
+}
+
+static void test_due_times_follow_thresholds(void **state)
+{
+    (void)state;
+    duration_thresholds t = {.no_show_grace_ms = 7,
+                             .short_margin_ms = 11,
+                             .no_checkout_ms = 13,
+                             .evidence_window_ms = 17};
+    assert_int_equal(due_no_show(T0, &t), T0 + 7);
+    assert_int_equal(due_no_checkout(T0, &t), T0 + 13);
+    assert_int_equal(due_evidence(T0, &t), T0 + 17);
+}
+
+/* The timer fires at the due time, and the rule judged then agrees with it:
+ * a check-in exactly at due passes, a check-in after due does not. */
+static void test_due_times_match_rule_boundaries(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    int64_t show = due_no_show(T0, &t);
+    assert_int_equal(rule_no_show(1, show, T0, &t).outcome, CW_PASS);
+    assert_int_equal(rule_no_show(1, show + 1, T0, &t).outcome, CW_ORANGE);
+
+    int64_t out = due_no_checkout(T0, &t);
+    assert_int_equal(rule_no_checkout(T0, 1, out, &t).outcome, CW_PASS);
+    assert_int_equal(rule_no_checkout(T0, 1, out + 1, &t).outcome, CW_ORANGE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_short_exactly_at_threshold_passes),
+        cmocka_unit_test(test_short_one_ms_under_threshold_is_orange),
+        cmocka_unit_test(test_short_one_ms_over_threshold_passes),
+        cmocka_unit_test(test_short_scheduled_30_threshold_25),
+        cmocka_unit_test(test_short_full_and_overlong_visits_pass),
+        cmocka_unit_test(test_short_zero_length_visit_is_orange),
+        cmocka_unit_test(test_short_margin_comes_from_thresholds),
+        cmocka_unit_test(test_short_threshold_zero_accepts_zero_length),
+        cmocka_unit_test(test_no_show_without_check_in_is_orange),
+        cmocka_unit_test(test_no_show_check_in_exactly_at_grace_passes),
+        cmocka_unit_test(test_no_show_one_ms_after_grace_is_orange),
+        cmocka_unit_test(test_no_show_on_time_and_early_pass),
+        cmocka_unit_test(test_no_show_grace_comes_from_thresholds),
+        cmocka_unit_test(test_no_checkout_exactly_at_window_passes),
+        cmocka_unit_test(test_no_checkout_one_ms_after_window_is_orange),
+        cmocka_unit_test(test_no_checkout_without_check_out_is_orange),
+        cmocka_unit_test(test_no_checkout_short_visit_passes),
+        cmocka_unit_test(test_no_checkout_window_comes_from_thresholds),
+        cmocka_unit_test(test_due_times_default),
+        cmocka_unit_test(test_due_times_follow_thresholds),
+        cmocka_unit_test(test_due_times_match_rule_boundaries),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

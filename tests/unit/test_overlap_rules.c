@@ -1,0 +1,507 @@
+/* services/overlap-detector/overlap_rules: half-open intervals,
+ * SCHEDULE_OVERLAP, VISIT_OVERLAP and FROZEN_CAREGIVER. Boundaries are
+ * built in exact integer milliseconds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "overlap_rules.h"
+
+#define MIN_MS 60000LL
+/* 2024-06-01T10:00:00Z */
+#define T0 1717236000000LL
+#define OPEN_MAX (240 * MIN_MS)
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static void assert_minutes(double actual, int64_t expected_ms)
+{
+    double expected = (double)expected_ms / (double)MIN_MS;
+    if (fabs(actual - expected) > 1e-9)
+        fail_msg("expected %.12f min (%lld ms), got %.12f", expected, (long long)expected_ms,
+                 actual);
+}
+
+static scheduled_order order(const char *id, int64_t start, int64_t end)
+{
+    scheduled_order o;
+    memset(&o, 0, sizeof(o));
+    snprintf(o.order_id, sizeof(o.order_id), "%s", id);
+    o.start = start;
+    o.end = end;
+    return o;
+}
+
+static visit_interval closed_visit(const char *id, int64_t in_at, int64_t out_at)
+{
+    visit_interval v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.order_id, sizeof(v.order_id), "%s", id);
+    v.in_at = in_at;
+    v.has_out = 1;
+    v.out_at = out_at;
+    return v;
+}
+
+/* out_at is deliberately set to a misleading value: it must be ignored. */
+static visit_interval open_visit(const char *id, int64_t in_at)
+{
+    visit_interval v = closed_visit(id, in_at, in_at + 1);
+    v.has_out = 0;
+    return v;
+}
+
+static void assert_pass(const cw_verdict *v, long other)
+{
+    assert_int_equal(v->outcome, CW_PASS);
+    assert_int_equal(v->has_measured, 0);
+    assert_int_equal(v->has_threshold, 1);
+    assert_minutes(v->threshold, 0);
+    assert_string_equal(v->unit, "min");
+    assert_int_equal(other, -1);
+}
+
+static void assert_red(const cw_verdict *v, long other, long expected_other, int64_t overlap_ms)
+{
+    assert_int_equal(v->outcome, CW_RED);
+    assert_int_equal(v->has_measured, 1);
+    assert_minutes(v->measured, overlap_ms);
+    assert_int_equal(v->has_threshold, 1);
+    assert_minutes(v->threshold, 0);
+    assert_string_equal(v->unit, "min");
+    assert_int_equal(other, expected_other);
+}
+
+/* Both argument orders must agree. */
+static int overlap_both(int64_t as, int64_t ae, int64_t bs, int64_t be)
+{
+    int ab = intervals_overlap(as, ae, bs, be);
+    int ba = intervals_overlap(bs, be, as, ae);
+    if (ab != ba)
+        fail_msg("intervals_overlap not symmetric: %d vs %d", ab, ba);
+    return ab;
+}
+
+/* ---- intervals_overlap --------------------------------------------------- */
+
+static void test_intervals_touching_do_not_overlap(void **state)
+{
+    (void)state;
+    assert_int_equal(overlap_both(T0, T0 + 60 * MIN_MS, T0 + 60 * MIN_MS, T0 + 90 * MIN_MS), 0);
+}
+
+static void test_intervals_one_ms_overlap(void **state)
+{
+    (void)state;
+    assert_int_equal(overlap_both(T0, T0 + 60 * MIN_MS + 1, T0 + 60 * MIN_MS, T0 + 90 * MIN_MS),
+                     1);
+}
+
+static void test_intervals_one_ms_gap(void **state)
+{
+    (void)state;
+    assert_int_equal(overlap_both(T0, T0 + 60 * MIN_MS, T0 + 60 * MIN_MS + 1, T0 + 90 * MIN_MS),
+                     0);
+}
+
+static void test_intervals_partial_overlap(void **state)
+{
+    (void)state;
+    assert_int_equal(overlap_both(T0, T0 + 60 * MIN_MS, T0 + 30 * MIN_MS, T0 + 90 * MIN_MS), 1);
+}
+
+static void test_intervals_containment(void **state)
+{
+    (void)state;
+    assert_int_equal(overlap_both(T0, T0 + 120 * MIN_MS, T0 + 30 * MIN_MS, T0 + 60 * MIN_MS), 1);
+    /* Sharing the start, and sharing the end. */
+    assert_int_equal(overlap_both(T0, T0 + 120 * MIN_MS, T0, T0 + 60 * MIN_MS), 1);
+    assert_int_equal(overlap_both(T0, T0 + 120 * MIN_MS, T0 + 60 * MIN_MS, T0 + 120 * MIN_MS), 1);
+}
+
+static void test_intervals_identical(void **state)
+{
+    (void)state;
+    assert_int_equal(overlap_both(T0, T0 + 1, T0, T0 + 1), 1);
+}
+
+static void test_intervals_disjoint(void **state)
+{
+    (void)state;
+    assert_int_equal(overlap_both(T0, T0 + 30 * MIN_MS, T0 + 120 * MIN_MS, T0 + 150 * MIN_MS), 0);
+}
+
+/* ---- rule_schedule_overlap ----------------------------------------------- */
+
+static void test_schedule_empty_list_passes(void **state)
+{
+    (void)state;
+    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_schedule_overlap(NULL, 0, &added, &other);
+    assert_pass(&v, other);
+}
+
+static void test_schedule_touching_passes(void **state)
+{
+    (void)state;
+    scheduled_order existing[] = {
+        order("O-BEFORE", T0 - 60 * MIN_MS, T0),
+        order("O-AFTER", T0 + 60 * MIN_MS, T0 + 120 * MIN_MS),
+    };
+    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_schedule_overlap(existing, 2, &added, &other);
+    assert_pass(&v, other);
+}
+
+static void test_schedule_30_minute_overlap_is_red(void **state)
+{
+    (void)state;
+    scheduled_order existing[] = {
+        order("O-EARLY", T0 - 120 * MIN_MS, T0 - 60 * MIN_MS),
+        order("O-CLASH", T0 + 30 * MIN_MS, T0 + 90 * MIN_MS),
+    };
+    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_schedule_overlap(existing, 2, &added, &other);
+    assert_red(&v, other, 1, 30 * MIN_MS);
+}
+
+static void test_schedule_overlap_from_before(void **state)
+{
+    (void)state;
+    scheduled_order existing[] = {order("O-CLASH", T0 - 30 * MIN_MS, T0 + 30 * MIN_MS)};
+    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_schedule_overlap(existing, 1, &added, &other);
+    assert_red(&v, other, 0, 30 * MIN_MS);
+}
+
+static void test_schedule_one_ms_overlap_is_red(void **state)
+{
+    (void)state;
+    scheduled_order existing[] = {order("O-CLASH", T0 - 60 * MIN_MS, T0 + 1)};
+    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_schedule_overlap(existing, 1, &added, &other);
+    assert_red(&v, other, 0, 1);
+}
+
+static void test_schedule_containment_measures_inner(void **state)
+{
+    (void)state;
+    scheduled_order existing[] = {order("O-LONG", T0 - 60 * MIN_MS, T0 + 180 * MIN_MS)};
+    scheduled_order added = order("O-NEW", T0, T0 + 45 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_schedule_overlap(existing, 1, &added, &other);
+    assert_red(&v, other, 0, 45 * MIN_MS);
+
+    scheduled_order inner[] = {order("O-SHORT", T0 + 10 * MIN_MS, T0 + 20 * MIN_MS)};
+    scheduled_order wide = order("O-WIDE", T0, T0 + 60 * MIN_MS);
+    v = rule_schedule_overlap(inner, 1, &wide, &other);
+    assert_red(&v, other, 0, 10 * MIN_MS);
+}
+
+static void test_schedule_ignores_the_order_itself(void **state)
+{
+    (void)state;
+    scheduled_order existing[] = {order("O-NEW", T0, T0 + 60 * MIN_MS)};
+    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_schedule_overlap(existing, 1, &added, &other);
+    assert_pass(&v, other);
+}
+
+static void test_schedule_skips_itself_and_reports_later_index(void **state)
+{
+    (void)state;
+    scheduled_order existing[] = {
+        order("O-NEW", T0, T0 + 60 * MIN_MS),
+        order("O-FAR", T0 + 300 * MIN_MS, T0 + 360 * MIN_MS),
+        order("O-CLASH", T0 + 50 * MIN_MS, T0 + 100 * MIN_MS),
+    };
+    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_schedule_overlap(existing, 3, &added, &other);
+    assert_red(&v, other, 2, 10 * MIN_MS);
+}
+
+static void test_schedule_reports_first_overlapping_index(void **state)
+{
+    (void)state;
+    scheduled_order existing[] = {
+        order("O-FAR", T0 - 300 * MIN_MS, T0 - 240 * MIN_MS),
+        order("O-SECOND", T0 + 40 * MIN_MS, T0 + 100 * MIN_MS),
+        order("O-THIRD", T0 - 30 * MIN_MS, T0 + 30 * MIN_MS),
+    };
+    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_schedule_overlap(existing, 3, &added, &other);
+    assert_red(&v, other, 1, 20 * MIN_MS);
+}
+
+static void test_schedule_id_prefix_is_not_itself(void **state)
+{
+    (void)state;
+    scheduled_order existing[] = {order("O-1", T0, T0 + 60 * MIN_MS)};
+    scheduled_order added = order("O-10", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_schedule_overlap(existing, 1, &added, &other);
+    assert_red(&v, other, 0, 60 * MIN_MS);
+}
+
+/* ---- visit_end ----------------------------------------------------------- */
+
+static void test_visit_end_with_check_out(void **state)
+{
+    (void)state;
+    visit_interval v = closed_visit("O-1", T0, T0 + 45 * MIN_MS);
+    assert_int_equal(visit_end(&v, OPEN_MAX), T0 + 45 * MIN_MS);
+    /* A check-out after in + open_max still ends the visit. */
+    visit_interval late = closed_visit("O-1", T0, T0 + 300 * MIN_MS);
+    assert_int_equal(visit_end(&late, OPEN_MAX), T0 + 300 * MIN_MS);
+}
+
+static void test_visit_end_without_check_out(void **state)
+{
+    (void)state;
+    visit_interval v = open_visit("O-1", T0);
+    assert_int_equal(visit_end(&v, OPEN_MAX), T0 + 240 * MIN_MS);
+    assert_int_equal(visit_end(&v, 90 * MIN_MS), T0 + 90 * MIN_MS);
+    assert_int_equal(visit_end(&v, 0), T0);
+}
+
+/* ---- rule_visit_overlap -------------------------------------------------- */
+
+static void test_visit_empty_list_passes(void **state)
+{
+    (void)state;
+    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(NULL, 0, &x, OPEN_MAX, &other);
+    assert_pass(&v, other);
+}
+
+static void test_visit_earlier_still_open_is_red(void **state)
+{
+    (void)state;
+    visit_interval others[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 30 * MIN_MS)};
+    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 0, 30 * MIN_MS);
+}
+
+/* measured = min(end_other, end_x) - x.in: here x ends first. */
+static void test_visit_overlap_capped_by_x_end(void **state)
+{
+    (void)state;
+    visit_interval others[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 120 * MIN_MS)};
+    visit_interval x = closed_visit("O-X", T0, T0 + 20 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 0, 20 * MIN_MS);
+}
+
+static void test_visit_overlap_with_open_x(void **state)
+{
+    (void)state;
+    visit_interval others[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 500 * MIN_MS)};
+    visit_interval x = open_visit("O-X", T0);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 0, 240 * MIN_MS);
+
+    visit_interval shorter[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 15 * MIN_MS)};
+    v = rule_visit_overlap(shorter, 1, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 0, 15 * MIN_MS);
+}
+
+static void test_visit_earlier_closed_exactly_at_x_in_passes(void **state)
+{
+    (void)state;
+    visit_interval others[] = {closed_visit("O-A", T0 - 60 * MIN_MS, T0)};
+    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_pass(&v, other);
+}
+
+static void test_visit_earlier_closed_one_ms_after_x_in_is_red(void **state)
+{
+    (void)state;
+    visit_interval others[] = {closed_visit("O-A", T0 - 60 * MIN_MS, T0 + 1)};
+    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 0, 1);
+}
+
+/* The later visit of an overlapping pair is the one flagged. */
+static void test_visit_other_started_later_passes(void **state)
+{
+    (void)state;
+    visit_interval others[] = {
+        closed_visit("O-B", T0 + 10 * MIN_MS, T0 + 90 * MIN_MS),
+        open_visit("O-C", T0 + 1),
+    };
+    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 2, &x, OPEN_MAX, &other);
+    assert_pass(&v, other);
+}
+
+static void test_visit_equal_check_in_larger_id_is_red(void **state)
+{
+    (void)state;
+    visit_interval others[] = {closed_visit("O-A", T0, T0 + 40 * MIN_MS)};
+    visit_interval x = closed_visit("O-B", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 0, 40 * MIN_MS);
+}
+
+static void test_visit_equal_check_in_smaller_id_passes(void **state)
+{
+    (void)state;
+    visit_interval others[] = {closed_visit("O-B", T0, T0 + 40 * MIN_MS)};
+    visit_interval x = closed_visit("O-A", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_pass(&v, other);
+}
+
+static void test_visit_open_other_exactly_open_max_before_passes(void **state)
+{
+    (void)state;
+    visit_interval others[] = {open_visit("O-A", T0 - 240 * MIN_MS)};
+    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_pass(&v, other);
+}
+
+static void test_visit_open_other_239_minutes_before_is_red(void **state)
+{
+    (void)state;
+    visit_interval others[] = {open_visit("O-A", T0 - 239 * MIN_MS)};
+    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 0, 1 * MIN_MS);
+
+    visit_interval by_ms[] = {open_visit("O-A", T0 - 240 * MIN_MS + 1)};
+    v = rule_visit_overlap(by_ms, 1, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 0, 1);
+}
+
+static void test_visit_open_max_is_a_parameter(void **state)
+{
+    (void)state;
+    visit_interval others[] = {open_visit("O-A", T0 - 60 * MIN_MS)};
+    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, 60 * MIN_MS, &other);
+    assert_pass(&v, other);
+    v = rule_visit_overlap(others, 1, &x, 90 * MIN_MS, &other);
+    assert_red(&v, other, 0, 30 * MIN_MS);
+}
+
+static void test_visit_ignores_x_itself(void **state)
+{
+    (void)state;
+    /* A stale copy of x under its own id, earlier and still open, must not
+     * count as another visit. */
+    visit_interval others[] = {
+        closed_visit("O-X", T0, T0 + 60 * MIN_MS),
+        open_visit("O-X", T0 - 10 * MIN_MS),
+    };
+    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 2, &x, OPEN_MAX, &other);
+    assert_pass(&v, other);
+}
+
+static void test_visit_reports_first_overlapping_index(void **state)
+{
+    (void)state;
+    visit_interval others[] = {
+        closed_visit("O-X", T0, T0 + 60 * MIN_MS),
+        closed_visit("O-DONE", T0 - 90 * MIN_MS, T0 - 30 * MIN_MS),
+        closed_visit("O-LATER", T0 + 5 * MIN_MS, T0 + 50 * MIN_MS),
+        closed_visit("O-FIRST", T0 - 20 * MIN_MS, T0 + 10 * MIN_MS),
+        open_visit("O-SECOND", T0 - 100 * MIN_MS),
+    };
+    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 5, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 3, 10 * MIN_MS);
+}
+
+/* ---- rule_frozen_caregiver ----------------------------------------------- */
+
+static void test_frozen_caregiver(void **state)
+{
+    (void)state;
+    cw_verdict frozen = rule_frozen_caregiver(1);
+    assert_int_equal(frozen.outcome, CW_RED);
+    assert_int_equal(frozen.has_measured, 0);
+    assert_int_equal(frozen.has_threshold, 0);
+
+    cw_verdict any_true = rule_frozen_caregiver(7);
+    assert_int_equal(any_true.outcome, CW_RED);
+
+    cw_verdict active = rule_frozen_caregiver(0);
+    assert_int_equal(active.outcome, CW_PASS);
+    assert_int_equal(active.has_measured, 0);
+    assert_int_equal(active.has_threshold, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_intervals_touching_do_not_overlap),
+        cmocka_unit_test(test_intervals_one_ms_overlap),
+        cmocka_unit_test(test_intervals_one_ms_gap),
+        cmocka_unit_test(test_intervals_partial_overlap),
+        cmocka_unit_test(test_intervals_containment),
+        cmocka_unit_test(test_intervals_identical),
+        cmocka_unit_test(test_intervals_disjoint),
+        cmocka_unit_test(test_schedule_empty_list_passes),
+        cmocka_unit_test(test_schedule_touching_passes),
+        cmocka_unit_test(test_schedule_30_minute_overlap_is_red),
+        cmocka_unit_test(test_schedule_overlap_from_before),
+        cmocka_unit_test(test_schedule_one_ms_overlap_is_red),
+        cmocka_unit_test(test_schedule_containment_measures_inner),
+        cmocka_unit_test(test_schedule_ignores_the_order_itself),
+        cmocka_unit_test(test_schedule_skips_itself_and_reports_later_index),
+        cmocka_unit_test(test_schedule_reports_first_overlapping_index),
+        cmocka_unit_test(test_schedule_id_prefix_is_not_itself),
+        cmocka_unit_test(test_visit_end_with_check_out),
+        cmocka_unit_test(test_visit_end_without_check_out),
+        cmocka_unit_test(test_visit_empty_list_passes),
+        cmocka_unit_test(test_visit_earlier_still_open_is_red),
+        cmocka_unit_test(test_visit_overlap_capped_by_x_end),
+        cmocka_unit_test(test_visit_overlap_with_open_x),
+        cmocka_unit_test(test_visit_earlier_closed_exactly_at_x_in_passes),
+        cmocka_unit_test(test_visit_earlier_closed_one_ms_after_x_in_is_red),
+        cmocka_unit_test(test_visit_other_started_later_passes),
+        cmocka_unit_test(test_visit_equal_check_in_larger_id_is_red),
+        cmocka_unit_test(test_visit_equal_check_in_smaller_id_passes),
+        cmocka_unit_test(test_visit_open_other_exactly_open_max_before_passes),
+        cmocka_unit_test(test_visit_open_other_239_minutes_before_is_red),
+        cmocka_unit_test(test_visit_open_max_is_a_parameter),
+        cmocka_unit_test(test_visit_ignores_x_itself),
+        cmocka_unit_test(test_visit_reports_first_overlapping_index),
+        cmocka_unit_test(test_frozen_caregiver),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
