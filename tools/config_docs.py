@@ -12,7 +12,7 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(REPO, "docs", "configuration.md")
-SERVICES = ["ingest"]
+SERVICES = ["ingest", "geo-validator", "duration-timer", "overlap-detector"]
 
 HEADER = """# Configuration
 

@@ -8,6 +8,8 @@ import sys
 from conftest import BUILD_DIR, REPO
 
 INGEST = os.path.join(BUILD_DIR, "services", "ingest", "carewatch-ingest")
+CHECKERS = [os.path.join(BUILD_DIR, "services", n, "carewatch-" + n)
+            for n in ("geo-validator", "duration-timer", "overlap-detector")]
 
 
 def run(*args, env=None):
@@ -48,3 +50,14 @@ def test_configuration_docs_match_the_binaries():
     r = subprocess.run([sys.executable, os.path.join(REPO, "tools", "config_docs.py"), "--check",
                         BUILD_DIR], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_checkers_accept_their_local_configs():
+    for binary in CHECKERS:
+        name = os.path.basename(binary)[len("carewatch-"):]
+        r = subprocess.run([binary, "--check-config", "--config",
+                            os.path.join(REPO, "deploy/local/config/%s.yaml" % name)],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+        assert r.stdout.startswith("carewatch-%s " % name)
