@@ -51,17 +51,31 @@ static int checker_ready(void *user_data, char *reason, size_t reason_len)
 }
 
 /* Whether a partition of the timer topic counts as quiet: no message from
- * it for a while (in a backlog every fetch brings some), and nothing left
- * that the client knows of. No broker round trip: this runs on every tick. */
+ * it for a while, and the client knows its end and that everything up to
+ * it was handled. Only cached offsets, except once per partition the
+ * group's committed offset (where a restarted instance starts from). */
 static int quiet(cw_checker *ck, int partition)
 {
     int64_t low = -1, high = -1;
     if (cw_now_ms() - ck->last_message_ms[partition] < ck->quiet_ms)
         return 0;
-    rd_kafka_get_watermark_offsets(cw_consumer_handle(ck->consumer), ck->timer_topic, partition,
-                                   &low, &high);
-    int64_t handled = ck->consumed_to[partition];
-    return high < 0 || handled == 0 || handled >= high;
+    rd_kafka_t *rk = cw_consumer_handle(ck->consumer);
+    rd_kafka_get_watermark_offsets(rk, ck->timer_topic, partition, &low, &high);
+    if (high < 0)
+        return 0; /* nothing fetched yet: its backlog is unknown */
+    if (high == low)
+        return 1; /* empty */
+    if (ck->consumed_to[partition] == 0 && !ck->committed_known[partition]) {
+        rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(pos, ck->timer_topic, partition);
+        if (rd_kafka_committed(rk, pos, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ck->committed_known[partition] = 1;
+            if (pos->elems[0].offset > 0)
+                ck->consumed_to[partition] = pos->elems[0].offset;
+        }
+        rd_kafka_topic_partition_list_destroy(pos);
+    }
+    return ck->consumed_to[partition] >= high;
 }
 
 int cw_checker_watermark(cw_checker *ck, int partition, int64_t *wm)
@@ -206,6 +220,13 @@ static int rebuild_reference(void *rebuild_data)
 {
     cw_checker *ck = rebuild_data;
     char err[256], n[24];
+    /* The partitions are about to be replayed from the beginning: what was
+     * handled before no longer says they are caught up. */
+    for (int i = 0; i < CW_CHECKER_MAX_PARTITIONS; i++) {
+        ck->consumed_to[i] = 0;
+        ck->committed_known[i] = 1;
+        ck->last_message_ms[i] = cw_now_ms();
+    }
     long stored = cw_state_bootstrap(ck->cfg, ck->redis, ck->bootstrap_topics, err, sizeof(err));
     if (stored < 0) {
         cw_log_error("cannot rebuild reference data from Kafka", "error", err, NULL);

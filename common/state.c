@@ -169,8 +169,11 @@ int cw_state_load_elder(cw_redis *r, const char *elder_id, cw_elder_state *out)
     redisReply *reply;
     snprintf(key, sizeof(key), CW_KEY_ELDER, elder_id);
     int found = hmget(r, key, fields, 5, &reply);
-    if (found <= 0)
+    if (found <= 0) {
+        if (reply)
+            freeReplyObject(reply);
         return found;
+    }
     out->lat = strtod(reply->element[0]->str, NULL);
     out->lon = reply->element[1]->type == REDIS_REPLY_STRING ? strtod(reply->element[1]->str, NULL)
                                                                : 0;
@@ -189,8 +192,11 @@ int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out)
     redisReply *reply;
     snprintf(key, sizeof(key), CW_KEY_ORDER, order_id);
     int found = hmget(r, key, fields, 5, &reply);
-    if (found <= 0)
+    if (found <= 0) {
+        if (reply)
+            freeReplyObject(reply);
         return found;
+    }
     out->scheduled_start = strtoll(reply->element[0]->str, NULL, 10);
     out->scheduled_minutes = reply->element[1]->type == REDIS_REPLY_STRING
                                  ? (int)strtol(reply->element[1]->str, NULL, 10)
