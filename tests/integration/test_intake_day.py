@@ -30,7 +30,7 @@ def feed_day(ingest, keys, day):
 def test_scripted_day_gives_exactly_the_expected_intake_verdicts(ingest, keys, redis_server,
                                                                  watch, ids):
     redis_server.cli("DEL", "cw:stream_clock")  # the day starts a fresh replay
-    day = Day(ids)
+    day = Day(ids, "2024-05-06")
     summary = feed_day(ingest, keys, day)
     assert (summary["accepted"], summary["rejected"]) == (len(day.events), 0), summary
 

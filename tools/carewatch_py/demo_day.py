@@ -101,7 +101,7 @@ def _add_minutes(hhmm, minutes):
 
 
 class Day:
-    def __init__(self, prefix="", date="2024-05-06"):
+    def __init__(self, prefix="", date="2024-05-20"):
         self.prefix = prefix
         self.date = date
         p = prefix
