@@ -291,10 +291,19 @@ int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_
             }
             last_tick = cw_metrics_now();
         }
+        int produced = out.count > 0;
+        if (h->before_produce && produced && h->before_produce(h->user_data, &out) != 0) {
+            cw_log_error("cannot make the batch's results durable; stopping", NULL);
+            batch_free(&b);
+            rc = -1;
+            break;
+        }
         if (produce_all(producer, &out) != 0) {
             batch_free(&b);
             break;
         }
+        if (produced && h->after_produce)
+            h->after_produce(h->user_data);
         if (ticked && h->tick_done)
             h->tick_done(h->user_data);
         commit_batch(consumer, &b, done);

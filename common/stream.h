@@ -7,6 +7,7 @@
  *     message (dead letter with the handler's reason), or asks to retry
  *     (Redis down: the same message is offered again after a pause)
  *   tick() adds timer results (fired in event time)
+ *   before_produce()  (e.g. fsync what the results promise)
  *   produce the outbox and wait for every ack  (retried until it succeeds)
  *   tick_done()  (e.g. remove the fired timers)
  *   commit the batch's offsets
@@ -58,6 +59,15 @@ typedef struct {
     void *tick_needed_data;
     /* Optional: called once tick's results are acknowledged. */
     void (*tick_done)(void *user_data);
+    /* Optional: called before the outbox of a batch is produced, when it
+     * holds records (the ledger makes its appends durable here, so nothing
+     * is published that the log could lose, and may add records of its
+     * own). 0, or -1 to stop the service: nothing of the batch is produced
+     * or committed. */
+    int (*before_produce)(void *user_data, cw_outbox *out);
+    /* Optional: called once such a batch's records are all acknowledged,
+     * before its offsets are committed. */
+    void (*after_produce)(void *user_data);
     int tick_interval_ms; /* default 500 */
     /* Optional: the service's Redis. Before each batch the stream checks the
      * state mark of every assigned partition (cw_state_partition_fresh) and

@@ -8,6 +8,7 @@ usage: demo.py --ingest URL --brokers HOST:PORT --registry-key K --importer-key 
 
 import argparse
 import collections
+import os
 import sys
 import time
 
@@ -125,8 +126,10 @@ def main():
     ap.add_argument("--importer-key", required=True)
     ap.add_argument("--timeout", type=float, default=90.0,
                     help="seconds to wait for the checkers (default 90)")
+    ap.add_argument("--date", default=os.environ.get("CW_DEMO_DATE", "2024-05-20"),
+                    help="the scripted day's date (default $CW_DEMO_DATE or 2024-05-20)")
     args = ap.parse_args()
-    day = Day()
+    day = Day(date=args.date)
     feed(IngestClient(args.ingest), day, args.registry_key, args.importer_key)
     records, done = collect(args.brokers, day, args.timeout)
     checks = show(records)

@@ -6,6 +6,7 @@ services started from CW_BUILD_DIR with generated configuration and keys.
 Records are read back with confluent-kafka and decoded with fastavro from
 the .avsc files (tools/carewatch_py), independently of the C code."""
 
+import datetime
 import hashlib
 import os
 import secrets
@@ -100,7 +101,7 @@ class TopicWatch:
             name, value = REGISTRY.decode(msg.value())
             records.append({"topic": msg.topic(), "key": msg.key().decode(), "name": name,
                             "value": value, "partition": msg.partition(),
-                            "offset": msg.offset()})
+                            "offset": msg.offset(), "raw": msg.value()})
             if msg.offset() + 1 >= todo[(msg.topic(), msg.partition())][1]:
                 done.add((msg.topic(), msg.partition()))
         assert len(done) == len(todo), "could not read %s to the end" % todo
@@ -289,6 +290,22 @@ def ingest(tmp_path_factory, redis_server, keys):
     svc.wait_ready("http://127.0.0.1:%d/readyz" % svc.admin_port)
     yield svc
     svc.stop()
+
+
+# Scripted days go through one shared broker, and every test's checkers read
+# it from the beginning: a day older than one posted before it would arrive
+# "late" in event time. Each day therefore gets a fortnight of its own, later
+# than every day handed out before it in the session (and than the fixed
+# dates of the ingest tests).
+_next_day = [datetime.date(2024, 6, 3)]
+
+
+def allocate_day():
+    """A fresh "YYYY-MM-DD" for a scripted day (it and the week after are
+    its own)."""
+    day = _next_day[0]
+    _next_day[0] = day + datetime.timedelta(days=14)
+    return day.isoformat()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ else, and a replay of the whole day changes nothing."""
 import json
 
 from carewatch_py.demo_day import INTAKE_RULES, Day
+from conftest import allocate_day
 
 RULES_BY_KIND = {"CHECK_IN": ("LATE_SUBMISSION", "FACE_MISMATCH", "PHOTO_REUSE"),
                  "CHECK_OUT": ("LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE")}
@@ -30,7 +31,7 @@ def feed_day(ingest, keys, day):
 def test_scripted_day_gives_exactly_the_expected_intake_verdicts(ingest, keys, redis_server,
                                                                  watch, ids):
     redis_server.cli("DEL", "cw:stream_clock")  # the day starts a fresh replay
-    day = Day(ids, "2024-05-06")
+    day = Day(ids, allocate_day())
     summary = feed_day(ingest, keys, day)
     assert (summary["accepted"], summary["rejected"]) == (len(day.events), 0), summary
 

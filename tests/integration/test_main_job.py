@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 
-from conftest import REPO
+from conftest import REPO, allocate_day
 
 from carewatch_py.demo_day import EXPECTED
 
@@ -18,13 +18,15 @@ def readme_block(heading):
     return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
 
 
-def run(cmd, timeout):
+def run(cmd, timeout, env=None):
     return subprocess.run(["bash", "-euo", "pipefail", "-c", cmd], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env=dict(os.environ, **(env or {})))
 
 
 def test_main_job_then_try_it():
-    r = run("deploy/local/run --keep", 900)
+    # The services of the main job read the shared broker from the
+    # beginning: its day must be later than the days other tests posted.
+    r = run("deploy/local/run --keep", 900, env={"CW_DEMO_DATE": allocate_day()})
     try:
         assert r.returncode == 0, r.stdout + r.stderr
         out = r.stdout

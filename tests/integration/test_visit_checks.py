@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import Producer
 
 from carewatch_py.demo_day import Day, EXPECTED, INTAKE_RULES
-from conftest import KAFKA_BROKERS, REGISTRY, TopicWatch
+from conftest import KAFKA_BROKERS, REGISTRY, TopicWatch, allocate_day
 
 CHECK_IN_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "PHOTO_REUSE", "GEO_DISTANCE",
                   "GEO_DUAL_MISMATCH", "IMPOSSIBLE_TRAVEL", "NO_CHECKOUT", "VISIT_OVERLAP",
@@ -129,7 +129,7 @@ def flagged(got, day, checkers_only=False):
 
 
 def test_scripted_day_gives_exactly_the_expected_verdicts(ingest, keys, checkers, verdicts, ids):
-    day = Day(ids, "2024-06-03")
+    day = Day(ids, allocate_day())
     post_day_start(ingest, keys, day)
     post_batch(ingest, keys.importer, day.events)
     post_closing(ingest, keys, day)
@@ -192,7 +192,7 @@ def reproduce(records):
 
 def test_out_of_order_and_duplicates_give_the_same_verdicts(ingest, keys, checkers, verdicts,
                                                             ids):
-    day = Day(ids, "2024-06-10")
+    day = Day(ids, allocate_day())
     post_day_start(ingest, keys, day)
     events = list(day.events)
     random.Random(20240610).shuffle(events)
@@ -251,7 +251,7 @@ def test_unknown_references_and_garbage_go_to_dead_letters(checkers, ids):
 
 
 def test_kill9_mid_stream_loses_and_contradicts_nothing(ingest, keys, checkers, verdicts, ids):
-    day = Day(ids, "2024-06-17")
+    day = Day(ids, allocate_day())
     post_day_start(ingest, keys, day)
     half = len(day.events) // 2
     post_batch(ingest, keys.importer, day.events[:half])
@@ -278,7 +278,7 @@ def test_two_instances_per_group_split_the_work(ingest, keys, checkers, verdicts
     try:
         for svc in seconds.values():
             svc.wait_ready(svc.ready_url)
-        day = Day(ids, "2024-06-20")
+        day = Day(ids, allocate_day())
         post_day_start(ingest, keys, day)
         half = len(day.events) // 2
         post_batch(ingest, keys.importer, day.events[:half])
@@ -298,7 +298,7 @@ def test_redis_flush_is_rebuilt_from_kafka(ingest, keys, checkers, redis_server,
     """Check-ins before a FLUSHALL, check-outs after it: the verdicts that
     need both halves come out as if nothing had happened, and no event is
     dead-lettered for want of its order or elder."""
-    day = Day(ids, "2024-06-24")
+    day = Day(ids, allocate_day())
     post_day_start(ingest, keys, day)
     check_ins = [(k, b) for k, b in day.events if k == "check-in"]
     check_outs = [(k, b) for k, b in day.events if k == "check-out"]

@@ -11,7 +11,13 @@ main job and by the integration tests, so both tell the same story.
                        the watermark past every timer of the day
     day.after_freeze   a check-in of the caregiver frozen for VISIT_OVERLAP,
                        posted after the closing visit
+    day.evidence       evidence for two questionable orders: O-VOICE's within
+                       its 72 h window, O-SHORT's after it
+    day.week_later_order, day.week_later
+                       an order and check-in a week later, past every
+                       evidence deadline of the day (and of the closing visit)
     day.expected()     {(subject, rule): outcome} of every non-PASS verdict
+    day.expected_final()  {order_id: status} once the week-later visit is in
 
 prefix (default none) is put in front of every elder, caregiver, contract,
 order and event id and every photo hash, so that tests can post the same day
@@ -78,6 +84,28 @@ EXPECTED_AFTER_FREEZE = {
     ("O-VOVL-C-in", "FROZEN_CAREGIVER"): "RED",
     ("O-VOVL-C-in", "LATE_SUBMISSION"): "YELLOW",
     ("O-VOVL-C-in", "NO_CHECKOUT"): "ORANGE",
+}
+# How the day's orders are finalized once a week has passed, with the
+# day's evidence posted: questionable orders without timely evidence expire.
+EXPECTED_FINAL = {
+    "O-HONEST": "VALID",
+    "O-FACE": "INVALID",
+    "O-VOICE": "VALID",       # cured by evidence within 72 h
+    "O-PHOTO": "INVALID",
+    "O-LATE": "INVALID",
+    "O-AWAY": "INVALID",
+    "O-DUAL": "INVALID",
+    "O-TRAVEL-A": "VALID",
+    "O-TRAVEL-B": "INVALID",
+    "O-SHORT": "INVALID",     # its evidence came after the 72 h
+    "O-NOSHOW": "INVALID",
+    "O-NOOUT": "INVALID",
+    "O-SCHED-A": "INVALID",   # visits of a frozen caregiver
+    "O-SCHED-B": "INVALID",
+    "O-VOVL-A": "VALID",
+    "O-VOVL-B": "INVALID",
+    "O-VOVL-C": "INVALID",
+    "O-CLOSE": "INVALID",     # never checked out, no evidence
 }
 INTAKE_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "VOICE_UNCONFIRMED", "PHOTO_REUSE"}
 EXPECTED_INTAKE_FLAGS = {k: v for k, v in EXPECTED.items() if k[1] in INTAKE_RULES}
@@ -146,6 +174,14 @@ class Day:
         self.orders.append(self._order("O-VOVL-C", 1, "CG10", "19:00"))
         self.after_freeze = [("check-in", self._fix("O-VOVL-C", 1, "CG10", "in", "19:02"))]
 
+        self.evidence = [self._evidence("O-VOICE", self.at("12:00")),
+                         self._evidence("O-SHORT", self.at(
+                             "09:33", (d0 + datetime.timedelta(days=3)).isoformat()))]
+        week_later = (d0 + datetime.timedelta(days=7)).isoformat()
+        self.week_later_order = self._order("O-WEEK", 1, "CG01", "10:00", date=week_later)
+        self.week_later = [("check-in", self._fix("O-WEEK", 1, "CG01", "in", "10:00",
+                                                  date=week_later))]
+
     def at(self, hhmm, date=None):
         return "%sT%s:00%s" % (date or self.date, hhmm, TZ)
 
@@ -194,6 +230,16 @@ class Day:
         if pattern == "no_checkout":
             return [("check-in", check_in)]
         return [("check-in", check_in), ("check-out", check_out)]
+
+    def _evidence(self, oid, at):
+        p = self.prefix
+        return ("evidence", {"event_id": "%s%s-evidence" % (p, oid), "order_id": p + oid,
+                             "at": at, "watermark_photo_sha256": photo(oid + "-watermark", p),
+                             "elder_recording_sha256": photo(oid + "-recording", p)})
+
+    def expected_final(self):
+        """{order_id: status} of the day's orders, prefixed."""
+        return {self.prefix + o: status for o, status in EXPECTED_FINAL.items()}
 
     def expected(self, after_freeze=False):
         """{(subject, rule): outcome} of the non-PASS verdicts, prefixed."""

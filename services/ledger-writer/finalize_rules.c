@@ -1,0 +1,186 @@
+#include "finalize_rules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *const fin_order_rules[] = {"NO_SHOW", "SCHEDULE_OVERLAP", NULL};
+const char *const fin_check_in_rules[] = {
+    "LATE_SUBMISSION",   "FACE_MISMATCH", "PHOTO_REUSE",   "GEO_DISTANCE",     "GEO_DUAL_MISMATCH",
+    "IMPOSSIBLE_TRAVEL", "NO_CHECKOUT",   "VISIT_OVERLAP", "FROZEN_CAREGIVER", NULL};
+const char *const fin_check_out_rules[] = {
+    "LATE_SUBMISSION",   "VOICE_UNCONFIRMED", "PHOTO_REUSE",      "GEO_DISTANCE",
+    "GEO_DUAL_MISMATCH", "SHORT_DURATION",    "FROZEN_CAREGIVER", NULL};
+
+#define MINUTE_MS 60000LL
+#define HOUR_MS (60 * MINUTE_MS)
+
+void fin_windows_default(fin_windows *w)
+{
+    w->no_show_invalid_ms = 24 * HOUR_MS;
+    w->no_checkout_ms = 240 * MINUTE_MS;
+    w->evidence_window_ms = 72 * HOUR_MS;
+}
+
+int32_t fin_duration_minutes(int64_t in_at, int64_t out_at)
+{
+    if (out_at < in_at)
+        return 0;
+    int64_t minutes = (out_at - in_at) / MINUTE_MS;
+    return minutes > INT32_MAX ? INT32_MAX : (int32_t)minutes;
+}
+
+static const fin_check *find_check(const fin_dossier *d, const char *subject, const char *rule)
+{
+    for (size_t i = 0; i < d->check_count; i++)
+        if (strcmp(d->checks[i].rule, rule) == 0 && strcmp(d->checks[i].subject, subject) == 0)
+            return &d->checks[i];
+    return NULL;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Checks that every verdict of rules about subject is in, raising *latest
+ * to their times. 0 when complete, else -1 with the first missing one. */
+static int require(const fin_dossier *d, const char *subject, const char *const *rules,
+                   int skip_short, int64_t *latest, fin_decision *out)
+{
+    for (size_t i = 0; rules[i] != NULL; i++) {
+        if (skip_short && strcmp(rules[i], "SHORT_DURATION") == 0)
+            continue;
+        const fin_check *c = find_check(d, subject, rules[i]);
+        if (c == NULL) {
+            snprintf(out->missing_subject, sizeof(out->missing_subject), "%s", subject);
+            snprintf(out->missing_rule, sizeof(out->missing_rule), "%s", rules[i]);
+            return -1;
+        }
+        *latest = max64(*latest, c->at);
+    }
+    return 0;
+}
+
+static void add_reason(fin_decision *out, const char *rule)
+{
+    for (size_t i = 0; i < out->reason_count; i++)
+        if (strcmp(out->reasons[i], rule) == 0)
+            return;
+    if (out->reason_count == FIN_MAX_REASONS)
+        return;
+    /* Insertion keeps them sorted: the ledger entry must not depend on the
+     * order verdicts arrived in. */
+    size_t at = out->reason_count;
+    while (at > 0 && strcmp(out->reasons[at - 1], rule) > 0) {
+        out->reasons[at] = out->reasons[at - 1];
+        at--;
+    }
+    out->reasons[at] = rule;
+    out->reason_count++;
+}
+
+/* Collects the flagged rules; returns whether any was red. */
+static int collect_flags(const fin_dossier *d, fin_decision *out)
+{
+    int red = 0;
+    for (size_t i = 0; i < d->check_count; i++) {
+        if (d->checks[i].outcome == CW_PASS)
+            continue;
+        add_reason(out, d->checks[i].rule);
+        if (d->checks[i].outcome == CW_RED)
+            red = 1;
+    }
+    return red;
+}
+
+static fin_decision missing_event(fin_decision out, const char *order_id, const char *kind)
+{
+    out.state = FIN_WAIT;
+    out.wake_at = INT64_MAX;
+    snprintf(out.missing_subject, sizeof(out.missing_subject), "%s", order_id);
+    snprintf(out.missing_rule, sizeof(out.missing_rule), "%s", kind);
+    return out;
+}
+
+static fin_decision wait_until(fin_decision out, int64_t wake_at)
+{
+    out.state = FIN_WAIT;
+    out.reason_count = 0;
+    out.wake_at = wake_at;
+    return out;
+}
+
+static fin_decision decide(fin_decision out, fin_state state, int64_t finalized_at)
+{
+    out.state = state;
+    out.finalized_at = finalized_at;
+    out.wake_at = INT64_MAX;
+    return out;
+}
+
+fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows *w)
+{
+    fin_decision out;
+    memset(&out, 0, sizeof(out));
+    out.state = FIN_WAIT;
+    out.wake_at = INT64_MAX;
+    if (!d->has_order) {
+        snprintf(out.missing_subject, sizeof(out.missing_subject), "%s", d->order_id);
+        snprintf(out.missing_rule, sizeof(out.missing_rule), "OrderAssigned");
+        return out;
+    }
+    int64_t latest = INT64_MIN;
+    if (require(d, d->order_id, fin_order_rules, 0, &latest, &out) != 0)
+        return out;
+    if (d->has_in) {
+        if (require(d, d->in_event, fin_check_in_rules, 0, &latest, &out) != 0)
+            return out;
+        latest = max64(latest, d->in_at);
+    }
+    if (d->has_out) {
+        if (require(d, d->out_event, fin_check_out_rules, !d->has_in, &latest, &out) != 0)
+            return out;
+        latest = max64(latest, d->out_at);
+    }
+
+    /* Verdicts and events come on different topics: a PASS that vouches
+     * for an event (a check-in in time, a check-out in time) means that
+     * event is on its way. */
+    const fin_check *no_show = find_check(d, d->order_id, "NO_SHOW");
+    if (no_show->outcome == CW_PASS && !d->has_in)
+        return missing_event(out, d->order_id, "CHECK_IN");
+    if (d->has_in) {
+        const fin_check *no_checkout = find_check(d, d->in_event, "NO_CHECKOUT");
+        if (no_checkout->outcome == CW_PASS && !d->has_out)
+            return missing_event(out, d->order_id, "CHECK_OUT");
+    }
+
+    int red = collect_flags(d, &out);
+    if (red)
+        return decide(out, FIN_INVALID, latest);
+
+    int64_t no_show_deadline = d->scheduled_start + w->no_show_invalid_ms;
+    if (!d->has_in || d->in_at > no_show_deadline) {
+        /* Not visited. A check-in after the 24 h is not a visit either. */
+        if (out.reason_count == 0)
+            add_reason(&out, "NO_SHOW");
+        if (d->has_in)
+            return decide(out, FIN_INVALID, max64(latest, no_show_deadline));
+        if (wm > no_show_deadline)
+            return decide(out, FIN_INVALID, max64(latest, no_show_deadline));
+        return wait_until(out, no_show_deadline);
+    }
+
+    if (out.reason_count == 0)
+        return decide(out, FIN_VALID, latest);
+
+    int64_t visit_end = d->has_out ? d->out_at : d->in_at + w->no_checkout_ms;
+    int64_t deadline = visit_end + w->evidence_window_ms;
+    if (d->has_evidence && d->evidence_at <= deadline)
+        return decide(out, FIN_VALID, max64(latest, d->evidence_at));
+    if (wm > deadline) {
+        add_reason(&out, "EVIDENCE_EXPIRED");
+        return decide(out, FIN_INVALID, max64(latest, deadline));
+    }
+    return wait_until(out, deadline);
+}

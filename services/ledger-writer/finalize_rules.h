@@ -1,0 +1,92 @@
+/* When an order is final and what its verdict is (DESIGN.md section 5,
+ * 4.1). Pure: the dossier (what is known of one order), the watermark and
+ * the windows are parameters.
+ *
+ * An order is decided only once every verdict the checkers owe it is in:
+ * NO_SHOW and SCHEDULE_OVERLAP for the order, the check-in rules for its
+ * check-in, the check-out rules for its check-out (SHORT_DURATION only when
+ * it has both), and the events those verdicts vouch for (a NO_SHOW PASS
+ * means a check-in exists, a NO_CHECKOUT PASS a check-out: verdicts and
+ * events travel on different topics). Then:
+ *   any red                                   -> INVALID
+ *   no check-in by scheduled start + 24 h     -> INVALID (once the watermark
+ *                                                is past that instant)
+ *   no flag                                   -> VALID
+ *   only yellow / orange (questionable)       -> VALID when evidence with
+ *       at <= deadline is in, where deadline = check-out + 72 h (no
+ *       check-out: check-in + 240 min + 72 h); INVALID with
+ *       EVIDENCE_EXPIRED once the watermark is past the deadline.
+ * reasons are the flagged rules (sorted, each once), plus EVIDENCE_EXPIRED
+ * when that decided it. finalized_at is event time: the instant at which
+ * the deciding information existed (the latest verdict or evidence used, or
+ * the deadline that passed), so a replay finalizes with the same bytes. */
+#ifndef FINALIZE_RULES_H
+#define FINALIZE_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check_result.h"
+
+#define FIN_ID_MAX 65
+#define FIN_RULE_MAX 32
+#define FIN_MAX_REASONS 16
+
+typedef struct {
+    char subject[FIN_ID_MAX]; /* event id, or the order id for order rules */
+    char rule[FIN_RULE_MAX];
+    cw_outcome outcome;
+    int64_t at;
+} fin_check;
+
+typedef struct {
+    int has_order;
+    char order_id[FIN_ID_MAX];
+    int64_t scheduled_start;
+    int has_in, has_out;
+    char in_event[FIN_ID_MAX], out_event[FIN_ID_MAX];
+    int64_t in_at, out_at;
+    int has_evidence;
+    int64_t evidence_at; /* the earliest evidence of the order */
+    const fin_check *checks; /* every verdict received for the order */
+    size_t check_count;
+} fin_dossier;
+
+typedef struct {
+    int64_t no_show_invalid_ms; /* 24 h: no check-in by start + this -> INVALID */
+    int64_t no_checkout_ms;     /* 240 min: an open visit ends here */
+    int64_t evidence_window_ms; /* 72 h */
+} fin_windows;
+
+typedef enum { FIN_WAIT = 0, FIN_VALID, FIN_INVALID } fin_state;
+
+typedef struct {
+    fin_state state;
+    const char *reasons[FIN_MAX_REASONS]; /* borrowed from the dossier or static */
+    size_t reason_count;
+    int64_t finalized_at;
+    /* FIN_WAIT: the event time at which the order decides itself if nothing
+     * else arrives (INT64_MAX when it waits for verdicts). */
+    int64_t wake_at;
+    /* FIN_WAIT for verdicts: the first one missing (diagnostics); rule
+     * "CHECK_IN" / "CHECK_OUT" when an event is awaited. */
+    char missing_subject[FIN_ID_MAX];
+    char missing_rule[FIN_RULE_MAX];
+} fin_decision;
+
+void fin_windows_default(fin_windows *w);
+
+/* The verdicts owed, for the test of completeness; rules lists end with
+ * NULL. */
+extern const char *const fin_order_rules[];
+extern const char *const fin_check_in_rules[];
+extern const char *const fin_check_out_rules[];
+
+/* Decides one order at watermark wm (the event time up to which everything
+ * has been seen). */
+fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows *w);
+
+/* Minutes between check-in and check-out, rounded down; 0 when out < in. */
+int32_t fin_duration_minutes(int64_t in_at, int64_t out_at);
+
+#endif

@@ -1,0 +1,48 @@
+/* The OrderFinalized record (DESIGN.md section 5) of a decided order, and
+ * the contract it belongs to. The encoded record is both the ledger entry
+ * and the value published on orders.finalized: an auditor hashes a Kafka
+ * record to find its leaf. Avro's binary encoding of a record is
+ * deterministic, so the same decision always gives the same bytes. */
+#ifndef FINALIZED_RECORD_H
+#define FINALIZED_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "finalize_rules.h"
+
+typedef struct {
+    const char *order_id, *provider_id, *caregiver_id, *elder_id, *street_id;
+    const char *contract_id; /* NULL: no contract of the provider holds the day */
+    int64_t service_day;     /* days since the epoch (UTC+8 date of the start) */
+    fin_state status;        /* FIN_VALID or FIN_INVALID */
+    const char *const *reasons;
+    size_t reason_count;
+    int has_in, has_out;
+    int64_t in_at, out_at;
+    int64_t unit_price_cents;
+    int64_t finalized_at;
+    uint64_t ledger_index;
+} finalized_order;
+
+/* Single-object encoded OrderFinalized, malloc'd into *out (caller frees).
+ * 0, or -1 with err. */
+int finalized_encode(const finalized_order *o, uint8_t **out, size_t *len, char *err,
+                     size_t errlen);
+
+/* One contract of a provider: period in days since the epoch, inclusive. */
+typedef struct {
+    const char *contract_id;
+    int64_t period_start, period_end;
+    int64_t unit_price_cents;
+} contract_period;
+
+/* The contract whose period holds day (the smallest id when several do),
+ * or NULL. */
+const contract_period *contract_for_day(const contract_period *contracts, size_t n, int64_t day);
+
+/* Parses the "<period_start>|<period_end>|<unit_price_cents>" value the
+ * writer keeps per contract (dates YYYY-MM-DD). 0 or -1. */
+int contract_period_parse(const char *contract_id, const char *value, contract_period *out);
+
+#endif

@@ -1,0 +1,458 @@
+/* services/ledger-writer/finalize_rules: when an order is final, VALID or
+ * INVALID, its reasons and its event-time finalized_at, on every path of
+ * DESIGN.md section 5: complete or not, red, no-show within and beyond
+ * 24 h, questionable cured by evidence at and after the 72 h deadline,
+ * with and without a check-out. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "finalize_rules.h"
+
+#define MIN_MS 60000LL
+#define HOUR_MS 3600000LL
+/* 2024-05-06T09:00:00+08:00 */
+#define START 1714957200000LL
+#define IN_AT (START + 2 * MIN_MS)
+#define OUT_AT (START + 65 * MIN_MS)
+#define MAX_CHECKS 64
+
+typedef struct {
+    fin_dossier d;
+    fin_check checks[MAX_CHECKS];
+} order_case;
+
+static void add_check(order_case *c, const char *subject, const char *rule, cw_outcome outcome,
+                      int64_t at)
+{
+    assert_true(c->d.check_count < MAX_CHECKS);
+    fin_check *k = &c->checks[c->d.check_count++];
+    snprintf(k->subject, sizeof(k->subject), "%s", subject);
+    snprintf(k->rule, sizeof(k->rule), "%s", rule);
+    k->outcome = outcome;
+    k->at = at;
+}
+
+static void add_all(order_case *c, const char *subject, const char *const *rules, int64_t at,
+                    int skip_short)
+{
+    for (size_t i = 0; rules[i] != NULL; i++)
+        if (!(skip_short && strcmp(rules[i], "SHORT_DURATION") == 0))
+            add_check(c, subject, rules[i], CW_PASS, at);
+}
+
+/* Sets the outcome of one check already added. */
+static void set_outcome(order_case *c, const char *subject, const char *rule, cw_outcome o)
+{
+    for (size_t i = 0; i < c->d.check_count; i++) {
+        if (strcmp(c->checks[i].subject, subject) == 0 && strcmp(c->checks[i].rule, rule) == 0) {
+            c->checks[i].outcome = o;
+            return;
+        }
+    }
+    fail_msg("no check %s %s", subject, rule);
+}
+
+static void order_only(order_case *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->d.checks = c->checks;
+    c->d.has_order = 1;
+    snprintf(c->d.order_id, sizeof(c->d.order_id), "O1");
+    c->d.scheduled_start = START;
+    add_check(c, "O1", "NO_SHOW", CW_PASS, START + 30 * MIN_MS);
+    add_check(c, "O1", "SCHEDULE_OVERLAP", CW_PASS, START - HOUR_MS);
+}
+
+static void with_check_in(order_case *c, int64_t in_at)
+{
+    c->d.has_in = 1;
+    c->d.in_at = in_at;
+    snprintf(c->d.in_event, sizeof(c->d.in_event), "O1-in");
+    add_all(c, "O1-in", fin_check_in_rules, in_at, 0);
+    /* NO_CHECKOUT is judged when its timer fires, 240 min after check-in. */
+    set_outcome(c, "O1-in", "NO_CHECKOUT", CW_PASS);
+    c->checks[c->d.check_count - 1].at = in_at;
+}
+
+static void with_check_out(order_case *c, int64_t out_at)
+{
+    c->d.has_out = 1;
+    c->d.out_at = out_at;
+    snprintf(c->d.out_event, sizeof(c->d.out_event), "O1-out");
+    add_all(c, "O1-out", fin_check_out_rules, out_at, !c->d.has_in);
+}
+
+static void full_visit(order_case *c)
+{
+    order_only(c);
+    with_check_in(c, IN_AT);
+    with_check_out(c, OUT_AT);
+}
+
+static fin_decision run(const order_case *c, int64_t wm)
+{
+    fin_windows w;
+    fin_windows_default(&w);
+    return finalize_decide(&c->d, wm, &w);
+}
+
+static void assert_reasons(const fin_decision *f, const char *expected_csv)
+{
+    char got[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < f->reason_count; i++)
+        used += (size_t)snprintf(got + used, sizeof(got) - used, "%s%s", i ? "," : "",
+                                 f->reasons[i]);
+    assert_string_equal(got, expected_csv);
+}
+
+/* ---- completeness ---------------------------------------------------------- */
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    fin_windows w;
+    memset(&w, 0x5a, sizeof(w));
+    fin_windows_default(&w);
+    assert_int_equal(w.no_show_invalid_ms, 24 * HOUR_MS);
+    assert_int_equal(w.no_checkout_ms, 240 * MIN_MS);
+    assert_int_equal(w.evidence_window_ms, 72 * HOUR_MS);
+}
+
+static void test_unknown_order_waits(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    c.d.has_order = 0;
+    fin_decision f = run(&c, INT64_MAX);
+    assert_int_equal(f.state, FIN_WAIT);
+    assert_int_equal(f.wake_at, INT64_MAX);
+    assert_string_equal(f.missing_rule, "OrderAssigned");
+}
+
+static void test_honest_visit_is_valid_once_complete(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    fin_decision f = run(&c, OUT_AT);
+    assert_int_equal(f.state, FIN_VALID);
+    assert_int_equal(f.reason_count, 0);
+    assert_int_equal(f.finalized_at, OUT_AT);
+}
+
+static void test_each_missing_verdict_waits(void **state)
+{
+    (void)state;
+    order_case full;
+    full_visit(&full);
+    for (size_t skip = 0; skip < full.d.check_count; skip++) {
+        order_case c = full;
+        c.d.checks = c.checks;
+        c.checks[skip] = c.checks[c.d.check_count - 1];
+        c.d.check_count--;
+        fin_decision f = run(&c, INT64_MAX);
+        assert_int_equal(f.state, FIN_WAIT);
+        assert_int_equal(f.wake_at, INT64_MAX);
+        assert_string_equal(f.missing_rule, full.checks[skip].rule);
+        assert_string_equal(f.missing_subject, full.checks[skip].subject);
+    }
+}
+
+static void test_verdict_of_another_event_does_not_complete(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    snprintf(c.checks[c.d.check_count - 1].subject, FIN_ID_MAX, "O1-out-2");
+    assert_int_equal(run(&c, INT64_MAX).state, FIN_WAIT);
+}
+
+static void test_check_out_without_check_in_needs_no_short_duration(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    with_check_out(&c, OUT_AT);
+    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    fin_decision f = run(&c, START + 24 * HOUR_MS + 1);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "NO_SHOW");
+}
+
+static void test_pass_verdicts_wait_for_the_events_they_vouch_for(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c); /* NO_SHOW PASS: a check-in came in time */
+    fin_decision f = run(&c, INT64_MAX);
+    assert_int_equal(f.state, FIN_WAIT);
+    assert_string_equal(f.missing_rule, "CHECK_IN");
+
+    order_only(&c);
+    with_check_in(&c, IN_AT); /* NO_CHECKOUT PASS: a check-out came in time */
+    f = run(&c, INT64_MAX);
+    assert_int_equal(f.state, FIN_WAIT);
+    assert_int_equal(f.wake_at, INT64_MAX);
+    assert_string_equal(f.missing_rule, "CHECK_OUT");
+
+    with_check_out(&c, OUT_AT);
+    assert_int_equal(run(&c, INT64_MAX).state, FIN_VALID);
+}
+
+/* ---- red and no-show -------------------------------------------------------- */
+
+static void test_red_is_invalid_at_once(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    set_outcome(&c, "O1-in", "VISIT_OVERLAP", CW_RED);
+    set_outcome(&c, "O1-out", "GEO_DISTANCE", CW_YELLOW);
+    c.d.has_evidence = 1;
+    c.d.evidence_at = OUT_AT + HOUR_MS; /* evidence does not cure red */
+    fin_decision f = run(&c, OUT_AT);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "GEO_DISTANCE,VISIT_OVERLAP");
+    assert_int_equal(f.finalized_at, OUT_AT);
+}
+
+static void test_no_check_in_is_invalid_only_after_24h(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    int64_t deadline = START + 24 * HOUR_MS;
+    fin_decision waiting = run(&c, deadline);
+    assert_int_equal(waiting.state, FIN_WAIT);
+    assert_int_equal(waiting.wake_at, deadline);
+    assert_int_equal(waiting.reason_count, 0);
+
+    fin_decision f = run(&c, deadline + 1);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "NO_SHOW");
+    assert_int_equal(f.finalized_at, deadline);
+}
+
+static void test_no_show_evidence_does_not_cure_an_undelivered_order(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    c.d.has_evidence = 1;
+    c.d.evidence_at = START + HOUR_MS;
+    fin_decision f = run(&c, START + 25 * HOUR_MS);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "NO_SHOW");
+}
+
+static void test_check_in_after_24h_is_no_visit(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    with_check_in(&c, START + 24 * HOUR_MS + 1);
+    with_check_out(&c, START + 25 * HOUR_MS);
+    c.d.has_evidence = 1;
+    c.d.evidence_at = START + 26 * HOUR_MS;
+    fin_decision f = run(&c, START + 25 * HOUR_MS);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "NO_SHOW");
+    assert_int_equal(f.finalized_at, START + 25 * HOUR_MS);
+}
+
+static void test_check_in_exactly_at_24h_is_a_late_visit(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    with_check_in(&c, START + 24 * HOUR_MS);
+    with_check_out(&c, START + 25 * HOUR_MS);
+    c.d.has_evidence = 1;
+    c.d.evidence_at = START + 26 * HOUR_MS;
+    fin_decision f = run(&c, START + 25 * HOUR_MS);
+    assert_int_equal(f.state, FIN_VALID);
+    assert_reasons(&f, "NO_SHOW");
+    assert_int_equal(f.finalized_at, START + 26 * HOUR_MS);
+}
+
+/* ---- questionable ------------------------------------------------------------- */
+
+static void test_questionable_waits_for_the_deadline(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    set_outcome(&c, "O1-in", "FACE_MISMATCH", CW_ORANGE);
+    int64_t deadline = OUT_AT + 72 * HOUR_MS;
+    fin_decision f = run(&c, deadline);
+    assert_int_equal(f.state, FIN_WAIT);
+    assert_int_equal(f.wake_at, deadline);
+}
+
+static void test_questionable_expires_one_ms_after_deadline(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    set_outcome(&c, "O1-in", "FACE_MISMATCH", CW_ORANGE);
+    set_outcome(&c, "O1-out", "VOICE_UNCONFIRMED", CW_YELLOW);
+    int64_t deadline = OUT_AT + 72 * HOUR_MS;
+    fin_decision f = run(&c, deadline + 1);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "EVIDENCE_EXPIRED,FACE_MISMATCH,VOICE_UNCONFIRMED");
+    assert_int_equal(f.finalized_at, deadline);
+}
+
+static void test_evidence_exactly_at_deadline_cures(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    set_outcome(&c, "O1-out", "SHORT_DURATION", CW_ORANGE);
+    c.d.has_evidence = 1;
+    c.d.evidence_at = OUT_AT + 72 * HOUR_MS;
+    /* Decided as soon as the evidence is known, whatever the watermark. */
+    fin_decision f = run(&c, OUT_AT);
+    assert_int_equal(f.state, FIN_VALID);
+    assert_reasons(&f, "SHORT_DURATION");
+    assert_int_equal(f.finalized_at, c.d.evidence_at);
+}
+
+static void test_evidence_one_ms_late_does_not_cure(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    set_outcome(&c, "O1-out", "SHORT_DURATION", CW_ORANGE);
+    c.d.has_evidence = 1;
+    c.d.evidence_at = OUT_AT + 72 * HOUR_MS + 1;
+    assert_int_equal(run(&c, OUT_AT + 72 * HOUR_MS).state, FIN_WAIT);
+    fin_decision f = run(&c, OUT_AT + 72 * HOUR_MS + 1);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "EVIDENCE_EXPIRED,SHORT_DURATION");
+}
+
+static void test_no_checkout_deadline_counts_from_check_in(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    with_check_in(&c, IN_AT);
+    set_outcome(&c, "O1-in", "NO_CHECKOUT", CW_ORANGE);
+    int64_t deadline = IN_AT + 240 * MIN_MS + 72 * HOUR_MS;
+    fin_decision waiting = run(&c, deadline);
+    assert_int_equal(waiting.state, FIN_WAIT);
+    assert_int_equal(waiting.wake_at, deadline);
+
+    c.d.has_evidence = 1;
+    c.d.evidence_at = deadline;
+    fin_decision cured = run(&c, deadline);
+    assert_int_equal(cured.state, FIN_VALID);
+    assert_reasons(&cured, "NO_CHECKOUT");
+
+    c.d.evidence_at = deadline + 1;
+    fin_decision expired = run(&c, deadline + 1);
+    assert_int_equal(expired.state, FIN_INVALID);
+    assert_reasons(&expired, "EVIDENCE_EXPIRED,NO_CHECKOUT");
+    assert_int_equal(expired.finalized_at, deadline);
+}
+
+static void test_late_check_in_within_24h_is_questionable(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    with_check_in(&c, START + 3 * HOUR_MS);
+    with_check_out(&c, START + 4 * HOUR_MS);
+    fin_decision f = run(&c, START + 4 * HOUR_MS + 72 * HOUR_MS + 1);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "EVIDENCE_EXPIRED,NO_SHOW");
+}
+
+/* ---- reasons and times ------------------------------------------------------- */
+
+static void test_reasons_sorted_once_whatever_the_arrival_order(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    set_outcome(&c, "O1-out", "PHOTO_REUSE", CW_ORANGE);
+    set_outcome(&c, "O1-in", "PHOTO_REUSE", CW_ORANGE);
+    set_outcome(&c, "O1-in", "GEO_DISTANCE", CW_YELLOW);
+    set_outcome(&c, "O1-out", "FROZEN_CAREGIVER", CW_RED);
+    fin_decision a = run(&c, OUT_AT);
+
+    order_case reversed = c;
+    reversed.d.checks = reversed.checks;
+    for (size_t i = 0; i < c.d.check_count; i++)
+        reversed.checks[i] = c.checks[c.d.check_count - 1 - i];
+    fin_decision b = run(&reversed, OUT_AT);
+    assert_reasons(&a, "FROZEN_CAREGIVER,GEO_DISTANCE,PHOTO_REUSE");
+    assert_reasons(&b, "FROZEN_CAREGIVER,GEO_DISTANCE,PHOTO_REUSE");
+    assert_int_equal(a.finalized_at, b.finalized_at);
+}
+
+static void test_finalized_at_is_the_latest_verdict(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    int64_t timer_at = IN_AT + 240 * MIN_MS; /* NO_CHECKOUT's timer */
+    for (size_t i = 0; i < c.d.check_count; i++)
+        if (strcmp(c.checks[i].rule, "NO_CHECKOUT") == 0)
+            c.checks[i].at = timer_at;
+    fin_decision f = run(&c, timer_at);
+    assert_int_equal(f.state, FIN_VALID);
+    assert_int_equal(f.finalized_at, timer_at);
+}
+
+static void test_duration_minutes(void **state)
+{
+    (void)state;
+    assert_int_equal(fin_duration_minutes(IN_AT, OUT_AT), 63);
+    assert_int_equal(fin_duration_minutes(IN_AT, IN_AT + 55 * MIN_MS - 1), 54);
+    assert_int_equal(fin_duration_minutes(IN_AT, IN_AT), 0);
+    assert_int_equal(fin_duration_minutes(OUT_AT, IN_AT), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_unknown_order_waits),
+        cmocka_unit_test(test_honest_visit_is_valid_once_complete),
+        cmocka_unit_test(test_each_missing_verdict_waits),
+        cmocka_unit_test(test_verdict_of_another_event_does_not_complete),
+        cmocka_unit_test(test_check_out_without_check_in_needs_no_short_duration),
+        cmocka_unit_test(test_pass_verdicts_wait_for_the_events_they_vouch_for),
+        cmocka_unit_test(test_red_is_invalid_at_once),
+        cmocka_unit_test(test_no_check_in_is_invalid_only_after_24h),
+        cmocka_unit_test(test_no_show_evidence_does_not_cure_an_undelivered_order),
+        cmocka_unit_test(test_check_in_after_24h_is_no_visit),
+        cmocka_unit_test(test_check_in_exactly_at_24h_is_a_late_visit),
+        cmocka_unit_test(test_questionable_waits_for_the_deadline),
+        cmocka_unit_test(test_questionable_expires_one_ms_after_deadline),
+        cmocka_unit_test(test_evidence_exactly_at_deadline_cures),
+        cmocka_unit_test(test_evidence_one_ms_late_does_not_cure),
+        cmocka_unit_test(test_no_checkout_deadline_counts_from_check_in),
+        cmocka_unit_test(test_late_check_in_within_24h_is_questionable),
+        cmocka_unit_test(test_reasons_sorted_once_whatever_the_arrival_order),
+        cmocka_unit_test(test_finalized_at_is_the_latest_verdict),
+        cmocka_unit_test(test_duration_minutes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
