@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Feeds the scripted district day through ingest, waits for the checkers'
-verdicts and shows what carewatch caught. Run by deploy/local/run, which
-starts the stack and the services.
+"""Feeds the scripted district day through ingest, waits for the verdicts,
+alerts, finalized orders and payment records and shows what carewatch
+caught. Run by deploy/local/run, which starts the stack and the services.
 
 usage: demo.py --ingest URL --brokers HOST:PORT --registry-key K --importer-key K
 """
@@ -17,7 +17,9 @@ from carewatch_py.ingest_client import IngestClient
 from carewatch_py.topics import read_topics
 
 TOPICS = ["ref.elders", "ref.caregivers", "ref.contracts", "orders.assigned", "visit.events",
-          "visit.checks", "caregiver.status"]
+          "visit.checks", "caregiver.status", "alerts.all", "orders.finalized",
+          "ledger.checkpoints", "payments.statements", "payments.instructions"]
+LOG_ID = "carewatch-local"
 # Verdicts whose timers the closing visit fires: their arrival means the
 # checkers have worked through the day.
 LAST_TO_COME = {("O-NOSHOW", "NO_SHOW"), ("O-NOOUT-in", "NO_CHECKOUT"),
@@ -43,12 +45,17 @@ def feed(client, day, registry_key, importer_key):
         sys.exit("batch failed: %s %s" % (r.status_code, r.text))
     summary = r.json()
     post_all(client, importer_key, "order", [day.closing_order])
-    for kind, body in day.closing:
+    for kind, body in day.closing + day.evidence:
+        post_all(client, importer_key, kind, [body])
+    post_all(client, importer_key, "order", [day.week_later_order])
+    for kind, body in day.week_later:
         post_all(client, importer_key, kind, [body])
     print("fed %d elders, %d caregivers, %d contracts, %d orders, %d visit events "
-          "(batch: %d accepted, %d duplicates, %d rejected), then a closing visit two days later"
+          "(batch: %d accepted, %d duplicates, %d rejected), then a closing visit two days later, "
+          "%d evidence records and a visit a week later"
           % (len(day.elders), len(day.caregivers), len(day.contracts), len(day.orders),
-             len(day.events), summary["accepted"], summary["duplicates"], summary["rejected"]))
+             len(day.events), summary["accepted"], summary["duplicates"], summary["rejected"],
+             len(day.evidence)))
 
 
 def demo_keys(day):
@@ -57,20 +64,30 @@ def demo_keys(day):
     of their own on the topics."""
     keys = {e["elder_id"] for e in day.elders} | {c["caregiver_id"] for c in day.caregivers}
     keys |= {k["contract_id"] for k in day.contracts} | {o["order_id"] for o in day.orders}
-    return keys | {day.closing_order["order_id"]}
+    return keys | {day.closing_order["order_id"], day.week_later_order["order_id"], LOG_ID}
+
+
+def is_mine(record, mine, contracts):
+    if record["topic"].startswith("payments."):
+        return record["value"] is not None and record["value"]["contract_id"] in contracts
+    return record["key"] in mine
 
 
 def collect(brokers, day, timeout):
     """The demo's records once the checkers are through the day (or the
     timeout passed): waits for the last timer verdicts, then for quiet."""
     mine = demo_keys(day)
+    contracts = {k["contract_id"] for k in day.contracts}
     deadline = time.monotonic() + timeout
     last_count = -1
     while True:
-        records = [r for r in read_topics(brokers, TOPICS) if r["key"] in mine]
+        records = [r for r in read_topics(brokers, TOPICS) if is_mine(r, mine, contracts)]
         seen = {(c["value"]["check_id"].rsplit(":", 1)[0], c["value"]["rule"])
                 for c in records if c["name"] == "CheckResult"}
-        done = LAST_TO_COME <= seen and len(records) == last_count
+        final = {r["value"]["order_id"] for r in records if r["name"] == "OrderFinalized"}
+        done = (LAST_TO_COME <= seen and set(day.expected_final()) <= final
+                and any(r["name"] == "DailyStatement" for r in records)
+                and len(records) == last_count)
         if done or time.monotonic() > deadline:
             return records, done
         last_count = len(records)
@@ -115,7 +132,69 @@ def show(records):
     print("\nfrozen caregivers:")
     for s in {s["caregiver_id"]: s for s in frozen}.values():
         print("  %-6s %s" % (s["caregiver_id"], s["reason"]))
+    show_alerts(records)
+    show_finalized(records)
+    show_payments(records)
     return checks
+
+
+def show_alerts(records):
+    alerts = {r["value"]["alert_id"]: r["value"] for r in records if r["name"] == "Alert"}
+    print("\nalerts (each on alerts.all and alerts.street.<street>; red also on alerts.command):")
+    print("  %-8s %6s %6s %6s" % ("street", "YELLOW", "ORANGE", "RED"))
+    by_street = collections.defaultdict(collections.Counter)
+    for a in alerts.values():
+        by_street[a["street_id"]][a["colour"]] += 1
+    for street in sorted(by_street):
+        n = by_street[street]
+        print("  %-8s %6d %6d %6d" % (street, n["YELLOW"], n["ORANGE"], n["RED"]))
+    by_rule = collections.Counter((a["colour"], a["rule"]) for a in alerts.values())
+    for (colour, rule), n in sorted(by_rule.items()):
+        print("    %-7s %-19s %3d" % (colour, rule, n))
+    command = [a for a in alerts.values() if a["colour"] == "RED"]
+    if command:
+        print("  to the district command: %s" % ", ".join(
+            sorted("%s %s" % (a["order_id"], a["rule"]) for a in command)))
+
+
+def show_finalized(records):
+    finals = {}
+    for r in records:
+        if r["name"] == "OrderFinalized":
+            finals.setdefault(r["value"]["order_id"], r["value"])  # republished copies are equal
+    valid = sum(1 for f in finals.values() if f["status"] == "VALID")
+    print("\nfinalized orders (orders.finalized, each one ledger entry): %d valid, %d invalid"
+          % (valid, len(finals) - valid))
+    for f in sorted(finals.values(), key=lambda f: f["ledger_index"]):
+        print("  final %-7s %-12s #%-4d %s" % (f["status"], f["order_id"], f["ledger_index"],
+                                              ",".join(f["reasons"]) or "-"))
+    checkpoints = [r["value"] for r in records if r["name"] == "LedgerCheckpoint"]
+    if checkpoints:
+        last = max(checkpoints, key=lambda c: c["tree_size"])
+        print("  ledger %s: %d entries, %s root %s (checkpoint signed by key %s)"
+              % (last["log_id"], last["tree_size"], last["hash_alg"], last["root_hash"].hex(),
+                 last["key_id"]))
+
+
+def yuan(cents):
+    return "%d.%02d" % divmod(cents, 100) if cents >= 0 else "-" + yuan(-cents)
+
+
+def show_payments(records):
+    statements = {r["value"]["statement_id"]: r["value"] for r in records
+                  if r["name"] == "DailyStatement"}
+    instructions = {r["value"]["instruction_id"]: r["value"] for r in records
+                    if r["name"] == "PaymentInstruction"}
+    print("\npayments:")
+    for i in sorted(instructions.values(), key=lambda i: i["instruction_id"]):
+        print("  instruction %-10s %-26s %12s yuan" % (i["kind"], i["instruction_id"],
+                                                       yuan(i["amount_cents"])))
+    for st in sorted(statements.values(), key=lambda s: s["statement_id"]):
+        print("  statement %-26s valid %2d invalid %2d gross %10s deduction %10s"
+              % (st["statement_id"], st["valid_orders"], st["invalid_orders"],
+                 yuan(st["gross_cents"]), yuan(st["deduction_cents"])))
+    if not statements:
+        print("  no daily statement yet")
 
 
 def main():
@@ -124,8 +203,8 @@ def main():
     ap.add_argument("--brokers", required=True)
     ap.add_argument("--registry-key", required=True)
     ap.add_argument("--importer-key", required=True)
-    ap.add_argument("--timeout", type=float, default=90.0,
-                    help="seconds to wait for the checkers (default 90)")
+    ap.add_argument("--timeout", type=float, default=120.0,
+                    help="seconds to wait for the services (default 120)")
     ap.add_argument("--date", default=os.environ.get("CW_DEMO_DATE", "2024-05-20"),
                     help="the scripted day's date (default $CW_DEMO_DATE or 2024-05-20)")
     args = ap.parse_args()
@@ -134,7 +213,7 @@ def main():
     records, done = collect(args.brokers, day, args.timeout)
     checks = show(records)
     if not done:
-        sys.exit("the checkers did not finish the day within %.0f s" % args.timeout)
+        sys.exit("the services did not finish the day within %.0f s" % args.timeout)
     missed = [k for k in EXPECTED if k not in {(c["check_id"].rsplit(":", 1)[0], c["rule"])
                                                for c in checks.values()}]
     if missed:

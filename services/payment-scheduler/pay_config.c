@@ -1,0 +1,37 @@
+#include "pay_config.h"
+
+#include <string.h>
+
+const cw_cfg_spec pay_config_spec[] = {
+    {.key = "stream.transactional_id", .type = CW_CFG_STRING,
+     .default_value = "carewatch-payment-scheduler",
+     .help = "Kafka transactional.id: one running instance per id; a new one fences the old"},
+    {.key = "stream.group_id", .type = CW_CFG_STRING,
+     .default_value = "carewatch-payment-scheduler",
+     .help = "consumer group whose offsets each transaction commits (for lag monitoring)"},
+    {.key = "stream.allowed_lateness_minutes", .type = CW_CFG_DOUBLE, .default_value = "60",
+     .min = 0, .max = 10080,
+     .help = "watermark = largest finalized_at read, minus this; later records are late "
+             "adjustments"},
+    {.key = "stream.batch_max", .type = CW_CFG_INT, .default_value = "500", .min = 1,
+     .max = 100000, .help = "records consumed per transaction at most"},
+    {.key = "stream.batch_wait_ms", .type = CW_CFG_INT, .default_value = "100", .min = 1,
+     .max = 60000, .help = "how long a transaction waits for more records"},
+    {.key = "report.dir", .type = CW_CFG_STRING, .default_value = "reports",
+     .help = "where --run writes its report files when --out is not given"},
+    {.key = NULL},
+};
+
+void pay_settings_load(const cw_config *cfg, pay_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->transactional_id = cw_config_str(cfg, "stream.transactional_id");
+    s->group_id = cw_config_str(cfg, "stream.group_id");
+    s->report_dir = cw_config_str(cfg, "report.dir");
+    s->live = strcmp(cw_config_str(cfg, "time.mode"), "live") == 0;
+    s->utc_offset_minutes = (int)cw_config_int(cfg, "time.utc_offset_minutes");
+    s->lateness_ms =
+        (int64_t)(cw_config_double(cfg, "stream.allowed_lateness_minutes") * 60000.0 + 0.5);
+    s->batch_max = (int)cw_config_int(cfg, "stream.batch_max");
+    s->batch_wait_ms = (int)cw_config_int(cfg, "stream.batch_wait_ms");
+}

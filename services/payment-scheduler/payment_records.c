@@ -1,0 +1,249 @@
+#include "payment_records.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "avro_codec.h"
+#include "timeutil.h"
+
+/* Copies an id of 1..PAY_ID_MAX characters. */
+static int copy_id(char *dst, const char *src, const char *field, char *reason, size_t len)
+{
+    size_t n = strlen(src);
+    if (n == 0 || n > PAY_ID_MAX) {
+        snprintf(reason, len, "%s must have 1 to %d characters", field, PAY_ID_MAX);
+        return -1;
+    }
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+static int check_id(const char *id, const char *field, char *reason, size_t len)
+{
+    char copy[PAY_ID_MAX + 1];
+    return copy_id(copy, id, field, reason, len);
+}
+
+static int read_day(avro_value_t *v, const char *field, int64_t *day, char *reason, size_t len)
+{
+    const char *text;
+    if (cw_av_get_str(v, field, &text) != 0 || cw_date_parse(text, day) != 0) {
+        snprintf(reason, len, "%s is not a YYYY-MM-DD date", field);
+        return -1;
+    }
+    return 0;
+}
+
+int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reason_len)
+{
+    const char *status;
+    memset(o, 0, sizeof(*o));
+    if (cw_av_get_str(v, "order_id", &o->order_id) || cw_av_get_str(v, "provider_id", &o->provider_id) ||
+        cw_av_get_opt_str(v, "contract_id", &o->contract_id) ||
+        cw_av_get_enum(v, "status", &status) ||
+        cw_av_get_long(v, "finalized_at", &o->finalized_at)) {
+        snprintf(reason, reason_len, "OrderFinalized lacks a field");
+        return -1;
+    }
+    if (check_id(o->order_id, "order_id", reason, reason_len) ||
+        check_id(o->provider_id, "provider_id", reason, reason_len) ||
+        (o->contract_id != NULL && check_id(o->contract_id, "contract_id", reason, reason_len)) ||
+        read_day(v, "service_day", &o->service_day, reason, reason_len))
+        return -1;
+    o->valid = strcmp(status, "VALID") == 0;
+    return 0;
+}
+
+int pay_contract_from_avro(avro_value_t *v, pay_contract *c, char *reason, size_t reason_len)
+{
+    const char *contract_id, *provider_id;
+    memset(c, 0, sizeof(*c));
+    if (cw_av_get_str(v, "contract_id", &contract_id) ||
+        cw_av_get_str(v, "provider_id", &provider_id) ||
+        cw_av_get_long(v, "budget_cents", &c->budget_cents) ||
+        cw_av_get_long(v, "unit_price_cents", &c->unit_price_cents) ||
+        cw_av_get_int(v, "prepay_ratio_ppm", &c->prepay_ratio_ppm) ||
+        cw_av_get_long(v, "invalid_deduction_cents", &c->invalid_deduction_cents) ||
+        cw_av_get_int(v, "publication_lag_days", &c->publication_lag_days) ||
+        cw_av_get_long(v, "updated_at", &c->updated_at)) {
+        snprintf(reason, reason_len, "Contract lacks a field");
+        return -1;
+    }
+    if (copy_id(c->contract_id, contract_id, "contract_id", reason, reason_len) ||
+        copy_id(c->provider_id, provider_id, "provider_id", reason, reason_len) ||
+        read_day(v, "period_start", &c->period_start, reason, reason_len) ||
+        read_day(v, "period_end", &c->period_end, reason, reason_len))
+        return -1;
+    return pay_contract_check(c, reason, reason_len);
+}
+
+int pay_statement_from_avro(avro_value_t *v, pay_statement *s, char *reason, size_t reason_len)
+{
+    const char *contract_id, *provider_id;
+    memset(s, 0, sizeof(*s));
+    if (cw_av_get_str(v, "contract_id", &contract_id) ||
+        cw_av_get_str(v, "provider_id", &provider_id) ||
+        cw_av_get_int(v, "valid_orders", &s->valid_orders) ||
+        cw_av_get_int(v, "invalid_orders", &s->invalid_orders) ||
+        cw_av_get_int(v, "late_valid_orders", &s->late_valid_orders) ||
+        cw_av_get_int(v, "late_invalid_orders", &s->late_invalid_orders) ||
+        cw_av_get_long(v, "gross_cents", &s->gross_cents) ||
+        cw_av_get_long(v, "deduction_cents", &s->deduction_cents) ||
+        cw_av_get_long(v, "published_at", &s->published_at)) {
+        snprintf(reason, reason_len, "DailyStatement lacks a field");
+        return -1;
+    }
+    return copy_id(s->contract_id, contract_id, "contract_id", reason, reason_len) ||
+                   copy_id(s->provider_id, provider_id, "provider_id", reason, reason_len) ||
+                   read_day(v, "service_day", &s->service_day, reason, reason_len)
+               ? -1
+               : 0;
+}
+
+int pay_instruction_from_avro(avro_value_t *v, pay_instruction *in, char *reason,
+                              size_t reason_len)
+{
+    const char *contract_id, *provider_id, *kind;
+    memset(in, 0, sizeof(*in));
+    if (cw_av_get_str(v, "contract_id", &contract_id) ||
+        cw_av_get_str(v, "provider_id", &provider_id) || cw_av_get_enum(v, "kind", &kind) ||
+        cw_av_get_long(v, "amount_cents", &in->amount_cents) ||
+        cw_av_get_long(v, "created_at", &in->created_at) || pay_kind_parse(kind, &in->kind)) {
+        snprintf(reason, reason_len, "PaymentInstruction lacks a field");
+        return -1;
+    }
+    return copy_id(in->contract_id, contract_id, "contract_id", reason, reason_len) ||
+                   copy_id(in->provider_id, provider_id, "provider_id", reason, reason_len) ||
+                   read_day(v, "period_start", &in->period_start, reason, reason_len) ||
+                   read_day(v, "period_end", &in->period_end, reason, reason_len)
+               ? -1
+               : 0;
+}
+
+/* Decodes a record of the schema named want into *v. */
+static int decode(const void *payload, size_t len, const char *want, avro_value_t *v,
+                  char *reason, size_t reason_len)
+{
+    const cw_avro_schema *schema;
+    char err[200];
+    if (payload == NULL || len == 0) {
+        snprintf(reason, reason_len, "undecodable: empty value");
+        return -1;
+    }
+    if (cw_avro_decode(payload, len, &schema, v, err, sizeof(err)) != 0) {
+        snprintf(reason, reason_len, "undecodable: %s", err);
+        return -1;
+    }
+    if (strcmp(schema->name, want) != 0) {
+        snprintf(reason, reason_len, "a %s record where %s was expected", schema->name, want);
+        avro_value_decref(v);
+        return -1;
+    }
+    return 0;
+}
+
+int pay_read_order(const void *payload, size_t len, avro_value_t *value, pay_order *o,
+                   char *reason, size_t reason_len)
+{
+    if (decode(payload, len, "OrderFinalized", value, reason, reason_len) != 0)
+        return -1;
+    if (pay_order_from_avro(value, o, reason, reason_len) != 0) {
+        avro_value_decref(value);
+        return -1;
+    }
+    return 0;
+}
+
+int pay_read_contract(const void *payload, size_t len, pay_contract *c, char *reason,
+                      size_t reason_len)
+{
+    avro_value_t v;
+    if (decode(payload, len, "Contract", &v, reason, reason_len) != 0)
+        return -1;
+    int rc = pay_contract_from_avro(&v, c, reason, reason_len);
+    avro_value_decref(&v);
+    return rc;
+}
+
+int pay_read_statement(const void *payload, size_t len, pay_statement *s, char *reason,
+                       size_t reason_len)
+{
+    avro_value_t v;
+    if (decode(payload, len, "DailyStatement", &v, reason, reason_len) != 0)
+        return -1;
+    int rc = pay_statement_from_avro(&v, s, reason, reason_len);
+    avro_value_decref(&v);
+    return rc;
+}
+
+int pay_read_instruction(const void *payload, size_t len, pay_instruction *in, char *reason,
+                         size_t reason_len)
+{
+    avro_value_t v;
+    if (decode(payload, len, "PaymentInstruction", &v, reason, reason_len) != 0)
+        return -1;
+    int rc = pay_instruction_from_avro(&v, in, reason, reason_len);
+    avro_value_decref(&v);
+    return rc;
+}
+
+int pay_outbox_add_statement(cw_outbox *ob, const pay_statement *s, char *err, size_t errlen)
+{
+    const cw_avro_schema *schema = cw_avro_schema_by_name("DailyStatement");
+    char id[PAY_RECORD_ID_MAX], day[16];
+    avro_value_t v;
+    if (schema == NULL || cw_avro_new_value(schema, &v) != 0) {
+        snprintf(err, errlen, "no DailyStatement schema");
+        return -1;
+    }
+    cw_date_format(s->service_day, day, sizeof(day));
+    int rc = -1;
+    if (pay_statement_id(id, sizeof(id), s->contract_id, s->service_day) == 0 &&
+        cw_av_set_str(&v, "statement_id", id) == 0 &&
+        cw_av_set_str(&v, "contract_id", s->contract_id) == 0 &&
+        cw_av_set_str(&v, "provider_id", s->provider_id) == 0 &&
+        cw_av_set_str(&v, "service_day", day) == 0 &&
+        cw_av_set_int(&v, "valid_orders", s->valid_orders) == 0 &&
+        cw_av_set_int(&v, "invalid_orders", s->invalid_orders) == 0 &&
+        cw_av_set_long(&v, "gross_cents", s->gross_cents) == 0 &&
+        cw_av_set_long(&v, "deduction_cents", s->deduction_cents) == 0 &&
+        cw_av_set_int(&v, "late_valid_orders", s->late_valid_orders) == 0 &&
+        cw_av_set_int(&v, "late_invalid_orders", s->late_invalid_orders) == 0 &&
+        cw_av_set_long(&v, "published_at", s->published_at) == 0)
+        rc = cw_outbox_add_avro(ob, PAY_TOPIC_STATEMENTS, s->contract_id, &v, schema, err,
+                                errlen);
+    else
+        snprintf(err, errlen, "cannot fill DailyStatement %s", s->contract_id);
+    avro_value_decref(&v);
+    return rc;
+}
+
+int pay_outbox_add_instruction(cw_outbox *ob, const pay_instruction *in, char *err,
+                               size_t errlen)
+{
+    const cw_avro_schema *schema = cw_avro_schema_by_name("PaymentInstruction");
+    char id[PAY_RECORD_ID_MAX], start[16], end[16];
+    avro_value_t v;
+    if (schema == NULL || cw_avro_new_value(schema, &v) != 0) {
+        snprintf(err, errlen, "no PaymentInstruction schema");
+        return -1;
+    }
+    cw_date_format(in->period_start, start, sizeof(start));
+    cw_date_format(in->period_end, end, sizeof(end));
+    int rc = -1;
+    if (pay_instruction_id(id, sizeof(id), in->contract_id, in->kind, in->period_end) == 0 &&
+        cw_av_set_str(&v, "instruction_id", id) == 0 &&
+        cw_av_set_str(&v, "contract_id", in->contract_id) == 0 &&
+        cw_av_set_str(&v, "provider_id", in->provider_id) == 0 &&
+        cw_av_set_enum(&v, "kind", pay_kind_name(in->kind)) == 0 &&
+        cw_av_set_long(&v, "amount_cents", in->amount_cents) == 0 &&
+        cw_av_set_str(&v, "period_start", start) == 0 &&
+        cw_av_set_str(&v, "period_end", end) == 0 &&
+        cw_av_set_long(&v, "created_at", in->created_at) == 0)
+        rc = cw_outbox_add_avro(ob, PAY_TOPIC_INSTRUCTIONS, in->contract_id, &v, schema, err,
+                                errlen);
+    else
+        snprintf(err, errlen, "cannot fill PaymentInstruction %s", in->contract_id);
+    avro_value_decref(&v);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* The payment scheduler's records on Kafka, between Avro values and the
+ * structs of payment_state.h. No I/O: values come decoded
+ * (cw_avro_decode) and go out encoded into an outbox.
+ *
+ *   orders.finalized       OrderFinalized   -> pay_order
+ *   ref.contracts          Contract         -> pay_contract
+ *   payments.statements    DailyStatement  <-> pay_statement   (key contract_id)
+ *   payments.instructions  PaymentInstruction <-> pay_instruction (key contract_id) */
+#ifndef PAYMENT_RECORDS_H
+#define PAYMENT_RECORDS_H
+
+#include <avro.h>
+#include <stddef.h>
+
+#include "outbox.h"
+#include "payment_state.h"
+
+#define PAY_TOPIC_FINALIZED "orders.finalized"
+#define PAY_TOPIC_CONTRACTS "ref.contracts"
+#define PAY_TOPIC_STATEMENTS "payments.statements"
+#define PAY_TOPIC_INSTRUCTIONS "payments.instructions"
+#define PAY_TOPIC_DLQ "dlq.payment-scheduler"
+
+/* An OrderFinalized value into *o. Strings borrow from v (valid until it
+ * is released). Returns 0, or -1 with a reason (a missing field, an
+ * unparsable service_day, an id out of shape). */
+int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reason_len);
+
+/* A Contract value into *c, then pay_contract_check. 0 or -1 with a
+ * reason. */
+int pay_contract_from_avro(avro_value_t *v, pay_contract *c, char *reason, size_t reason_len);
+
+/* Read back the service's own output. 0 or -1 with a reason. */
+int pay_statement_from_avro(avro_value_t *v, pay_statement *s, char *reason, size_t reason_len);
+int pay_instruction_from_avro(avro_value_t *v, pay_instruction *in, char *reason,
+                              size_t reason_len);
+
+/* From a Kafka value: cw_avro_decode, a check of the record type, then the
+ * conversion above. pay_read_order leaves *value holding the decoded record
+ * (o's strings borrow from it) for the caller to release with
+ * avro_value_decref; on failure there is nothing to release. 0, or -1 with
+ * a reason. */
+int pay_read_order(const void *payload, size_t len, avro_value_t *value, pay_order *o,
+                   char *reason, size_t reason_len);
+int pay_read_contract(const void *payload, size_t len, pay_contract *c, char *reason,
+                      size_t reason_len);
+int pay_read_statement(const void *payload, size_t len, pay_statement *s, char *reason,
+                       size_t reason_len);
+int pay_read_instruction(const void *payload, size_t len, pay_instruction *in, char *reason,
+                         size_t reason_len);
+
+/* Encodes s (DailyStatement) / in (PaymentInstruction), with their
+ * deterministic ids, into the outbox for their topic, keyed by contract_id.
+ * 0, or -1 with a message in err. */
+int pay_outbox_add_statement(cw_outbox *ob, const pay_statement *s, char *err, size_t errlen);
+int pay_outbox_add_instruction(cw_outbox *ob, const pay_instruction *in, char *err,
+                               size_t errlen);
+
+#endif

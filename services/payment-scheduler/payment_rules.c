@@ -1,0 +1,136 @@
+#include "payment_rules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "timeutil.h"
+
+static const char *const kind_names[] = {"PREPAY", "SETTLEMENT", "CLAWBACK"};
+
+const char *pay_kind_name(pay_kind kind)
+{
+    if ((unsigned)kind > PAY_CLAWBACK)
+        return "?";
+    return kind_names[kind];
+}
+
+int pay_kind_parse(const char *name, pay_kind *kind)
+{
+    for (int i = 0; i <= PAY_CLAWBACK; i++) {
+        if (strcmp(name, kind_names[i]) == 0) {
+            *kind = (pay_kind)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int pay_ratio_cents(int64_t amount_cents, int64_t ratio_ppm, int64_t *out)
+{
+    if (amount_cents < 0 || ratio_ppm < 0 || ratio_ppm > PAY_PPM)
+        return -1;
+    /* amount = q·10⁶ + r, so amount·ratio/10⁶ = q·ratio + r·ratio/10⁶; r·ratio
+     * < 10¹² and q·ratio <= amount never overflow. */
+    int64_t q = amount_cents / PAY_PPM, r = amount_cents % PAY_PPM;
+    int64_t whole = q * ratio_ppm;
+    int64_t rest = r * ratio_ppm;
+    *out = whole + (rest + PAY_PPM / 2) / PAY_PPM;
+    return 0;
+}
+
+int pay_times_cents(int64_t count, int64_t unit_cents, int64_t *out)
+{
+    if (count < 0 || unit_cents < 0)
+        return -1;
+    return __builtin_mul_overflow(count, unit_cents, out) ? -1 : 0;
+}
+
+int pay_add_cents(int64_t a, int64_t b, int64_t *out)
+{
+    return __builtin_add_overflow(a, b, out) ? -1 : 0;
+}
+
+int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid_cents,
+                   pay_kind *kind, int64_t *amount_cents)
+{
+    int64_t net, due;
+    if (__builtin_sub_overflow(gross_cents, deduction_cents, &net) ||
+        __builtin_sub_overflow(net, prepaid_cents, &due) || due == INT64_MIN)
+        return -1;
+    if (due >= 0) {
+        *kind = PAY_SETTLEMENT;
+        *amount_cents = due;
+    } else {
+        *kind = PAY_CLAWBACK;
+        *amount_cents = -due;
+    }
+    return 0;
+}
+
+int64_t pay_publication_ms(int64_t service_day, int lag_days, int utc_offset_minutes)
+{
+    return (service_day + lag_days + 1) * PAY_DAY_MS - (int64_t)utc_offset_minutes * 60000;
+}
+
+static int fits(int n, size_t len)
+{
+    return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+int pay_statement_id(char *buf, size_t len, const char *contract_id, int64_t service_day)
+{
+    char day[16];
+    cw_date_format(service_day, day, sizeof(day));
+    return fits(snprintf(buf, len, "%s:%s", contract_id, day), len);
+}
+
+int pay_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind kind,
+                       int64_t period_end)
+{
+    if (kind == PAY_PREPAY)
+        return fits(snprintf(buf, len, "%s:PREPAY", contract_id), len);
+    char day[16];
+    cw_date_format(period_end, day, sizeof(day));
+    return fits(snprintf(buf, len, "%s:%s:%s", contract_id, pay_kind_name(kind), day), len);
+}
+
+int64_t pay_watermark(const pay_partition_clock *parts, size_t n, int64_t now_ms, int live,
+                      int64_t lateness_ms)
+{
+    int64_t global = INT64_MIN;
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].max_event_ms > global)
+            global = parts[i].max_event_ms;
+    int64_t followed = global;
+    if (live && now_ms > followed)
+        followed = now_ms;
+    int64_t wm = followed;
+    for (size_t i = 0; i < n; i++) {
+        int64_t clock = parts[i].caught_up ? followed : parts[i].max_event_ms;
+        if (clock < wm)
+            wm = clock;
+    }
+    if (lateness_ms < 0)
+        lateness_ms = 0;
+    if (wm < INT64_MIN + lateness_ms)
+        return INT64_MIN;
+    return wm - lateness_ms;
+}
+
+int64_t pay_rate_bp(int64_t part, int64_t whole)
+{
+    if (whole <= 0 || part < 0)
+        return 0;
+    /* part·10000 fits for any count of orders a period can hold. */
+    return (part * 10000 + whole / 2) / whole;
+}
+
+int pay_format_yuan(char *buf, size_t len, int64_t cents)
+{
+    const char *sign = cents < 0 ? "-" : "";
+    /* -(INT64_MIN) does not exist: take the digits of the magnitude apart. */
+    uint64_t mag = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
+    return fits(snprintf(buf, len, "%s%llu.%02llu", sign, (unsigned long long)(mag / 100),
+                         (unsigned long long)(mag % 100)),
+                len);
+}

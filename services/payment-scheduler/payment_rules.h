@@ -1,0 +1,80 @@
+/* The payment formulas (DESIGN §6), as pure functions.
+ *
+ * Money is integer cents (分), never floating point; ratios are parts per
+ * million and round half up. Service days are days since 1970-01-01 of the
+ * local calendar (UTC+8 by default). */
+#ifndef PAYMENT_RULES_H
+#define PAYMENT_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAY_DAY_MS 86400000LL
+#define PAY_PPM 1000000LL
+/* Contract and provider ids are 1-64 characters (DESIGN §3). */
+#define PAY_ID_MAX 64
+/* "<contract_id>:SETTLEMENT:YYYY-MM-DD" and the like, with the NUL. */
+#define PAY_RECORD_ID_MAX (PAY_ID_MAX + 32)
+
+typedef enum { PAY_PREPAY = 0, PAY_SETTLEMENT = 1, PAY_CLAWBACK = 2 } pay_kind;
+
+/* "PREPAY", "SETTLEMENT", "CLAWBACK" (the PaymentKind symbols). */
+const char *pay_kind_name(pay_kind kind);
+/* 0 and *kind set, or -1 for another name. */
+int pay_kind_parse(const char *name, pay_kind *kind);
+
+/* amount × ratio_ppm / 1 000 000, rounded half up to a whole cent: the
+ * prepayment is pay_ratio_cents(budget, prepay_ratio_ppm). amount >= 0 and
+ * 0 <= ratio_ppm <= 1 000 000. Returns 0, or -1 when out of range. */
+int pay_ratio_cents(int64_t amount_cents, int64_t ratio_ppm, int64_t *out);
+
+/* count × unit_cents (gross = valid × unit price, deduction = invalid ×
+ * invalid deduction). Both >= 0. Returns 0, or -1 on overflow or a negative
+ * operand. */
+int pay_times_cents(int64_t count, int64_t unit_cents, int64_t *out);
+
+/* a + b, or -1 on overflow. */
+int pay_add_cents(int64_t a, int64_t b, int64_t *out);
+
+/* due = gross − deduction − prepaid: SETTLEMENT of due when due >= 0, else
+ * CLAWBACK of −due. Returns 0, or -1 on overflow. */
+int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid_cents,
+                   pay_kind *kind, int64_t *amount_cents);
+
+/* The instant (UTC ms) a daily statement of service_day is published:
+ * 00:00 local time of service_day + lag_days + 1. */
+int64_t pay_publication_ms(int64_t service_day, int lag_days, int utc_offset_minutes);
+
+/* "<contract_id>:<YYYY-MM-DD>". Returns 0, or -1 when it does not fit. */
+int pay_statement_id(char *buf, size_t len, const char *contract_id, int64_t service_day);
+
+/* "<contract_id>:PREPAY", "<contract_id>:SETTLEMENT:<period_end>" or
+ * "<contract_id>:CLAWBACK:<period_end>". 0 or -1 (does not fit). */
+int pay_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind kind,
+                       int64_t period_end);
+
+/* One input partition's clock: the largest event time seen in it
+ * (INT64_MIN when none), and whether everything in it has been read. */
+typedef struct {
+    int64_t max_event_ms;
+    int caught_up;
+} pay_partition_clock;
+
+/* The watermark: the smallest partition clock, minus the allowed lateness.
+ * A partition with a backlog counts with its own largest event time, so a
+ * partition read ahead of the others does not make their records late; a
+ * caught-up partition follows the largest event time of all partitions, and
+ * in live mode also the wall clock (now_ms). INT64_MIN when nothing is known
+ * yet. */
+int64_t pay_watermark(const pay_partition_clock *parts, size_t n, int64_t now_ms, int live,
+                      int64_t lateness_ms);
+
+/* part / whole in basis points (1/100 of a percent), rounded half up; 0
+ * when whole is 0. Both >= 0, part <= whole. */
+int64_t pay_rate_bp(int64_t part, int64_t whole);
+
+/* Writes cents as yuan with two decimals ("-12.05"). 0, or -1 when it does
+ * not fit. */
+int pay_format_yuan(char *buf, size_t len, int64_t cents);
+
+#endif

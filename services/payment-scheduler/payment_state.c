@@ -1,0 +1,599 @@
+#include "payment_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "id_set.h"
+#include "timeutil.h"
+
+typedef struct {
+    int64_t service_day;
+    int64_t finalized_at;
+    int valid;
+} pending_order;
+
+/* One contract's account. view comes first: pointers to it are handed out
+ * as const pay_account *. */
+typedef struct {
+    pay_account view;
+    char id[PAY_ID_MAX + 1];
+    pay_contract contract;
+    int known;
+    pay_statement *statements; /* by service day */
+    size_t statement_count, statement_cap;
+    pending_order *pending;
+    size_t pending_count, pending_cap;
+    int has_prepay, settled;
+    pay_instruction prepay, settlement;
+    int64_t next_day;          /* first day not looked at yet (when known) */
+    int64_t last_published;    /* INT64_MIN: none */
+    int64_t sum_gross, sum_deduction;
+    int64_t published_valid, published_invalid; /* counted by the statements */
+    int64_t replayed_valid, replayed_invalid;   /* replay: what they should have counted */
+    int64_t carry_valid, carry_invalid;         /* owed to the next statement */
+    int64_t unsettled;
+} account;
+
+struct pay_state {
+    int utc_offset;
+    account **accounts; /* by id */
+    size_t count, cap;
+    pay_idset seen;
+};
+
+/* ---- pay_contract_check, pay_output -------------------------------------- */
+
+int pay_contract_check(const pay_contract *c, char *reason, size_t reason_len)
+{
+    const char *why = NULL;
+    if (c->contract_id[0] == '\0')
+        why = "empty contract_id";
+    else if (c->provider_id[0] == '\0')
+        why = "empty provider_id";
+    else if (c->period_end < c->period_start)
+        why = "period_end before period_start";
+    else if (c->budget_cents < 0 || c->unit_price_cents < 0 || c->invalid_deduction_cents < 0)
+        why = "negative amount";
+    else if (c->prepay_ratio_ppm < 0 || c->prepay_ratio_ppm > PAY_PPM)
+        why = "prepay_ratio_ppm outside 0..1000000";
+    else if (c->publication_lag_days < 0 || c->publication_lag_days > 366)
+        why = "publication_lag_days outside 0..366";
+    if (why == NULL)
+        return 0;
+    snprintf(reason, reason_len, "contract %s: %s", c->contract_id, why);
+    return -1;
+}
+
+static int grow(void **items, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 16;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*items, n * size);
+    if (p == NULL)
+        return -1;
+    *items = p;
+    *cap = n;
+    return 0;
+}
+
+static int out_statement(pay_output *out, const pay_statement *s)
+{
+    if (grow((void **)&out->statements, &out->statement_cap, out->statement_count + 1,
+             sizeof(*s)) != 0)
+        return -1;
+    out->statements[out->statement_count++] = *s;
+    return 0;
+}
+
+static int out_instruction(pay_output *out, const pay_instruction *in)
+{
+    if (grow((void **)&out->instructions, &out->instruction_cap, out->instruction_count + 1,
+             sizeof(*in)) != 0)
+        return -1;
+    out->instructions[out->instruction_count++] = *in;
+    return 0;
+}
+
+void pay_output_clear(pay_output *out)
+{
+    out->statement_count = 0;
+    out->instruction_count = 0;
+}
+
+void pay_output_free(pay_output *out)
+{
+    free(out->statements);
+    free(out->instructions);
+    memset(out, 0, sizeof(*out));
+}
+
+/* ---- accounts -------------------------------------------------------------- */
+
+pay_state *pay_state_new(int utc_offset_minutes)
+{
+    pay_state *st = calloc(1, sizeof(*st));
+    if (st != NULL)
+        st->utc_offset = utc_offset_minutes;
+    return st;
+}
+
+void pay_state_free(pay_state *st)
+{
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < st->count; i++) {
+        free(st->accounts[i]->statements);
+        free(st->accounts[i]->pending);
+        free(st->accounts[i]);
+    }
+    free(st->accounts);
+    pay_idset_free(&st->seen);
+    free(st);
+}
+
+/* Index of id, or where it would go (*found = 0). */
+static size_t search(const pay_state *st, const char *id, int *found)
+{
+    size_t lo = 0, hi = st->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(st->accounts[mid]->id, id);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+static account *find(const pay_state *st, const char *id)
+{
+    int found;
+    size_t i = search(st, id, &found);
+    return found ? st->accounts[i] : NULL;
+}
+
+/* The account of id, created empty when new; NULL out of memory or for an
+ * id that is too long. */
+static account *get(pay_state *st, const char *id)
+{
+    int found;
+    size_t i = search(st, id, &found);
+    if (found)
+        return st->accounts[i];
+    if (strlen(id) > PAY_ID_MAX ||
+        grow((void **)&st->accounts, &st->cap, st->count + 1, sizeof(*st->accounts)) != 0)
+        return NULL;
+    account *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    snprintf(a->id, sizeof(a->id), "%s", id);
+    a->last_published = INT64_MIN;
+    memmove(&st->accounts[i + 1], &st->accounts[i], (st->count - i) * sizeof(*st->accounts));
+    st->accounts[i] = a;
+    st->count++;
+    return a;
+}
+
+static int64_t publication(const pay_state *st, const account *a, int64_t day)
+{
+    return pay_publication_ms(day, a->contract.publication_lag_days, st->utc_offset);
+}
+
+static int64_t first_open_day(const account *a)
+{
+    int64_t day = a->contract.period_start;
+    if (a->last_published != INT64_MIN && a->last_published + 1 > day)
+        day = a->last_published + 1;
+    return day;
+}
+
+/* ---- restore ------------------------------------------------------------------ */
+
+static int add_counts(account *a, const pay_statement *s)
+{
+    int64_t valid = (int64_t)s->valid_orders + s->late_valid_orders;
+    int64_t invalid = (int64_t)s->invalid_orders + s->late_invalid_orders;
+    if (pay_add_cents(a->sum_gross, s->gross_cents, &a->sum_gross) != 0 ||
+        pay_add_cents(a->sum_deduction, s->deduction_cents, &a->sum_deduction) != 0)
+        return -1;
+    a->published_valid += valid;
+    a->published_invalid += invalid;
+    if (a->last_published == INT64_MIN || s->service_day > a->last_published)
+        a->last_published = s->service_day;
+    return 0;
+}
+
+/* Inserts s into a's statements by day; 1 when that day has one already. */
+static int insert_statement(account *a, const pay_statement *s)
+{
+    size_t i = a->statement_count;
+    while (i > 0 && a->statements[i - 1].service_day > s->service_day)
+        i--;
+    if (i > 0 && a->statements[i - 1].service_day == s->service_day)
+        return 1;
+    if (grow((void **)&a->statements, &a->statement_cap, a->statement_count + 1,
+             sizeof(*s)) != 0)
+        return -1;
+    memmove(&a->statements[i + 1], &a->statements[i],
+            (a->statement_count - i) * sizeof(*s));
+    a->statements[i] = *s;
+    a->statement_count++;
+    return 0;
+}
+
+int pay_state_restore_statement(pay_state *st, const pay_statement *s)
+{
+    account *a = get(st, s->contract_id);
+    if (a == NULL)
+        return -1;
+    int rc = insert_statement(a, s);
+    if (rc != 0)
+        return rc;
+    if (add_counts(a, s) != 0)
+        return -1;
+    if (a->known && a->next_day < first_open_day(a))
+        a->next_day = first_open_day(a);
+    return 0;
+}
+
+int pay_state_restore_instruction(pay_state *st, const pay_instruction *in)
+{
+    account *a = get(st, in->contract_id);
+    if (a == NULL)
+        return -1;
+    if (in->kind == PAY_PREPAY) {
+        if (a->has_prepay)
+            return 1;
+        a->has_prepay = 1;
+        a->prepay = *in;
+    } else {
+        if (a->settled)
+            return 1;
+        a->settled = 1;
+        a->settlement = *in;
+    }
+    return 0;
+}
+
+/* ---- contracts -------------------------------------------------------------- */
+
+static int same_contract(const pay_contract *x, const pay_contract *y)
+{
+    return strcmp(x->contract_id, y->contract_id) == 0 &&
+           strcmp(x->provider_id, y->provider_id) == 0 && x->period_start == y->period_start &&
+           x->period_end == y->period_end && x->budget_cents == y->budget_cents &&
+           x->unit_price_cents == y->unit_price_cents &&
+           x->invalid_deduction_cents == y->invalid_deduction_cents &&
+           x->prepay_ratio_ppm == y->prepay_ratio_ppm &&
+           x->publication_lag_days == y->publication_lag_days && x->updated_at == y->updated_at;
+}
+
+int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out)
+{
+    account *a = get(st, c->contract_id);
+    if (a == NULL)
+        return -1;
+    if (a->known && (c->updated_at < a->contract.updated_at || same_contract(c, &a->contract)))
+        return 1;
+    int64_t before = a->known ? a->next_day : INT64_MIN;
+    a->contract = *c;
+    a->known = 1;
+    a->next_day = first_open_day(a);
+    if (before > a->next_day)
+        a->next_day = before;
+    if (a->has_prepay)
+        return 0;
+    pay_instruction in;
+    memset(&in, 0, sizeof(in));
+    snprintf(in.contract_id, sizeof(in.contract_id), "%s", c->contract_id);
+    snprintf(in.provider_id, sizeof(in.provider_id), "%s", c->provider_id);
+    in.kind = PAY_PREPAY;
+    in.period_start = c->period_start;
+    in.period_end = c->period_end;
+    in.created_at = c->updated_at;
+    if (pay_ratio_cents(c->budget_cents, c->prepay_ratio_ppm, &in.amount_cents) != 0 ||
+        out_instruction(out, &in) != 0)
+        return -1;
+    a->has_prepay = 1;
+    a->prepay = in;
+    return 0;
+}
+
+/* ---- orders ------------------------------------------------------------------- */
+
+/* Checks that do not depend on what was counted; NULL when the order can
+ * be counted under a. */
+static const char *order_problem(const pay_state *st, const account *a, const pay_order *o,
+                                 char *reason, size_t len)
+{
+    if (!a->known)
+        return NULL; /* judged once the contract is known */
+    const pay_contract *c = &a->contract;
+    char day[16], end[16];
+    cw_date_format(o->service_day, day, sizeof(day));
+    if (strcmp(o->provider_id, c->provider_id) != 0) {
+        snprintf(reason, len, "order %s of provider %s under contract %s of provider %s",
+                 o->order_id, o->provider_id, c->contract_id, c->provider_id);
+        return reason;
+    }
+    if (o->service_day < c->period_start || o->service_day > c->period_end) {
+        snprintf(reason, len, "order %s: service day %s outside the period of contract %s",
+                 o->order_id, day, c->contract_id);
+        return reason;
+    }
+    if (o->finalized_at >= publication(st, a, c->period_end)) {
+        cw_date_format(c->period_end, end, sizeof(end));
+        snprintf(reason, len,
+                 "order %s finalized after the settlement instant of contract %s (period end "
+                 "%s)",
+                 o->order_id, c->contract_id, end);
+        return reason;
+    }
+    return NULL;
+}
+
+static int add_pending(account *a, const pay_order *o)
+{
+    if (grow((void **)&a->pending, &a->pending_cap, a->pending_count + 1,
+             sizeof(*a->pending)) != 0)
+        return -1;
+    a->pending[a->pending_count++] =
+        (pending_order){.service_day = o->service_day, .finalized_at = o->finalized_at,
+                        .valid = o->valid != 0};
+    return 0;
+}
+
+/* Dedup and the checks common to add and replay; the account in *out, or
+ * a result other than PENDING. */
+static pay_order_result admit(pay_state *st, const pay_order *o, account **out, char *reason,
+                              size_t len)
+{
+    if (o->order_id == NULL || o->order_id[0] == '\0') {
+        snprintf(reason, len, "order without order_id");
+        return PAY_ORDER_REJECTED;
+    }
+    int added = pay_idset_add(&st->seen, o->order_id);
+    if (added < 0)
+        return PAY_ORDER_ERROR;
+    if (added == 0)
+        return PAY_ORDER_DUPLICATE;
+    if (o->contract_id == NULL || o->contract_id[0] == '\0') {
+        char day[16];
+        cw_date_format(o->service_day, day, sizeof(day));
+        snprintf(reason, len, "order %s: no contract of provider %s holds service day %s",
+                 o->order_id, o->provider_id, day);
+        return PAY_ORDER_REJECTED;
+    }
+    if (strlen(o->contract_id) > PAY_ID_MAX) {
+        snprintf(reason, len, "order %s: contract_id longer than %d characters", o->order_id,
+                 PAY_ID_MAX);
+        return PAY_ORDER_REJECTED;
+    }
+    account *a = get(st, o->contract_id);
+    if (a == NULL)
+        return PAY_ORDER_ERROR;
+    if (order_problem(st, a, o, reason, len) != NULL)
+        return PAY_ORDER_REJECTED;
+    *out = a;
+    return PAY_ORDER_PENDING;
+}
+
+pay_order_result pay_state_add_order(pay_state *st, const pay_order *o, char *reason,
+                                     size_t reason_len)
+{
+    account *a = NULL;
+    pay_order_result r = admit(st, o, &a, reason, reason_len);
+    if (r != PAY_ORDER_PENDING)
+        return r;
+    if (a->settled) {
+        snprintf(reason, reason_len, "order %s arrived after contract %s was settled",
+                 o->order_id, a->id);
+        return PAY_ORDER_REJECTED;
+    }
+    return add_pending(a, o) == 0 ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
+}
+
+pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char *reason,
+                                        size_t reason_len)
+{
+    account *a = NULL;
+    pay_order_result r = admit(st, o, &a, reason, reason_len);
+    if (r != PAY_ORDER_PENDING)
+        return r;
+    /* The statement that counted it: the first on or after its day that
+     * was published after it was finalized. */
+    for (size_t i = 0; i < a->statement_count; i++) {
+        const pay_statement *s = &a->statements[i];
+        if (s->service_day >= o->service_day && s->published_at > o->finalized_at) {
+            if (o->valid)
+                a->replayed_valid++;
+            else
+                a->replayed_invalid++;
+            return PAY_ORDER_COUNTED;
+        }
+    }
+    if (a->settled) {
+        snprintf(reason, reason_len, "order %s arrived after contract %s was settled",
+                 o->order_id, a->id);
+        return PAY_ORDER_REJECTED;
+    }
+    return add_pending(a, o) == 0 ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
+}
+
+int pay_state_mark_seen(pay_state *st, const char *order_id)
+{
+    return pay_idset_add(&st->seen, order_id) < 0 ? -1 : 0;
+}
+
+int pay_state_finish_replay(pay_state *st)
+{
+    for (size_t i = 0; i < st->count; i++) {
+        account *a = st->accounts[i];
+        if (!a->settled) {
+            /* Fewer replayed than published happens when old records have
+             * left the input topic (retention): nothing is owed then. */
+            int64_t v = a->replayed_valid - a->published_valid;
+            int64_t n = a->replayed_invalid - a->published_invalid;
+            a->carry_valid += v > 0 ? v : 0;
+            a->carry_invalid += n > 0 ? n : 0;
+        }
+        a->replayed_valid = a->replayed_invalid = 0;
+    }
+    return 0;
+}
+
+/* ---- time ---------------------------------------------------------------------- */
+
+static int publish_day(pay_state *st, account *a, int64_t day, pay_output *out)
+{
+    const pay_contract *c = &a->contract;
+    int64_t at = publication(st, a, day);
+    int64_t valid = 0, invalid = 0, late_valid = a->carry_valid, late_invalid = a->carry_invalid;
+    size_t kept = 0;
+    for (size_t i = 0; i < a->pending_count; i++) {
+        pending_order p = a->pending[i];
+        int due = p.service_day >= c->period_start && p.service_day <= day &&
+                  p.finalized_at < at;
+        if (!due) {
+            a->pending[kept++] = p;
+            continue;
+        }
+        if (p.service_day == day)
+            *(p.valid ? &valid : &invalid) += 1;
+        else
+            *(p.valid ? &late_valid : &late_invalid) += 1;
+    }
+    if (valid + invalid + late_valid + late_invalid == 0)
+        return 0;
+    if (valid > INT32_MAX || invalid > INT32_MAX || late_valid > INT32_MAX ||
+        late_invalid > INT32_MAX)
+        return -1;
+    pay_statement s;
+    memset(&s, 0, sizeof(s));
+    snprintf(s.contract_id, sizeof(s.contract_id), "%s", c->contract_id);
+    snprintf(s.provider_id, sizeof(s.provider_id), "%s", c->provider_id);
+    s.service_day = day;
+    s.valid_orders = (int32_t)valid;
+    s.invalid_orders = (int32_t)invalid;
+    s.late_valid_orders = (int32_t)late_valid;
+    s.late_invalid_orders = (int32_t)late_invalid;
+    s.published_at = at;
+    if (pay_times_cents(valid + late_valid, c->unit_price_cents, &s.gross_cents) != 0 ||
+        pay_times_cents(invalid + late_invalid, c->invalid_deduction_cents,
+                        &s.deduction_cents) != 0)
+        return -1;
+    if (insert_statement(a, &s) != 0 || add_counts(a, &s) != 0 || out_statement(out, &s) != 0)
+        return -1;
+    a->pending_count = kept;
+    a->carry_valid = a->carry_invalid = 0;
+    return 0;
+}
+
+static int settle(pay_state *st, account *a, pay_output *out)
+{
+    const pay_contract *c = &a->contract;
+    pay_instruction in;
+    memset(&in, 0, sizeof(in));
+    snprintf(in.contract_id, sizeof(in.contract_id), "%s", c->contract_id);
+    snprintf(in.provider_id, sizeof(in.provider_id), "%s", c->provider_id);
+    in.period_start = c->period_start;
+    in.period_end = c->period_end;
+    in.created_at = publication(st, a, c->period_end);
+    int64_t prepaid = a->has_prepay ? a->prepay.amount_cents : 0;
+    if (pay_settlement(a->sum_gross, a->sum_deduction, prepaid, &in.kind, &in.amount_cents) != 0 ||
+        out_instruction(out, &in) != 0)
+        return -1;
+    a->settled = 1;
+    a->settlement = in;
+    /* Left over: orders outside the period, or of a contract first seen
+     * after its settlement instant. They are not paid; the report shows
+     * them. */
+    a->unsettled += (int64_t)a->pending_count;
+    a->pending_count = 0;
+    return 0;
+}
+
+int pay_state_advance(pay_state *st, int64_t watermark, pay_output *out)
+{
+    if (watermark < pay_state_next_due(st))
+        return 0;
+    for (size_t i = 0; i < st->count; i++) {
+        account *a = st->accounts[i];
+        if (!a->known || a->settled)
+            continue;
+        const pay_contract *c = &a->contract;
+        while (a->next_day <= c->period_end && publication(st, a, a->next_day) <= watermark) {
+            if (publish_day(st, a, a->next_day, out) != 0)
+                return -1;
+            a->next_day++;
+        }
+        if (a->next_day > c->period_end && publication(st, a, c->period_end) <= watermark &&
+            settle(st, a, out) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int64_t pay_state_next_due(const pay_state *st)
+{
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < st->count; i++) {
+        const account *a = st->accounts[i];
+        if (!a->known || a->settled)
+            continue;
+        int64_t day = a->next_day <= a->contract.period_end ? a->next_day : a->contract.period_end;
+        int64_t at = publication(st, a, day);
+        if (at < next)
+            next = at;
+    }
+    return next;
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+size_t pay_state_account_count(const pay_state *st)
+{
+    return st->count;
+}
+
+static const pay_account *view(account *a)
+{
+    pay_account *v = &a->view;
+    v->contract_id = a->id;
+    v->contract = a->known ? &a->contract : NULL;
+    v->statements = a->statements;
+    v->statement_count = a->statement_count;
+    v->has_prepay = a->has_prepay;
+    v->prepay = a->prepay;
+    v->settled = a->settled;
+    v->settlement = a->settlement;
+    v->pending_orders = a->pending_count;
+    v->unsettled_orders = a->unsettled;
+    return v;
+}
+
+const pay_account *pay_state_account(const pay_state *st, size_t i)
+{
+    return i < st->count ? view(st->accounts[i]) : NULL;
+}
+
+const pay_account *pay_state_find_account(const pay_state *st, const char *contract_id)
+{
+    account *a = find(st, contract_id);
+    return a ? view(a) : NULL;
+}
+
+int pay_state_utc_offset(const pay_state *st)
+{
+    return st->utc_offset;
+}

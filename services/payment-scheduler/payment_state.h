@@ -1,0 +1,198 @@
+/* The payment run as a state machine, without I/O: contracts, finalized
+ * orders, daily statements and payment instructions (DESIGN §6).
+ *
+ * Daily statement of contract c for service day D, published at
+ * T(D) = 00:00 local of D + publication_lag_days + 1, once the watermark has
+ * reached T(D). It counts every order of c not counted before whose
+ * finalized_at < T(D) and whose service day is within c's period and not
+ * after D: those of day D as valid_orders / invalid_orders, those of earlier
+ * days as late_valid_orders / late_invalid_orders (finalized after their
+ * own day's statement). A day whose statement would count nothing has none.
+ * With day period_end comes the settlement: due = Σgross − Σdeduction −
+ * prepaid, SETTLEMENT of due or CLAWBACK of −due. The PREPAY is
+ * budget × prepay_ratio, issued when the contract is first seen.
+ *
+ * Orders are rejected (for the dead letters) when they name no contract,
+ * fall outside their contract's period, belong to another provider than the
+ * contract, or were finalized at or after the settlement instant T(period_end)
+ * or after the settlement was made: the settlement cannot take them any more.
+ * An order id seen before is a duplicate and counts nothing.
+ *
+ * Because a statement counts by event time, the outcome depends only on the
+ * records, not on the order they were read in, as long as no record arrives
+ * after the watermark passed its finalized_at (the allowed lateness covers
+ * that); one that does is counted as a late adjustment on the next statement.
+ * So a batch run over the whole stream (add everything, then advance once)
+ * yields the statements and instructions the streaming run did.
+ *
+ * Restart. The state is rebuilt from what was published (restore_*, read
+ * back from the output topics) and the whole input (replay_order): an order
+ * already counted is the one that the published statements would have
+ * counted — the first published statement of its contract on or after its
+ * day that was published after its finalized_at. If the published counts are
+ * short of that (an order arrived after its statement, and the crash came
+ * before the next one), the difference is carried as late adjustments into
+ * the next statement. Nothing published is published again: statements only
+ * for days after the last published one, instructions only when absent.
+ *
+ * Usage:
+ *   st = pay_state_new(480);
+ *   restore_instruction / restore_statement   (everything published)
+ *   put_contract                              (every contract)
+ *   replay_order, then finish_replay          (the input so far)
+ *   advance(watermark)
+ *   then, per batch of new records: put_contract / add_order, advance.
+ * Outputs are appended to a pay_output that the caller publishes. */
+#ifndef PAYMENT_STATE_H
+#define PAYMENT_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "payment_rules.h"
+
+typedef struct {
+    char contract_id[PAY_ID_MAX + 1];
+    char provider_id[PAY_ID_MAX + 1];
+    int64_t period_start, period_end; /* service days, inclusive */
+    int64_t budget_cents;
+    int64_t unit_price_cents;
+    int64_t invalid_deduction_cents;
+    int32_t prepay_ratio_ppm;
+    int32_t publication_lag_days;
+    int64_t updated_at;
+} pay_contract;
+
+/* 0 when the contract's values make sense (non-empty ids, period_start <=
+ * period_end, money >= 0, ratio within 0..1 000 000 ppm, lag 0..366);
+ * otherwise -1 with the reason. */
+int pay_contract_check(const pay_contract *c, char *reason, size_t reason_len);
+
+typedef struct {
+    char contract_id[PAY_ID_MAX + 1];
+    char provider_id[PAY_ID_MAX + 1];
+    int64_t service_day;
+    int32_t valid_orders, invalid_orders;
+    int32_t late_valid_orders, late_invalid_orders;
+    int64_t gross_cents, deduction_cents;
+    int64_t published_at;
+} pay_statement;
+
+typedef struct {
+    char contract_id[PAY_ID_MAX + 1];
+    char provider_id[PAY_ID_MAX + 1];
+    pay_kind kind;
+    int64_t amount_cents;
+    int64_t period_start, period_end;
+    int64_t created_at;
+} pay_instruction;
+
+/* What a call published, in order. The caller owns it: pay_output_clear
+ * empties it for reuse, pay_output_free releases it. */
+typedef struct {
+    pay_statement *statements;
+    size_t statement_count, statement_cap;
+    pay_instruction *instructions;
+    size_t instruction_count, instruction_cap;
+} pay_output;
+
+void pay_output_clear(pay_output *out);
+void pay_output_free(pay_output *out);
+
+/* A finalized order; strings are borrowed for the call. */
+typedef struct {
+    const char *order_id;
+    const char *provider_id;
+    const char *contract_id; /* NULL: no contract holds the service day */
+    int64_t service_day;
+    int valid; /* status VALID (1) or INVALID (0) */
+    int64_t finalized_at;
+} pay_order;
+
+typedef enum {
+    PAY_ORDER_PENDING = 0, /* waits for its statement */
+    PAY_ORDER_COUNTED,     /* replay: a published statement counted it already */
+    PAY_ORDER_DUPLICATE,   /* its id was seen before: nothing counted */
+    PAY_ORDER_REJECTED,    /* cannot be paid; the reason says why */
+    PAY_ORDER_ERROR        /* out of memory */
+} pay_order_result;
+
+/* Read-only view of one contract's account. */
+typedef struct {
+    const char *contract_id;
+    const pay_contract *contract;     /* NULL until its Contract record is seen */
+    const pay_statement *statements;  /* published, by service day */
+    size_t statement_count;
+    int has_prepay;
+    pay_instruction prepay;
+    int settled;
+    pay_instruction settlement;       /* SETTLEMENT or CLAWBACK, when settled */
+    size_t pending_orders;            /* accepted, not counted yet */
+    int64_t unsettled_orders;         /* left uncounted at the settlement */
+} pay_account;
+
+typedef struct pay_state pay_state;
+
+/* utc_offset_minutes: the service days' zone (480 = UTC+8). NULL when out
+ * of memory. Freed with pay_state_free. */
+pay_state *pay_state_new(int utc_offset_minutes);
+void pay_state_free(pay_state *st);
+
+/* ---- restart: what was published already ---- */
+
+/* 0, 1 when a record of the same id was restored before (ignored), -1 out
+ * of memory. */
+int pay_state_restore_statement(pay_state *st, const pay_statement *s);
+int pay_state_restore_instruction(pay_state *st, const pay_instruction *in);
+
+/* ---- contracts ---- */
+
+/* Records a contract (checked with pay_contract_check first). A version
+ * older than the one held (updated_at) is ignored. The first time a contract
+ * is seen without a PREPAY already published, the PREPAY is added to out.
+ * Returns 0 when taken, 1 when ignored, -1 out of memory. */
+int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out);
+
+/* ---- orders ---- */
+
+/* A newly consumed order: PENDING, DUPLICATE, REJECTED (reason written) or
+ * ERROR. */
+pay_order_result pay_state_add_order(pay_state *st, const pay_order *o, char *reason,
+                                     size_t reason_len);
+
+/* An order of the input replayed at start-up, after the restore_* calls and
+ * the contracts: COUNTED, PENDING, DUPLICATE, REJECTED or ERROR. */
+pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char *reason,
+                                        size_t reason_len);
+
+/* Marks an order id as seen without counting it (its record went to the
+ * dead letters before). 0 or -1 out of memory. */
+int pay_state_mark_seen(pay_state *st, const char *order_id);
+
+/* Ends the replay: whatever the published statements are short of the
+ * replayed orders becomes late adjustments of the next statement. 0 or -1. */
+int pay_state_finish_replay(pay_state *st);
+
+/* ---- time ---- */
+
+/* Publishes, in order of contract id and then day, every statement and
+ * settlement due at the watermark. 0, or -1 out of memory or on an
+ * overflow (logged nowhere: the caller reports it). */
+int pay_state_advance(pay_state *st, int64_t watermark, pay_output *out);
+
+/* The earliest instant at which advance would publish something, or
+ * INT64_MAX. */
+int64_t pay_state_next_due(const pay_state *st);
+
+/* ---- reading ---- */
+
+/* Accounts in contract id order; the pointer is valid until the next
+ * change to the state. */
+size_t pay_state_account_count(const pay_state *st);
+const pay_account *pay_state_account(const pay_state *st, size_t i);
+/* NULL when the contract is unknown. */
+const pay_account *pay_state_find_account(const pay_state *st, const char *contract_id);
+
+int pay_state_utc_offset(const pay_state *st);
+
+#endif

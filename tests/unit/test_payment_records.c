@@ -1,0 +1,290 @@
+/* services/payment-scheduler/payment_records: OrderFinalized and Contract
+ * records read into the payment structs (with their checks), and the
+ * statements and instructions written out and read back. Records are built
+ * with the common Avro codec from the schemas/ files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avro_codec.h"
+#include "payment_records.h"
+#include "timeutil.h"
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[256];
+    if (cw_avro_init(err, sizeof(err)) != 0) {
+        fprintf(stderr, "cw_avro_init: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cw_avro_shutdown();
+    return 0;
+}
+
+static int64_t day(const char *text)
+{
+    int64_t d;
+    assert_int_equal(cw_date_parse(text, &d), 0);
+    return d;
+}
+
+/* An encoded OrderFinalized; contract_id NULL writes null. malloc'd. */
+static uint8_t *finalized(const char *order_id, const char *contract_id, const char *service_day,
+                          const char *status, size_t *len)
+{
+    const cw_avro_schema *s = cw_avro_schema_by_name("OrderFinalized");
+    avro_value_t v;
+    uint8_t *buf = NULL;
+    char err[256];
+    assert_non_null(s);
+    assert_int_equal(cw_avro_new_value(s, &v), 0);
+    assert_int_equal(cw_av_set_str(&v, "order_id", order_id), 0);
+    assert_int_equal(cw_av_set_str(&v, "provider_id", "P01"), 0);
+    assert_int_equal(cw_av_set_opt_str(&v, "contract_id", contract_id), 0);
+    assert_int_equal(cw_av_set_str(&v, "caregiver_id", "G1"), 0);
+    assert_int_equal(cw_av_set_str(&v, "elder_id", "E1"), 0);
+    assert_int_equal(cw_av_set_str(&v, "street_id", "S01"), 0);
+    assert_int_equal(cw_av_set_str(&v, "service_day", service_day), 0);
+    assert_int_equal(cw_av_set_enum(&v, "status", status), 0);
+    assert_int_equal(cw_av_append_str(&v, "reasons", "GEO_DISTANCE"), 0);
+    assert_int_equal(cw_av_set_long(&v, "unit_price_cents", 4000), 0);
+    assert_int_equal(cw_av_set_long(&v, "finalized_at", 1714700000123LL), 0);
+    assert_int_equal(cw_av_set_long(&v, "ledger_index", 7), 0);
+    assert_int_equal(cw_avro_encode(&v, s, &buf, len, err, sizeof(err)), 0);
+    avro_value_decref(&v);
+    return buf;
+}
+
+static uint8_t *contract_record(const char *period_start, const char *period_end, int32_t ppm,
+                                size_t *len)
+{
+    const cw_avro_schema *s = cw_avro_schema_by_name("Contract");
+    avro_value_t v;
+    uint8_t *buf = NULL;
+    char err[256];
+    assert_int_equal(cw_avro_new_value(s, &v), 0);
+    assert_int_equal(cw_av_set_str(&v, "contract_id", "C-2024-05"), 0);
+    assert_int_equal(cw_av_set_str(&v, "provider_id", "P01"), 0);
+    assert_int_equal(cw_av_set_str(&v, "period_start", period_start), 0);
+    assert_int_equal(cw_av_set_str(&v, "period_end", period_end), 0);
+    assert_int_equal(cw_av_set_long(&v, "budget_cents", 10000000), 0);
+    assert_int_equal(cw_av_set_long(&v, "unit_price_cents", 4000), 0);
+    assert_int_equal(cw_av_set_int(&v, "prepay_ratio_ppm", ppm), 0);
+    assert_int_equal(cw_av_set_long(&v, "invalid_deduction_cents", 18000), 0);
+    assert_int_equal(cw_av_set_int(&v, "publication_lag_days", 3), 0);
+    assert_int_equal(cw_av_set_long(&v, "updated_at", 1714000000000LL), 0);
+    assert_int_equal(cw_avro_encode(&v, s, &buf, len, err, sizeof(err)), 0);
+    avro_value_decref(&v);
+    return buf;
+}
+
+static void order_is_read_with_its_fields(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = finalized("O-1", "C-2024-05", "2024-05-02", "VALID", &len);
+    avro_value_t v;
+    pay_order o;
+    char reason[256] = "";
+    assert_int_equal(pay_read_order(buf, len, &v, &o, reason, sizeof(reason)), 0);
+    assert_string_equal(o.order_id, "O-1");
+    assert_string_equal(o.provider_id, "P01");
+    assert_string_equal(o.contract_id, "C-2024-05");
+    assert_int_equal(o.service_day, day("2024-05-02"));
+    assert_int_equal(o.valid, 1);
+    assert_int_equal(o.finalized_at, 1714700000123LL);
+    avro_value_decref(&v);
+    free(buf);
+
+    buf = finalized("O-2", NULL, "2024-05-03", "INVALID", &len);
+    assert_int_equal(pay_read_order(buf, len, &v, &o, reason, sizeof(reason)), 0);
+    assert_null(o.contract_id);
+    assert_int_equal(o.valid, 0);
+    avro_value_decref(&v);
+    free(buf);
+}
+
+static void bad_orders_are_refused_with_a_reason(void **state)
+{
+    (void)state;
+    size_t len;
+    avro_value_t v;
+    pay_order o;
+    char reason[256];
+    uint8_t *buf = finalized("O-1", "C1", "2024-02-30", "VALID", &len);
+    assert_int_equal(pay_read_order(buf, len, &v, &o, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "service_day"));
+    free(buf);
+
+    char long_id[80];
+    memset(long_id, 'x', 65);
+    long_id[65] = '\0';
+    buf = finalized(long_id, "C1", "2024-05-02", "VALID", &len);
+    assert_int_equal(pay_read_order(buf, len, &v, &o, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "order_id"));
+    free(buf);
+
+    buf = finalized("O-1", "C1", "2024-05-02", "VALID", &len);
+    assert_int_equal(pay_read_order(buf, len - 1, &v, &o, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "undecodable"));
+    assert_int_equal(pay_read_order(NULL, 0, &v, &o, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "empty"));
+    free(buf);
+
+    /* A record of another type on the topic. */
+    buf = contract_record("2024-05-01", "2024-05-31", 300000, &len);
+    assert_int_equal(pay_read_order(buf, len, &v, &o, reason, sizeof(reason)), -1);
+    assert_string_equal(reason, "a Contract record where OrderFinalized was expected");
+    free(buf);
+}
+
+static void contract_is_read_and_checked(void **state)
+{
+    (void)state;
+    size_t len;
+    pay_contract c;
+    char reason[256];
+    uint8_t *buf = contract_record("2024-05-01", "2024-05-31", 300000, &len);
+    assert_int_equal(pay_read_contract(buf, len, &c, reason, sizeof(reason)), 0);
+    assert_string_equal(c.contract_id, "C-2024-05");
+    assert_string_equal(c.provider_id, "P01");
+    assert_int_equal(c.period_start, day("2024-05-01"));
+    assert_int_equal(c.period_end, day("2024-05-31"));
+    assert_int_equal(c.budget_cents, 10000000);
+    assert_int_equal(c.unit_price_cents, 4000);
+    assert_int_equal(c.prepay_ratio_ppm, 300000);
+    assert_int_equal(c.invalid_deduction_cents, 18000);
+    assert_int_equal(c.publication_lag_days, 3);
+    assert_int_equal(c.updated_at, 1714000000000LL);
+    free(buf);
+
+    buf = contract_record("2024-05-31", "2024-05-01", 300000, &len);
+    assert_int_equal(pay_read_contract(buf, len, &c, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "period_end before period_start"));
+    free(buf);
+    buf = contract_record("2024-05-01", "2024-05-31", 1500000, &len);
+    assert_int_equal(pay_read_contract(buf, len, &c, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "prepay_ratio_ppm"));
+    free(buf);
+}
+
+static void statement_round_trips_with_its_id(void **state)
+{
+    (void)state;
+    pay_statement s = {.contract_id = "C-2024-05", .provider_id = "P01",
+                       .service_day = day("2024-05-07"), .valid_orders = 12,
+                       .invalid_orders = 3, .late_valid_orders = 2, .late_invalid_orders = 1,
+                       .gross_cents = 56000, .deduction_cents = 72000,
+                       .published_at = 1715356800000LL};
+    cw_outbox ob = {0};
+    char err[256], reason[256];
+    assert_int_equal(pay_outbox_add_statement(&ob, &s, err, sizeof(err)), 0);
+    assert_int_equal(ob.count, 1);
+    assert_string_equal(ob.records[0].topic, "payments.statements");
+    assert_memory_equal(ob.records[0].key, "C-2024-05", 9);
+    assert_int_equal(ob.records[0].key_len, 9);
+
+    const cw_avro_schema *schema;
+    avro_value_t v;
+    const char *id;
+    assert_int_equal(cw_avro_decode(ob.records[0].value, ob.records[0].value_len, &schema, &v,
+                                    err, sizeof(err)), 0);
+    assert_int_equal(cw_av_get_str(&v, "statement_id", &id), 0);
+    assert_string_equal(id, "C-2024-05:2024-05-07");
+    avro_value_decref(&v);
+
+    pay_statement back;
+    assert_int_equal(pay_read_statement(ob.records[0].value, ob.records[0].value_len, &back,
+                                        reason, sizeof(reason)), 0);
+    assert_string_equal(back.contract_id, s.contract_id);
+    assert_string_equal(back.provider_id, s.provider_id);
+    assert_int_equal(back.service_day, s.service_day);
+    assert_int_equal(back.valid_orders, 12);
+    assert_int_equal(back.invalid_orders, 3);
+    assert_int_equal(back.late_valid_orders, 2);
+    assert_int_equal(back.late_invalid_orders, 1);
+    assert_int_equal(back.gross_cents, 56000);
+    assert_int_equal(back.deduction_cents, 72000);
+    assert_int_equal(back.published_at, 1715356800000LL);
+    cw_outbox_free(&ob);
+}
+
+static void instructions_round_trip_with_their_ids(void **state)
+{
+    (void)state;
+    const pay_kind kinds[] = {PAY_PREPAY, PAY_SETTLEMENT, PAY_CLAWBACK};
+    const char *ids[] = {"C1:PREPAY", "C1:SETTLEMENT:2024-05-31", "C1:CLAWBACK:2024-05-31"};
+    for (int i = 0; i < 3; i++) {
+        pay_instruction in = {.contract_id = "C1", .provider_id = "P01", .kind = kinds[i],
+                              .amount_cents = 3000000 + i, .period_start = day("2024-05-01"),
+                              .period_end = day("2024-05-31"), .created_at = 1717430400000LL};
+        cw_outbox ob = {0};
+        char err[256], reason[256];
+        assert_int_equal(pay_outbox_add_instruction(&ob, &in, err, sizeof(err)), 0);
+        assert_string_equal(ob.records[0].topic, "payments.instructions");
+
+        const cw_avro_schema *schema;
+        avro_value_t v;
+        const char *id, *kind;
+        assert_int_equal(cw_avro_decode(ob.records[0].value, ob.records[0].value_len, &schema,
+                                        &v, err, sizeof(err)), 0);
+        assert_string_equal(schema->name, "PaymentInstruction");
+        assert_int_equal(cw_av_get_str(&v, "instruction_id", &id), 0);
+        assert_string_equal(id, ids[i]);
+        assert_int_equal(cw_av_get_enum(&v, "kind", &kind), 0);
+        assert_string_equal(kind, pay_kind_name(kinds[i]));
+        avro_value_decref(&v);
+
+        pay_instruction back;
+        assert_int_equal(pay_read_instruction(ob.records[0].value, ob.records[0].value_len,
+                                              &back, reason, sizeof(reason)), 0);
+        assert_int_equal(back.kind, kinds[i]);
+        assert_int_equal(back.amount_cents, 3000000 + i);
+        assert_int_equal(back.period_start, day("2024-05-01"));
+        assert_int_equal(back.period_end, day("2024-05-31"));
+        assert_int_equal(back.created_at, 1717430400000LL);
+        assert_string_equal(back.provider_id, "P01");
+        cw_outbox_free(&ob);
+    }
+}
+
+static void own_records_of_the_wrong_type_are_refused(void **state)
+{
+    (void)state;
+    pay_statement s = {.contract_id = "C1", .provider_id = "P01", .service_day = 19845};
+    cw_outbox ob = {0};
+    char err[256], reason[256];
+    pay_instruction in;
+    assert_int_equal(pay_outbox_add_statement(&ob, &s, err, sizeof(err)), 0);
+    assert_int_equal(pay_read_instruction(ob.records[0].value, ob.records[0].value_len, &in,
+                                          reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "DailyStatement"));
+    cw_outbox_free(&ob);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(order_is_read_with_its_fields),
+        cmocka_unit_test(bad_orders_are_refused_with_a_reason),
+        cmocka_unit_test(contract_is_read_and_checked),
+        cmocka_unit_test(statement_round_trips_with_its_id),
+        cmocka_unit_test(instructions_round_trip_with_their_ids),
+        cmocka_unit_test(own_records_of_the_wrong_type_are_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,859 @@
+/* services/payment-scheduler/payment_state: statements, late adjustments,
+ * settlements and clawbacks to the cent; rejections; the batch run equal to
+ * the streaming run; and a restart from what was published, after a crash
+ * at every point of a stream, ending with the uninterrupted run's output
+ * and no id published twice. Instants are written as RFC 3339 texts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "payment_state.h"
+#include "timeutil.h"
+
+#define UNIT 4000      /* 40 yuan per valid visit (seed 003) */
+#define DEDUCTION 18000 /* 180 yuan per invalid visit (seed 000) */
+#define BUDGET 1000000
+#define PREPAID 300000 /* 30 % */
+#define HOUR_MS 3600000LL
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static int64_t at(const char *rfc3339)
+{
+    int64_t ms;
+    if (cw_time_parse_rfc3339(rfc3339, &ms) != 0)
+        fail_msg("bad time %s", rfc3339);
+    return ms;
+}
+
+static int64_t day(const char *text)
+{
+    int64_t d;
+    if (cw_date_parse(text, &d) != 0)
+        fail_msg("bad date %s", text);
+    return d;
+}
+
+static pay_contract contract(const char *id, const char *provider, const char *start,
+                             const char *end, int lag)
+{
+    pay_contract c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.contract_id, sizeof(c.contract_id), "%s", id);
+    snprintf(c.provider_id, sizeof(c.provider_id), "%s", provider);
+    c.period_start = day(start);
+    c.period_end = day(end);
+    c.budget_cents = BUDGET;
+    c.unit_price_cents = UNIT;
+    c.invalid_deduction_cents = DEDUCTION;
+    c.prepay_ratio_ppm = 300000;
+    c.publication_lag_days = lag;
+    c.updated_at = at("2024-04-20T09:00:00+08:00");
+    char reason[128];
+    if (pay_contract_check(&c, reason, sizeof(reason)) != 0)
+        fail_msg("%s", reason);
+    return c;
+}
+
+static pay_order order(const char *id, const char *contract_id, const char *provider,
+                       const char *service_day, int valid, int64_t finalized_at)
+{
+    return (pay_order){.order_id = id, .provider_id = provider, .contract_id = contract_id,
+                       .service_day = day(service_day), .valid = valid,
+                       .finalized_at = finalized_at};
+}
+
+/* Everything published by a run, across calls. */
+typedef struct {
+    pay_statement st[1024];
+    size_t ns;
+    pay_instruction in[64];
+    size_t ni;
+} ledger;
+
+static void take(ledger *l, pay_output *o)
+{
+    for (size_t i = 0; i < o->statement_count; i++) {
+        assert_true(l->ns < 1024);
+        l->st[l->ns++] = o->statements[i];
+    }
+    for (size_t i = 0; i < o->instruction_count; i++) {
+        assert_true(l->ni < 64);
+        l->in[l->ni++] = o->instructions[i];
+    }
+    pay_output_clear(o);
+}
+
+static void put(pay_state *st, const pay_contract *c, ledger *l)
+{
+    pay_output o = {0};
+    assert_int_equal(pay_state_put_contract(st, c, &o), 0);
+    take(l, &o);
+    pay_output_free(&o);
+}
+
+static void advance(pay_state *st, int64_t wm, ledger *l)
+{
+    pay_output o = {0};
+    assert_int_equal(pay_state_advance(st, wm, &o), 0);
+    take(l, &o);
+    pay_output_free(&o);
+}
+
+static void add(pay_state *st, const pay_order *o, pay_order_result want)
+{
+    char reason[256] = "";
+    pay_order_result got = pay_state_add_order(st, o, reason, sizeof(reason));
+    if (got != want)
+        fail_msg("order %s: result %d, expected %d (%s)", o->order_id, got, want, reason);
+}
+
+static const pay_statement *statement_of(const ledger *l, const char *contract_id,
+                                         const char *service_day)
+{
+    for (size_t i = 0; i < l->ns; i++)
+        if (strcmp(l->st[i].contract_id, contract_id) == 0 &&
+            l->st[i].service_day == day(service_day))
+            return &l->st[i];
+    return NULL;
+}
+
+static const pay_instruction *instruction_of(const ledger *l, const char *contract_id,
+                                             pay_kind kind)
+{
+    for (size_t i = 0; i < l->ni; i++)
+        if (strcmp(l->in[i].contract_id, contract_id) == 0 && l->in[i].kind == kind)
+            return &l->in[i];
+    return NULL;
+}
+
+static void assert_statement(const ledger *l, const char *contract_id, const char *service_day,
+                             int valid, int invalid, int late_valid, int late_invalid,
+                             int64_t gross, int64_t deduction, const char *published_at)
+{
+    const pay_statement *s = statement_of(l, contract_id, service_day);
+    if (s == NULL)
+        fail_msg("no statement %s:%s", contract_id, service_day);
+    assert_int_equal(s->valid_orders, valid);
+    assert_int_equal(s->invalid_orders, invalid);
+    assert_int_equal(s->late_valid_orders, late_valid);
+    assert_int_equal(s->late_invalid_orders, late_invalid);
+    assert_int_equal(s->gross_cents, gross);
+    assert_int_equal(s->deduction_cents, deduction);
+    assert_int_equal(s->published_at, at(published_at));
+}
+
+static void assert_instruction(const ledger *l, const char *contract_id, pay_kind kind,
+                               int64_t amount, int64_t created_at)
+{
+    const pay_instruction *in = instruction_of(l, contract_id, kind);
+    if (in == NULL)
+        fail_msg("no %d instruction for %s", kind, contract_id);
+    assert_int_equal(in->amount_cents, amount);
+    assert_int_equal(in->created_at, created_at);
+}
+
+/* ---- prepay ------------------------------------------------------------------------------ */
+
+static void prepay_is_issued_once_when_the_contract_is_first_seen(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-31", 3);
+    put(st, &c, &l);
+    assert_int_equal(l.ni, 1);
+    assert_instruction(&l, "C1", PAY_PREPAY, PREPAID, c.updated_at);
+    assert_int_equal(l.in[0].period_start, day("2024-05-01"));
+    assert_int_equal(l.in[0].period_end, day("2024-05-31"));
+    assert_string_equal(l.in[0].provider_id, "P1");
+
+    /* The same record again, an older version, a newer one: no new PREPAY. */
+    pay_output o = {0};
+    assert_int_equal(pay_state_put_contract(st, &c, &o), 1);
+    pay_contract older = c;
+    older.updated_at -= 1;
+    older.budget_cents = 1;
+    assert_int_equal(pay_state_put_contract(st, &older, &o), 1);
+    pay_contract newer = c;
+    newer.updated_at += 1;
+    newer.budget_cents = 5 * BUDGET;
+    assert_int_equal(pay_state_put_contract(st, &newer, &o), 0);
+    assert_int_equal(o.instruction_count, 0);
+    assert_int_equal(pay_state_find_account(st, "C1")->contract->budget_cents, 5 * BUDGET);
+    pay_output_free(&o);
+    pay_state_free(st);
+}
+
+/* ---- statements and settlement ----------------------------------------------------------- */
+
+static void zero_orders_claws_the_prepayment_back(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-03", 3);
+    put(st, &c, &l);
+    advance(st, at("2024-05-06T23:59:59.999+08:00"), &l);
+    assert_int_equal(l.ni, 1);
+    advance(st, at("2024-05-07T00:00:00+08:00"), &l);
+    assert_int_equal(l.ns, 0);
+    assert_instruction(&l, "C1", PAY_CLAWBACK, PREPAID, at("2024-05-07T00:00:00+08:00"));
+    assert_true(pay_state_find_account(st, "C1")->settled);
+
+    /* Without a prepayment, nothing due is a settlement of 0. */
+    pay_contract free_c = contract("C2", "P1", "2024-05-01", "2024-05-03", 3);
+    free_c.prepay_ratio_ppm = 0;
+    put(st, &free_c, &l);
+    assert_instruction(&l, "C2", PAY_PREPAY, 0, free_c.updated_at);
+    advance(st, at("2024-05-07T00:00:00+08:00"), &l);
+    assert_instruction(&l, "C2", PAY_SETTLEMENT, 0, at("2024-05-07T00:00:00+08:00"));
+    assert_int_equal(l.ns, 0);
+    pay_state_free(st);
+}
+
+static void all_invalid_is_a_clawback_of_deductions_and_prepayment(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-02", 3);
+    put(st, &c, &l);
+    pay_order o1 = order("o1", "C1", "P1", "2024-05-01", 0, at("2024-05-01T12:00:00+08:00"));
+    pay_order o2 = order("o2", "C1", "P1", "2024-05-01", 0, at("2024-05-02T12:00:00+08:00"));
+    pay_order o3 = order("o3", "C1", "P1", "2024-05-02", 0, at("2024-05-03T12:00:00+08:00"));
+    add(st, &o1, PAY_ORDER_PENDING);
+    add(st, &o2, PAY_ORDER_PENDING);
+    add(st, &o3, PAY_ORDER_PENDING);
+    advance(st, at("2024-05-06T00:00:00+08:00"), &l);
+    assert_statement(&l, "C1", "2024-05-01", 0, 2, 0, 0, 0, 36000, "2024-05-05T00:00:00+08:00");
+    assert_statement(&l, "C1", "2024-05-02", 0, 1, 0, 0, 0, 18000, "2024-05-06T00:00:00+08:00");
+    assert_instruction(&l, "C1", PAY_CLAWBACK, 54000 + PREPAID, at("2024-05-06T00:00:00+08:00"));
+    assert_null(instruction_of(&l, "C1", PAY_SETTLEMENT));
+    pay_state_free(st);
+}
+
+static void valid_orders_are_settled_to_the_cent(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-02", 3);
+    c.budget_cents = 10001;
+    c.prepay_ratio_ppm = 333333; /* 3333.663333 → 3334 */
+    put(st, &c, &l);
+    assert_instruction(&l, "C1", PAY_PREPAY, 3334, c.updated_at);
+    char id[16];
+    for (int i = 0; i < 9; i++) {
+        snprintf(id, sizeof(id), "v%d", i);
+        pay_order o = order(id, "C1", "P1", i < 5 ? "2024-05-01" : "2024-05-02", i != 4,
+                            at("2024-05-03T08:00:00+08:00") + i);
+        add(st, &o, PAY_ORDER_PENDING);
+    }
+    /* Not yet at 00:00 of D + 4. */
+    advance(st, at("2024-05-04T23:59:59.999+08:00"), &l);
+    assert_int_equal(l.ns, 0);
+    advance(st, at("2024-05-05T00:00:00+08:00"), &l);
+    assert_statement(&l, "C1", "2024-05-01", 4, 1, 0, 0, 16000, 18000, "2024-05-05T00:00:00+08:00");
+    assert_int_equal(l.ni, 1);
+    advance(st, at("2024-05-06T00:00:00+08:00"), &l);
+    assert_statement(&l, "C1", "2024-05-02", 4, 0, 0, 0, 16000, 0, "2024-05-06T00:00:00+08:00");
+    /* 32000 − 18000 − 3334 */
+    assert_instruction(&l, "C1", PAY_SETTLEMENT, 10666, at("2024-05-06T00:00:00+08:00"));
+    /* Later watermarks publish nothing more. */
+    advance(st, at("2024-07-01T00:00:00+08:00"), &l);
+    assert_int_equal(l.ns, 2);
+    assert_int_equal(l.ni, 2);
+    pay_state_free(st);
+}
+
+static void order_finalized_after_its_statement_is_a_late_adjustment(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-03", 3);
+    put(st, &c, &l);
+    pay_order a = order("a", "C1", "P1", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00"));
+    pay_order b = order("b", "C1", "P1", "2024-05-01", 0, at("2024-05-03T10:00:00+08:00"));
+    /* Finalized at the very instant day 1 is published: too late for it. */
+    pay_order cc = order("c", "C1", "P1", "2024-05-01", 1, at("2024-05-05T00:00:00+08:00"));
+    pay_order d = order("d", "C1", "P1", "2024-05-02", 1, at("2024-05-03T09:00:00+08:00"));
+    add(st, &a, PAY_ORDER_PENDING);
+    add(st, &b, PAY_ORDER_PENDING);
+    add(st, &cc, PAY_ORDER_PENDING);
+    add(st, &d, PAY_ORDER_PENDING);
+    advance(st, at("2024-05-05T00:00:00+08:00"), &l);
+    assert_statement(&l, "C1", "2024-05-01", 1, 1, 0, 0, 4000, 18000, "2024-05-05T00:00:00+08:00");
+    /* Finalized before day 1's statement but read after it. */
+    pay_order e = order("e", "C1", "P1", "2024-05-01", 1, at("2024-05-04T23:00:00+08:00"));
+    add(st, &e, PAY_ORDER_PENDING);
+    assert_int_equal(pay_state_find_account(st, "C1")->pending_orders, 3);
+    advance(st, at("2024-05-06T00:00:00+08:00"), &l);
+    assert_statement(&l, "C1", "2024-05-02", 1, 0, 2, 0, 12000, 0, "2024-05-06T00:00:00+08:00");
+    advance(st, at("2024-05-07T00:00:00+08:00"), &l);
+    assert_null(statement_of(&l, "C1", "2024-05-03"));
+    /* 16000 − 18000 − 300000 */
+    assert_instruction(&l, "C1", PAY_CLAWBACK, 302000, at("2024-05-07T00:00:00+08:00"));
+    assert_int_equal(pay_state_find_account(st, "C1")->pending_orders, 0);
+    pay_state_free(st);
+}
+
+static void late_adjustment_gets_a_statement_of_its_own_on_an_empty_day(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-03", 3);
+    put(st, &c, &l);
+    pay_order a = order("a", "C1", "P1", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00"));
+    pay_order late = order("late", "C1", "P1", "2024-05-01", 0, at("2024-05-05T03:00:00+08:00"));
+    add(st, &a, PAY_ORDER_PENDING);
+    add(st, &late, PAY_ORDER_PENDING);
+    advance(st, at("2024-05-08T00:00:00+08:00"), &l);
+    assert_statement(&l, "C1", "2024-05-01", 1, 0, 0, 0, 4000, 0, "2024-05-05T00:00:00+08:00");
+    assert_statement(&l, "C1", "2024-05-02", 0, 0, 0, 1, 0, 18000, "2024-05-06T00:00:00+08:00");
+    assert_null(statement_of(&l, "C1", "2024-05-03"));
+    assert_instruction(&l, "C1", PAY_CLAWBACK, 314000, at("2024-05-07T00:00:00+08:00"));
+    pay_state_free(st);
+}
+
+static void contract_period_boundaries(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract april = contract("CA", "P1", "2024-04-01", "2024-04-30", 3);
+    pay_contract may = contract("CM", "P1", "2024-05-01", "2024-05-31", 3);
+    put(st, &april, &l);
+    put(st, &may, &l);
+    /* 23:30 local on 04-30 is 15:30 UTC: still April's day. */
+    pay_order a = order("a", "CA", "P1", "2024-04-30", 1, at("2024-05-01T10:00:00+08:00"));
+    pay_order m = order("m", "CM", "P1", "2024-05-01", 1, at("2024-05-01T12:00:00+08:00"));
+    pay_order wrong = order("w", "CM", "P1", "2024-04-30", 1, at("2024-05-01T10:00:00+08:00"));
+    pay_order after = order("x", "CM", "P1", "2024-06-01", 1, at("2024-06-02T10:00:00+08:00"));
+    /* The settlement instant of April is 2024-05-04T00:00+08:00. */
+    pay_order last = order("l", "CA", "P1", "2024-04-30", 0, at("2024-05-03T23:59:59.999+08:00"));
+    pay_order too_late = order("t", "CA", "P1", "2024-04-30", 1, at("2024-05-04T00:00:00+08:00"));
+    pay_order end_may = order("e", "CM", "P1", "2024-05-31", 1, at("2024-06-03T23:59:59.999+08:00"));
+    add(st, &a, PAY_ORDER_PENDING);
+    add(st, &m, PAY_ORDER_PENDING);
+    add(st, &wrong, PAY_ORDER_REJECTED);
+    add(st, &after, PAY_ORDER_REJECTED);
+    add(st, &last, PAY_ORDER_PENDING);
+    add(st, &too_late, PAY_ORDER_REJECTED);
+    add(st, &end_may, PAY_ORDER_PENDING);
+    advance(st, at("2024-05-04T00:00:00+08:00"), &l);
+    assert_statement(&l, "CA", "2024-04-30", 1, 1, 0, 0, 4000, 18000, "2024-05-04T00:00:00+08:00");
+    assert_instruction(&l, "CA", PAY_CLAWBACK, 314000, at("2024-05-04T00:00:00+08:00"));
+    assert_null(instruction_of(&l, "CM", PAY_SETTLEMENT));
+    assert_null(instruction_of(&l, "CM", PAY_CLAWBACK));
+    advance(st, at("2024-06-04T00:00:00+08:00"), &l);
+    assert_statement(&l, "CM", "2024-05-01", 1, 0, 0, 0, 4000, 0, "2024-05-05T00:00:00+08:00");
+    assert_statement(&l, "CM", "2024-05-31", 1, 0, 0, 0, 4000, 0, "2024-06-04T00:00:00+08:00");
+    assert_instruction(&l, "CM", PAY_CLAWBACK, PREPAID - 8000, at("2024-06-04T00:00:00+08:00"));
+    /* After April's settlement its orders are refused. */
+    pay_order after_settlement = order("s", "CA", "P1", "2024-04-29", 1,
+                                       at("2024-05-02T10:00:00+08:00"));
+    add(st, &after_settlement, PAY_ORDER_REJECTED);
+    pay_state_free(st);
+}
+
+static void duplicates_and_unpayable_orders(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-01", 3);
+    put(st, &c, &l);
+    pay_order o = order("o1", "C1", "P1", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00"));
+    add(st, &o, PAY_ORDER_PENDING);
+    add(st, &o, PAY_ORDER_DUPLICATE);
+    pay_order changed = o;
+    changed.valid = 0;
+    add(st, &changed, PAY_ORDER_DUPLICATE);
+    pay_order none = order("o2", NULL, "P1", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00"));
+    char reason[256];
+    assert_int_equal(pay_state_add_order(st, &none, reason, sizeof(reason)), PAY_ORDER_REJECTED);
+    assert_non_null(strstr(reason, "no contract"));
+    pay_order other = order("o3", "C1", "P2", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00"));
+    assert_int_equal(pay_state_add_order(st, &other, reason, sizeof(reason)), PAY_ORDER_REJECTED);
+    assert_non_null(strstr(reason, "provider P2"));
+    pay_order no_id = order("", "C1", "P1", "2024-05-01", 1, 0);
+    add(st, &no_id, PAY_ORDER_REJECTED);
+    /* A refused id stays seen: its copy is a duplicate, not a second refusal. */
+    add(st, &none, PAY_ORDER_DUPLICATE);
+    advance(st, at("2024-05-05T00:00:00+08:00"), &l);
+    assert_statement(&l, "C1", "2024-05-01", 1, 0, 0, 0, 4000, 0, "2024-05-05T00:00:00+08:00");
+    pay_state_free(st);
+}
+
+static void orders_may_come_before_their_contract(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_order o = order("o1", "C9", "P9", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00"));
+    add(st, &o, PAY_ORDER_PENDING);
+    assert_true(pay_state_next_due(st) == INT64_MAX);
+    advance(st, at("2024-06-01T00:00:00+08:00"), &l);
+    assert_int_equal(l.ns + l.ni, 0);
+    assert_null(pay_state_find_account(st, "C9")->contract);
+    pay_contract c = contract("C9", "P9", "2024-05-01", "2024-05-02", 1);
+    put(st, &c, &l);
+    assert_int_equal(pay_state_next_due(st), at("2024-05-03T00:00:00+08:00"));
+    advance(st, at("2024-06-01T00:00:00+08:00"), &l);
+    assert_statement(&l, "C9", "2024-05-01", 1, 0, 0, 0, 4000, 0, "2024-05-03T00:00:00+08:00");
+    assert_instruction(&l, "C9", PAY_CLAWBACK, PREPAID - 4000, at("2024-05-04T00:00:00+08:00"));
+    pay_state_free(st);
+}
+
+static void contract_checks(void **state)
+{
+    (void)state;
+    char reason[128];
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-31", 3);
+    pay_contract bad = c;
+    bad.period_end = day("2024-04-30");
+    assert_int_equal(pay_contract_check(&bad, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "period_end"));
+    bad = c;
+    bad.prepay_ratio_ppm = 1000001;
+    assert_int_equal(pay_contract_check(&bad, reason, sizeof(reason)), -1);
+    bad = c;
+    bad.unit_price_cents = -1;
+    assert_int_equal(pay_contract_check(&bad, reason, sizeof(reason)), -1);
+    bad = c;
+    bad.provider_id[0] = '\0';
+    assert_int_equal(pay_contract_check(&bad, reason, sizeof(reason)), -1);
+    bad = c;
+    bad.publication_lag_days = -1;
+    assert_int_equal(pay_contract_check(&bad, reason, sizeof(reason)), -1);
+    assert_int_equal(pay_contract_check(&c, reason, sizeof(reason)), 0);
+}
+
+/* ---- streaming, batch and restart give one answer --------------------------------------------- */
+
+typedef struct {
+    int is_contract;
+    pay_contract c;
+    char id[16], contract_id[16], provider[16];
+    int64_t service_day;
+    int valid;
+    int64_t finalized_at;
+} event;
+
+static pay_order as_order(const event *e)
+{
+    return (pay_order){.order_id = e->id, .provider_id = e->provider,
+                       .contract_id = e->contract_id[0] ? e->contract_id : NULL,
+                       .service_day = e->service_day, .valid = e->valid,
+                       .finalized_at = e->finalized_at};
+}
+
+#define LATENESS_MS (30 * 60000LL)
+#define MAX_EVENTS 200
+
+/* Two contracts, orders of every day finalized from the next morning to a
+ * few hours past their statement (some late), a duplicate, an order without
+ * contract; in finalized_at order, then shuffled within the lateness. */
+static size_t scenario(event *ev)
+{
+    size_t n = 0;
+    memset(ev, 0, sizeof(*ev) * MAX_EVENTS);
+    ev[n].is_contract = 1;
+    ev[n++].c = contract("C1", "P1", "2024-05-01", "2024-05-05", 3);
+    ev[n].is_contract = 1;
+    ev[n++].c = contract("C2", "P2", "2024-05-01", "2024-05-03", 1);
+    uint32_t x = 2463534242u;
+    int k = 0;
+    for (int d = 0; d < 5; d++) {
+        for (int i = 0; i < 12; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            event *e = &ev[n++];
+            int second = (x % 3 == 0) && d < 3;
+            snprintf(e->id, sizeof(e->id), "o%d", k++);
+            snprintf(e->contract_id, sizeof(e->contract_id), "%s", second ? "C2" : "C1");
+            snprintf(e->provider, sizeof(e->provider), "%s", second ? "P2" : "P1");
+            e->service_day = day("2024-05-01") + d;
+            e->valid = (x >> 8) % 5 != 0;
+            /* From 08:00 of D+1 to 04:00 past the statement at D + lag + 1. */
+            int lag = second ? 1 : 3;
+            int64_t span = (int64_t)lag * 24 * HOUR_MS - 4 * HOUR_MS;
+            e->finalized_at = at("2024-05-01T08:00:00+08:00") + (d + 1) * 24 * HOUR_MS +
+                              (int64_t)((x >> 4) % (uint32_t)(span / 60000)) * 60000;
+        }
+    }
+    event dup = ev[5];
+    ev[n++] = dup;
+    event none = ev[6];
+    snprintf(none.id, sizeof(none.id), "nc");
+    none.contract_id[0] = '\0';
+    ev[n++] = none;
+    /* Sort the orders by finalized_at (insertion sort, contracts stay first). */
+    for (size_t i = 3; i < n; i++)
+        for (size_t j = i; j > 2 && ev[j].finalized_at < ev[j - 1].finalized_at; j--) {
+            event t = ev[j];
+            ev[j] = ev[j - 1];
+            ev[j - 1] = t;
+        }
+    /* Swap neighbours less than the lateness apart. */
+    for (size_t i = 3; i + 1 < n; i += 3)
+        if (ev[i + 1].finalized_at - ev[i].finalized_at < LATENESS_MS) {
+            event t = ev[i];
+            ev[i] = ev[i + 1];
+            ev[i + 1] = t;
+        }
+    return n;
+}
+
+static int64_t final_watermark(void)
+{
+    return at("2024-06-01T00:00:00+08:00");
+}
+
+/* The streaming service: every event, then the watermark moves. */
+static void stream_events(pay_state *st, const event *ev, size_t from, size_t to,
+                          int64_t *max_event, ledger *l)
+{
+    for (size_t i = from; i < to; i++) {
+        char reason[256];
+        if (ev[i].is_contract) {
+            put(st, &ev[i].c, l);
+            continue;
+        }
+        pay_order o = as_order(&ev[i]);
+        assert_int_not_equal(pay_state_add_order(st, &o, reason, sizeof(reason)),
+                             PAY_ORDER_ERROR);
+        if (o.finalized_at > *max_event)
+            *max_event = o.finalized_at;
+        advance(st, *max_event - LATENESS_MS, l);
+    }
+}
+
+static int same_statement(const pay_statement *a, const pay_statement *b)
+{
+    return strcmp(a->contract_id, b->contract_id) == 0 &&
+           strcmp(a->provider_id, b->provider_id) == 0 && a->service_day == b->service_day &&
+           a->valid_orders == b->valid_orders && a->invalid_orders == b->invalid_orders &&
+           a->late_valid_orders == b->late_valid_orders &&
+           a->late_invalid_orders == b->late_invalid_orders && a->gross_cents == b->gross_cents &&
+           a->deduction_cents == b->deduction_cents && a->published_at == b->published_at;
+}
+
+static int same_instruction(const pay_instruction *a, const pay_instruction *b)
+{
+    return strcmp(a->contract_id, b->contract_id) == 0 &&
+           strcmp(a->provider_id, b->provider_id) == 0 && a->kind == b->kind &&
+           a->amount_cents == b->amount_cents && a->period_start == b->period_start &&
+           a->period_end == b->period_end && a->created_at == b->created_at;
+}
+
+/* a and b hold the same records, and neither holds an id twice. */
+static void assert_same_ledger(const ledger *a, const ledger *b)
+{
+    assert_int_equal(a->ns, b->ns);
+    assert_int_equal(a->ni, b->ni);
+    for (size_t i = 0; i < a->ns; i++) {
+        size_t found = 0;
+        for (size_t k = 0; k < b->ns; k++)
+            found += same_statement(&a->st[i], &b->st[k]);
+        for (size_t k = i + 1; k < a->ns; k++)
+            if (strcmp(a->st[i].contract_id, a->st[k].contract_id) == 0 &&
+                a->st[i].service_day == a->st[k].service_day)
+                fail_msg("statement %s day %lld published twice", a->st[i].contract_id,
+                         (long long)a->st[i].service_day);
+        if (found != 1)
+            fail_msg("statement %s day %lld: %zu matches", a->st[i].contract_id,
+                     (long long)a->st[i].service_day, found);
+    }
+    for (size_t i = 0; i < a->ni; i++) {
+        size_t found = 0;
+        for (size_t k = 0; k < b->ni; k++)
+            found += same_instruction(&a->in[i], &b->in[k]);
+        for (size_t k = i + 1; k < a->ni; k++)
+            if (strcmp(a->in[i].contract_id, a->in[k].contract_id) == 0 &&
+                (a->in[i].kind == PAY_PREPAY) == (a->in[k].kind == PAY_PREPAY))
+                fail_msg("instruction of %s published twice", a->in[i].contract_id);
+        if (found != 1)
+            fail_msg("instruction %s kind %d: %zu matches", a->in[i].contract_id, a->in[i].kind,
+                     found);
+    }
+}
+
+static void uninterrupted(const event *ev, size_t n, ledger *l)
+{
+    pay_state *st = pay_state_new(480);
+    int64_t max_event = INT64_MIN;
+    stream_events(st, ev, 0, n, &max_event, l);
+    advance(st, final_watermark(), l);
+    pay_state_free(st);
+}
+
+static void streaming_run_counts_every_order_once(void **state)
+{
+    (void)state;
+    static event ev[MAX_EVENTS];
+    static ledger l;
+    size_t n = scenario(ev);
+    memset(&l, 0, sizeof(l));
+    uninterrupted(ev, n, &l);
+    /* Every payable order is in exactly one statement: one with a contract,
+     * once per id, finalized before its contract's settlement instant. */
+    int64_t counted = 0, gross = 0, deduction = 0;
+    for (size_t i = 0; i < l.ns; i++) {
+        counted += l.st[i].valid_orders + l.st[i].invalid_orders + l.st[i].late_valid_orders +
+                   l.st[i].late_invalid_orders;
+        gross += l.st[i].gross_cents;
+        deduction += l.st[i].deduction_cents;
+    }
+    int64_t payable = 0, valid = 0, refused = 0;
+    for (size_t i = 0; i < n; i++) {
+        int repeated = 0;
+        for (size_t k = 0; k < i; k++)
+            repeated |= !ev[k].is_contract && strcmp(ev[k].id, ev[i].id) == 0;
+        if (ev[i].is_contract || ev[i].contract_id[0] == '\0' || repeated)
+            continue;
+        int64_t settles = strcmp(ev[i].contract_id, "C1") == 0 ? at("2024-05-09T00:00:00+08:00")
+                                                                : at("2024-05-05T00:00:00+08:00");
+        if (ev[i].finalized_at >= settles) {
+            refused++;
+            continue;
+        }
+        payable++;
+        valid += ev[i].valid;
+    }
+    assert_int_equal(payable + refused, 60);
+    assert_int_equal(counted, payable);
+    assert_int_equal(gross, valid * UNIT);
+    assert_int_equal(deduction, (payable - valid) * DEDUCTION);
+    int64_t late = 0;
+    for (size_t i = 0; i < l.ns; i++)
+        late += l.st[i].late_valid_orders + l.st[i].late_invalid_orders;
+    assert_true(late > 0); /* the scenario does exercise late adjustments */
+    assert_int_equal(l.ni, 4);
+}
+
+static void batch_run_equals_streaming_run(void **state)
+{
+    (void)state;
+    static event ev[MAX_EVENTS];
+    static ledger streamed, batched;
+    size_t n = scenario(ev);
+    memset(&streamed, 0, sizeof(streamed));
+    memset(&batched, 0, sizeof(batched));
+    uninterrupted(ev, n, &streamed);
+
+    /* Batch: the records in another order (last to first), one advance. */
+    pay_state *st = pay_state_new(480);
+    for (size_t i = 0; i < 2; i++)
+        put(st, &ev[i].c, &batched);
+    for (size_t i = n; i-- > 2;) {
+        char reason[256];
+        pay_order o = as_order(&ev[i]);
+        assert_int_not_equal(pay_state_add_order(st, &o, reason, sizeof(reason)),
+                             PAY_ORDER_ERROR);
+    }
+    advance(st, final_watermark(), &batched);
+    pay_state_free(st);
+    assert_same_ledger(&streamed, &batched);
+}
+
+/* A crash after event k, with everything published up to there committed;
+ * the restart reads back the published records and the whole input (up to
+ * event `seen`), then streams the rest. */
+static void restart_after(const event *ev, size_t n, size_t k, size_t seen, ledger *out)
+{
+    pay_state *st = pay_state_new(480);
+    int64_t max_event = INT64_MIN;
+    memset(out, 0, sizeof(*out));
+    stream_events(st, ev, 0, k, &max_event, out);
+    pay_state_free(st);
+
+    st = pay_state_new(480);
+    for (size_t i = 0; i < out->ni; i++)
+        assert_int_equal(pay_state_restore_instruction(st, &out->in[i]), 0);
+    for (size_t i = 0; i < out->ns; i++)
+        assert_int_equal(pay_state_restore_statement(st, &out->st[i]), 0);
+    for (size_t i = 0; i < seen; i++)
+        if (ev[i].is_contract)
+            put(st, &ev[i].c, out);
+    max_event = INT64_MIN;
+    for (size_t i = 0; i < seen; i++) {
+        if (ev[i].is_contract)
+            continue;
+        char reason[256];
+        pay_order o = as_order(&ev[i]);
+        assert_int_not_equal(pay_state_replay_order(st, &o, reason, sizeof(reason)),
+                             PAY_ORDER_ERROR);
+        if (o.finalized_at > max_event)
+            max_event = o.finalized_at;
+    }
+    assert_int_equal(pay_state_finish_replay(st), 0);
+    if (max_event != INT64_MIN)
+        advance(st, max_event - LATENESS_MS, out);
+    stream_events(st, ev, seen, n, &max_event, out);
+    advance(st, final_watermark(), out);
+    pay_state_free(st);
+}
+
+static void restart_after_a_crash_anywhere_publishes_the_same_once(void **state)
+{
+    (void)state;
+    static event ev[MAX_EVENTS];
+    static ledger whole, resumed;
+    size_t n = scenario(ev);
+    memset(&whole, 0, sizeof(whole));
+    uninterrupted(ev, n, &whole);
+    for (size_t k = 0; k <= n; k++) {
+        /* The restart finds exactly what was read, or more input waiting. */
+        size_t seen[3] = {k, k + (n - k) / 2, n};
+        for (int j = 0; j < 3; j++) {
+            restart_after(ev, n, k, seen[j], &resumed);
+            assert_same_ledger(&resumed, &whole);
+        }
+    }
+}
+
+static void restart_carries_an_order_read_after_its_statement(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-03", 3);
+    put(st, &c, &l);
+    pay_order a = order("a", "C1", "P1", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00"));
+    pay_order b = order("b", "C1", "P1", "2024-05-01", 0, at("2024-05-03T10:00:00+08:00"));
+    pay_order e = order("e", "C1", "P1", "2024-05-01", 1, at("2024-05-04T23:00:00+08:00"));
+    add(st, &a, PAY_ORDER_PENDING);
+    add(st, &b, PAY_ORDER_PENDING);
+    advance(st, at("2024-05-05T00:30:00+08:00"), &l);
+    add(st, &e, PAY_ORDER_PENDING); /* read after day 1's statement: late */
+    pay_state_free(st);             /* crash before day 2's statement */
+
+    /* Day 1's statement would have counted e, but does not: e is owed. */
+    st = pay_state_new(480);
+    for (size_t i = 0; i < l.ni; i++)
+        assert_int_equal(pay_state_restore_instruction(st, &l.in[i]), 0);
+    assert_int_equal(pay_state_restore_statement(st, &l.st[0]), 0);
+    assert_int_equal(pay_state_restore_statement(st, &l.st[0]), 1);
+    ledger after = {0};
+    put(st, &c, &after);
+    assert_int_equal(after.ni, 0); /* PREPAY published already */
+    char reason[256];
+    assert_int_equal(pay_state_replay_order(st, &a, reason, sizeof(reason)), PAY_ORDER_COUNTED);
+    assert_int_equal(pay_state_replay_order(st, &b, reason, sizeof(reason)), PAY_ORDER_COUNTED);
+    assert_int_equal(pay_state_replay_order(st, &e, reason, sizeof(reason)), PAY_ORDER_COUNTED);
+    assert_int_equal(pay_state_replay_order(st, &e, reason, sizeof(reason)), PAY_ORDER_DUPLICATE);
+    assert_int_equal(pay_state_finish_replay(st), 0);
+    advance(st, at("2024-05-05T00:30:00+08:00"), &after);
+    assert_int_equal(after.ns, 0); /* day 1 is not published again */
+    advance(st, at("2024-05-07T00:00:00+08:00"), &after);
+    assert_statement(&after, "C1", "2024-05-02", 0, 0, 1, 0, 4000, 0, "2024-05-06T00:00:00+08:00");
+    assert_instruction(&after, "C1", PAY_CLAWBACK, 300000 - 8000 + 18000,
+                       at("2024-05-07T00:00:00+08:00"));
+    pay_state_free(st);
+}
+
+static void replay_after_the_settlement(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-03", 3);
+    put(st, &c, &l);
+    pay_order a = order("a", "C1", "P1", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00"));
+    add(st, &a, PAY_ORDER_PENDING);
+    advance(st, at("2024-05-07T00:00:00+08:00"), &l);
+    assert_int_equal(l.ni, 2);
+    /* Read after the settlement: refused, now and on every replay. */
+    pay_order f = order("f", "C1", "P1", "2024-05-03", 1, at("2024-05-06T10:00:00+08:00"));
+    add(st, &f, PAY_ORDER_REJECTED);
+    pay_state_free(st);
+
+    st = pay_state_new(480);
+    for (size_t i = 0; i < l.ni; i++)
+        assert_int_equal(pay_state_restore_instruction(st, &l.in[i]), 0);
+    assert_int_equal(pay_state_restore_instruction(st, &l.in[1]), 1);
+    for (size_t i = 0; i < l.ns; i++)
+        assert_int_equal(pay_state_restore_statement(st, &l.st[i]), 0);
+    ledger after = {0};
+    put(st, &c, &after);
+    char reason[256];
+    assert_int_equal(pay_state_replay_order(st, &a, reason, sizeof(reason)), PAY_ORDER_COUNTED);
+    assert_int_equal(pay_state_replay_order(st, &f, reason, sizeof(reason)), PAY_ORDER_REJECTED);
+    assert_non_null(strstr(reason, "settled"));
+    assert_int_equal(pay_state_finish_replay(st), 0);
+    advance(st, final_watermark(), &after);
+    assert_int_equal(after.ns + after.ni, 0);
+    assert_true(pay_state_find_account(st, "C1")->settled);
+    pay_state_free(st);
+}
+
+static void dead_lettered_orders_are_only_marked_seen(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-01", 3);
+    put(st, &c, &l);
+    assert_int_equal(pay_state_mark_seen(st, "gone"), 0);
+    pay_order o = order("gone", "C1", "P1", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00"));
+    add(st, &o, PAY_ORDER_DUPLICATE);
+    advance(st, final_watermark(), &l);
+    assert_null(statement_of(&l, "C1", "2024-05-01"));
+    assert_instruction(&l, "C1", PAY_CLAWBACK, PREPAID, at("2024-05-05T00:00:00+08:00"));
+    pay_state_free(st);
+}
+
+static void accounts_are_listed_by_contract_id(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    const char *ids[] = {"M", "B", "Z", "A"};
+    for (int i = 0; i < 4; i++) {
+        pay_contract c = contract(ids[i], "P1", "2024-05-01", "2024-05-31", 3);
+        put(st, &c, &l);
+    }
+    assert_int_equal(pay_state_account_count(st), 4);
+    assert_string_equal(pay_state_account(st, 0)->contract_id, "A");
+    assert_string_equal(pay_state_account(st, 3)->contract_id, "Z");
+    assert_null(pay_state_account(st, 4));
+    assert_null(pay_state_find_account(st, "Q"));
+    assert_int_equal(pay_state_utc_offset(st), 480);
+    pay_state_free(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(prepay_is_issued_once_when_the_contract_is_first_seen),
+        cmocka_unit_test(zero_orders_claws_the_prepayment_back),
+        cmocka_unit_test(all_invalid_is_a_clawback_of_deductions_and_prepayment),
+        cmocka_unit_test(valid_orders_are_settled_to_the_cent),
+        cmocka_unit_test(order_finalized_after_its_statement_is_a_late_adjustment),
+        cmocka_unit_test(late_adjustment_gets_a_statement_of_its_own_on_an_empty_day),
+        cmocka_unit_test(contract_period_boundaries),
+        cmocka_unit_test(duplicates_and_unpayable_orders),
+        cmocka_unit_test(orders_may_come_before_their_contract),
+        cmocka_unit_test(contract_checks),
+        cmocka_unit_test(streaming_run_counts_every_order_once),
+        cmocka_unit_test(batch_run_equals_streaming_run),
+        cmocka_unit_test(restart_after_a_crash_anywhere_publishes_the_same_once),
+        cmocka_unit_test(restart_carries_an_order_read_after_its_statement),
+        cmocka_unit_test(replay_after_the_settlement),
+        cmocka_unit_test(dead_lettered_orders_are_only_marked_seen),
+        cmocka_unit_test(accounts_are_listed_by_contract_id),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
