@@ -1,6 +1,7 @@
 #include "checker.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,7 @@ int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_o
 {
     int32_t parts[CW_CHECKER_MAX_PARTITIONS];
     size_t n = cw_stream_assigned(ck->consumer, ck->timer_topic, parts, CW_CHECKER_MAX_PARTITIONS);
+    size_t first = ck->fired_count;
     for (size_t i = 0; i < n; i++) {
         int64_t wm;
         if (parts[i] >= CW_CHECKER_MAX_PARTITIONS)
@@ -162,15 +164,29 @@ int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_o
             } else {
                 ck->fired[ck->fired_count] = due;
                 ck->fired_partition[ck->fired_count++] = parts[i];
-                for (size_t k = 0; k < due.count; k++)
-                    if (fn(user_data, due.members[k], due.due[k], out) != CW_HANDLED)
-                        return CW_RETRY;
             }
         }
         if (refresh_next_due(ck, parts[i], wm) != 0)
             return CW_RETRY;
     }
-    return CW_HANDLED;
+    /* Fired in due order across the partitions (each list is sorted), so an
+     * instance holding several partitions still acts in event-time order
+     * when a watermark jump releases many timers at once. */
+    size_t pos[CW_CHECKER_MAX_FIRED] = {0};
+    for (;;) {
+        size_t best = SIZE_MAX;
+        for (size_t i = first; i < ck->fired_count; i++) {
+            if (pos[i] == ck->fired[i].count)
+                continue;
+            if (best == SIZE_MAX || ck->fired[i].due[pos[i]] < ck->fired[best].due[pos[best]])
+                best = i;
+        }
+        if (best == SIZE_MAX)
+            return CW_HANDLED;
+        size_t k = pos[best]++;
+        if (fn(user_data, ck->fired[best].members[k], ck->fired[best].due[k], out) != CW_HANDLED)
+            return CW_RETRY;
+    }
 }
 
 void cw_checker_timers_done(cw_checker *ck)

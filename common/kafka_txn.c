@@ -116,7 +116,7 @@ static void take_error(rd_kafka_error_t *error, const char *what, char *err, siz
     rd_kafka_error_destroy(error);
 }
 
-/* ---- producer ---------------------------------------------------------------- */
+/* ---- producer ------------------------------------------------------------ */
 
 cw_txn_producer *cw_txn_producer_new(const cw_config *cfg, const char *transactional_id,
                                      int timeout_ms, char *err, size_t errlen)
@@ -286,7 +286,58 @@ int cw_txn_ping(cw_txn_producer *p, int timeout_ms)
     return ok ? 0 : -1;
 }
 
-/* ---- consumers ----------------------------------------------------------------- */
+rd_kafka_t *cw_txn_handle(cw_txn_producer *p)
+{
+    return p->rk;
+}
+
+int cw_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name, char *value,
+                          size_t len, int timeout_ms)
+{
+    char errstr[256];
+    int rc = -1;
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    if (res == NULL || opts == NULL || q == NULL)
+        goto out;
+    if (rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, errstr, sizeof(errstr)) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        goto out;
+    rd_kafka_DescribeConfigs(rk, &res, 1, opts, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+    if (ev == NULL)
+        goto out;
+    const rd_kafka_DescribeConfigs_result_t *result = rd_kafka_event_DescribeConfigs_result(ev);
+    size_t n = 0, entries = 0;
+    const rd_kafka_ConfigResource_t **rs =
+        result && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR
+            ? rd_kafka_DescribeConfigs_result_resources(result, &n)
+            : NULL;
+    if (rs != NULL && n == 1 &&
+        rd_kafka_ConfigResource_error(rs[0]) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const rd_kafka_ConfigEntry_t **e = rd_kafka_ConfigResource_configs(rs[0], &entries);
+        for (size_t i = 0; i < entries; i++) {
+            if (strcmp(rd_kafka_ConfigEntry_name(e[i]), name) == 0) {
+                const char *v = rd_kafka_ConfigEntry_value(e[i]);
+                snprintf(value, len, "%s", v ? v : "");
+                rc = 0;
+            }
+        }
+    }
+    rd_kafka_event_destroy(ev);
+out:
+    if (q != NULL)
+        rd_kafka_queue_destroy(q);
+    if (opts != NULL)
+        rd_kafka_AdminOptions_destroy(opts);
+    if (res != NULL)
+        rd_kafka_ConfigResource_destroy(res);
+    return rc;
+}
+
+/* ---- consumers ----------------------------------------------------------- */
 
 static rd_kafka_t *reading_consumer(const cw_config *cfg, const char *group_id, char *err,
                                     size_t errlen)

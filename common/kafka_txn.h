@@ -74,6 +74,14 @@ int cw_txn_is_open(const cw_txn_producer *p);
 /* 0 when a broker answers a metadata request within timeout_ms. */
 int cw_txn_ping(cw_txn_producer *p, int timeout_ms);
 
+/* The librdkafka handle, for admin requests; owned by p. */
+rd_kafka_t *cw_txn_handle(cw_txn_producer *p);
+
+/* The value of one configuration entry of a topic ("retention.ms"), asked
+ * of the broker through rk (any client). 0 and value set, or -1. */
+int cw_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name, char *value,
+                          size_t len, int timeout_ms);
+
 /* A consumer of the partitions the caller assigns (rd_kafka_assign; no
  * group membership, nothing committed but through transactions), reading
  * committed records only. group_id names the group whose offsets the

@@ -50,12 +50,24 @@ def feed(client, day, registry_key, importer_key):
     post_all(client, importer_key, "order", [day.week_later_order])
     for kind, body in day.week_later:
         post_all(client, importer_key, kind, [body])
+    return summary
+
+
+def report_fed(day, summary):
     print("fed %d elders, %d caregivers, %d contracts, %d orders, %d visit events "
           "(batch: %d accepted, %d duplicates, %d rejected), then a closing visit two days later, "
-          "%d evidence records and a visit a week later"
+          "%d evidence records, a visit a week later and one a day after"
           % (len(day.elders), len(day.caregivers), len(day.contracts), len(day.orders),
              len(day.events), summary["accepted"], summary["duplicates"], summary["rejected"],
              len(day.evidence)))
+
+
+def feed_last(client, day, importer_key):
+    """The last visit moves event time on once the day's orders are final,
+    so that the payment clock passes the day's statement after all of them."""
+    post_all(client, importer_key, "order", [day.last_order])
+    for kind, body in day.last:
+        post_all(client, importer_key, kind, [body])
 
 
 def demo_keys(day):
@@ -64,7 +76,8 @@ def demo_keys(day):
     of their own on the topics."""
     keys = {e["elder_id"] for e in day.elders} | {c["caregiver_id"] for c in day.caregivers}
     keys |= {k["contract_id"] for k in day.contracts} | {o["order_id"] for o in day.orders}
-    return keys | {day.closing_order["order_id"], day.week_later_order["order_id"], LOG_ID}
+    return keys | {day.closing_order["order_id"], day.week_later_order["order_id"],
+                   day.last_order["order_id"], LOG_ID}
 
 
 def is_mine(record, mine, contracts):
@@ -73,9 +86,25 @@ def is_mine(record, mine, contracts):
     return record["key"] in mine
 
 
+def wait_final(brokers, day, timeout):
+    """Waits until every order of the day is on orders.finalized. Whether
+    they all came in time."""
+    mine = demo_keys(day)
+    wanted = set(day.expected_final())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        final = {r["value"]["order_id"] for r in read_topics(brokers, ["orders.finalized"])
+                 if r["key"] in mine and r["value"] is not None}
+        if wanted <= final:
+            return True
+        time.sleep(1.0)
+    return False
+
+
 def collect(brokers, day, timeout):
-    """The demo's records once the checkers are through the day (or the
-    timeout passed): waits for the last timer verdicts, then for quiet."""
+    """The demo's records once the services are through the day (or the
+    timeout passed): waits for the last timer verdicts, every order
+    finalized and the day's statements, then for quiet."""
     mine = demo_keys(day)
     contracts = {k["contract_id"] for k in day.contracts}
     deadline = time.monotonic() + timeout
@@ -85,9 +114,9 @@ def collect(brokers, day, timeout):
         seen = {(c["value"]["check_id"].rsplit(":", 1)[0], c["value"]["rule"])
                 for c in records if c["name"] == "CheckResult"}
         final = {r["value"]["order_id"] for r in records if r["name"] == "OrderFinalized"}
-        done = (LAST_TO_COME <= seen and set(day.expected_final()) <= final
-                and any(r["name"] == "DailyStatement" for r in records)
-                and len(records) == last_count)
+        statements = {r["value"]["contract_id"] for r in records if r["name"] == "DailyStatement"}
+        done = (LAST_TO_COME <= seen and set(day.expected_final(after_last=True)) <= final
+                and statements == contracts and len(records) == last_count)
         if done or time.monotonic() > deadline:
             return records, done
         last_count = len(records)
@@ -209,7 +238,12 @@ def main():
                     help="the scripted day's date (default $CW_DEMO_DATE or 2024-05-20)")
     args = ap.parse_args()
     day = Day(date=args.date)
-    feed(IngestClient(args.ingest), day, args.registry_key, args.importer_key)
+    client = IngestClient(args.ingest)
+    summary = feed(client, day, args.registry_key, args.importer_key)
+    report_fed(day, summary)
+    if not wait_final(args.brokers, day, args.timeout):
+        print("not every order of the day was finalized within %.0f s" % args.timeout)
+    feed_last(client, day, args.importer_key)
     records, done = collect(args.brokers, day, args.timeout)
     checks = show(records)
     if not done:

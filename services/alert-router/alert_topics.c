@@ -5,12 +5,51 @@
 #include <string.h>
 #include <time.h>
 
+#define GIVEN_UP_MAX 16
+
 struct alert_topics {
     rd_kafka_t *rk;
     int partitions, replication_factor, timeout_ms;
     char **known; /* owned names */
     size_t count, capacity;
+    /* Topics given up on, until the monotonic time beside them. */
+    char given_up[GIVEN_UP_MAX][250];
+    double given_up_until[GIVEN_UP_MAX];
 };
+
+static double monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void alert_topics_give_up(alert_topics *t, const char *topic)
+{
+    /* The slot of this topic, else a free or expired one, else the one
+     * that expires first. */
+    size_t slot = 0;
+    double now = monotonic_ms();
+    for (size_t i = 0; i < GIVEN_UP_MAX; i++) {
+        if (strcmp(t->given_up[i], topic) == 0) {
+            slot = i;
+            break;
+        }
+        if (t->given_up_until[i] < t->given_up_until[slot])
+            slot = i;
+    }
+    snprintf(t->given_up[slot], sizeof(t->given_up[slot]), "%s", topic);
+    t->given_up_until[slot] = now + ALERT_TOPICS_GIVE_UP_MS;
+}
+
+int alert_topics_given_up(alert_topics *t, const char *topic)
+{
+    double now = monotonic_ms();
+    for (size_t i = 0; i < GIVEN_UP_MAX; i++)
+        if (t->given_up_until[i] > now && strcmp(t->given_up[i], topic) == 0)
+            return 1;
+    return 0;
+}
 
 alert_topics *alert_topics_new(rd_kafka_t *rk, int partitions, int replication_factor,
                                int timeout_ms)

@@ -28,4 +28,12 @@ void alert_topics_free(alert_topics *t);
 int alert_topics_ensure(alert_topics *t, const char *topic, int *created, char *err,
                         size_t errlen);
 
+/* The caller stopped retrying a topic (its alerts go elsewhere and the miss
+ * is dead-lettered). For the next ALERT_TOPICS_GIVE_UP_MS,
+ * alert_topics_given_up says so at once, so one broken topic does not hold
+ * up every alert for it with retries. */
+#define ALERT_TOPICS_GIVE_UP_MS 60000
+void alert_topics_give_up(alert_topics *t, const char *topic);
+int alert_topics_given_up(alert_topics *t, const char *topic);
+
 #endif

@@ -12,18 +12,23 @@
 #define KEY_LAST "cw:alert:last:%s:%s"
 #define KEY_EPOCH "cw:alert:epoch"
 
-/* KEYS claim, last; ARGV claim text, ttl, last text ("" for none). */
+/* KEYS claim, last, epoch; ARGV claim text, ttl, last text ("" for none).
+ * Without the epoch key Redis lost the claims: claiming then could alert
+ * twice, so the script refuses. */
 static const char store_script[] =
+    "if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end "
     "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then "
     "  if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2]) end "
     "  return 1 "
     "end return 0";
 
-/* KEYS claim; ARGV pending text, delivered text. */
+/* KEYS claim; ARGV pending text, delivered text, ttl. A claim gone with a
+ * Redis loss since it was written is written again: the alert exists. */
 static const char deliver_script[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-    "  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 "
-    "end return 0";
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end "
+    "if not v then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end "
+    "return 0";
 
 /* KEYS last; ARGV at, last text, ttl: keeps the largest at. */
 static const char last_max_script[] =
@@ -59,11 +64,13 @@ int alert_claims_load(cw_redis *r, const char *claim_key, const char *last_key,
         return -1;
     }
     redisReply *claim = reply->element[0];
-    in->has_claim = claim->type == REDIS_REPLY_STRING && alert_claim_parse(claim->str, &in->claim) == 0;
+    in->has_claim =
+        claim->type == REDIS_REPLY_STRING && alert_claim_parse(claim->str, &in->claim) == 0;
     in->has_last = 0;
     if (last_key) {
         redisReply *last = reply->element[1];
-        in->has_last = last->type == REDIS_REPLY_STRING && alert_last_parse(last->str, &in->last) == 0;
+        in->has_last =
+            last->type == REDIS_REPLY_STRING && alert_last_parse(last->str, &in->last) == 0;
     }
     freeReplyObject(reply);
     return 0;
@@ -78,20 +85,22 @@ int alert_claims_store(cw_redis *r, const char *claim_key, const char *last_key,
     if (d->write_last && (last_key == NULL || alert_last_format(&d->last, last, sizeof(last)) != 0))
         return -1;
     snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_seconds);
-    const char *argv[] = {"EVAL", store_script, "2", claim_key, last_key ? last_key : claim_key,
-                          claim, ttl, last};
-    redisReply *reply = cw_redis_cmd(r, 8, argv);
+    const char *argv[] = {"EVAL", store_script, "3", claim_key, last_key ? last_key : claim_key,
+                          KEY_EPOCH, claim, ttl, last};
+    redisReply *reply = cw_redis_cmd(r, 9, argv);
     int rc = -1;
     if (reply && reply->type == REDIS_REPLY_INTEGER)
-        rc = reply->integer == 1;
+        rc = reply->integer == 1 ? 1 : reply->integer == 0 ? 0 : -2;
     if (reply)
         freeReplyObject(reply);
     return rc;
 }
 
 int alert_claims_mark_delivered(cw_redis *r, size_t n, const char *const *keys,
-                                const char *const *positions)
+                                const char *const *positions, int64_t ttl_seconds)
 {
+    char ttl[24];
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_seconds);
     cw_redis_batch b = {0};
     for (size_t i = 0; i < n; i++) {
         char pending[ALERT_CLAIM_TEXT_MAX], delivered[ALERT_CLAIM_TEXT_MAX];
@@ -99,8 +108,8 @@ int alert_claims_mark_delivered(cw_redis *r, size_t n, const char *const *keys,
                   sizeof(pending)))
             continue;
         snprintf(delivered, sizeof(delivered), "%s|%c", positions[i], ALERT_CLAIM_DELIVERED);
-        const char *argv[] = {"EVAL", deliver_script, "1", keys[i], pending, delivered};
-        cw_redis_batch_add(&b, 6, argv);
+        const char *argv[] = {"EVAL", deliver_script, "1", keys[i], pending, delivered, ttl};
+        cw_redis_batch_add(&b, 7, argv);
         if (b.count == CW_REDIS_BATCH_MAX_CMDS && cw_redis_batch_exec(r, &b) != 0)
             return -1;
     }

@@ -9,7 +9,8 @@
  * the reference data, the orders and the claims before routing anything:
  * every alert on alerts.all becomes a delivered claim (and the window's last
  * alert), so the checks that the checkers re-emit after a Redis loss do not
- * alert twice.
+ * alert twice. A claim is written only while the epoch key exists, so
+ * nothing is claimed between a loss and the rebuild.
  *
  * Functions return -1 when Redis is unreachable or answers an error. */
 #ifndef ALERT_CLAIMS_H
@@ -36,14 +37,17 @@ int alert_claims_load(cw_redis *r, const char *claim_key, const char *last_key,
 
 /* Writes d's claim if the key is still absent, and with it d's last alert
  * (when d->write_last), atomically. 1 written, 0 someone claimed it first,
- * -1 error. */
+ * -2 the epoch key is missing (Redis lost its data: rebuild first), -1
+ * error. */
 int alert_claims_store(cw_redis *r, const char *claim_key, const char *last_key,
                        const alert_dedup_decision *d, int64_t ttl_seconds);
 
 /* Turns pending claims into delivered ones: keys[i] is set to
- * "<positions[i]>|D" only while it still holds "<positions[i]>|P". 0 or -1. */
+ * "<positions[i]>|D" while it holds "<positions[i]>|P", or when it is gone
+ * (lost with Redis's data since; it expires after ttl_seconds then). A
+ * claim of another message is left alone. 0 or -1. */
 int alert_claims_mark_delivered(cw_redis *r, size_t n, const char *const *keys,
-                                const char *const *positions);
+                                const char *const *positions, int64_t ttl_seconds);
 
 /* 1 when the epoch key is there, 0 when not, -1 error. */
 int alert_claims_epoch(cw_redis *r);

@@ -121,7 +121,8 @@ static const double age_buckets[] = {1, 5, 15, 60, 300, 900, 3600, 21600, 86400,
 /* ---- state after a Redis loss -------------------------------------------- */
 
 /* Rebuilds what a Redis loss took (reference data, orders, claims) before
- * anything is routed, when the epoch key is missing. 0, or -1 to retry. */
+ * anything is routed, when the epoch key is missing. Looked at once a
+ * second, and at once after state_lost(). 0, or -1 to retry. */
 static int ensure_state(router_ctx *r)
 {
     double now = cw_metrics_now();
@@ -152,6 +153,19 @@ static int ensure_state(router_ctx *r)
     }
     r->epoch_checked = now;
     return 0;
+}
+
+/* A claim could not be written for want of the epoch key, or an order is
+ * unknown: Redis may have just lost its data. CW_RETRY when it did (the
+ * next attempt rebuilds first) or cannot be asked, CW_REJECT when the state
+ * is there (the order is really unknown). */
+static int state_lost(router_ctx *r)
+{
+    int present = alert_claims_epoch(r->ck->redis);
+    if (present == 1)
+        return CW_REJECT;
+    r->epoch_checked = 0;
+    return CW_RETRY;
 }
 
 /* ---- producing ------------------------------------------------------------- */
@@ -194,15 +208,18 @@ static int dead_letter(const cw_stream_msg *msg, cw_outbox *out, const char *rea
 }
 
 /* Makes sure every target exists; a target that cannot be had after
- * TOPIC_ATTEMPTS moves to the unroutable ones. 0, or CW_RETRY. */
+ * TOPIC_ATTEMPTS (or was given up on in the last minute) moves to the
+ * unroutable ones. 0, or CW_RETRY. */
 static int ensure_topics(router_ctx *r, const cw_stream_msg *msg, alert_targets *t,
                          char reasons[][ALERT_TOPIC_MAX + 200])
 {
     size_t kept = 0;
     for (size_t i = 0; i < t->count; i++) {
-        char err[256];
+        char err[256] = "given up on for a minute after failing";
         int created = 0;
-        if (alert_topics_ensure(r->topics, t->topics[i], &created, err, sizeof(err)) == 0) {
+        int failing = alert_topics_given_up(r->topics, t->topics[i]);
+        if (!failing &&
+            alert_topics_ensure(r->topics, t->topics[i], &created, err, sizeof(err)) == 0) {
             if (created) {
                 cw_counter_add(r->topics_made, NULL, 1);
                 cw_log_info("alert topic created", "topic", t->topics[i], NULL);
@@ -212,9 +229,12 @@ static int ensure_topics(router_ctx *r, const cw_stream_msg *msg, alert_targets 
             kept++;
             continue;
         }
-        cw_log_warn("alert topic unavailable", "topic", t->topics[i], "error", err, NULL);
-        if (msg->attempt + 1 < TOPIC_ATTEMPTS)
-            return CW_RETRY;
+        if (!failing) {
+            cw_log_warn("alert topic unavailable", "topic", t->topics[i], "error", err, NULL);
+            if (msg->attempt + 1 < TOPIC_ATTEMPTS)
+                return CW_RETRY;
+            alert_topics_give_up(r->topics, t->topics[i]);
+        }
         if (t->unroutable_count < ALERT_MAX_TARGETS) {
             snprintf(reasons[t->unroutable_count], ALERT_TOPIC_MAX + 200, "%s", err);
             memcpy(t->unroutable[t->unroutable_count++], t->topics[i], ALERT_TOPIC_MAX);
@@ -282,6 +302,68 @@ static int add_alert(router_ctx *r, const finding *f, const char *alert_id,
     return rc;
 }
 
+/* An alert deduplication let through: enriched, routed, claimed, then added
+ * to the outbox. */
+static int produce_alert(router_ctx *r, const cw_stream_msg *msg, const finding *f,
+                         const alert_dedup_decision *d, const char *alert_id,
+                         const char *claim_key, const char *lkey, const char *position,
+                         cw_outbox *out, char *reason, size_t reason_len)
+{
+    cw_order_state order;
+    cw_elder_state elder;
+    int found = cw_state_load_order(r->ck->redis, f->order_id, &order);
+    if (found < 0)
+        return CW_RETRY;
+    if (found == 0) {
+        snprintf(reason, reason_len, "unknown order %s", f->order_id);
+        return state_lost(r);
+    }
+    found = cw_state_load_elder(r->ck->redis, order.elder_id, &elder);
+    if (found < 0)
+        return CW_RETRY;
+    if (found == 0 || elder.street_id[0] == '\0') {
+        snprintf(reason, reason_len, "unknown elder %s of order %s", order.elder_id, f->order_id);
+        return state_lost(r);
+    }
+
+    alert_targets targets;
+    char why[ALERT_MAX_TARGETS][ALERT_TOPIC_MAX + 200];
+    alert_place place = {elder.street_id, elder.community_id, order.provider_id};
+    alert_route(&r->routing, f->rule, f->colour, &place, &targets);
+    for (size_t i = 0; i < targets.unroutable_count; i++)
+        snprintf(why[i], sizeof(why[i]), "not a valid topic name");
+    if (ensure_topics(r, msg, &targets, why) != 0)
+        return CW_RETRY;
+
+    if (d->write_claim) {
+        int stored = alert_claims_store(r->ck->redis, claim_key, lkey, d, r->ttl_seconds);
+        if (stored == -2)
+            r->epoch_checked = 0;
+        if (stored != 1)
+            return CW_RETRY;
+    }
+    if (add_alert(r, f, alert_id, &order, &elder, &targets, out) != 0)
+        return CW_RETRY;
+    for (size_t i = 0; i < targets.unroutable_count; i++) {
+        char text[ALERT_TOPIC_MAX * 2 + 300];
+        snprintf(text, sizeof(text), "alert %s not delivered to %.249s: %.300s", alert_id,
+                 targets.unroutable[i], why[i]);
+        cw_counter_add(r->unroutable, CW_LABELS(f->rule), 1);
+        if (dead_letter(msg, out, text) != 0)
+            return CW_RETRY;
+    }
+    if (remember_pending(r, claim_key, position, f) != 0)
+        return CW_RETRY;
+    cw_counter_add(r->decisions, CW_LABELS(f->rule, alert_dedup_action_name(d->action)), 1);
+    char ntargets[8];
+    snprintf(ntargets, sizeof(ntargets), "%zu", targets.count);
+    cw_log_info("alert", "alert_id", alert_id, "colour", alert_colour_name(f->colour), "street_id",
+                elder.street_id, "topics", ntargets, "decision",
+                alert_dedup_action_name(d->action), NULL);
+    return CW_HANDLED;
+}
+
+/* The deduplication of one flagged check or freeze (dedup.h). */
 static int raise_alert(router_ctx *r, const cw_stream_msg *msg, const finding *f, cw_outbox *out,
                        char *reason, size_t reason_len)
 {
@@ -304,65 +386,17 @@ static int raise_alert(router_ctx *r, const cw_stream_msg *msg, const finding *f
         return CW_RETRY;
     alert_dedup_decision d;
     alert_dedup_decide(&in, &d);
-    if (!d.produce) {
-        if (d.write_claim) {
-            int stored = alert_claims_store(r->ck->redis, claim_key, lkey, &d, r->ttl_seconds);
-            if (stored != 1)
-                return CW_RETRY; /* Redis error, or claimed meanwhile: decide again */
-        }
-        cw_counter_add(r->decisions, CW_LABELS(f->rule, alert_dedup_action_name(d.action)), 1);
-        return CW_HANDLED;
-    }
-
-    cw_order_state order;
-    cw_elder_state elder;
-    int found = cw_state_load_order(r->ck->redis, f->order_id, &order);
-    if (found < 0)
-        return CW_RETRY;
-    if (found == 0) {
-        snprintf(reason, reason_len, "unknown order %s", f->order_id);
-        return CW_REJECT;
-    }
-    found = cw_state_load_elder(r->ck->redis, order.elder_id, &elder);
-    if (found < 0)
-        return CW_RETRY;
-    if (found == 0 || elder.street_id[0] == '\0') {
-        snprintf(reason, reason_len, "unknown elder %s of order %s", order.elder_id, f->order_id);
-        return CW_REJECT;
-    }
-
-    alert_targets targets;
-    char why[ALERT_MAX_TARGETS][ALERT_TOPIC_MAX + 200];
-    alert_place place = {elder.street_id, elder.community_id, order.provider_id};
-    alert_route(&r->routing, f->rule, f->colour, &place, &targets);
-    for (size_t i = 0; i < targets.unroutable_count; i++)
-        snprintf(why[i], sizeof(why[i]), "not a valid topic name");
-    if (ensure_topics(r, msg, &targets, why) != 0)
-        return CW_RETRY;
-
+    if (d.produce)
+        return produce_alert(r, msg, f, &d, alert_id, claim_key, lkey, position, out, reason,
+                             reason_len);
     if (d.write_claim) {
         int stored = alert_claims_store(r->ck->redis, claim_key, lkey, &d, r->ttl_seconds);
+        if (stored == -2)
+            r->epoch_checked = 0;
         if (stored != 1)
-            return CW_RETRY;
+            return CW_RETRY; /* Redis error or loss, or claimed meanwhile: decide again */
     }
-    if (add_alert(r, f, alert_id, &order, &elder, &targets, out) != 0)
-        return CW_RETRY;
-    for (size_t i = 0; i < targets.unroutable_count; i++) {
-        char text[ALERT_TOPIC_MAX * 2 + 300];
-        snprintf(text, sizeof(text), "alert %s not delivered to %.249s: %.300s", alert_id,
-                 targets.unroutable[i], why[i]);
-        cw_counter_add(r->unroutable, CW_LABELS(f->rule), 1);
-        if (dead_letter(msg, out, text) != 0)
-            return CW_RETRY;
-    }
-    if (remember_pending(r, claim_key, position, f) != 0)
-        return CW_RETRY;
     cw_counter_add(r->decisions, CW_LABELS(f->rule, alert_dedup_action_name(d.action)), 1);
-    char ntargets[8];
-    snprintf(ntargets, sizeof(ntargets), "%zu", targets.count);
-    cw_log_info("alert", "alert_id", alert_id, "colour", alert_colour_name(f->colour), "street_id",
-                elder.street_id, "topics", ntargets, "decision",
-                alert_dedup_action_name(d.action), NULL);
     return CW_HANDLED;
 }
 
@@ -435,6 +469,14 @@ static int router_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
     return CW_REJECT;
 }
 
+/* Called after each batch and while idle: the state is looked for (and
+ * rebuilt) before the first message needs it, not while it waits. */
+static int router_tick(void *user_data, cw_outbox *out)
+{
+    (void)out;
+    return ensure_state(user_data) == 0 ? CW_HANDLED : CW_RETRY;
+}
+
 /* The batch's alerts are acknowledged: their claims become delivered, and
  * they are counted and timed. */
 static void router_after_produce(void *user_data)
@@ -461,7 +503,8 @@ static void router_after_produce(void *user_data)
     /* A claim left pending only means that a replay of its message from the
      * same offset would produce the alert once more, under the same id. */
     if (keys == NULL || positions == NULL ||
-        alert_claims_mark_delivered(r->ck->redis, r->pending_count, keys, positions) != 0)
+        alert_claims_mark_delivered(r->ck->redis, r->pending_count, keys, positions,
+                                    r->ttl_seconds) != 0)
         cw_log_warn("could not mark delivered alerts in Redis", NULL);
     free(keys);
     free(positions);
@@ -479,7 +522,7 @@ static int load_routing(router_ctx *r, const cw_config *cfg)
         size_t n = 0;
         const char *const *list = cw_config_list(cfg, keys[c], &n);
         if (alert_routing_set_colour(&r->routing, (alert_colour)c, list, n, err, sizeof(err))) {
-            cw_log_error("bad routing", "key", keys[c], "error", err, NULL);
+            cw_log_error("bad routing", "setting", keys[c], "error", err, NULL);
             return -1;
         }
     }
@@ -487,7 +530,7 @@ static int load_routing(router_ctx *r, const cw_config *cfg)
     const char *const *extra = cw_config_list(cfg, "routing.rule_targets", &n);
     for (size_t i = 0; i < n; i++) {
         if (alert_routing_add_rule_target(&r->routing, extra[i], err, sizeof(err)) != 0) {
-            cw_log_error("bad routing", "key", "routing.rule_targets", "error", err, NULL);
+            cw_log_error("bad routing", "setting", "routing.rule_targets", "error", err, NULL);
             return -1;
         }
     }
@@ -570,6 +613,7 @@ static int router_setup(cw_checker *ck)
     register_metrics(r);
     ck->handlers.user_data = r;
     ck->handlers.handle = router_handle;
+    ck->handlers.tick = router_tick;
     ck->handlers.after_produce = router_after_produce;
     /* No replay from the beginning after a Redis loss: routing keeps no
      * state that the input would rebuild. ensure_state rebuilds the

@@ -56,7 +56,10 @@ static int require(const fin_dossier *d, const char *subject, const char *const 
             snprintf(out->missing_rule, sizeof(out->missing_rule), "%s", rules[i]);
             return -1;
         }
-        *latest = max64(*latest, c->at);
+        /* SCHEDULE_OVERLAP is judged when the assignment is received: its
+         * time is a receipt time, not the event time of the visit. */
+        if (strcmp(rules[i], "SCHEDULE_OVERLAP") != 0)
+            *latest = max64(*latest, c->at);
     }
     return 0;
 }

@@ -393,12 +393,9 @@ static int load_entries(ledger_log *log, char *err, size_t errlen)
             goto out;
         }
         if (r == LEDGER_RECORD_TORN) {
+            /* Cut only once the whole log has checked out (cut_torn_tails). */
             log->torn_entry_bytes = log->data_len - at;
             log->data_len = at;
-            if (!log->read_only && cut_file(fd, at) != 0) {
-                snprintf(err, errlen, "%s: cannot cut the torn tail: %s", path, strerror(errno));
-                goto out;
-            }
             break;
         }
         uint8_t leaf[LEDGER_HASH_LEN];
@@ -509,11 +506,6 @@ static int load_checkpoints(ledger_log *log, const uint8_t *text, size_t len,
             break;
         if (r == LEDGER_RECORD_TORN) {
             log->torn_checkpoint_bytes = len - at;
-            if (!log->read_only && cut_file(log->checkpoints_fd, at) != 0) {
-                snprintf(err, errlen, "%s/%s: cannot cut the torn tail: %s", log->dir,
-                         LEDGER_FILE_CHECKPOINTS, strerror(errno));
-                return LEDGER_ERR_IO;
-            }
             len = at;
             break;
         }
@@ -533,6 +525,26 @@ static int load_checkpoints(ledger_log *log, const uint8_t *text, size_t len,
         prev_size = cp.tree_size;
     }
     log->checkpoints_len = len;
+    return 0;
+}
+
+/* A writer cuts the torn tails found at open, once everything before them
+ * checked out: a log in any other trouble is left exactly as found. */
+static int cut_torn_tails(ledger_log *log, char *err, size_t errlen)
+{
+    if (log->read_only)
+        return 0;
+    if (log->torn_entry_bytes > 0 && cut_file(log->entries_fd, log->data_len) != 0) {
+        snprintf(err, errlen, "%s/%s: cannot cut the torn tail: %s", log->dir, LEDGER_FILE_ENTRIES,
+                 strerror(errno));
+        return LEDGER_ERR_IO;
+    }
+    if (log->torn_checkpoint_bytes > 0 &&
+        cut_file(log->checkpoints_fd, log->checkpoints_len) != 0) {
+        snprintf(err, errlen, "%s/%s: cannot cut the torn tail: %s", log->dir,
+                 LEDGER_FILE_CHECKPOINTS, strerror(errno));
+        return LEDGER_ERR_IO;
+    }
     return 0;
 }
 
@@ -612,6 +624,8 @@ int ledger_log_open(const char *dir, const ledger_log_options *opt, ledger_log *
     if (rc == 0)
         rc = load_checkpoints(log, cp_text, cp_len, opt->verify_key, err, errlen);
     free(cp_text);
+    if (rc == 0)
+        rc = cut_torn_tails(log, err, errlen);
     if (rc != 0) {
         ledger_log_close(log);
         return rc;
@@ -792,45 +806,76 @@ static int durable_append(ledger_log *log, int fd, uint64_t len, const void *buf
     return 0;
 }
 
-int ledger_log_append(ledger_log *log, const uint8_t *entry, size_t len, uint64_t *index_out,
-                      char *err, size_t errlen)
+int ledger_log_append_many(ledger_log *log, const uint8_t *const *entries, const size_t *lens,
+                           size_t n, uint64_t *first_index, char *err, size_t errlen)
 {
     if (check_writable(log, err, errlen) != 0)
         return -1;
-    if (len == 0 || len > LEDGER_ENTRY_MAX) {
-        snprintf(err, errlen, "an entry is 1 to %u bytes, not %zu", LEDGER_ENTRY_MAX, len);
-        return -1;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] == 0 || lens[i] > LEDGER_ENTRY_MAX) {
+            snprintf(err, errlen, "an entry is 1 to %u bytes, not %zu", LEDGER_ENTRY_MAX, lens[i]);
+            return -1;
+        }
+        if (total > SIZE_MAX - LEDGER_FRAME_LEN - lens[i]) {
+            snprintf(err, errlen, "too much at once");
+            return -1;
+        }
+        total += LEDGER_FRAME_LEN + lens[i];
     }
-    uint8_t leaf[LEDGER_HASH_LEN];
-    size_t framed = LEDGER_FRAME_LEN + len;
+    if (n == 0) {
+        if (first_index != NULL)
+            *first_index = log->count;
+        return 0;
+    }
     /* Everything that can fail for memory or hashing happens before the
      * write, so a durable entry is always also in memory. */
-    if (grow_data(log, log->data_len + framed) != 0 || grow_offsets(log, log->count + 1) != 0 ||
-        merkle_tree_reserve(&log->tree, 1) != 0 ||
-        ledger_hash_leaf(log->hasher, entry, len, leaf) != 0) {
+    uint8_t *leaves = malloc(n * LEDGER_HASH_LEN);
+    int ok = leaves != NULL && grow_data(log, log->data_len + total) == 0 &&
+             grow_offsets(log, log->count + n) == 0 && merkle_tree_reserve(&log->tree, n) == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = ledger_hash_leaf(log->hasher, entries[i], lens[i], leaves + i * LEDGER_HASH_LEN) == 0;
+    if (!ok) {
+        free(leaves);
         snprintf(err, errlen, "out of memory or hashing failed");
         return -1;
     }
     uint8_t *p = log->data + log->data_len;
-    p[0] = (uint8_t)(len >> 24);
-    p[1] = (uint8_t)(len >> 16);
-    p[2] = (uint8_t)(len >> 8);
-    p[3] = (uint8_t)len;
-    memcpy(p + LEDGER_FRAME_LEN, entry, len);
-    if (durable_append(log, log->entries_fd, log->data_len, p, framed, LEDGER_FILE_ENTRIES, err,
-                       errlen) != 0)
-        return -1;
-    if (merkle_tree_append(log->hasher, &log->tree, leaf) != 0) {
-        log->broken = 1;
-        snprintf(err, errlen, "hashing failed after the entry was written; open the log again");
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens[i];
+        p[0] = (uint8_t)(len >> 24);
+        p[1] = (uint8_t)(len >> 16);
+        p[2] = (uint8_t)(len >> 8);
+        p[3] = (uint8_t)len;
+        memcpy(p + LEDGER_FRAME_LEN, entries[i], len);
+        p += LEDGER_FRAME_LEN + len;
+    }
+    if (durable_append(log, log->entries_fd, log->data_len, log->data + log->data_len, total,
+                       LEDGER_FILE_ENTRIES, err, errlen) != 0) {
+        free(leaves);
         return -1;
     }
-    log->offsets[log->count] = log->data_len;
-    log->data_len += framed;
-    if (index_out != NULL)
-        *index_out = log->count;
-    log->count++;
+    if (first_index != NULL)
+        *first_index = log->count;
+    for (size_t i = 0; i < n; i++) {
+        if (merkle_tree_append(log->hasher, &log->tree, leaves + i * LEDGER_HASH_LEN) != 0) {
+            log->broken = 1;
+            free(leaves);
+            snprintf(err, errlen, "hashing failed after the entries were written; open the log "
+                     "again");
+            return -1;
+        }
+        log->offsets[log->count++] = log->data_len;
+        log->data_len += LEDGER_FRAME_LEN + lens[i];
+    }
+    free(leaves);
     return 0;
+}
+
+int ledger_log_append(ledger_log *log, const uint8_t *entry, size_t len, uint64_t *index_out,
+                      char *err, size_t errlen)
+{
+    return ledger_log_append_many(log, &entry, &len, 1, index_out, err, errlen);
 }
 
 int ledger_log_checkpoint(ledger_log *log, int64_t timestamp_ms, ledger_checkpoint *out,

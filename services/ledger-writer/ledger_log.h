@@ -85,6 +85,11 @@ uint64_t ledger_log_torn_checkpoint_bytes(const ledger_log *log);
  * with a message in err. */
 int ledger_log_append(ledger_log *log, const uint8_t *entry, size_t len, uint64_t *index_out,
                       char *err, size_t errlen);
+/* Appends n entries with one write and one fsync (a batch, as an import
+ * makes); *first_index (may be NULL) is the index of the first. All or
+ * none are appended, as with ledger_log_append. */
+int ledger_log_append_many(ledger_log *log, const uint8_t *const *entries, const size_t *lens,
+                           size_t n, uint64_t *first_index, char *err, size_t errlen);
 /* Entry index, borrowed from the log: valid until the next append or
  * close. 0, or -1 when index >= size. */
 int ledger_log_entry(const ledger_log *log, uint64_t index, const uint8_t **entry, size_t *len);

@@ -38,7 +38,8 @@ int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reas
 {
     const char *status;
     memset(o, 0, sizeof(*o));
-    if (cw_av_get_str(v, "order_id", &o->order_id) || cw_av_get_str(v, "provider_id", &o->provider_id) ||
+    if (cw_av_get_str(v, "order_id", &o->order_id) ||
+        cw_av_get_str(v, "provider_id", &o->provider_id) ||
         cw_av_get_opt_str(v, "contract_id", &o->contract_id) ||
         cw_av_get_enum(v, "status", &status) ||
         cw_av_get_long(v, "finalized_at", &o->finalized_at)) {

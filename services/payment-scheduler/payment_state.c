@@ -111,7 +111,7 @@ void pay_output_free(pay_output *out)
     memset(out, 0, sizeof(*out));
 }
 
-/* ---- accounts -------------------------------------------------------------- */
+/* ---- accounts ------------------------------------------------------------ */
 
 pay_state *pay_state_new(int utc_offset_minutes)
 {
@@ -197,7 +197,7 @@ static int64_t first_open_day(const account *a)
     return day;
 }
 
-/* ---- restore ------------------------------------------------------------------ */
+/* ---- restore ------------------------------------------------------------- */
 
 static int add_counts(account *a, const pay_statement *s)
 {
@@ -265,7 +265,7 @@ int pay_state_restore_instruction(pay_state *st, const pay_instruction *in)
     return 0;
 }
 
-/* ---- contracts -------------------------------------------------------------- */
+/* ---- contracts ----------------------------------------------------------- */
 
 static int same_contract(const pay_contract *x, const pay_contract *y)
 {
@@ -309,7 +309,7 @@ int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out
     return 0;
 }
 
-/* ---- orders ------------------------------------------------------------------- */
+/* ---- orders -------------------------------------------------------------- */
 
 /* Checks that do not depend on what was counted; NULL when the order can
  * be counted under a. */
@@ -452,7 +452,7 @@ int pay_state_finish_replay(pay_state *st)
     return 0;
 }
 
-/* ---- time ---------------------------------------------------------------------- */
+/* ---- time ---------------------------------------------------------------- */
 
 static int publish_day(pay_state *st, account *a, int64_t day, pay_output *out)
 {
@@ -559,7 +559,7 @@ int64_t pay_state_next_due(const pay_state *st)
     return next;
 }
 
-/* ---- reading ------------------------------------------------------------------ */
+/* ---- reading ------------------------------------------------------------- */
 
 size_t pay_state_account_count(const pay_state *st)
 {

@@ -138,14 +138,14 @@ typedef struct pay_state pay_state;
 pay_state *pay_state_new(int utc_offset_minutes);
 void pay_state_free(pay_state *st);
 
-/* ---- restart: what was published already ---- */
+/* ---- restart: what was published already --------------------------------- */
 
 /* 0, 1 when a record of the same id was restored before (ignored), -1 out
  * of memory. */
 int pay_state_restore_statement(pay_state *st, const pay_statement *s);
 int pay_state_restore_instruction(pay_state *st, const pay_instruction *in);
 
-/* ---- contracts ---- */
+/* ---- contracts ----------------------------------------------------------- */
 
 /* Records a contract (checked with pay_contract_check first). A version
  * older than the one held (updated_at) is ignored. The first time a contract
@@ -153,7 +153,7 @@ int pay_state_restore_instruction(pay_state *st, const pay_instruction *in);
  * Returns 0 when taken, 1 when ignored, -1 out of memory. */
 int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out);
 
-/* ---- orders ---- */
+/* ---- orders -------------------------------------------------------------- */
 
 /* A newly consumed order: PENDING, DUPLICATE, REJECTED (reason written) or
  * ERROR. */
@@ -173,7 +173,7 @@ int pay_state_mark_seen(pay_state *st, const char *order_id);
  * replayed orders becomes late adjustments of the next statement. 0 or -1. */
 int pay_state_finish_replay(pay_state *st);
 
-/* ---- time ---- */
+/* ---- time ---------------------------------------------------------------- */
 
 /* Publishes, in order of contract id and then day, every statement and
  * settlement due at the watermark. 0, or -1 out of memory or on an
@@ -184,7 +184,7 @@ int pay_state_advance(pay_state *st, int64_t watermark, pay_output *out);
  * INT64_MAX. */
 int64_t pay_state_next_due(const pay_state *st);
 
-/* ---- reading ---- */
+/* ---- reading ------------------------------------------------------------- */
 
 /* Accounts in contract id order; the pointer is valid until the next
  * change to the state. */

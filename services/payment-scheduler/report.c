@@ -7,7 +7,7 @@
 
 #include "timeutil.h"
 
-/* ---- text ------------------------------------------------------------------ */
+/* ---- text ---------------------------------------------------------------- */
 
 void pay_text_printf(pay_text *t, const char *fmt, ...)
 {
@@ -52,7 +52,7 @@ void pay_text_free(pay_text *t)
     memset(t, 0, sizeof(*t));
 }
 
-/* ---- period ------------------------------------------------------------------ */
+/* ---- period -------------------------------------------------------------- */
 
 int pay_period_parse(const char *text, pay_period *p)
 {
@@ -65,8 +65,8 @@ int pay_period_parse(const char *text, pay_period *p)
             return -1;
         memcpy(first, text, n);
         first[n] = '\0';
-        if (cw_date_parse(first, &p->first_day) != 0 || cw_date_parse(dots + 2, &p->last_day) != 0 ||
-            p->last_day < p->first_day)
+        if (cw_date_parse(first, &p->first_day) != 0 ||
+            cw_date_parse(dots + 2, &p->last_day) != 0 || p->last_day < p->first_day)
             return -1;
     } else {
         char day[16];
@@ -76,7 +76,8 @@ int pay_period_parse(const char *text, pay_period *p)
         int64_t y;
         unsigned m, d;
         cw_civil_from_days(p->first_day, &y, &m, &d);
-        p->last_day = (m == 12 ? cw_days_from_civil(y + 1, 1, 1) : cw_days_from_civil(y, m + 1, 1)) - 1;
+        int64_t next = m == 12 ? cw_days_from_civil(y + 1, 1, 1) : cw_days_from_civil(y, m + 1, 1);
+        p->last_day = next - 1;
     }
     snprintf(p->label, sizeof(p->label), "%s", text);
     return 0;
@@ -87,7 +88,7 @@ int pay_period_holds(const pay_period *p, const pay_contract *c)
     return c->period_start <= p->last_day && c->period_end >= p->first_day;
 }
 
-/* ---- totals ------------------------------------------------------------------ */
+/* ---- totals -------------------------------------------------------------- */
 
 typedef struct {
     char provider_id[PAY_ID_MAX + 1];
@@ -204,7 +205,7 @@ static void rate_text(char *buf, size_t len, int64_t invalid, int64_t valid)
     snprintf(buf, len, "%lld.%02lld", (long long)(bp / 100), (long long)(bp % 100));
 }
 
-/* ---- CSV ---------------------------------------------------------------------- */
+/* ---- CSV ----------------------------------------------------------------- */
 
 /* A CSV field: quoted when it holds a comma, quote or line break. */
 static void csv_field(pay_text *t, const char *s)
@@ -235,7 +236,8 @@ int pay_report_totals_csv(const pay_report *r, pay_text *out)
         char rate[32];
         rate_text(rate, sizeof(rate), p->invalid + p->late_invalid, p->valid + p->late_valid);
         csv_field(out, p->provider_id);
-        pay_text_printf(out, ",%lld,%lld,%lld,%lld,%lld,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\r\n",
+        pay_text_printf(out,
+                        ",%lld,%lld,%lld,%lld,%lld,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\r\n",
                         (long long)p->contracts, (long long)p->valid, (long long)p->invalid,
                         (long long)p->late_valid, (long long)p->late_invalid, rate,
                         (long long)p->gross, (long long)p->deduction, (long long)p->prepaid,
@@ -308,7 +310,7 @@ int pay_report_instructions_csv(const pay_report *r, pay_text *out)
     return out->failed ? -1 : 0;
 }
 
-/* ---- HTML ------------------------------------------------------------------------ */
+/* ---- HTML ---------------------------------------------------------------- */
 
 static void html_text(pay_text *t, const char *s)
 {
@@ -409,7 +411,8 @@ static void svg_chart(pay_text *t, const pay_report *r, const day_total *d, size
         int64_t y = PLOT_Y + PLOT_H - (int64_t)PLOT_H * k / 2;
         pay_text_printf(t,
                         "<line x1=\"%d\" y1=\"%lld\" x2=\"%d\" y2=\"%lld\" class=\"grid\"/>"
-                        "<text x=\"%d\" y=\"%lld\" class=\"axis\" text-anchor=\"end\">%lld</text>\n",
+                        "<text x=\"%d\" y=\"%lld\" class=\"axis\" text-anchor=\"end\">"
+                        "%lld</text>\n",
                         PLOT_X, (long long)y, PLOT_X + PLOT_W, (long long)y, PLOT_X - 6,
                         (long long)y + 4, (long long)(top * k / 2));
     }
@@ -423,12 +426,18 @@ static void svg_chart(pay_text *t, const pay_report *r, const day_total *d, size
         cw_date_format(r->period.first_day + (int64_t)i, day, sizeof(day));
         pay_text_printf(t, "<g><title>%s: %lld valid, %lld invalid</title>", day,
                         (long long)d[i].valid, (long long)d[i].invalid);
-        pay_text_printf(t, "<rect class=\"valid\" x=\"%lld\" y=\"%lld\" width=\"%lld\" height=\"%lld\"/>",
+        pay_text_printf(t,
+                        "<rect class=\"valid\" x=\"%lld\" y=\"%lld\" width=\"%lld\" "
+                        "height=\"%lld\"/>",
                         (long long)x, (long long)(base - hv), (long long)bar, (long long)hv);
-        pay_text_printf(t, "<rect class=\"invalid\" x=\"%lld\" y=\"%lld\" width=\"%lld\" height=\"%lld\"/></g>\n",
+        pay_text_printf(t,
+                        "<rect class=\"invalid\" x=\"%lld\" y=\"%lld\" width=\"%lld\" "
+                        "height=\"%lld\"/></g>\n",
                         (long long)x, (long long)(base - hv - hi), (long long)bar, (long long)hi);
         if (i % label_every == 0)
-            pay_text_printf(t, "<text x=\"%lld\" y=\"%d\" class=\"axis\" text-anchor=\"middle\">%s</text>\n",
+            pay_text_printf(t,
+                            "<text x=\"%lld\" y=\"%d\" class=\"axis\" "
+                            "text-anchor=\"middle\">%s</text>\n",
                             (long long)(x + bar / 2), CHART_H - 22, day + 5);
     }
     pay_text_printf(t,
@@ -568,8 +577,8 @@ int pay_report_html(const pay_report *r, pay_text *out)
         cw_time_format_rfc3339(r->watermark, offset, wm, sizeof(wm));
     cw_time_format_rfc3339(r->generated_at, offset, generated, sizeof(generated));
 
-    pay_text_printf(out, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-                         "<title>居家养老服务费结算 · Home-care payments ");
+    pay_text_printf(out, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n"
+                         "<meta charset=\"utf-8\">\n<title>居家养老服务费结算 · Home-care payments ");
     html_text(out, r->period.label);
     pay_text_printf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n", page_style);
     pay_text_printf(out, "<h1>居家养老服务费结算 · Home-care payments ");

@@ -8,7 +8,7 @@ import subprocess
 
 from conftest import REPO, allocate_day
 
-from carewatch_py.demo_day import EXPECTED
+from carewatch_py.demo_day import EXPECTED, EXPECTED_FINAL_AFTER_LAST
 
 
 def readme_block(heading):
@@ -44,6 +44,27 @@ def test_main_job_then_try_it():
         assert "frozen caregivers:\n  CG11   SCHEDULE_OVERLAP on order O-SCHED-B" in out \
             or "  CG11   SCHEDULE_OVERLAP on order O-SCHED-B" in out, out
         assert "undecodable" not in out
+
+        # Every order of the day finalized as the scripted day says, each one
+        # ledger entry, and the ledger verifies.
+        finals = {}
+        for line in out.splitlines():
+            if line.startswith("  final "):
+                fields = line.split()
+                finals[fields[2]] = fields[1]
+        assert finals == EXPECTED_FINAL_AFTER_LAST, out
+        # (The stack is the tests' own: its ledger also holds their orders.)
+        assert re.search(r"^  OK: carewatch\.ledger/carewatch-local/sm3: \d+ entries", out,
+                         re.M), out
+        # The day's T+3 statements count every finalized order of the day.
+        assert re.search(r"statement K-P01-2024-\d\d:\S+ +valid +3 invalid +5 gross +120\.00 "
+                         r"deduction +900\.00", out), out
+        assert re.search(r"statement K-P02-2024-\d\d:\S+ +valid +1 invalid +8 gross +40\.00 "
+                         r"deduction +1440\.00", out), out
+        assert re.search(r"instruction PREPAY +K-P01-2024-\d\d:PREPAY +36000\.00 yuan", out), out
+        # Alerts reached the street offices and the command.
+        assert re.search(r"^  S01 +\d+ +\d+ +[1-9]\d*$", out, re.M), out
+        assert "to the district command: " in out
 
         t = run(readme_block("### Try it"), 60)
         assert t.returncode == 0, t.stdout + t.stderr

@@ -356,7 +356,9 @@ static void test_longest_ids_fit(void **state)
         alert_message_input in = base(all_rules[i]);
         in.caregiver_id = in.order_id = in.elder_id = id;
         with_values(&in, -123456789.25, 123456789, "km/h");
-        in.reason = "VOICE_UNCONFIRMED on order xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+        char reason[100];
+        snprintf(reason, sizeof(reason), "VOICE_UNCONFIRMED on order %s", id);
+        in.reason = reason;
         render(&in, zh, en);
     }
 }

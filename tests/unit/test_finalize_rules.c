@@ -420,6 +420,20 @@ static void test_finalized_at_is_the_latest_verdict(void **state)
     assert_int_equal(f.finalized_at, timer_at);
 }
 
+static void test_assignment_receipt_time_is_not_event_time(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    /* Received live, years after the replayed visit. */
+    for (size_t i = 0; i < c.d.check_count; i++)
+        if (strcmp(c.checks[i].rule, "SCHEDULE_OVERLAP") == 0)
+            c.checks[i].at = START + 900LL * 24 * HOUR_MS;
+    fin_decision f = run(&c, OUT_AT);
+    assert_int_equal(f.state, FIN_VALID);
+    assert_int_equal(f.finalized_at, OUT_AT);
+}
+
 static void test_duration_minutes(void **state)
 {
     (void)state;
@@ -452,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_late_check_in_within_24h_is_questionable),
         cmocka_unit_test(test_reasons_sorted_once_whatever_the_arrival_order),
         cmocka_unit_test(test_finalized_at_is_the_latest_verdict),
+        cmocka_unit_test(test_assignment_receipt_time_is_not_event_time),
         cmocka_unit_test(test_duration_minutes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,7 +23,7 @@
 #define PREPAID 300000 /* 30 % */
 #define HOUR_MS 3600000LL
 
-/* ---- helpers ------------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------- */
 
 static int64_t at(const char *rfc3339)
 {
@@ -160,7 +160,7 @@ static void assert_instruction(const ledger *l, const char *contract_id, pay_kin
     assert_int_equal(in->created_at, created_at);
 }
 
-/* ---- prepay ------------------------------------------------------------------------------ */
+/* ---- prepay -------------------------------------------------------------- */
 
 static void prepay_is_issued_once_when_the_contract_is_first_seen(void **state)
 {
@@ -192,7 +192,7 @@ static void prepay_is_issued_once_when_the_contract_is_first_seen(void **state)
     pay_state_free(st);
 }
 
-/* ---- statements and settlement ----------------------------------------------------------- */
+/* ---- statements and settlement ------------------------------------------- */
 
 static void zero_orders_claws_the_prepayment_back(void **state)
 {
@@ -342,7 +342,8 @@ static void contract_period_boundaries(void **state)
     /* The settlement instant of April is 2024-05-04T00:00+08:00. */
     pay_order last = order("l", "CA", "P1", "2024-04-30", 0, at("2024-05-03T23:59:59.999+08:00"));
     pay_order too_late = order("t", "CA", "P1", "2024-04-30", 1, at("2024-05-04T00:00:00+08:00"));
-    pay_order end_may = order("e", "CM", "P1", "2024-05-31", 1, at("2024-06-03T23:59:59.999+08:00"));
+    pay_order end_may =
+        order("e", "CM", "P1", "2024-05-31", 1, at("2024-06-03T23:59:59.999+08:00"));
     add(st, &a, PAY_ORDER_PENDING);
     add(st, &m, PAY_ORDER_PENDING);
     add(st, &wrong, PAY_ORDER_REJECTED);
@@ -439,7 +440,7 @@ static void contract_checks(void **state)
     assert_int_equal(pay_contract_check(&c, reason, sizeof(reason)), 0);
 }
 
-/* ---- streaming, batch and restart give one answer --------------------------------------------- */
+/* ---- streaming, batch and restart give one answer ------------------------ */
 
 typedef struct {
     int is_contract;

@@ -14,10 +14,16 @@ main job and by the integration tests, so both tell the same story.
     day.evidence       evidence for two questionable orders: O-VOICE's within
                        its 72 h window, O-SHORT's after it
     day.week_later_order, day.week_later
-                       an order and check-in a week later, past every
-                       evidence deadline of the day (and of the closing visit)
+                       an honest visit a week later, past every evidence
+                       deadline of the day and the closing visit
+    day.last_order, day.last
+                       a check-in a day after that, which lets the week-later
+                       visit be finalized (its finalized_at then moves the
+                       payment clock past the day's T+3 statement)
     day.expected()     {(subject, rule): outcome} of every non-PASS verdict
-    day.expected_final()  {order_id: status} once the week-later visit is in
+    day.expected_final(after_last=False)
+                       {order_id: status} once the week-later visit (or the
+                       last one) is in
 
 prefix (default none) is put in front of every elder, caregiver, contract,
 order and event id and every photo hash, so that tests can post the same day
@@ -105,8 +111,10 @@ EXPECTED_FINAL = {
     "O-VOVL-A": "VALID",
     "O-VOVL-B": "INVALID",
     "O-VOVL-C": "INVALID",
-    "O-CLOSE": "INVALID",     # never checked out, no evidence
+    "O-CLOSE": "VALID",       # the closing visit, honest
 }
+# ...and once the last visit (a day after the week-later one) is in.
+EXPECTED_FINAL_AFTER_LAST = dict(EXPECTED_FINAL, **{"O-WEEK": "VALID"})
 INTAKE_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "VOICE_UNCONFIRMED", "PHOTO_REUSE"}
 EXPECTED_INTAKE_FLAGS = {k: v for k, v in EXPECTED.items() if k[1] in INTAKE_RULES}
 
@@ -170,7 +178,9 @@ class Day:
         close_day = (d0 + datetime.timedelta(days=2)).isoformat()
         self.closing_order = self._order("O-CLOSE", 1, "CG01", "10:00", date=close_day)
         self.closing = [("check-in", self._fix("O-CLOSE", 1, "CG01", "in", "10:00",
-                                               date=close_day))]
+                                               date=close_day)),
+                        ("check-out", self._fix("O-CLOSE", 1, "CG01", "out", "11:05",
+                                                date=close_day))]
         self.orders.append(self._order("O-VOVL-C", 1, "CG10", "19:00"))
         self.after_freeze = [("check-in", self._fix("O-VOVL-C", 1, "CG10", "in", "19:02"))]
 
@@ -180,7 +190,12 @@ class Day:
         week_later = (d0 + datetime.timedelta(days=7)).isoformat()
         self.week_later_order = self._order("O-WEEK", 1, "CG01", "10:00", date=week_later)
         self.week_later = [("check-in", self._fix("O-WEEK", 1, "CG01", "in", "10:00",
-                                                  date=week_later))]
+                                                  date=week_later)),
+                           ("check-out", self._fix("O-WEEK", 1, "CG01", "out", "11:05",
+                                                   date=week_later))]
+        last_day = (d0 + datetime.timedelta(days=8)).isoformat()
+        self.last_order = self._order("O-LAST", 1, "CG01", "10:00", date=last_day)
+        self.last = [("check-in", self._fix("O-LAST", 1, "CG01", "in", "10:00", date=last_day))]
 
     def at(self, hhmm, date=None):
         return "%sT%s:00%s" % (date or self.date, hhmm, TZ)
@@ -237,9 +252,10 @@ class Day:
                              "at": at, "watermark_photo_sha256": photo(oid + "-watermark", p),
                              "elder_recording_sha256": photo(oid + "-recording", p)})
 
-    def expected_final(self):
+    def expected_final(self, after_last=False):
         """{order_id: status} of the day's orders, prefixed."""
-        return {self.prefix + o: status for o, status in EXPECTED_FINAL.items()}
+        table = EXPECTED_FINAL_AFTER_LAST if after_last else EXPECTED_FINAL
+        return {self.prefix + o: status for o, status in table.items()}
 
     def expected(self, after_freeze=False):
         """{(subject, rule): outcome} of the non-PASS verdicts, prefixed."""

@@ -1,0 +1,701 @@
+#include "scheduler.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_http.h"
+#include "id_set.h"
+#include "kafka_txn.h"
+#include "log.h"
+#include "metrics.h"
+#include "pay_config.h"
+#include "payment_records.h"
+#include "payment_state.h"
+#include "shutdown.h"
+#include "stream.h"
+#include "timeutil.h"
+
+#define SERVICE "payment-scheduler"
+#define INIT_TIMEOUT_MS 30000
+#define RETRY_PAUSE_MS 1000
+#define KEY_MAX 256
+
+enum { RUN_STOP = 0, RUN_REBUILD = 1, RUN_FATAL = -1 };
+typedef enum { MODE_REPLAY, MODE_LIVE } input_mode;
+
+typedef struct {
+    int32_t partition;
+    int64_t next; /* next offset to read */
+} part_position;
+
+typedef struct {
+    cw_counter *statements, *instructions, *cents, *orders, *transactions, *restores;
+    cw_gauge *watermark;
+} pay_metrics;
+
+/* What the open batch did, counted once its transaction commits. */
+typedef struct {
+    uint64_t counted, pending, duplicate, rejected;
+} batch_tally;
+
+typedef struct {
+    const cw_config *cfg;
+    pay_settings set;
+    pay_state *st;
+    pay_idset dead; /* "topic/partition/offset" of records already dead-lettered */
+    part_position *parts;        /* of orders.finalized */
+    pay_partition_clock *clocks; /* clocks[i] is parts[i]'s */
+    size_t part_count;
+    rd_kafka_topic_partition_list_t *contract_ends;
+    cw_outbox out;     /* dead letters, then encoded statements and instructions */
+    pay_output pout;   /* statements and instructions not yet encoded */
+    batch_tally tally;
+    cw_txn_producer *producer;
+    rd_kafka_t *consumer;
+    atomic_int ready;
+    pay_metrics m;
+} scheduler;
+
+/* ---- readiness, metrics -------------------------------------------------- */
+
+static int ready_probe(void *user_data, char *reason, size_t reason_len)
+{
+    scheduler *s = user_data;
+    if (!atomic_load(&s->ready)) {
+        snprintf(reason, reason_len, "restoring the state from Kafka");
+        return 1;
+    }
+    if (cw_txn_ping(s->producer, 2000) != 0) {
+        snprintf(reason, reason_len, "kafka unreachable");
+        return 1;
+    }
+    return 0;
+}
+
+static void register_metrics(pay_metrics *m)
+{
+    m->statements = cw_metrics_counter("carewatch_payment_statements_total",
+                                       "Daily statements published.", NULL);
+    m->instructions = cw_metrics_counter("carewatch_payment_instructions_total",
+                                         "Payment instructions published.", "kind");
+    m->cents = cw_metrics_counter("carewatch_payment_amount_cents_total",
+                                  "Cents instructed: paid (PREPAY, SETTLEMENT) or clawed back.",
+                                  "kind");
+    m->orders = cw_metrics_counter("carewatch_payment_orders_total",
+                                   "Finalized orders read, by outcome.", "outcome");
+    m->transactions = cw_metrics_counter("carewatch_payment_transactions_total",
+                                         "Kafka transactions, by result.", "result");
+    m->restores = cw_metrics_counter("carewatch_payment_restores_total",
+                                     "State rebuilds from the topics.", NULL);
+    m->watermark = cw_metrics_gauge("carewatch_payment_watermark_ms",
+                                    "Event-time watermark (UTC ms).", NULL);
+    for (int k = PAY_PREPAY; k <= PAY_CLAWBACK; k++) {
+        cw_counter_add(m->instructions, CW_LABELS(pay_kind_name((pay_kind)k)), 0);
+        cw_counter_add(m->cents, CW_LABELS(pay_kind_name((pay_kind)k)), 0);
+    }
+    cw_counter_add(m->statements, NULL, 0);
+}
+
+/* ---- input --------------------------------------------------------------- */
+
+static void dead_key(char *buf, size_t len, const char *topic, int32_t partition, int64_t offset)
+{
+    /* The key cw_stream_dead_letter gives a dead letter. */
+    snprintf(buf, len, "%s/%d/%lld", topic, (int)partition, (long long)offset);
+}
+
+/* A dead letter for m, unless it has one already. 0 or -1. */
+static int dead_letter(scheduler *s, const rd_kafka_message_t *m, const char *reason)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    char key[KEY_MAX];
+    dead_key(key, sizeof(key), topic, m->partition, m->offset);
+    if (pay_idset_contains(&s->dead, key))
+        return 0;
+    if (cw_stream_dead_letter(&s->out, SERVICE, topic, m->partition, m->offset, m->key,
+                              m->key_len, m->payload, m->len, reason, cw_now_ms()) != 0 ||
+        pay_idset_add(&s->dead, key) < 0)
+        return -1;
+    return 0;
+}
+
+static int on_contract(scheduler *s, const rd_kafka_message_t *m)
+{
+    pay_contract c;
+    char reason[256];
+    if (pay_read_contract(m->payload, m->len, &c, reason, sizeof(reason)) != 0)
+        return dead_letter(s, m, reason);
+    return pay_state_put_contract(s->st, &c, &s->pout) < 0 ? -1 : 0;
+}
+
+/* Index of partition in s->parts, or -1. */
+static int part_index(const scheduler *s, int32_t partition)
+{
+    for (size_t i = 0; i < s->part_count; i++)
+        if (s->parts[i].partition == partition)
+            return (int)i;
+    return -1;
+}
+
+static int on_order(scheduler *s, const rd_kafka_message_t *m, input_mode mode)
+{
+    char key[KEY_MAX], reason[256];
+    avro_value_t value;
+    pay_order o;
+    int p = part_index(s, m->partition);
+    if (p >= 0 && m->offset + 1 > s->parts[p].next)
+        s->parts[p].next = m->offset + 1;
+    if (pay_read_order(m->payload, m->len, &value, &o, reason, sizeof(reason)) != 0)
+        return dead_letter(s, m, reason);
+    if (p >= 0 && o.finalized_at > s->clocks[p].max_event_ms)
+        s->clocks[p].max_event_ms = o.finalized_at;
+    int rc = 0;
+    dead_key(key, sizeof(key), PAY_TOPIC_FINALIZED, m->partition, m->offset);
+    if (mode == MODE_REPLAY && pay_idset_contains(&s->dead, key)) {
+        /* Refused before (under the contract as it was then): stays so. */
+        rc = pay_state_mark_seen(s->st, o.order_id);
+        avro_value_decref(&value);
+        return rc;
+    }
+    pay_order_result r = mode == MODE_REPLAY
+                             ? pay_state_replay_order(s->st, &o, reason, sizeof(reason))
+                             : pay_state_add_order(s->st, &o, reason, sizeof(reason));
+    switch (r) {
+    case PAY_ORDER_COUNTED: s->tally.counted++; break;
+    case PAY_ORDER_PENDING: s->tally.pending++; break;
+    case PAY_ORDER_DUPLICATE: s->tally.duplicate++; break;
+    case PAY_ORDER_REJECTED:
+        s->tally.rejected++;
+        rc = dead_letter(s, m, reason);
+        break;
+    case PAY_ORDER_ERROR: rc = -1; break;
+    }
+    avro_value_decref(&value);
+    return rc;
+}
+
+/* ---- publishing ---------------------------------------------------------- */
+
+static void log_instruction(const pay_instruction *in)
+{
+    char id[PAY_RECORD_ID_MAX], amount[32];
+    if (pay_instruction_id(id, sizeof(id), in->contract_id, in->kind, in->period_end) != 0)
+        return;
+    pay_format_yuan(amount, sizeof(amount), in->amount_cents);
+    cw_log_info("payment instruction", "instruction_id", id, "kind", pay_kind_name(in->kind),
+                "amount_yuan", amount, NULL);
+}
+
+static void count_committed(scheduler *s)
+{
+    for (size_t i = 0; i < s->out.count; i++)
+        cw_metrics_event_out(s->out.records[i].topic);
+    cw_counter_add(s->m.statements, NULL, s->pout.statement_count);
+    for (size_t i = 0; i < s->pout.instruction_count; i++) {
+        const pay_instruction *in = &s->pout.instructions[i];
+        const char *kind = pay_kind_name(in->kind);
+        cw_counter_add(s->m.instructions, CW_LABELS(kind), 1);
+        cw_counter_add(s->m.cents, CW_LABELS(kind), (uint64_t)in->amount_cents);
+        log_instruction(in);
+    }
+    cw_counter_add(s->m.orders, CW_LABELS("pending"), s->tally.pending);
+    cw_counter_add(s->m.orders, CW_LABELS("duplicate"), s->tally.duplicate);
+    cw_counter_add(s->m.orders, CW_LABELS("rejected"), s->tally.rejected);
+    cw_counter_add(s->m.transactions, CW_LABELS("committed"), 1);
+}
+
+static void clear_batch(scheduler *s)
+{
+    cw_outbox_clear(&s->out);
+    pay_output_clear(&s->pout);
+    memset(&s->tally, 0, sizeof(s->tally));
+}
+
+/* The consumer positions of orders.finalized, for the transaction. */
+static rd_kafka_topic_partition_list_t *positions(const scheduler *s)
+{
+    rd_kafka_topic_partition_list_t *list =
+        rd_kafka_topic_partition_list_new((int)s->part_count + 1);
+    for (size_t i = 0; i < s->part_count; i++)
+        if (s->parts[i].next >= 0)
+            rd_kafka_topic_partition_list_add(list, PAY_TOPIC_FINALIZED, s->parts[i].partition)
+                ->offset = s->parts[i].next;
+    return list;
+}
+
+/* Publishes the batch in one transaction. RUN_STOP when committed (or
+ * nothing to do), RUN_REBUILD when aborted, RUN_FATAL. */
+static int publish(scheduler *s)
+{
+    char err[512];
+    for (size_t i = 0; i < s->pout.statement_count; i++)
+        if (pay_outbox_add_statement(&s->out, &s->pout.statements[i], err, sizeof(err)) != 0)
+            goto fatal;
+    for (size_t i = 0; i < s->pout.instruction_count; i++)
+        if (pay_outbox_add_instruction(&s->out, &s->pout.instructions[i], err, sizeof(err)) != 0)
+            goto fatal;
+    if (cw_txn_begin(s->producer, err, sizeof(err)) != CW_TXN_OK)
+        goto fatal;
+    int rc = CW_TXN_OK;
+    for (size_t i = 0; i < s->out.count && rc == CW_TXN_OK; i++)
+        rc = cw_txn_produce(s->producer, &s->out.records[i], err, sizeof(err));
+    if (rc == CW_TXN_OK) {
+        rd_kafka_topic_partition_list_t *offsets = positions(s);
+        rc = cw_txn_commit(s->producer, s->consumer, offsets, err, sizeof(err));
+        rd_kafka_topic_partition_list_destroy(offsets);
+    }
+    if (rc == CW_TXN_OK) {
+        count_committed(s);
+        clear_batch(s);
+        return RUN_STOP;
+    }
+    if (rc == CW_TXN_ABORTED) {
+        cw_counter_add(s->m.transactions, CW_LABELS("aborted"), 1);
+        cw_log_warn("transaction aborted; rebuilding the state from Kafka", "error", err, NULL);
+        clear_batch(s);
+        return RUN_REBUILD;
+    }
+fatal:
+    cw_log_error("cannot publish", "error", err, NULL);
+    return RUN_FATAL;
+}
+
+/* ---- watermark ----------------------------------------------------------- */
+
+/* Which partitions of orders.finalized have been read to their end, from
+ * the client's cached offsets (no broker round trip). */
+static void update_caught_up(scheduler *s)
+{
+    rd_kafka_topic_partition_list_t *pos = positions(s);
+    rd_kafka_position(s->consumer, pos);
+    for (size_t i = 0; i < s->part_count; i++) {
+        int64_t low = -1, high = -1, at = s->parts[i].next;
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(pos, PAY_TOPIC_FINALIZED, s->parts[i].partition);
+        if (p != NULL && p->offset > at)
+            at = p->offset; /* past transaction markers */
+        rd_kafka_get_watermark_offsets(s->consumer, PAY_TOPIC_FINALIZED, s->parts[i].partition,
+                                       &low, &high);
+        s->clocks[i].caught_up = high >= 0 && at >= high;
+    }
+    rd_kafka_topic_partition_list_destroy(pos);
+}
+
+static int64_t watermark(const scheduler *s)
+{
+    return pay_watermark(s->clocks, s->part_count, cw_now_ms(), s->set.live, s->set.lateness_ms);
+}
+
+static int advance(scheduler *s)
+{
+    int64_t wm = watermark(s);
+    if (wm != INT64_MIN)
+        cw_gauge_set(s->m.watermark, NULL, (double)wm);
+    if (pay_state_advance(s->st, wm, &s->pout) != 0) {
+        cw_log_error("statement amounts overflow", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* The restore reads these topics from the beginning: records that expire
+ * would be paid again or missed. Warns when one keeps them for a time only. */
+static void check_retention(scheduler *s)
+{
+    static const char *const topics[] = {PAY_TOPIC_FINALIZED, PAY_TOPIC_STATEMENTS,
+                                         PAY_TOPIC_INSTRUCTIONS, PAY_TOPIC_DLQ};
+    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+        char value[64];
+        if (cw_kafka_topic_config(cw_txn_handle(s->producer), topics[i], "retention.ms", value,
+                                  sizeof(value), 5000) == 0 &&
+            strcmp(value, "-1") != 0)
+            cw_log_warn("topic deletes old records; the restart reads it from the beginning: "
+                        "set retention.ms=-1",
+                        "topic", topics[i], "retention_ms", value, NULL);
+    }
+}
+
+/* ---- restore ------------------------------------------------------------- */
+
+typedef struct {
+    scheduler *s;
+    int failed;
+} reader;
+
+static int read_instruction(void *user_data, const rd_kafka_message_t *m)
+{
+    reader *r = user_data;
+    pay_instruction in;
+    char reason[256];
+    cw_admin_heartbeat();
+    if (cw_shutdown_requested())
+        return -1;
+    if (pay_read_instruction(m->payload, m->len, &in, reason, sizeof(reason)) != 0) {
+        cw_log_warn("unreadable payment instruction ignored", "reason", reason, NULL);
+        return 0;
+    }
+    if (pay_state_restore_instruction(r->s->st, &in) < 0)
+        r->failed = 1;
+    return r->failed ? -1 : 0;
+}
+
+static int read_statement(void *user_data, const rd_kafka_message_t *m)
+{
+    reader *r = user_data;
+    pay_statement st;
+    char reason[256];
+    cw_admin_heartbeat();
+    if (cw_shutdown_requested())
+        return -1;
+    if (pay_read_statement(m->payload, m->len, &st, reason, sizeof(reason)) != 0) {
+        cw_log_warn("unreadable statement ignored", "reason", reason, NULL);
+        return 0;
+    }
+    if (pay_state_restore_statement(r->s->st, &st) < 0)
+        r->failed = 1;
+    return r->failed ? -1 : 0;
+}
+
+static int read_dead_letter(void *user_data, const rd_kafka_message_t *m)
+{
+    reader *r = user_data;
+    char key[KEY_MAX];
+    if (cw_shutdown_requested())
+        return -1;
+    if (m->key == NULL || m->key_len >= sizeof(key))
+        return 0;
+    memcpy(key, m->key, m->key_len);
+    key[m->key_len] = '\0';
+    if (pay_idset_add(&r->s->dead, key) < 0)
+        r->failed = 1;
+    return r->failed ? -1 : 0;
+}
+
+static int read_contract(void *user_data, const rd_kafka_message_t *m)
+{
+    reader *r = user_data;
+    cw_admin_heartbeat();
+    if (cw_shutdown_requested())
+        return -1;
+    if (on_contract(r->s, m) != 0)
+        r->failed = 1;
+    return r->failed ? -1 : 0;
+}
+
+static int read_order(void *user_data, const rd_kafka_message_t *m)
+{
+    reader *r = user_data;
+    cw_admin_heartbeat();
+    if (cw_shutdown_requested())
+        return -1;
+    if (on_order(r->s, m, MODE_REPLAY) != 0)
+        r->failed = 1;
+    return r->failed ? -1 : 0;
+}
+
+static int read_all(scheduler *s, const char *topic, int (*fn)(void *, const rd_kafka_message_t *),
+                    rd_kafka_topic_partition_list_t **ends_out)
+{
+    reader r = {.s = s};
+    char err[512];
+    rd_kafka_topic_partition_list_t *ends = NULL;
+    long n = cw_kafka_read_to_end(s->cfg, topic, fn, &r, &ends, err, sizeof(err));
+    if (n < 0 || r.failed) {
+        if (!cw_shutdown_requested())
+            cw_log_error("restore: cannot read a topic", "topic", topic, "error",
+                         r.failed ? "out of memory" : err, NULL);
+        if (ends != NULL)
+            rd_kafka_topic_partition_list_destroy(ends);
+        return -1;
+    }
+    char count[24];
+    snprintf(count, sizeof(count), "%ld", n);
+    cw_log_info("restore: topic read", "topic", topic, "records", count, NULL);
+    if (ends_out != NULL)
+        *ends_out = ends;
+    else
+        rd_kafka_topic_partition_list_destroy(ends);
+    return 0;
+}
+
+static void reset(scheduler *s)
+{
+    pay_state_free(s->st);
+    s->st = NULL;
+    pay_idset_free(&s->dead);
+    free(s->parts);
+    free(s->clocks);
+    s->parts = NULL;
+    s->clocks = NULL;
+    s->part_count = 0;
+    if (s->contract_ends != NULL)
+        rd_kafka_topic_partition_list_destroy(s->contract_ends);
+    s->contract_ends = NULL;
+    clear_batch(s);
+}
+
+/* A clock and a position per partition, empty until the replay fills them
+ * in; the restore reads them to their end, so they start caught up. */
+static int init_clocks(scheduler *s, const rd_kafka_topic_partition_list_t *parts)
+{
+    s->parts = calloc((size_t)parts->cnt + 1, sizeof(*s->parts));
+    s->clocks = calloc((size_t)parts->cnt + 1, sizeof(*s->clocks));
+    if (s->parts == NULL || s->clocks == NULL)
+        return -1;
+    s->part_count = (size_t)parts->cnt;
+    for (int i = 0; i < parts->cnt; i++) {
+        s->parts[i] = (part_position){.partition = parts->elems[i].partition, .next = -1};
+        s->clocks[i] = (pay_partition_clock){.max_event_ms = INT64_MIN, .caught_up = 1};
+    }
+    return 0;
+}
+
+/* Replays orders.finalized, whose partitions come from the metadata first
+ * so that the replay can fill in their clocks. */
+static int restore_orders(scheduler *s, rd_kafka_topic_partition_list_t **ends)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->consumer, PAY_TOPIC_FINALIZED, NULL);
+    if (rkt == NULL)
+        return -1;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(s->consumer, 0, rkt, &md, 10000);
+    rd_kafka_topic_destroy(rkt);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err) {
+        cw_log_error("restore: no metadata for orders.finalized", "error",
+                     rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err
+                                                            : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC),
+                     NULL);
+        if (md != NULL)
+            rd_kafka_metadata_destroy(md);
+        return -1;
+    }
+    rd_kafka_topic_partition_list_t *parts =
+        rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt + 1);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(parts, PAY_TOPIC_FINALIZED,
+                                          md->topics[0].partitions[i].id);
+    rd_kafka_metadata_destroy(md);
+    int rc = init_clocks(s, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (rc != 0 || read_all(s, PAY_TOPIC_FINALIZED, read_order, ends) != 0)
+        return -1;
+    for (int i = 0; i < (*ends)->cnt; i++) {
+        int p = part_index(s, (*ends)->elems[i].partition);
+        if (p >= 0)
+            s->parts[p].next = (*ends)->elems[i].offset;
+    }
+    return 0;
+}
+
+static int assign(scheduler *s, const rd_kafka_topic_partition_list_t *order_ends)
+{
+    rd_kafka_topic_partition_list_t *all =
+        rd_kafka_topic_partition_list_new(order_ends->cnt + s->contract_ends->cnt + 1);
+    for (int i = 0; i < s->contract_ends->cnt; i++)
+        rd_kafka_topic_partition_list_add(all, PAY_TOPIC_CONTRACTS,
+                                          s->contract_ends->elems[i].partition)
+            ->offset = s->contract_ends->elems[i].offset;
+    for (int i = 0; i < order_ends->cnt; i++)
+        rd_kafka_topic_partition_list_add(all, PAY_TOPIC_FINALIZED, order_ends->elems[i].partition)
+            ->offset = order_ends->elems[i].offset;
+    rd_kafka_resp_err_t e = rd_kafka_assign(s->consumer, all);
+    rd_kafka_topic_partition_list_destroy(all);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        cw_log_error("cannot assign the input partitions", "error", rd_kafka_err2str(e), NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t pending_total(const pay_state *st)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < pay_state_account_count(st); i++)
+        n += (int64_t)pay_state_account(st, i)->pending_orders;
+    return n;
+}
+
+/* Rebuilds the state from the topics and publishes what is due. RUN_STOP
+ * when done (then streaming may start), RUN_REBUILD to try again,
+ * RUN_FATAL. */
+static int restore(scheduler *s)
+{
+    rd_kafka_topic_partition_list_t *order_ends = NULL;
+    atomic_store(&s->ready, 0);
+    reset(s);
+    s->st = pay_state_new(s->set.utc_offset_minutes);
+    if (s->st == NULL)
+        return RUN_FATAL;
+    if (read_all(s, PAY_TOPIC_INSTRUCTIONS, read_instruction, NULL) != 0 ||
+        read_all(s, PAY_TOPIC_STATEMENTS, read_statement, NULL) != 0 ||
+        read_all(s, PAY_TOPIC_DLQ, read_dead_letter, NULL) != 0 ||
+        read_all(s, PAY_TOPIC_CONTRACTS, read_contract, &s->contract_ends) != 0 ||
+        restore_orders(s, &order_ends) != 0)
+        goto retry;
+    if (pay_state_finish_replay(s->st) != 0 || advance(s) != 0) {
+        rd_kafka_topic_partition_list_destroy(order_ends);
+        return RUN_FATAL;
+    }
+    char counted[24], pending[24], outputs[24];
+    snprintf(counted, sizeof(counted), "%llu", (unsigned long long)s->tally.counted);
+    snprintf(pending, sizeof(pending), "%lld", (long long)pending_total(s->st));
+    snprintf(outputs, sizeof(outputs), "%zu",
+             s->out.count + s->pout.statement_count + s->pout.instruction_count);
+    cw_log_info("restore: state rebuilt", "orders_counted", counted, "orders_pending", pending,
+                "records_to_publish", outputs, NULL);
+    memset(&s->tally, 0, sizeof(s->tally));
+    if (s->out.count + s->pout.statement_count + s->pout.instruction_count > 0) {
+        int rc = publish(s);
+        if (rc != RUN_STOP) {
+            rd_kafka_topic_partition_list_destroy(order_ends);
+            return rc;
+        }
+    } else {
+        clear_batch(s);
+    }
+    int rc = assign(s, order_ends);
+    rd_kafka_topic_partition_list_destroy(order_ends);
+    if (rc != 0)
+        return RUN_REBUILD;
+    cw_counter_add(s->m.restores, NULL, 1);
+    atomic_store(&s->ready, 1);
+    return RUN_STOP;
+retry:
+    if (order_ends != NULL)
+        rd_kafka_topic_partition_list_destroy(order_ends);
+    return RUN_REBUILD;
+}
+
+/* ---- streaming ----------------------------------------------------------- */
+
+/* One batch: up to batch_max messages, waiting at most batch_wait_ms once
+ * the first has come. Returns how many order records it held, or -1. */
+static int consume_batch(scheduler *s)
+{
+    int orders = 0, n = 0;
+    int64_t deadline = 0;
+    while (n < s->set.batch_max) {
+        int timeout = n == 0 ? 200 : (int)(deadline - cw_now_ms());
+        if (n > 0 && timeout <= 0)
+            break;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, timeout);
+        if (m == NULL) {
+            if (n == 0)
+                break;
+            continue;
+        }
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                cw_log_warn("consumer error", "error", rd_kafka_message_errstr(m), NULL);
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (n++ == 0)
+            deadline = cw_now_ms() + s->set.batch_wait_ms;
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        cw_metrics_event_in(topic);
+        int rc;
+        if (strcmp(topic, PAY_TOPIC_FINALIZED) == 0) {
+            rc = on_order(s, m, MODE_LIVE);
+            orders++;
+        } else {
+            rc = on_contract(s, m);
+        }
+        rd_kafka_message_destroy(m);
+        if (rc != 0)
+            return -1;
+    }
+    return orders;
+}
+
+static int stream(scheduler *s)
+{
+    while (!cw_shutdown_requested()) {
+        cw_admin_heartbeat();
+        int orders = consume_batch(s);
+        if (orders < 0)
+            return RUN_FATAL;
+        update_caught_up(s);
+        if (advance(s) != 0)
+            return RUN_FATAL;
+        if (orders == 0 && s->out.count == 0 && s->pout.statement_count == 0 &&
+            s->pout.instruction_count == 0)
+            continue;
+        int rc = publish(s);
+        if (rc != RUN_STOP)
+            return rc;
+    }
+    return RUN_STOP;
+}
+
+static int serve(scheduler *s)
+{
+    char err[512];
+    if (s->set.transactional_id[0] == '\0') {
+        cw_log_error("stream.transactional_id must not be empty", NULL);
+        return 2;
+    }
+    if (cw_admin_start(cw_config_str(s->cfg, "admin.bind"),
+                       (int)cw_config_int(s->cfg, "admin.port"), ready_probe, s, err,
+                       sizeof(err)) != 0) {
+        cw_log_error("cannot start the admin listener", "error", err, NULL);
+        return 1;
+    }
+    int rc = 1;
+    while (s->producer == NULL && !cw_shutdown_requested()) {
+        cw_admin_heartbeat();
+        s->producer = cw_txn_producer_new(s->cfg, s->set.transactional_id, INIT_TIMEOUT_MS, err,
+                                          sizeof(err));
+        if (s->producer == NULL) {
+            cw_log_warn("cannot initialise transactions; retrying", "error", err, NULL);
+            cw_shutdown_sleep_ms(RETRY_PAUSE_MS);
+        }
+    }
+    if (s->producer == NULL) {
+        rc = 0;
+        goto out;
+    }
+    s->consumer = cw_txn_consumer_new(s->cfg, s->set.group_id, err, sizeof(err));
+    if (s->consumer == NULL) {
+        cw_log_error("cannot create the Kafka consumer", "error", err, NULL);
+        goto out;
+    }
+    check_retention(s);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", cw_admin_port());
+    cw_log_info("started", "transactional_id", s->set.transactional_id, "admin_port", port,
+                "time_mode", cw_config_str(s->cfg, "time.mode"), NULL);
+    int run = RUN_REBUILD;
+    while (run == RUN_REBUILD && !cw_shutdown_requested()) {
+        run = restore(s);
+        if (run == RUN_STOP)
+            run = stream(s);
+        if (run == RUN_REBUILD)
+            cw_shutdown_sleep_ms(RETRY_PAUSE_MS);
+    }
+    rc = run == RUN_FATAL ? 1 : 0;
+    cw_log_info("shutting down", NULL);
+out:
+    atomic_store(&s->ready, 0);
+    cw_admin_stop();
+    if (s->consumer != NULL) {
+        rd_kafka_consumer_close(s->consumer);
+        rd_kafka_destroy(s->consumer);
+    }
+    cw_txn_producer_free(s->producer);
+    reset(s);
+    cw_outbox_free(&s->out);
+    pay_output_free(&s->pout);
+    return rc;
+}
+
+int pay_serve(const cw_config *cfg)
+{
+    static scheduler s;
+    s.cfg = cfg;
+    pay_settings_load(cfg, &s.set);
+    register_metrics(&s.m);
+    return serve(&s);
+}
