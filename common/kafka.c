@@ -23,8 +23,8 @@ typedef struct {
     size_t *outstanding;
 } delivery_slot;
 
-static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
-                    size_t errlen)
+int cw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                      size_t errlen)
 {
     char rkerr[256];
     if (rd_kafka_conf_set(conf, name, value, rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
@@ -34,8 +34,8 @@ static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value, 
     return 0;
 }
 
-/* kafka.extra entries are "name=value" librdkafka properties. */
-static int apply_extra_conf(rd_kafka_conf_t *conf, const cw_config *cfg, char *err, size_t errlen)
+int cw_kafka_conf_apply_extra(rd_kafka_conf_t *conf, const cw_config *cfg, char *err,
+                              size_t errlen)
 {
     size_t n = 0;
     const char *const *extra = cw_config_list(cfg, "kafka.extra", &n);
@@ -53,13 +53,13 @@ static int apply_extra_conf(rd_kafka_conf_t *conf, const cw_config *cfg, char *e
         }
         memcpy(name, extra[i], name_len);
         name[name_len] = '\0';
-        if (set_conf(conf, name, eq + 1, err, errlen))
+        if (cw_kafka_conf_set(conf, name, eq + 1, err, errlen))
             return -1;
     }
     return 0;
 }
 
-static void log_kafka_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+void cw_kafka_log_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 {
     (void)rk;
     (void)opaque;
@@ -71,19 +71,20 @@ static rd_kafka_conf_t *base_conf(const cw_config *cfg, const char *client_id, c
                                   size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (set_conf(conf, "bootstrap.servers", cw_config_str(cfg, "kafka.brokers"), err, errlen) ||
-        set_conf(conf, "client.id", client_id, err, errlen)) {
+    if (cw_kafka_conf_set(conf, "bootstrap.servers", cw_config_str(cfg, "kafka.brokers"), err,
+                          errlen) ||
+        cw_kafka_conf_set(conf, "client.id", client_id, err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    rd_kafka_conf_set_error_cb(conf, log_kafka_error);
+    rd_kafka_conf_set_error_cb(conf, cw_kafka_log_error);
     return conf;
 }
 
 /* kafka.extra comes last, so an operator can override any default here. */
 static int finish_conf(rd_kafka_conf_t *conf, const cw_config *cfg, char *err, size_t errlen)
 {
-    if (apply_extra_conf(conf, cfg, err, errlen) != 0) {
+    if (cw_kafka_conf_apply_extra(conf, cfg, err, errlen) != 0) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
@@ -109,11 +110,11 @@ cw_producer *cw_producer_new(const cw_config *cfg, const char *client_id, char *
     char timeout[32];
     snprintf(timeout, sizeof(timeout), "%lld",
              (long long)cw_config_int(cfg, "kafka.message_timeout_ms"));
-    if (set_conf(conf, "message.timeout.ms", timeout, err, errlen) ||
-        set_conf(conf, "enable.idempotence", "true", err, errlen) ||
-        set_conf(conf, "acks", "all", err, errlen) ||
-        set_conf(conf, "linger.ms", "1", err, errlen) ||
-        set_conf(conf, "compression.type", "lz4", err, errlen)) {
+    if (cw_kafka_conf_set(conf, "message.timeout.ms", timeout, err, errlen) ||
+        cw_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen) ||
+        cw_kafka_conf_set(conf, "acks", "all", err, errlen) ||
+        cw_kafka_conf_set(conf, "linger.ms", "1", err, errlen) ||
+        cw_kafka_conf_set(conf, "compression.type", "lz4", err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -222,15 +223,15 @@ cw_consumer *cw_consumer_new(const cw_config *cfg, const char *group_id, const c
     rd_kafka_conf_t *conf = base_conf(cfg, group_id, err, errlen);
     if (!conf)
         return NULL;
-    if (set_conf(conf, "group.id", group_id, err, errlen) ||
-        set_conf(conf, "enable.auto.commit", "false", err, errlen) ||
-        set_conf(conf, "enable.auto.offset.store", "false", err, errlen) ||
-        set_conf(conf, "auto.offset.reset", "earliest", err, errlen) ||
-        set_conf(conf, "isolation.level", "read_committed", err, errlen) ||
+    if (cw_kafka_conf_set(conf, "group.id", group_id, err, errlen) ||
+        cw_kafka_conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        cw_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+        cw_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+        cw_kafka_conf_set(conf, "isolation.level", "read_committed", err, errlen) ||
         /* A killed instance's partitions move to the others after 10 s
          * rather than the default 45 s (kafka.extra can change it). */
-        set_conf(conf, "session.timeout.ms", "10000", err, errlen) ||
-        set_conf(conf, "heartbeat.interval.ms", "3000", err, errlen)) {
+        cw_kafka_conf_set(conf, "session.timeout.ms", "10000", err, errlen) ||
+        cw_kafka_conf_set(conf, "heartbeat.interval.ms", "3000", err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -349,9 +350,9 @@ long cw_kafka_read_topic(const cw_config *cfg, const char *topic,
         return -1;
     /* A group id is required to consume, though this reader never joins
      * the group (assign, not subscribe) nor commits. */
-    if (set_conf(conf, "group.id", "carewatch-reader", err, errlen) ||
-        set_conf(conf, "enable.auto.commit", "false", err, errlen) ||
-        set_conf(conf, "isolation.level", "read_committed", err, errlen)) {
+    if (cw_kafka_conf_set(conf, "group.id", "carewatch-reader", err, errlen) ||
+        cw_kafka_conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        cw_kafka_conf_set(conf, "isolation.level", "read_committed", err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }

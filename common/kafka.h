@@ -31,6 +31,16 @@ typedef struct {
     rd_kafka_resp_err_t err;
 } cw_kafka_record;
 
+/* Building blocks of a librdkafka configuration, for the helpers here and
+ * in kafka_txn.c. conf_set: one property, 0 or -1 with err naming it.
+ * conf_apply_extra: kafka.extra's "name=value" properties (applied last,
+ * so they override the defaults). log_error: an error_cb that logs. */
+int cw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                      size_t errlen);
+int cw_kafka_conf_apply_extra(rd_kafka_conf_t *conf, const cw_config *cfg, char *err,
+                              size_t errlen);
+void cw_kafka_log_error(rd_kafka_t *rk, int code, const char *reason, void *opaque);
+
 /* Reads kafka.brokers, kafka.message_timeout_ms and kafka.extra from cfg.
  * Caller frees with cw_producer_free (which flushes first). */
 cw_producer *cw_producer_new(const cw_config *cfg, const char *client_id, char *err,

@@ -16,47 +16,6 @@ struct cw_txn_producer {
     int open;
 };
 
-static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
-                    size_t errlen)
-{
-    char rkerr[256];
-    if (rd_kafka_conf_set(conf, name, value, rkerr, sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "kafka setting %s: %s", name, rkerr);
-        return -1;
-    }
-    return 0;
-}
-
-/* kafka.extra: "name=value" librdkafka properties, applied last so they
- * override the defaults set here (as common/kafka.c does). */
-static int apply_extra(rd_kafka_conf_t *conf, const cw_config *cfg, char *err, size_t errlen)
-{
-    size_t n = 0;
-    const char *const *extra = cw_config_list(cfg, "kafka.extra", &n);
-    for (size_t i = 0; i < n; i++) {
-        const char *eq = strchr(extra[i], '=');
-        char name[128];
-        size_t len = eq ? (size_t)(eq - extra[i]) : 0;
-        if (len == 0 || len >= sizeof(name)) {
-            snprintf(err, errlen, "kafka.extra: expected name=value");
-            return -1;
-        }
-        memcpy(name, extra[i], len);
-        name[len] = '\0';
-        if (set_conf(conf, name, eq + 1, err, errlen) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-static void log_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
-{
-    (void)rk;
-    (void)opaque;
-    cw_log_warn("kafka error", "error", rd_kafka_err2name((rd_kafka_resp_err_t)code), "reason",
-                reason, NULL);
-}
-
 static void log_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     (void)rk;
@@ -82,12 +41,13 @@ static rd_kafka_conf_t *new_conf(const cw_config *cfg, const char *client_id, ch
                                  size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (set_conf(conf, "bootstrap.servers", cw_config_str(cfg, "kafka.brokers"), err, errlen) ||
-        set_conf(conf, "client.id", client_id, err, errlen)) {
+    if (cw_kafka_conf_set(conf, "bootstrap.servers", cw_config_str(cfg, "kafka.brokers"), err,
+                          errlen) ||
+        cw_kafka_conf_set(conf, "client.id", client_id, err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    rd_kafka_conf_set_error_cb(conf, log_error_cb);
+    rd_kafka_conf_set_error_cb(conf, cw_kafka_log_error);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     return conf;
 }
@@ -96,7 +56,7 @@ static rd_kafka_t *create(rd_kafka_type_t type, rd_kafka_conf_t *conf, const cw_
                           char *err, size_t errlen)
 {
     char rkerr[256];
-    if (apply_extra(conf, cfg, err, errlen) != 0) {
+    if (cw_kafka_conf_apply_extra(conf, cfg, err, errlen) != 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -127,12 +87,12 @@ cw_txn_producer *cw_txn_producer_new(const cw_config *cfg, const char *transacti
         return NULL;
     snprintf(timeout, sizeof(timeout), "%lld",
              (long long)cw_config_int(cfg, "kafka.message_timeout_ms"));
-    if (set_conf(conf, "transactional.id", transactional_id, err, errlen) ||
-        set_conf(conf, "enable.idempotence", "true", err, errlen) ||
-        set_conf(conf, "acks", "all", err, errlen) ||
-        set_conf(conf, "message.timeout.ms", timeout, err, errlen) ||
-        set_conf(conf, "linger.ms", "5", err, errlen) ||
-        set_conf(conf, "compression.type", "lz4", err, errlen)) {
+    if (cw_kafka_conf_set(conf, "transactional.id", transactional_id, err, errlen) ||
+        cw_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen) ||
+        cw_kafka_conf_set(conf, "acks", "all", err, errlen) ||
+        cw_kafka_conf_set(conf, "message.timeout.ms", timeout, err, errlen) ||
+        cw_kafka_conf_set(conf, "linger.ms", "5", err, errlen) ||
+        cw_kafka_conf_set(conf, "compression.type", "lz4", err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -345,11 +305,11 @@ static rd_kafka_t *reading_consumer(const cw_config *cfg, const char *group_id, 
     rd_kafka_conf_t *conf = new_conf(cfg, group_id, err, errlen);
     if (conf == NULL)
         return NULL;
-    if (set_conf(conf, "group.id", group_id, err, errlen) ||
-        set_conf(conf, "enable.auto.commit", "false", err, errlen) ||
-        set_conf(conf, "enable.auto.offset.store", "false", err, errlen) ||
-        set_conf(conf, "auto.offset.reset", "earliest", err, errlen) ||
-        set_conf(conf, "isolation.level", "read_committed", err, errlen)) {
+    if (cw_kafka_conf_set(conf, "group.id", group_id, err, errlen) ||
+        cw_kafka_conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        cw_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+        cw_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+        cw_kafka_conf_set(conf, "isolation.level", "read_committed", err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

@@ -291,13 +291,13 @@ int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_
             }
             last_tick = cw_metrics_now();
         }
-        int produced = out.count > 0;
-        if (h->before_produce && produced && h->before_produce(h->user_data, &out) != 0) {
+        if (h->before_produce && h->before_produce(h->user_data, &out) != 0) {
             cw_log_error("cannot make the batch's results durable; stopping", NULL);
             batch_free(&b);
             rc = -1;
             break;
         }
+        int produced = out.count > 0;
         if (produce_all(producer, &out) != 0) {
             batch_free(&b);
             break;

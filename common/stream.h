@@ -59,11 +59,12 @@ typedef struct {
     void *tick_needed_data;
     /* Optional: called once tick's results are acknowledged. */
     void (*tick_done)(void *user_data);
-    /* Optional: called before the outbox of a batch is produced, when it
-     * holds records (the ledger makes its appends durable here, so nothing
-     * is published that the log could lose, and may add records of its
-     * own). 0, or -1 to stop the service: nothing of the batch is produced
-     * or committed. */
+    /* Optional: called before the outbox of every batch is produced, also
+     * an empty one; it may add records of its own (the ledger adds the
+     * entries it appended and their checkpoint here: records a handler or
+     * tick added and the stream then dropped on a retry cannot lose them).
+     * 0, or -1 to stop the service: nothing of the batch is produced or
+     * committed. */
     int (*before_produce)(void *user_data, cw_outbox *out);
     /* Optional: called once such a batch's records are all acknowledged,
      * before its offsets are committed. */

@@ -748,11 +748,11 @@ int ledger_log_checkpoint_get(const ledger_log *log, uint64_t i, ledger_checkpoi
         }
         got += (size_t)n;
     }
-    char why[256];
+    char why[256] = "another tree size";
     if (ledger_checkpoint_parse(buf, ref->len, out, why, sizeof(why)) != 0 ||
         out->tree_size != ref->tree_size) {
-        snprintf(err, errlen, "%s/%s: checkpoint %" PRIu64 " changed on disk", log->dir,
-                 LEDGER_FILE_CHECKPOINTS, i);
+        snprintf(err, errlen, "%s/%s: checkpoint %" PRIu64 " changed on disk since the log was "
+                 "opened: %s", log->dir, LEDGER_FILE_CHECKPOINTS, i, why);
         return -1;
     }
     return 0;

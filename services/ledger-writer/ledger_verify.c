@@ -10,7 +10,7 @@
 #include "avro_codec.h"
 #include "ledger_encoding.h"
 #include "merkle.h"
-#include "order_index.h"
+#include "id_set.h"
 
 /* What verification learned of one checkpoint of the file. */
 typedef struct {
@@ -28,7 +28,7 @@ typedef struct {
     uint64_t cp_count;
     uint64_t *by_size; /* indices of parsed checkpoints, smallest tree first */
     uint64_t by_size_count;
-    order_index orders;
+    cw_idset orders; /* order id -> its entry */
 } verify_run;
 
 static void entry_problem(verify_run *run, ledger_problem p, uint64_t index, const char *fmt, ...)
@@ -200,9 +200,9 @@ static void check_order_entry(verify_run *run, const uint8_t *entry, size_t len,
                       "reordered before it",
                       ledger_index);
     } else {
-        int rc = order_index_put(&run->orders, order_id, index);
+        int rc = cw_idset_add(&run->orders, order_id, index);
         uint64_t first = 0;
-        if (rc == 1 && order_index_get(&run->orders, order_id, &first) == 1) {
+        if (rc == 0 && cw_idset_get(&run->orders, order_id, &first) == 1) {
             entry_problem(run, LEDGER_PROBLEM_ENTRY_DUPLICATE, index,
                           "order %s is entry %" PRIu64 " already: an order is finalized once",
                           order_id, first);
@@ -433,7 +433,7 @@ out:
     free(entries);
     free(run.cps);
     free(run.by_size);
-    order_index_free(&run.orders);
+    cw_idset_free(&run.orders);
     ledger_hasher_free(run.hasher);
     return rc;
 }

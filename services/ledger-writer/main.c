@@ -12,12 +12,16 @@
  *
  * Crash safety, in the order things happen in a batch:
  *   entries appended (each fsync'd by the log)
- *   before_produce: checkpoint signed and fsync'd, added to the outbox
+ *   before_produce: every entry not yet published goes into the outbox,
+ *     then a checkpoint, signed and fsync'd
  *   the outbox (orders.finalized, ledger.checkpoints) produced and acked
  *   after_produce: <ledger.dir>/published records the log size published
  *   offsets committed
  * On start, entries past the published size are published again (same
- * bytes, so a consumer keyed by order id sees a duplicate at worst).
+ * bytes, so a consumer keyed by order id sees a duplicate at worst). The
+ * entries are read back from the log for publication, never kept in the
+ * outbox from the moment of the decision: the stream drops what a handler
+ * added when it retries, the log keeps it.
  *
  * Redis state of its own:
  *   cw:lw:d:<order_id>               the dossier (dossier.h)
@@ -44,7 +48,7 @@
 #include "ledger_sign.h"
 #include "log.h"
 #include "metrics.h"
-#include "order_index.h"
+#include "id_set.h"
 #include "redis_keys.h"
 #include "state.h"
 #include "timeutil.h"
@@ -81,8 +85,9 @@ typedef struct {
     ledger_log *log;
     ledger_key *signer;
     char log_id[128];
-    order_index index;
+    cw_idset index; /* order id -> ledger index */
     uint64_t checkpointed; /* log size at the last checkpoint */
+    uint64_t published;    /* entries [0, published) are acknowledged on Kafka */
     char published_path[PATH_MAX];
     cw_counter *finalized;  /* by status */
     cw_counter *after_final; /* records about orders already final */
@@ -130,9 +135,9 @@ static long load_contracts(ledger_ctx *c, const char *provider_id, redisReply **
     return n < 0 ? -1 : kept;
 }
 
-/* Appends and publishes a decided order. CW_HANDLED or CW_RETRY (before
- * anything was appended). */
-static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f, cw_outbox *out)
+/* Appends a decided order (before_produce publishes it). CW_HANDLED or
+ * CW_RETRY (before anything was appended). */
+static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
 {
     cw_elder_state elder;
     int found = cw_state_load_elder(c->ck->redis, d->elder_id, &elder);
@@ -183,10 +188,11 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f, cw_o
         free(entry);
         exit(1);
     }
-    /* From here on the order is final: a failure would lose its
-     * publication, so it ends the process (the restart publishes it). */
-    if (order_index_put(&c->index, d->d.order_id, index) < 0 ||
-        cw_outbox_add_owned(out, "orders.finalized", d->d.order_id, entry, len) != 0) {
+    free(entry);
+    /* The order is final now: without it in the index it could be
+     * appended again, so running out of memory here ends the process (the
+     * restart reads the log back). */
+    if (cw_idset_add(&c->index, d->d.order_id, index) < 0) {
         cw_log_error("out of memory after a ledger append; stopping", NULL);
         exit(1);
     }
@@ -204,10 +210,10 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f, cw_o
 
 /* Decides an order if it can be decided, else makes sure its timer is set.
  * CW_HANDLED or CW_RETRY. */
-static int evaluate(ledger_ctx *c, const char *order_id, cw_outbox *out)
+static int evaluate(ledger_ctx *c, const char *order_id)
 {
     uint64_t index;
-    if (order_index_get(&c->index, order_id, &index))
+    if (cw_idset_get(&c->index, order_id, &index))
         return CW_HANDLED;
     char key[CW_KEY_MAX];
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
@@ -253,7 +259,7 @@ static int evaluate(ledger_ctx *c, const char *order_id, cw_outbox *out)
         f = finalize_decide(&d.d, wm, &c->windows);
     }
     if (f.state != FIN_WAIT) {
-        rc = finalize(c, &d, &f, out);
+        rc = finalize(c, &d, &f);
     } else if (f.wake_at != INT64_MAX) {
         cw_redis_batch b = {0};
         cw_checker_add_timer(c->ck, &b, d.partition, f.wake_at, order_id);
@@ -270,7 +276,7 @@ out:
 static int already_final(ledger_ctx *c, const char *order_id)
 {
     uint64_t index;
-    if (!order_index_get(&c->index, order_id, &index))
+    if (!cw_idset_get(&c->index, order_id, &index))
         return 0;
     cw_counter_add(c->after_final, NULL, 1);
     return 1;
@@ -281,8 +287,7 @@ static int store(ledger_ctx *c, cw_redis_batch *b)
     return cw_redis_batch_exec(c->ck->redis, b) == 0 ? 0 : -1;
 }
 
-static int handle_order(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
-                        size_t len)
+static int handle_order(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
 {
     const char *order_id, *elder_id, *caregiver_id, *provider_id;
     int64_t start;
@@ -310,11 +315,10 @@ static int handle_order(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out,
     cw_redis_batch_add(&b, 14, argv);
     if (store(c, &b) != 0)
         return CW_RETRY;
-    return evaluate(c, order_id, out);
+    return evaluate(c, order_id);
 }
 
-static int handle_visit(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
-                        size_t len)
+static int handle_visit(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
 {
     const char *event_id, *kind, *order_id;
     int64_t at;
@@ -339,11 +343,10 @@ static int handle_visit(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out,
     cw_redis_batch_add(&b, 4, set_ev);
     if (store(c, &b) != 0)
         return CW_RETRY;
-    return evaluate(c, order_id, out);
+    return evaluate(c, order_id);
 }
 
-static int handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out,
-                           char *reason, size_t len)
+static int handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
 {
     const char *order_id;
     int64_t at;
@@ -364,11 +367,10 @@ static int handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *o
     cw_redis_batch_add(&b, 4, argv);
     if (store(c, &b) != 0)
         return CW_RETRY;
-    return evaluate(c, order_id, out);
+    return evaluate(c, order_id);
 }
 
-static int handle_check(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
-                        size_t len)
+static int handle_check(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
 {
     const char *check_id, *order_id, *rule, *outcome;
     int64_t at;
@@ -402,7 +404,7 @@ static int handle_check(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out,
     cw_redis_batch_add(&b, 4, argv);
     if (store(c, &b) != 0)
         return CW_RETRY;
-    return evaluate(c, order_id, out);
+    return evaluate(c, order_id);
 }
 
 static int handle_contract(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
@@ -437,13 +439,13 @@ static int ledger_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
     ledger_ctx *c = user_data;
     const char *name = msg->schema->name;
     if (strcmp(name, "OrderAssigned") == 0)
-        return handle_order(c, msg, out, reason, len);
+        return handle_order(c, msg, reason, len);
     if (strcmp(name, "VisitEvent") == 0)
-        return handle_visit(c, msg, out, reason, len);
+        return handle_visit(c, msg, reason, len);
     if (strcmp(name, "Evidence") == 0)
-        return handle_evidence(c, msg, out, reason, len);
+        return handle_evidence(c, msg, reason, len);
     if (strcmp(name, "CheckResult") == 0)
-        return handle_check(c, msg, out, reason, len);
+        return handle_check(c, msg, reason, len);
     if (strcmp(name, "Contract") == 0)
         return handle_contract(c, msg, reason, len);
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
@@ -455,7 +457,8 @@ static int ledger_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
 static int fire(void *user_data, const char *order_id, int64_t due, cw_outbox *out)
 {
     (void)due;
-    return evaluate(user_data, order_id, out);
+    (void)out;
+    return evaluate(user_data, order_id);
 }
 
 static int ledger_tick(void *user_data, cw_outbox *out)
@@ -470,11 +473,51 @@ static void ledger_tick_done(void *user_data)
     cw_checker_timers_done(c->ck);
 }
 
-/* Signs a checkpoint of what the batch appended and adds it to the outbox. */
+/* The order id of entry i, borrowed from *v (which the caller releases).
+ * 0 or -1. */
+static int entry_order_id(const ledger_ctx *c, uint64_t i, const uint8_t **entry, size_t *len,
+                          avro_value_t *v, const char **order_id)
+{
+    const cw_avro_schema *s;
+    char err[256];
+    if (ledger_log_entry(c->log, i, entry, len) != 0 ||
+        cw_avro_decode(*entry, *len, &s, v, err, sizeof(err)) != 0) {
+        cw_log_error("a ledger entry does not decode", "error", err, NULL);
+        return -1;
+    }
+    if (cw_av_get_str(v, "order_id", order_id) != 0) {
+        avro_value_decref(v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Adds every entry not yet published to the outbox, then signs a
+ * checkpoint of the log and adds it too. */
 static int ledger_before_produce(void *user_data, cw_outbox *out)
 {
     ledger_ctx *c = user_data;
-    if (ledger_log_size(c->log) == c->checkpointed)
+    uint64_t size = ledger_log_size(c->log);
+    for (uint64_t i = c->published; i < size; i++) {
+        const uint8_t *entry;
+        size_t len;
+        avro_value_t v;
+        const char *order_id;
+        if (entry_order_id(c, i, &entry, &len, &v, &order_id) != 0)
+            return -1;
+        uint8_t *copy = malloc(len);
+        int rc = copy == NULL ? -1 : 0;
+        if (copy != NULL) {
+            memcpy(copy, entry, len);
+            rc = cw_outbox_add_owned(out, "orders.finalized", order_id, copy, len);
+        }
+        avro_value_decref(&v);
+        if (rc != 0) {
+            cw_log_error("out of memory publishing the ledger", NULL);
+            return -1;
+        }
+    }
+    if (size == c->checkpointed)
         return 0;
     char err[256];
     ledger_checkpoint cp;
@@ -511,7 +554,8 @@ static int write_published(const ledger_ctx *c, uint64_t size)
 static void ledger_after_produce(void *user_data)
 {
     ledger_ctx *c = user_data;
-    if (write_published(c, ledger_log_size(c->log)) != 0)
+    c->published = ledger_log_size(c->log);
+    if (write_published(c, c->published) != 0)
         cw_log_warn("cannot record the published size (a restart republishes)", "error",
                     strerror(errno), NULL);
 }
@@ -538,20 +582,13 @@ static int publish_tail(ledger_ctx *c)
     for (uint64_t i = from; i < size; i++) {
         const uint8_t *entry;
         size_t len;
-        const cw_avro_schema *s;
         avro_value_t v;
         const char *order_id;
-        char err[256];
-        if (ledger_log_entry(c->log, i, &entry, &len) != 0 ||
-            cw_avro_decode(entry, len, &s, &v, err, sizeof(err)) != 0)
+        if (entry_order_id(c, i, &entry, &len, &v, &order_id) != 0)
             return -1;
-        cw_kafka_record rec = {.topic = "orders.finalized", .value = entry, .value_len = len};
-        int rc = cw_av_get_str(&v, "order_id", &order_id);
-        if (rc == 0) {
-            rec.key = order_id;
-            rec.key_len = strlen(order_id);
-            rc = cw_producer_send_sync(c->ck->producer, &rec, 1);
-        }
+        cw_kafka_record rec = {.topic = "orders.finalized", .key = order_id,
+                               .key_len = strlen(order_id), .value = entry, .value_len = len};
+        int rc = cw_producer_send_sync(c->ck->producer, &rec, 1);
         avro_value_decref(&v);
         if (rc != 0)
             return -1;
@@ -562,6 +599,7 @@ static int publish_tail(ledger_ctx *c)
         cw_log_info("published the entries a previous run left unpublished", "entries", n,
                     NULL);
     }
+    c->published = size;
     return write_published(c, size);
 }
 
@@ -572,21 +610,13 @@ static int index_log(ledger_ctx *c)
     for (uint64_t i = 0; i < size; i++) {
         const uint8_t *entry;
         size_t len;
-        const cw_avro_schema *s;
         avro_value_t v;
         const char *order_id;
-        char err[256];
-        if (ledger_log_entry(c->log, i, &entry, &len) != 0 ||
-            cw_avro_decode(entry, len, &s, &v, err, sizeof(err)) != 0) {
-            cw_log_error("a ledger entry does not decode", "error", err, NULL);
+        if (entry_order_id(c, i, &entry, &len, &v, &order_id) != 0)
             return -1;
-        }
-        int rc = cw_av_get_str(&v, "order_id", &order_id) == 0 &&
-                         order_index_put(&c->index, order_id, i) >= 0
-                     ? 0
-                     : -1;
+        int rc = cw_idset_add(&c->index, order_id, i);
         avro_value_decref(&v);
-        if (rc != 0)
+        if (rc < 0)
             return -1;
     }
     return 0;
@@ -633,6 +663,12 @@ static int open_ledger(ledger_ctx *c)
     char n[24];
     snprintf(n, sizeof(n), "%" PRIu64, ledger_log_size(c->log));
     cw_log_info("ledger open", "dir", dir, "entries", n, "hash", hash_name, NULL);
+    uint64_t torn = ledger_log_torn_entry_bytes(c->log) + ledger_log_torn_checkpoint_bytes(c->log);
+    if (torn > 0) {
+        char b[24];
+        snprintf(b, sizeof(b), "%" PRIu64, torn);
+        cw_log_warn("cut a record a crash left half-written", "bytes", b, NULL);
+    }
     if (publish_tail(c) != 0) {
         cw_log_error("cannot publish the ledger's unpublished entries", NULL);
         return -1;
@@ -648,7 +684,7 @@ static void ledger_teardown(cw_checker *ck)
     if (c->log)
         ledger_log_close(c->log);
     ledger_key_free(c->signer);
-    order_index_free(&c->index);
+    cw_idset_free(&c->index);
     free(c);
     ck->user_data = NULL;
 }

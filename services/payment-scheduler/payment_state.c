@@ -39,7 +39,7 @@ struct pay_state {
     int utc_offset;
     account **accounts; /* by id */
     size_t count, cap;
-    pay_idset seen;
+    cw_idset seen;
 };
 
 /* ---- pay_contract_check, pay_output -------------------------------------- */
@@ -131,7 +131,7 @@ void pay_state_free(pay_state *st)
         free(st->accounts[i]);
     }
     free(st->accounts);
-    pay_idset_free(&st->seen);
+    cw_idset_free(&st->seen);
     free(st);
 }
 
@@ -362,7 +362,7 @@ static pay_order_result admit(pay_state *st, const pay_order *o, account **out, 
         snprintf(reason, len, "order without order_id");
         return PAY_ORDER_REJECTED;
     }
-    int added = pay_idset_add(&st->seen, o->order_id);
+    int added = cw_idset_add(&st->seen, o->order_id, 0);
     if (added < 0)
         return PAY_ORDER_ERROR;
     if (added == 0)
@@ -432,7 +432,7 @@ pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char 
 
 int pay_state_mark_seen(pay_state *st, const char *order_id)
 {
-    return pay_idset_add(&st->seen, order_id) < 0 ? -1 : 0;
+    return cw_idset_add(&st->seen, order_id, 0) < 0 ? -1 : 0;
 }
 
 int pay_state_finish_replay(pay_state *st)

@@ -44,7 +44,7 @@ typedef struct {
     const cw_config *cfg;
     pay_settings set;
     pay_state *st;
-    pay_idset dead; /* "topic/partition/offset" of records already dead-lettered */
+    cw_idset dead; /* "topic/partition/offset" of records already dead-lettered */
     part_position *parts;        /* of orders.finalized */
     pay_partition_clock *clocks; /* clocks[i] is parts[i]'s */
     size_t part_count;
@@ -112,11 +112,11 @@ static int dead_letter(scheduler *s, const rd_kafka_message_t *m, const char *re
     const char *topic = rd_kafka_topic_name(m->rkt);
     char key[KEY_MAX];
     dead_key(key, sizeof(key), topic, m->partition, m->offset);
-    if (pay_idset_contains(&s->dead, key))
+    if (cw_idset_contains(&s->dead, key))
         return 0;
     if (cw_stream_dead_letter(&s->out, SERVICE, topic, m->partition, m->offset, m->key,
                               m->key_len, m->payload, m->len, reason, cw_now_ms()) != 0 ||
-        pay_idset_add(&s->dead, key) < 0)
+        cw_idset_add(&s->dead, key, 0) < 0)
         return -1;
     return 0;
 }
@@ -153,7 +153,7 @@ static int on_order(scheduler *s, const rd_kafka_message_t *m, input_mode mode)
         s->clocks[p].max_event_ms = o.finalized_at;
     int rc = 0;
     dead_key(key, sizeof(key), PAY_TOPIC_FINALIZED, m->partition, m->offset);
-    if (mode == MODE_REPLAY && pay_idset_contains(&s->dead, key)) {
+    if (mode == MODE_REPLAY && cw_idset_contains(&s->dead, key)) {
         /* Refused before (under the contract as it was then): stays so. */
         rc = pay_state_mark_seen(s->st, o.order_id);
         avro_value_decref(&value);
@@ -368,7 +368,7 @@ static int read_dead_letter(void *user_data, const rd_kafka_message_t *m)
         return 0;
     memcpy(key, m->key, m->key_len);
     key[m->key_len] = '\0';
-    if (pay_idset_add(&r->s->dead, key) < 0)
+    if (cw_idset_add(&r->s->dead, key, 0) < 0)
         r->failed = 1;
     return r->failed ? -1 : 0;
 }
@@ -424,7 +424,7 @@ static void reset(scheduler *s)
 {
     pay_state_free(s->st);
     s->st = NULL;
-    pay_idset_free(&s->dead);
+    cw_idset_free(&s->dead);
     free(s->parts);
     free(s->clocks);
     s->parts = NULL;

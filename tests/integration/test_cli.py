@@ -9,7 +9,8 @@ from conftest import BUILD_DIR, REPO
 
 INGEST = os.path.join(BUILD_DIR, "services", "ingest", "carewatch-ingest")
 CHECKERS = [os.path.join(BUILD_DIR, "services", n, "carewatch-" + n)
-            for n in ("geo-validator", "duration-timer", "overlap-detector")]
+            for n in ("geo-validator", "duration-timer", "overlap-detector", "alert-router",
+                      "ledger-writer", "payment-scheduler")]
 
 
 def run(*args, env=None):

@@ -3,7 +3,7 @@ deploy/docker/ and deploy/k8s/.
 
 Needs no broker, Redis or container engine. The services, their
 configuration keys and environment variables are taken from the built
-binaries (CW_BUILD_DIR, every `carewatch*` executable target CMake
+binaries (build/ or CW_IMAGE_BUILD_DIR, every `carewatch*` executable target CMake
 configured) and their --config-keys output; topics from
 deploy/local/topics.txt. Kubernetes objects are validated against the
 Kubernetes JSON schemas of the kubernetes-validate package; the compose file
@@ -26,7 +26,9 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-BUILD_DIR = os.path.abspath(os.environ.get("CW_BUILD_DIR", os.path.join(REPO, "build")))
+# The image holds a RelWithDebInfo build, like tests/run's build/ (not the
+# sanitizer build the other integration tests run, which links libasan).
+BUILD_DIR = os.path.abspath(os.environ.get("CW_IMAGE_BUILD_DIR", os.path.join(REPO, "build")))
 DOCKER_DIR = os.path.join(REPO, "deploy", "docker")
 K8S_DIR = os.path.join(REPO, "deploy", "k8s")
 TOPICS_TXT = os.path.join(REPO, "deploy", "local", "topics.txt")

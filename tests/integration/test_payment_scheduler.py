@@ -533,8 +533,12 @@ def test_a_second_instance_fences_the_first(tmp_path):
 # ---- docs/payments.md -------------------------------------------------------------------
 
 def doc_commands():
+    """The commands of docs/payments.md and of the README's payments section."""
     with open(os.path.join(REPO, "docs", "payments.md"), encoding="utf-8") as f:
         text = f.read()
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    text += readme.split("## Payments: how payment runs consume", 1)[1].split("\n## ", 1)[0]
     lines = []
     for block in re.findall(r"```sh\n(.*?)```", text, re.S):
         lines += [line for line in block.splitlines() if line and not line.startswith("#")]
@@ -542,7 +546,7 @@ def doc_commands():
 
 
 def test_documented_commands(tmp_path):
-    """Every command of docs/payments.md, on this broker: the binary from the
+    """Every command of docs/payments.md and the README, on this broker: the binary from the
     build under test, a transactional id and admin port of the test's own."""
     commands = doc_commands()
     assert len(commands) >= 4, commands
