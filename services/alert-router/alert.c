@@ -28,6 +28,8 @@ int alert_encode(const alert_record *a, uint8_t **out, size_t *len, char *err, s
         cw_av_set_str(&v, "provider_id", a->provider_id) ||
         cw_av_set_str(&v, "caregiver_id", a->caregiver_id) ||
         cw_av_set_str(&v, "elder_id", a->elder_id) ||
+        cw_av_set_opt_long(&v, "scheduled_start", a->has_schedule, a->scheduled_start) ||
+        cw_av_set_opt_int(&v, "scheduled_minutes", a->has_schedule, a->scheduled_minutes) ||
         cw_av_set_opt_double(&v, "measured", a->has_measured, a->measured) ||
         cw_av_set_opt_double(&v, "threshold", a->has_threshold, a->threshold) ||
         cw_av_set_long(&v, "at", a->at) || cw_av_set_long(&v, "raised_at", a->raised_at) ||

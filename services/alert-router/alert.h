@@ -21,6 +21,9 @@ typedef struct {
     const char *provider_id;
     const char *caregiver_id;
     const char *elder_id;
+    int has_schedule; /* the order's schedule is known */
+    int64_t scheduled_start;
+    int32_t scheduled_minutes;
     int has_measured;
     double measured;
     int has_threshold;

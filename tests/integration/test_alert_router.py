@@ -8,6 +8,7 @@ commands of the README (kcat, the Python consumer) read the alerts.
 Prints the p99 latency from an event posted to its alert on the street
 topic."""
 
+import datetime
 import json
 import os
 import re
@@ -408,6 +409,9 @@ def test_alerts_are_enriched(day_run):
         assert a["caregiver_id"] == o["caregiver_id"]
         assert a["provider_id"] == caregivers[o["caregiver_id"]]["provider_id"]
         assert a["message_zh"] and a["message_en"]
+        scheduled = datetime.datetime.fromisoformat(o["scheduled_start"])
+        assert a["scheduled_start"] == scheduled.astimezone(datetime.timezone.utc)
+        assert a["scheduled_minutes"] == o["scheduled_minutes"]
     travel = alerts[("O-TRAVEL-B", "IMPOSSIBLE_TRAVEL")]["value"]
     assert travel["colour"] == "ORANGE" and travel["street_id"] == "S02"
     assert travel["measured"] == pytest.approx(120.0, abs=0.5) and travel["threshold"] == 80.0

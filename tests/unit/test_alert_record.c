@@ -61,6 +61,9 @@ static void test_alert_round_trip(void **state)
                       .provider_id = "P01",
                       .caregiver_id = "CG02",
                       .elder_id = "E004",
+                      .has_schedule = 1,
+                      .scheduled_start = 1720400400000LL,
+                      .scheduled_minutes = 60,
                       .has_measured = 1,
                       .measured = 300.25,
                       .has_threshold = 1,
@@ -102,6 +105,11 @@ static void test_alert_round_trip(void **state)
     assert_true(l == 1720400520000LL);
     assert_int_equal(cw_av_get_long(&v, "raised_at", &l), 0);
     assert_true(l == 1720400521234LL);
+    int32_t minutes = 0;
+    assert_int_equal(cw_av_get_opt_long(&v, "scheduled_start", &has, &l), 0);
+    assert_true(has && l == 1720400400000LL);
+    assert_int_equal(cw_av_get_opt_int(&v, "scheduled_minutes", &has, &minutes), 0);
+    assert_true(has && minutes == 60);
     assert_int_equal(cw_av_get_str(&v, "message_zh", &str), 0);
     assert_string_equal(str, a.message_zh);
     assert_int_equal(cw_av_get_str(&v, "message_en", &str), 0);

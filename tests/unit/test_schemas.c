@@ -35,7 +35,7 @@ static const struct {
     const char *name;
     uint64_t fingerprint;
 } expected_fingerprints[] = {
-    {"Alert", UINT64_C(0x000653adcfae7033)},
+    {"Alert", UINT64_C(0x6ae708773d583481)},
     {"Caregiver", UINT64_C(0x3b74544b32db702a)},
     {"CaregiverStatusChanged", UINT64_C(0x2343ca56a7c3689f)},
     {"CheckResult", UINT64_C(0xfce504c82ce87155)},
@@ -82,7 +82,8 @@ static const struct {
                     "threshold:?double unit:string checker:string at:long produced_at:long"},
     {"Alert", "alert_id:string order_id:string rule:string colour:enum(YELLOW|ORANGE|RED) "
               "street_id:string community_id:string provider_id:string caregiver_id:string "
-              "elder_id:string measured:?double threshold:?double at:long raised_at:long "
+              "elder_id:string scheduled_start:?long scheduled_minutes:?int measured:?double "
+              "threshold:?double at:long raised_at:long "
               "message_zh:string message_en:string"},
     {"CaregiverStatusChanged", "caregiver_id:string status:enum(ACTIVE|FROZEN) reason:string "
                                "order_id:?string at:long"},

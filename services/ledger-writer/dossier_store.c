@@ -1,0 +1,363 @@
+/* The ledger-writer's dossiers in Redis: each input record is stored into
+ * its order's dossier (dossier.h) and the order decided when it can be
+ * (finalize_rules.h); a decided order is appended to the log, from which
+ * publication.c publishes it.
+ *
+ *   cw:lw:d:<order_id>               the dossier
+ *   cw:lw:contracts:<provider_id>    contract id -> "<start>|<end>|<unit price>" */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avro_fields.h"
+#include "dossier.h"
+#include "finalized_record.h"
+#include "ledger_writer.h"
+#include "log.h"
+#include "redis_keys.h"
+#include "state.h"
+#include "timeutil.h"
+
+#define DOSSIER_KEY "cw:lw:d:%s"
+#define CONTRACTS_KEY "cw:lw:contracts:%s"
+/* A finalized order's dossier is kept a while for inspection. */
+#define FINAL_DOSSIER_TTL "604800"
+#define MAX_CONTRACTS 64
+
+/* ---- small Redis helpers --------------------------------------------------- */
+
+/* HGETALL into parallel arrays borrowed from *reply (caller frees it).
+ * Number of pairs, or -1. */
+static long hgetall(cw_redis *r, const char *key, redisReply **reply, const char **fields,
+                    const char **values, size_t max)
+{
+    const char *argv[] = {"HGETALL", key};
+    *reply = cw_redis_cmd(r, 2, argv);
+    if (*reply == NULL || (*reply)->type != REDIS_REPLY_ARRAY) {
+        if (*reply)
+            freeReplyObject(*reply);
+        *reply = NULL;
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i + 1 < (*reply)->elements && n < max; i += 2) {
+        fields[n] = (*reply)->element[i]->str;
+        values[n++] = (*reply)->element[i + 1]->str;
+    }
+    return (long)n;
+}
+
+/* ---- finalizing ---------------------------------------------------------------- */
+
+/* The contracts of a provider, parsed into out (ids borrowed from *reply).
+ * Number found, or -1. */
+static long load_contracts(ledger_ctx *c, const char *provider_id, redisReply **reply,
+                           contract_period *out)
+{
+    char key[CW_KEY_MAX];
+    const char *ids[MAX_CONTRACTS], *values[MAX_CONTRACTS];
+    snprintf(key, sizeof(key), CONTRACTS_KEY, provider_id);
+    long n = hgetall(c->ck->redis, key, reply, ids, values, MAX_CONTRACTS);
+    long kept = 0;
+    for (long i = 0; i < n; i++)
+        if (contract_period_parse(ids[i], values[i], &out[kept]) == 0)
+            kept++;
+    return n < 0 ? -1 : kept;
+}
+
+/* Appends a decided order (before_produce publishes it). CW_HANDLED or
+ * CW_RETRY (before anything was appended). */
+static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
+{
+    cw_elder_state elder;
+    int found = cw_state_load_elder(c->ck->redis, d->elder_id, &elder);
+    if (found < 0)
+        return CW_RETRY;
+    redisReply *contracts_reply = NULL;
+    contract_period contracts[MAX_CONTRACTS];
+    long ncontracts = load_contracts(c, d->provider_id, &contracts_reply, contracts);
+    if (ncontracts < 0)
+        return CW_RETRY;
+
+    int64_t day = cw_service_day(d->d.scheduled_start, c->utc_offset_minutes);
+    const contract_period *contract = contract_for_day(contracts, (size_t)ncontracts, day);
+    finalized_order o = {
+        .order_id = d->d.order_id,
+        .provider_id = d->provider_id,
+        .caregiver_id = d->caregiver_id,
+        .elder_id = d->elder_id,
+        .street_id = found ? elder.street_id : "",
+        .contract_id = contract ? contract->contract_id : NULL,
+        .service_day = day,
+        .status = f->state,
+        .reasons = f->reasons,
+        .reason_count = f->reason_count,
+        .has_in = d->d.has_in,
+        .has_out = d->d.has_out,
+        .in_at = d->d.in_at,
+        .out_at = d->d.out_at,
+        .unit_price_cents = contract ? contract->unit_price_cents : 0,
+        .finalized_at = f->finalized_at,
+        .ledger_index = ledger_log_size(c->log),
+    };
+    uint8_t *entry = NULL;
+    size_t len = 0;
+    char err[256];
+    int rc = finalized_encode(&o, &entry, &len, err, sizeof(err));
+    if (contracts_reply)
+        freeReplyObject(contracts_reply);
+    if (rc != 0) {
+        cw_log_error("cannot encode OrderFinalized", "order_id", d->d.order_id, "error", err,
+                     NULL);
+        return CW_RETRY;
+    }
+    uint64_t index;
+    if (ledger_log_append(c->log, entry, len, &index, err, sizeof(err)) != 0) {
+        /* The disk refuses: nothing may be published, so stop here. */
+        cw_log_error("cannot append to the ledger; stopping", "error", err, NULL);
+        free(entry);
+        exit(1);
+    }
+    free(entry);
+    /* The order is final now: without it in the index it could be
+     * appended again, so running out of memory here ends the process (the
+     * restart reads the log back). */
+    if (cw_idset_add(&c->index, d->d.order_id, index) < 0) {
+        cw_log_error("out of memory after a ledger append; stopping", NULL);
+        exit(1);
+    }
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), DOSSIER_KEY, d->d.order_id);
+    const char *expire[] = {"EXPIRE", key, FINAL_DOSSIER_TTL};
+    redisReply *r = cw_redis_cmd(c->ck->redis, 3, expire);
+    if (r)
+        freeReplyObject(r);
+    const char *status[] = {f->state == FIN_VALID ? "VALID" : "INVALID"};
+    cw_counter_add(c->finalized, status, 1);
+    cw_gauge_set(c->size, NULL, (double)ledger_log_size(c->log));
+    return CW_HANDLED;
+}
+
+int lw_evaluate(ledger_ctx *c, const char *order_id)
+{
+    uint64_t index;
+    if (cw_idset_get(&c->index, order_id, &index))
+        return CW_HANDLED;
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
+    redisReply *reply = NULL;
+    const char *argv[] = {"HGETALL", key};
+    reply = cw_redis_cmd(c->ck->redis, 2, argv);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject(reply);
+        return CW_RETRY;
+    }
+    size_t pairs = reply->elements / 2;
+    const char **fields = calloc(pairs + 1, sizeof(*fields));
+    const char **values = calloc(pairs + 1, sizeof(*values));
+    if (fields == NULL || values == NULL) {
+        free(fields);
+        free(values);
+        freeReplyObject(reply);
+        return CW_RETRY;
+    }
+    for (size_t i = 0; i < pairs; i++) {
+        fields[i] = reply->element[2 * i]->str;
+        values[i] = reply->element[2 * i + 1]->str;
+    }
+    dossier d;
+    int parsed = dossier_parse(order_id, fields, values, pairs, &d, NULL);
+    free(fields);
+    free(values);
+    freeReplyObject(reply);
+    if (parsed != 0) {
+        dossier_free(&d);
+        return CW_RETRY;
+    }
+    int rc = CW_HANDLED;
+    /* Decided without the watermark first: only a deadline needs it. */
+    fin_decision f = finalize_decide(&d.d, INT64_MIN, &c->windows);
+    if (f.state == FIN_WAIT && f.wake_at != INT64_MAX) {
+        int64_t wm;
+        if (cw_checker_watermark(c->ck, d.partition, &wm) != 0) {
+            rc = CW_RETRY;
+            goto out;
+        }
+        f = finalize_decide(&d.d, wm, &c->windows);
+    }
+    if (f.state != FIN_WAIT) {
+        rc = finalize(c, &d, &f);
+    } else if (f.wake_at != INT64_MAX) {
+        cw_redis_batch b = {0};
+        cw_checker_add_timer(c->ck, &b, d.partition, f.wake_at, order_id);
+        if (cw_redis_batch_exec(c->ck->redis, &b) != 0)
+            rc = CW_RETRY;
+    }
+out:
+    dossier_free(&d);
+    return rc;
+}
+
+/* ---- input records ------------------------------------------------------------- */
+
+static int already_final(ledger_ctx *c, const char *order_id)
+{
+    uint64_t index;
+    if (!cw_idset_get(&c->index, order_id, &index))
+        return 0;
+    cw_counter_add(c->after_final, NULL, 1);
+    return 1;
+}
+
+static int store(ledger_ctx *c, cw_redis_batch *b)
+{
+    return cw_redis_batch_exec(c->ck->redis, b) == 0 ? 0 : -1;
+}
+
+int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
+{
+    const char *order_id, *elder_id, *caregiver_id, *provider_id;
+    int64_t start;
+    int32_t minutes;
+    avro_value_t *v = msg->value;
+    if (cw_av_get_str(v, "order_id", &order_id) || cw_av_get_str(v, "elder_id", &elder_id) ||
+        cw_av_get_str(v, "caregiver_id", &caregiver_id) ||
+        cw_av_get_str(v, "provider_id", &provider_id) ||
+        cw_av_get_long(v, "scheduled_start", &start) ||
+        cw_av_get_int(v, "scheduled_minutes", &minutes)) {
+        snprintf(reason, len, "OrderAssigned lacks a field");
+        return CW_REJECT;
+    }
+    if (already_final(c, order_id))
+        return CW_HANDLED;
+    char key[CW_KEY_MAX], s_start[24], s_minutes[16], s_part[16];
+    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
+    snprintf(s_start, sizeof(s_start), "%" PRId64, start);
+    snprintf(s_minutes, sizeof(s_minutes), "%d", (int)minutes);
+    snprintf(s_part, sizeof(s_part), "%d", (int)msg->partition);
+    const char *argv[] = {"HSET",  key,          "start", s_start,     "minutes",
+                          s_minutes, "cg",       caregiver_id, "prov", provider_id,
+                          "elder", elder_id,     "part",  s_part};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 14, argv);
+    if (store(c, &b) != 0)
+        return CW_RETRY;
+    return lw_evaluate(c, order_id);
+}
+
+int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
+{
+    const char *event_id, *kind, *order_id;
+    int64_t at;
+    avro_value_t *v = msg->value;
+    if (cw_av_get_str(v, "event_id", &event_id) || cw_av_get_enum(v, "kind", &kind) ||
+        cw_av_get_str(v, "order_id", &order_id) || cw_av_get_long(v, "at", &at)) {
+        snprintf(reason, len, "VisitEvent lacks a field");
+        return CW_REJECT;
+    }
+    if (cw_checker_advance_clock(c->ck, msg->partition, at) != 0)
+        return CW_RETRY;
+    if (already_final(c, order_id))
+        return CW_HANDLED;
+    int is_in = strcmp(kind, "CHECK_IN") == 0;
+    char key[CW_KEY_MAX], s_at[24];
+    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
+    snprintf(s_at, sizeof(s_at), "%" PRId64, at);
+    const char *set_at[] = {"HSETNX", key, is_in ? "in_at" : "out_at", s_at};
+    const char *set_ev[] = {"HSETNX", key, is_in ? "in_ev" : "out_ev", event_id};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 4, set_at);
+    cw_redis_batch_add(&b, 4, set_ev);
+    if (store(c, &b) != 0)
+        return CW_RETRY;
+    return lw_evaluate(c, order_id);
+}
+
+int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
+{
+    const char *order_id;
+    int64_t at;
+    if (cw_av_get_str(msg->value, "order_id", &order_id) ||
+        cw_av_get_long(msg->value, "at", &at)) {
+        snprintf(reason, len, "Evidence lacks a field");
+        return CW_REJECT;
+    }
+    if (cw_checker_advance_clock(c->ck, msg->partition, at) != 0)
+        return CW_RETRY;
+    if (already_final(c, order_id))
+        return CW_HANDLED;
+    char key[CW_KEY_MAX], s_at[24];
+    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
+    snprintf(s_at, sizeof(s_at), "%" PRId64, at);
+    const char *argv[] = {"HSETNX", key, "ev_at", s_at};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 4, argv);
+    if (store(c, &b) != 0)
+        return CW_RETRY;
+    return lw_evaluate(c, order_id);
+}
+
+int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
+{
+    const char *check_id, *order_id, *rule, *outcome;
+    int64_t at;
+    avro_value_t *v = msg->value;
+    if (cw_av_get_str(v, "check_id", &check_id) || cw_av_get_str(v, "order_id", &order_id) ||
+        cw_av_get_str(v, "rule", &rule) || cw_av_get_enum(v, "outcome", &outcome) ||
+        cw_av_get_long(v, "at", &at)) {
+        snprintf(reason, len, "CheckResult lacks a field");
+        return CW_REJECT;
+    }
+    /* check_id is "<subject>:<rule>" (check_result.h). */
+    size_t id_len = strlen(check_id), rule_len = strlen(rule);
+    if (id_len <= rule_len + 1 || check_id[id_len - rule_len - 1] != ':' ||
+        strcmp(check_id + id_len - rule_len, rule) != 0 || id_len - rule_len - 1 >= FIN_ID_MAX) {
+        snprintf(reason, len, "check_id '%s' is not <subject>:<rule>", check_id);
+        return CW_REJECT;
+    }
+    if (already_final(c, order_id))
+        return CW_HANDLED;
+    char subject[FIN_ID_MAX], field[FIN_ID_MAX + FIN_RULE_MAX + 8], value[48];
+    char key[CW_KEY_MAX];
+    snprintf(subject, sizeof(subject), "%.*s", (int)(id_len - rule_len - 1), check_id);
+    if (dossier_check_field(subject, rule, field, sizeof(field)) != 0 ||
+        dossier_check_value(outcome, at, value, sizeof(value)) != 0) {
+        snprintf(reason, len, "check %s does not fit a dossier", check_id);
+        return CW_REJECT;
+    }
+    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
+    const char *argv[] = {"HSETNX", key, field, value};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 4, argv);
+    if (store(c, &b) != 0)
+        return CW_RETRY;
+    return lw_evaluate(c, order_id);
+}
+
+int lw_handle_contract(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
+{
+    const char *contract_id, *provider_id, *start, *end;
+    int64_t price;
+    avro_value_t *v = msg->value;
+    if (cw_av_get_str(v, "contract_id", &contract_id) ||
+        cw_av_get_str(v, "provider_id", &provider_id) ||
+        cw_av_get_str(v, "period_start", &start) || cw_av_get_str(v, "period_end", &end) ||
+        cw_av_get_long(v, "unit_price_cents", &price)) {
+        snprintf(reason, len, "Contract lacks a field");
+        return CW_REJECT;
+    }
+    char key[CW_KEY_MAX], value[64];
+    snprintf(key, sizeof(key), CONTRACTS_KEY, provider_id);
+    snprintf(value, sizeof(value), "%s|%s|%" PRId64, start, end, price);
+    contract_period check;
+    if (contract_period_parse(contract_id, value, &check) != 0) {
+        snprintf(reason, len, "contract %s has a bad period", contract_id);
+        return CW_REJECT;
+    }
+    const char *argv[] = {"HSET", key, contract_id, value};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 4, argv);
+    return store(c, &b) == 0 ? CW_HANDLED : CW_RETRY;
+}
