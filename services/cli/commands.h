@@ -16,5 +16,7 @@ typedef struct {
 } cw_command;
 
 int cmd_ledger(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

@@ -8,6 +8,8 @@
 
 static const cw_command commands[] = {
     {"ledger", cmd_ledger, "verify the tamper-evident ledger and prove what it holds"},
+    {"simulate", cmd_simulate, "generate a simulated district with injected fraud, feed it"},
+    {"import", cmd_import, "replay a historical export (CSV) and report per provider"},
 };
 
 static void usage(FILE *out)

@@ -26,7 +26,11 @@ def run(cmd, timeout, env=None):
 def test_main_job_then_try_it():
     # The services of the main job read the shared broker from the
     # beginning: its day must be later than the days other tests posted.
-    r = run("deploy/local/run --keep", 900, env={"CW_DEMO_DATE": allocate_day()})
+    day = allocate_day()
+    # The simulated district runs from two to four weeks after the day.
+    allocate_day()
+    allocate_day()
+    r = run("deploy/local/run --keep", 900, env={"CW_DEMO_DATE": day})
     try:
         assert r.returncode == 0, r.stdout + r.stderr
         out = r.stdout
@@ -65,6 +69,18 @@ def test_main_job_then_try_it():
         # Alerts reached the street offices and the command.
         assert re.search(r"^  S01 +\d+ +\d+ +[1-9]\d*$", out, re.M), out
         assert "to the district command: " in out
+
+        # The simulated district: every injected fraud caught, no honest
+        # visit flagged, every order final.
+        quality = re.findall(r"^  (\w+) +\S+(?: \S+)*? +(\d+) +(\d+|-) +(\d+|-) +(\d+) +(\d+|-)$",
+                             out, re.M)
+        assert len(quality) >= 13, out
+        for fraud, injected, caught, missed, not_final, false_alarms in quality:
+            assert int(injected) > 0 and not_final == "0", (fraud, out)
+            if fraud == "honest":
+                assert false_alarms == "0", out
+            else:
+                assert caught == injected and missed == "0", (fraud, out)
 
         t = run(readme_block("### Try it"), 60)
         assert t.returncode == 0, t.stdout + t.stderr

@@ -19,10 +19,12 @@ import pytest
 
 from carewatch_py import coords, histcsv, quality, report
 from carewatch_py.district import FRAUD_RULES, PARTNER, District
-from conftest import (REPO, Ingest, Service, allocate_day, checker_config, free_port)
+from conftest import (BUILD_DIR, REPO, Ingest, Service, allocate_day, checker_config,
+                      free_port)
 from test_ledger_writer import LedgerWriter, make_key
 
 PY = os.path.join(REPO, ".venv", "bin", "python")
+CLI = os.path.join(BUILD_DIR, "services", "cli", "carewatch")
 RED = {"SCHEDULE_OVERLAP", "VISIT_OVERLAP", "FROZEN_CAREGIVER"}
 
 
@@ -451,9 +453,11 @@ def test_docs_import_and_live_feed_end_to_end(stack, tmp_path):
     env.update(CAREWATCH_VAR=stack["var"], CW_INGEST=stack["import"].url,
                KAFKA_BROKERS=os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092"))
     # The documented dates, moved to days of this test's own.
-    script = "\n".join(first).replace("2024-06-03", import_day) + '\necho "SIM=$SIM"\n'
+    script = ("\n".join(first).replace("2024-06-03", import_day)
+              .replace("build/services/cli/carewatch", CLI) + '\necho "SIM=$SIM"\n')
     r = bash(script, env)
     out = r.stdout
+    print(out)  # the import's report and detection quality, for the log
     assert r.returncode == 0, out + r.stderr
     sim = re.search(r"^SIM=(.*)$", out, re.M).group(1)
     assert re.search(r"export\.csv: 304 rows \(gb18030\), 300 good, 4 malformed", out), out
@@ -496,8 +500,9 @@ def test_docs_import_and_live_feed_end_to_end(stack, tmp_path):
     env["CW_INGEST"] = stack["live"].url
     env["CW_IMPORTER_KEY"] = stack["keys"].importer
     script = ('export PYTHONPATH=tools\nSIM=%s\n' % sim) + live_blocks[0].replace(
-        "2024-06-17", live_day)
+        "2024-06-17", live_day).replace("build/services/cli/carewatch", CLI)
     r = bash(script, env)
+    print(r.stdout)  # the live feed's detection quality, for the log
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"fed \d+ records: 0 refused", r.stdout), r.stdout
     assert re.search(r"^backfill +LATE_SUBMISSION +(\d+) +\1 +0 +0", r.stdout, re.M), r.stdout

@@ -108,8 +108,12 @@ class Feeder:
                 results += self._post_chunk(pending[half:])
                 return results
             if status in (200, 503):
+                try:
+                    answers = json.loads(body).get("results", [])
+                except ValueError:
+                    answers = []
                 done = [LineResult(x["status"], x.get("error"), x.get("message"), x.get("field"))
-                        for x in json.loads(body).get("results", [])]
+                        for x in answers]
                 # Lines before the one that met the outage are final; that
                 # line and the ones not processed are posted again.
                 final = [x for x in done if x.status != 503]

@@ -13,6 +13,7 @@ import csv
 import datetime
 import io
 import math
+import random
 import re
 
 import yaml
@@ -107,8 +108,6 @@ def write_export(district, path, encoding="utf-8", headers="en", broken=0, seed_
     random rows (new order ids, so the good rows are all still there) go in
     among them. Returns [(line, kind, order_id)] of the broken rows (line 1
     is the header)."""
-    import random
-
     rnd = random.Random(district.seed + seed_offset)
     local = headers == "zh"
     rows = export_rows(district, local_times=local)

@@ -166,7 +166,9 @@ class Import:
     def run(self, feeder, reader=None, log=sys.stderr):
         """Posts everything; returns the orders ingest accepted. Per-record
         refusals are added to problems with the export line."""
+        feeder.progress = Progress(len(self.reference), "registered", "records", stream=log)
         refused = self._post(feeder, [(0, r) for r in self.reference], "reference data", log)
+        feeder.progress.close()
         for line, rec, res in refused:
             self.problems.append((line, "%s %s refused by ingest: %s" % (
                 rec["type"], rec.get("elder_id") or rec.get("caregiver_id") or rec.get("contract_id"),
