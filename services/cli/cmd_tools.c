@@ -37,7 +37,7 @@ static int checkout_root(char *root, size_t len)
 
 static int run_python_tool(const char *module, const char *what, int argc, char **argv)
 {
-    char root[PATH_MAX] = "", tools[PATH_MAX], probe[PATH_MAX + 64], python[PATH_MAX + 64];
+    char root[PATH_MAX] = "", tools[PATH_MAX + 16], probe[PATH_MAX + 96], python[PATH_MAX + 64];
     const char *env_tools = getenv("CAREWATCH_TOOLS_DIR");
     if (env_tools != NULL && env_tools[0] != '\0') {
         snprintf(tools, sizeof(tools), "%s", env_tools);
@@ -68,7 +68,7 @@ static int run_python_tool(const char *module, const char *what, int argc, char 
     }
 
     const char *old = getenv("PYTHONPATH");
-    char path[2 * PATH_MAX + 2];
+    char path[2 * PATH_MAX + 40];
     if (old != NULL && old[0] != '\0')
         snprintf(path, sizeof(path), "%s:%s", tools, old);
     else
