@@ -452,9 +452,13 @@ def test_docs_import_and_live_feed_end_to_end(stack, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREWATCH_")}
     env.update(CAREWATCH_VAR=stack["var"], CW_INGEST=stack["import"].url,
                KAFKA_BROKERS=os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092"))
-    # The documented dates, moved to days of this test's own.
+    # The documented dates moved to days of this test's own, and ids of its
+    # own: the broker keeps every earlier district (the main job's among them).
+    unique = "T%s-" % uuid.uuid4().hex[:8]
     script = ("\n".join(first).replace("2024-06-03", import_day)
-              .replace("build/services/cli/carewatch", CLI) + '\necho "SIM=$SIM"\n')
+              .replace("build/services/cli/carewatch", CLI)
+              .replace("simulate --seed", "simulate --prefix %sI- --seed" % unique)
+              + '\necho "SIM=$SIM"\n')
     r = bash(script, env)
     out = r.stdout
     print(out)  # the import's report and detection quality, for the log
@@ -500,7 +504,8 @@ def test_docs_import_and_live_feed_end_to_end(stack, tmp_path):
     env["CW_INGEST"] = stack["live"].url
     env["CW_IMPORTER_KEY"] = stack["keys"].importer
     script = ('export PYTHONPATH=tools\nSIM=%s\n' % sim) + live_blocks[0].replace(
-        "2024-06-17", live_day).replace("build/services/cli/carewatch", CLI)
+        "2024-06-17", live_day).replace("build/services/cli/carewatch", CLI).replace(
+        "--prefix LIVE-", "--prefix %sL-" % unique)
     r = bash(script, env)
     print(r.stdout)  # the live feed's detection quality, for the log
     assert r.returncode == 0, r.stdout + r.stderr
