@@ -1,4 +1,5 @@
 #include "kafka.h"
+#include "kafka_txn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,127 +304,15 @@ rd_kafka_t *cw_consumer_handle(cw_consumer *c)
     return c->rk;
 }
 
-/* The partitions of topic with their end offsets. */
-static rd_kafka_topic_partition_list_t *topic_ends(rd_kafka_t *rk, const char *topic, char *err,
-                                                  size_t errlen)
-{
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    if (rkt == NULL) {
-        snprintf(err, errlen, "%s: cannot create topic handle", topic);
-        return NULL;
-    }
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    rd_kafka_topic_destroy(rkt);
-    if (e || md->topic_cnt != 1 || md->topics[0].err) {
-        snprintf(err, errlen, "%s: no metadata: %s", topic,
-                 rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        return NULL;
-    }
-    rd_kafka_topic_partition_list_t *list =
-        rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
-    for (int i = 0; i < md->topics[0].partition_cnt; i++) {
-        int32_t part = md->topics[0].partitions[i].id;
-        int64_t low, high;
-        e = rd_kafka_query_watermark_offsets(rk, topic, part, &low, &high, 10000);
-        if (e) {
-            snprintf(err, errlen, "%s[%d]: %s", topic, (int)part, rd_kafka_err2str(e));
-            rd_kafka_topic_partition_list_destroy(list);
-            rd_kafka_metadata_destroy(md);
-            return NULL;
-        }
-        if (high > low)
-            rd_kafka_topic_partition_list_add(list, topic, part)->offset = high;
-    }
-    rd_kafka_metadata_destroy(md);
-    return list;
-}
-
+/* One reader for both: cw_kafka_read_to_end (kafka_txn.c) also hands back
+ * where it stopped; this caller only wants the messages. */
 long cw_kafka_read_topic(const cw_config *cfg, const char *topic,
                          int (*fn)(void *user_data, const rd_kafka_message_t *msg),
                          void *user_data, char *err, size_t errlen)
 {
-    rd_kafka_conf_t *conf = base_conf(cfg, "carewatch-reader", err, errlen);
-    if (!conf)
-        return -1;
-    /* A group id is required to consume, though this reader never joins
-     * the group (assign, not subscribe) nor commits. */
-    if (cw_kafka_conf_set(conf, "group.id", "carewatch-reader", err, errlen) ||
-        cw_kafka_conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
-        cw_kafka_conf_set(conf, "isolation.level", "read_committed", err, errlen)) {
-        rd_kafka_conf_destroy(conf);
-        return -1;
-    }
-    if (finish_conf(conf, cfg, err, errlen) != 0)
-        return -1;
-    char rkerr[256];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rkerr, sizeof(rkerr));
-    if (!rk) {
-        snprintf(err, errlen, "kafka reader: %s", rkerr);
-        rd_kafka_conf_destroy(conf);
-        return -1;
-    }
-    long count = -1;
-    rd_kafka_topic_partition_list_t *ends = topic_ends(rk, topic, err, errlen);
-    if (ends == NULL)
-        goto out;
-    rd_kafka_topic_partition_list_t *start = rd_kafka_topic_partition_list_copy(ends);
-    for (int i = 0; i < start->cnt; i++)
-        start->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_resp_err_t e = rd_kafka_assign(rk, start);
-    rd_kafka_topic_partition_list_destroy(start);
-    if (e) {
-        snprintf(err, errlen, "%s: assign: %s", topic, rd_kafka_err2str(e));
-        goto out_ends;
-    }
-    count = 0;
-    int remaining = ends->cnt;
-    while (remaining > 0) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
-        if (m == NULL) {
-            /* Transaction markers take offsets no message is returned for:
-             * the end is also reached when the position passes it. */
-            rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_copy(ends);
-            if (rd_kafka_position(rk, pos) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                remaining = 0;
-                for (int i = 0; i < pos->cnt; i++)
-                    remaining += pos->elems[i].offset < ends->elems[i].offset;
-            }
-            rd_kafka_topic_partition_list_destroy(pos);
-            continue;
-        }
-        if (m->err) {
-            int fatal = m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF;
-            if (fatal)
-                snprintf(err, errlen, "%s: %s", topic, rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            if (fatal) {
-                count = -1;
-                break;
-            }
-            continue;
-        }
-        rd_kafka_topic_partition_t *end =
-            rd_kafka_topic_partition_list_find(ends, topic, m->partition);
-        int stop = fn(user_data, m) != 0;
-        count++;
-        if (end != NULL && m->offset + 1 >= end->offset && end->err == 0) {
-            end->err = RD_KAFKA_RESP_ERR__PARTITION_EOF; /* marks it done */
-            remaining--;
-        }
-        rd_kafka_message_destroy(m);
-        if (stop) {
-            snprintf(err, errlen, "%s: stopped by the reader", topic);
-            count = -1;
-            break;
-        }
-    }
-    rd_kafka_assign(rk, NULL);
-out_ends:
-    rd_kafka_topic_partition_list_destroy(ends);
-out:
-    rd_kafka_destroy(rk);
+    rd_kafka_topic_partition_list_t *ends = NULL;
+    long count = cw_kafka_read_to_end(cfg, topic, fn, user_data, &ends, err, errlen);
+    if (ends != NULL)
+        rd_kafka_topic_partition_list_destroy(ends);
     return count;
 }
