@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "avro_codec.h"
+#include "kafka.h"
 #include "redis.h"
 
 #define CW_ID_MAX 65 /* ids are 1..64 characters */
@@ -45,6 +47,18 @@ int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *caregiver);
  * record. Returns the number of records stored, or -1 with err. */
 long cw_state_bootstrap(const struct cw_config *cfg, cw_redis *r, const char *const *topics,
                         char *err, size_t errlen);
+
+/* Replays a topic into Redis: reads it from the beginning to its current
+ * end, decodes each record and hands it to fn, which adds at most
+ * CW_STATE_REPLAY_MAX_CMDS commands to b and returns 1 when it stored the
+ * record (0 when it skipped it); the commands are sent as the batch fills.
+ * Records that do not decode are skipped: the topic's consumer
+ * dead-letters them. Returns the number stored, or -1 with err. */
+#define CW_STATE_REPLAY_MAX_CMDS 4
+typedef int (*cw_state_replay_fn)(void *user_data, const rd_kafka_message_t *m,
+                                  const cw_avro_schema *s, avro_value_t *v, cw_redis_batch *b);
+long cw_state_replay_topic(const struct cw_config *cfg, cw_redis *r, const char *topic,
+                           cw_state_replay_fn fn, void *user_data, char *err, size_t errlen);
 
 /* 1 found, 0 missing, -1 Redis error. */
 int cw_state_load_elder(cw_redis *r, const char *elder_id, cw_elder_state *out);

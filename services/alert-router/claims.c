@@ -7,6 +7,7 @@
 #include "avro_codec.h"
 #include "kafka.h"
 #include "routing.h"
+#include "state.h"
 
 #define KEY_CLAIM "cw:alert:claim:%s:%s"
 #define KEY_LAST "cw:alert:last:%s:%s"
@@ -137,83 +138,51 @@ int alert_claims_set_epoch(cw_redis *r)
 }
 
 typedef struct {
-    cw_redis *redis;
-    cw_redis_batch batch;
     char ttl[24];
     const int *window_colours;
-    long alerts;
-    int failed;
 } rebuild_run;
 
-static int rebuild_flush(rebuild_run *run)
+/* One Alert of alerts.all back into a delivered claim (and the caregiver's
+ * last alert of the rule, for the window). */
+static int restore(void *user_data, const rd_kafka_message_t *m, const cw_avro_schema *s,
+                   avro_value_t *v, cw_redis_batch *b)
 {
-    if (run->batch.count == 0)
-        return 0;
-    if (cw_redis_batch_exec(run->redis, &run->batch) != 0) {
-        run->failed = 1;
-        return -1;
-    }
-    return 0;
-}
-
-static void restore(rebuild_run *run, const rd_kafka_message_t *m, avro_value_t *v)
-{
+    rebuild_run *run = user_data;
     const char *order_id, *rule, *caregiver_id, *colour;
     int64_t at;
     alert_colour c;
     char key[ALERT_CLAIM_KEY_MAX], pos[ALERT_POSITION_MAX], claim[ALERT_CLAIM_TEXT_MAX];
+    if (strcmp(s->name, "Alert") != 0)
+        return 0; /* alerts.all holds only what this service wrote */
     if (cw_av_get_str(v, "order_id", &order_id) || cw_av_get_str(v, "rule", &rule) ||
         cw_av_get_str(v, "caregiver_id", &caregiver_id) || cw_av_get_enum(v, "colour", &colour) ||
         cw_av_get_long(v, "at", &at) || alert_colour_parse(colour, &c) != 0)
-        return;
+        return 0;
     if (alert_claim_key(key, sizeof(key), order_id, rule) != 0 ||
         alert_position_format(pos, sizeof(pos), rd_kafka_topic_name(m->rkt), m->partition,
                               m->offset) != 0)
-        return;
+        return 0;
     snprintf(claim, sizeof(claim), "%s|%c", pos, ALERT_CLAIM_DELIVERED);
     const char *set[] = {"SET", key, claim, "NX", "EX", run->ttl};
-    cw_redis_batch_add(&run->batch, 6, set);
-    run->alerts++;
+    cw_redis_batch_add(b, 6, set);
     if (!run->window_colours[c])
-        return;
+        return 1;
     alert_last last = {.at = at};
     char lkey[ALERT_CLAIM_KEY_MAX], ltext[ALERT_LAST_TEXT_MAX], sat[24];
     snprintf(last.order_id, sizeof(last.order_id), "%s", order_id);
     if (alert_last_key(lkey, sizeof(lkey), caregiver_id, rule) != 0 ||
         alert_last_format(&last, ltext, sizeof(ltext)) != 0)
-        return;
+        return 1;
     snprintf(sat, sizeof(sat), "%" PRId64, at);
     const char *max[] = {"EVAL", last_max_script, "1", lkey, sat, ltext, run->ttl};
-    cw_redis_batch_add(&run->batch, 7, max);
-}
-
-static int rebuild_one(void *user_data, const rd_kafka_message_t *m)
-{
-    rebuild_run *run = user_data;
-    const cw_avro_schema *s;
-    avro_value_t v;
-    char err[200];
-    if (m->payload == NULL || cw_avro_decode(m->payload, m->len, &s, &v, err, sizeof(err)) != 0)
-        return 0; /* not ours to judge: alerts.all holds only what we wrote */
-    if (strcmp(s->name, "Alert") == 0)
-        restore(run, m, &v);
-    avro_value_decref(&v);
-    if (run->batch.count >= CW_REDIS_BATCH_MAX_CMDS - 2)
-        return rebuild_flush(run);
-    return 0;
+    cw_redis_batch_add(b, 7, max);
+    return 1;
 }
 
 long alert_claims_rebuild(const cw_config *cfg, cw_redis *r, int64_t ttl_seconds,
                           const int window_colours[ALERT_COLOURS], char *err, size_t errlen)
 {
-    rebuild_run run = {.redis = r, .window_colours = window_colours};
+    rebuild_run run = {.window_colours = window_colours};
     snprintf(run.ttl, sizeof(run.ttl), "%" PRId64, ttl_seconds);
-    if (cw_kafka_read_topic(cfg, ALERT_TOPIC_ALL, rebuild_one, &run, err, errlen) < 0 ||
-        rebuild_flush(&run) != 0) {
-        if (run.failed)
-            snprintf(err, errlen, "Redis failed while rebuilding the claims");
-        cw_redis_batch_clear(&run.batch);
-        return -1;
-    }
-    return run.alerts;
+    return cw_state_replay_topic(cfg, r, ALERT_TOPIC_ALL, restore, &run, err, errlen);
 }
