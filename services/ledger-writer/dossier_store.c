@@ -27,6 +27,19 @@
 
 /* ---- small Redis helpers --------------------------------------------------- */
 
+/* The field/value pairs of an HGETALL reply, borrowed from it, at most
+ * max. Number of pairs. */
+static size_t reply_pairs(const redisReply *reply, const char **fields, const char **values,
+                          size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i + 1 < reply->elements && n < max; i += 2) {
+        fields[n] = reply->element[i]->str;
+        values[n++] = reply->element[i + 1]->str;
+    }
+    return n;
+}
+
 /* HGETALL into parallel arrays borrowed from *reply (caller frees it).
  * Number of pairs, or -1. */
 static long hgetall(cw_redis *r, const char *key, redisReply **reply, const char **fields,
@@ -40,12 +53,7 @@ static long hgetall(cw_redis *r, const char *key, redisReply **reply, const char
         *reply = NULL;
         return -1;
     }
-    size_t n = 0;
-    for (size_t i = 0; i + 1 < (*reply)->elements && n < max; i += 2) {
-        fields[n] = (*reply)->element[i]->str;
-        values[n++] = (*reply)->element[i + 1]->str;
-    }
-    return (long)n;
+    return (long)reply_pairs(*reply, fields, values, max);
 }
 
 /* ---- finalizing ---------------------------------------------------------------- */
@@ -139,41 +147,25 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     return CW_HANDLED;
 }
 
-int lw_evaluate(ledger_ctx *c, const char *order_id)
+/* Decides an order from its dossier (an HGETALL reply). CW_HANDLED or
+ * CW_RETRY. */
+static int decide_from(ledger_ctx *c, const char *order_id, const redisReply *hash)
 {
-    uint64_t index;
-    if (cw_idset_get(&c->index, order_id, &index))
-        return CW_HANDLED;
-    char key[CW_KEY_MAX];
-    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
-    redisReply *reply = NULL;
-    const char *argv[] = {"HGETALL", key};
-    reply = cw_redis_cmd(c->ck->redis, 2, argv);
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        if (reply)
-            freeReplyObject(reply);
+    if (hash->type != REDIS_REPLY_ARRAY)
         return CW_RETRY;
-    }
-    size_t pairs = reply->elements / 2;
+    size_t pairs = hash->elements / 2;
     const char **fields = calloc(pairs + 1, sizeof(*fields));
     const char **values = calloc(pairs + 1, sizeof(*values));
-    if (fields == NULL || values == NULL) {
-        free(fields);
-        free(values);
-        freeReplyObject(reply);
-        return CW_RETRY;
-    }
-    for (size_t i = 0; i < pairs; i++) {
-        fields[i] = reply->element[2 * i]->str;
-        values[i] = reply->element[2 * i + 1]->str;
-    }
     dossier d;
-    int parsed = dossier_parse(order_id, fields, values, pairs, &d, NULL);
+    int parsed = -1;
+    if (fields != NULL && values != NULL)
+        parsed = dossier_parse(order_id, fields, values,
+                               reply_pairs(hash, fields, values, pairs), &d, NULL);
     free(fields);
     free(values);
-    freeReplyObject(reply);
     if (parsed != 0) {
-        dossier_free(&d);
+        if (fields != NULL && values != NULL)
+            dossier_free(&d);
         return CW_RETRY;
     }
     int rc = CW_HANDLED;
@@ -200,6 +192,58 @@ out:
     return rc;
 }
 
+#define MAX_UPDATES 2
+
+/* Applies up to MAX_UPDATES commands to an order's dossier and reads the
+ * dossier back in the same round trip, then decides the order.
+ * CW_HANDLED or CW_RETRY. */
+static int update_and_evaluate(ledger_ctx *c, const char *order_id, size_t n,
+                               const int *argcs, const char *const *const *cmds)
+{
+    uint64_t index;
+    if (cw_idset_get(&c->index, order_id, &index))
+        return CW_HANDLED;
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
+    const char *hgetall_argv[] = {"HGETALL", key};
+    const char *const *all[MAX_UPDATES + 1];
+    int all_argc[MAX_UPDATES + 1];
+    redisReply *replies[MAX_UPDATES + 1];
+    for (size_t i = 0; i < n; i++) {
+        all[i] = cmds[i];
+        all_argc[i] = argcs[i];
+    }
+    all[n] = hgetall_argv;
+    all_argc[n] = 2;
+    if (cw_redis_pipeline(c->ck->redis, n + 1, all_argc, all, replies) != 0)
+        return CW_RETRY;
+    int rc = CW_HANDLED;
+    for (size_t i = 0; i < n; i++) {
+        if (replies[i]->type == REDIS_REPLY_ERROR) {
+            cw_log_error("redis command rejected", "command", cmds[i][0], "error",
+                         replies[i]->str, NULL);
+            rc = CW_RETRY;
+        }
+    }
+    if (rc == CW_HANDLED)
+        rc = decide_from(c, order_id, replies[n]);
+    for (size_t i = 0; i <= n; i++)
+        freeReplyObject(replies[i]);
+    return rc;
+}
+
+int lw_evaluate(ledger_ctx *c, const char *order_id)
+{
+    return update_and_evaluate(c, order_id, 0, NULL, NULL);
+}
+
+/* One command, then the decision. */
+static int update1_and_evaluate(ledger_ctx *c, const char *order_id, int argc,
+                                const char *const *argv)
+{
+    return update_and_evaluate(c, order_id, 1, &argc, &argv);
+}
+
 /* ---- input records ------------------------------------------------------------- */
 
 static int already_final(ledger_ctx *c, const char *order_id)
@@ -209,11 +253,6 @@ static int already_final(ledger_ctx *c, const char *order_id)
         return 0;
     cw_counter_add(c->after_final, NULL, 1);
     return 1;
-}
-
-static int store(ledger_ctx *c, cw_redis_batch *b)
-{
-    return cw_redis_batch_exec(c->ck->redis, b) == 0 ? 0 : -1;
 }
 
 int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
@@ -240,11 +279,7 @@ int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_
     const char *argv[] = {"HSET",  key,          "start", s_start,     "minutes",
                           s_minutes, "cg",       caregiver_id, "prov", provider_id,
                           "elder", elder_id,     "part",  s_part};
-    cw_redis_batch b = {0};
-    cw_redis_batch_add(&b, 14, argv);
-    if (store(c, &b) != 0)
-        return CW_RETRY;
-    return lw_evaluate(c, order_id);
+    return update1_and_evaluate(c, order_id, 14, argv);
 }
 
 int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
@@ -267,12 +302,9 @@ int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_
     snprintf(s_at, sizeof(s_at), "%" PRId64, at);
     const char *set_at[] = {"HSETNX", key, is_in ? "in_at" : "out_at", s_at};
     const char *set_ev[] = {"HSETNX", key, is_in ? "in_ev" : "out_ev", event_id};
-    cw_redis_batch b = {0};
-    cw_redis_batch_add(&b, 4, set_at);
-    cw_redis_batch_add(&b, 4, set_ev);
-    if (store(c, &b) != 0)
-        return CW_RETRY;
-    return lw_evaluate(c, order_id);
+    const char *const *cmds[] = {set_at, set_ev};
+    const int argcs[] = {4, 4};
+    return update_and_evaluate(c, order_id, 2, argcs, cmds);
 }
 
 int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
@@ -292,11 +324,7 @@ int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, char *reason, si
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
     snprintf(s_at, sizeof(s_at), "%" PRId64, at);
     const char *argv[] = {"HSETNX", key, "ev_at", s_at};
-    cw_redis_batch b = {0};
-    cw_redis_batch_add(&b, 4, argv);
-    if (store(c, &b) != 0)
-        return CW_RETRY;
-    return lw_evaluate(c, order_id);
+    return update1_and_evaluate(c, order_id, 4, argv);
 }
 
 int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
@@ -329,11 +357,7 @@ int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_
     }
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
     const char *argv[] = {"HSETNX", key, field, value};
-    cw_redis_batch b = {0};
-    cw_redis_batch_add(&b, 4, argv);
-    if (store(c, &b) != 0)
-        return CW_RETRY;
-    return lw_evaluate(c, order_id);
+    return update1_and_evaluate(c, order_id, 4, argv);
 }
 
 int lw_handle_contract(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
@@ -359,5 +383,5 @@ int lw_handle_contract(ledger_ctx *c, const cw_stream_msg *msg, char *reason, si
     const char *argv[] = {"HSET", key, contract_id, value};
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 4, argv);
-    return store(c, &b) == 0 ? CW_HANDLED : CW_RETRY;
+    return cw_redis_batch_exec(c->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
 }
