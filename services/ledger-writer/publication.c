@@ -18,21 +18,49 @@
 #include "log.h"
 #include "timeutil.h"
 
-static int entry_order_id(const ledger_ctx *c, uint64_t i, const uint8_t **entry, size_t *len,
-                          avro_value_t *v, const char **order_id)
+/* Calls fn(user_data, index, order_id, entry, len) for the entries
+ * [from, to) of the log, each decoded once for its order id (borrowed for
+ * the call). 0, or -1 when an entry does not decode or fn fails. */
+static int each_entry(const ledger_ctx *c, uint64_t from, uint64_t to,
+                      int (*fn)(void *user_data, uint64_t index, const char *order_id,
+                                const uint8_t *entry, size_t len),
+                      void *user_data)
 {
-    const cw_avro_schema *s;
-    char err[256];
-    if (ledger_log_entry(c->log, i, entry, len) != 0 ||
-        cw_avro_decode(*entry, *len, &s, v, err, sizeof(err)) != 0) {
-        cw_log_error("a ledger entry does not decode", "error", err, NULL);
-        return -1;
-    }
-    if (cw_av_get_str(v, "order_id", order_id) != 0) {
-        avro_value_decref(v);
-        return -1;
+    for (uint64_t i = from; i < to; i++) {
+        const uint8_t *entry;
+        size_t len;
+        const cw_avro_schema *s;
+        avro_value_t v;
+        const char *order_id;
+        char err[256];
+        if (ledger_log_entry(c->log, i, &entry, &len) != 0 ||
+            cw_avro_decode(entry, len, &s, &v, err, sizeof(err)) != 0) {
+            cw_log_error("a ledger entry does not decode", "error", err, NULL);
+            return -1;
+        }
+        int rc = cw_av_get_str(&v, "order_id", &order_id) == 0
+                     ? fn(user_data, i, order_id, entry, len)
+                     : -1;
+        avro_value_decref(&v);
+        if (rc != 0)
+            return -1;
     }
     return 0;
+}
+
+/* each_entry callback: the entry onto orders.finalized, keyed by its order. */
+static int add_to_outbox(void *user_data, uint64_t index, const char *order_id,
+                         const uint8_t *entry, size_t len)
+{
+    (void)index;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL) {
+        cw_log_error("out of memory publishing the ledger", NULL);
+        return -1;
+    }
+    memcpy(copy, entry, len);
+    /* The outbox owns copy from here on, also when adding fails. */
+    return cw_outbox_add_owned(user_data, "orders.finalized", order_id, copy, len) == 0 ? 0 : -1;
 }
 
 /* Adds every entry not yet published to the outbox, then signs a
@@ -41,25 +69,8 @@ int lw_before_produce(void *user_data, cw_outbox *out)
 {
     ledger_ctx *c = user_data;
     uint64_t size = ledger_log_size(c->log);
-    for (uint64_t i = c->published; i < size; i++) {
-        const uint8_t *entry;
-        size_t len;
-        avro_value_t v;
-        const char *order_id;
-        if (entry_order_id(c, i, &entry, &len, &v, &order_id) != 0)
-            return -1;
-        uint8_t *copy = malloc(len);
-        int rc = copy == NULL ? -1 : 0;
-        if (copy != NULL) {
-            memcpy(copy, entry, len);
-            rc = cw_outbox_add_owned(out, "orders.finalized", order_id, copy, len);
-        }
-        avro_value_decref(&v);
-        if (rc != 0) {
-            cw_log_error("out of memory publishing the ledger", NULL);
-            return -1;
-        }
-    }
+    if (each_entry(c, c->published, size, add_to_outbox, out) != 0)
+        return -1;
     if (size == c->checkpointed)
         return 0;
     char err[256];
@@ -120,20 +131,13 @@ int lw_publish_tail(ledger_ctx *c)
     uint64_t from = read_published(c), size = ledger_log_size(c->log);
     if (from > size)
         from = 0; /* a published size beyond the log: trust the log */
-    for (uint64_t i = from; i < size; i++) {
-        const uint8_t *entry;
-        size_t len;
-        avro_value_t v;
-        const char *order_id;
-        if (entry_order_id(c, i, &entry, &len, &v, &order_id) != 0)
-            return -1;
-        cw_kafka_record rec = {.topic = "orders.finalized", .key = order_id,
-                               .key_len = strlen(order_id), .value = entry, .value_len = len};
-        int rc = cw_producer_send_sync(c->ck->producer, &rec, 1);
-        avro_value_decref(&v);
-        if (rc != 0)
-            return -1;
-    }
+    cw_outbox tail = {0};
+    int rc = each_entry(c, from, size, add_to_outbox, &tail);
+    if (rc == 0 && tail.count > 0)
+        rc = cw_producer_send_sync(c->ck->producer, tail.records, tail.count);
+    cw_outbox_free(&tail);
+    if (rc != 0)
+        return -1;
     if (size > from) {
         char n[24];
         snprintf(n, sizeof(n), "%" PRIu64, size - from);
@@ -144,20 +148,17 @@ int lw_publish_tail(ledger_ctx *c)
     return write_published(c, size);
 }
 
+/* each_entry callback: the order into the index of final orders. */
+static int add_to_index(void *user_data, uint64_t index, const char *order_id,
+                        const uint8_t *entry, size_t len)
+{
+    (void)entry;
+    (void)len;
+    ledger_ctx *c = user_data;
+    return cw_idset_add(&c->index, order_id, index) < 0 ? -1 : 0;
+}
+
 int lw_index_log(ledger_ctx *c)
 {
-    uint64_t size = ledger_log_size(c->log);
-    for (uint64_t i = 0; i < size; i++) {
-        const uint8_t *entry;
-        size_t len;
-        avro_value_t v;
-        const char *order_id;
-        if (entry_order_id(c, i, &entry, &len, &v, &order_id) != 0)
-            return -1;
-        int rc = cw_idset_add(&c->index, order_id, i);
-        avro_value_decref(&v);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
+    return each_entry(c, 0, ledger_log_size(c->log), add_to_index, c);
 }
