@@ -226,6 +226,12 @@ class Service:
                 return False
         wait_until(ready, timeout, "%s to be ready at %s" % (self.name, url))
 
+    def kill9(self):
+        """SIGKILL: the crash the delivery guarantees are tested against."""
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
     def stop(self):
         """SIGTERM; the service must exit 0 within 15 s, with no sanitizer
         report in its log."""
@@ -308,6 +314,12 @@ def allocate_day():
     return day.isoformat()
 
 
+def post(ingest, key, kind, body):
+    """Posts one record through ingest; it must be accepted (or a duplicate)."""
+    r = ingest.client.submit(kind, key, body)
+    assert r.status_code in (200, 202), (kind, r.text)
+
+
 @pytest.fixture
 def ids():
     """A fresh id prefix per test: the broker is shared and keeps its data."""
@@ -360,11 +372,6 @@ class Checker(Service):
     def restart(self):
         """A new process with the same config, group and log."""
         return Checker(self.name, self.workdir, self.redis_port, self.group, self.lateness)
-
-    def kill9(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.log.close()
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from carewatch_py import coords
 from carewatch_py.demo_day import Day, EXPECTED, true_home
 from conftest import (KAFKA_BROKERS, REGISTRY, REPO, Service, TopicWatch, allocate_day,
-                      checker_config, free_port, wait_until)
+                      checker_config, free_port, post, wait_until)
 
 INPUTS = ["visit.checks", "caregiver.status"]
 # The verdicts that freeze a caregiver in the scripted day: each freeze is
@@ -52,11 +52,6 @@ class Router(Service):
     def restart(self):
         """A new process with the same config, group and log."""
         return Router(self.workdir, self.redis_port, self.group)
-
-    def kill9(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.log.close()
 
     def metric(self, name, **labels):
         """Sum of a metric's series whose labels include labels."""
@@ -194,10 +189,6 @@ def pairs(records, day):
 
 
 # ---- posting the day ----------------------------------------------------------------------
-
-def post(ingest, key, kind, body):
-    r = ingest.client.submit(kind, key, body)
-    assert r.status_code in (200, 202), (kind, r.text)
 
 
 def extra_street_visit(day, ids):

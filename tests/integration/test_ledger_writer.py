@@ -17,7 +17,8 @@ import uuid
 import pytest
 
 from carewatch_py.demo_day import Day
-from conftest import BUILD_DIR, REPO, TopicWatch, Service, allocate_day, checker_config, free_port
+from conftest import (BUILD_DIR, REPO, Service, TopicWatch, allocate_day, checker_config,
+                      free_port, post)
 
 CLI = os.path.join(BUILD_DIR, "services", "cli", "carewatch")
 
@@ -47,11 +48,6 @@ class LedgerWriter(Service):
     def restart(self):
         return LedgerWriter(*self.args)
 
-    def kill9(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.log.close()
-
 
 @pytest.fixture
 def writer(tmp_path, redis_server):
@@ -68,10 +64,6 @@ def writer(tmp_path, redis_server):
     if current.proc.poll() is None or not current.log.closed:
         current.stop()
 
-
-def post(ingest, key, kind, body):
-    r = ingest.client.submit(kind, key, body)
-    assert r.status_code in (200, 202), (kind, r.text)
 
 
 def post_day(ingest, keys, day, events=None):

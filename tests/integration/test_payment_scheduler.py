@@ -231,11 +231,6 @@ class Scheduler(Service):
     def restart(self):
         return Scheduler(*self.args)
 
-    def kill9(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.log.close()
-
 
 def batch_run(config_path, period, out_dir):
     r = subprocess.run([BINARY, "--config", config_path, "--run", period, "--out", out_dir],

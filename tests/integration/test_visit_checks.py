@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import Producer
 
 from carewatch_py.demo_day import Day, EXPECTED, INTAKE_RULES
-from conftest import KAFKA_BROKERS, REGISTRY, TopicWatch, allocate_day
+from conftest import KAFKA_BROKERS, REGISTRY, TopicWatch, allocate_day, post
 
 CHECK_IN_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "PHOTO_REUSE", "GEO_DISTANCE",
                   "GEO_DUAL_MISMATCH", "IMPOSSIBLE_TRAVEL", "NO_CHECKOUT", "VISIT_OVERLAP",
@@ -23,10 +23,6 @@ CHECK_OUT_RULES = {"LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE", "GEO_D
 ORDER_RULES = {"NO_SHOW", "SCHEDULE_OVERLAP"}
 CHECKER_EXPECTED = {k: v for k, v in EXPECTED.items() if k[1] not in INTAKE_RULES}
 
-
-def post(ingest, key, kind, body):
-    r = ingest.client.submit(kind, key, body)
-    assert r.status_code in (200, 202), (kind, r.text)
 
 
 def post_batch(ingest, key, events):
