@@ -102,13 +102,14 @@ static void forget_fired(cw_checker *ck)
     ck->fired_count = 0;
 }
 
-static int already_fired(const cw_checker *ck, int partition, const char *member)
+/* A timer set again for another time after it fired is a new one. */
+static int already_fired(const cw_checker *ck, int partition, const char *member, int64_t due)
 {
     for (size_t i = 0; i < ck->fired_count; i++) {
         if (ck->fired_partition[i] != partition)
             continue;
         for (size_t k = 0; k < ck->fired[i].count; k++)
-            if (strcmp(ck->fired[i].members[k], member) == 0)
+            if (ck->fired[i].due[k] == due && strcmp(ck->fired[i].members[k], member) == 0)
                 return 1;
     }
     return 0;
@@ -133,6 +134,17 @@ static int refresh_next_due(cw_checker *ck, int partition, int64_t wm)
     return 0;
 }
 
+/* A tick that fails leaves its timers in Redis and forgets them here: the
+ * stream drops the tick's results, so they must fire again, not be removed
+ * by the next tick_done as if their results were out. */
+static int retry_tick(cw_checker *ck, size_t first)
+{
+    for (size_t i = first; i < ck->fired_count; i++)
+        cw_timers_free(&ck->fired[i]);
+    ck->fired_count = first;
+    return CW_RETRY;
+}
+
 int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_outbox *out)
 {
     int32_t parts[CW_CHECKER_MAX_PARTITIONS];
@@ -143,15 +155,15 @@ int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_o
         if (parts[i] >= CW_CHECKER_MAX_PARTITIONS)
             continue;
         if (cw_checker_watermark(ck, parts[i], &wm) != 0)
-            return CW_RETRY;
+            return retry_tick(ck, first);
         if (ck->fired_count < CW_CHECKER_MAX_FIRED) {
             cw_timer_list due;
             if (cw_timers_due(ck->redis, ck->name, parts[i], wm, TIMERS_PER_PARTITION, &due) != 0)
-                return CW_RETRY;
+                return retry_tick(ck, first);
             /* Keep only the ones not fired earlier in this batch. */
             size_t kept = 0;
             for (size_t k = 0; k < due.count; k++) {
-                if (already_fired(ck, parts[i], due.members[k])) {
+                if (already_fired(ck, parts[i], due.members[k], due.due[k])) {
                     free(due.members[k]);
                     continue;
                 }
@@ -167,7 +179,7 @@ int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_o
             }
         }
         if (refresh_next_due(ck, parts[i], wm) != 0)
-            return CW_RETRY;
+            return retry_tick(ck, first);
     }
     /* Fired in due order across the partitions (each list is sorted), so an
      * instance holding several partitions still acts in event-time order
@@ -185,7 +197,7 @@ int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_o
             return CW_HANDLED;
         size_t k = pos[best]++;
         if (fn(user_data, ck->fired[best].members[k], ck->fired[best].due[k], out) != CW_HANDLED)
-            return CW_RETRY;
+            return retry_tick(ck, first);
     }
 }
 

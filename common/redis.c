@@ -136,6 +136,28 @@ int cw_redis_ping(cw_redis *r)
     return ok ? 0 : -1;
 }
 
+int cw_redis_run_id(cw_redis *r, char *buf, size_t len)
+{
+    const char *argv[] = {"INFO", "server"};
+    redisReply *reply = cw_redis_cmd(r, 2, argv);
+    int rc = -1;
+    if (reply && reply->type == REDIS_REPLY_STRING) {
+        const char *at = strstr(reply->str, "run_id:");
+        if (at != NULL) {
+            at += strlen("run_id:");
+            size_t n = strcspn(at, "\r\n");
+            if (n > 0 && n < len) {
+                memcpy(buf, at, n);
+                buf[n] = '\0';
+                rc = 0;
+            }
+        }
+    }
+    if (reply)
+        freeReplyObject(reply);
+    return rc;
+}
+
 int cw_redis_get_string(cw_redis *r, const char *key, char *buf, size_t len)
 {
     const char *argv[] = {"GET", key};

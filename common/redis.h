@@ -33,6 +33,10 @@ int cw_redis_pipeline(cw_redis *r, size_t ncmds, const int *argcs, const char *c
 /* 0 when PING answers PONG. */
 int cw_redis_ping(cw_redis *r);
 
+/* The server's run_id (INFO server): it changes when Redis restarts, which
+ * may have brought back older data. 0, or -1 when Redis cannot be asked. */
+int cw_redis_run_id(cw_redis *r, char *buf, size_t len);
+
 /* Convenience for the common case of a reply holding a string or nil:
  * copies the string into buf (truncating to len-1) and returns 1, returns 0
  * for nil, -1 for an error or a missing connection. */

@@ -14,6 +14,7 @@
 #define KEY_CLOCK "cw:clock:%s"
 #define KEY_TIMERS "cw:timers:%s:%d"
 #define KEY_EPOCH "cw:epoch:%s:%s:%d"
+#define KEY_OFFSETS "cw:offsets:%s"
 
 static void fmt_i64(char *buf, size_t len, int64_t v)
 {
@@ -341,18 +342,48 @@ int cw_timers_due(cw_redis *r, const char *service, int partition, int64_t befor
     return 0;
 }
 
+/* Removes each fired timer only if it is still due when it fired: a timer
+ * that was set again for a later time meanwhile (same member, new score)
+ * must stay. One round trip for the whole list. */
+static const char TIMERS_REMOVE_SCRIPT[] =
+    "local n = 0 "
+    "for i = 1, #ARGV, 2 do "
+    "  local s = redis.call('ZSCORE', KEYS[1], ARGV[i]) "
+    "  if s and tonumber(s) == tonumber(ARGV[i + 1]) then "
+    "    n = n + redis.call('ZREM', KEYS[1], ARGV[i]) "
+    "  end "
+    "end "
+    "return n";
+
 int cw_timers_remove(cw_redis *r, const char *service, int partition, const cw_timer_list *list)
 {
+    if (list->count == 0)
+        return 0;
     char key[CW_KEY_MAX];
     snprintf(key, sizeof(key), KEY_TIMERS, service, partition);
-    for (size_t i = 0; i < list->count; i++) {
-        const char *argv[] = {"ZREM", key, list->members[i]};
-        redisReply *reply = cw_redis_cmd(r, 3, argv);
-        if (reply == NULL)
-            return -1;
-        freeReplyObject(reply);
+    size_t argc = 4 + 2 * list->count;
+    const char **argv = calloc(argc, sizeof(*argv));
+    char(*dues)[24] = calloc(list->count, sizeof(*dues));
+    int rc = -1;
+    if (argv != NULL && dues != NULL) {
+        argv[0] = "EVAL";
+        argv[1] = TIMERS_REMOVE_SCRIPT;
+        argv[2] = "1";
+        argv[3] = key;
+        for (size_t i = 0; i < list->count; i++) {
+            fmt_i64(dues[i], sizeof(dues[i]), list->due[i]);
+            argv[4 + 2 * i] = list->members[i];
+            argv[5 + 2 * i] = dues[i];
+        }
+        redisReply *reply = cw_redis_cmd(r, (int)argc, argv);
+        if (reply != NULL) {
+            rc = reply->type == REDIS_REPLY_ERROR ? -1 : 0;
+            freeReplyObject(reply);
+        }
     }
-    return 0;
+    free(argv);
+    free(dues);
+    return rc;
 }
 
 void cw_timers_free(cw_timer_list *list)
@@ -396,4 +427,84 @@ int cw_state_partition_mark(cw_redis *r, const char *service, const char *topic,
 {
     long long n;
     return partition_cmd(r, "SET", service, topic, partition, &n);
+}
+
+/* HSET of each field unless the stored value is already larger: a batch of
+ * an instance that lost the partition meanwhile must not lower it. */
+static const char OFFSETS_STORE_SCRIPT[] =
+    "for i = 1, #ARGV, 2 do "
+    "  local s = redis.call('HGET', KEYS[1], ARGV[i]) "
+    "  if not s or tonumber(s) < tonumber(ARGV[i + 1]) then "
+    "    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) "
+    "  end "
+    "end "
+    "return 1";
+
+#define OFFSET_FIELD_MAX 300
+
+int cw_state_offsets_store(cw_redis *r, const char *service, size_t n, const char *const *topics,
+                           const int32_t *partitions, const int64_t *next)
+{
+    if (n == 0)
+        return 0;
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), KEY_OFFSETS, service);
+    const char **argv = calloc(4 + 2 * n, sizeof(*argv));
+    char(*fields)[OFFSET_FIELD_MAX] = calloc(n, sizeof(*fields));
+    char(*values)[24] = calloc(n, sizeof(*values));
+    int rc = -1;
+    if (argv != NULL && fields != NULL && values != NULL) {
+        argv[0] = "EVAL";
+        argv[1] = OFFSETS_STORE_SCRIPT;
+        argv[2] = "1";
+        argv[3] = key;
+        for (size_t i = 0; i < n; i++) {
+            snprintf(fields[i], sizeof(fields[i]), "%s:%d", topics[i], (int)partitions[i]);
+            fmt_i64(values[i], sizeof(values[i]), next[i]);
+            argv[4 + 2 * i] = fields[i];
+            argv[5 + 2 * i] = values[i];
+        }
+        redisReply *reply = cw_redis_cmd(r, (int)(4 + 2 * n), argv);
+        if (reply != NULL) {
+            rc = reply->type == REDIS_REPLY_ERROR ? -1 : 0;
+            freeReplyObject(reply);
+        }
+    }
+    free(argv);
+    free(fields);
+    free(values);
+    return rc;
+}
+
+int cw_state_offsets_load(cw_redis *r, const char *service, size_t n, const char *const *topics,
+                          const int32_t *partitions, int64_t *next)
+{
+    if (n == 0)
+        return 0;
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), KEY_OFFSETS, service);
+    const char **argv = calloc(2 + n, sizeof(*argv));
+    char(*fields)[OFFSET_FIELD_MAX] = calloc(n, sizeof(*fields));
+    int rc = -1;
+    if (argv != NULL && fields != NULL) {
+        argv[0] = "HMGET";
+        argv[1] = key;
+        for (size_t i = 0; i < n; i++) {
+            snprintf(fields[i], sizeof(fields[i]), "%s:%d", topics[i], (int)partitions[i]);
+            argv[2 + i] = fields[i];
+        }
+        redisReply *reply = cw_redis_cmd(r, (int)(2 + n), argv);
+        if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == n) {
+            for (size_t i = 0; i < n; i++)
+                next[i] = reply->element[i]->type == REDIS_REPLY_STRING
+                              ? strtoll(reply->element[i]->str, NULL, 10)
+                              : -1;
+            rc = 0;
+        }
+        if (reply != NULL)
+            freeReplyObject(reply);
+    }
+    free(argv);
+    free(fields);
+    return rc;
 }

@@ -110,4 +110,18 @@ int cw_state_partition_marked(cw_redis *r, const char *service, const char *topi
                               int partition);
 int cw_state_partition_mark(cw_redis *r, const char *service, const char *topic, int partition);
 
+/* The input offsets a service's Redis state reflects: the hash
+ * cw:offsets:<service>, field "<topic>:<partition>" = the next offset to
+ * handle. The stream writes them after a batch's results are acknowledged
+ * and before its offsets are committed, never lowering one. Redis writes
+ * land in order (AOF, snapshots), so a stored offset vouches for every
+ * state change made before it; after Redis came back older (an old
+ * snapshot, a replica that missed writes) the stored offsets are behind the
+ * group's committed ones and the stream replays the difference.
+ * store: 0 or -1. load fills next[i] (-1 where none is stored): 0 or -1. */
+int cw_state_offsets_store(cw_redis *r, const char *service, size_t n, const char *const *topics,
+                           const int32_t *partitions, const int64_t *next);
+int cw_state_offsets_load(cw_redis *r, const char *service, size_t n, const char *const *topics,
+                          const int32_t *partitions, int64_t *next);
+
 #endif

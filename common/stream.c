@@ -155,7 +155,41 @@ static int produce_all(cw_producer *p, cw_outbox *out)
     return 0;
 }
 
-static void commit_batch(cw_consumer *c, const batch *b, size_t done)
+/* What this process last committed per input partition (or, for a
+ * partition it has not committed yet, the group's committed offset, asked
+ * once): the mark the offsets stored in Redis are held against. */
+#define BOOK_MAX 256
+
+typedef struct {
+    char topic[128];
+    int32_t partition;
+    int64_t committed; /* next offset; -1 while unknown */
+} book_entry;
+
+typedef struct {
+    book_entry e[BOOK_MAX];
+    size_t count;
+} offset_book;
+
+static book_entry *book_find(offset_book *book, const char *topic, int32_t partition, int add)
+{
+    for (size_t i = 0; i < book->count; i++)
+        if (book->e[i].partition == partition && strcmp(book->e[i].topic, topic) == 0)
+            return &book->e[i];
+    if (!add || book->count == BOOK_MAX)
+        return NULL;
+    book_entry *e = &book->e[book->count++];
+    snprintf(e->topic, sizeof(e->topic), "%s", topic);
+    e->partition = partition;
+    e->committed = -1;
+    return e;
+}
+
+/* Stores the batch's offsets in Redis (with a Redis), then commits them.
+ * When Redis cannot take them nothing is committed: the next batch's
+ * commit covers these messages too. */
+static void commit_batch(cw_consumer *c, const cw_stream_handlers *h, offset_book *book,
+                         const batch *b, size_t done)
 {
     if (done == 0)
         return;
@@ -170,17 +204,126 @@ static void commit_batch(cw_consumer *c, const batch *b, size_t done)
         if (m->offset + 1 > tp->offset)
             tp->offset = m->offset + 1;
     }
+    if (h->redis != NULL) {
+        size_t n = (size_t)offsets->cnt;
+        const char **topics = calloc(n, sizeof(*topics));
+        int32_t *parts = calloc(n, sizeof(*parts));
+        int64_t *next = calloc(n, sizeof(*next));
+        int stored = -1;
+        if (topics != NULL && parts != NULL && next != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                topics[i] = offsets->elems[i].topic;
+                parts[i] = offsets->elems[i].partition;
+                next[i] = offsets->elems[i].offset;
+            }
+            stored = cw_state_offsets_store(h->redis, h->service, n, topics, parts, next);
+        }
+        free(topics);
+        free(parts);
+        free(next);
+        if (stored != 0) {
+            cw_log_warn("cannot store the batch's offsets in Redis; not committing yet", NULL);
+            rd_kafka_topic_partition_list_destroy(offsets);
+            return;
+        }
+    }
     rd_kafka_resp_err_t err = rd_kafka_commit(cw_consumer_handle(c), offsets, 0);
-    if (err)
+    if (err) {
         /* Not fatal: the results are durable; a restart replays the batch
          * and its deterministic ids make that harmless. */
         cw_log_warn("offset commit failed", "error", rd_kafka_err2str(err), NULL);
+    } else {
+        for (int i = 0; i < offsets->cnt; i++) {
+            book_entry *e = book_find(book, offsets->elems[i].topic,
+                                      offsets->elems[i].partition, 1);
+            if (e != NULL)
+                e->committed = offsets->elems[i].offset;
+        }
+    }
     rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+/* Fills the book's unknown committed offsets of the assignment from the
+ * group (one broker round trip, only for partitions not seen before). */
+static void book_learn(offset_book *book, rd_kafka_t *rk,
+                       const rd_kafka_topic_partition_list_t *assigned)
+{
+    rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(assigned->cnt);
+    for (int i = 0; i < assigned->cnt; i++) {
+        book_entry *e = book_find(book, assigned->elems[i].topic, assigned->elems[i].partition, 1);
+        if (e != NULL && e->committed < 0)
+            rd_kafka_topic_partition_list_add(ask, e->topic, e->partition);
+    }
+    if (ask->cnt > 0 && rd_kafka_committed(rk, ask, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < ask->cnt; i++) {
+            book_entry *e = book_find(book, ask->elems[i].topic, ask->elems[i].partition, 0);
+            if (e != NULL && ask->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                e->committed = ask->elems[i].offset >= 0 ? ask->elems[i].offset : 0;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(ask);
+}
+
+/* Redis that came back older than the committed offsets (restored from an
+ * old snapshot, a failover replica that missed writes): its state lacks the
+ * changes of messages already committed. Rewinds each such partition to
+ * the offset its state reflects, so the difference is handled again (under
+ * the same ids). 1 when something was rewound, 0 when nothing is behind,
+ * -1 when Redis cannot be asked. */
+static int replay_behind_state(rd_kafka_t *rk, const cw_stream_handlers *h, offset_book *book,
+                               rd_kafka_topic_partition_list_t *assigned)
+{
+    size_t n = (size_t)assigned->cnt;
+    if (n == 0)
+        return 0;
+    book_learn(book, rk, assigned);
+    const char **topics = calloc(n, sizeof(*topics));
+    int32_t *parts = calloc(n, sizeof(*parts));
+    int64_t *stored = calloc(n, sizeof(*stored));
+    int rc = -1;
+    if (topics != NULL && parts != NULL && stored != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            topics[i] = assigned->elems[i].topic;
+            parts[i] = assigned->elems[i].partition;
+        }
+        rc = cw_state_offsets_load(h->redis, h->service, n, topics, parts, stored);
+    }
+    rd_kafka_topic_partition_list_t *rewind = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        book_entry *e = book_find(book, topics[i], parts[i], 0);
+        if (e == NULL || e->committed < 0 || stored[i] < 0 || stored[i] >= e->committed)
+            continue;
+        char t[160], from[24], to[24];
+        snprintf(t, sizeof(t), "%s:%d", topics[i], (int)parts[i]);
+        snprintf(from, sizeof(from), "%lld", (long long)stored[i]);
+        snprintf(to, sizeof(to), "%lld", (long long)e->committed);
+        cw_log_warn("Redis state is behind the committed offsets (restored from an older "
+                    "snapshot?): handling the difference again",
+                    "partition", t, "state_offset", from, "committed_offset", to, NULL);
+        rd_kafka_topic_partition_list_add(rewind, topics[i], parts[i])->offset = stored[i];
+        e->committed = stored[i];
+    }
+    if (rc == 0 && rewind->cnt > 0) {
+        rd_kafka_error_t *err = rd_kafka_seek_partitions(rk, rewind, 10000);
+        if (err) {
+            cw_log_error("cannot rewind to the state's offsets", "error",
+                         rd_kafka_error_string(err), NULL);
+            rd_kafka_error_destroy(err);
+            rc = -1;
+        } else {
+            rc = 1;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(rewind);
+    free(topics);
+    free(parts);
+    free(stored);
+    return rc;
 }
 
 /* 1 when the batch must be dropped because the partitions were rewound,
  * 0 to go on, -1 when Redis cannot be asked or the rebuild failed. */
-static int replay_lost_state(cw_consumer *c, const cw_stream_handlers *h)
+static int replay_lost_state(cw_consumer *c, const cw_stream_handlers *h, offset_book *book)
 {
     rd_kafka_topic_partition_list_t *list = NULL;
     rd_kafka_t *rk = cw_consumer_handle(c);
@@ -219,6 +362,8 @@ static int replay_lost_state(cw_consumer *c, const cw_stream_handlers *h)
                 rc = -1;
         if (rc == 0)
             rc = 1;
+    } else if (rc == 0) {
+        rc = replay_behind_state(rk, h, book, list);
     }
     rd_kafka_topic_partition_list_destroy(list);
     return rc;
@@ -227,6 +372,8 @@ static int replay_lost_state(cw_consumer *c, const cw_stream_handlers *h)
 int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_handlers *h)
 {
     cw_outbox out = {0};
+    static offset_book book; /* large; one stream loop per process */
+    book.count = 0;
     int tick_every = h->tick_interval_ms > 0 ? h->tick_interval_ms : 500;
     double last_tick = 0, last_state_check = 0;
     int rc = 0;
@@ -242,7 +389,7 @@ int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_
          * rebuilt) before its first messages arrive. */
         if (h->redis != NULL && (b.count > 0 || cw_metrics_now() - last_state_check >= 1.0)) {
             last_state_check = cw_metrics_now();
-            int replay = replay_lost_state(consumer, h);
+            int replay = replay_lost_state(consumer, h, &book);
             if (replay != 0) {
                 /* Rewound (these messages come again) or Redis is down
                  * (seek back so they are not skipped). */
@@ -306,7 +453,7 @@ int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_
             h->after_produce(h->user_data);
         if (ticked && h->tick_done)
             h->tick_done(h->user_data);
-        commit_batch(consumer, &b, done);
+        commit_batch(consumer, h, &book, &b, done);
         batch_free(&b);
         if (stop)
             break;

@@ -111,7 +111,7 @@ def collect(brokers, day, timeout):
     last_count = -1
     while True:
         records = [r for r in read_topics(brokers, TOPICS) if is_mine(r, mine, contracts)]
-        seen = {(c["value"]["check_id"].rsplit(":", 1)[0], c["value"]["rule"])
+        seen = {(day.unprefix(c["value"]["check_id"].rsplit(":", 1)[0]), c["value"]["rule"])
                 for c in records if c["name"] == "CheckResult"}
         final = {r["value"]["order_id"] for r in records if r["name"] == "OrderFinalized"}
         statements = {r["value"]["contract_id"] for r in records if r["name"] == "DailyStatement"}
@@ -236,8 +236,11 @@ def main():
                     help="seconds to wait for the services (default 120)")
     ap.add_argument("--date", default=os.environ.get("CW_DEMO_DATE", "2024-05-20"),
                     help="the scripted day's date (default $CW_DEMO_DATE or 2024-05-20)")
+    ap.add_argument("--prefix", default=os.environ.get("CW_DEMO_PREFIX", ""),
+                    help="put in front of every id of the day, providers included (default "
+                         "$CW_DEMO_PREFIX or none)")
     args = ap.parse_args()
-    day = Day(date=args.date)
+    day = Day(prefix=args.prefix, date=args.date)
     client = IngestClient(args.ingest)
     summary = feed(client, day, args.registry_key, args.importer_key)
     report_fed(day, summary)
@@ -248,8 +251,9 @@ def main():
     checks = show(records)
     if not done:
         sys.exit("the services did not finish the day within %.0f s" % args.timeout)
-    missed = [k for k in EXPECTED if k not in {(c["check_id"].rsplit(":", 1)[0], c["rule"])
-                                               for c in checks.values()}]
+    judged = {(day.unprefix(c["check_id"].rsplit(":", 1)[0]), c["rule"])
+              for c in checks.values()}
+    missed = [k for k in EXPECTED if k not in judged]
     if missed:
         print("\nnot judged: %s" % ", ".join("%s %s" % k for k in sorted(missed)))
 

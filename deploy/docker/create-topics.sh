@@ -1,18 +1,23 @@
 #!/bin/sh
 # Creates the topics listed in topics.txt (deploy/local/topics.txt: one
 # "name partitions [config=value,...]" a line, # comments) that the cluster
-# does not have yet; existing topics are left alone. Runs in the apache/kafka
-# image, as the compose file's kafka-init step and the Kubernetes topics Job.
+# does not have yet, and sets the listed configs on every listed topic, so
+# that a topic made before its line got them (say retention.ms=-1) is
+# brought up to date; configs not listed and partition counts are left
+# alone. Runs in the apache/kafka image, as the compose file's kafka-init
+# step and the Kubernetes topics Job.
 #   KAFKA_BOOTSTRAP      bootstrap servers (kafka:19092)
 #   TOPICS_FILE          the topics file (/etc/carewatch/topics.txt)
 #   REPLICATION_FACTOR   replicas of every topic (1)
 #   KAFKA_TOPICS         the kafka-topics tool (/opt/kafka/bin/kafka-topics.sh)
+#   KAFKA_CONFIGS        the kafka-configs tool (/opt/kafka/bin/kafka-configs.sh)
 set -eu
 set -f  # no globbing of the fields below
 bootstrap="${KAFKA_BOOTSTRAP:-kafka:19092}"
 topics_file="${TOPICS_FILE:-/etc/carewatch/topics.txt}"
 replication="${REPLICATION_FACTOR:-1}"
 tool="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"
+configs_tool="${KAFKA_CONFIGS:-/opt/kafka/bin/kafka-configs.sh}"
 
 # The broker may still be starting: wait up to 60 s for it to answer.
 tries=0
@@ -26,6 +31,7 @@ until "$tool" --bootstrap-server "$bootstrap" --list >/dev/null 2>&1; do
 done
 
 count=0
+configured=0
 lineno=0
 while IFS= read -r line || [ -n "$line" ]; do
     lineno=$((lineno + 1))
@@ -48,5 +54,13 @@ while IFS= read -r line || [ -n "$line" ]; do
     IFS="$old_ifs"
     "$tool" "$@" >/dev/null
     count=$((count + 1))
+    # --if-not-exists leaves an existing topic's configs as they were: set
+    # them here on every run (the same values again change nothing). Only
+    # the configs listed are touched (incremental alter).
+    if [ -n "$configs" ]; then
+        "$configs_tool" --bootstrap-server "$bootstrap" --alter --entity-type topics \
+            --entity-name "$name" --add-config "$configs" >/dev/null
+        configured=$((configured + 1))
+    fi
 done <"$topics_file"
-echo "create-topics: $count topics present on $bootstrap"
+echo "create-topics: $count topics present on $bootstrap, configs set on $configured"

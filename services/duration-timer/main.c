@@ -178,6 +178,8 @@ static int duration_handle(void *user_data, const cw_stream_msg *msg, cw_outbox 
         return handle_order(d, msg, reason, len);
     if (strcmp(name, "VisitEvent") == 0)
         return handle_visit(d, msg, out, reason, len);
+    if (strcmp(name, "CaregiverStatusChanged") == 0)
+        return CW_HANDLED; /* an admin's unfreeze: the overlap-detector applies it */
     if (strcmp(name, "Evidence") == 0) {
         int64_t at;
         if (cw_av_get_long(msg->value, "at", &at) != 0) {

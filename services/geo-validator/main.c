@@ -160,6 +160,8 @@ static int geo_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *out,
         return handle_elder(g, msg, reason, len);
     if (strcmp(name, "VisitEvent") == 0)
         return handle_visit(g, msg, out, reason, len);
+    if (strcmp(name, "CaregiverStatusChanged") == 0)
+        return CW_HANDLED; /* an admin's unfreeze: the overlap-detector applies it */
     if (strcmp(name, "Evidence") == 0)
         return CW_HANDLED; /* no location to judge */
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);

@@ -565,20 +565,17 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
     int64_t at = ctx->now_ms();
     if (ctx->replay_mode && receipt_time(ctx, 0, &at, err))
         return -1;
+    /* Into the caregiver's partition of visit.events, behind every event
+     * accepted before it: the overlap-detector lifts the freeze when it
+     * reaches it (and publishes it on caregiver.status), so every event
+     * accepted before this answer is judged frozen (DESIGN.md 4.1). */
     encoded_record rec;
     if (record_status_changed(caregiver_id, "ACTIVE", r.reason, NULL, at, &rec, e, sizeof(e)))
         return encoding_failed(err, e);
     outbox box = {0};
-    outbox_add(&box, "caregiver.status", caregiver_id, rec);
+    outbox_add(&box, "visit.events", caregiver_id, rec);
     if (outbox_send(ctx, &box, err))
         return -1;
-    char at_text[24];
-    fmt_i64(at_text, sizeof(at_text), at);
-    snprintf(key, sizeof(key), CW_KEY_CGSTATE, caregiver_id);
-    const char *argv[] = {"HSET", key, "status", "ACTIVE", "reason", r.reason,
-                          "order_id", "", "at", at_text};
-    cw_redis_batch b = {0};
-    cw_redis_batch_add(&b, 10, argv);
     snprintf(out->id, sizeof(out->id), "%s", caregiver_id);
-    return redis_commit(ctx, &b, err);
+    return 0;
 }

@@ -59,17 +59,31 @@ static void observe_request(const char *route, int status, double seconds)
 }
 
 /* Redis is the fast copy of the reference data and orders, rebuilt from
- * the topics when it lost them (a flush, a new empty instance). Requests
- * wait with 503 meanwhile. Idempotency marks, photo claims and the stream
- * clock are not in Kafka and start afresh. */
+ * the topics when it lost them (a flush, a new empty instance) or may have
+ * lost some (a restart: it may have come back from an older snapshot or
+ * without its last second of writes, so its run_id changed). Requests wait
+ * with 503 meanwhile. Idempotency marks, photo claims and the stream clock
+ * are not in Kafka and start afresh. */
 static void rebuild_if_lost(const cw_config *cfg, ingest_ctx *ctx, cw_redis *r)
 {
     static const char *const topics[] = {"ref.elders", "ref.caregivers", "orders.assigned", NULL};
+    static char known_run_id[64];
+    char run_id[64];
+    if (cw_redis_run_id(r, run_id, sizeof(run_id)) != 0)
+        return; /* Redis down: requests answer 503 on their own */
+    int restarted = known_run_id[0] != '\0' && strcmp(run_id, known_run_id) != 0;
     int marked = cw_state_partition_marked(r, "ingest", "reference", 0);
-    if (marked != 0)
-        return; /* present, or Redis down (requests answer 503 on their own) */
+    if (marked < 0 || (marked > 0 && !restarted && known_run_id[0] != '\0'))
+        return;
+    if (marked > 0 && known_run_id[0] == '\0') {
+        snprintf(known_run_id, sizeof(known_run_id), "%s", run_id);
+        return; /* first look: the state is there */
+    }
     atomic_store(&ctx->rebuilding, 1);
-    cw_log_warn("reference data missing in Redis: rebuilding it from Kafka", NULL);
+    cw_log_warn(marked ? "Redis restarted (it may have come back older): rebuilding the "
+                         "reference data and orders from Kafka"
+                       : "reference data missing in Redis: rebuilding it from Kafka",
+                NULL);
     char err[256], n[24];
     long stored = cw_state_bootstrap(cfg, r, topics, err, sizeof(err));
     if (stored < 0 || cw_state_partition_mark(r, "ingest", "reference", 0) != 0) {
@@ -79,6 +93,7 @@ static void rebuild_if_lost(const cw_config *cfg, ingest_ctx *ctx, cw_redis *r)
     }
     snprintf(n, sizeof(n), "%ld", stored);
     cw_log_info("reference data rebuilt from Kafka", "records", n, NULL);
+    snprintf(known_run_id, sizeof(known_run_id), "%s", run_id);
     atomic_store(&ctx->rebuilding, 0);
 }
 

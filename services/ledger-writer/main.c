@@ -67,6 +67,8 @@ static int ledger_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
         return lw_handle_order(c, msg, reason, len);
     if (strcmp(name, "VisitEvent") == 0)
         return lw_handle_visit(c, msg, reason, len);
+    if (strcmp(name, "CaregiverStatusChanged") == 0)
+        return CW_HANDLED; /* an admin's unfreeze: the overlap-detector applies it */
     if (strcmp(name, "Evidence") == 0)
         return lw_handle_evidence(c, msg, reason, len);
     if (strcmp(name, "CheckResult") == 0)

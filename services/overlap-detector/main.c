@@ -1,9 +1,13 @@
 /* carewatch-overlap-detector: SCHEDULE_OVERLAP when an assignment overlaps
- * another order of the caregiver, VISIT_OVERLAP for every check-in once the
- * watermark has passed it (all visits that started before it are then
- * known), FROZEN_CAREGIVER for every check-in and check-out. A red verdict
- * freezes the caregiver in Redis and publishes CaregiverStatusChanged; the
- * ingest unfreeze endpoint lifts it.
+ * another order of the caregiver; VISIT_OVERLAP for every check-in, decided
+ * when the check-in is processed if another visit of the caregiver is open
+ * then (certain at once), else once the watermark has passed it (every
+ * visit that started before it is then known: a late event may reveal an
+ * overlap); FROZEN_CAREGIVER for every check-in and check-out. A red
+ * verdict freezes the caregiver in Redis and publishes
+ * CaregiverStatusChanged; an admin's unfreeze, which ingest puts into the
+ * caregiver's partition of visit.events, lifts it when this service reaches
+ * it, so freezing follows the caregiver's stream order (DESIGN.md 4.1).
  *
  * Input: orders.assigned and visit.events (keyed by caregiver, same
  * partition count). Redis state of its own:
@@ -12,7 +16,8 @@
  *   cw:ov:visit:<order_id>    hash in_at in_event out_at out_event
  *   cw:ov:memo:<check_id>     "<OUTCOME>|<measured>|<other order>": a verdict
  *                             that depends on processing order, kept so a
- *                             replay repeats it
+ *                             replay repeats it (<check_id>:in holds what a
+ *                             check-in's VISIT_OVERLAP was when processed)
  *   cw:timers:overlap-detector:<partition>  "VISIT_OVERLAP|<order_id>" */
 #include <inttypes.h>
 #include <stdio.h>
@@ -46,19 +51,53 @@ typedef struct {
 
 /* ---- memo of order-dependent verdicts --------------------------------- */
 
+#define ORIGIN_MAX 160
+
 typedef struct {
     cw_verdict v;
     char other[OVERLAP_ID_MAX];
+    /* What settled the verdict: "<topic>:<partition>:<offset>" of the
+     * record, or "timer:<member>". The freeze a red verdict causes is
+     * applied again when the same record is replayed after a crash (its
+     * later records are replayed too, an unfreeze among them), but not for
+     * a duplicate of the record further down the stream, which would
+     * freeze again a caregiver unfrozen since. */
+    char origin[ORIGIN_MAX];
 } memo;
 
-/* Stores m under check_id unless a verdict is there already; *m becomes
- * the stored one. *first = 1 when this call stored it. 0 or -1. */
-static int memo_settle(cw_redis *r, const char *check_id, memo *m, int *first)
+static void origin_of_message(const cw_stream_msg *msg, char *buf, size_t len)
 {
-    char key[CW_KEY_MAX], value[160], stored[160];
+    snprintf(buf, len, "%s:%d:%" PRId64, msg->topic, (int)msg->partition, msg->offset);
+}
+
+/* Copies the next '|'-separated field of *p into buf and moves *p past it.
+ * 0, or -1 when there is none or it does not fit. */
+static int next_field(const char **p, char *buf, size_t len)
+{
+    if (*p == NULL)
+        return -1;
+    const char *bar = strchr(*p, '|');
+    size_t n = bar ? (size_t)(bar - *p) : strlen(*p);
+    if (n >= len)
+        return -1;
+    memcpy(buf, *p, n);
+    buf[n] = '\0';
+    *p = bar ? bar + 1 : NULL;
+    return 0;
+}
+
+/* Stores m under check_id unless a verdict is there already; *m becomes
+ * the stored one, origin included. *same_origin = 1 when the stored
+ * verdict was settled by origin (this call or an earlier run of the same
+ * record). 0 or -1. */
+static int memo_settle(cw_redis *r, const char *check_id, memo *m, const char *origin,
+                       int *same_origin)
+{
+    char key[CW_KEY_MAX], value[400], stored[400];
     snprintf(key, sizeof(key), "cw:ov:memo:%s", check_id);
-    snprintf(value, sizeof(value), "%s|%.6f|%s", cw_outcome_name(m->v.outcome),
-             m->v.has_measured ? m->v.measured : -1.0, m->other);
+    snprintf(m->origin, sizeof(m->origin), "%s", origin);
+    snprintf(value, sizeof(value), "%s|%.6f|%s|%s", cw_outcome_name(m->v.outcome),
+             m->v.has_measured ? m->v.measured : -1.0, m->other, m->origin);
     const char *set[] = {"SET", key, value, "NX"};
     redisReply *reply = cw_redis_cmd(r, 4, set);
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
@@ -66,21 +105,27 @@ static int memo_settle(cw_redis *r, const char *check_id, memo *m, int *first)
             freeReplyObject(reply);
         return -1;
     }
-    *first = reply->type == REDIS_REPLY_STATUS;
+    int stored_now = reply->type == REDIS_REPLY_STATUS;
     freeReplyObject(reply);
-    if (*first)
+    *same_origin = 1;
+    if (stored_now)
         return 0;
     if (cw_redis_get_string(r, key, stored, sizeof(stored)) != 1)
         return -1;
-    char outcome[16], other[OVERLAP_ID_MAX];
-    double measured;
-    other[0] = '\0';
-    if (sscanf(stored, "%15[^|]|%lf|%64s", outcome, &measured, other) < 2 ||
+    char outcome[16], measured[32];
+    const char *p = stored;
+    if (next_field(&p, outcome, sizeof(outcome)) != 0 ||
+        next_field(&p, measured, sizeof(measured)) != 0 ||
+        next_field(&p, m->other, sizeof(m->other)) != 0 ||
         cw_outcome_parse(outcome, &m->v.outcome) != 0)
         return -1;
-    m->v.has_measured = measured >= 0;
-    m->v.measured = measured >= 0 ? measured : 0;
-    snprintf(m->other, sizeof(m->other), "%s", other);
+    /* Memos written before origins were kept have none: not this one. */
+    if (next_field(&p, m->origin, sizeof(m->origin)) != 0)
+        m->origin[0] = '\0';
+    double value_measured = strtod(measured, NULL);
+    m->v.has_measured = value_measured >= 0;
+    m->v.measured = value_measured >= 0 ? value_measured : 0;
+    *same_origin = strcmp(m->origin, origin) == 0;
     return 0;
 }
 
@@ -184,10 +229,11 @@ static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     if (other >= 0)
         snprintf(m.other, sizeof(m.other), "%s", existing[other].order_id);
 
-    char check_id[200], sstart[24], key[CW_KEY_MAX];
+    char check_id[200], sstart[24], key[CW_KEY_MAX], origin[ORIGIN_MAX];
     snprintf(check_id, sizeof(check_id), "%s:SCHEDULE_OVERLAP", order_id);
-    int first;
-    if (memo_settle(o->ck->redis, check_id, &m, &first) != 0)
+    origin_of_message(msg, origin, sizeof(origin));
+    int same_origin;
+    if (memo_settle(o->ck->redis, check_id, &m, origin, &same_origin) != 0)
         return CW_RETRY;
     snprintf(key, sizeof(key), "cw:ov:sched:%s", caregiver_id);
     snprintf(sstart, sizeof(sstart), "%" PRId64, start);
@@ -201,7 +247,7 @@ static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     if (cw_check_emit_verdict(out, SERVICE, order_id, "SCHEDULE_OVERLAP", &m.v, order_id,
                               caregiver_id, NULL, received) != 0)
         return CW_RETRY;
-    if (m.v.outcome == CW_RED &&
+    if (m.v.outcome == CW_RED && same_origin &&
         freeze(o, caregiver_id, "SCHEDULE_OVERLAP", order_id, received, out) != 0)
         return CW_RETRY;
     return CW_HANDLED;
@@ -238,7 +284,7 @@ static int load_visit(cw_redis *r, const char *order_id, visit_interval *v, char
 }
 
 static int judge_frozen(overlap_ctx *o, const char *event_id, const char *order_id,
-                        const char *caregiver_id, int64_t at, cw_outbox *out)
+                        const char *caregiver_id, int64_t at, const char *origin, cw_outbox *out)
 {
     char key[CW_KEY_MAX], status[16] = "";
     snprintf(key, sizeof(key), CW_KEY_CGSTATE, caregiver_id);
@@ -256,12 +302,119 @@ static int judge_frozen(overlap_ctx *o, const char *event_id, const char *order_
     char check_id[200];
     snprintf(check_id, sizeof(check_id), "%s:FROZEN_CAREGIVER", event_id);
     memo m = {.v = rule_frozen_caregiver(strcmp(status, "FROZEN") == 0)};
-    int first;
-    if (memo_settle(o->ck->redis, check_id, &m, &first) != 0)
+    int same_origin;
+    if (memo_settle(o->ck->redis, check_id, &m, origin, &same_origin) != 0)
         return -1;
     m.v.unit = "";
     return cw_check_emit_verdict(out, SERVICE, event_id, "FROZEN_CAREGIVER", &m.v, order_id,
                                  caregiver_id, event_id, at);
+}
+
+/* The caregiver's visits that started up to x's check-in (and not long
+ * before it), x included. Returns how many, or -1. */
+static long load_visits_before(cw_redis *r, const char *caregiver_id, int64_t in_at,
+                               visit_interval *out, size_t max)
+{
+    char key[CW_KEY_MAX], min[24], maxs[24];
+    snprintf(key, sizeof(key), "cw:ov:visits:%s", caregiver_id);
+    snprintf(min, sizeof(min), "%" PRId64, in_at - LOOKBACK_MS);
+    snprintf(maxs, sizeof(maxs), "%" PRId64, in_at);
+    const char *argv[] = {"ZRANGEBYSCORE", key, min, maxs};
+    redisReply *reply = cw_redis_cmd(r, 4, argv);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject(reply);
+        return -1;
+    }
+    long n = 0;
+    for (size_t i = 0; i < reply->elements && (size_t)n < max; i++) {
+        int got = load_visit(r, reply->element[i]->str, &out[n], NULL, 0);
+        if (got < 0) {
+            n = -1;
+            break;
+        }
+        n += got > 0;
+    }
+    freeReplyObject(reply);
+    return n;
+}
+
+/* VISIT_OVERLAP of x over the visits known now, with the other order. */
+static int judge_visit_overlap(overlap_ctx *o, const visit_interval *x, const char *caregiver_id,
+                               memo *m)
+{
+    static visit_interval others[MAX_CANDIDATES];
+    long n = load_visits_before(o->ck->redis, caregiver_id, x->in_at, others, MAX_CANDIDATES);
+    if (n < 0)
+        return -1;
+    long other;
+    memset(m, 0, sizeof(*m));
+    m->v = rule_visit_overlap(others, (size_t)n, x, o->open_max_ms, &other);
+    if (other >= 0)
+        snprintf(m->other, sizeof(m->other), "%s", others[other].order_id);
+    return 0;
+}
+
+static int emit_visit_overlap(overlap_ctx *o, memo *m, int same_origin, const char *in_event,
+                              const char *order_id, const char *caregiver_id, int64_t in_at,
+                              cw_outbox *out)
+{
+    m->v.has_threshold = 1;
+    m->v.threshold = 0;
+    m->v.unit = "min";
+    if (cw_check_emit_verdict(out, SERVICE, in_event, "VISIT_OVERLAP", &m->v, order_id,
+                              caregiver_id, in_event, in_at) != 0)
+        return -1;
+    if (m->v.outcome == CW_RED && same_origin &&
+        freeze(o, caregiver_id, "VISIT_OVERLAP", order_id, in_at, out) != 0)
+        return -1;
+    return 0;
+}
+
+/* A check-in while another visit of the caregiver is open is an overlap
+ * already: VISIT_OVERLAP red (and the freeze) now, not once the watermark
+ * has passed it, so the caregiver's next events are judged frozen whatever
+ * the speed of the stream. Otherwise a timer at the check-in time judges it
+ * again once every visit that started before it is known. What was decided
+ * here is kept (<check_id>:in), so a replay decides the same. */
+static int check_in_overlap(overlap_ctx *o, const cw_stream_msg *msg, const char *event_id,
+                            const char *order_id, const char *caregiver_id, cw_outbox *out)
+{
+    visit_interval x;
+    char in_event[CW_ID_MAX];
+    if (load_visit(o->ck->redis, order_id, &x, in_event, sizeof(in_event)) < 0)
+        return -1;
+    if (strcmp(in_event, event_id) != 0)
+        return 0; /* a second check-in of the order: the first one is judged */
+
+    char visits[CW_KEY_MAX], sin[24];
+    snprintf(visits, sizeof(visits), "cw:ov:visits:%s", caregiver_id);
+    snprintf(sin, sizeof(sin), "%" PRId64, x.in_at);
+    const char *zadd[] = {"ZADD", visits, sin, order_id};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 4, zadd);
+    if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
+        return -1;
+
+    memo m;
+    char check_id[200], origin[ORIGIN_MAX];
+    int same_origin;
+    if (judge_visit_overlap(o, &x, caregiver_id, &m) != 0)
+        return -1;
+    snprintf(check_id, sizeof(check_id), "%s:VISIT_OVERLAP:in", event_id);
+    origin_of_message(msg, origin, sizeof(origin));
+    if (memo_settle(o->ck->redis, check_id, &m, origin, &same_origin) != 0)
+        return -1;
+    if (m.v.outcome == CW_RED)
+        return emit_visit_overlap(o, &m, same_origin, event_id, order_id, caregiver_id, x.in_at,
+                                  out);
+    if (!same_origin)
+        return 0; /* a duplicate further down the stream: the timer is set */
+
+    char member[CW_KEY_MAX];
+    snprintf(member, sizeof(member), "VISIT_OVERLAP|%s", order_id);
+    cw_checker_add_timer(o->ck, &b, msg->partition, x.in_at, member);
+    return cw_redis_batch_exec(o->ck->redis, &b);
 }
 
 static int handle_visit(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out, char *reason,
@@ -286,7 +439,7 @@ static int handle_visit(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
         return CW_REJECT;
     }
     int is_in = strcmp(kind, "CHECK_IN") == 0;
-    char key[CW_KEY_MAX], sat[24], member[CW_KEY_MAX], visits[CW_KEY_MAX];
+    char key[CW_KEY_MAX], sat[24];
     snprintf(key, sizeof(key), "cw:ov:visit:%s", order_id);
     snprintf(sat, sizeof(sat), "%" PRId64, at);
     const char *set_at[] = {"HSETNX", key, is_in ? "in_at" : "out_at", sat};
@@ -296,27 +449,51 @@ static int handle_visit(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     cw_redis_batch_add(&b, 4, set_event);
     if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
         return CW_RETRY;
-    if (is_in) {
-        visit_interval v;
-        char in_event[CW_ID_MAX];
-        if (load_visit(o->ck->redis, order_id, &v, in_event, sizeof(in_event)) < 0)
-            return CW_RETRY;
-        if (strcmp(in_event, event_id) == 0) {
-            char sin[24];
-            snprintf(sin, sizeof(sin), "%" PRId64, v.in_at);
-            snprintf(visits, sizeof(visits), "cw:ov:visits:%s", caregiver_id);
-            snprintf(member, sizeof(member), "VISIT_OVERLAP|%s", order_id);
-            const char *zadd[] = {"ZADD", visits, sin, order_id};
-            cw_redis_batch_add(&b, 4, zadd);
-            cw_checker_add_timer(o->ck, &b, msg->partition, v.in_at, member);
-            if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
-                return CW_RETRY;
-        }
-    }
     if (cw_checker_advance_clock(o->ck, msg->partition, at) != 0)
         return CW_RETRY;
-    if (judge_frozen(o, event_id, order_id, caregiver_id, at, out) != 0)
+    /* Judged frozen before this event's own verdicts may freeze: the event
+     * that causes a freeze is not FROZEN_CAREGIVER itself. */
+    char origin[ORIGIN_MAX];
+    origin_of_message(msg, origin, sizeof(origin));
+    if (judge_frozen(o, event_id, order_id, caregiver_id, at, origin, out) != 0)
         return CW_RETRY;
+    if (is_in && check_in_overlap(o, msg, event_id, order_id, caregiver_id, out) != 0)
+        return CW_RETRY;
+    return CW_HANDLED;
+}
+
+/* An admin's unfreeze, at its place in the caregiver's stream: every event
+ * before it was judged with the caregiver frozen, every event after it is
+ * judged active. Published on caregiver.status as it came. */
+static int handle_status(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                         size_t len)
+{
+    const char *caregiver_id, *status, *why;
+    int64_t at;
+    char err[256];
+    if (cw_av_get_str(msg->value, "caregiver_id", &caregiver_id) ||
+        cw_av_get_enum(msg->value, "status", &status) ||
+        cw_av_get_str(msg->value, "reason", &why) || cw_av_get_long(msg->value, "at", &at)) {
+        snprintf(reason, len, "CaregiverStatusChanged lacks a field");
+        return CW_REJECT;
+    }
+    if (strcmp(status, "ACTIVE") != 0) {
+        snprintf(reason, len, "only an unfreeze (ACTIVE) may come on %s", msg->topic);
+        return CW_REJECT;
+    }
+    char key[CW_KEY_MAX], sat[24];
+    snprintf(key, sizeof(key), CW_KEY_CGSTATE, caregiver_id);
+    snprintf(sat, sizeof(sat), "%" PRId64, at);
+    const char *argv[] = {"HSET", key, "status", "ACTIVE", "reason", why, "order_id", "",
+                          "at", sat};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 10, argv);
+    if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
+        return CW_RETRY;
+    if (cw_outbox_add_avro(out, "caregiver.status", caregiver_id, msg->value, msg->schema, err,
+                           sizeof(err)) != 0)
+        return CW_RETRY;
+    cw_log_info("caregiver unfrozen", "caregiver_id", caregiver_id, "reason", why, NULL);
     return CW_HANDLED;
 }
 
@@ -329,13 +506,18 @@ static int overlap_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *
         return handle_order(o, msg, out, reason, len);
     if (strcmp(name, "VisitEvent") == 0)
         return handle_visit(o, msg, out, reason, len);
+    if (strcmp(name, "CaregiverStatusChanged") == 0 && strcmp(msg->topic, "visit.events") == 0)
+        return handle_status(o, msg, out, reason, len);
     if (strcmp(name, "Evidence") == 0)
         return CW_HANDLED;
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
     return CW_REJECT;
 }
 
-/* VISIT_OVERLAP of one check-in, fired once the watermark passed it. */
+/* VISIT_OVERLAP of a check-in that had no open visit beside it when it was
+ * processed, fired once the watermark passed it: every visit that started
+ * before it is known now. The verdict is kept, so a timer fired again after
+ * a crash repeats it. */
 static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out)
 {
     overlap_ctx *o = user_data;
@@ -356,39 +538,17 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
         cw_log_warn("timer without its visit dropped", "timer", member, NULL);
         return CW_HANDLED;
     }
-
-    char key[CW_KEY_MAX], min[24], max[24];
-    snprintf(key, sizeof(key), "cw:ov:visits:%s", order.caregiver_id);
-    snprintf(min, sizeof(min), "%" PRId64, x.in_at - LOOKBACK_MS);
-    snprintf(max, sizeof(max), "%" PRId64, x.in_at);
-    const char *argv[] = {"ZRANGEBYSCORE", key, min, max};
-    redisReply *reply = cw_redis_cmd(o->ck->redis, 4, argv);
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        if (reply)
-            freeReplyObject(reply);
+    memo m;
+    char check_id[200], origin[ORIGIN_MAX];
+    int same_origin;
+    if (judge_visit_overlap(o, &x, order.caregiver_id, &m) != 0)
         return CW_RETRY;
-    }
-    static visit_interval others[MAX_CANDIDATES];
-    size_t n = 0;
-    int rc = CW_HANDLED;
-    for (size_t i = 0; i < reply->elements && n < MAX_CANDIDATES; i++) {
-        int got = load_visit(o->ck->redis, reply->element[i]->str, &others[n], NULL, 0);
-        if (got < 0) {
-            rc = CW_RETRY;
-            break;
-        }
-        n += got > 0;
-    }
-    freeReplyObject(reply);
-    if (rc != CW_HANDLED)
-        return rc;
-
-    long other;
-    cw_verdict v = rule_visit_overlap(others, n, &x, o->open_max_ms, &other);
-    if (cw_check_emit_verdict(out, SERVICE, in_event, "VISIT_OVERLAP", &v, order_id,
-                              order.caregiver_id, in_event, due) != 0)
+    snprintf(check_id, sizeof(check_id), "%s:VISIT_OVERLAP", in_event);
+    snprintf(origin, sizeof(origin), "timer:%s", member);
+    if (memo_settle(o->ck->redis, check_id, &m, origin, &same_origin) != 0)
         return CW_RETRY;
-    if (v.outcome == CW_RED && freeze(o, order.caregiver_id, "VISIT_OVERLAP", order_id, due, out))
+    if (emit_visit_overlap(o, &m, same_origin, in_event, order_id, order.caregiver_id, due,
+                           out) != 0)
         return CW_RETRY;
     return CW_HANDLED;
 }

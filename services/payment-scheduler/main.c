@@ -8,13 +8,24 @@
  *         PERIOD` is the batch job (batch_run.h).
  *
  * Event time. finalized_at is the event-time instant an order became final
- * (the ledger-writer never puts the wall clock there), so the watermark is
- * the largest finalized_at read, minus stream.allowed_lateness_minutes; a
- * partition of orders.finalized with a backlog holds it back to its own
- * largest finalized_at, and in time.mode live a caught-up stream follows the
- * wall clock. Statements and settlements come due by the watermark; they
- * carry deterministic ids and event-time instants (published_at = T(D),
- * created_at = T(period_end), the PREPAY the contract's updated_at).
+ * (the ledger-writer never puts the wall clock there). Each partition of
+ * orders.finalized has a clock, the largest finalized_at read from it; the
+ * watermark is the smallest partition clock minus
+ * stream.allowed_lateness_minutes, so a statement instant is passed only
+ * once every partition has passed it, however fast each one is read. A
+ * partition that is caught up follows the largest clock instead (and in
+ * time.mode live the wall clock too), so an idle partition does not hold
+ * the others back. Caught up means quiet (no record from it for
+ * stream.quiet_partition_ms) and read to its end; that end is the one the
+ * client cached from its last fetch, except that before following would
+ * pass the next statement instant it is asked of the broker (the cached end
+ * can be stale, and a record already on the broker must not become a late
+ * adjustment). payment_rules.h has the rules, scheduler.c the queries. At
+ * the end of the restore every partition has been read to the end the
+ * broker gave, and all count as caught up. Statements and settlements come
+ * due by the watermark; they carry deterministic ids and event-time instants
+ * (published_at = T(D), created_at = T(period_end), the PREPAY the
+ * contract's updated_at).
  *
  * Exactly once. What has been paid is what payments.* hold; nothing else
  * is kept, not in Redis nor in files:

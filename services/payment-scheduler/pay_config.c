@@ -11,8 +11,13 @@ const cw_cfg_spec pay_config_spec[] = {
      .help = "consumer group whose offsets each transaction commits (for lag monitoring)"},
     {.key = "stream.allowed_lateness_minutes", .type = CW_CFG_DOUBLE, .default_value = "60",
      .min = 0, .max = 10080,
-     .help = "watermark = largest finalized_at read, minus this; later records are late "
-             "adjustments"},
+     .help = "watermark = smallest partition clock (largest finalized_at read in it), minus "
+             "this; records later than that are late adjustments"},
+    {.key = "stream.quiet_partition_ms", .type = CW_CFG_INT, .default_value = "2000", .min = 0,
+     .max = 600000,
+     .help = "a partition of orders.finalized without records this long, and read to the end "
+             "the broker reports, follows the other partitions' clock, so statements come due "
+             "though it is idle"},
     {.key = "stream.batch_max", .type = CW_CFG_INT, .default_value = "500", .min = 1,
      .max = 100000, .help = "records consumed per transaction at most"},
     {.key = "stream.batch_wait_ms", .type = CW_CFG_INT, .default_value = "100", .min = 1,
@@ -32,6 +37,7 @@ void pay_settings_load(const cw_config *cfg, pay_settings *s)
     s->utc_offset_minutes = (int)cw_config_int(cfg, "time.utc_offset_minutes");
     s->lateness_ms =
         (int64_t)(cw_config_double(cfg, "stream.allowed_lateness_minutes") * 60000.0 + 0.5);
+    s->quiet_ms = cw_config_int(cfg, "stream.quiet_partition_ms");
     s->batch_max = (int)cw_config_int(cfg, "stream.batch_max");
     s->batch_wait_ms = (int)cw_config_int(cfg, "stream.batch_wait_ms");
 }

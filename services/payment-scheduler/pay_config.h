@@ -16,6 +16,7 @@ typedef struct {
     int live;                     /* time.mode: live */
     int utc_offset_minutes;
     int64_t lateness_ms;
+    int64_t quiet_ms;             /* stream.quiet_partition_ms */
     int batch_max;
     int batch_wait_ms;
 } pay_settings;

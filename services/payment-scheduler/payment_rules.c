@@ -117,6 +117,16 @@ int64_t pay_watermark(const pay_partition_clock *parts, size_t n, int64_t now_ms
     return wm - lateness_ms;
 }
 
+int pay_partition_caught_up(int64_t since_last_ms, int64_t quiet_ms, int64_t position,
+                            int64_t high)
+{
+    if (since_last_ms < quiet_ms || high < 0)
+        return 0;
+    if (position < 0)
+        position = 0;
+    return position >= high;
+}
+
 int64_t pay_rate_bp(int64_t part, int64_t whole)
 {
     if (whole <= 0 || part < 0)

@@ -54,20 +54,32 @@ int pay_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind 
                        int64_t period_end);
 
 /* One input partition's clock: the largest event time seen in it
- * (INT64_MIN when none), and whether everything in it has been read. */
+ * (INT64_MIN when none), and whether it is caught up
+ * (pay_partition_caught_up). */
 typedef struct {
     int64_t max_event_ms;
     int caught_up;
 } pay_partition_clock;
 
 /* The watermark: the smallest partition clock, minus the allowed lateness.
- * A partition with a backlog counts with its own largest event time, so a
- * partition read ahead of the others does not make their records late; a
+ * A partition that is not caught up counts with its own largest event time,
+ * so a partition read ahead of the others does not make their records late:
+ * a statement instant is passed only once every partition has passed it. A
  * caught-up partition follows the largest event time of all partitions, and
  * in live mode also the wall clock (now_ms). INT64_MIN when nothing is known
  * yet. */
 int64_t pay_watermark(const pay_partition_clock *parts, size_t n, int64_t now_ms, int live,
                       int64_t lateness_ms);
+
+/* Whether a partition counts as caught up, i.e. may follow the others in
+ * pay_watermark: no message has come from it for quiet_ms (since_last_ms:
+ * wall-clock time since its last message), and its position (the next
+ * offset it will read; < 0 when it has read nothing, taken as 0) has
+ * reached high, the end offset of the partition at the broker. high < 0
+ * (unknown) never counts: the backlog could be anything. A partition that
+ * never had a record and is empty (high 0) is caught up. 1 or 0. */
+int pay_partition_caught_up(int64_t since_last_ms, int64_t quiet_ms, int64_t position,
+                            int64_t high);
 
 /* part / whole in basis points (1/100 of a percent), rounded half up; 0
  * when whole is 0. Both >= 0, part <= whole. */

@@ -21,13 +21,19 @@
 #define INIT_TIMEOUT_MS 30000
 #define RETRY_PAUSE_MS 1000
 #define KEY_MAX 256
+/* Asking the broker for a partition's end happens in the consuming loop:
+ * short, so that a slow broker does not stall it. */
+#define END_QUERY_TIMEOUT_MS 500
 
 enum { RUN_STOP = 0, RUN_REBUILD = 1, RUN_FATAL = -1 };
 typedef enum { MODE_REPLAY, MODE_LIVE } input_mode;
 
 typedef struct {
     int32_t partition;
-    int64_t next; /* next offset to read */
+    int64_t next;            /* next offset to read, from the records handled */
+    int64_t position;        /* the same, past transaction markers (update_positions) */
+    int64_t last_message_ms; /* wall clock of its last record; 0: none yet */
+    int64_t query_after_ms;  /* no broker query before (after a failed one) */
 } part_position;
 
 typedef struct {
@@ -145,8 +151,11 @@ static int on_order(scheduler *s, const rd_kafka_message_t *m, input_mode mode)
     avro_value_t value;
     pay_order o;
     int p = part_index(s, m->partition);
-    if (p >= 0 && m->offset + 1 > s->parts[p].next)
-        s->parts[p].next = m->offset + 1;
+    if (p >= 0) {
+        s->parts[p].last_message_ms = cw_now_ms();
+        if (m->offset + 1 > s->parts[p].next)
+            s->parts[p].next = m->offset + 1;
+    }
     if (pay_read_order(m->payload, m->len, &value, &o, reason, sizeof(reason)) != 0)
         return dead_letter(s, m, reason);
     if (p >= 0 && o.finalized_at > s->clocks[p].max_event_ms)
@@ -264,33 +273,95 @@ fatal:
 
 /* ---- watermark ----------------------------------------------------------- */
 
-/* Which partitions of orders.finalized have been read to their end, from
- * the client's cached offsets (no broker round trip). */
-static void update_caught_up(scheduler *s)
+/* Each partition's position in orders.finalized: the next offset to read,
+ * taken from the client when it is past the records handled (transaction
+ * markers take offsets no message is returned for). */
+static void update_positions(scheduler *s)
 {
     rd_kafka_topic_partition_list_t *pos = positions(s);
-    rd_kafka_position(s->consumer, pos);
+    int known = rd_kafka_position(s->consumer, pos) == RD_KAFKA_RESP_ERR_NO_ERROR;
     for (size_t i = 0; i < s->part_count; i++) {
-        int64_t low = -1, high = -1, at = s->parts[i].next;
+        part_position *pp = &s->parts[i];
+        pp->position = pp->next;
         rd_kafka_topic_partition_t *p =
-            rd_kafka_topic_partition_list_find(pos, PAY_TOPIC_FINALIZED, s->parts[i].partition);
-        if (p != NULL && p->offset > at)
-            at = p->offset; /* past transaction markers */
-        rd_kafka_get_watermark_offsets(s->consumer, PAY_TOPIC_FINALIZED, s->parts[i].partition,
-                                       &low, &high);
-        s->clocks[i].caught_up = high >= 0 && at >= high;
+            known ? rd_kafka_topic_partition_list_find(pos, PAY_TOPIC_FINALIZED, pp->partition)
+                  : NULL;
+        if (p != NULL && p->offset > pp->position)
+            pp->position = p->offset;
     }
     rd_kafka_topic_partition_list_destroy(pos);
 }
 
-static int64_t watermark(const scheduler *s)
+/* Whether partition i is caught up by what the client knows without a
+ * round trip: the end offset it cached from its last fetch. That end may
+ * be stale (newer records are on the broker but not fetched yet). */
+static int caught_up_cached(const scheduler *s, size_t i, int64_t now)
 {
-    return pay_watermark(s->clocks, s->part_count, cw_now_ms(), s->set.live, s->set.lateness_ms);
+    const part_position *pp = &s->parts[i];
+    int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets(s->consumer, PAY_TOPIC_FINALIZED, pp->partition, &low,
+                                       &high) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    return pay_partition_caught_up(now - pp->last_message_ms, s->set.quiet_ms, pp->position,
+                                   high);
 }
 
-static int advance(scheduler *s)
+/* Whether partition i is caught up by the end offset asked of the broker
+ * now. A failed query counts as not caught up, and the partition is not
+ * asked again for RETRY_PAUSE_MS. */
+static int caught_up_at_broker(scheduler *s, size_t i, int64_t now)
 {
-    int64_t wm = watermark(s);
+    part_position *pp = &s->parts[i];
+    if (now < pp->query_after_ms)
+        return 0;
+    int64_t low = -1, high = -1;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        s->consumer, PAY_TOPIC_FINALIZED, pp->partition, &low, &high, END_QUERY_TIMEOUT_MS);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        char part[16];
+        snprintf(part, sizeof(part), "%d", (int)pp->partition);
+        cw_log_warn("cannot ask the broker for the end of a partition", "topic",
+                    PAY_TOPIC_FINALIZED, "partition", part, "error", rd_kafka_err2str(e), NULL);
+        pp->query_after_ms = now + RETRY_PAUSE_MS;
+        return 0;
+    }
+    return pay_partition_caught_up(now - pp->last_message_ms, s->set.quiet_ms, pp->position,
+                                   high);
+}
+
+/* The streaming watermark (pay_watermark), after setting which partitions
+ * are caught up. A partition that is quiet and at its cached end follows
+ * the others as long as that makes nothing due. When following would pass
+ * the next statement instant (pay_state_next_due), the cached end is not
+ * trusted: each such partition whose own clock stays short of the instant
+ * is asked the broker for its end, and follows only if it has reached it;
+ * the others hold at their own clocks. So the broker is asked only when a
+ * statement instant is about to be passed, and only about the partitions
+ * that would otherwise hold it back; once the statements are out, the next
+ * instant is a day later. */
+static int64_t stream_watermark(scheduler *s)
+{
+    int64_t now = cw_now_ms();
+    update_positions(s);
+    for (size_t i = 0; i < s->part_count; i++)
+        s->clocks[i].caught_up = caught_up_cached(s, i, now);
+    int64_t wm = pay_watermark(s->clocks, s->part_count, now, s->set.live, s->set.lateness_ms);
+    int64_t due = pay_state_next_due(s->st);
+    if (wm < due)
+        return wm;
+    for (size_t i = 0; i < s->part_count; i++) {
+        pay_partition_clock *c = &s->clocks[i];
+        if (!c->caught_up)
+            continue;
+        pay_partition_clock own = {.max_event_ms = c->max_event_ms, .caught_up = 0};
+        c->caught_up = pay_watermark(&own, 1, now, s->set.live, s->set.lateness_ms) < due &&
+                       caught_up_at_broker(s, i, now);
+    }
+    return pay_watermark(s->clocks, s->part_count, now, s->set.live, s->set.lateness_ms);
+}
+
+static int advance(scheduler *s, int64_t wm)
+{
     if (wm != INT64_MIN)
         cw_gauge_set(s->m.watermark, NULL, (double)wm);
     if (pay_state_advance(s->st, wm, &s->pout) != 0) {
@@ -437,7 +508,9 @@ static void reset(scheduler *s)
 }
 
 /* A clock and a position per partition, empty until the replay fills them
- * in; the restore reads them to their end, so they start caught up. */
+ * in. The restore reads every partition to the end the broker gave when it
+ * started, so at its end they all count as caught up; streaming then
+ * decides afresh each round (stream_watermark). */
 static int init_clocks(scheduler *s, const rd_kafka_topic_partition_list_t *parts)
 {
     s->parts = calloc((size_t)parts->cnt + 1, sizeof(*s->parts));
@@ -446,7 +519,8 @@ static int init_clocks(scheduler *s, const rd_kafka_topic_partition_list_t *part
         return -1;
     s->part_count = (size_t)parts->cnt;
     for (int i = 0; i < parts->cnt; i++) {
-        s->parts[i] = (part_position){.partition = parts->elems[i].partition, .next = -1};
+        s->parts[i] = (part_position){.partition = parts->elems[i].partition, .next = -1,
+                                      .position = -1};
         s->clocks[i] = (pay_partition_clock){.max_event_ms = INT64_MIN, .caught_up = 1};
     }
     return 0;
@@ -534,7 +608,9 @@ static int restore(scheduler *s)
         read_all(s, PAY_TOPIC_CONTRACTS, read_contract, &s->contract_ends) != 0 ||
         restore_orders(s, &order_ends) != 0)
         goto retry;
-    if (pay_state_finish_replay(s->st) != 0 || advance(s) != 0) {
+    if (pay_state_finish_replay(s->st) != 0 ||
+        advance(s, pay_watermark(s->clocks, s->part_count, cw_now_ms(), s->set.live,
+                                 s->set.lateness_ms)) != 0) {
         rd_kafka_topic_partition_list_destroy(order_ends);
         return RUN_FATAL;
     }
@@ -617,8 +693,7 @@ static int stream(scheduler *s)
         int orders = consume_batch(s);
         if (orders < 0)
             return RUN_FATAL;
-        update_caught_up(s);
-        if (advance(s) != 0)
+        if (advance(s, stream_watermark(s)) != 0)
             return RUN_FATAL;
         if (orders == 0 && s->out.count == 0 && s->pout.statement_count == 0 &&
             s->pout.instruction_count == 0)

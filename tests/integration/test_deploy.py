@@ -5,20 +5,25 @@ Needs no broker, Redis or container engine. The services, their
 configuration keys and environment variables are taken from the built
 binaries (build/ or CW_IMAGE_BUILD_DIR, every `carewatch*` executable target CMake
 configured) and their --config-keys output; topics from
-deploy/local/topics.txt. Kubernetes objects are validated against the
+deploy/local/topics.txt; the topics read from the beginning to rebuild
+state, from the services' C sources. Kubernetes objects are validated against the
 Kubernetes JSON schemas of the kubernetes-validate package; the compose file
 and the KEDA ScaledObjects, for which no schema is available offline here,
 are checked structurally."""
 
+import concurrent.futures
 import fnmatch
 import functools
 import http.server
+import importlib.util
 import os
 import re
 import shlex
 import stat
 import subprocess
+import sys
 import threading
+import types
 
 import kubernetes_validate
 import pytest
@@ -88,18 +93,23 @@ def env_names(service):
     return set(config_keys(service).values())
 
 
-def read_topics():
-    """{name: (partitions, {config: value})} from deploy/local/topics.txt."""
+def parse_topics(text):
+    """{name: (partitions, {config: value})} from a topics file's text."""
     topics = {}
-    with open(TOPICS_TXT, encoding="utf-8") as f:
-        for line in f:
-            fields = line.split("#", 1)[0].split()
-            if fields:
-                config = dict(item.split("=", 1) for item in fields[2].split(",")) \
-                    if len(fields) == 3 else {}
-                topics[fields[0]] = (int(fields[1]), config)
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields:
+            config = dict(item.split("=", 1) for item in fields[2].split(",")) \
+                if len(fields) == 3 else {}
+            topics[fields[0]] = (int(fields[1]), config)
     assert len(topics) >= 10
     return topics
+
+
+def read_topics():
+    """{name: (partitions, {config: value})} from deploy/local/topics.txt."""
+    with open(TOPICS_TXT, encoding="utf-8") as f:
+        return parse_topics(f.read())
 
 
 def flatten(tree, prefix=""):
@@ -335,9 +345,9 @@ def test_compose_ingest_publishes_its_api_port():
 
 # ---- deploy/docker scripts -------------------------------------------------------
 
-def write_recorder(tmp_path):
-    calls = tmp_path / "calls"
-    tool = tmp_path / "kafka-topics.sh"
+def write_recorder(tmp_path, name="kafka-topics.sh"):
+    calls = tmp_path / (name + ".calls")
+    tool = tmp_path / name
     tool.write_text('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\n' % shlex.quote(str(calls)))
     tool.chmod(0o755)
     return tool, calls
@@ -346,8 +356,9 @@ def write_recorder(tmp_path):
 @pytest.mark.parametrize("shell", ["sh", "bash"])
 def test_create_topics_creates_exactly_topics_txt(tmp_path, shell):
     tool, calls = write_recorder(tmp_path)
-    env = dict(os.environ, KAFKA_TOPICS=str(tool), TOPICS_FILE=TOPICS_TXT,
-               KAFKA_BOOTSTRAP="broker:1234", REPLICATION_FACTOR="3")
+    configs_tool, config_calls = write_recorder(tmp_path, "kafka-configs.sh")
+    env = dict(os.environ, KAFKA_TOPICS=str(tool), KAFKA_CONFIGS=str(configs_tool),
+               TOPICS_FILE=TOPICS_TXT, KAFKA_BOOTSTRAP="broker:1234", REPLICATION_FACTOR="3")
     r = subprocess.run([shell, os.path.join(DOCKER_DIR, "create-topics.sh")], env=env,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
@@ -364,6 +375,17 @@ def test_create_topics_creates_exactly_topics_txt(tmp_path, shell):
         assert opt["--replication-factor"] == "3"
         created[opt["--topic"]] = (int(opt["--partitions"]), configs)
     assert created == read_topics()
+
+    # --if-not-exists keeps an existing topic's old configs: every topic with
+    # configs gets them set as well, so a cluster made earlier is upgraded.
+    altered = {}
+    for line in config_calls.read_text().splitlines():
+        args = line.split()
+        assert args[:5] == ["--bootstrap-server", "broker:1234", "--alter", "--entity-type",
+                            "topics"], line
+        assert args[5] == "--entity-name" and args[7] == "--add-config" and len(args) == 9, line
+        altered[args[6]] = dict(item.split("=", 1) for item in args[8].split(","))
+    assert altered == {name: config for name, (_, config) in read_topics().items() if config}
 
 
 def test_create_topics_rejects_a_malformed_line(tmp_path):
@@ -818,3 +840,154 @@ def test_k8s_topics_job_uses_the_same_topics_and_script():
     assert env["TOPICS_FILE"]["value"] == mount + "/topics.txt"
     assert env["KAFKA_BOOTSTRAP"]["valueFrom"]["configMapKeyRef"] == {
         "name": "carewatch-env", "key": "CAREWATCH_KAFKA_BROKERS"}
+
+
+# ---- retention of the topics state is rebuilt from ------------------------------
+
+# Every topic a service reads from the beginning to rebuild its state, and
+# who does. A record that time- or size-based retention deleted is state
+# lost at the next rebuild, so each must keep its records in every
+# deployment: kept for ever, or compacted when keyed by entity.
+REBUILT_FROM = {
+    "ref.elders": "reference data: ingest, geo-validator, ledger-writer, alert-router",
+    "ref.caregivers": "reference data: ingest, alert-router",
+    "ref.contracts": "the ledger-writer's input replay, the payment-scheduler's restore",
+    "orders.assigned": "orders: ingest, alert-router; input replay: duration-timer, "
+                       "overlap-detector, ledger-writer",
+    "visit.events": "input replay: geo-validator, duration-timer, overlap-detector, "
+                    "ledger-writer",
+    "visit.checks": "input replay: ledger-writer (the dossiers)",
+    "alerts.all": "the alert-router's alert claims",
+    "orders.finalized": "the payment-scheduler's restore",
+    "payments.statements": "the payment-scheduler's restore",
+    "payments.instructions": "the payment-scheduler's restore",
+    "dlq.payment-scheduler": "the payment-scheduler's restore",
+}
+
+C_STRING_ARRAY = re.compile(r"static const char \*const (\w+)\[\] = \{([^}]*)\};")
+C_TOPIC_DEFINE = re.compile(r'^#define (\w*TOPIC\w*) "([^"]+)"', re.M)
+# The readers of a whole topic from its beginning, and their arguments.
+C_WHOLE_TOPIC_READ = re.compile(
+    r"\b(?:cw_state_replay_topic|cw_kafka_read_topic|cw_kafka_read_to_end|read_all)"
+    r"\(((?:[^()]|\([^()]*\))*)\)")
+
+
+def code_rebuild_topics():
+    """The topics the C sources read from the beginning: in services/*/main.c
+    the reload lists (bootstrap, reference, ingest's topics) and a checker's
+    input topics (common/stream.c replays them after a Redis loss, unless
+    main.c turns that off with handlers.redis = NULL), and everywhere the
+    topic arguments of the whole-topic readers."""
+    sources = {}
+    for dirpath, _, files in os.walk(os.path.join(REPO, "services")):
+        for name in files:
+            if name.endswith((".c", ".h")):
+                with open(os.path.join(dirpath, name), encoding="utf-8") as f:
+                    sources[os.path.join(dirpath, name)] = f.read()
+    defines = {}
+    for text in sources.values():
+        defines.update(C_TOPIC_DEFINE.findall(text))
+    found = set()
+    for path, text in sources.items():
+        if os.path.basename(path) == "main.c":
+            for array, items in C_STRING_ARRAY.findall(text):
+                if array in ("bootstrap", "reference") or (
+                        array == "topics" and "handlers.redis = NULL" not in text):
+                    found.update(re.findall(r'"([^"]+)"', items))
+        for args in C_WHOLE_TOPIC_READ.findall(text):
+            found.update(defines[m] for m in re.findall(r"\b[A-Z][A-Z0-9_]*\b", args)
+                         if m in defines)
+            found.update(re.findall(r'"([a-z][a-z0-9.-]*)"', args))
+    return found
+
+
+def deployed_topics():
+    """{deployment: {name: (partitions, {config: value})}} from the topics
+    file each deployment hands its topic creator."""
+    found = {}
+    with open(os.path.join(REPO, "deploy", "local", "stack"), encoding="utf-8") as f:
+        assert re.search(r'"\$HERE/create_topics\.py" "\$KAFKA_BROKERS" "\$HERE/topics\.txt"',
+                         f.read()), "deploy/local/stack no longer creates topics.txt's topics"
+    found["local"] = read_topics()
+    init = compose()["services"]["kafka-init"]
+    source = {t: s for s, t, _ in compose_mounts(init)}[compose_env(init)["TOPICS_FILE"]]
+    with open(os.path.join(REPO, source), encoding="utf-8") as f:
+        found["compose"] = parse_topics(f.read())
+    found["k8s"] = parse_topics(k8s_by_kind("ConfigMap")["carewatch-topics"]["data"]["topics.txt"])
+    return found
+
+
+def keeps_every_record(config):
+    """Compacted (the latest record per key, for ever), or neither a time
+    nor a size limit. compact,delete still deletes by retention."""
+    if set(config.get("cleanup.policy", "delete").split(",")) == {"compact"}:
+        return True
+    return config.get("retention.ms") == "-1" and config.get("retention.bytes") == "-1"
+
+
+def test_rebuilt_from_lists_what_the_services_read_from_the_beginning():
+    assert code_rebuild_topics() == set(REBUILT_FROM)
+
+
+def test_topics_state_is_rebuilt_from_keep_every_record_in_every_deployment():
+    for deployment, topics in deployed_topics().items():
+        for name, why in sorted(REBUILT_FROM.items()):
+            assert name in topics, "%s: no topic %s" % (deployment, name)
+            config = topics[name][1]
+            assert keeps_every_record(config), (
+                "%s: %s (%s) would lose records the rebuild needs with %s; set "
+                "retention.ms=-1,retention.bytes=-1 or cleanup.policy=compact"
+                % (deployment, name, why, config or "the broker's default retention"))
+
+
+def test_local_create_topics_sets_the_configs_of_existing_topics(monkeypatch):
+    """deploy/local/create_topics.py on a stack made before topics.txt listed
+    any config: every topic is there with the broker's defaults. The configs
+    topics.txt lists that differ are set, with an incremental alter (nothing
+    else is touched), and nothing is created."""
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
+
+    spec = importlib.util.spec_from_file_location(
+        "create_topics", os.path.join(REPO, "deploy", "local", "create_topics.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    wanted = read_topics()
+    defaults = {"cleanup.policy": "delete", "retention.ms": "604800000", "retention.bytes": "-1"}
+
+    def done(value):
+        future = concurrent.futures.Future()
+        future.set_result(value)
+        return future
+
+    class Admin:
+        altered = {}
+
+        def __init__(self, conf):
+            assert conf == {"bootstrap.servers": "broker:1234"}
+
+        def list_topics(self, timeout):
+            return types.SimpleNamespace(topics={
+                name: types.SimpleNamespace(partitions=dict.fromkeys(range(partitions)))
+                for name, (partitions, _) in wanted.items()})
+
+        def create_topics(self, new, **kwargs):
+            raise AssertionError("every topic exists: nothing to create")
+
+        def describe_configs(self, resources, **kwargs):
+            return {r: done({k: ConfigEntry(k, v) for k, v in defaults.items()})
+                    for r in resources}
+
+        def incremental_alter_configs(self, resources, **kwargs):
+            for r in resources:
+                assert all(e.incremental_operation == AlterConfigOpType.SET
+                           for e in r.incremental_configs)
+                Admin.altered[r.name] = {e.name: e.value for e in r.incremental_configs}
+            return {r: done(None) for r in resources}
+
+    monkeypatch.setattr(module, "AdminClient", Admin)
+    monkeypatch.setattr(sys, "argv", ["create_topics.py", "broker:1234", TOPICS_TXT])
+    assert module.main() == 0
+    expected = {name: {k: v for k, v in config.items() if defaults.get(k) != v}
+                for name, (_, config) in wanted.items()}
+    assert Admin.altered == {name: config for name, config in expected.items() if config}
+    assert "visit.events" in Admin.altered

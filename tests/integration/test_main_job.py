@@ -23,30 +23,30 @@ def run(cmd, timeout, env=None):
                           text=True, timeout=timeout, env=dict(os.environ, **(env or {})))
 
 
-def test_main_job_then_try_it():
+def test_main_job_then_try_it(ids):
     # The services of the main job read the shared broker from the
     # beginning: its day must be later than the days other tests posted.
     day = allocate_day()
     # The simulated district runs from two to four weeks after the day.
     allocate_day()
     allocate_day()
-    r = run("deploy/local/run --keep", 900, env={"CW_DEMO_DATE": day})
+    # Its own providers and contracts too: other tests' days fall in the same
+    # months, and no order of theirs may land on its statements.
+    r = run("deploy/local/run --keep", 900, env={"CW_DEMO_DATE": day, "CW_DEMO_PREFIX": ids})
     try:
         assert r.returncode == 0, r.stdout + r.stderr
-        out = r.stdout
+        # Compared without the prefix, against the scripted day's tables.
+        out = r.stdout.replace(ids, "")
         assert "fed 12 elders, 11 caregivers, 2 contracts, 17 orders, 27 visit events" in out
         flagged = [line.split() for line in out.splitlines() if line.startswith("  ")
                    and len(line.split()) >= 6 and line.split()[2] == "order"]
         got = {(f[5], f[1]): f[0] for f in flagged}
         # The local stack allows 2 minutes of lateness (the tests allow a
-        # day): the overlapping visit's check-out, processed after the
-        # freeze, is flagged too, and the back-filled check-in may come after
-        # its no-show timer fired.
-        assert set(got) - set(EXPECTED) <= {("O-VOVL-B-out", "FROZEN_CAREGIVER"),
-                                            ("O-LATE", "NO_SHOW")}, out
+        # day): the back-filled check-in may come after its no-show timer
+        # fired.
+        assert set(got) - set(EXPECTED) <= {("O-LATE", "NO_SHOW")}, out
         assert {k: v for k, v in got.items() if k in EXPECTED} == EXPECTED, out
-        assert "frozen caregivers:\n  CG11   SCHEDULE_OVERLAP on order O-SCHED-B" in out \
-            or "  CG11   SCHEDULE_OVERLAP on order O-SCHED-B" in out, out
+        assert re.search(r"^  CG11 +SCHEDULE_OVERLAP on order O-SCHED-B$", out, re.M), out
         assert "undecodable" not in out
 
         # Every order of the day finalized as the scripted day says, each one
@@ -63,8 +63,8 @@ def test_main_job_then_try_it():
         # The day's T+3 statements count every finalized order of the day.
         assert re.search(r"statement K-P01-2024-\d\d:\S+ +valid +3 invalid +5 gross +120\.00 "
                          r"deduction +900\.00", out), out
-        assert re.search(r"statement K-P02-2024-\d\d:\S+ +valid +1 invalid +8 gross +40\.00 "
-                         r"deduction +1440\.00", out), out
+        assert re.search(r"statement K-P02-2024-\d\d:\S+ +valid +0 invalid +9 gross +0\.00 "
+                         r"deduction +1620\.00", out), out
         assert re.search(r"instruction PREPAY +K-P01-2024-\d\d:PREPAY +36000\.00 yuan", out), out
         # Alerts reached the street offices and the command.
         assert re.search(r"^  S01 +\d+ +\d+ +[1-9]\d*$", out, re.M), out

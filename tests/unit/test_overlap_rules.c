@@ -325,6 +325,42 @@ static void test_visit_overlap_with_open_x(void **state)
     assert_red(&v, other, 0, 15 * MIN_MS);
 }
 
+/* The overlap-detector decides VISIT_OVERLAP when a check-in is processed,
+ * over the visits known then; a visit whose check-out is not known yet is
+ * open. A check-in one second before the open visit's check-out overlaps it
+ * by that second; one second after, the visit was over. */
+static void test_check_in_one_second_before_the_check_out_is_red(void **state)
+{
+    (void)state;
+    visit_interval others[] = {closed_visit("O-A", T0, T0 + 60 * MIN_MS)};
+    visit_interval x = open_visit("O-X", T0 + 60 * MIN_MS - 1000);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 0, 1000);
+}
+
+static void test_check_in_one_second_after_the_check_out_passes(void **state)
+{
+    (void)state;
+    visit_interval others[] = {closed_visit("O-A", T0, T0 + 60 * MIN_MS)};
+    visit_interval x = open_visit("O-X", T0 + 60 * MIN_MS + 1000);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_pass(&v, other);
+}
+
+/* Neither check-out known when the later check-in is processed: both count
+ * as open for open_max, and that is the overlap measured. */
+static void test_check_in_while_the_other_has_no_check_out_is_red(void **state)
+{
+    (void)state;
+    visit_interval others[] = {open_visit("O-A", T0)};
+    visit_interval x = open_visit("O-X", T0 + 38 * MIN_MS);
+    long other = 42;
+    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    assert_red(&v, other, 0, (240 - 38) * MIN_MS);
+}
+
 static void test_visit_earlier_closed_exactly_at_x_in_passes(void **state)
 {
     (void)state;
@@ -491,6 +527,9 @@ int main(void)
         cmocka_unit_test(test_visit_earlier_still_open_is_red),
         cmocka_unit_test(test_visit_overlap_capped_by_x_end),
         cmocka_unit_test(test_visit_overlap_with_open_x),
+        cmocka_unit_test(test_check_in_one_second_before_the_check_out_is_red),
+        cmocka_unit_test(test_check_in_one_second_after_the_check_out_passes),
+        cmocka_unit_test(test_check_in_while_the_other_has_no_check_out_is_red),
         cmocka_unit_test(test_visit_earlier_closed_exactly_at_x_in_passes),
         cmocka_unit_test(test_visit_earlier_closed_one_ms_after_x_in_is_red),
         cmocka_unit_test(test_visit_other_started_later_passes),

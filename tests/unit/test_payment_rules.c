@@ -252,6 +252,40 @@ static void watermark_lateness_does_not_wrap(void **state)
     assert_true(pay_watermark(p, 1, 0, 0, 100) == INT64_MIN);
 }
 
+static void caught_up_needs_quiet_and_the_broker_end(void **state)
+{
+    (void)state;
+    const int64_t quiet = 2000;
+    /* Quiet: a message quiet_ms - 1 ago still counts as active. */
+    assert_int_equal(pay_partition_caught_up(quiet - 1, quiet, 12, 12), 0);
+    assert_int_equal(pay_partition_caught_up(quiet, quiet, 12, 12), 1);
+    /* Position: one record short of the end is a backlog. */
+    assert_int_equal(pay_partition_caught_up(quiet, quiet, 11, 12), 0);
+    assert_int_equal(pay_partition_caught_up(quiet, quiet, 13, 12), 1);
+    /* An unknown end is never caught up, however quiet. */
+    assert_int_equal(pay_partition_caught_up(INT64_MAX, quiet, 12, -1), 0);
+    assert_int_equal(pay_partition_caught_up(INT64_MAX, quiet, -1, -1), 0);
+    /* Never a record, empty at the broker. */
+    assert_int_equal(pay_partition_caught_up(INT64_MAX, quiet, -1, 0), 1);
+    assert_int_equal(pay_partition_caught_up(INT64_MAX, quiet, 0, 0), 1);
+    assert_int_equal(pay_partition_caught_up(INT64_MAX, quiet, -1, 1), 0);
+    /* quiet_ms 0: only the position matters. */
+    assert_int_equal(pay_partition_caught_up(0, 0, 12, 12), 1);
+}
+
+static void stale_end_does_not_let_a_partition_follow(void **state)
+{
+    (void)state;
+    int64_t t = at("2024-05-05T00:00:00+08:00");
+    /* Partition 1 has read 10 records; the client's cached end says 10, the
+     * broker already holds 12. */
+    pay_partition_clock p[2] = {{t + 120 * MIN_MS, 0}, {t - 240 * MIN_MS, 0}};
+    p[1].caught_up = pay_partition_caught_up(5000, 2000, 10, 10);
+    assert_true(pay_watermark(p, 2, 0, 0, 60 * MIN_MS) >= t);
+    p[1].caught_up = pay_partition_caught_up(5000, 2000, 10, 12);
+    assert_int_equal(pay_watermark(p, 2, 0, 0, 60 * MIN_MS), t - 300 * MIN_MS);
+}
+
 /* ---- rates and yuan ------------------------------------------------------ */
 
 static void rates_round_half_up_in_basis_points(void **state)
@@ -302,6 +336,8 @@ int main(void)
         cmocka_unit_test(partition_with_backlog_holds_the_watermark_back),
         cmocka_unit_test(live_watermark_takes_the_later_of_clock_and_events),
         cmocka_unit_test(watermark_lateness_does_not_wrap),
+        cmocka_unit_test(caught_up_needs_quiet_and_the_broker_end),
+        cmocka_unit_test(stale_end_does_not_let_a_partition_follow),
         cmocka_unit_test(rates_round_half_up_in_basis_points),
         cmocka_unit_test(yuan_have_two_decimals),
     };

@@ -325,6 +325,75 @@ static void late_adjustment_gets_a_statement_of_its_own_on_an_empty_day(void **s
     pay_state_free(st);
 }
 
+/* ---- watermark over partitions ------------------------------------------ */
+
+#define QUIET_MS 2000
+
+/* Two partitions of the input: p0 has read past T(D) of day D = 05-01, p1
+ * is behind T(D) with order x of day D (finalized before T(D)) still on the
+ * broker. Returns the state with the statement of D not published yet. */
+static pay_state *one_partition_behind(ledger *l, pay_partition_clock p[2])
+{
+    pay_state *st = pay_state_new(480);
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-03", 3);
+    put(st, &c, l);
+    int64_t t = at("2024-05-05T00:00:00+08:00");
+    pay_order a = order("a", "C1", "P1", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00"));
+    pay_order b = order("b", "C1", "P1", "2024-05-02", 1, t + 2 * HOUR_MS);
+    add(st, &a, PAY_ORDER_PENDING);
+    add(st, &b, PAY_ORDER_PENDING);
+    p[0] = (pay_partition_clock){.max_event_ms = t + 2 * HOUR_MS};
+    p[1] = (pay_partition_clock){.max_event_ms = at("2024-05-04T20:00:00+08:00")};
+    /* p0 has just had a message; p1 is quiet but has 2 records to fetch. */
+    p[0].caught_up = pay_partition_caught_up(0, QUIET_MS, 40, 40);
+    p[1].caught_up = pay_partition_caught_up(QUIET_MS, QUIET_MS, 10, 12);
+    assert_int_equal(p[0].caught_up + p[1].caught_up, 0);
+    advance(st, pay_watermark(p, 2, 0, 0, HOUR_MS), l);
+    assert_int_equal(l->ns, 0);
+    /* A live wall clock far ahead does not pass p1 either. */
+    advance(st, pay_watermark(p, 2, t + 48 * HOUR_MS, 1, HOUR_MS), l);
+    assert_int_equal(l->ns, 0);
+    return st;
+}
+
+static void statement_waits_for_the_partition_behind_its_instant(void **state)
+{
+    (void)state;
+    pay_partition_clock p[2];
+    pay_order x = order("x", "C1", "P1", "2024-05-01", 0, at("2024-05-04T23:30:00+08:00"));
+
+    /* p1 reads x and then a record past T(D) + lateness: the watermark passes
+     * T(D) on its own clock. */
+    ledger l = {0};
+    pay_state *st = one_partition_behind(&l, p);
+    add(st, &x, PAY_ORDER_PENDING);
+    p[1].max_event_ms = at("2024-05-05T01:30:00+08:00");
+    p[1].caught_up = pay_partition_caught_up(0, QUIET_MS, 12, 12);
+    advance(st, pay_watermark(p, 2, 0, 0, HOUR_MS), &l);
+    assert_int_equal(l.ns, 1);
+    assert_statement(&l, "C1", "2024-05-01", 1, 1, 0, 0, 4000, 18000, "2024-05-05T00:00:00+08:00");
+    advance(st, at("2024-05-07T00:00:00+08:00"), &l);
+    assert_statement(&l, "C1", "2024-05-02", 1, 0, 0, 0, 4000, 0, "2024-05-06T00:00:00+08:00");
+    pay_state_free(st);
+
+    /* p1 reads x, the last record the broker holds, and stays quiet: caught
+     * up, it follows p0 past T(D). */
+    memset(&l, 0, sizeof(l));
+    st = one_partition_behind(&l, p);
+    add(st, &x, PAY_ORDER_PENDING);
+    p[1].max_event_ms = x.finalized_at;
+    p[1].caught_up = pay_partition_caught_up(QUIET_MS - 1, QUIET_MS, 12, 12);
+    advance(st, pay_watermark(p, 2, 0, 0, HOUR_MS), &l);
+    assert_int_equal(l.ns, 0);
+    p[1].caught_up = pay_partition_caught_up(QUIET_MS, QUIET_MS, 12, 12);
+    advance(st, pay_watermark(p, 2, 0, 0, HOUR_MS), &l);
+    assert_int_equal(l.ns, 1);
+    assert_statement(&l, "C1", "2024-05-01", 1, 1, 0, 0, 4000, 18000, "2024-05-05T00:00:00+08:00");
+    advance(st, at("2024-05-07T00:00:00+08:00"), &l);
+    assert_statement(&l, "C1", "2024-05-02", 1, 0, 0, 0, 4000, 0, "2024-05-06T00:00:00+08:00");
+    pay_state_free(st);
+}
+
 static void contract_period_boundaries(void **state)
 {
     (void)state;
@@ -844,6 +913,7 @@ int main(void)
         cmocka_unit_test(valid_orders_are_settled_to_the_cent),
         cmocka_unit_test(order_finalized_after_its_statement_is_a_late_adjustment),
         cmocka_unit_test(late_adjustment_gets_a_statement_of_its_own_on_an_empty_day),
+        cmocka_unit_test(statement_waits_for_the_partition_behind_its_instant),
         cmocka_unit_test(contract_period_boundaries),
         cmocka_unit_test(duplicates_and_unpayable_orders),
         cmocka_unit_test(orders_may_come_before_their_contract),

@@ -57,8 +57,9 @@ FRAUD_RULES = {
     "voice": (("VOICE_UNCONFIRMED",), ("VOICE_UNCONFIRMED",), (), True),
     "no_checkout": (("NO_CHECKOUT",), ("NO_CHECKOUT",), (), True),
 }
-# The honest order of a schedule-overlap pair: its caregiver is frozen when
-# the overlapping order is assigned, so its visit is FROZEN_CAREGIVER.
+# The honest order of a schedule- or visit-overlap pair: its caregiver is
+# frozen when the overlapping order is assigned (or its visit checks in while
+# this one is open), so this order's later events are FROZEN_CAREGIVER.
 PARTNER = "overlap_partner"
 PARTNER_RULES = ("FROZEN_CAREGIVER",)
 FRAUD_TYPES = tuple(FRAUD_RULES)
@@ -303,12 +304,13 @@ class District:
             self._take(a, "honest")
             self._take(b, "travel")
         elif kind == "visit_overlap":
-            # b checks in a minute before a checks out; a's check-out comes
-            # before the watermark reaches b's check-in, so only b is flagged.
+            # b checks in a minute before a checks out: b is VISIT_OVERLAP and
+            # freezes the caregiver at once, so a's check-out, a minute
+            # later, is FROZEN_CAREGIVER (a is the pair's partner).
             b["start"] = s + 3600
             va["in_at"], va["out_at"] = s + 60, s + 63 * 60
             vb["in_at"], vb["out_at"] = s + 62 * 60, s + 124 * 60
-            self._take(a, "honest")
+            self._take(a, PARTNER)
             self._take(b, "visit_overlap")
         else:  # schedule_overlap: b is booked over a's second half and never visited
             b["start"] = s + 1800
