@@ -1,12 +1,13 @@
 #include "checkpoint_record.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "avro_codec.h"
 #include "avro_fields.h"
 
-int checkpoint_record_encode(const ledger_checkpoint *cp, uint8_t **out, size_t *len, char *err,
-                             size_t errlen)
+int checkpoint_record_encode(const ledger_checkpoint *cp, int64_t finalized_through,
+                             uint8_t **out, size_t *len, char *err, size_t errlen)
 {
     const cw_avro_schema *s = cw_avro_schema_by_name("LedgerCheckpoint");
     avro_value_t v;
@@ -24,7 +25,9 @@ int checkpoint_record_encode(const ledger_checkpoint *cp, uint8_t **out, size_t 
               cw_av_set_long(&v, "timestamp", cp->timestamp_ms) ||
               cw_av_set_str(&v, "key_id", cp->key_id_hex) ||
               cw_av_set_bytes(&v, "signature", cp->signature, cp->signature_len) ||
-              cw_av_set_str(&v, "note", note);
+              cw_av_set_str(&v, "note", note) ||
+              cw_av_set_opt_long(&v, "finalized_through", finalized_through != INT64_MIN,
+                                 finalized_through);
     int rc = -1;
     if (bad)
         snprintf(err, errlen, "cannot fill LedgerCheckpoint");

@@ -4,7 +4,9 @@
  * publication.c publishes it.
  *
  *   cw:lw:d:<order_id>               the dossier
- *   cw:lw:contracts:<provider_id>    contract id -> "<start>|<end>|<unit price>" */
+ *   cw:lw:contracts:<provider_id>    contract id -> "<start>|<end>|<unit price>"
+ *   cw:lw:pending                    orders not final yet, scored by the
+ *                                    lower bound of their finalized_at */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 
 #define DOSSIER_KEY "cw:lw:d:%s"
 #define CONTRACTS_KEY "cw:lw:contracts:%s"
+#define PENDING_KEY "cw:lw:pending"
 /* A finalized order's dossier is kept a while for inspection. */
 #define FINAL_DOSSIER_TTL "604800"
 #define MAX_CONTRACTS 64
@@ -135,12 +138,16 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
         cw_log_error("out of memory after a ledger append; stopping", NULL);
         exit(1);
     }
+    /* Best effort: a pending entry left behind is dropped when it comes
+     * first in lw_finalized_through, and the dossier merely lives on. */
     char key[CW_KEY_MAX];
     snprintf(key, sizeof(key), DOSSIER_KEY, d->d.order_id);
     const char *expire[] = {"EXPIRE", key, FINAL_DOSSIER_TTL};
-    redisReply *r = cw_redis_cmd(c->ck->redis, 3, expire);
-    if (r)
-        freeReplyObject(r);
+    const char *unpend[] = {"ZREM", PENDING_KEY, d->d.order_id};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 3, expire);
+    cw_redis_batch_add(&b, 3, unpend);
+    (void)cw_redis_batch_exec(c->ck->redis, &b);
     const char *status[] = {f->state == FIN_VALID ? "VALID" : "INVALID"};
     cw_counter_add(c->finalized, status, 1);
     cw_gauge_set(c->size, NULL, (double)ledger_log_size(c->log));
@@ -181,9 +188,14 @@ static int decide_from(ledger_ctx *c, const char *order_id, const redisReply *ha
     }
     if (f.state != FIN_WAIT) {
         rc = finalize(c, &d, &f);
-    } else if (f.wake_at != INT64_MAX) {
+    } else {
+        char lb[24];
+        snprintf(lb, sizeof(lb), "%" PRId64, finalize_lower_bound(&d.d));
+        const char *pend[] = {"ZADD", PENDING_KEY, lb, order_id};
         cw_redis_batch b = {0};
-        cw_checker_add_timer(c->ck, &b, d.partition, f.wake_at, order_id);
+        cw_redis_batch_add(&b, 4, pend);
+        if (f.wake_at != INT64_MAX)
+            cw_checker_add_timer(c->ck, &b, d.partition, f.wake_at, order_id);
         if (cw_redis_batch_exec(c->ck->redis, &b) != 0)
             rc = CW_RETRY;
     }
@@ -235,6 +247,70 @@ static int update_and_evaluate(ledger_ctx *c, const char *order_id, size_t n,
 int lw_evaluate(ledger_ctx *c, const char *order_id)
 {
     return update_and_evaluate(c, order_id, 0, NULL, NULL);
+}
+
+/* The first pending order scored at least `from`: 1 found (id and score
+ * filled), 0 none, -1 Redis error. */
+static int first_pending(ledger_ctx *c, int64_t from, char *order_id, size_t len, int64_t *score)
+{
+    char min[24];
+    snprintf(min, sizeof(min), "%" PRId64, from);
+    const char *argv[] = {"ZRANGEBYSCORE", PENDING_KEY, min, "+inf", "WITHSCORES", "LIMIT", "0",
+                          "1"};
+    redisReply *reply = cw_redis_cmd(c->ck->redis, 8, argv);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject(reply);
+        return -1;
+    }
+    int found = reply->elements == 2;
+    if (found) {
+        snprintf(order_id, len, "%s", reply->element[0]->str);
+        *score = (int64_t)strtod(reply->element[1]->str, NULL);
+    }
+    freeReplyObject(reply);
+    return found;
+}
+
+int lw_finalized_through(ledger_ctx *c, int64_t *out)
+{
+    int32_t parts[CW_CHECKER_MAX_PARTITIONS];
+    size_t n = cw_stream_assigned(c->ck->consumer, c->ck->timer_topic, parts,
+                                  CW_CHECKER_MAX_PARTITIONS);
+    if (n == 0)
+        return -1;
+    int64_t wm = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        int64_t p;
+        if (parts[i] >= CW_CHECKER_MAX_PARTITIONS || cw_checker_watermark(c->ck, parts[i], &p) != 0)
+            return -1;
+        if (p < wm)
+            wm = p;
+    }
+    int64_t from = wm > INT64_MIN + c->pending_cap_ms ? wm - c->pending_cap_ms : INT64_MIN;
+    for (;;) {
+        char order_id[FIN_ID_MAX];
+        int64_t lb;
+        uint64_t index;
+        int found = first_pending(c, from, order_id, sizeof(order_id), &lb);
+        if (found < 0)
+            return -1;
+        if (found == 0)
+            break;
+        if (cw_idset_get(&c->index, order_id, &index)) {
+            /* Final already (a crash between the append and its ZREM). */
+            const char *argv[] = {"ZREM", PENDING_KEY, order_id};
+            redisReply *reply = cw_redis_cmd(c->ck->redis, 3, argv);
+            if (reply == NULL)
+                return -1;
+            freeReplyObject(reply);
+            continue;
+        }
+        *out = finalize_through(wm, 1, lb, c->finalized_through);
+        return 0;
+    }
+    *out = finalize_through(wm, 0, 0, c->finalized_through);
+    return 0;
 }
 
 /* One command, then the decision. */

@@ -187,3 +187,37 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
     }
     return wait_until(out, deadline);
 }
+
+int64_t finalize_lower_bound(const fin_dossier *d)
+{
+    /* What finalize_decide takes into finalized_at and what it knows now:
+     * the verdicts about the order, its check-in and its check-out (not
+     * SCHEDULE_OVERLAP's receipt time), and the two events. Evidence is left
+     * out: evidence after its deadline does not count. */
+    int64_t lb = INT64_MIN;
+    if (d->has_in)
+        lb = max64(lb, d->in_at);
+    if (d->has_out)
+        lb = max64(lb, d->out_at);
+    for (size_t i = 0; i < d->check_count; i++) {
+        const fin_check *c = &d->checks[i];
+        int about = strcmp(c->subject, d->order_id) == 0 ||
+                    (d->has_in && strcmp(c->subject, d->in_event) == 0) ||
+                    (d->has_out && strcmp(c->subject, d->out_event) == 0);
+        if (about && strcmp(c->rule, "SCHEDULE_OVERLAP") != 0)
+            lb = max64(lb, c->at);
+    }
+    return lb;
+}
+
+int64_t finalize_through(int64_t min_watermark, int has_pending, int64_t pending_lower_bound,
+                         int64_t previous)
+{
+    int64_t ft = min_watermark;
+    if (has_pending) {
+        int64_t below = pending_lower_bound == INT64_MIN ? INT64_MIN : pending_lower_bound - 1;
+        if (below < ft)
+            ft = below;
+    }
+    return ft > previous ? ft : previous;
+}

@@ -89,4 +89,19 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
 /* Minutes between check-in and check-out, rounded down; 0 when out < in. */
 int32_t fin_duration_minutes(int64_t in_at, int64_t out_at);
 
+/* The smallest finalized_at an undecided order can still get: the latest
+ * time finalize_decide would take from what its dossier knows now (the
+ * order's, check-in's and check-out's verdicts but SCHEDULE_OVERLAP, and
+ * the two events); a decision takes that or a later instant. INT64_MIN
+ * when it knows none. */
+int64_t finalize_lower_bound(const fin_dossier *d);
+
+/* finalized_through from the smallest watermark of the writer's partitions
+ * (an order not seen yet finalizes after it) and, when has_pending, the
+ * smallest lower bound of the orders not final (one of them may finalize
+ * at exactly that bound, hence one less); never below previous (what was
+ * promised stays promised). */
+int64_t finalize_through(int64_t min_watermark, int has_pending, int64_t pending_lower_bound,
+                         int64_t previous);
+
 #endif

@@ -15,9 +15,22 @@
 #include "ledger_sign.h"
 #include "metrics.h"
 
+/* finalized_through (the promise a checkpoint carries to the payment
+ * scheduler): every order this writer will ever finalize with finalized_at
+ * <= it is in the log already. It is the smallest of the watermarks of the
+ * writer's partitions (an order not seen yet finalizes after them) and the
+ * smallest lower bound of the orders not final yet (cw:lw:pending: each
+ * one's latest known event or verdict time, which its finalized_at cannot
+ * be below), minus one. An order pending longer than pending_cap_ms behind
+ * the watermarks (a verdict that will never come) stops holding it back. */
 typedef struct {
     cw_checker *ck;
     fin_windows windows;
+    int64_t pending_cap_ms;      /* ledger.max_pending_hours */
+    int64_t republish_step_ms;   /* ledger.progress_step_minutes */
+    ledger_checkpoint last_cp;   /* the latest checkpoint, to publish again */
+    int has_last_cp;
+    int64_t finalized_through;   /* as last published; INT64_MIN: never */
     int utc_offset_minutes;
     ledger_log *log;
     ledger_key *signer;
@@ -42,6 +55,9 @@ int lw_handle_contract(ledger_ctx *c, const cw_stream_msg *msg, char *reason, si
 /* Decides an order if it can be decided (appending it to the log), else
  * makes sure its timer is set. CW_HANDLED or CW_RETRY. */
 int lw_evaluate(ledger_ctx *c, const char *order_id);
+/* finalized_through now (see above), never below the last published one.
+ * 0, or -1 when Redis cannot be asked or no partition is assigned. */
+int lw_finalized_through(ledger_ctx *c, int64_t *out);
 
 /* publication.c */
 /* Reads every entry's order id into c->index. 0 or -1. */

@@ -23,8 +23,16 @@
  * outbox from the moment of the decision: the stream drops what a handler
  * added when it retries, the log keeps it.
  *
+ * Progress for the payment scheduler: every checkpoint carries
+ * finalized_through (ledger_writer.h), and the latest checkpoint is
+ * published again when only that moved on, so statements wait for every
+ * order that will be finalized before their instant, however the services
+ * were scheduled or restarted.
+ *
  * Redis state of its own:
  *   cw:lw:d:<order_id>               the dossier (dossier.h)
+ *   cw:lw:pending                    orders not final, by the lower bound of
+ *                                    their finalized_at
  *   cw:lw:contracts:<provider_id>    contract id -> "<start>|<end>|<unit price>"
  *   cw:timers:ledger-writer:<part>   order ids by the event time at which
  *                                    they decide themselves (no-show 24 h,
@@ -55,6 +63,14 @@ static const cw_cfg_spec ledger_config_spec[] = {
      .max = 10080, .help = "a visit without check-out counts as ended at check-in + this"},
     {.key = "rules.evidence_window_hours", .type = CW_CFG_INT, .default_value = "72", .min = 1,
      .max = 8760, .help = "evidence cures a questionable order until visit end + this"},
+    {.key = "ledger.max_pending_hours", .type = CW_CFG_INT, .default_value = "168", .min = 1,
+     .max = 87600,
+     .help = "an order still not final this long (event time) behind the watermark no longer "
+             "holds back finalized_through (a verdict that will never come)"},
+    {.key = "ledger.progress_step_minutes", .type = CW_CFG_INT, .default_value = "1", .min = 0,
+     .max = 1440,
+     .help = "when nothing was appended, the latest checkpoint is published again once "
+             "finalized_through has moved on this much"},
     {.key = NULL},
 };
 
@@ -139,6 +155,8 @@ static int open_ledger(ledger_ctx *c)
             return -1;
         }
         c->checkpointed = last.tree_size;
+        c->last_cp = last;
+        c->has_last_cp = 1;
     }
     char n[24];
     snprintf(n, sizeof(n), "%" PRIu64, ledger_log_size(c->log));
@@ -182,6 +200,9 @@ static int ledger_setup(cw_checker *ck)
     c->windows.evidence_window_ms =
         cw_config_int(ck->cfg, "rules.evidence_window_hours") * 3600000;
     c->utc_offset_minutes = (int)cw_config_int(ck->cfg, "time.utc_offset_minutes");
+    c->pending_cap_ms = cw_config_int(ck->cfg, "ledger.max_pending_hours") * 3600000;
+    c->republish_step_ms = cw_config_int(ck->cfg, "ledger.progress_step_minutes") * 60000;
+    c->finalized_through = INT64_MIN;
     c->finalized = cw_metrics_counter("carewatch_ledger_finalized_total",
                                       "orders appended to the ledger, by status", "status");
     c->after_final = cw_metrics_counter("carewatch_ledger_after_final_total",

@@ -63,30 +63,66 @@ static int add_to_outbox(void *user_data, uint64_t index, const char *order_id,
     return cw_outbox_add_owned(user_data, "orders.finalized", order_id, copy, len) == 0 ? 0 : -1;
 }
 
+static int add_checkpoint(ledger_ctx *c, const ledger_checkpoint *cp, int64_t finalized_through,
+                          cw_outbox *out)
+{
+    char err[256];
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (checkpoint_record_encode(cp, finalized_through, &bytes, &len, err, sizeof(err)) != 0 ||
+        cw_outbox_add_owned(out, "ledger.checkpoints", c->log_id, bytes, len) != 0) {
+        cw_log_error("cannot publish a checkpoint", "error", err, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 /* Adds every entry not yet published to the outbox, then signs a
- * checkpoint of the log and adds it too. */
+ * checkpoint of the log and adds it too, with finalized_through. When
+ * nothing was appended but finalized_through moved on by
+ * republish_step_ms, the latest checkpoint goes out again with the new
+ * value (the payment scheduler waits for it before a statement). */
 int lw_before_produce(void *user_data, cw_outbox *out)
 {
     ledger_ctx *c = user_data;
     uint64_t size = ledger_log_size(c->log);
     if (each_entry(c, c->published, size, add_to_outbox, out) != 0)
         return -1;
-    if (size == c->checkpointed)
+    int64_t ft;
+    if (lw_finalized_through(c, &ft) != 0)
+        ft = c->finalized_through; /* Redis away or nothing assigned: no news */
+    if (size == c->checkpointed) {
+        int moved = ft != INT64_MIN &&
+                    (c->finalized_through == INT64_MIN ||
+                     ft - c->finalized_through >= c->republish_step_ms);
+        if (!moved)
+            return 0;
+        if (!c->has_last_cp) {
+            /* No checkpoint yet (an empty log): sign one, so that the
+             * promise has a tree size to go with. */
+            char err[256];
+            if (ledger_log_checkpoint(c->log, cw_now_ms(), &c->last_cp, err, sizeof(err)) != 0) {
+                cw_log_error("cannot write a checkpoint", "error", err, NULL);
+                return -1;
+            }
+            c->has_last_cp = 1;
+            c->checkpointed = c->last_cp.tree_size;
+        }
+        if (add_checkpoint(c, &c->last_cp, ft, out) != 0)
+            return -1;
+        c->finalized_through = ft;
         return 0;
+    }
     char err[256];
-    ledger_checkpoint cp;
-    if (ledger_log_checkpoint(c->log, cw_now_ms(), &cp, err, sizeof(err)) != 0) {
+    if (ledger_log_checkpoint(c->log, cw_now_ms(), &c->last_cp, err, sizeof(err)) != 0) {
         cw_log_error("cannot write a checkpoint", "error", err, NULL);
         return -1;
     }
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    if (checkpoint_record_encode(&cp, &bytes, &len, err, sizeof(err)) != 0 ||
-        cw_outbox_add_owned(out, "ledger.checkpoints", c->log_id, bytes, len) != 0) {
-        cw_log_error("cannot publish a checkpoint", "error", err, NULL);
+    c->has_last_cp = 1;
+    if (add_checkpoint(c, &c->last_cp, ft, out) != 0)
         return -1;
-    }
-    c->checkpointed = cp.tree_size;
+    c->checkpointed = c->last_cp.tree_size;
+    c->finalized_through = ft;
     return 0;
 }
 

@@ -18,6 +18,11 @@ const cw_cfg_spec pay_config_spec[] = {
      .help = "a partition of orders.finalized without records this long, and read to the end "
              "the broker reports, follows the other partitions' clock, so statements come due "
              "though it is idle"},
+    {.key = "stream.wait_for_ledger", .type = CW_CFG_BOOL, .default_value = "true",
+     .help = "also cap the watermark by the largest finalized_through of the ledger.checkpoints "
+             "whose entries have all been read on orders.finalized, so that no order still to "
+             "come from the ledger is made late; false only for an orders.finalized written "
+             "without a ledger"},
     {.key = "stream.batch_max", .type = CW_CFG_INT, .default_value = "500", .min = 1,
      .max = 100000, .help = "records consumed per transaction at most"},
     {.key = "stream.batch_wait_ms", .type = CW_CFG_INT, .default_value = "100", .min = 1,
@@ -38,6 +43,7 @@ void pay_settings_load(const cw_config *cfg, pay_settings *s)
     s->lateness_ms =
         (int64_t)(cw_config_double(cfg, "stream.allowed_lateness_minutes") * 60000.0 + 0.5);
     s->quiet_ms = cw_config_int(cfg, "stream.quiet_partition_ms");
+    s->wait_for_ledger = cw_config_bool(cfg, "stream.wait_for_ledger");
     s->batch_max = (int)cw_config_int(cfg, "stream.batch_max");
     s->batch_wait_ms = (int)cw_config_int(cfg, "stream.batch_wait_ms");
 }

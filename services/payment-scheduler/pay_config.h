@@ -17,6 +17,7 @@ typedef struct {
     int utc_offset_minutes;
     int64_t lateness_ms;
     int64_t quiet_ms;             /* stream.quiet_partition_ms */
+    int wait_for_ledger;          /* stream.wait_for_ledger */
     int batch_max;
     int batch_wait_ms;
 } pay_settings;

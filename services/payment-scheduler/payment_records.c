@@ -42,7 +42,8 @@ int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reas
         cw_av_get_str(v, "provider_id", &o->provider_id) ||
         cw_av_get_opt_str(v, "contract_id", &o->contract_id) ||
         cw_av_get_enum(v, "status", &status) ||
-        cw_av_get_long(v, "finalized_at", &o->finalized_at)) {
+        cw_av_get_long(v, "finalized_at", &o->finalized_at) ||
+        cw_av_get_long(v, "ledger_index", &o->ledger_index)) {
         snprintf(reason, reason_len, "OrderFinalized lacks a field");
         return -1;
     }
@@ -76,6 +77,27 @@ int pay_contract_from_avro(avro_value_t *v, pay_contract *c, char *reason, size_
         read_day(v, "period_end", &c->period_end, reason, reason_len))
         return -1;
     return pay_contract_check(c, reason, reason_len);
+}
+
+int pay_checkpoint_from_avro(avro_value_t *v, pay_checkpoint *cp, char *reason,
+                             size_t reason_len)
+{
+    const char *log_id;
+    avro_value_t field;
+    memset(cp, 0, sizeof(*cp));
+    if (cw_av_get_str(v, "log_id", &log_id) || cw_av_get_long(v, "tree_size", &cp->tree_size)) {
+        snprintf(reason, reason_len, "LedgerCheckpoint lacks a field");
+        return -1;
+    }
+    /* Absent from the writer's schema: the checkpoint promises nothing. */
+    if (cw_av_field(v, "finalized_through", &field) != 0)
+        return 0;
+    if (cw_av_get_opt_long(v, "finalized_through", &cp->has_through,
+                           &cp->finalized_through) != 0) {
+        snprintf(reason, reason_len, "LedgerCheckpoint finalized_through is not a timestamp");
+        return -1;
+    }
+    return 0;
 }
 
 int pay_statement_from_avro(avro_value_t *v, pay_statement *s, char *reason, size_t reason_len)
@@ -162,6 +184,17 @@ int pay_read_contract(const void *payload, size_t len, pay_contract *c, char *re
     if (decode(payload, len, "Contract", &v, reason, reason_len) != 0)
         return -1;
     int rc = pay_contract_from_avro(&v, c, reason, reason_len);
+    avro_value_decref(&v);
+    return rc;
+}
+
+int pay_read_checkpoint(const void *payload, size_t len, pay_checkpoint *cp, char *reason,
+                        size_t reason_len)
+{
+    avro_value_t v;
+    if (decode(payload, len, "LedgerCheckpoint", &v, reason, reason_len) != 0)
+        return -1;
+    int rc = pay_checkpoint_from_avro(&v, cp, reason, reason_len);
     avro_value_decref(&v);
     return rc;
 }

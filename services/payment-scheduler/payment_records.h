@@ -4,6 +4,7 @@
  *
  *   orders.finalized       OrderFinalized   -> pay_order
  *   ref.contracts          Contract         -> pay_contract
+ *   ledger.checkpoints     LedgerCheckpoint -> pay_checkpoint
  *   payments.statements    DailyStatement  <-> pay_statement   (key contract_id)
  *   payments.instructions  PaymentInstruction <-> pay_instruction (key contract_id) */
 #ifndef PAYMENT_RECORDS_H
@@ -20,6 +21,14 @@
 #define PAY_TOPIC_STATEMENTS "payments.statements"
 #define PAY_TOPIC_INSTRUCTIONS "payments.instructions"
 #define PAY_TOPIC_DLQ "dlq.payment-scheduler"
+#define PAY_TOPIC_CHECKPOINTS "ledger.checkpoints"
+
+/* What the scheduler reads of a LedgerCheckpoint (ledger_progress.h). */
+typedef struct {
+    int64_t tree_size;
+    int has_through; /* 0: finalized_through is null or absent */
+    int64_t finalized_through;
+} pay_checkpoint;
 
 /* An OrderFinalized value into *o. Strings borrow from v (valid until it
  * is released). Returns 0, or -1 with a reason (a missing field, an
@@ -29,6 +38,12 @@ int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reas
 /* A Contract value into *c, then pay_contract_check. 0 or -1 with a
  * reason. */
 int pay_contract_from_avro(avro_value_t *v, pay_contract *c, char *reason, size_t reason_len);
+
+/* A LedgerCheckpoint value into *cp. finalized_through is optional: a
+ * value of a schema without that field (checkpoints written before it
+ * existed) reads as null. 0 or -1 with a reason. */
+int pay_checkpoint_from_avro(avro_value_t *v, pay_checkpoint *cp, char *reason,
+                             size_t reason_len);
 
 /* Read back the service's own output. 0 or -1 with a reason. */
 int pay_statement_from_avro(avro_value_t *v, pay_statement *s, char *reason, size_t reason_len);
@@ -44,6 +59,8 @@ int pay_read_order(const void *payload, size_t len, avro_value_t *value, pay_ord
                    char *reason, size_t reason_len);
 int pay_read_contract(const void *payload, size_t len, pay_contract *c, char *reason,
                       size_t reason_len);
+int pay_read_checkpoint(const void *payload, size_t len, pay_checkpoint *cp, char *reason,
+                        size_t reason_len);
 int pay_read_statement(const void *payload, size_t len, pay_statement *s, char *reason,
                        size_t reason_len);
 int pay_read_instruction(const void *payload, size_t len, pay_instruction *in, char *reason,

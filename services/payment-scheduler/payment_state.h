@@ -107,6 +107,7 @@ typedef struct {
     int64_t service_day;
     int valid; /* status VALID (1) or INVALID (0) */
     int64_t finalized_at;
+    int64_t ledger_index; /* its entry in the ledger (ledger_progress.h); not used here */
 } pay_order;
 
 typedef enum {

@@ -8,6 +8,7 @@
 #include "admin_http.h"
 #include "id_set.h"
 #include "kafka_txn.h"
+#include "ledger_progress.h"
 #include "log.h"
 #include "metrics.h"
 #include "pay_config.h"
@@ -38,7 +39,7 @@ typedef struct {
 
 typedef struct {
     cw_counter *statements, *instructions, *cents, *orders, *transactions, *restores;
-    cw_gauge *watermark;
+    cw_gauge *watermark, *ledger_through;
 } pay_metrics;
 
 /* What the open batch did, counted once its transaction commits. */
@@ -55,6 +56,10 @@ typedef struct {
     pay_partition_clock *clocks; /* clocks[i] is parts[i]'s */
     size_t part_count;
     rd_kafka_topic_partition_list_t *contract_ends;
+    /* ledger.checkpoints (stream.wait_for_ledger): the next offset to read
+     * per partition, and P and G (ledger_progress.h). */
+    rd_kafka_topic_partition_list_t *checkpoint_pos;
+    pay_ledger_progress ledger;
     cw_outbox out;     /* dead letters, then encoded statements and instructions */
     pay_output pout;   /* statements and instructions not yet encoded */
     batch_tally tally;
@@ -97,6 +102,11 @@ static void register_metrics(pay_metrics *m)
                                      "State rebuilds from the topics.", NULL);
     m->watermark = cw_metrics_gauge("carewatch_payment_watermark_ms",
                                     "Event-time watermark (UTC ms).", NULL);
+    m->ledger_through = cw_metrics_gauge(
+        "carewatch_payment_ledger_finalized_through_ms",
+        "Largest finalized_through of the ledger checkpoints whose entries were all read "
+        "(UTC ms); the watermark does not pass it.",
+        NULL);
     for (int k = PAY_PREPAY; k <= PAY_CLAWBACK; k++) {
         cw_counter_add(m->instructions, CW_LABELS(pay_kind_name((pay_kind)k)), 0);
         cw_counter_add(m->cents, CW_LABELS(pay_kind_name((pay_kind)k)), 0);
@@ -161,6 +171,20 @@ static int on_order(scheduler *s, const rd_kafka_message_t *m, input_mode mode)
     if (p >= 0 && o.finalized_at > s->clocks[p].max_event_ms)
         s->clocks[p].max_event_ms = o.finalized_at;
     int rc = 0;
+    if (s->set.wait_for_ledger) {
+        /* Every entry counts towards the prefix, paid or not. */
+        pay_ledger_result lr = pay_ledger_see_entry(&s->ledger, o.ledger_index);
+        if (lr == PAY_LEDGER_REFUSED) {
+            /* Marked seen as the replay marks a dead-lettered order. */
+            snprintf(reason, sizeof(reason), "order %s: ledger_index %lld out of range",
+                     o.order_id, (long long)o.ledger_index);
+            rc = pay_state_mark_seen(s->st, o.order_id) != 0 ? -1 : dead_letter(s, m, reason);
+        }
+        if (lr != PAY_LEDGER_TAKEN) {
+            avro_value_decref(&value);
+            return lr == PAY_LEDGER_NOMEM ? -1 : rc;
+        }
+    }
     dead_key(key, sizeof(key), PAY_TOPIC_FINALIZED, m->partition, m->offset);
     if (mode == MODE_REPLAY && cw_idset_contains(&s->dead, key)) {
         /* Refused before (under the contract as it was then): stays so. */
@@ -183,6 +207,30 @@ static int on_order(scheduler *s, const rd_kafka_message_t *m, input_mode mode)
     }
     avro_value_decref(&value);
     return rc;
+}
+
+static int on_checkpoint(scheduler *s, const rd_kafka_message_t *m)
+{
+    pay_checkpoint cp;
+    char reason[256];
+    if (s->checkpoint_pos != NULL) {
+        rd_kafka_topic_partition_t *pos = rd_kafka_topic_partition_list_find(
+            s->checkpoint_pos, PAY_TOPIC_CHECKPOINTS, m->partition);
+        if (pos != NULL && m->offset + 1 > pos->offset)
+            pos->offset = m->offset + 1;
+    }
+    if (pay_read_checkpoint(m->payload, m->len, &cp, reason, sizeof(reason)) != 0)
+        return dead_letter(s, m, reason);
+    switch (pay_ledger_see_checkpoint(&s->ledger, cp.tree_size, cp.has_through,
+                                      cp.finalized_through)) {
+    case PAY_LEDGER_TAKEN: return 0;
+    case PAY_LEDGER_REFUSED:
+        snprintf(reason, sizeof(reason), "LedgerCheckpoint tree_size %lld out of range",
+                 (long long)cp.tree_size);
+        return dead_letter(s, m, reason);
+    case PAY_LEDGER_NOMEM: break;
+    }
+    return -1;
 }
 
 /* ---- publishing ---------------------------------------------------------- */
@@ -222,15 +270,22 @@ static void clear_batch(scheduler *s)
     memset(&s->tally, 0, sizeof(s->tally));
 }
 
-/* The consumer positions of orders.finalized, for the transaction. */
-static rd_kafka_topic_partition_list_t *positions(const scheduler *s)
+/* The consumer positions of orders.finalized, and with_checkpoints those
+ * of ledger.checkpoints too (for the transaction). */
+static rd_kafka_topic_partition_list_t *positions(const scheduler *s, int with_checkpoints)
 {
+    const rd_kafka_topic_partition_list_t *cps = with_checkpoints ? s->checkpoint_pos : NULL;
     rd_kafka_topic_partition_list_t *list =
-        rd_kafka_topic_partition_list_new((int)s->part_count + 1);
+        rd_kafka_topic_partition_list_new((int)s->part_count + (cps ? cps->cnt : 0) + 1);
     for (size_t i = 0; i < s->part_count; i++)
         if (s->parts[i].next >= 0)
             rd_kafka_topic_partition_list_add(list, PAY_TOPIC_FINALIZED, s->parts[i].partition)
                 ->offset = s->parts[i].next;
+    for (int i = 0; cps != NULL && i < cps->cnt; i++)
+        if (cps->elems[i].offset >= 0)
+            rd_kafka_topic_partition_list_add(list, PAY_TOPIC_CHECKPOINTS,
+                                              cps->elems[i].partition)
+                ->offset = cps->elems[i].offset;
     return list;
 }
 
@@ -251,7 +306,7 @@ static int publish(scheduler *s)
     for (size_t i = 0; i < s->out.count && rc == CW_TXN_OK; i++)
         rc = cw_txn_produce(s->producer, &s->out.records[i], err, sizeof(err));
     if (rc == CW_TXN_OK) {
-        rd_kafka_topic_partition_list_t *offsets = positions(s);
+        rd_kafka_topic_partition_list_t *offsets = positions(s, 1);
         rc = cw_txn_commit(s->producer, s->consumer, offsets, err, sizeof(err));
         rd_kafka_topic_partition_list_destroy(offsets);
     }
@@ -278,7 +333,7 @@ fatal:
  * markers take offsets no message is returned for). */
 static void update_positions(scheduler *s)
 {
-    rd_kafka_topic_partition_list_t *pos = positions(s);
+    rd_kafka_topic_partition_list_t *pos = positions(s, 0);
     int known = rd_kafka_position(s->consumer, pos) == RD_KAFKA_RESP_ERR_NO_ERROR;
     for (size_t i = 0; i < s->part_count; i++) {
         part_position *pp = &s->parts[i];
@@ -329,10 +384,18 @@ static int caught_up_at_broker(scheduler *s, size_t i, int64_t now)
                                    high);
 }
 
-/* The streaming watermark (pay_watermark), after setting which partitions
- * are caught up. A partition that is quiet and at its cached end follows
+/* The watermark capped by the ledger's promise (pay_ledger_cap) when
+ * stream.wait_for_ledger is on. */
+static int64_t capped(const scheduler *s, int64_t wm)
+{
+    return s->set.wait_for_ledger ? pay_ledger_cap(wm, s->ledger.through) : wm;
+}
+
+/* The streaming watermark (pay_watermark, then capped), after setting
+ * which partitions are caught up. A partition that is quiet and at its cached end follows
  * the others as long as that makes nothing due. When following would pass
- * the next statement instant (pay_state_next_due), the cached end is not
+ * the next statement instant (pay_state_next_due), and the ledger's
+ * promise would let it (else asking is of no use), the cached end is not
  * trusted: each such partition whose own clock stays short of the instant
  * is asked the broker for its end, and follows only if it has reached it;
  * the others hold at their own clocks. So the broker is asked only when a
@@ -347,8 +410,8 @@ static int64_t stream_watermark(scheduler *s)
         s->clocks[i].caught_up = caught_up_cached(s, i, now);
     int64_t wm = pay_watermark(s->clocks, s->part_count, now, s->set.live, s->set.lateness_ms);
     int64_t due = pay_state_next_due(s->st);
-    if (wm < due)
-        return wm;
+    if (capped(s, wm) < due)
+        return capped(s, wm);
     for (size_t i = 0; i < s->part_count; i++) {
         pay_partition_clock *c = &s->clocks[i];
         if (!c->caught_up)
@@ -357,13 +420,16 @@ static int64_t stream_watermark(scheduler *s)
         c->caught_up = pay_watermark(&own, 1, now, s->set.live, s->set.lateness_ms) < due &&
                        caught_up_at_broker(s, i, now);
     }
-    return pay_watermark(s->clocks, s->part_count, now, s->set.live, s->set.lateness_ms);
+    return capped(s, pay_watermark(s->clocks, s->part_count, now, s->set.live,
+                                   s->set.lateness_ms));
 }
 
 static int advance(scheduler *s, int64_t wm)
 {
     if (wm != INT64_MIN)
         cw_gauge_set(s->m.watermark, NULL, (double)wm);
+    if (s->set.wait_for_ledger && s->ledger.through != INT64_MIN)
+        cw_gauge_set(s->m.ledger_through, NULL, (double)s->ledger.through);
     if (pay_state_advance(s->st, wm, &s->pout) != 0) {
         cw_log_error("statement amounts overflow", NULL);
         return -1;
@@ -376,8 +442,10 @@ static int advance(scheduler *s, int64_t wm)
 static void check_retention(scheduler *s)
 {
     static const char *const topics[] = {PAY_TOPIC_FINALIZED, PAY_TOPIC_STATEMENTS,
-                                         PAY_TOPIC_INSTRUCTIONS, PAY_TOPIC_DLQ};
-    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+                                         PAY_TOPIC_INSTRUCTIONS, PAY_TOPIC_DLQ,
+                                         PAY_TOPIC_CHECKPOINTS};
+    size_t n = sizeof(topics) / sizeof(topics[0]) - (s->set.wait_for_ledger ? 0 : 1);
+    for (size_t i = 0; i < n; i++) {
         char value[64];
         if (cw_kafka_topic_config(cw_txn_handle(s->producer), topics[i], "retention.ms", value,
                                   sizeof(value), 5000) == 0 &&
@@ -466,6 +534,17 @@ static int read_order(void *user_data, const rd_kafka_message_t *m)
     return r->failed ? -1 : 0;
 }
 
+static int read_checkpoint(void *user_data, const rd_kafka_message_t *m)
+{
+    reader *r = user_data;
+    cw_admin_heartbeat();
+    if (cw_shutdown_requested())
+        return -1;
+    if (on_checkpoint(r->s, m) != 0)
+        r->failed = 1;
+    return r->failed ? -1 : 0;
+}
+
 static int read_all(scheduler *s, const char *topic, int (*fn)(void *, const rd_kafka_message_t *),
                     rd_kafka_topic_partition_list_t **ends_out)
 {
@@ -504,6 +583,10 @@ static void reset(scheduler *s)
     if (s->contract_ends != NULL)
         rd_kafka_topic_partition_list_destroy(s->contract_ends);
     s->contract_ends = NULL;
+    if (s->checkpoint_pos != NULL)
+        rd_kafka_topic_partition_list_destroy(s->checkpoint_pos);
+    s->checkpoint_pos = NULL;
+    pay_ledger_progress_free(&s->ledger);
     clear_batch(s);
 }
 
@@ -565,8 +648,9 @@ static int restore_orders(scheduler *s, rd_kafka_topic_partition_list_t **ends)
 
 static int assign(scheduler *s, const rd_kafka_topic_partition_list_t *order_ends)
 {
-    rd_kafka_topic_partition_list_t *all =
-        rd_kafka_topic_partition_list_new(order_ends->cnt + s->contract_ends->cnt + 1);
+    const rd_kafka_topic_partition_list_t *cps = s->checkpoint_pos;
+    rd_kafka_topic_partition_list_t *all = rd_kafka_topic_partition_list_new(
+        order_ends->cnt + s->contract_ends->cnt + (cps ? cps->cnt : 0) + 1);
     for (int i = 0; i < s->contract_ends->cnt; i++)
         rd_kafka_topic_partition_list_add(all, PAY_TOPIC_CONTRACTS,
                                           s->contract_ends->elems[i].partition)
@@ -574,6 +658,9 @@ static int assign(scheduler *s, const rd_kafka_topic_partition_list_t *order_end
     for (int i = 0; i < order_ends->cnt; i++)
         rd_kafka_topic_partition_list_add(all, PAY_TOPIC_FINALIZED, order_ends->elems[i].partition)
             ->offset = order_ends->elems[i].offset;
+    for (int i = 0; cps != NULL && i < cps->cnt; i++)
+        rd_kafka_topic_partition_list_add(all, PAY_TOPIC_CHECKPOINTS, cps->elems[i].partition)
+            ->offset = cps->elems[i].offset;
     rd_kafka_resp_err_t e = rd_kafka_assign(s->consumer, all);
     rd_kafka_topic_partition_list_destroy(all);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -608,9 +695,14 @@ static int restore(scheduler *s)
         read_all(s, PAY_TOPIC_CONTRACTS, read_contract, &s->contract_ends) != 0 ||
         restore_orders(s, &order_ends) != 0)
         goto retry;
+    /* After the orders, so that most checkpoints count at once (one read
+     * before its entries waits for them). */
+    if (s->set.wait_for_ledger &&
+        read_all(s, PAY_TOPIC_CHECKPOINTS, read_checkpoint, &s->checkpoint_pos) != 0)
+        goto retry;
     if (pay_state_finish_replay(s->st) != 0 ||
-        advance(s, pay_watermark(s->clocks, s->part_count, cw_now_ms(), s->set.live,
-                                 s->set.lateness_ms)) != 0) {
+        advance(s, capped(s, pay_watermark(s->clocks, s->part_count, cw_now_ms(), s->set.live,
+                                           s->set.lateness_ms))) != 0) {
         rd_kafka_topic_partition_list_destroy(order_ends);
         return RUN_FATAL;
     }
@@ -647,10 +739,11 @@ retry:
 /* ---- streaming ----------------------------------------------------------- */
 
 /* One batch: up to batch_max messages, waiting at most batch_wait_ms once
- * the first has come. Returns how many order records it held, or -1. */
+ * the first has come. Returns how many order and checkpoint records it
+ * held (their positions are worth a transaction), or -1. */
 static int consume_batch(scheduler *s)
 {
-    int orders = 0, n = 0;
+    int inputs = 0, n = 0;
     int64_t deadline = 0;
     while (n < s->set.batch_max) {
         int timeout = n == 0 ? 200 : (int)(deadline - cw_now_ms());
@@ -675,7 +768,10 @@ static int consume_batch(scheduler *s)
         int rc;
         if (strcmp(topic, PAY_TOPIC_FINALIZED) == 0) {
             rc = on_order(s, m, MODE_LIVE);
-            orders++;
+            inputs++;
+        } else if (strcmp(topic, PAY_TOPIC_CHECKPOINTS) == 0) {
+            rc = on_checkpoint(s, m);
+            inputs++;
         } else {
             rc = on_contract(s, m);
         }
@@ -683,19 +779,19 @@ static int consume_batch(scheduler *s)
         if (rc != 0)
             return -1;
     }
-    return orders;
+    return inputs;
 }
 
 static int stream(scheduler *s)
 {
     while (!cw_shutdown_requested()) {
         cw_admin_heartbeat();
-        int orders = consume_batch(s);
-        if (orders < 0)
+        int inputs = consume_batch(s);
+        if (inputs < 0)
             return RUN_FATAL;
         if (advance(s, stream_watermark(s)) != 0)
             return RUN_FATAL;
-        if (orders == 0 && s->out.count == 0 && s->pout.statement_count == 0 &&
+        if (inputs == 0 && s->out.count == 0 && s->pout.statement_count == 0 &&
             s->pout.instruction_count == 0)
             continue;
         int rc = publish(s);
@@ -770,6 +866,7 @@ int pay_serve(const cw_config *cfg)
 {
     static scheduler s;
     s.cfg = cfg;
+    pay_ledger_progress_init(&s.ledger);
     pay_settings_load(cfg, &s.set);
     register_metrics(&s.m);
     return serve(&s);

@@ -42,9 +42,12 @@ def test_main_job_then_try_it(ids):
                    and len(line.split()) >= 6 and line.split()[2] == "order"]
         got = {(f[5], f[1]): f[0] for f in flagged}
         # The local stack allows 2 minutes of lateness (the tests allow a
-        # day): the back-filled check-in may come after its no-show timer
-        # fired.
-        assert set(got) - set(EXPECTED) <= {("O-LATE", "NO_SHOW")}, out
+        # day): the back-filled visit comes after its no-show timer fired,
+        # and its check-out may come after its no-checkout timer fired (when
+        # its caregiver's partition holds a caregiver whose day ended later,
+        # that partition's clock is past the timer when the check-in comes).
+        assert set(got) - set(EXPECTED) <= {("O-LATE", "NO_SHOW"),
+                                            ("O-LATE-in", "NO_CHECKOUT")}, out
         assert {k: v for k, v in got.items() if k in EXPECTED} == EXPECTED, out
         assert re.search(r"^  CG11 +SCHEDULE_OVERLAP on order O-SCHED-B$", out, re.M), out
         assert "undecodable" not in out

@@ -339,21 +339,24 @@ def test_two_instances_per_group_split_the_work(ingest, keys, checkers, verdicts
 
 
 def test_redis_flush_is_rebuilt_from_kafka(ingest, keys, checkers, redis_server, verdicts, ids):
-    """Check-ins before a FLUSHALL, check-outs after it: the verdicts that
-    need both halves come out as if nothing had happened, and no event is
-    dead-lettered for want of its order or elder."""
+    """The day's morning before a FLUSHALL, the rest after it (the morning's
+    visits check out after it): the verdicts that need both halves come out
+    as if nothing had happened, and no event is dead-lettered for want of
+    its order or elder."""
     day = Day(ids, allocate_day())
     post_day_start(ingest, keys, day)
-    check_ins = [(k, b) for k, b in day.events if k == "check-in"]
-    check_outs = [(k, b) for k, b in day.events if k == "check-out"]
-    post_batch(ingest, keys.importer, check_ins)
-    verdicts.wait_for(ids, {(b["event_id"], "GEO_DISTANCE") for _, b in check_ins})
+    noon = day.at("09:30")
+    before = [(k, b) for k, b in day.events if b["at"] < noon]
+    after = [(k, b) for k, b in day.events if b["at"] >= noon]
+    assert any(k == "check-in" for k, _ in before) and any(k == "check-out" for k, _ in after)
+    post_batch(ingest, keys.importer, before)
+    verdicts.wait_for(ids, {(b["event_id"], "GEO_DISTANCE") for _, b in before})
     dlq = TopicWatch(["dlq.geo-validator", "dlq.duration-timer", "dlq.overlap-detector"])
     try:
         assert redis_server.cli("FLUSHALL") == "OK"
         ingest.wait_ready("http://127.0.0.1:%d/readyz" % ingest.admin_port, timeout=60)
         time.sleep(3)  # the checkers look for their state every second
-        post_batch(ingest, keys.importer, check_outs)
+        post_batch(ingest, keys.importer, after)
         post_closing(ingest, keys, day)
         spanning = {"SHORT_DURATION", "NO_CHECKOUT", "VISIT_OVERLAP", "IMPOSSIBLE_TRAVEL",
                     "GEO_DISTANCE", "NO_SHOW"}

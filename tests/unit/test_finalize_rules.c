@@ -434,6 +434,69 @@ static void test_assignment_receipt_time_is_not_event_time(void **state)
     assert_int_equal(f.finalized_at, OUT_AT);
 }
 
+/* ---- what the payment scheduler is promised ------------------------------ */
+
+/* For a dossier at every stage, the lower bound never exceeds the
+ * finalized_at the order then gets. */
+static void test_lower_bound_never_exceeds_finalized_at(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    /* SCHEDULE_OVERLAP's receipt time is not event time: not counted. */
+    assert_int_equal(finalize_lower_bound(&c.d), START + 30 * MIN_MS);
+    with_check_in(&c, IN_AT);
+    int64_t lb_in = finalize_lower_bound(&c.d);
+    assert_int_equal(lb_in, START + 30 * MIN_MS);
+    with_check_out(&c, OUT_AT);
+    int64_t lb = finalize_lower_bound(&c.d);
+    assert_int_equal(lb, OUT_AT);
+    fin_decision f = run(&c, OUT_AT);
+    assert_int_equal(f.state, FIN_VALID);
+    assert_true(lb <= f.finalized_at && lb_in <= f.finalized_at);
+
+    /* A verdict about another event of the order is not taken. */
+    add_check(&c, "O1-in-again", "GEO_DISTANCE", CW_PASS, OUT_AT + 5 * HOUR_MS);
+    assert_int_equal(finalize_lower_bound(&c.d), OUT_AT);
+
+    /* Evidence after its deadline does not raise finalized_at: nor the bound. */
+    order_case q;
+    full_visit(&q);
+    set_outcome(&q, "O1-in", "GEO_DISTANCE", CW_YELLOW);
+    q.d.has_evidence = 1;
+    q.d.evidence_at = OUT_AT + 80 * HOUR_MS;
+    int64_t lb_q = finalize_lower_bound(&q.d);
+    fin_decision e = run(&q, OUT_AT + 73 * HOUR_MS);
+    assert_int_equal(e.state, FIN_INVALID);
+    assert_true(lb_q <= e.finalized_at);
+}
+
+static void test_lower_bound_of_an_empty_dossier(void **state)
+{
+    (void)state;
+    order_case c;
+    memset(&c, 0, sizeof(c));
+    c.d.checks = c.checks;
+    assert_true(finalize_lower_bound(&c.d) == INT64_MIN);
+}
+
+static void test_finalized_through(void **state)
+{
+    (void)state;
+    const int64_t wm = START + 10 * HOUR_MS;
+    /* Nothing pending: the smallest watermark. */
+    assert_true(finalize_through(wm, 0, 0, INT64_MIN) == wm);
+    /* A pending order may finalize at its bound: one less. */
+    assert_true(finalize_through(wm, 1, START, INT64_MIN) == START - 1);
+    assert_true(finalize_through(wm, 1, wm + 1, INT64_MIN) == wm);
+    assert_true(finalize_through(wm, 1, wm, INT64_MIN) == wm - 1);
+    /* A pending order with no time known holds it at the very beginning. */
+    assert_true(finalize_through(wm, 1, INT64_MIN, INT64_MIN) == INT64_MIN);
+    /* What was promised stays promised. */
+    assert_true(finalize_through(wm, 1, START, wm) == wm);
+    assert_true(finalize_through(START, 0, 0, wm) == wm);
+}
+
 static void test_duration_minutes(void **state)
 {
     (void)state;
@@ -446,6 +509,9 @@ static void test_duration_minutes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lower_bound_never_exceeds_finalized_at),
+        cmocka_unit_test(test_lower_bound_of_an_empty_dossier),
+        cmocka_unit_test(test_finalized_through),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_unknown_order_waits),
         cmocka_unit_test(test_honest_visit_is_valid_once_complete),

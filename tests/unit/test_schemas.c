@@ -44,7 +44,7 @@ static const struct {
     {"DeadLetter", UINT64_C(0xd66bbf1e7116f94b)},
     {"Elder", UINT64_C(0x180612c6db883ede)},
     {"Evidence", UINT64_C(0x0e295e6e6142ec11)},
-    {"LedgerCheckpoint", UINT64_C(0x666b79fb72fb1210)},
+    {"LedgerCheckpoint", UINT64_C(0x29755c85fc090a24)},
     {"OrderAssigned", UINT64_C(0x4dda030354226374)},
     {"OrderFinalized", UINT64_C(0x586602da83215088)},
     {"PaymentInstruction", UINT64_C(0x61f61156871bbbb2)},
