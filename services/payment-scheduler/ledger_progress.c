@@ -70,6 +70,8 @@ static int reach(pay_ledger_progress *lp, int64_t index)
 /* Removes the n first pending checkpoints. */
 static void drop_pending(pay_ledger_progress *lp, size_t n)
 {
+    if (n == 0)
+        return; /* also: no array yet */
     memmove(lp->pending, lp->pending + n, (lp->pending_count - n) * sizeof(*lp->pending));
     lp->pending_count -= n;
 }
@@ -115,6 +117,10 @@ pay_ledger_result pay_ledger_see_entry(pay_ledger_progress *lp, int64_t index)
         /* Everything read is in the prefix: start the bitset afresh. */
         lp->word_count = 0;
         lp->base = lp->prefix - lp->prefix % WORD_BITS;
+    } else if ((size_t)((lp->prefix - lp->base) / WORD_BITS) * 2 >= lp->word_count) {
+        /* Half of it is behind the prefix: moving the rest down costs no
+         * more than the entries that filled that half. */
+        compact(lp);
     }
     fold_pending(lp);
     return PAY_LEDGER_TAKEN;

@@ -1,7 +1,8 @@
 /* carewatch-payment-scheduler: pays only for valid visits, exactly once.
  *
- * Input:  orders.finalized (OrderFinalized, keyed by order_id) and
- *         ref.contracts (Contract). Output: payments.statements
+ * Input:  orders.finalized (OrderFinalized, keyed by order_id),
+ *         ref.contracts (Contract) and, with stream.wait_for_ledger,
+ *         ledger.checkpoints (LedgerCheckpoint). Output: payments.statements
  *         (DailyStatement), payments.instructions (PaymentInstruction),
  *         dead letters on dlq.payment-scheduler. The rules are in
  *         payment_state.h, the streaming loop in scheduler.c; `--run
@@ -22,8 +23,29 @@
  * can be stale, and a record already on the broker must not become a late
  * adjustment). payment_rules.h has the rules, scheduler.c the queries. At
  * the end of the restore every partition has been read to the end the
- * broker gave, and all count as caught up. Statements and settlements come
- * due by the watermark; they carry deterministic ids and event-time instants
+ * broker gave, and all count as caught up.
+ *
+ * That watermark still depends on timing: when a checker or the
+ * ledger-writer lags, the ledger goes on finalizing other orders with later
+ * finalized_at, so the partitions pass T(D) while orders of day D are still
+ * to come. So with stream.wait_for_ledger (the default) the watermark is
+ *
+ *   min(the partition watermark above, G)
+ *
+ * where G is the ledger's promise (ledger_progress.h): the largest
+ * finalized_through of the checkpoints read on ledger.checkpoints whose
+ * tree_size <= P, P being the length of the prefix [0, P) of ledger
+ * indexes all read on orders.finalized; INT64_MIN (nothing due) until
+ * there is one. Every order with finalized_at <= G is among those entries,
+ * so a statement is published only once every order it can count has been
+ * read, and which statement counts an order depends on the records alone.
+ * G only holds statements back, never brings them forward; in time.mode
+ * live the ledger's finalized_through follows the wall clock. Without
+ * stream.wait_for_ledger (an orders.finalized written without a ledger)
+ * ledger.checkpoints is not read and ledger indexes are not looked at.
+ * `--run` is unchanged: it reads everything, then advances once.
+ *
+ * Statements and settlements come due by the watermark; they carry deterministic ids and event-time instants
  * (published_at = T(D), created_at = T(period_end), the PREPAY the
  * contract's updated_at).
  *
@@ -37,7 +59,8 @@
  *  2. Restore: read payments.instructions, payments.statements and
  *     dlq.payment-scheduler to their ends (read_committed: only committed
  *     transactions), then every contract, then all of orders.finalized from
- *     the beginning to its current end, and rebuild the state from them
+ *     the beginning to its current end (ledger indexes included: P), then
+ *     ledger.checkpoints likewise (G), and rebuild the state from them
  *     (payment_state.h, "Restart"): an order is counted by the published
  *     statement that covers it, or pending; a record without a dead letter
  *     that needs one gets it now. Committed offsets are not relied on (they
@@ -45,7 +68,10 @@
  *     alone.
  *  3. Stream: consume from where the restore stopped; per batch, everything
  *     the batch publishes (statements, instructions, dead letters) and the
- *     consumer positions go into one transaction.
+ *     consumer positions (orders.finalized, ledger.checkpoints) go into one
+ *     transaction. A checkpoint that does not decode, an order or checkpoint
+ *     whose ledger index or tree size is out of range, go to the dead
+ *     letters.
  *
  * A crash anywhere leaves each transaction committed whole or not at all;
  * the restart's restore sees exactly the committed ones, never publishes a

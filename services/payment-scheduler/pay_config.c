@@ -11,8 +11,9 @@ const cw_cfg_spec pay_config_spec[] = {
      .help = "consumer group whose offsets each transaction commits (for lag monitoring)"},
     {.key = "stream.allowed_lateness_minutes", .type = CW_CFG_DOUBLE, .default_value = "60",
      .min = 0, .max = 10080,
-     .help = "watermark = smallest partition clock (largest finalized_at read in it), minus "
-             "this; records later than that are late adjustments"},
+     .help = "partition watermark = smallest partition clock (largest finalized_at read in "
+             "it), minus this; the watermark is that, capped by the ledger's promise when "
+             "stream.wait_for_ledger is on"},
     {.key = "stream.quiet_partition_ms", .type = CW_CFG_INT, .default_value = "2000", .min = 0,
      .max = 600000,
      .help = "a partition of orders.finalized without records this long, and read to the end "

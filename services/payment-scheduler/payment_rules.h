@@ -67,7 +67,8 @@ typedef struct {
  * a statement instant is passed only once every partition has passed it. A
  * caught-up partition follows the largest event time of all partitions, and
  * in live mode also the wall clock (now_ms). INT64_MIN when nothing is known
- * yet. */
+ * yet. With stream.wait_for_ledger the scheduler caps the result by the
+ * ledger's promise (pay_ledger_cap, ledger_progress.h). */
 int64_t pay_watermark(const pay_partition_clock *parts, size_t n, int64_t now_ms, int live,
                       int64_t lateness_ms);
 

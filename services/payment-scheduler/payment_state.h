@@ -20,8 +20,12 @@
  *
  * Because a statement counts by event time, the outcome depends only on the
  * records, not on the order they were read in, as long as no record arrives
- * after the watermark passed its finalized_at (the allowed lateness covers
- * that); one that does is counted as a late adjustment on the next statement.
+ * after the watermark passed its finalized_at; one that does is counted as a
+ * late adjustment on the next statement. The scheduler sees to that: its
+ * watermark is the smallest partition clock minus the allowed lateness
+ * (pay_watermark), capped by the ledger's promise G (ledger_progress.h:
+ * every order with finalized_at <= G has been read), so only an order the
+ * ledger finalized after its statement's instant can be late.
  * So a batch run over the whole stream (add everything, then advance once)
  * yields the statements and instructions the streaming run did.
  *

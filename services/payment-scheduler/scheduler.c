@@ -392,11 +392,11 @@ static int64_t capped(const scheduler *s, int64_t wm)
 }
 
 /* The streaming watermark (pay_watermark, then capped), after setting
- * which partitions are caught up. A partition that is quiet and at its cached end follows
- * the others as long as that makes nothing due. When following would pass
- * the next statement instant (pay_state_next_due), and the ledger's
- * promise would let it (else asking is of no use), the cached end is not
- * trusted: each such partition whose own clock stays short of the instant
+ * which partitions are caught up. A partition that is quiet and at its
+ * cached end follows the others as long as that makes nothing due. When
+ * following would pass the next statement instant (pay_state_next_due),
+ * and the ledger's promise would let it (else asking is of no use), the
+ * cached end is not trusted: each such partition whose own clock stays short of the instant
  * is asked the broker for its end, and follows only if it has reached it;
  * the others hold at their own clocks. So the broker is asked only when a
  * statement instant is about to be passed, and only about the partitions

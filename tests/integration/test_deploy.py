@@ -862,6 +862,7 @@ REBUILT_FROM = {
     "payments.statements": "the payment-scheduler's restore",
     "payments.instructions": "the payment-scheduler's restore",
     "dlq.payment-scheduler": "the payment-scheduler's restore",
+    "ledger.checkpoints": "the payment-scheduler's restore (the ledger's finalized_through)",
 }
 
 C_STRING_ARRAY = re.compile(r"static const char \*const (\w+)\[\] = \{([^}]*)\};")

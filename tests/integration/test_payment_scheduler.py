@@ -213,6 +213,9 @@ stream:
   allowed_lateness_minutes: {lateness}
   batch_max: {batch_max}
   batch_wait_ms: 20
+  # These tests write orders.finalized themselves: no ledger-writer, no
+  # checkpoints to wait for.
+  wait_for_ledger: false
 report:
   dir: {workdir}/reports
 """.format(brokers=KAFKA_BROKERS, admin_port=admin_port, txn=txn_id, lateness=lateness_minutes,

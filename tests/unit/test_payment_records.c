@@ -1,6 +1,6 @@
-/* services/payment-scheduler/payment_records: OrderFinalized and Contract
- * records read into the payment structs (with their checks), and the
- * statements and instructions written out and read back. Records are built
+/* services/payment-scheduler/payment_records: OrderFinalized, Contract and
+ * LedgerCheckpoint records read into the payment structs (with their
+ * checks), and the statements and instructions written out and read back. Records are built
  * with the common Avro codec from the schemas/ files. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,6 +107,7 @@ static void order_is_read_with_its_fields(void **state)
     assert_int_equal(o.service_day, day("2024-05-02"));
     assert_int_equal(o.valid, 1);
     assert_int_equal(o.finalized_at, 1714700000123LL);
+    assert_int_equal(o.ledger_index, 7);
     avro_value_decref(&v);
     free(buf);
 
@@ -262,6 +263,99 @@ static void instructions_round_trip_with_their_ids(void **state)
     }
 }
 
+/* The fields every LedgerCheckpoint has, into v. */
+static void fill_checkpoint(avro_value_t *v, int64_t tree_size)
+{
+    static const uint8_t root[32] = {1, 2, 3};
+    assert_int_equal(cw_av_set_str(v, "log_id", "carewatch/ledger"), 0);
+    assert_int_equal(cw_av_set_long(v, "tree_size", tree_size), 0);
+    assert_int_equal(cw_av_set_bytes(v, "root_hash", root, sizeof(root)), 0);
+    assert_int_equal(cw_av_set_str(v, "hash_alg", "SM3"), 0);
+    assert_int_equal(cw_av_set_long(v, "timestamp", 1714700000000LL), 0);
+    assert_int_equal(cw_av_set_str(v, "key_id", "1a2b3c4d"), 0);
+    assert_int_equal(cw_av_set_bytes(v, "signature", root, 16), 0);
+    assert_int_equal(cw_av_set_str(v, "note", "carewatch/ledger\n12\n"), 0);
+}
+
+/* An encoded LedgerCheckpoint of the compiled schema; has_through 0 writes
+ * a null finalized_through. malloc'd. */
+static uint8_t *checkpoint(int64_t tree_size, int has_through, int64_t through, size_t *len)
+{
+    const cw_avro_schema *s = cw_avro_schema_by_name("LedgerCheckpoint");
+    avro_value_t v;
+    uint8_t *buf = NULL;
+    char err[256];
+    assert_non_null(s);
+    assert_int_equal(cw_avro_new_value(s, &v), 0);
+    fill_checkpoint(&v, tree_size);
+    assert_int_equal(cw_av_set_opt_long(&v, "finalized_through", has_through, through), 0);
+    assert_int_equal(cw_avro_encode(&v, s, &buf, len, err, sizeof(err)), 0);
+    avro_value_decref(&v);
+    return buf;
+}
+
+static void checkpoint_is_read_with_its_finalized_through(void **state)
+{
+    (void)state;
+    size_t len;
+    pay_checkpoint cp;
+    char reason[256] = "";
+    uint8_t *buf = checkpoint(12, 1, 1714700000999LL, &len);
+    assert_int_equal(pay_read_checkpoint(buf, len, &cp, reason, sizeof(reason)), 0);
+    assert_int_equal(cp.tree_size, 12);
+    assert_int_equal(cp.has_through, 1);
+    assert_int_equal(cp.finalized_through, 1714700000999LL);
+    free(buf);
+
+    buf = checkpoint(13, 0, 0, &len);
+    assert_int_equal(pay_read_checkpoint(buf, len, &cp, reason, sizeof(reason)), 0);
+    assert_int_equal(cp.tree_size, 13);
+    assert_int_equal(cp.has_through, 0);
+    free(buf);
+
+    /* Cut short: undecodable, for the dead letters. */
+    buf = checkpoint(14, 1, 5, &len);
+    assert_int_equal(pay_read_checkpoint(buf, len - 3, &cp, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "undecodable"));
+    free(buf);
+}
+
+/* LedgerCheckpoint as it was before finalized_through existed. */
+static const char old_checkpoint_schema[] =
+    "{\"type\": \"record\", \"name\": \"LedgerCheckpoint\", \"namespace\": \"carewatch.v1\","
+    " \"fields\": [{\"name\": \"log_id\", \"type\": \"string\"},"
+    " {\"name\": \"tree_size\", \"type\": \"long\"},"
+    " {\"name\": \"root_hash\", \"type\": \"bytes\"},"
+    " {\"name\": \"hash_alg\", \"type\": \"string\"},"
+    " {\"name\": \"timestamp\","
+    " \"type\": {\"type\": \"long\", \"logicalType\": \"timestamp-millis\"}},"
+    " {\"name\": \"key_id\", \"type\": \"string\"},"
+    " {\"name\": \"signature\", \"type\": \"bytes\"},"
+    " {\"name\": \"note\", \"type\": \"string\"}]}";
+
+static void checkpoint_without_the_field_promises_nothing(void **state)
+{
+    (void)state;
+    avro_schema_t schema;
+    assert_int_equal(avro_schema_from_json_length(old_checkpoint_schema,
+                                                  sizeof(old_checkpoint_schema) - 1, &schema),
+                     0);
+    avro_value_iface_t *iface = avro_generic_class_from_schema(schema);
+    assert_non_null(iface);
+    avro_value_t v;
+    assert_int_equal(avro_generic_value_new(iface, &v), 0);
+    assert_int_equal(cw_av_init_empty(&v), 0);
+    fill_checkpoint(&v, 40);
+    pay_checkpoint cp = {.has_through = 7};
+    char reason[256] = "";
+    assert_int_equal(pay_checkpoint_from_avro(&v, &cp, reason, sizeof(reason)), 0);
+    assert_int_equal(cp.tree_size, 40);
+    assert_int_equal(cp.has_through, 0);
+    avro_value_decref(&v);
+    avro_value_iface_decref(iface);
+    avro_schema_decref(schema);
+}
+
 static void own_records_of_the_wrong_type_are_refused(void **state)
 {
     (void)state;
@@ -272,6 +366,10 @@ static void own_records_of_the_wrong_type_are_refused(void **state)
     assert_int_equal(pay_outbox_add_statement(&ob, &s, err, sizeof(err)), 0);
     assert_int_equal(pay_read_instruction(ob.records[0].value, ob.records[0].value_len, &in,
                                           reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "DailyStatement"));
+    pay_checkpoint cp;
+    assert_int_equal(pay_read_checkpoint(ob.records[0].value, ob.records[0].value_len, &cp,
+                                         reason, sizeof(reason)), -1);
     assert_non_null(strstr(reason, "DailyStatement"));
     cw_outbox_free(&ob);
 }
@@ -284,6 +382,8 @@ int main(void)
         cmocka_unit_test(contract_is_read_and_checked),
         cmocka_unit_test(statement_round_trips_with_its_id),
         cmocka_unit_test(instructions_round_trip_with_their_ids),
+        cmocka_unit_test(checkpoint_is_read_with_its_finalized_through),
+        cmocka_unit_test(checkpoint_without_the_field_promises_nothing),
         cmocka_unit_test(own_records_of_the_wrong_type_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
