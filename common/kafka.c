@@ -11,8 +11,21 @@ struct cw_producer {
     rd_kafka_t *rk;
 };
 
+/* The group's committed offset of partitions this process has not been
+ * handed a message of yet (their position is unknown until then), asked of
+ * the broker once: cw_consumer_caught_up. */
+#define COMMITTED_CACHE_MAX 256
+
+typedef struct {
+    char topic[128];
+    int32_t partition;
+    int64_t offset;
+} committed_entry;
+
 struct cw_consumer {
     rd_kafka_t *rk;
+    committed_entry committed[COMMITTED_CACHE_MAX];
+    size_t committed_count;
 };
 
 /* Delivery bookkeeping for one cw_producer_send_sync call. The opaque of
@@ -302,6 +315,66 @@ int cw_consumer_commit_message(cw_consumer *c, const rd_kafka_message_t *msg)
 rd_kafka_t *cw_consumer_handle(cw_consumer *c)
 {
     return c->rk;
+}
+
+static committed_entry *committed_find(cw_consumer *c, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < c->committed_count; i++)
+        if (c->committed[i].partition == partition && strcmp(c->committed[i].topic, topic) == 0)
+            return &c->committed[i];
+    return NULL;
+}
+
+/* Fills the unknown positions of list (partitions not handed a message yet)
+ * from the group's committed offsets, asking the broker only about those
+ * not asked before. */
+static void positions_from_committed(cw_consumer *c, rd_kafka_topic_partition_list_t *list)
+{
+    rd_kafka_topic_partition_list_t *ask = rd_kafka_topic_partition_list_new(list->cnt);
+    for (int i = 0; i < list->cnt; i++)
+        if (list->elems[i].offset < 0 &&
+            committed_find(c, list->elems[i].topic, list->elems[i].partition) == NULL)
+            rd_kafka_topic_partition_list_add(ask, list->elems[i].topic,
+                                              list->elems[i].partition);
+    if (ask->cnt > 0 && rd_kafka_committed(c->rk, ask, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < ask->cnt && c->committed_count < COMMITTED_CACHE_MAX; i++) {
+            if (ask->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+                continue;
+            committed_entry *e = &c->committed[c->committed_count++];
+            snprintf(e->topic, sizeof(e->topic), "%s", ask->elems[i].topic);
+            e->partition = ask->elems[i].partition;
+            e->offset = ask->elems[i].offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(ask);
+    for (int i = 0; i < list->cnt; i++) {
+        if (list->elems[i].offset >= 0)
+            continue;
+        committed_entry *e = committed_find(c, list->elems[i].topic, list->elems[i].partition);
+        if (e != NULL)
+            list->elems[i].offset = e->offset;
+    }
+}
+
+int cw_consumer_caught_up(cw_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    if (rd_kafka_assignment(c->rk, &list) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    int caught_up = list->cnt > 0 && rd_kafka_position(c->rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (caught_up)
+        positions_from_committed(c, list);
+    for (int i = 0; caught_up && i < list->cnt; i++) {
+        int64_t low = -1, high = -1;
+        rd_kafka_get_watermark_offsets(c->rk, list->elems[i].topic, list->elems[i].partition,
+                                       &low, &high);
+        if (high < 0)
+            caught_up = 0; /* nothing fetched yet: its backlog is unknown */
+        else if (high > low && list->elems[i].offset < high)
+            caught_up = 0; /* behind, or never read and nothing committed */
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return caught_up;
 }
 
 /* One reader for both: cw_kafka_read_to_end (kafka_txn.c) also hands back

@@ -72,6 +72,12 @@ int cw_consumer_commit_message(cw_consumer *c, const rd_kafka_message_t *msg);
 
 rd_kafka_t *cw_consumer_handle(cw_consumer *c);
 
+/* 1 when every assigned partition has been handed to the application up to
+ * the end offset the client last fetched (no backlog it knows of), 0 when
+ * one has a backlog or its end is not known yet. Local: no broker round
+ * trip, so the ends may be a fetch old. */
+int cw_consumer_caught_up(cw_consumer *c);
+
 /* Reads every partition of topic from the beginning to its end as it is at
  * the call (no consumer group, nothing committed), calling fn for each
  * message; fn returns 0 to go on, -1 to stop. Returns the number of messages

@@ -21,8 +21,10 @@
  * writer's partitions (an order not seen yet finalizes after them) and the
  * smallest lower bound of the orders not final yet (cw:lw:pending: each
  * one's latest known event or verdict time, which its finalized_at cannot
- * be below), minus one. An order pending longer than pending_cap_ms behind
- * the watermarks (a verdict that will never come) stops holding it back. */
+ * be below), minus one. It is computed only when the writer has no backlog
+ * on any input partition (an order whose assignment is still unread is in
+ * no dossier). An order pending longer than pending_cap_ms behind the
+ * watermarks (a verdict that will never come) stops holding it back. */
 typedef struct {
     cw_checker *ck;
     fin_windows windows;
