@@ -162,22 +162,34 @@ static int freeze(overlap_ctx *o, const char *caregiver_id, const char *rule,
 
 /* ---- SCHEDULE_OVERLAP ------------------------------------------------------ */
 
+/* The members of the caregiver's zset <prefix><caregiver> scored from
+ * `from` - LOOKBACK_MS up to `to` (excluded when exclusive), as an array
+ * reply the caller frees; NULL on a Redis error. */
+static redisReply *caregiver_members(cw_redis *r, const char *prefix, const char *caregiver_id,
+                                     int64_t from, int64_t to, int exclusive)
+{
+    char key[CW_KEY_MAX], min[24], max[24];
+    snprintf(key, sizeof(key), "%s%s", prefix, caregiver_id);
+    snprintf(min, sizeof(min), "%" PRId64, from - LOOKBACK_MS);
+    snprintf(max, sizeof(max), "%s%" PRId64, exclusive ? "(" : "", to);
+    const char *argv[] = {"ZRANGEBYSCORE", key, min, max};
+    redisReply *reply = cw_redis_cmd(r, 4, argv);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject(reply);
+        return NULL;
+    }
+    return reply;
+}
+
 /* The caregiver's orders that start before `before` (and not long before
  * `after`), with their intervals. Returns how many, or -1. */
 static long load_schedule(cw_redis *r, const char *caregiver_id, int64_t after, int64_t before,
                           scheduled_order *out, size_t max)
 {
-    char key[CW_KEY_MAX], min[24], maxs[24];
-    snprintf(key, sizeof(key), "cw:ov:sched:%s", caregiver_id);
-    snprintf(min, sizeof(min), "%" PRId64, after - LOOKBACK_MS);
-    snprintf(maxs, sizeof(maxs), "(%" PRId64, before);
-    const char *argv[] = {"ZRANGEBYSCORE", key, min, maxs};
-    redisReply *reply = cw_redis_cmd(r, 4, argv);
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        if (reply)
-            freeReplyObject(reply);
+    redisReply *reply = caregiver_members(r, "cw:ov:sched:", caregiver_id, after, before, 1);
+    if (reply == NULL)
         return -1;
-    }
     long n = 0;
     for (size_t i = 0; i < reply->elements && (size_t)n < max; i++) {
         cw_order_state st;
@@ -315,17 +327,9 @@ static int judge_frozen(overlap_ctx *o, const char *event_id, const char *order_
 static long load_visits_before(cw_redis *r, const char *caregiver_id, int64_t in_at,
                                visit_interval *out, size_t max)
 {
-    char key[CW_KEY_MAX], min[24], maxs[24];
-    snprintf(key, sizeof(key), "cw:ov:visits:%s", caregiver_id);
-    snprintf(min, sizeof(min), "%" PRId64, in_at - LOOKBACK_MS);
-    snprintf(maxs, sizeof(maxs), "%" PRId64, in_at);
-    const char *argv[] = {"ZRANGEBYSCORE", key, min, maxs};
-    redisReply *reply = cw_redis_cmd(r, 4, argv);
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        if (reply)
-            freeReplyObject(reply);
+    redisReply *reply = caregiver_members(r, "cw:ov:visits:", caregiver_id, in_at, in_at, 0);
+    if (reply == NULL)
         return -1;
-    }
     long n = 0;
     for (size_t i = 0; i < reply->elements && (size_t)n < max; i++) {
         int got = load_visit(r, reply->element[i]->str, &out[n], NULL, 0);
