@@ -131,6 +131,14 @@ static int memo_settle(cw_redis *r, const char *check_id, memo *m, const char *o
 
 /* ---- freezing ---------------------------------------------------------- */
 
+/* The status stored after a freeze or an unfreeze (caregiver_stream_step). */
+static const char *status_after(caregiver_item item)
+{
+    int frozen = item == CG_UNFREEZE;
+    (void)caregiver_stream_step(&frozen, item);
+    return frozen ? "FROZEN" : "ACTIVE";
+}
+
 static int freeze(overlap_ctx *o, const char *caregiver_id, const char *rule,
                   const char *order_id, int64_t at, cw_outbox *out)
 {
@@ -138,7 +146,7 @@ static int freeze(overlap_ctx *o, const char *caregiver_id, const char *rule,
     snprintf(key, sizeof(key), CW_KEY_CGSTATE, caregiver_id);
     snprintf(sat, sizeof(sat), "%" PRId64, at);
     snprintf(reason, sizeof(reason), "%s on order %s", rule, order_id);
-    const char *argv[] = {"HSET", key, "status", "FROZEN", "reason", reason,
+    const char *argv[] = {"HSET", key, "status", status_after(CG_RED_VERDICT), "reason", reason,
                           "order_id", order_id, "at", sat};
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 10, argv);
@@ -313,7 +321,8 @@ static int judge_frozen(overlap_ctx *o, const char *event_id, const char *order_
 
     char check_id[200];
     snprintf(check_id, sizeof(check_id), "%s:FROZEN_CAREGIVER", event_id);
-    memo m = {.v = rule_frozen_caregiver(strcmp(status, "FROZEN") == 0)};
+    int frozen = strcmp(status, "FROZEN") == 0;
+    memo m = {.v = caregiver_stream_step(&frozen, CG_VISIT_EVENT)};
     int same_origin;
     if (memo_settle(o->ck->redis, check_id, &m, origin, &same_origin) != 0)
         return -1;
@@ -488,8 +497,8 @@ static int handle_status(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *ou
     char key[CW_KEY_MAX], sat[24];
     snprintf(key, sizeof(key), CW_KEY_CGSTATE, caregiver_id);
     snprintf(sat, sizeof(sat), "%" PRId64, at);
-    const char *argv[] = {"HSET", key, "status", "ACTIVE", "reason", why, "order_id", "",
-                          "at", sat};
+    const char *argv[] = {"HSET", key, "status", status_after(CG_UNFREEZE), "reason", why,
+                          "order_id", "", "at", sat};
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 10, argv);
     if (cw_redis_batch_exec(o->ck->redis, &b) != 0)

@@ -76,3 +76,20 @@ cw_verdict rule_frozen_caregiver(int frozen)
 {
     return (cw_verdict){.outcome = frozen ? CW_RED : CW_PASS, .unit = ""};
 }
+
+cw_verdict caregiver_stream_step(int *frozen, caregiver_item item)
+{
+    cw_verdict v = rule_frozen_caregiver(0);
+    switch (item) {
+    case CG_VISIT_EVENT:
+        v = rule_frozen_caregiver(*frozen);
+        break;
+    case CG_RED_VERDICT:
+        *frozen = 1;
+        break;
+    case CG_UNFREEZE:
+        *frozen = 0;
+        break;
+    }
+    return v;
+}

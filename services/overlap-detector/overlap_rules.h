@@ -47,4 +47,17 @@ cw_verdict rule_visit_overlap(const visit_interval *others, size_t n, const visi
 /* FROZEN_CAREGIVER: red when the caregiver is frozen. */
 cw_verdict rule_frozen_caregiver(int frozen);
 
+/* What the overlap-detector meets in one caregiver's stream, in the order
+ * ingest accepted it (DESIGN.md 4.1): a check-in or check-out, a red
+ * verdict of its own about one (which freezes), an admin's unfreeze. */
+typedef enum { CG_VISIT_EVENT, CG_RED_VERDICT, CG_UNFREEZE } caregiver_item;
+
+/* Follows *frozen through one item: a visit event is judged with the status
+ * before it (FROZEN_CAREGIVER; the event that causes a freeze comes before
+ * its own red verdict, so it is not frozen by it), a red verdict freezes
+ * from the next item on, an unfreeze lifts the freeze from the next item
+ * on. Returns the event's FROZEN_CAREGIVER verdict (PASS for the other
+ * items). */
+cw_verdict caregiver_stream_step(int *frozen, caregiver_item item);
+
 #endif

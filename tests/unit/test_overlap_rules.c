@@ -501,6 +501,54 @@ static void test_frozen_caregiver(void **state)
     assert_int_equal(active.has_threshold, 0);
 }
 
+/* ---- caregiver_stream_step ------------------------------------------------ */
+
+/* Judges a caregiver's stream item by item; returns the visit events'
+ * outcomes in order. */
+static size_t judge_stream(const caregiver_item *items, size_t n, cw_outcome *out)
+{
+    int frozen = 0;
+    size_t events = 0;
+    for (size_t i = 0; i < n; i++) {
+        cw_verdict v = caregiver_stream_step(&frozen, items[i]);
+        if (items[i] == CG_VISIT_EVENT)
+            out[events++] = v.outcome;
+        else
+            assert_int_equal(v.outcome, CW_PASS);
+    }
+    return events;
+}
+
+/* The overlapping check-in is not frozen by its own verdict; the events
+ * after it are, until the unfreeze; the events after the unfreeze are not,
+ * however soon after it they come. */
+static void test_unfreeze_between_two_events_of_one_caregiver(void **state)
+{
+    (void)state;
+    const caregiver_item items[] = {CG_VISIT_EVENT, CG_RED_VERDICT, CG_VISIT_EVENT,
+                                    CG_VISIT_EVENT, CG_UNFREEZE,    CG_VISIT_EVENT};
+    cw_outcome got[6];
+    assert_int_equal(judge_stream(items, 6, got), 4);
+    assert_int_equal(got[0], CW_PASS);
+    assert_int_equal(got[1], CW_RED);
+    assert_int_equal(got[2], CW_RED);
+    assert_int_equal(got[3], CW_PASS);
+}
+
+/* The unfreeze a moment earlier in the stream: the event after it passes;
+ * a later red verdict freezes again. */
+static void test_unfreeze_then_freeze_again(void **state)
+{
+    (void)state;
+    const caregiver_item items[] = {CG_RED_VERDICT, CG_UNFREEZE,    CG_VISIT_EVENT,
+                                    CG_VISIT_EVENT, CG_RED_VERDICT, CG_VISIT_EVENT};
+    cw_outcome got[6];
+    assert_int_equal(judge_stream(items, 6, got), 3);
+    assert_int_equal(got[0], CW_PASS);
+    assert_int_equal(got[1], CW_PASS);
+    assert_int_equal(got[2], CW_RED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +589,8 @@ int main(void)
         cmocka_unit_test(test_visit_ignores_x_itself),
         cmocka_unit_test(test_visit_reports_first_overlapping_index),
         cmocka_unit_test(test_frozen_caregiver),
+        cmocka_unit_test(test_unfreeze_between_two_events_of_one_caregiver),
+        cmocka_unit_test(test_unfreeze_then_freeze_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
