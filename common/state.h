@@ -117,7 +117,9 @@ int cw_state_partition_mark(cw_redis *r, const char *service, const char *topic,
  * land in order (AOF, snapshots), so a stored offset vouches for every
  * state change made before it; after Redis came back older (an old
  * snapshot, a replica that missed writes) the stored offsets are behind the
- * group's committed ones and the stream replays the difference.
+ * group's committed ones and the stream replays the difference (a
+ * partition marked but with no offset stored counts as at its beginning:
+ * the mark is set when it is replayed from there).
  * store: 0 or -1. load fills next[i] (-1 where none is stored): 0 or -1. */
 int cw_state_offsets_store(cw_redis *r, const char *service, size_t n, const char *const *topics,
                            const int32_t *partitions, const int64_t *next);

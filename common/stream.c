@@ -291,7 +291,12 @@ static int replay_behind_state(rd_kafka_t *rk, const cw_stream_handlers *h, offs
     rd_kafka_topic_partition_list_t *rewind = rd_kafka_topic_partition_list_new((int)n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         book_entry *e = book_find(book, topics[i], parts[i], 0);
-        if (e == NULL || e->committed < 0 || stored[i] < 0 || stored[i] >= e->committed)
+        /* A partition marked but with no offsets stored has handled nothing
+         * since the mark: a mark is set when the partition is replayed from
+         * its beginning. */
+        if (stored[i] < 0)
+            stored[i] = 0;
+        if (e == NULL || e->committed < 0 || stored[i] >= e->committed)
             continue;
         char t[160], from[24], to[24];
         snprintf(t, sizeof(t), "%s:%d", topics[i], (int)parts[i]);
