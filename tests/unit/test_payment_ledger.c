@@ -17,7 +17,7 @@
 #include "ledger_progress.h"
 #include "payment_rules.h"
 #include "payment_state.h"
-#include "timeutil.h"
+#include "time_fixture.h"
 
 #define HOUR_MS 3600000LL
 
@@ -303,22 +303,6 @@ static void watermark_is_the_smaller_of_stream_and_ledger(void **state)
 }
 
 /* ---- a statement held back by the ledger --------------------------------- */
-
-static int64_t at(const char *rfc3339)
-{
-    int64_t ms;
-    if (cw_time_parse_rfc3339(rfc3339, &ms) != 0)
-        fail_msg("bad time %s", rfc3339);
-    return ms;
-}
-
-static int64_t day(const char *text)
-{
-    int64_t d;
-    if (cw_date_parse(text, &d) != 0)
-        fail_msg("bad date %s", text);
-    return d;
-}
 
 typedef struct {
     pay_state *st;
