@@ -244,17 +244,27 @@ static int checker_tick_needed(void *data, const char *topic, int partition, int
     return wm > ck->next_due[partition];
 }
 
+/* Stream hook: a partition is read again from offset because Redis lost
+ * what was handled after it. Until those messages came again it is not
+ * caught up (else a watermark following the other partitions would fire
+ * its timers before the replay restored what cancels them), and its
+ * earliest timer is unknown (Redis holds the older set). */
+static void checker_rewound(void *data, const char *topic, int32_t partition, int64_t offset)
+{
+    cw_checker *ck = data;
+    if (strcmp(topic, ck->timer_topic) != 0 || partition < 0 ||
+        partition >= CW_CHECKER_MAX_PARTITIONS)
+        return;
+    ck->consumed_to[partition] = offset;
+    ck->committed_known[partition] = 1;
+    ck->last_message_ms[partition] = cw_now_ms();
+    ck->next_due[partition] = INT64_MIN;
+}
+
 static int rebuild_reference(void *rebuild_data)
 {
     cw_checker *ck = rebuild_data;
     char err[256], n[24];
-    /* The partitions are about to be replayed from the beginning: what was
-     * handled before no longer says they are caught up. */
-    for (int i = 0; i < CW_CHECKER_MAX_PARTITIONS; i++) {
-        ck->consumed_to[i] = 0;
-        ck->committed_known[i] = 1;
-        ck->last_message_ms[i] = cw_now_ms();
-    }
     long stored = cw_state_bootstrap(ck->cfg, ck->redis, ck->bootstrap_topics, err, sizeof(err));
     if (stored < 0) {
         cw_log_error("cannot rebuild reference data from Kafka", "error", err, NULL);
@@ -304,6 +314,8 @@ static int run(const cw_checker_def *def, cw_checker *ck)
     ck->handlers.redis = ck->redis;
     ck->handlers.tick_needed = checker_tick_needed;
     ck->handlers.tick_needed_data = ck;
+    ck->handlers.rewound = checker_rewound;
+    ck->handlers.rewound_data = ck;
     ck->timer_topic = def->timer_topic ? def->timer_topic : "visit.events";
     ck->quiet_ms = cw_config_int(ck->cfg, "stream.quiet_partition_ms");
     for (int i = 0; i < CW_CHECKER_MAX_PARTITIONS; i++) {

@@ -270,8 +270,24 @@ static void book_learn(offset_book *book, rd_kafka_t *rk,
  * the offset its state reflects, so the difference is handled again (under
  * the same ids). 1 when something was rewound, 0 when nothing is behind,
  * -1 when Redis cannot be asked. */
+static void tell_rewound(const cw_stream_handlers *h, const rd_kafka_topic_partition_list_t *list)
+{
+    for (int i = 0; h->rewound != NULL && i < list->cnt; i++)
+        h->rewound(h->rewound_data, list->elems[i].topic, list->elems[i].partition,
+                   list->elems[i].offset >= 0 ? list->elems[i].offset : 0);
+}
+
+/* Seeks every partition of the batch back to its first message in it, so
+ * that a batch dropped unhandled is fetched again. */
+static void unread_batch(const batch *b)
+{
+    /* Backwards, so each partition ends at its first one. */
+    for (size_t i = b->count; i-- > 0;)
+        rd_kafka_seek(b->msgs[i]->rkt, b->msgs[i]->partition, b->msgs[i]->offset, 5000);
+}
+
 static int replay_behind_state(rd_kafka_t *rk, const cw_stream_handlers *h, offset_book *book,
-                               rd_kafka_topic_partition_list_t *assigned)
+                               rd_kafka_topic_partition_list_t *assigned, const batch *b)
 {
     size_t n = (size_t)assigned->cnt;
     if (n == 0)
@@ -309,6 +325,9 @@ static int replay_behind_state(rd_kafka_t *rk, const cw_stream_handlers *h, offs
         e->committed = stored[i];
     }
     if (rc == 0 && rewind->cnt > 0) {
+        /* The batch is dropped: its other partitions must come again too
+         * (first, so that the rewinds below have the last word). */
+        unread_batch(b);
         rd_kafka_error_t *err = rd_kafka_seek_partitions(rk, rewind, 10000);
         if (err) {
             cw_log_error("cannot rewind to the state's offsets", "error",
@@ -316,6 +335,7 @@ static int replay_behind_state(rd_kafka_t *rk, const cw_stream_handlers *h, offs
             rd_kafka_error_destroy(err);
             rc = -1;
         } else {
+            tell_rewound(h, rewind);
             rc = 1;
         }
     }
@@ -328,7 +348,8 @@ static int replay_behind_state(rd_kafka_t *rk, const cw_stream_handlers *h, offs
 
 /* 1 when the batch must be dropped because the partitions were rewound,
  * 0 to go on, -1 when Redis cannot be asked or the rebuild failed. */
-static int replay_lost_state(cw_consumer *c, const cw_stream_handlers *h, offset_book *book)
+static int replay_lost_state(cw_consumer *c, const cw_stream_handlers *h, offset_book *book,
+                             const batch *b)
 {
     rd_kafka_topic_partition_list_t *list = NULL;
     rd_kafka_t *rk = cw_consumer_handle(c);
@@ -359,6 +380,8 @@ static int replay_lost_state(cw_consumer *c, const cw_stream_handlers *h, offset
             rd_kafka_error_destroy(err);
             rc = -1;
         }
+        if (rc == 0)
+            tell_rewound(h, list);
         /* Marked only once the replay is under way: a failure before this
          * point finds the marks missing again and retries. */
         for (int i = 0; i < list->cnt && rc == 0; i++)
@@ -368,7 +391,7 @@ static int replay_lost_state(cw_consumer *c, const cw_stream_handlers *h, offset
         if (rc == 0)
             rc = 1;
     } else if (rc == 0) {
-        rc = replay_behind_state(rk, h, book, list);
+        rc = replay_behind_state(rk, h, book, list, b);
     }
     rd_kafka_topic_partition_list_destroy(list);
     return rc;
@@ -394,15 +417,12 @@ int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_
          * rebuilt) before its first messages arrive. */
         if (h->redis != NULL && (b.count > 0 || cw_metrics_now() - last_state_check >= 1.0)) {
             last_state_check = cw_metrics_now();
-            int replay = replay_lost_state(consumer, h, &book);
+            int replay = replay_lost_state(consumer, h, &book, &b);
             if (replay != 0) {
                 /* Rewound (these messages come again) or Redis is down
                  * (seek back so they are not skipped). */
                 if (replay < 0) {
-                    /* Backwards, so each partition ends at its first one. */
-                    for (size_t i = b.count; i-- > 0;)
-                        rd_kafka_seek(b.msgs[i]->rkt, b.msgs[i]->partition,
-                                      b.msgs[i]->offset, 5000);
+                    unread_batch(&b);
                     cw_shutdown_sleep_ms(RETRY_PAUSE_MS);
                 }
                 batch_free(&b);

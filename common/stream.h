@@ -79,6 +79,12 @@ typedef struct {
      * such a replay; 0 or -1. */
     int (*rebuild)(void *rebuild_data);
     void *rebuild_data;
+    /* Optional, with redis: told of every partition sought back to replay
+     * lost state, before its messages come again (offset is where it starts
+     * again; 0 for its beginning), so that what was handled before no
+     * longer counts as handled. */
+    void (*rewound)(void *rewound_data, const char *topic, int32_t partition, int64_t offset);
+    void *rewound_data;
     int batch_max;        /* default 500 messages */
     int batch_wait_ms;    /* default 20: how long to wait for more messages */
 } cw_stream_handlers;

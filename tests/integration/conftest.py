@@ -141,11 +141,28 @@ def kafka_up():
 class RedisServer:
     def __init__(self, workdir):
         self.port = free_port()
+        self.workdir = workdir
+        self._start()
+
+    def _start(self):
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", workdir],
+             "--appendonly", "no", "--dir", self.workdir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(lambda: self.cli("PING") == "PONG", 10, "redis-server")
+
+    def snapshot(self, path):
+        """Writes the data as it is now to path (an RDB file)."""
+        assert self.cli("SAVE") == "OK"
+        shutil.copy(os.path.join(self.workdir, "dump.rdb"), path)
+
+    def restart_from(self, path):
+        """Stops Redis without saving and starts it again on the same port
+        from the snapshot at path: a Redis that comes back older."""
+        self.cli("SHUTDOWN", "NOSAVE")
+        self.proc.wait(timeout=10)
+        shutil.copy(path, os.path.join(self.workdir, "dump.rdb"))
+        self._start()
 
     def cli(self, *args):
         r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), *args],
