@@ -1,14 +1,25 @@
 #include "kafka.h"
 #include "kafka_txn.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
+/* Shared mode (cw_producer_share): a poller thread serves every delivery
+ * report and wakes the senders waiting on `delivered`. Without it, the one
+ * sending thread polls for its own reports. */
 struct cw_producer {
     rd_kafka_t *rk;
+    int shared;
+    atomic_int stop_poller;
+    pthread_t poller;
+    pthread_mutex_t lock;
+    pthread_cond_t delivered;
 };
 
 /* The group's committed offset of partitions this process has not been
@@ -34,7 +45,8 @@ struct cw_consumer {
  * count through the record-to-batch pointer kept alongside. */
 typedef struct {
     cw_kafka_record *record;
-    size_t *outstanding;
+    atomic_size_t *outstanding;
+    cw_producer *producer;
 } delivery_slot;
 
 int cw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
@@ -111,7 +123,17 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     (void)opaque;
     delivery_slot *slot = msg->_private;
     slot->record->err = msg->err;
-    (*slot->outstanding)--;
+    cw_producer *p = slot->producer;
+    if (!p->shared) {
+        atomic_fetch_sub(slot->outstanding, 1);
+        return;
+    }
+    /* Under the lock, so that a sender cannot check the count and start
+     * waiting between this decrement and the broadcast. */
+    pthread_mutex_lock(&p->lock);
+    atomic_fetch_sub(slot->outstanding, 1);
+    pthread_cond_broadcast(&p->delivered);
+    pthread_mutex_unlock(&p->lock);
 }
 
 cw_producer *cw_producer_new(const cw_config *cfg, const char *client_id, char *err, size_t errlen)
@@ -149,22 +171,52 @@ cw_producer *cw_producer_new(const cw_config *cfg, const char *client_id, char *
         return NULL;
     }
     p->rk = rk;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->delivered, NULL);
     return p;
+}
+
+static void *poll_deliveries(void *arg)
+{
+    cw_producer *p = arg;
+    while (!atomic_load(&p->stop_poller))
+        rd_kafka_poll(p->rk, 100);
+    return NULL;
+}
+
+int cw_producer_share(cw_producer *p)
+{
+    if (p->shared)
+        return 0;
+    atomic_init(&p->stop_poller, 0);
+    p->shared = 1; /* before the thread starts: its callbacks read it */
+    if (pthread_create(&p->poller, NULL, poll_deliveries, p) != 0) {
+        p->shared = 0;
+        return -1;
+    }
+    return 0;
 }
 
 void cw_producer_free(cw_producer *p)
 {
     if (!p)
         return;
+    if (p->shared) {
+        atomic_store(&p->stop_poller, 1);
+        pthread_join(p->poller, NULL);
+    }
     rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, 30000);
     if (err)
         cw_log_error("producer flush failed", "error", rd_kafka_err2str(err), NULL);
     rd_kafka_destroy(p->rk);
+    pthread_cond_destroy(&p->delivered);
+    pthread_mutex_destroy(&p->lock);
     free(p);
 }
 
-static rd_kafka_resp_err_t produce_one(rd_kafka_t *rk, cw_kafka_record *r, delivery_slot *slot)
+static rd_kafka_resp_err_t produce_one(cw_producer *p, cw_kafka_record *r, delivery_slot *slot)
 {
+    rd_kafka_t *rk = p->rk;
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(r->topic),
@@ -173,7 +225,10 @@ static rd_kafka_resp_err_t produce_one(rd_kafka_t *rk, cw_kafka_record *r, deliv
             RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             return err;
-        rd_kafka_poll(rk, 10);
+        if (p->shared)
+            nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000L}, NULL); /* the poller drains */
+        else
+            rd_kafka_poll(rk, 10);
     }
 }
 
@@ -187,22 +242,31 @@ int cw_producer_send_sync(cw_producer *p, cw_kafka_record *records, size_t n)
             records[i].err = RD_KAFKA_RESP_ERR__FAIL;
         return -1;
     }
-    size_t outstanding = 0;
+    atomic_size_t outstanding;
+    atomic_init(&outstanding, 0);
     for (size_t i = 0; i < n; i++) {
         slots[i].record = &records[i];
         slots[i].outstanding = &outstanding;
+        slots[i].producer = p;
         records[i].err = RD_KAFKA_RESP_ERR__IN_PROGRESS;
-        outstanding++;
-        rd_kafka_resp_err_t err = produce_one(p->rk, &records[i], &slots[i]);
+        atomic_fetch_add(&outstanding, 1);
+        rd_kafka_resp_err_t err = produce_one(p, &records[i], &slots[i]);
         if (err) {
             records[i].err = err;
-            outstanding--;
+            atomic_fetch_sub(&outstanding, 1);
         }
     }
     /* message.timeout.ms bounds this wait: every queued record gets a
      * delivery report, success or failure, within it. */
-    while (outstanding > 0)
-        rd_kafka_poll(p->rk, 50);
+    if (p->shared) {
+        pthread_mutex_lock(&p->lock);
+        while (atomic_load(&outstanding) > 0)
+            pthread_cond_wait(&p->delivered, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+    } else {
+        while (atomic_load(&outstanding) > 0)
+            rd_kafka_poll(p->rk, 50);
+    }
     free(slots);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
@@ -242,6 +306,9 @@ cw_consumer *cw_consumer_new(const cw_config *cfg, const char *group_id, const c
         cw_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
         cw_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
         cw_kafka_conf_set(conf, "isolation.level", "read_committed", err, errlen) ||
+        /* An empty fetch waits at the broker 10 ms, not 500: a record
+         * arriving then reaches the service that much sooner. */
+        cw_kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, errlen) ||
         /* A killed instance's partitions move to the others after 10 s
          * rather than the default 45 s (kafka.extra can change it). */
         cw_kafka_conf_set(conf, "session.timeout.ms", "10000", err, errlen) ||

@@ -4,7 +4,8 @@
  * produces a set of records and returns only when the broker has
  * acknowledged every one of them or they have definitely failed; callers use
  * it to answer "accepted" or to commit consumer offsets only after their
- * results are durable. A producer is used by one thread at a time.
+ * results are durable. A producer is used by one thread at a time, unless
+ * cw_producer_share() made it safe for many senders at once.
  *
  * Consumer: group member with auto-commit off; the caller commits a
  * message's offset after the results derived from it were acknowledged. */
@@ -46,6 +47,12 @@ void cw_kafka_log_error(rd_kafka_t *rk, int code, const char *reason, void *opaq
 cw_producer *cw_producer_new(const cw_config *cfg, const char *client_id, char *err,
                              size_t errlen);
 void cw_producer_free(cw_producer *p);
+
+/* Starts a thread that serves the delivery reports, after which any number
+ * of threads may call cw_producer_send_sync at once (each waits for its own
+ * records only). Stopped by cw_producer_free. 0, or -1 if the thread cannot
+ * start. */
+int cw_producer_share(cw_producer *p);
 
 /* Produces records[0..n) and waits for every delivery report. Returns 0 when
  * all were acknowledged, -1 otherwise (each record's err tells which). */

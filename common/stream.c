@@ -29,21 +29,20 @@ static int poll_batch(cw_consumer *c, const cw_stream_handlers *h, batch *b)
     b->msgs = calloc((size_t)max, sizeof(*b->msgs));
     if (b->msgs == NULL)
         return -1;
-    double deadline = cw_metrics_now() + wait_ms / 1000.0;
-    /* The first poll waits longer so an idle loop does not spin. */
-    int timeout = 200;
+    /* Waits for the first message (200 ms, so that an idle loop does not
+     * spin), then takes what has already arrived, for at most wait_ms: the
+     * batch grows with the backlog, and a lone message is not held back
+     * waiting for company. */
+    double deadline = 0;
     while ((int)b->count < max) {
-        rd_kafka_message_t *m = cw_consumer_poll(c, timeout);
-        if (m == NULL) {
-            if (b->count > 0 || cw_metrics_now() >= deadline)
-                break;
-            continue;
-        }
-        b->msgs[b->count++] = m;
-        double left = deadline - cw_metrics_now();
-        if (left <= 0)
+        rd_kafka_message_t *m = cw_consumer_poll(c, b->count == 0 ? 200 : 0);
+        if (m == NULL)
             break;
-        timeout = (int)(left * 1000) + 1;
+        if (b->count == 0)
+            deadline = cw_metrics_now() + wait_ms / 1000.0;
+        b->msgs[b->count++] = m;
+        if (cw_metrics_now() >= deadline)
+            break;
     }
     return 0;
 }

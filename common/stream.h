@@ -86,7 +86,7 @@ typedef struct {
     void (*rewound)(void *rewound_data, const char *topic, int32_t partition, int64_t offset);
     void *rewound_data;
     int batch_max;        /* default 500 messages */
-    int batch_wait_ms;    /* default 20: how long to wait for more messages */
+    int batch_wait_ms;    /* default 20: the longest a batch takes arrived messages */
 } cw_stream_handlers;
 
 /* Runs until cw_shutdown_requested(). Calls cw_admin_heartbeat() every

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch_session.h"
 #include "json_fields.h"
 #include "log.h"
 #include "records.h"
@@ -27,11 +28,53 @@ int request_type_from_name(const char *name, request_type *out)
     return -1;
 }
 
+int ingest_ctx_init(ingest_ctx *ctx, const cw_config *cfg)
+{
+    for (int i = 0; i < ID_LOCK_STRIPES; i++)
+        pthread_mutex_init(&ctx->id_locks[i], NULL);
+    return cw_redis_per_thread_init(&ctx->redis, cfg);
+}
+
+void ingest_ctx_destroy(ingest_ctx *ctx)
+{
+    cw_redis_per_thread_destroy(&ctx->redis);
+    for (int i = 0; i < ID_LOCK_STRIPES; i++)
+        pthread_mutex_destroy(&ctx->id_locks[i]);
+}
+
+/* Where one request's I/O goes: straight to Redis and Kafka, or, for a
+ * line of a batch, through the batch's session (batch_session.h). */
+typedef struct {
+    ingest_ctx *ctx;
+    cw_redis *redis; /* the calling thread's connection */
+    batch_session *batch; /* NULL for a single request */
+    size_t line;
+} api_call;
+
+static api_call single_call(ingest_ctx *ctx)
+{
+    /* NULL when out of memory: every command on it then fails as
+     * "unavailable". */
+    return (api_call){.ctx = ctx, .redis = cw_redis_per_thread_get(&ctx->redis)};
+}
+
+static pthread_mutex_t *id_lock(ingest_ctx *ctx, const char *id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return &ctx->id_locks[h % ID_LOCK_STRIPES];
+}
+
 static int unavailable(api_error *err, const char *what)
 {
     return api_fail(err, 503, "unavailable", "", "%s is unavailable; nothing was accepted, retry",
                     what);
 }
+
+#define STREAM_CLOCK_SCRIPT                                                                        \
+    "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "                                       \
+    "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1"
 
 /* ---- records waiting to be produced -------------------------------------- */
 
@@ -60,10 +103,15 @@ static void outbox_add(outbox *box, const char *topic, const char *key, encoded_
                                         .value_len = rec.len};
 }
 
-static int outbox_send(ingest_ctx *ctx, outbox *box, api_error *err)
+/* A batch's line keeps its records for the batch's one send. */
+static int outbox_send(api_call *call, outbox *box, api_error *err)
 {
-    int rc = cw_producer_send_sync(ctx->producer, box->records, box->count);
+    int rc = call->batch
+                 ? batch_session_add_records(call->batch, call->line, box->records, box->count)
+                 : cw_producer_send_sync(call->ctx->producer, box->records, box->count);
     outbox_free(box);
+    if (rc && call->batch)
+        return api_fail(err, 500, "internal", "", "out of memory");
     return rc ? unavailable(err, "Kafka") : 0;
 }
 
@@ -77,13 +125,18 @@ static int encoding_failed(api_error *err, const char *why)
 
 /* HMGETs fields of key into values (each at most 128 bytes). Returns 1 when
  * the hash exists, 0 when it does not, -1 when Redis is unreachable. */
-static int load_hash(ingest_ctx *ctx, const char *key, const char *const *fields, size_t n,
+static int load_hash(api_call *call, const char *key, const char *const *fields, size_t n,
                      char values[][128])
 {
+    if (call->batch) {
+        int known = batch_session_lookup_hash(call->batch, key, fields, n, values);
+        if (known != 2)
+            return known;
+    }
     const char *argv[12] = {"HMGET", key};
     for (size_t i = 0; i < n; i++)
         argv[2 + i] = fields[i];
-    redisReply *reply = cw_redis_cmd(ctx->redis, (int)(n + 2), argv);
+    redisReply *reply = cw_redis_cmd(call->redis, (int)(n + 2), argv);
     if (!reply)
         return -1;
     int found = reply->type == REDIS_REPLY_ARRAY && reply->elements == n;
@@ -104,12 +157,12 @@ typedef struct {
     char elder_id[128], caregiver_id[128], provider_id[128];
 } order_row;
 
-static int load_order(ingest_ctx *ctx, const char *order_id, order_row *row, api_error *err)
+static int load_order(api_call *call, const char *order_id, order_row *row, api_error *err)
 {
     static const char *const fields[] = {"elder_id", "caregiver_id", "provider_id"};
     char key[CW_KEY_MAX], values[3][128];
     snprintf(key, sizeof(key), CW_KEY_ORDER, order_id);
-    int found = load_hash(ctx, key, fields, 3, values);
+    int found = load_hash(call, key, fields, 3, values);
     if (found < 0)
         return unavailable(err, "Redis");
     if (!found)
@@ -134,12 +187,16 @@ static void content_hash(json_t *body, char hex[65])
 
 typedef enum { IDEM_NEW, IDEM_DUPLICATE, IDEM_CONFLICT } idem_state;
 
-static int idempotency_check(ingest_ctx *ctx, const char *kind, const char *id, const char *hash,
+static int idempotency_check(api_call *call, const char *kind, const char *id, const char *hash,
                              idem_state *state, api_error *err)
 {
     char key[CW_KEY_MAX], stored[80];
     snprintf(key, sizeof(key), CW_KEY_IDEMPOTENCY, kind, id);
-    int found = cw_redis_get_string(ctx->redis, key, stored, sizeof(stored));
+    int found = 2;
+    if (call->batch)
+        found = batch_session_lookup_string(call->batch, key, stored, sizeof(stored));
+    if (found == 2)
+        found = cw_redis_get_string(call->redis, key, stored, sizeof(stored));
     if (found < 0)
         return unavailable(err, "Redis");
     *state = !found ? IDEM_NEW : strcmp(stored, hash) == 0 ? IDEM_DUPLICATE : IDEM_CONFLICT;
@@ -157,12 +214,12 @@ static void idempotency_record(cw_redis_batch *b, const char *kind, const char *
 
 /* Resolves the idempotency state into an early answer. Returns 1 when the
  * request is finished (duplicate), -1 on conflict or failure, 0 to go on. */
-static int resolve_idempotency(ingest_ctx *ctx, const char *kind, const char *id,
+static int resolve_idempotency(api_call *call, const char *kind, const char *id,
                                const char *hash, int updates_allowed, api_outcome *out,
                                api_error *err)
 {
     idem_state state = IDEM_NEW;
-    if (idempotency_check(ctx, kind, id, hash, &state, err))
+    if (idempotency_check(call, kind, id, hash, &state, err))
         return -1;
     snprintf(out->id, sizeof(out->id), "%s", id);
     if (state == IDEM_DUPLICATE) {
@@ -175,9 +232,15 @@ static int resolve_idempotency(ingest_ctx *ctx, const char *kind, const char *id
     return 0;
 }
 
-static int redis_commit(ingest_ctx *ctx, cw_redis_batch *b, api_error *err)
+/* A batch's line keeps its writes for after the batch's records were
+ * acknowledged (and its later lines see them at once). */
+static int redis_commit(api_call *call, cw_redis_batch *b, api_error *err)
 {
-    return cw_redis_batch_exec(ctx->redis, b) ? unavailable(err, "Redis") : 0;
+    if (call->batch)
+        return batch_session_add_writes(call->batch, call->line, b)
+                   ? api_fail(err, 500, "internal", "", "out of memory")
+                   : 0;
+    return cw_redis_batch_exec(call->redis, b) ? unavailable(err, "Redis") : 0;
 }
 
 /* ---- reference data ------------------------------------------------------ */
@@ -187,22 +250,22 @@ static void fmt_i64(char *buf, size_t len, int64_t v)
     snprintf(buf, len, "%lld", (long long)v);
 }
 
-static int submit_elder(ingest_ctx *ctx, json_t *body, const char *hash, api_outcome *out,
+static int submit_elder(api_call *call, json_t *body, const char *hash, api_outcome *out,
                         api_error *err)
 {
     elder_req r;
     char e[256];
     if (parse_elder(body, &r, err))
         return -1;
-    int early = resolve_idempotency(ctx, "elder", r.elder_id, hash, 1, out, err);
+    int early = resolve_idempotency(call, "elder", r.elder_id, hash, 1, out, err);
     if (early)
         return early > 0 ? 0 : -1;
     encoded_record rec;
-    if (record_elder(&r, ctx->now_ms(), &rec, e, sizeof(e)))
+    if (record_elder(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
         return encoding_failed(err, e);
     outbox box = {0};
     outbox_add(&box, "ref.elders", r.elder_id, rec);
-    if (outbox_send(ctx, &box, err))
+    if (outbox_send(call, &box, err))
         return -1;
     char key[CW_KEY_MAX], lat[32], lon[32], visits[24], minutes[24];
     snprintf(key, sizeof(key), CW_KEY_ELDER, r.elder_id);
@@ -216,25 +279,25 @@ static int submit_elder(ingest_ctx *ctx, json_t *body, const char *hash, api_out
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     idempotency_record(&b, "elder", r.elder_id, hash);
-    return redis_commit(ctx, &b, err);
+    return redis_commit(call, &b, err);
 }
 
-static int submit_caregiver(ingest_ctx *ctx, json_t *body, const char *hash, api_outcome *out,
+static int submit_caregiver(api_call *call, json_t *body, const char *hash, api_outcome *out,
                             api_error *err)
 {
     caregiver_req r;
     char e[256];
     if (parse_caregiver(body, &r, err))
         return -1;
-    int early = resolve_idempotency(ctx, "caregiver", r.caregiver_id, hash, 1, out, err);
+    int early = resolve_idempotency(call, "caregiver", r.caregiver_id, hash, 1, out, err);
     if (early)
         return early > 0 ? 0 : -1;
     encoded_record rec;
-    if (record_caregiver(&r, ctx->now_ms(), &rec, e, sizeof(e)))
+    if (record_caregiver(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
         return encoding_failed(err, e);
     outbox box = {0};
     outbox_add(&box, "ref.caregivers", r.caregiver_id, rec);
-    if (outbox_send(ctx, &box, err))
+    if (outbox_send(call, &box, err))
         return -1;
     char key[CW_KEY_MAX];
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, r.caregiver_id);
@@ -243,25 +306,25 @@ static int submit_caregiver(ingest_ctx *ctx, json_t *body, const char *hash, api
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 8, argv);
     idempotency_record(&b, "caregiver", r.caregiver_id, hash);
-    return redis_commit(ctx, &b, err);
+    return redis_commit(call, &b, err);
 }
 
-static int submit_contract(ingest_ctx *ctx, json_t *body, const char *hash, api_outcome *out,
+static int submit_contract(api_call *call, json_t *body, const char *hash, api_outcome *out,
                            api_error *err)
 {
     contract_req r;
     char e[256];
     if (parse_contract(body, &r, err))
         return -1;
-    int early = resolve_idempotency(ctx, "contract", r.contract_id, hash, 1, out, err);
+    int early = resolve_idempotency(call, "contract", r.contract_id, hash, 1, out, err);
     if (early)
         return early > 0 ? 0 : -1;
     encoded_record rec;
-    if (record_contract(&r, ctx->now_ms(), &rec, e, sizeof(e)))
+    if (record_contract(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
         return encoding_failed(err, e);
     outbox box = {0};
     outbox_add(&box, "ref.contracts", r.contract_id, rec);
-    if (outbox_send(ctx, &box, err))
+    if (outbox_send(call, &box, err))
         return -1;
     char key[CW_KEY_MAX], budget[24], price[24], ratio[24], deduction[24], lag[24];
     snprintf(key, sizeof(key), CW_KEY_CONTRACT, r.contract_id);
@@ -291,12 +354,12 @@ static int submit_contract(ingest_ctx *ctx, json_t *body, const char *hash, api_
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     idempotency_record(&b, "contract", r.contract_id, hash);
-    return redis_commit(ctx, &b, err);
+    return redis_commit(call, &b, err);
 }
 
 /* ---- orders --------------------------------------------------------------- */
 
-static int submit_order(ingest_ctx *ctx, json_t *body, const char *hash, const auth_role *role,
+static int submit_order(api_call *call, json_t *body, const char *hash, const auth_role *role,
                         api_outcome *out, api_error *err)
 {
     static const char *const elder_fields[] = {"street_id", "community_id"};
@@ -306,14 +369,14 @@ static int submit_order(ingest_ctx *ctx, json_t *body, const char *hash, const a
     if (parse_order(body, &r, err))
         return -1;
     snprintf(key, sizeof(key), CW_KEY_ELDER, r.elder_id);
-    int found = load_hash(ctx, key, elder_fields, 2, elder);
+    int found = load_hash(call, key, elder_fields, 2, elder);
     if (found < 0)
         return unavailable(err, "Redis");
     if (!found)
         return api_fail(err, 422, "unknown_elder", "elder_id", "elder %s is not registered",
                         r.elder_id);
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, r.caregiver_id);
-    found = load_hash(ctx, key, caregiver_fields, 1, caregiver);
+    found = load_hash(call, key, caregiver_fields, 1, caregiver);
     if (found < 0)
         return unavailable(err, "Redis");
     if (!found)
@@ -322,15 +385,15 @@ static int submit_order(ingest_ctx *ctx, json_t *body, const char *hash, const a
     if (!auth_may_act_for_provider(role, caregiver[0]))
         return api_fail(err, 403, "forbidden", "caregiver_id",
                         "caregiver %s belongs to another provider", r.caregiver_id);
-    int early = resolve_idempotency(ctx, "order", r.order_id, hash, 0, out, err);
+    int early = resolve_idempotency(call, "order", r.order_id, hash, 0, out, err);
     if (early)
         return early > 0 ? 0 : -1;
     encoded_record rec;
-    if (record_order(&r, caregiver[0], ctx->now_ms(), &rec, e, sizeof(e)))
+    if (record_order(&r, caregiver[0], call->ctx->now_ms(), &rec, e, sizeof(e)))
         return encoding_failed(err, e);
     outbox box = {0};
     outbox_add(&box, "orders.assigned", r.caregiver_id, rec);
-    if (outbox_send(ctx, &box, err))
+    if (outbox_send(call, &box, err))
         return -1;
     char start[24], minutes[24];
     fmt_i64(start, sizeof(start), r.scheduled_start_ms);
@@ -344,50 +407,56 @@ static int submit_order(ingest_ctx *ctx, json_t *body, const char *hash, const a
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     idempotency_record(&b, "order", r.order_id, hash);
-    return redis_commit(ctx, &b, err);
+    return redis_commit(call, &b, err);
 }
 
 /* ---- visit events ------------------------------------------------------- */
 
 /* Receipt time: the wall clock live; in replay, the stream clock (largest
  * event time accepted so far, this event's included). */
-static int receipt_time(ingest_ctx *ctx, int64_t at_ms, int64_t *received, api_error *err)
+static int receipt_time(api_call *call, int64_t at_ms, int64_t *received, api_error *err)
 {
-    if (!ctx->replay_mode) {
-        *received = ctx->now_ms();
-        if (at_ms - *received > ctx->clock_skew_ms)
+    if (!call->ctx->replay_mode) {
+        *received = call->ctx->now_ms();
+        if (at_ms - *received > call->ctx->clock_skew_ms)
             return api_fail(err, 400, "clock_skew", "at",
                             "at is more than %lld minutes in the future",
-                            (long long)(ctx->clock_skew_ms / 60000));
+                            (long long)(call->ctx->clock_skew_ms / 60000));
         return 0;
     }
     char clock[32];
-    int found = cw_redis_get_string(ctx->redis, CW_KEY_STREAM_CLOCK, clock, sizeof(clock));
-    if (found < 0)
-        return unavailable(err, "Redis");
-    int64_t stream_clock = found ? strtoll(clock, NULL, 10) : 0;
+    int64_t stream_clock = 0;
+    if (call->batch) {
+        stream_clock = batch_session_clock(call->batch);
+    } else {
+        int found = cw_redis_get_string(call->redis, CW_KEY_STREAM_CLOCK, clock, sizeof(clock));
+        if (found < 0)
+            return unavailable(err, "Redis");
+        stream_clock = found ? strtoll(clock, NULL, 10) : 0;
+    }
     *received = stream_clock > at_ms ? stream_clock : at_ms;
     return 0;
 }
 
 /* The stream clock only moves forward, whatever order instances write in. */
-static void advance_stream_clock(ingest_ctx *ctx, cw_redis_batch *b, int64_t at_ms)
+static void advance_stream_clock(api_call *call, cw_redis_batch *b, int64_t at_ms)
 {
-    static const char *script =
-        "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
-        "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1";
-    if (!ctx->replay_mode)
+    if (!call->ctx->replay_mode)
         return;
+    if (call->batch) {
+        batch_session_advance_clock(call->batch, call->line, at_ms);
+        return;
+    }
     char at[24];
     fmt_i64(at, sizeof(at), at_ms);
-    const char *argv[] = {"EVAL", script, "1", CW_KEY_STREAM_CLOCK, at};
+    const char *argv[] = {"EVAL", STREAM_CLOCK_SCRIPT, "1", CW_KEY_STREAM_CLOCK, at};
     cw_redis_batch_add(b, 5, argv);
 }
 
 /* Claims the photo hash for this order (first use wins) and reports which
  * order holds it. The claim stands even if the request later fails: it is
  * the same order's photo, and a retry finds its own claim. */
-static int claim_photo(ingest_ctx *ctx, const char *sha, const char *order_id, char *holder,
+static int claim_photo(api_call *call, const char *sha, const char *order_id, char *holder,
                        size_t len, api_error *err)
 {
     char key[CW_KEY_MAX];
@@ -397,7 +466,7 @@ static int claim_photo(ingest_ctx *ctx, const char *sha, const char *order_id, c
     const char *const *cmds[] = {set, get};
     const int argcs[] = {4, 2};
     redisReply *replies[2];
-    if (cw_redis_pipeline(ctx->redis, 2, argcs, cmds, replies))
+    if (cw_redis_pipeline(call->redis, 2, argcs, cmds, replies))
         return unavailable(err, "Redis");
     int ok = replies[1]->type == REDIS_REPLY_STRING;
     if (ok)
@@ -419,19 +488,19 @@ static int add_intake_check(outbox *box, const intake_verdict *v, const visit_re
     return 0;
 }
 
-static int build_visit_records(ingest_ctx *ctx, const visit_req *r, const order_row *order,
+static int build_visit_records(api_call *call, const visit_req *r, const order_row *order,
                                int64_t received, outbox *box, api_error *err)
 {
     char holder[128] = "", e[256];
-    if (r->has_photo && claim_photo(ctx, r->photo_sha256, r->order_id, holder, sizeof(holder), err))
+    if (r->has_photo && claim_photo(call, r->photo_sha256, r->order_id, holder, sizeof(holder), err))
         return -1;
     intake_verdict checks[3];
-    checks[0] = ctx->thresholds.late_submission_enabled
-                    ? intake_late_submission(r->at_ms, received, &ctx->thresholds)
-                    : intake_late_submission(r->at_ms, r->at_ms, &ctx->thresholds);
+    checks[0] = call->ctx->thresholds.late_submission_enabled
+                    ? intake_late_submission(r->at_ms, received, &call->ctx->thresholds)
+                    : intake_late_submission(r->at_ms, r->at_ms, &call->ctx->thresholds);
     checks[1] = r->kind == VISIT_CHECK_IN
-                    ? intake_face_match(r->has_score, r->score, &ctx->thresholds)
-                    : intake_voiceprint(r->has_score, r->score, &ctx->thresholds);
+                    ? intake_face_match(r->has_score, r->score, &call->ctx->thresholds)
+                    : intake_voiceprint(r->has_score, r->score, &call->ctx->thresholds);
     checks[2] = intake_photo_reuse(r->order_id, r->has_photo ? holder : NULL);
     order_refs refs = {order->provider_id, order->elder_id, order->caregiver_id};
     encoded_record rec;
@@ -444,13 +513,13 @@ static int build_visit_records(ingest_ctx *ctx, const visit_req *r, const order_
     return 0;
 }
 
-static int submit_visit(ingest_ctx *ctx, visit_kind kind, json_t *body, const char *hash,
+static int submit_visit(api_call *call, visit_kind kind, json_t *body, const char *hash,
                         const auth_role *role, api_outcome *out, api_error *err)
 {
     const char *kind_name = kind == VISIT_CHECK_IN ? "check-in" : "check-out";
     visit_req r;
     order_row order;
-    if (parse_visit(body, kind, &r, err) || load_order(ctx, r.order_id, &order, err))
+    if (parse_visit(body, kind, &r, err) || load_order(call, r.order_id, &order, err))
         return -1;
     if (strcmp(order.caregiver_id, r.caregiver_id) != 0)
         return api_fail(err, 422, "caregiver_mismatch", "caregiver_id",
@@ -459,40 +528,40 @@ static int submit_visit(ingest_ctx *ctx, visit_kind kind, json_t *body, const ch
         return api_fail(err, 403, "forbidden", "order_id",
                         "order %s belongs to another provider", r.order_id);
     int64_t received;
-    if (receipt_time(ctx, r.at_ms, &received, err))
+    if (receipt_time(call, r.at_ms, &received, err))
         return -1;
-    int early = resolve_idempotency(ctx, "event", r.event_id, hash, 0, out, err);
+    int early = resolve_idempotency(call, "event", r.event_id, hash, 0, out, err);
     if (early)
         return early > 0 ? 0 : -1;
     outbox box = {0};
-    if (build_visit_records(ctx, &r, &order, received, &box, err)) {
+    if (build_visit_records(call, &r, &order, received, &box, err)) {
         outbox_free(&box);
         return -1;
     }
-    if (outbox_send(ctx, &box, err))
+    if (outbox_send(call, &box, err))
         return -1;
     cw_redis_batch b = {0};
     idempotency_record(&b, "event", r.event_id, hash);
-    advance_stream_clock(ctx, &b, r.at_ms);
+    advance_stream_clock(call, &b, r.at_ms);
     cw_log_debug("visit accepted", "kind", kind_name, "event_id", r.event_id, NULL);
-    return redis_commit(ctx, &b, err);
+    return redis_commit(call, &b, err);
 }
 
-static int submit_evidence(ingest_ctx *ctx, json_t *body, const char *hash, const auth_role *role,
+static int submit_evidence(api_call *call, json_t *body, const char *hash, const auth_role *role,
                            api_outcome *out, api_error *err)
 {
     evidence_req r;
     order_row order;
     char e[256];
-    if (parse_evidence(body, &r, err) || load_order(ctx, r.order_id, &order, err))
+    if (parse_evidence(body, &r, err) || load_order(call, r.order_id, &order, err))
         return -1;
     if (!auth_may_act_for_provider(role, order.provider_id))
         return api_fail(err, 403, "forbidden", "order_id",
                         "order %s belongs to another provider", r.order_id);
     int64_t received;
-    if (receipt_time(ctx, r.at_ms, &received, err))
+    if (receipt_time(call, r.at_ms, &received, err))
         return -1;
-    int early = resolve_idempotency(ctx, "event", r.event_id, hash, 0, out, err);
+    int early = resolve_idempotency(call, "event", r.event_id, hash, 0, out, err);
     if (early)
         return early > 0 ? 0 : -1;
     order_refs refs = {order.provider_id, order.elder_id, order.caregiver_id};
@@ -501,19 +570,21 @@ static int submit_evidence(ingest_ctx *ctx, json_t *body, const char *hash, cons
         return encoding_failed(err, e);
     outbox box = {0};
     outbox_add(&box, "visit.events", order.caregiver_id, rec);
-    if (outbox_send(ctx, &box, err))
+    if (outbox_send(call, &box, err))
         return -1;
     cw_redis_batch b = {0};
     idempotency_record(&b, "event", r.event_id, hash);
-    advance_stream_clock(ctx, &b, r.at_ms);
-    return redis_commit(ctx, &b, err);
+    advance_stream_clock(call, &b, r.at_ms);
+    return redis_commit(call, &b, err);
 }
 
-int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_role *role,
+/* Checks common to every record type, then the type's own handling. The
+ * caller holds the id's lock. */
+static int submit(api_call *call, request_type type, json_t *body, const auth_role *role,
                   api_outcome *out, api_error *err)
 {
     memset(out, 0, sizeof(*out));
-    if (atomic_load(&ctx->rebuilding))
+    if (atomic_load(&call->ctx->rebuilding))
         return unavailable(err, "Redis (being rebuilt from Kafka)");
     if (!json_is_object(body))
         return api_fail(err, 400, "invalid_json", "", "the body must be a JSON object");
@@ -525,15 +596,130 @@ int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_r
     char hash[65];
     content_hash(body, hash);
     switch (type) {
-    case REQ_ELDER: return submit_elder(ctx, body, hash, out, err);
-    case REQ_CAREGIVER: return submit_caregiver(ctx, body, hash, out, err);
-    case REQ_CONTRACT: return submit_contract(ctx, body, hash, out, err);
-    case REQ_ORDER: return submit_order(ctx, body, hash, role, out, err);
-    case REQ_CHECK_IN: return submit_visit(ctx, VISIT_CHECK_IN, body, hash, role, out, err);
-    case REQ_CHECK_OUT: return submit_visit(ctx, VISIT_CHECK_OUT, body, hash, role, out, err);
-    case REQ_EVIDENCE: return submit_evidence(ctx, body, hash, role, out, err);
+    case REQ_ELDER: return submit_elder(call, body, hash, out, err);
+    case REQ_CAREGIVER: return submit_caregiver(call, body, hash, out, err);
+    case REQ_CONTRACT: return submit_contract(call, body, hash, out, err);
+    case REQ_ORDER: return submit_order(call, body, hash, role, out, err);
+    case REQ_CHECK_IN: return submit_visit(call, VISIT_CHECK_IN, body, hash, role, out, err);
+    case REQ_CHECK_OUT: return submit_visit(call, VISIT_CHECK_OUT, body, hash, role, out, err);
+    case REQ_EVIDENCE: return submit_evidence(call, body, hash, role, out, err);
     }
     return api_fail(err, 400, "unknown_type", "type", "unknown record type");
+}
+
+/* The id a record is known by (its idempotency key), or "" when absent. */
+static const char *record_id(request_type type, json_t *body)
+{
+    static const char *const id_fields[] = {"elder_id", "caregiver_id", "contract_id", "order_id",
+                                            "event_id", "event_id",     "event_id"};
+    json_t *id = json_is_object(body) ? json_object_get(body, id_fields[type]) : NULL;
+    return json_is_string(id) ? json_string_value(id) : "";
+}
+
+int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_role *role,
+                  api_outcome *out, api_error *err)
+{
+    api_call call = single_call(ctx);
+    /* From the idempotency check to the Redis write that records the id,
+     * nobody else may handle the same id. */
+    pthread_mutex_t *lock = id_lock(ctx, record_id(type, body));
+    pthread_mutex_lock(lock);
+    int rc = submit(&call, type, body, role, out, err);
+    pthread_mutex_unlock(lock);
+    return rc;
+}
+
+/* ---- batches ---------------------------------------------------------------- */
+
+struct ingest_batch {
+    api_call call;
+    int locked[ID_LOCK_STRIPES];
+    int prefetched;
+};
+
+ingest_batch *ingest_batch_begin(ingest_ctx *ctx)
+{
+    ingest_batch *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->call = single_call(ctx);
+    b->call.batch = batch_session_new();
+    if (!b->call.batch) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body)
+{
+    static const char *const kinds[] = {"elder", "caregiver", "contract", "order",
+                                        "event", "event",     "event"};
+    char key[CW_KEY_MAX];
+    const char *id = record_id(type, body);
+    if (!is_valid_id(id))
+        return 0; /* the line is refused before it reads anything */
+    b->locked[id_lock(b->call.ctx, id) - b->call.ctx->id_locks] = 1;
+    snprintf(key, sizeof(key), CW_KEY_IDEMPOTENCY, kinds[type], id);
+    int rc = batch_session_want_string(b->call.batch, key);
+    json_t *ref;
+    if (type == REQ_ORDER) {
+        if (json_is_string(ref = json_object_get(body, "elder_id"))) {
+            snprintf(key, sizeof(key), CW_KEY_ELDER, json_string_value(ref));
+            rc |= batch_session_want_hash(b->call.batch, key);
+        }
+        if (json_is_string(ref = json_object_get(body, "caregiver_id"))) {
+            snprintf(key, sizeof(key), CW_KEY_CAREGIVER, json_string_value(ref));
+            rc |= batch_session_want_hash(b->call.batch, key);
+        }
+    } else if (type >= REQ_CHECK_IN && json_is_string(ref = json_object_get(body, "order_id"))) {
+        snprintf(key, sizeof(key), CW_KEY_ORDER, json_string_value(ref));
+        rc |= batch_session_want_hash(b->call.batch, key);
+    }
+    return rc ? -1 : 0;
+}
+
+int ingest_batch_prefetch(ingest_batch *b)
+{
+    /* The ids' locks, in one order for every batch, so that two batches
+     * cannot each wait for the other. */
+    for (int i = 0; i < ID_LOCK_STRIPES; i++)
+        if (b->locked[i])
+            pthread_mutex_lock(&b->call.ctx->id_locks[i]);
+    b->prefetched = 1;
+    if (b->call.ctx->replay_mode &&
+        batch_session_want_string(b->call.batch, CW_KEY_STREAM_CLOCK) != 0)
+        return -1;
+    if (batch_session_prefetch(b->call.batch, b->call.redis) != 0)
+        return -1;
+    char clock[32];
+    if (batch_session_lookup_string(b->call.batch, CW_KEY_STREAM_CLOCK, clock, sizeof(clock)) == 1)
+        batch_session_advance_clock(b->call.batch, 0, strtoll(clock, NULL, 10));
+    return 0;
+}
+
+int ingest_batch_submit(ingest_batch *b, size_t line, request_type type, json_t *body,
+                        const auth_role *role, api_outcome *out, api_error *err)
+{
+    b->call.line = line;
+    return submit(&b->call, type, body, role, out, err);
+}
+
+size_t ingest_batch_finish(ingest_batch *b)
+{
+    return batch_session_finish(b->call.batch, b->call.ctx->producer, b->call.redis,
+                                CW_KEY_STREAM_CLOCK, STREAM_CLOCK_SCRIPT);
+}
+
+void ingest_batch_end(ingest_batch *b)
+{
+    if (!b)
+        return;
+    for (int i = 0; b->prefetched && i < ID_LOCK_STRIPES; i++)
+        if (b->locked[i])
+            pthread_mutex_unlock(&b->call.ctx->id_locks[i]);
+    batch_session_free(b->call.batch);
+    free(b);
 }
 
 /* ---- unfreeze --------------------------------------------------------------- */
@@ -544,6 +730,7 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
     static const char *const fields[] = {"provider_id"};
     unfreeze_req r;
     char key[CW_KEY_MAX], values[1][128], e[256];
+    api_call call = single_call(ctx);
     memset(out, 0, sizeof(*out));
     if (atomic_load(&ctx->rebuilding))
         return unavailable(err, "Redis (being rebuilt from Kafka)");
@@ -556,14 +743,14 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
     if (parse_unfreeze(body, &r, err))
         return -1;
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, caregiver_id);
-    int found = load_hash(ctx, key, fields, 1, values);
+    int found = load_hash(&call, key, fields, 1, values);
     if (found < 0)
         return unavailable(err, "Redis");
     if (!found)
         return api_fail(err, 404, "unknown_caregiver", "caregiver_id",
                         "caregiver %s is not registered", caregiver_id);
     int64_t at = ctx->now_ms();
-    if (ctx->replay_mode && receipt_time(ctx, 0, &at, err))
+    if (ctx->replay_mode && receipt_time(&call, 0, &at, err))
         return -1;
     /* Into the caregiver's partition of visit.events, behind every event
      * accepted before it: the overlap-detector lifts the freeze when it
@@ -574,7 +761,7 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
         return encoding_failed(err, e);
     outbox box = {0};
     outbox_add(&box, "visit.events", caregiver_id, rec);
-    if (outbox_send(ctx, &box, err))
+    if (outbox_send(&call, &box, err))
         return -1;
     snprintf(out->id, sizeof(out->id), "%s", caregiver_id);
     return 0;

@@ -4,11 +4,15 @@
  * A request is answered "accepted" only after Kafka acknowledged every
  * record it produced and Redis holds the state it changed; Kafka is written
  * before Redis so that a failure leaves at most records that a retry of the
- * same request reproduces byte for byte under the same ids. */
+ * same request reproduces byte for byte under the same ids.
+ *
+ * Requests run on many threads at once (one per connection): each
+ * thread has its own Redis connection, the producer is shared. */
 #ifndef INGEST_API_H
 #define INGEST_API_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -17,10 +21,17 @@
 #include "intake_rules.h"
 #include "kafka.h"
 #include "redis.h"
+#include "redis_per_thread.h"
+
+/* Requests of one id (an elder, order or event id...) are taken one at a
+ * time, so that two at once cannot both find it new: ID_LOCK_STRIPES locks,
+ * chosen by a hash of the id. */
+#define ID_LOCK_STRIPES 64
 
 typedef struct {
-    cw_producer *producer;
-    cw_redis *redis;
+    cw_producer *producer; /* shared: cw_producer_share */
+    cw_redis_per_thread redis;
+    pthread_mutex_t id_locks[ID_LOCK_STRIPES];
     auth_table auth;
     intake_thresholds thresholds;
     int replay_mode;       /* time.mode: replay */
@@ -50,16 +61,37 @@ typedef struct {
  * "evidence". 0 or -1. */
 int request_type_from_name(const char *name, request_type *out);
 
+/* Sets up the locks and the per-thread Redis; the other fields are the
+ * caller's. 0 or -1. ingest_ctx_destroy after the server stopped. */
+int ingest_ctx_init(ingest_ctx *ctx, const cw_config *cfg);
+void ingest_ctx_destroy(ingest_ctx *ctx);
+
 int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_role *role,
                   api_outcome *out, api_error *err);
 int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
                     const auth_role *role, api_outcome *out, api_error *err);
 
-/* NDJSON batch: each line {"type": ..., fields...}. Returns the response
- * document (caller decrefs) and sets *status: 200, or 503 when Kafka or Redis
- * failed part way (lines before it are done, lines after it untouched and
- * reported as "not_processed"). */
-json_t *ingest_batch(ingest_ctx *ctx, const char *data, size_t len, const auth_role *role,
-                     int *status);
+/* NDJSON batch (batch.c): each line {"type": ..., fields...}. Returns the
+ * response document (caller decrefs) and sets *status: 200, or 503 when
+ * Kafka or Redis failed part way (lines before it are done, lines after it
+ * not: the failed ones reported 503, the untried ones "not_processed"). */
+json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const auth_role *role,
+                          int *status);
+
+/* The steps of a batch (batch_session.h says where their I/O goes):
+ *   begin; expect(line) for every line, so that what the lines will read
+ *   is fetched at once; prefetch (takes the lines' id locks: end releases
+ *   them); submit(line) for each line in order, as ingest_submit would;
+ *   finish, which makes every line's results durable and returns 0 or the
+ *   first line whose results are not (that line and later ones failed);
+ *   end. Lines are numbered from 1. */
+typedef struct ingest_batch ingest_batch;
+ingest_batch *ingest_batch_begin(ingest_ctx *ctx);
+int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body);
+int ingest_batch_prefetch(ingest_batch *b);
+int ingest_batch_submit(ingest_batch *b, size_t line, request_type type, json_t *body,
+                        const auth_role *role, api_outcome *out, api_error *err);
+size_t ingest_batch_finish(ingest_batch *b);
+void ingest_batch_end(ingest_batch *b);
 
 #endif

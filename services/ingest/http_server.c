@@ -4,6 +4,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@ struct http_server {
     struct MHD_Daemon *daemon;
     http_settings settings;
     ingest_ctx *ctx;
+    atomic_int in_flight;         /* requests begun and not completed */
+    atomic_size_t in_flight_bytes; /* their bodies, as read so far */
 };
 
 /* Per-request state kept by libmicrohttpd between calls of the handler. */
@@ -24,6 +27,7 @@ typedef struct {
     char *body;
     size_t len, cap, limit;
     int too_large;
+    int overloaded; /* answered 503 at once */
     struct timespec started;
 } request_state;
 
@@ -87,11 +91,16 @@ static enum MHD_Result queue_outcome(struct MHD_Connection *conn, const api_outc
                                 "id", out->id));
 }
 
-static int append_body(request_state *rs, const char *data, size_t n)
+static int append_body(http_server *srv, request_state *rs, const char *data, size_t n)
 {
     if (rs->too_large || rs->len + n > rs->limit) {
         rs->too_large = 1;
         return 0;
+    }
+    size_t before = atomic_fetch_add(&srv->in_flight_bytes, n);
+    if (before + n > srv->settings.max_in_flight_bytes) {
+        atomic_fetch_sub(&srv->in_flight_bytes, n);
+        return -1; /* over the budget while reading: the connection is dropped */
     }
     if (rs->len + n + 1 > rs->cap) {
         size_t cap = rs->cap ? rs->cap : 4096;
@@ -122,9 +131,30 @@ static request_state *begin_request(http_server *srv, struct MHD_Connection *con
     /* A declared length over the limit is refused without reading the body. */
     const char *declared = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                        MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (declared && strtoull(declared, NULL, 10) > rs->limit)
+    unsigned long long length = declared ? strtoull(declared, NULL, 10) : 0;
+    if (length > rs->limit)
         rs->too_large = 1;
+    int requests = atomic_fetch_add(&srv->in_flight, 1) + 1;
+    if (rs->route.kind != ROUTE_PROBE &&
+        (requests > srv->settings.max_in_flight ||
+         atomic_load(&srv->in_flight_bytes) + length > srv->settings.max_in_flight_bytes))
+        rs->overloaded = 1;
     return rs;
+}
+
+static enum MHD_Result queue_overloaded(struct MHD_Connection *conn)
+{
+    const char *text = "{\"error\":\"overloaded\",\"message\":\"too many requests in "
+                       "flight; nothing was accepted, retry after a second\",\"field\":\"\"}";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    enum MHD_Result rc = MHD_queue_response(conn, 503, resp);
+    MHD_destroy_response(resp);
+    return rc;
 }
 
 static int authenticate(http_server *srv, struct MHD_Connection *conn, auth_role *role,
@@ -174,7 +204,7 @@ static enum MHD_Result answer_api(http_server *srv, struct MHD_Connection *conn,
         return queue_error(conn, &err);
     }
     if (rs->route.kind == ROUTE_BATCH) {
-        json_t *doc = ingest_batch(srv->ctx, rs->body ? rs->body : "", rs->len, &role, status);
+        json_t *doc = ingest_post_batch(srv->ctx, rs->body ? rs->body : "", rs->len, &role, status);
         return queue_json(conn, *status, doc);
     }
     json_t *doc = parse_body(rs, &err);
@@ -229,10 +259,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!rs)
             return MHD_NO;
         *con_cls = rs;
+        /* Answered before the body is read (the connection then closes). */
+        if (rs->overloaded) {
+            if (srv->settings.observe)
+                srv->settings.observe(route_label(&rs->route), 503, 0);
+            return queue_overloaded(conn);
+        }
+        if (rs->too_large)
+            return answer(srv, conn, rs, method, url);
+        return MHD_YES;
+    }
+    if (rs->overloaded || rs->too_large) {
+        *upload_data_size = 0; /* only reached if a client sends the body anyway */
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (append_body(rs, upload_data, *upload_data_size))
+        if (append_body(srv, rs, upload_data, *upload_data_size))
             return MHD_NO;
         *upload_data_size = 0;
         return MHD_YES;
@@ -243,11 +285,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode code)
 {
-    (void)cls;
     (void)conn;
     (void)code;
+    http_server *srv = cls;
     request_state *rs = *con_cls;
     if (rs) {
+        atomic_fetch_sub(&srv->in_flight, 1);
+        atomic_fetch_sub(&srv->in_flight_bytes, rs->len);
         free(rs->body);
         free(rs);
         *con_cls = NULL;
@@ -277,14 +321,17 @@ http_server *http_server_start(const http_settings *settings, ingest_ctx *ctx, c
     }
     srv->settings = *settings;
     srv->ctx = ctx;
-    /* One internal thread: ingest_ctx (Redis context, producer polling) is
-     * then only ever touched by that thread. */
+    atomic_init(&srv->in_flight, 0);
+    atomic_init(&srv->in_flight_bytes, 0);
+    /* A thread per connection: a request waiting for Kafka's
+     * acknowledgement holds up no other connection. */
     srv->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_POLL, 0, NULL, NULL,
-        on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd_error, NULL,
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+            MHD_USE_POLL,
+        0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd_error, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+        on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(settings->max_in_flight + 64), MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%d", settings->bind_addr, settings->port);
         free(srv);

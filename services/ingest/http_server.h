@@ -1,5 +1,11 @@
-/* ingest's HTTP front: libmicrohttpd on one internal thread, body limits,
- * bearer auth, routing to api.c, JSON responses for everything. */
+/* ingest's HTTP front: libmicrohttpd with a thread per connection (a
+ * request waiting for Kafka's acknowledgement holds up no other), body limits,
+ * bearer auth, routing to api.c, JSON responses for everything.
+ *
+ * Bounded: past max_in_flight requests or max_in_flight_bytes of bodies
+ * being read or handled, a new request is answered 503 with Retry-After at
+ * once, before its body is read; so is a request with a bad key (401) or a
+ * declared body over the limit (413). */
 #ifndef INGEST_HTTP_SERVER_H
 #define INGEST_HTTP_SERVER_H
 
@@ -12,6 +18,8 @@ typedef struct {
     int port;                /* 0 picks a free port */
     size_t max_body_bytes;   /* single-record endpoints */
     size_t max_batch_bytes;  /* /v1/batch */
+    int max_in_flight;       /* requests being read or handled */
+    size_t max_in_flight_bytes;
     /* Answers /livez, /healthz, /readyz and /metrics: sets *status, a
      * malloc'd *body (the server frees it) and its content type. */
     void (*probe)(const char *url, int *status, char **body, const char **content_type);
@@ -21,7 +29,7 @@ typedef struct {
 
 typedef struct http_server http_server;
 
-/* ctx must outlive the server; it is used from the server's thread only. */
+/* ctx must outlive the server; it is used from the server's threads. */
 http_server *http_server_start(const http_settings *settings, ingest_ctx *ctx, char *err,
                                size_t errlen);
 int http_server_port(const http_server *server);

@@ -2,8 +2,9 @@
  *
  * Wiring only: configuration, the Kafka producer, Redis, the key table, the
  * admin listener and the HTTP server. Requests are handled on the HTTP
- * server's single thread (api.c); this thread keeps the admin heartbeat
- * going until SIGTERM or SIGINT. */
+ * server's threads, one per connection (api.c); this thread keeps the admin heartbeat
+ * going and watches Redis until SIGTERM or SIGINT. */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 #include "timeutil.h"
 
 /* Readiness (0 = ready) runs on the admin thread; it has its own Redis connection so it
- * never shares one with the request thread. */
+ * never shares one with the request threads. */
 typedef struct {
     cw_producer *producer;
     cw_redis *redis;
@@ -119,6 +120,7 @@ static int run(const cw_config *cfg)
     readiness_ctx ready = {0};
     http_server *server = NULL;
     cw_redis *state_redis = NULL; /* the main thread's own connection */
+    int ctx_ready = 0;
     memset(&ctx, 0, sizeof(ctx));
     atomic_init(&ctx.rebuilding, 0);
 
@@ -136,12 +138,17 @@ static int run(const cw_config *cfg)
         cw_log(CW_LOG_ERROR, "cannot create the Kafka producer", "error", err, NULL);
         return 1;
     }
-    ctx.redis = cw_redis_new(cfg);
+    if (cw_producer_share(ctx.producer) != 0) {
+        cw_log(CW_LOG_ERROR, "cannot start the Kafka delivery thread", NULL);
+        cw_producer_free(ctx.producer);
+        return 1;
+    }
+    ctx_ready = ingest_ctx_init(&ctx, cfg) == 0;
     ready.redis = cw_redis_new(cfg);
     state_redis = cw_redis_new(cfg);
     ready.producer = ctx.producer;
     ready.ingest = &ctx;
-    if (ctx.redis == NULL || ready.redis == NULL || state_redis == NULL) {
+    if (!ctx_ready || ready.redis == NULL || state_redis == NULL) {
         cw_log(CW_LOG_ERROR, "cannot create the Redis client", NULL);
         goto out;
     }
@@ -190,7 +197,8 @@ out:
     auth_table_free(&ctx.auth);
     cw_redis_free(state_redis);
     cw_redis_free(ready.redis);
-    cw_redis_free(ctx.redis);
+    if (ctx_ready)
+        ingest_ctx_destroy(&ctx);
     cw_producer_free(ctx.producer);
     return rc;
 }
@@ -198,6 +206,9 @@ out:
 int main(int argc, char **argv)
 {
     static const cw_cfg_spec *const specs[] = {ingest_config_spec, NULL};
+    /* A thread per connection would otherwise get malloc arenas of its own,
+     * each keeping freed memory: two bound the resident size. */
+    mallopt(M_ARENA_MAX, 2);
     cw_service svc;
     int start = cw_service_start(&svc, "ingest", argc, argv, specs);
     if (start != CW_SERVICE_RUN)

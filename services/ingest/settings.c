@@ -11,6 +11,12 @@ const cw_cfg_spec ingest_config_spec[] = {
      .max = 16777216, .help = "largest body of a single-record request"},
     {.key = "http.max_batch_bytes", .type = CW_CFG_INT, .default_value = "16777216",
      .min = 1024, .max = 1073741824, .help = "largest /v1/batch body"},
+    {.key = "http.max_in_flight", .type = CW_CFG_INT, .default_value = "256", .min = 1,
+     .max = 65536, .help = "past this many requests being read or handled (each on a thread of its "
+             "own), 503 with Retry-After"},
+    {.key = "http.max_in_flight_bytes", .type = CW_CFG_INT, .default_value = "268435456",
+     .min = 65536, .max = 17179869184LL,
+     .help = "past this many body bytes being read or handled, 503 with Retry-After"},
     {.key = "auth.keys", .type = CW_CFG_LIST,
      .help = "bearer keys as <sha256 hex of the key>=<role>; roles: registry, importer, admin, "
              "provider:<provider_id>"},
@@ -41,4 +47,6 @@ void ingest_http_from_config(const cw_config *cfg, http_settings *s)
     s->port = (int)cw_config_int(cfg, "http.port");
     s->max_body_bytes = (size_t)cw_config_int(cfg, "http.max_body_bytes");
     s->max_batch_bytes = (size_t)cw_config_int(cfg, "http.max_batch_bytes");
+    s->max_in_flight = (int)cw_config_int(cfg, "http.max_in_flight");
+    s->max_in_flight_bytes = (size_t)cw_config_int(cfg, "http.max_in_flight_bytes");
 }

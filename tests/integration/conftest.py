@@ -269,7 +269,8 @@ class Service:
                                                                   self.proc.returncode, text)
 
 
-def ingest_config(port, admin_port, redis_port, keys, brokers=KAFKA_BROKERS, extra=""):
+def ingest_config(port, admin_port, redis_port, keys, brokers=KAFKA_BROKERS, extra="",
+                  http_extra=""):
     entries = "\n".join("    - %s" % e for e in keys.config_entries())
     return """kafka:
   brokers: {brokers}
@@ -290,19 +291,21 @@ http:
   port: {port}
   max_body_bytes: 65536
   max_batch_bytes: 1048576
+{http_extra}
 auth:
   keys:
 {entries}
 {extra}""".format(brokers=brokers, redis_port=redis_port, admin_port=admin_port, port=port,
-                  entries=entries, extra=extra)
+                  entries=entries, extra=extra, http_extra=http_extra)
 
 
 class Ingest(Service):
-    def __init__(self, workdir, redis_port, keys, brokers=KAFKA_BROKERS, extra=""):
+    def __init__(self, workdir, redis_port, keys, brokers=KAFKA_BROKERS, extra="",
+                 http_extra=""):
         self.port = free_port()
         self.admin_port = free_port()
         super().__init__("ingest", ingest_config(self.port, self.admin_port, redis_port, keys,
-                                                 brokers, extra), workdir)
+                                                 brokers, extra, http_extra), workdir)
         self.url = "http://127.0.0.1:%d" % self.port
         self.client = IngestClient(self.url)
 

@@ -3,11 +3,14 @@ records read back from the topics and decoded with the .avsc files,
 idempotency, authorization, batches."""
 
 import datetime
+import json
+import socket
+import time
 
 import pytest
 import requests
 
-from conftest import sha256_hex
+from conftest import Ingest, sha256_hex
 
 UTC = datetime.timezone.utc
 
@@ -270,6 +273,141 @@ def test_batch_reports_every_line(ingest, keys, watch, ids):
     assert sorted(x["value"]["order_id"] for x in got["orders.assigned"]) == [ids + "O1",
                                                                               ids + "O2"]
     assert [x["value"]["event_id"] for x in got["visit.events"]] == [ids + "O2-in"]
+
+
+def test_batch_lines_see_the_lines_before_them(ingest, keys, watch, ids):
+    """A batch's lines are handled together (one read of Redis, one produce,
+    one write): a line still sees what the lines before it did, and a batch
+    longer than one chunk of lines is handled whole."""
+    post_registry(ingest, keys, ids)
+    watch.start = watch._ends()
+    twin = dict(check_in_body(ids, 1), type="check-in", face_match=0.5)
+    lines = [dict(order_body(ids, 1), type="order"),
+             dict(check_in_body(ids, 1), type="check-in"),   # its order: line 1
+             dict(check_in_body(ids, 1), type="check-in"),   # the same again
+             twin]                                            # same id, other content
+    lines += [dict(order_body(ids, n), type="order") for n in range(2, 1202)]
+    text = "\n".join(json.dumps(x) for x in lines) + "\n"
+    r = ingest.client.post("/v1/batch", keys.p01, data=text,
+                           headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 200, r.text[:500]
+    doc = r.json()
+    assert [x["status"] for x in doc["results"][:4]] == [202, 202, 200, 409]
+    assert (doc["accepted"], doc["duplicates"], doc["rejected"]) == (1202, 1, 1)
+    assert [x["line"] for x in doc["results"]] == list(range(1, 1205))
+    got = by_topic(watch.new_records())
+    assert len(got["orders.assigned"]) == 1201
+    assert [x["value"]["event_id"] for x in got["visit.events"]] == [ids + "O1-in"]
+    # Redis holds what the batch accepted: the same check-in alone is a
+    # duplicate now, and its twin still a conflict.
+    again = ingest.client.submit("check-in", keys.p01, check_in_body(ids, 1))
+    assert again.status_code == 200 and again.json()["status"] == "duplicate", again.text
+    del twin["type"]
+    assert ingest.client.submit("check-in", keys.p01, twin).status_code == 409
+
+
+def test_concurrent_requests_of_one_id_make_one_record(ingest, keys, watch, ids):
+    """Requests run on many threads at once: sixteen clients posting the
+    same order at the same moment get one 202 and fifteen duplicates, and
+    sixteen posting two versions of another get one 202, the same version's
+    duplicates and the other version's 409s; each order is produced once."""
+    import concurrent.futures
+    import threading
+    post_registry(ingest, keys, ids)
+    watch.start = watch._ends()
+    same = order_body(ids, 1)
+    versions = [order_body(ids, 2), dict(order_body(ids, 2), scheduled_minutes=90)]
+    start = threading.Barrier(32)
+
+    def post(body):
+        client = requests.Session()
+        start.wait(30)
+        r = client.post(ingest.url + "/v1/orders", json=body, timeout=60,
+                        headers={"Authorization": "Bearer " + keys.p01})
+        return body, r.status_code
+
+    bodies = [same] * 16 + [versions[i % 2] for i in range(16)]
+    with concurrent.futures.ThreadPoolExecutor(32) as pool:
+        results = list(pool.map(post, bodies))
+    first = sorted(code for body, code in results if body is same)
+    assert first == [200] * 15 + [202], first
+    second = [(body is versions[0], code) for body, code in results if body is not same]
+    winner = [won for won, code in second if code == 202]
+    assert len(winner) == 1, second
+    for won, code in second:
+        if code != 202:
+            assert code == (200 if won == winner[0] else 409), second
+    got = by_topic(watch.new_records())
+    produced = sorted(x["value"]["order_id"] for x in got["orders.assigned"])
+    assert produced == [ids + "O1", ids + "O2"], produced
+
+
+def raw_request(port, head, body=b"", timeout=10):
+    """Sends a request by hand (head without its blank line); returns the
+    socket, for the caller to read from or finish."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(head.encode() + b"\r\n\r\n" + body)
+    return s
+
+
+def read_response(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("latin-1")
+
+
+def test_declared_oversized_body_is_refused_unread(ingest, keys):
+    s = raw_request(ingest.port, "POST /v1/elders HTTP/1.1\r\nHost: x\r\n"
+                                 "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                                 "Content-Length: 50000000" % keys.registry)
+    try:
+        # Answered with none of the 50 MB sent.
+        head = read_response(s)
+        assert head.startswith("HTTP/1.1 413"), head
+    finally:
+        s.close()
+
+
+def test_overload_is_answered_503_at_once(tmp_path, redis_server, keys, ids):
+    """With one request in flight allowed, a second one is answered 503 with
+    Retry-After while the first is still being read, and nothing is lost:
+    the first completes, and once it has, requests are taken again."""
+    svc = Ingest(str(tmp_path), redis_server.port, keys, http_extra="  max_in_flight: 1")
+    try:
+        svc.wait_ready("http://127.0.0.1:%d/readyz" % svc.admin_port)
+        elder = {"elder_id": ids + "EO", "street_id": "S1", "community_id": "C1",
+                 "home": {"lat": 41.3, "lon": 123.7, "crs": "WGS84"}}
+        body = json.dumps(elder).encode()
+        held = raw_request(svc.port, "POST /v1/elders HTTP/1.1\r\nHost: x\r\n"
+                                     "Authorization: Bearer %s\r\n"
+                                     "Content-Type: application/json\r\nContent-Length: %d"
+                                     % (keys.registry, len(body)), body[:10])
+        other = dict(elder, elder_id=ids + "EP")
+        deadline = time.monotonic() + 30
+        while True:
+            r = svc.client.submit("elder", keys.registry, other)
+            if r.status_code == 503:
+                break
+            # Until the server has begun the held request, the other one
+            # may pass; it must not be lost either.
+            assert r.status_code in (200, 202), r.text
+            assert time.monotonic() < deadline, "never answered 503"
+            time.sleep(0.05)
+        assert r.headers.get("Retry-After") == "1"
+        assert r.json()["error"] == "overloaded"
+        # Probes are not counted.
+        assert requests.get(svc.url + "/livez", timeout=5).status_code == 200
+        held.sendall(body[10:])
+        assert read_response(held).startswith("HTTP/1.1 202")
+        held.close()
+        r = svc.client.submit("elder", keys.registry, other)
+        assert r.status_code in (200, 202), r.text
+    finally:
+        svc.stop()
 
 
 def test_probes(ingest):
