@@ -173,6 +173,18 @@ static int load_order(api_call *call, const char *order_id, order_row *row, api_
     return 0;
 }
 
+/* An order the role may act on. Another provider's order answers exactly
+ * as a missing one: a provider learns nothing of orders not its own. */
+static int load_own_order(api_call *call, const auth_role *role, const char *order_id,
+                          order_row *row, api_error *err)
+{
+    if (load_order(call, order_id, row, err))
+        return -1;
+    if (!auth_may_act_for_provider(role, row->provider_id))
+        return api_fail(err, 404, "unknown_order", "order_id", "order %s is not known", order_id);
+    return 0;
+}
+
 /* ---- idempotency -------------------------------------------------------- */
 
 static void content_hash(json_t *body, char hex[65])
@@ -382,9 +394,10 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
     if (!found)
         return api_fail(err, 422, "unknown_caregiver", "caregiver_id",
                         "caregiver %s is not registered", r.caregiver_id);
+    /* Another provider's caregiver answers as an unknown one. */
     if (!auth_may_act_for_provider(role, caregiver[0]))
-        return api_fail(err, 403, "forbidden", "caregiver_id",
-                        "caregiver %s belongs to another provider", r.caregiver_id);
+        return api_fail(err, 422, "unknown_caregiver", "caregiver_id",
+                        "caregiver %s is not registered", r.caregiver_id);
     int early = resolve_idempotency(call, "order", r.order_id, hash, 0, out, err);
     if (early)
         return early > 0 ? 0 : -1;
@@ -519,14 +532,11 @@ static int submit_visit(api_call *call, visit_kind kind, json_t *body, const cha
     const char *kind_name = kind == VISIT_CHECK_IN ? "check-in" : "check-out";
     visit_req r;
     order_row order;
-    if (parse_visit(body, kind, &r, err) || load_order(call, r.order_id, &order, err))
+    if (parse_visit(body, kind, &r, err) || load_own_order(call, role, r.order_id, &order, err))
         return -1;
     if (strcmp(order.caregiver_id, r.caregiver_id) != 0)
         return api_fail(err, 422, "caregiver_mismatch", "caregiver_id",
                         "order %s is assigned to another caregiver", r.order_id);
-    if (!auth_may_act_for_provider(role, order.provider_id))
-        return api_fail(err, 403, "forbidden", "order_id",
-                        "order %s belongs to another provider", r.order_id);
     int64_t received;
     if (receipt_time(call, r.at_ms, &received, err))
         return -1;
@@ -553,11 +563,8 @@ static int submit_evidence(api_call *call, json_t *body, const char *hash, const
     evidence_req r;
     order_row order;
     char e[256];
-    if (parse_evidence(body, &r, err) || load_order(call, r.order_id, &order, err))
+    if (parse_evidence(body, &r, err) || load_own_order(call, role, r.order_id, &order, err))
         return -1;
-    if (!auth_may_act_for_provider(role, order.provider_id))
-        return api_fail(err, 403, "forbidden", "order_id",
-                        "order %s belongs to another provider", r.order_id);
     int64_t received;
     if (receipt_time(call, r.at_ms, &received, err))
         return -1;

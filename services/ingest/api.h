@@ -37,6 +37,7 @@ typedef struct {
     int replay_mode;       /* time.mode: replay */
     int64_t clock_skew_ms; /* live mode: events further ahead are rejected */
     int64_t (*now_ms)(void);
+    size_t max_batch_lines; /* http.max_batch_lines */
     /* Set by the main thread while Redis is being rebuilt from Kafka
      * (after it lost its data): requests are answered 503 meanwhile. */
     atomic_int rebuilding;
@@ -74,7 +75,8 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
 /* NDJSON batch (batch.c): each line {"type": ..., fields...}. Returns the
  * response document (caller decrefs) and sets *status: 200, or 503 when
  * Kafka or Redis failed part way (lines before it are done, lines after it
- * not: the failed ones reported 503, the untried ones "not_processed"). */
+ * not: the failed ones reported 503, the untried ones "not_processed"), or
+ * 413 when it has more than max_batch_lines lines (none handled). */
 json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const auth_role *role,
                           int *status);
 

@@ -195,6 +195,16 @@ json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const a
     }
     /* Chunk by chunk, so that memory does not grow with the body. */
     body_cursor cursor = {.p = data, .end = data + len};
+    size_t total = count_remaining_lines(&cursor);
+    if (total > ctx->max_batch_lines) {
+        *status = 413;
+        free(lines);
+        json_decref(t.results);
+        return json_pack("{s:s, s:s+, s:s}", "error", "too_many_lines", "message",
+                         "the batch has more lines than http.max_batch_lines; nothing was "
+                         "accepted, split it",
+                         "", "field", "");
+    }
     *status = 200;
     while (*status == 200 && cursor.p < cursor.end) {
         size_t n = next_chunk(&cursor, lines);

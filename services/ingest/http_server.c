@@ -28,6 +28,9 @@ typedef struct {
     size_t len, cap, limit;
     int too_large;
     int overloaded; /* answered 503 at once */
+    int refused;    /* the key: answered 401 or 403 at once */
+    auth_role role;
+    api_error auth_err;
     struct timespec started;
 } request_state;
 
@@ -118,6 +121,9 @@ static int append_body(http_server *srv, request_state *rs, const char *data, si
     return 0;
 }
 
+static int authenticate(http_server *srv, struct MHD_Connection *conn, auth_role *role,
+                        api_error *err);
+
 static request_state *begin_request(http_server *srv, struct MHD_Connection *conn,
                                     const char *method, const char *url)
 {
@@ -131,11 +137,17 @@ static request_state *begin_request(http_server *srv, struct MHD_Connection *con
     /* A declared length over the limit is refused without reading the body. */
     const char *declared = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                        MHD_HTTP_HEADER_CONTENT_LENGTH);
+    /* The key is judged from the headers, before any body is read. */
+    if (rs->route.kind != ROUTE_PROBE && rs->route.kind != ROUTE_NOT_FOUND &&
+        rs->route.method_allowed &&
+        (authenticate(srv, conn, &rs->role, &rs->auth_err) != 0 ||
+         route_role_check(&rs->route, &rs->role, &rs->auth_err) != 0))
+        rs->refused = 1;
     unsigned long long length = declared ? strtoull(declared, NULL, 10) : 0;
     if (length > rs->limit)
         rs->too_large = 1;
     int requests = atomic_fetch_add(&srv->in_flight, 1) + 1;
-    if (rs->route.kind != ROUTE_PROBE &&
+    if (rs->route.kind != ROUTE_PROBE && !rs->refused &&
         (requests > srv->settings.max_in_flight ||
          atomic_load(&srv->in_flight_bytes) + length > srv->settings.max_in_flight_bytes))
         rs->overloaded = 1;
@@ -198,11 +210,7 @@ static enum MHD_Result answer_api(http_server *srv, struct MHD_Connection *conn,
 {
     api_error err = {0};
     api_outcome out;
-    auth_role role;
-    if (authenticate(srv, conn, &role, &err)) {
-        *status = err.status;
-        return queue_error(conn, &err);
-    }
+    auth_role role = rs->role; /* judged from the headers in begin_request */
     if (rs->route.kind == ROUTE_BATCH) {
         json_t *doc = ingest_post_batch(srv->ctx, rs->body ? rs->body : "", rs->len, &role, status);
         return queue_json(conn, *status, doc);
@@ -232,6 +240,10 @@ static enum MHD_Result answer(http_server *srv, struct MHD_Connection *conn, req
         api_fail(&err, 405, "method_not_allowed", "", "%s is not allowed on %s", method, url);
         status = 405;
         rc = queue_error(conn, &err);
+    } else if (rs->refused) {
+        err = rs->auth_err;
+        status = err.status;
+        rc = queue_error(conn, &err);
     } else if (rs->too_large) {
         api_fail(&err, 413, "body_too_large", "", "the body exceeds %zu bytes", rs->limit);
         status = 413;
@@ -259,17 +271,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!rs)
             return MHD_NO;
         *con_cls = rs;
-        /* Answered before the body is read (the connection then closes). */
+        /* Answered before the body is read (the connection then closes):
+         * overload, an unknown path or method, a bad key, a declared body
+         * over the limit. */
         if (rs->overloaded) {
             if (srv->settings.observe)
                 srv->settings.observe(route_label(&rs->route), 503, 0);
             return queue_overloaded(conn);
         }
-        if (rs->too_large)
+        if (rs->refused || rs->too_large || rs->route.kind == ROUTE_NOT_FOUND ||
+            !rs->route.method_allowed)
             return answer(srv, conn, rs, method, url);
         return MHD_YES;
     }
-    if (rs->overloaded || rs->too_large) {
+    if (rs->overloaded || rs->too_large || rs->refused || rs->route.kind == ROUTE_NOT_FOUND ||
+        !rs->route.method_allowed) {
         *upload_data_size = 0; /* only reached if a client sends the body anyway */
         return MHD_YES;
     }

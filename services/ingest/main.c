@@ -158,6 +158,7 @@ static int run(const cw_config *cfg)
     ctx.replay_mode = strcmp(cw_config_str(cfg, "time.mode"), "replay") == 0;
     ctx.clock_skew_ms = (int64_t)(cw_config_double(cfg, "rules.clock_skew_minutes") * 60000.0);
     ctx.now_ms = cw_now_ms;
+    ctx.max_batch_lines = (size_t)cw_config_int(cfg, "http.max_batch_lines");
 
     if (cw_admin_start(cw_config_str(cfg, "admin.bind"), (int)cw_config_int(cfg, "admin.port"),
                        ingest_ready, &ready, err, sizeof(err)) != 0) {

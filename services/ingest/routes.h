@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "api.h"
+#include "auth.h"
 
 typedef enum {
     ROUTE_NOT_FOUND,
@@ -22,5 +23,13 @@ typedef struct {
 } route;
 
 route route_request(const char *method, const char *url);
+
+/* Whether role may use the route at all, decided from the headers before
+ * any body is read: reference data needs registry, importer or admin;
+ * orders and visits a provider or the importer (a provider's own
+ * caregivers and orders are checked per record, in api.c); unfreeze an
+ * admin; a batch any role (each line is checked as its record would be).
+ * 0, or -1 with a 403 in err. */
+int route_role_check(const route *r, const auth_role *role, api_error *err);
 
 #endif

@@ -11,6 +11,8 @@ const cw_cfg_spec ingest_config_spec[] = {
      .max = 16777216, .help = "largest body of a single-record request"},
     {.key = "http.max_batch_bytes", .type = CW_CFG_INT, .default_value = "16777216",
      .min = 1024, .max = 1073741824, .help = "largest /v1/batch body"},
+    {.key = "http.max_batch_lines", .type = CW_CFG_INT, .default_value = "10000", .min = 1,
+     .max = 1000000, .help = "most lines of one /v1/batch (more: 413, nothing handled)"},
     {.key = "http.max_in_flight", .type = CW_CFG_INT, .default_value = "256", .min = 1,
      .max = 65536, .help = "past this many requests being read or handled (each on a thread of its "
              "own), 503 with Retry-After"},

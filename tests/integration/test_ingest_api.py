@@ -201,9 +201,13 @@ def test_auth_roles(ingest, keys, ids):
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
     r = c.post("/v1/orders", None, order_body(ids), headers={"Authorization": "Basic abc"})
     assert r.status_code == 401
-    # A provider cannot post for another provider's caregiver.
+    # A provider cannot post for another provider's caregiver, and is told
+    # no more than of a caregiver that does not exist.
     r = c.submit("order", keys.p02, order_body(ids))
-    assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
+    unknown = c.submit("order", keys.p02, dict(order_body(ids), caregiver_id=ids + "nobody"))
+    assert r.status_code == 422 and r.json()["error"] == "unknown_caregiver", r.text
+    assert r.json()["message"].replace(ids + "CG1", "X") == \
+        unknown.json()["message"].replace(ids + "nobody", "X")
     # Providers do not post reference data; the registry does not post visits.
     r = c.submit("elder", keys.p01, {"elder_id": ids + "E9", "street_id": "S", "community_id": "C",
                                      "home": {"lat": 1, "lon": 2}})
@@ -213,8 +217,31 @@ def test_auth_roles(ingest, keys, ids):
     r = c.post("/v1/caregivers/%sCG1/unfreeze" % ids, keys.p01, {"reason": "checked"})
     assert r.status_code == 403
     assert c.submit("order", keys.p01, order_body(ids)).status_code == 202
-    r = c.submit("check-in", keys.p02, check_in_body(ids))
-    assert r.status_code == 403
+    # Another provider's order answers as a missing one, whatever the
+    # caregiver named: no "assigned to another caregiver" to learn from.
+    for body in (check_in_body(ids), dict(check_in_body(ids), caregiver_id=ids + "CGX")):
+        r = c.submit("check-in", keys.p02, body)
+        assert r.status_code == 404 and r.json()["error"] == "unknown_order", r.text
+    missing = c.submit("check-in", keys.p02, check_in_body(ids, n=9))
+    assert r.json()["message"].replace(ids + "O1", "X") == \
+        missing.json()["message"].replace(ids + "O9", "X")
+
+
+def test_keys_are_judged_before_the_body_is_read(ingest, keys):
+    """A bad key, or a key whose role may not use the endpoint, is answered
+    from the headers: none of the declared body is ever sent here."""
+    cases = [("POST /v1/orders", None, 401), ("POST /v1/orders", "not-a-key", 401),
+             ("POST /v1/elders", keys.p01, 403), ("POST /v1/orders", keys.registry, 403),
+             ("POST /v1/caregivers/X/unfreeze", keys.p01, 403)]
+    for line, key, status in cases:
+        auth = "Authorization: Bearer %s\r\n" % key if key else ""
+        s = raw_request(ingest.port, "%s HTTP/1.1\r\nHost: x\r\n%sContent-Type: "
+                                     "application/json\r\nContent-Length: 60000" % (line, auth))
+        try:
+            head = read_response(s)
+        finally:
+            s.close()
+        assert head.startswith("HTTP/1.1 %d" % status), (line, key, head)
 
 
 def test_unknown_references(ingest, keys, ids):
@@ -406,6 +433,29 @@ def test_overload_is_answered_503_at_once(tmp_path, redis_server, keys, ids):
         held.close()
         r = svc.client.submit("elder", keys.registry, other)
         assert r.status_code in (200, 202), r.text
+    finally:
+        svc.stop()
+
+
+def test_batch_over_its_line_limit_is_refused_whole(tmp_path, redis_server, keys, watch, ids):
+    svc = Ingest(str(tmp_path), redis_server.port, keys, http_extra="  max_batch_lines: 5")
+    try:
+        svc.wait_ready("http://127.0.0.1:%d/readyz" % svc.admin_port)
+        watch.start = watch._ends()
+        lines = [{"type": "elder", "elder_id": "%sL%d" % (ids, i), "street_id": "S1",
+                  "community_id": "C1", "home": {"lat": 41.3, "lon": 123.7, "crs": "WGS84"}}
+                 for i in range(6)]
+
+        def post(batch):
+            # Blank lines are not lines.
+            text = "\n\n".join(json.dumps(x) for x in batch) + "\n"
+            return svc.client.post("/v1/batch", keys.registry, data=text,
+                                   headers={"Content-Type": "application/x-ndjson"})
+        r = post(lines)
+        assert r.status_code == 413 and r.json()["error"] == "too_many_lines", r.text
+        assert watch.new_records() == []
+        r = post(lines[:5])
+        assert r.status_code == 200 and r.json()["accepted"] == 5, r.text
     finally:
         svc.stop()
 

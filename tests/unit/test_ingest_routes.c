@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+
 #include <string.h>
 
 #include "routes.h"
@@ -232,10 +234,61 @@ static void unknown_paths_404_for_any_method(void **state)
     assert_not_found("BREW", "/coffee");
 }
 
+/* ---- which roles may use a route, from the headers alone ---------------------- */
+
+static int allowed(const char *url, role_kind kind)
+{
+    route r = route_request("POST", url);
+    auth_role role = {.kind = kind};
+    snprintf(role.provider_id, sizeof(role.provider_id), "P01");
+    api_error err = {0};
+    int rc = route_role_check(&r, &role, &err);
+    if (rc != 0)
+        assert_int_equal(err.status, 403);
+    return rc == 0;
+}
+
+static void reference_data_needs_registry_importer_or_admin(void **state)
+{
+    (void)state;
+    static const char *const urls[] = {"/v1/elders", "/v1/caregivers", "/v1/contracts"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(allowed(urls[i], ROLE_REGISTRY));
+        assert_true(allowed(urls[i], ROLE_IMPORTER));
+        assert_true(allowed(urls[i], ROLE_ADMIN));
+        assert_false(allowed(urls[i], ROLE_PROVIDER));
+    }
+}
+
+static void orders_and_visits_refuse_the_registry(void **state)
+{
+    (void)state;
+    static const char *const urls[] = {"/v1/orders", "/v1/visits/check-in",
+                                       "/v1/visits/check-out", "/v1/visits/evidence"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_false(allowed(urls[i], ROLE_REGISTRY));
+        assert_true(allowed(urls[i], ROLE_PROVIDER));
+        assert_true(allowed(urls[i], ROLE_IMPORTER));
+    }
+}
+
+static void unfreeze_is_for_admins_and_batches_for_all(void **state)
+{
+    (void)state;
+    assert_true(allowed("/v1/caregivers/CG1/unfreeze", ROLE_ADMIN));
+    assert_false(allowed("/v1/caregivers/CG1/unfreeze", ROLE_PROVIDER));
+    assert_false(allowed("/v1/caregivers/CG1/unfreeze", ROLE_IMPORTER));
+    assert_true(allowed("/v1/batch", ROLE_REGISTRY));
+    assert_true(allowed("/v1/batch", ROLE_PROVIDER));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(post_each_record_path),
+        cmocka_unit_test(reference_data_needs_registry_importer_or_admin),
+        cmocka_unit_test(orders_and_visits_refuse_the_registry),
+        cmocka_unit_test(unfreeze_is_for_admins_and_batches_for_all),
         cmocka_unit_test(get_on_record_paths_is_405),
         cmocka_unit_test(other_methods_on_record_paths_are_405),
         cmocka_unit_test(method_not_allowed_keeps_record_type),
