@@ -29,6 +29,9 @@ const cw_cfg_spec cw_checker_config_spec[] = {
              "timers fire though its caregivers are idle"},
     {.key = "stream.batch_max", .type = CW_CFG_INT, .default_value = "500", .min = 1,
      .max = 100000, .help = "messages handled per produce-and-commit round"},
+    {.key = "stream.max_record_bytes", .type = CW_CFG_INT, .default_value = "65536",
+     .min = 1024, .max = 900000,
+     .help = "longer input records are dead-lettered undecoded (decoding can multiply size)"},
     {.key = NULL},
 };
 
@@ -328,6 +331,7 @@ static int run(const cw_checker_def *def, cw_checker *ck)
         ck->handlers.rebuild_data = ck;
     }
     ck->handlers.batch_max = (int)cw_config_int(ck->cfg, "stream.batch_max");
+    ck->handlers.max_record_bytes = (size_t)cw_config_int(ck->cfg, "stream.max_record_bytes");
     if (def->setup(ck) != 0)
         goto out;
     if (ck->handlers.user_data == NULL)

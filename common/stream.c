@@ -99,6 +99,17 @@ static int handle_one(const cw_stream_handlers *h, rd_kafka_message_t *m, cw_out
 
     const cw_avro_schema *schema;
     avro_value_t value;
+    size_t max_bytes = h->max_record_bytes > 0 ? h->max_record_bytes : 65536;
+    if (m->payload != NULL && m->len > max_bytes) {
+        snprintf(reason, sizeof(reason),
+                 "oversized: %zu bytes, over stream.max_record_bytes (%zu); not decoded, its "
+                 "first %zu bytes kept here",
+                 m->len, max_bytes, max_bytes);
+        return cw_stream_dead_letter(out, h->service, topic, m->partition, m->offset, m->key,
+                                     m->key_len, m->payload, max_bytes, reason, cw_now_ms())
+                   ? STOP_FATAL
+                   : 0;
+    }
     if (m->payload == NULL ||
         cw_avro_decode(m->payload, m->len, &schema, &value, err, sizeof(err)) != 0) {
         snprintf(reason, sizeof(reason), "undecodable: %s", m->payload ? err : "empty value");

@@ -86,6 +86,10 @@ typedef struct {
     void (*rewound)(void *rewound_data, const char *topic, int32_t partition, int64_t offset);
     void *rewound_data;
     int batch_max;        /* default 500 messages */
+    /* Records longer than this are dead-lettered undecoded (default 65536):
+     * a short record can decode into much more memory (an array of a
+     * million empty strings is 1 MB on the wire, 100 MB decoded). */
+    size_t max_record_bytes;
     int batch_wait_ms;    /* default 20: the longest a batch takes arrived messages */
 } cw_stream_handlers;
 

@@ -2,7 +2,7 @@
 gives exactly the expected verdicts on visit.checks (read back and decoded
 independently); the same day out of order and with duplicates gives the same
 set; a frozen caregiver's next check-in is FROZEN_CAREGIVER until unfrozen;
-unknown references and undecodable records are dead-lettered; a checker
+unknown references, undecodable and oversized records are dead-lettered; a checker
 killed with SIGKILL mid-stream loses and contradicts nothing."""
 
 import json
@@ -269,10 +269,14 @@ def test_unknown_references_and_garbage_go_to_dead_letters(checkers, ids):
         p.produce("visit.events", key=(ids + "nobody").encode(),
                   value=REGISTRY.encode("VisitEvent", event))
         p.produce("visit.events", key=(ids + "junk").encode(), value=b"not an avro record")
+        # 700 KB on the wire, about 70 MB once decoded: refused undecoded.
+        bomb = dict(event, event_id=ids + "bomb-in", items=[""] * 700000)
+        p.produce("visit.events", key=(ids + "bomb").encode(),
+                  value=REGISTRY.encode("VisitEvent", bomb))
         assert p.flush(30) == 0
         deadline = time.monotonic() + 60
         letters = []
-        while time.monotonic() < deadline and len(letters) < 6:
+        while time.monotonic() < deadline and len(letters) < 9:
             letters += [r for r in watch.new_records()
                         if r["value"]["key"] and r["value"]["key"].decode().startswith(ids)]
             time.sleep(0.5)
@@ -286,7 +290,13 @@ def test_unknown_references_and_garbage_go_to_dead_letters(checkers, ids):
         ("geo-validator", "undecodable"),
         ("duration-timer", "undecodable"),
         ("overlap-detector", "undecodable"),
+        ("geo-validator", "oversized"),
+        ("duration-timer", "oversized"),
+        ("overlap-detector", "oversized"),
     }, reasons
+    bombs = [r["value"] for r in letters if r["value"]["reason"].startswith("oversized")]
+    assert all(len(b["payload"]) == 65536 and "700" in b["reason"] for b in bombs), \
+        [b["reason"] for b in bombs]
     junk = [r["value"] for r in letters if r["value"]["reason"].startswith("undecodable")]
     assert all(j["payload"] == b"not an avro record" and j["source_topic"] == "visit.events"
                for j in junk)
