@@ -54,6 +54,22 @@ static int checker_ready(void *user_data, char *reason, size_t reason_len)
     return 0;
 }
 
+/* The client's idea of a partition's end is only as fresh as its last
+ * fetch: records a producer wrote to several partitions at once (an
+ * ingest batch) may be in the log already, but not yet known here, when
+ * another partition's share of them has been read and has moved the
+ * service-wide clock. Before an idle partition follows that clock, the
+ * broker is asked where the partition ends. 1 when everything up to it
+ * was handled, 0 otherwise (or when the broker cannot say). */
+static int end_at_broker(rd_kafka_t *rk, const cw_checker *ck, int partition)
+{
+    int64_t low = -1, high = -1;
+    if (rd_kafka_query_watermark_offsets(rk, ck->timer_topic, partition, &low, &high, 2000) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    return high == low || ck->consumed_to[partition] >= high;
+}
+
 /* Whether a partition of the timer topic counts as quiet: no message from
  * it for a while, and the client knows its end and that everything up to
  * it was handled. Only cached offsets, except once per partition the
@@ -68,7 +84,7 @@ static int quiet(cw_checker *ck, int partition)
     if (high < 0)
         return 0; /* nothing fetched yet: its backlog is unknown */
     if (high == low)
-        return 1; /* empty */
+        return end_at_broker(rk, ck, partition); /* empty, as far as the client knows */
     if (ck->consumed_to[partition] == 0 && !ck->committed_known[partition]) {
         rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(pos, ck->timer_topic, partition);
@@ -79,7 +95,7 @@ static int quiet(cw_checker *ck, int partition)
         }
         rd_kafka_topic_partition_list_destroy(pos);
     }
-    return ck->consumed_to[partition] >= high;
+    return ck->consumed_to[partition] >= high && end_at_broker(rk, ck, partition);
 }
 
 int cw_checker_watermark(cw_checker *ck, int partition, int64_t *wm)

@@ -123,13 +123,27 @@ static int encoding_failed(api_error *err, const char *why)
 
 /* ---- Redis lookups ------------------------------------------------------ */
 
+/* A batch's line is about to produce what may be read downstream with a
+ * key an earlier line changed: everything kept so far is made durable
+ * first, Kafka then Redis (batch_session.h). 0, or -1 when it could not. */
+static int flush_batch(api_call *call)
+{
+    return batch_session_flush(call->batch, call->ctx->producer, call->redis,
+                               CW_KEY_STREAM_CLOCK, STREAM_CLOCK_SCRIPT) == 0
+               ? 0
+               : -1;
+}
+
 /* HMGETs fields of key into values (each at most 128 bytes). Returns 1 when
  * the hash exists, 0 when it does not, -1 when Redis is unreachable. */
 static int load_hash(api_call *call, const char *key, const char *const *fields, size_t n,
                      char values[][128])
 {
     if (call->batch) {
-        int known = batch_session_lookup_hash(call->batch, key, fields, n, values);
+        int unwritten = 0;
+        int known = batch_session_lookup_hash(call->batch, key, fields, n, values, &unwritten);
+        if (unwritten && flush_batch(call) != 0)
+            return -1;
         if (known != 2)
             return known;
     }
@@ -205,8 +219,12 @@ static int idempotency_check(api_call *call, const char *kind, const char *id, c
     char key[CW_KEY_MAX], stored[80];
     snprintf(key, sizeof(key), CW_KEY_IDEMPOTENCY, kind, id);
     int found = 2;
-    if (call->batch)
-        found = batch_session_lookup_string(call->batch, key, stored, sizeof(stored));
+    if (call->batch) {
+        int unwritten = 0;
+        found = batch_session_lookup_string(call->batch, key, stored, sizeof(stored), &unwritten);
+        if (unwritten && flush_batch(call) != 0)
+            return unavailable(err, "Kafka or Redis");
+    }
     if (found == 2)
         found = cw_redis_get_string(call->redis, key, stored, sizeof(stored));
     if (found < 0)
@@ -700,7 +718,9 @@ int ingest_batch_prefetch(ingest_batch *b)
     if (batch_session_prefetch(b->call.batch, b->call.redis) != 0)
         return -1;
     char clock[32];
-    if (batch_session_lookup_string(b->call.batch, CW_KEY_STREAM_CLOCK, clock, sizeof(clock)) == 1)
+    int unwritten;
+    if (batch_session_lookup_string(b->call.batch, CW_KEY_STREAM_CLOCK, clock, sizeof(clock),
+                                    &unwritten) == 1)
         batch_session_advance_clock(b->call.batch, 0, strtoll(clock, NULL, 10));
     return 0;
 }

@@ -20,6 +20,7 @@ typedef struct {
     char *key; /* NULL: a free slot */
     want_kind want;
     entry_kind kind;
+    int unwritten; /* changed by a line of the batch, not yet in Redis */
     char *str;
     hash_field *fields;
     size_t nfields, capfields;
@@ -52,6 +53,7 @@ struct batch_session {
     clock_step *clock_steps;
     size_t nsteps, capsteps;
     int64_t clock;
+    size_t failed_from; /* first line a flush could not make durable; 0: none */
 };
 
 /* ---- growable arrays ---------------------------------------------------- */
@@ -301,9 +303,10 @@ int batch_session_prefetch(batch_session *s, cw_redis *r)
 }
 
 int batch_session_lookup_hash(batch_session *s, const char *key, const char *const *fields,
-                              size_t n, char (*values)[128])
+                              size_t n, char (*values)[128], int *unwritten)
 {
     entry *e = find(s, key);
+    *unwritten = e != NULL && e->unwritten;
     if (!e || e->kind == ENTRY_UNKNOWN || e->kind == ENTRY_STRING)
         return 2;
     if (e->kind == ENTRY_MISSING)
@@ -325,9 +328,11 @@ int batch_session_lookup_hash(batch_session *s, const char *key, const char *con
     return found;
 }
 
-int batch_session_lookup_string(batch_session *s, const char *key, char *buf, size_t len)
+int batch_session_lookup_string(batch_session *s, const char *key, char *buf, size_t len,
+                                int *unwritten)
 {
     entry *e = find(s, key);
+    *unwritten = e != NULL && e->unwritten;
     if (!e || e->kind == ENTRY_UNKNOWN || e->kind == ENTRY_HASH)
         return 2;
     if (e->kind == ENTRY_MISSING)
@@ -366,6 +371,7 @@ static int apply_write(batch_session *s, int argc, char *const *argv)
     entry *e = find_or_add(s, argv[1]);
     if (!e)
         return -1;
+    e->unwritten = 1;
     if (strcmp(argv[0], "SET") == 0 && argc == 3) {
         clear_value(e);
         e->str = copy_bytes(argv[2], strlen(argv[2]));
@@ -502,9 +508,41 @@ static int write_all(batch_session *s, cw_redis *r, size_t upto, const char *clo
     return rc;
 }
 
+/* Empties what was kept (the copy of Redis stays, now all written). */
+static void forget_kept(batch_session *s)
+{
+    for (size_t i = 0; i < s->nrecords; i++) {
+        free(s->records[i].topic);
+        free(s->records[i].key);
+        free(s->records[i].value);
+    }
+    s->nrecords = 0;
+    for (size_t i = 0; i < s->nwrites; i++) {
+        for (int k = 0; k < s->writes[i].argc; k++)
+            free(s->writes[i].argv[k]);
+        free(s->writes[i].argv);
+    }
+    s->nwrites = 0;
+    s->nsteps = 0;
+    for (size_t i = 0; i < s->cap; i++)
+        s->table[i].unwritten = 0;
+}
+
+size_t batch_session_flush(batch_session *s, cw_producer *p, cw_redis *r, const char *clock_key,
+                           const char *clock_script)
+{
+    size_t failed = batch_session_finish(s, p, r, clock_key, clock_script);
+    forget_kept(s);
+    if (failed && (s->failed_from == 0 || failed < s->failed_from))
+        s->failed_from = failed;
+    return failed;
+}
+
 size_t batch_session_finish(batch_session *s, cw_producer *p, cw_redis *r,
                             const char *clock_key, const char *clock_script)
 {
+    if (s->failed_from)
+        return s->failed_from; /* nothing after a failed flush was kept for writing */
     size_t first_failed = produce_all(s, p);
     if (write_all(s, r, first_failed, clock_key, clock_script) != 0) {
         /* Which writes landed is unknown: every line with one is reported

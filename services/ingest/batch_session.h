@@ -38,10 +38,15 @@ int batch_session_prefetch(batch_session *s, cw_redis *r);
 
 /* Reads from the batch's copy. Return 1 found, 0 known missing, 2 not
  * known here (ask Redis). lookup_hash fills values[i] (each `len` bytes)
- * with fields[i] ("" when absent). */
+ * with fields[i] ("" when absent). *unwritten says that an earlier line
+ * changed the key and Redis does not have it yet: the reader flushes
+ * first (batch_session_flush) when what it is about to produce may be
+ * read downstream together with that key (the geo-validator reads an
+ * elder's home from Redis as soon as the elder's visit arrives). */
 int batch_session_lookup_hash(batch_session *s, const char *key, const char *const *fields,
-                              size_t n, char (*values)[128]);
-int batch_session_lookup_string(batch_session *s, const char *key, char *buf, size_t len);
+                              size_t n, char (*values)[128], int *unwritten);
+int batch_session_lookup_string(batch_session *s, const char *key, char *buf, size_t len,
+                                int *unwritten);
 
 /* Keeps the records of `line` (copies of topic, key and value) to produce
  * at the end. 0 or -1 (out of memory). */
@@ -65,5 +70,12 @@ void batch_session_advance_clock(batch_session *s, size_t line, int64_t at_ms);
  * (its and later lines' writes were not made). */
 size_t batch_session_finish(batch_session *s, cw_producer *p, cw_redis *r,
                             const char *clock_key, const char *clock_script);
+
+/* batch_session_finish part way: makes everything kept so far durable and
+ * starts keeping afresh (the copy of Redis stays). Returns 0, or the first
+ * line not made durable; once a flush failed, finish returns that line
+ * (the lines after it are not processed). */
+size_t batch_session_flush(batch_session *s, cw_producer *p, cw_redis *r, const char *clock_key,
+                           const char *clock_script);
 
 #endif

@@ -233,6 +233,30 @@ def disorder(events, rnd, keep_whole=()):
     return out
 
 
+def test_a_whole_day_in_one_batch_gives_the_same_verdicts(ingest, keys, checkers, verdicts,
+                                                          ids):
+    """Elders, caregivers, contracts, orders and visits in one /v1/batch:
+    the checkers read an elder's home and an order from Redis as soon as a
+    visit arrives, so ingest makes a line's state durable before it
+    produces a later line that depends on it, and nothing is dead-lettered
+    as unknown."""
+    day = Day(ids, allocate_day())
+    lines = ([("elder", b) for b in day.elders] + [("caregiver", b) for b in day.caregivers] +
+             [("contract", b) for b in day.contracts] + [("order", b) for b in day.orders] +
+             list(day.events))
+    letters = TopicWatch(["dlq.geo-validator", "dlq.duration-timer", "dlq.overlap-detector"])
+    try:
+        post_batch(ingest, keys.importer, lines)
+        post_closing(ingest, keys, day)
+        got = verdicts.wait_for(ids, subjects(day))
+        unknown = [r["value"]["reason"] for r in letters.new_records()
+                   if r["value"]["key"] and r["value"]["key"].decode().startswith(ids)]
+    finally:
+        letters.close()
+    assert unknown == []
+    assert flagged(got, day, checkers_only=True) == CHECKER_EXPECTED
+
+
 def test_out_of_order_and_duplicates_give_the_same_verdicts(ingest, keys, checkers, verdicts,
                                                             ids):
     day = Day(ids, allocate_day())

@@ -22,11 +22,13 @@ static void unknown_keys_are_left_to_redis(void **state)
     static const char *const fields[] = {"provider_id"};
     char values[1][128];
     char buf[64];
-    assert_int_equal(batch_session_lookup_hash(s, "cw:caregiver:CG1", fields, 1, values), 2);
-    assert_int_equal(batch_session_lookup_string(s, "cw:idem:event:E1", buf, sizeof(buf)), 2);
+    int unwritten = 1;
+    assert_int_equal(batch_session_lookup_hash(s, "cw:caregiver:CG1", fields, 1, values, &unwritten), 2);
+    assert_int_equal(batch_session_lookup_string(s, "cw:idem:event:E1", buf, sizeof(buf), &unwritten), 2);
+    assert_false(unwritten);
     /* Wanted but not fetched yet is not known either. */
     assert_int_equal(batch_session_want_string(s, "cw:idem:event:E1"), 0);
-    assert_int_equal(batch_session_lookup_string(s, "cw:idem:event:E1", buf, sizeof(buf)), 2);
+    assert_int_equal(batch_session_lookup_string(s, "cw:idem:event:E1", buf, sizeof(buf), &unwritten), 2);
     batch_session_free(s);
 }
 
@@ -44,18 +46,21 @@ static void earlier_lines_writes_are_seen(void **state)
 
     static const char *const fields[] = {"street_id", "community_id"};
     char values[2][128];
-    assert_int_equal(batch_session_lookup_hash(s, "cw:elder:E1", fields, 2, values), 1);
+    int unwritten = 0;
+    assert_int_equal(batch_session_lookup_hash(s, "cw:elder:E1", fields, 2, values, &unwritten), 1);
     assert_string_equal(values[0], "S01");
     assert_string_equal(values[1], "C01");
+    /* Not in Redis yet: a reader must flush before producing. */
+    assert_true(unwritten);
     char buf[64];
-    assert_int_equal(batch_session_lookup_string(s, "cw:idem:elder:E1", buf, sizeof(buf)), 1);
+    assert_int_equal(batch_session_lookup_string(s, "cw:idem:elder:E1", buf, sizeof(buf), &unwritten), 1);
     assert_string_equal(buf, "abc");
 
     /* A later line's update of the same row wins, field by field. */
     const char *update[] = {"HSET", "cw:elder:E1", "community_id", "C02"};
     cw_redis_batch_add(&b, 4, update);
     assert_int_equal(batch_session_add_writes(s, 2, &b), 0);
-    assert_int_equal(batch_session_lookup_hash(s, "cw:elder:E1", fields, 2, values), 1);
+    assert_int_equal(batch_session_lookup_hash(s, "cw:elder:E1", fields, 2, values, &unwritten), 1);
     assert_string_equal(values[0], "S01");
     assert_string_equal(values[1], "C02");
     batch_session_free(s);
@@ -73,7 +78,8 @@ static void a_hash_without_its_first_field_is_missing(void **state)
     assert_int_equal(batch_session_add_writes(s, 1, &b), 0);
     static const char *const fields[] = {"provider_id", "elder_id"};
     char values[2][128];
-    assert_int_equal(batch_session_lookup_hash(s, "cw:order:O1", fields, 2, values), 0);
+    int unwritten = 0;
+    assert_int_equal(batch_session_lookup_hash(s, "cw:order:O1", fields, 2, values, &unwritten), 0);
     assert_string_equal(values[0], "");
     assert_string_equal(values[1], "E1");
     batch_session_free(s);
