@@ -4,7 +4,7 @@ rot: deploy/local/bench brings up a stack of its own (Kafka 29092, controller 29
 measures every row beside its baseline and prints the table. No figure is
 asserted against a target here (a loaded CI machine is not a benchmark
 machine): only that every row was measured, with its baseline, and that
-the work it timed was done (every request accepted, every red alert
+the work it timed was done (every request accepted, every alert
 delivered: the benchmark fails otherwise)."""
 
 import json

@@ -10,7 +10,7 @@ time mode, on ports of its own), then measures:
                threads each waiting for one record's acknowledgement)
   batch        /v1/batch records/s (orders, check-ins, check-outs), beside
                the single-record rate
-  alerts       check-in posted -> its red alert on alerts.street.<street>,
+  alerts       check-in posted -> its GEO_DISTANCE alert on alerts.street.<street>,
                open loop at a fixed rate (latency counted from when each
                check-in was due, so queueing is not hidden), beside the
                ingest answer latency of the same requests
@@ -338,7 +338,7 @@ class Bench:
     def measure_alerts(self):
         rate, seconds = self.size["alert_rate"], self.size["alert_seconds"]
         n = rate * seconds
-        step("check-in -> red alert on alerts.street.%s, open loop at %d/s for %d s"
+        step("check-in -> GEO_DISTANCE alert on alerts.street.%s, open loop at %d/s for %d s"
              % (STREET, rate, seconds))
         start = now_ms()
         # One order a caregiver (or a few, 90 minutes apart, the last one
@@ -395,7 +395,7 @@ class Bench:
                 due[orders[int(idx)]["order_id"]] = float(due_ms)
         lat = sorted(seen[o] - due[o] for o in seen if o in due)
         if len(lat) < n:
-            raise RunFailed("%d of %d red alerts arrived" % (len(lat), n))
+            raise RunFailed("%d of %d GEO_DISTANCE alerts arrived" % (len(lat), n))
         self.row("check-in -> alert on street topic (open loop %d/s)" % rate,
                  "p50 %.1f p99 %.1f p99.9 %.1f ms" % (pct(lat, .5), pct(lat, .99),
                                                      pct(lat, .999)),
