@@ -25,8 +25,9 @@ const cw_cfg_spec cw_checker_config_spec[] = {
              "this long after their due time"},
     {.key = "stream.quiet_partition_ms", .type = CW_CFG_INT, .default_value = "2000", .min = 0,
      .max = 600000,
-     .help = "a partition without messages this long follows the service-wide clock, so its "
-             "timers fire though its caregivers are idle"},
+     .help = "a partition without messages this long, while the whole input has none either, "
+             "follows the service-wide clock, so its timers fire though its caregivers are "
+             "idle"},
     {.key = "stream.batch_max", .type = CW_CFG_INT, .default_value = "500", .min = 1,
      .max = 100000, .help = "messages handled per produce-and-commit round"},
     {.key = "stream.max_record_bytes", .type = CW_CFG_INT, .default_value = "65536",
@@ -77,7 +78,13 @@ static int end_at_broker(rd_kafka_t *rk, const cw_checker *ck, int partition)
 static int quiet(cw_checker *ck, int partition)
 {
     int64_t low = -1, high = -1;
-    if (cw_now_ms() - ck->last_message_ms[partition] < ck->quiet_ms)
+    /* The whole input quiet too, not the partition alone: while records
+     * flow, another partition's share of what a producer wrote at the same
+     * moment may still be on its way to the broker (partitions are
+     * appended one by one, in any order). */
+    int64_t now = cw_now_ms();
+    if (now - ck->last_message_ms[partition] < ck->quiet_ms ||
+        now - ck->last_any_message_ms < ck->quiet_ms)
         return 0;
     rd_kafka_t *rk = cw_consumer_handle(ck->consumer);
     rd_kafka_get_watermark_offsets(rk, ck->timer_topic, partition, &low, &high);
@@ -251,6 +258,7 @@ int cw_checker_add_timer(cw_checker *ck, cw_redis_batch *b, int partition, int64
 static int checker_tick_needed(void *data, const char *topic, int partition, int64_t offset)
 {
     cw_checker *ck = data;
+    ck->last_any_message_ms = cw_now_ms();
     if (strcmp(topic, ck->timer_topic) != 0 || partition < 0 ||
         partition >= CW_CHECKER_MAX_PARTITIONS)
         return 0;
@@ -277,6 +285,7 @@ static void checker_rewound(void *data, const char *topic, int32_t partition, in
     ck->consumed_to[partition] = offset;
     ck->committed_known[partition] = 1;
     ck->last_message_ms[partition] = cw_now_ms();
+    ck->last_any_message_ms = cw_now_ms();
     ck->next_due[partition] = INT64_MIN;
 }
 
@@ -341,6 +350,7 @@ static int run(const cw_checker_def *def, cw_checker *ck)
         ck->next_due[i] = INT64_MIN; /* unknown until the first tick */
         ck->last_message_ms[i] = cw_now_ms();
     }
+    ck->last_any_message_ms = cw_now_ms();
     ck->bootstrap_topics = def->bootstrap_topics;
     if (def->bootstrap_topics != NULL) {
         ck->handlers.rebuild = rebuild_reference;

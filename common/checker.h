@@ -53,6 +53,7 @@ typedef struct cw_checker {
     int64_t next_due[CW_CHECKER_MAX_PARTITIONS];  /* earliest timer not yet fired */
     int64_t consumed_to[CW_CHECKER_MAX_PARTITIONS]; /* last handled offset + 1 */
     int64_t last_message_ms[CW_CHECKER_MAX_PARTITIONS]; /* wall clock */
+    int64_t last_any_message_ms; /* wall clock, any input topic */
     int committed_known[CW_CHECKER_MAX_PARTITIONS]; /* group offset asked once */
     int64_t quiet_ms; /* stream.quiet_partition_ms */
 } cw_checker;
