@@ -603,6 +603,16 @@ static int submit_evidence(api_call *call, json_t *body, const char *hash, const
     return redis_commit(call, &b, err);
 }
 
+int request_role_check(request_type type, const auth_role *role, api_error *err)
+{
+    int reference = type == REQ_ELDER || type == REQ_CAREGIVER || type == REQ_CONTRACT;
+    if (reference && !auth_may_post_reference(role))
+        return api_fail(err, 403, "forbidden", "", "this key may not post reference data");
+    if (!reference && role->kind == ROLE_REGISTRY)
+        return api_fail(err, 403, "forbidden", "", "this key may post reference data only");
+    return 0;
+}
+
 /* Checks common to every record type, then the type's own handling. The
  * caller holds the id's lock. */
 static int submit(api_call *call, request_type type, json_t *body, const auth_role *role,
@@ -613,11 +623,8 @@ static int submit(api_call *call, request_type type, json_t *body, const auth_ro
         return unavailable(err, "Redis (being rebuilt from Kafka)");
     if (!json_is_object(body))
         return api_fail(err, 400, "invalid_json", "", "the body must be a JSON object");
-    int reference = type == REQ_ELDER || type == REQ_CAREGIVER || type == REQ_CONTRACT;
-    if (reference && !auth_may_post_reference(role))
-        return api_fail(err, 403, "forbidden", "", "this key may not post reference data");
-    if (!reference && role->kind == ROLE_REGISTRY)
-        return api_fail(err, 403, "forbidden", "", "this key may post reference data only");
+    if (request_role_check(type, role, err))
+        return -1;
     char hash[65];
     content_hash(body, hash);
     switch (type) {

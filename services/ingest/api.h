@@ -67,6 +67,12 @@ int request_type_from_name(const char *name, request_type *out);
 int ingest_ctx_init(ingest_ctx *ctx, const cw_config *cfg);
 void ingest_ctx_destroy(ingest_ctx *ctx);
 
+/* Whether role may post records of this type at all: reference data needs
+ * registry, importer or admin; orders and visits anything but registry.
+ * 0, or -1 with a 403 in err. (A provider's own orders are checked per
+ * record.) Used from the headers (routes.c) and per batch line. */
+int request_role_check(request_type type, const auth_role *role, api_error *err);
+
 int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_role *role,
                   api_outcome *out, api_error *err);
 int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,

@@ -69,12 +69,5 @@ int route_role_check(const route *r, const auth_role *role, api_error *err)
 {
     if (r->kind == ROUTE_UNFREEZE && !auth_may_unfreeze(role))
         return api_fail(err, 403, "forbidden", "", "only an admin key may unfreeze");
-    if (r->kind != ROUTE_SUBMIT)
-        return 0;
-    int reference = r->type == REQ_ELDER || r->type == REQ_CAREGIVER || r->type == REQ_CONTRACT;
-    if (reference && !auth_may_post_reference(role))
-        return api_fail(err, 403, "forbidden", "", "this key may not post reference data");
-    if (!reference && role->kind == ROLE_REGISTRY)
-        return api_fail(err, 403, "forbidden", "", "this key may post reference data only");
-    return 0;
+    return r->kind == ROUTE_SUBMIT ? request_role_check(r->type, role, err) : 0;
 }
