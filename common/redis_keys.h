@@ -8,6 +8,10 @@
  *   cw:contract:<contract_id>    hash  provider_id period_start period_end budget_cents
  *                                      unit_price_cents prepay_ratio_ppm
  *                                      invalid_deduction_cents publication_lag_days
+ *   cw:provider_contracts:<provider_id>
+ *                                hash  contract_id -> "<first day> <last day> <streets>"
+ *                                      (days from 1970-01-01; streets comma-separated,
+ *                                      empty: every street): what the provider may order
  *   cw:order:<order_id>          hash  elder_id caregiver_id provider_id service_type
  *                                      scheduled_start (ms) scheduled_minutes
  *                                      street_id community_id
@@ -24,6 +28,7 @@
 #define CW_KEY_ELDER "cw:elder:%s"
 #define CW_KEY_CAREGIVER "cw:caregiver:%s"
 #define CW_KEY_CONTRACT "cw:contract:%s"
+#define CW_KEY_PROVIDER_CONTRACTS "cw:provider_contracts:%s"
 #define CW_KEY_ORDER "cw:order:%s"
 #define CW_KEY_CGSTATE "cw:cgstate:%s"
 #define CW_KEY_PHOTO "cw:photo:%s"

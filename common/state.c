@@ -10,6 +10,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "redis_keys.h"
+#include "timeutil.h"
 
 #define KEY_CLOCK "cw:clock:%s"
 #define KEY_TIMERS "cw:timers:%s:%d"
@@ -84,6 +85,75 @@ int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *v)
     return 0;
 }
 
+int cw_contract_cover_entry(const cw_contract_row *c, char *buf, size_t len)
+{
+    int w = snprintf(buf, len, "%" PRId64 " %" PRId64 " ", c->period_start_day, c->period_end_day);
+    if (w < 0 || (size_t)w >= len)
+        return -1;
+    size_t used = (size_t)w;
+    for (size_t i = 0; i < c->street_count; i++) {
+        w = snprintf(buf + used, len - used, "%s%s", i ? "," : "", c->street_ids[i]);
+        if (w < 0 || (size_t)w >= len - used)
+            return -1;
+        used += (size_t)w;
+    }
+    return 0;
+}
+
+int cw_state_write_contract(cw_redis_batch *b, const cw_contract_row *c)
+{
+    char key[CW_KEY_MAX], index_key[CW_KEY_MAX], cover[CW_CONTRACT_COVER_MAX];
+    char budget[24], price[24], ratio[24], deduction[24], lag[24];
+    if (cw_contract_cover_entry(c, cover, sizeof(cover)))
+        return -1;
+    snprintf(key, sizeof(key), CW_KEY_CONTRACT, c->contract_id);
+    snprintf(index_key, sizeof(index_key), CW_KEY_PROVIDER_CONTRACTS, c->provider_id);
+    fmt_i64(budget, sizeof(budget), c->budget_cents);
+    fmt_i64(price, sizeof(price), c->unit_price_cents);
+    fmt_i64(ratio, sizeof(ratio), c->prepay_ratio_ppm);
+    fmt_i64(deduction, sizeof(deduction), c->invalid_deduction_cents);
+    fmt_i64(lag, sizeof(lag), c->publication_lag_days);
+    const char *argv[] = {"HSET", key, "provider_id", c->provider_id, "period_start",
+                          c->period_start, "period_end", c->period_end, "budget_cents", budget,
+                          "unit_price_cents", price, "prepay_ratio_ppm", ratio,
+                          "invalid_deduction_cents", deduction, "publication_lag_days", lag};
+    cw_redis_batch_add(b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+    const char *index_argv[] = {"HSET", index_key, c->contract_id, cover};
+    cw_redis_batch_add(b, 4, index_argv);
+    return 0;
+}
+
+#define CONTRACT_MAX_STREETS 64
+
+int cw_state_store_contract(cw_redis_batch *b, avro_value_t *v)
+{
+    cw_contract_row c = {0};
+    const char *streets[CONTRACT_MAX_STREETS];
+    int32_t ratio, lag;
+    size_t n;
+    if (cw_av_get_str(v, "contract_id", &c.contract_id) ||
+        cw_av_get_str(v, "provider_id", &c.provider_id) ||
+        cw_av_get_str(v, "period_start", &c.period_start) ||
+        cw_av_get_str(v, "period_end", &c.period_end) ||
+        cw_av_get_long(v, "budget_cents", &c.budget_cents) ||
+        cw_av_get_long(v, "unit_price_cents", &c.unit_price_cents) ||
+        cw_av_get_int(v, "prepay_ratio_ppm", &ratio) ||
+        cw_av_get_long(v, "invalid_deduction_cents", &c.invalid_deduction_cents) ||
+        cw_av_get_int(v, "publication_lag_days", &lag) ||
+        cw_av_get_array_size(v, "street_ids", &n) || n > CONTRACT_MAX_STREETS ||
+        cw_date_parse(c.period_start, &c.period_start_day) ||
+        cw_date_parse(c.period_end, &c.period_end_day))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (cw_av_get_str_at(v, "street_ids", i, &streets[i]))
+            return -1;
+    c.prepay_ratio_ppm = ratio;
+    c.publication_lag_days = lag;
+    c.street_ids = streets;
+    c.street_count = n;
+    return cw_state_write_contract(b, &c);
+}
+
 typedef struct {
     cw_redis *redis;
     cw_redis_batch batch;
@@ -144,6 +214,8 @@ static int bootstrap_one(void *user_data, const rd_kafka_message_t *m, const cw_
         rc = cw_state_store_elder(b, v);
     else if (strcmp(s->name, "Caregiver") == 0)
         rc = cw_state_store_caregiver(b, v);
+    else if (strcmp(s->name, "Contract") == 0)
+        rc = cw_state_store_contract(b, v);
     else if (strcmp(s->name, "OrderAssigned") == 0)
         rc = cw_state_store_order(b, v);
     return rc == 0;

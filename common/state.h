@@ -41,10 +41,32 @@ int cw_state_store_order(cw_redis_batch *b, avro_value_t *order);
 
 int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *caregiver);
 
+/* A contract as Redis keeps it: its hash, and its entry in its provider's
+ * contract index (redis_keys.h), the one place that entry's text is
+ * written. Days count from 1970-01-01 (UTC+8 calendar). */
+typedef struct {
+    const char *contract_id, *provider_id;
+    const char *period_start, *period_end; /* YYYY-MM-DD */
+    int64_t period_start_day, period_end_day;
+    int64_t budget_cents, unit_price_cents, prepay_ratio_ppm, invalid_deduction_cents;
+    int64_t publication_lag_days;
+    const char *const *street_ids; /* none: every street */
+    size_t street_count;
+} cw_contract_row;
+
+#define CW_CONTRACT_COVER_MAX 1024
+/* The index entry "<first day> <last day> <street>,<street>,..." into buf
+ * (len bytes). 0, or -1 when it does not fit. */
+int cw_contract_cover_entry(const cw_contract_row *c, char *buf, size_t len);
+/* Adds the contract's HSETs to b. 0, or -1 when its entry does not fit. */
+int cw_state_write_contract(cw_redis_batch *b, const cw_contract_row *c);
+/* The same from a Contract record; -1 when the record lacks a field. */
+int cw_state_store_contract(cw_redis_batch *b, avro_value_t *contract);
+
 /* Rebuilds reference data and orders in Redis from Kafka: reads each of
- * topics (ref.elders, ref.caregivers, orders.assigned...) from the beginning
- * to its current end and stores every Elder, Caregiver and OrderAssigned
- * record. Returns the number of records stored, or -1 with err. */
+ * topics (ref.elders, ref.caregivers, ref.contracts, orders.assigned...)
+ * from the beginning to its current end and stores every Elder, Caregiver,
+ * Contract and OrderAssigned record. Returns the number of records stored, or -1 with err. */
 long cw_state_bootstrap(const struct cw_config *cfg, cw_redis *r, const char *const *topics,
                         char *err, size_t errlen);
 

@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access_rules.h"
 #include "batch_session.h"
 #include "json_fields.h"
 #include "log.h"
 #include "records.h"
 #include "redis_keys.h"
 #include "requests.h"
+#include "state.h"
+#include "timeutil.h"
 
 #define MAX_RECORDS 4 /* a visit event and its three intake checks */
 
@@ -199,6 +202,91 @@ static int load_own_order(api_call *call, const auth_role *role, const char *ord
     return 0;
 }
 
+/* ---- what a provider key may create (access_rules.h) ---------------------- */
+
+#define SERVICE_DAY_UTC_OFFSET_MINUTES 480 /* service days are UTC+8 calendar days */
+
+/* A provider key's order and event ids begin with "<provider_id>:". The
+ * answer depends on the id's text only: it says nothing of whether the id
+ * is taken. */
+static int check_namespace(const auth_role *role, const char *field, const char *id,
+                           api_error *err)
+{
+    if (role->kind != ROLE_PROVIDER || access_id_in_namespace(role->provider_id, id))
+        return 0;
+    return api_fail(err, 403, "id_namespace", field, "%s must begin with \"%s:\" for this key",
+                    field, role->provider_id);
+}
+
+/* What the provider's contracts say of street on day, or -1 when Redis is
+ * unreachable. Read from Redis even in a batch: a provider key posts no
+ * contracts, so no earlier line of its batch changed the index. */
+static int load_cover(api_call *call, const char *provider_id, int64_t day, const char *street,
+                      contract_cover *cover)
+{
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), CW_KEY_PROVIDER_CONTRACTS, provider_id);
+    const char *argv[] = {"HVALS", key};
+    redisReply *reply = cw_redis_cmd(call->redis, 2, argv);
+    if (!reply)
+        return -1;
+    int rc = reply->type == REDIS_REPLY_ARRAY ? 0 : -1;
+    *cover = COVER_NO_CONTRACT;
+    for (size_t i = 0; rc == 0 && i < reply->elements && *cover != COVER_SERVED; i++) {
+        const redisReply *e = reply->element[i];
+        const char *entry = e->type == REDIS_REPLY_STRING ? e->str : NULL;
+        contract_cover c = access_contracts_cover(&entry, 1, day, street);
+        if (c > *cover)
+            *cover = c;
+    }
+    freeReplyObject(reply);
+    return rc;
+}
+
+/* A provider key orders only for elders its contracts serve on the order's
+ * service day. An elder of a street none of them serves answers exactly as
+ * an unregistered one. */
+static int check_contract_cover(api_call *call, const auth_role *role, const order_req *r,
+                                const char *street_id, api_error *err)
+{
+    if (role->kind != ROLE_PROVIDER)
+        return 0;
+    int64_t day = cw_service_day(r->scheduled_start_ms, SERVICE_DAY_UTC_OFFSET_MINUTES);
+    contract_cover cover;
+    if (load_cover(call, role->provider_id, day, street_id, &cover))
+        return unavailable(err, "Redis");
+    if (cover == COVER_SERVED)
+        return 0;
+    if (cover == COVER_OTHER_STREET)
+        return api_fail(err, 422, "unknown_elder", "elder_id", "elder %s is not registered",
+                        r->elder_id);
+    char date[16];
+    cw_date_format(day, date, sizeof(date));
+    return api_fail(err, 422, "no_contract", "scheduled_start",
+                    "provider %s has no contract for service day %s", role->provider_id, date);
+}
+
+/* Rights follow the caregiver: once a caregiver works for another provider,
+ * the old provider's key may no longer check them in or out (the order is
+ * to be reassigned). */
+static int check_caregiver_current(api_call *call, const auth_role *role,
+                                   const char *caregiver_id, api_error *err)
+{
+    static const char *const fields[] = {"provider_id"};
+    if (role->kind != ROLE_PROVIDER)
+        return 0;
+    char key[CW_KEY_MAX], provider[1][128];
+    snprintf(key, sizeof(key), CW_KEY_CAREGIVER, caregiver_id);
+    int found = load_hash(call, key, fields, 1, provider);
+    if (found < 0)
+        return unavailable(err, "Redis");
+    if (found && strcmp(provider[0], role->provider_id) == 0)
+        return 0;
+    return api_fail(err, 403, "caregiver_moved", "caregiver_id",
+                    "caregiver %s no longer works for provider %s: reassign the order",
+                    caregiver_id, role->provider_id);
+}
+
 /* ---- idempotency -------------------------------------------------------- */
 
 static void content_hash(json_t *body, char hex[65])
@@ -342,13 +430,42 @@ static int submit_caregiver(api_call *call, json_t *body, const char *hash, api_
 static int submit_contract(api_call *call, json_t *body, const char *hash, api_outcome *out,
                            api_error *err)
 {
+    static const char *const contract_fields[] = {"provider_id"};
     contract_req r;
-    char e[256];
+    char key[CW_KEY_MAX], held_by[1][128], e[256];
     if (parse_contract(body, &r, err))
         return -1;
+    cw_contract_row row = {.contract_id = r.contract_id,
+                           .provider_id = r.provider_id,
+                           .period_start = r.period_start,
+                           .period_end = r.period_end,
+                           .period_start_day = r.period_start_day,
+                           .period_end_day = r.period_end_day,
+                           .budget_cents = r.budget_cents,
+                           .unit_price_cents = r.unit_price_cents,
+                           .prepay_ratio_ppm = r.prepay_ratio_ppm,
+                           .invalid_deduction_cents = r.invalid_deduction_cents,
+                           .publication_lag_days = r.publication_lag_days,
+                           .street_ids = r.street_ids,
+                           .street_count = r.street_count};
+    char cover[CW_CONTRACT_COVER_MAX];
+    if (cw_contract_cover_entry(&row, cover, sizeof(cover)))
+        return api_fail(err, 400, "out_of_range", "street_ids",
+                        "street_ids are too long together (at most %d bytes)",
+                        CW_CONTRACT_COVER_MAX - 48);
+    snprintf(key, sizeof(key), CW_KEY_CONTRACT, r.contract_id);
+    int found = load_hash(call, key, contract_fields, 1, held_by);
+    if (found < 0)
+        return unavailable(err, "Redis");
     int early = resolve_idempotency(call, "contract", r.contract_id, hash, 1, out, err);
     if (early)
         return early > 0 ? 0 : -1;
+    /* The old provider's contract index would keep the contract. */
+    if (found && strcmp(held_by[0], r.provider_id) != 0)
+        return api_fail(err, 409, "conflict", "provider_id",
+                        "contract %s belongs to another provider; a contract's provider does "
+                        "not change: register a new contract",
+                        r.contract_id);
     encoded_record rec;
     if (record_contract(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
         return encoding_failed(err, e);
@@ -356,33 +473,8 @@ static int submit_contract(api_call *call, json_t *body, const char *hash, api_o
     outbox_add(&box, "ref.contracts", r.contract_id, rec);
     if (outbox_send(call, &box, err))
         return -1;
-    char key[CW_KEY_MAX], budget[24], price[24], ratio[24], deduction[24], lag[24];
-    snprintf(key, sizeof(key), CW_KEY_CONTRACT, r.contract_id);
-    fmt_i64(budget, sizeof(budget), r.budget_cents);
-    fmt_i64(price, sizeof(price), r.unit_price_cents);
-    fmt_i64(ratio, sizeof(ratio), r.prepay_ratio_ppm);
-    fmt_i64(deduction, sizeof(deduction), r.invalid_deduction_cents);
-    fmt_i64(lag, sizeof(lag), r.publication_lag_days);
-    const char *argv[] = {"HSET",
-                          key,
-                          "provider_id",
-                          r.provider_id,
-                          "period_start",
-                          r.period_start,
-                          "period_end",
-                          r.period_end,
-                          "budget_cents",
-                          budget,
-                          "unit_price_cents",
-                          price,
-                          "prepay_ratio_ppm",
-                          ratio,
-                          "invalid_deduction_cents",
-                          deduction,
-                          "publication_lag_days",
-                          lag};
     cw_redis_batch b = {0};
-    cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+    cw_state_write_contract(&b, &row);
     idempotency_record(&b, "contract", r.contract_id, hash);
     return redis_commit(call, &b, err);
 }
@@ -396,7 +488,7 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
     static const char *const caregiver_fields[] = {"provider_id"};
     order_req r;
     char key[CW_KEY_MAX], elder[2][128], caregiver[1][128], e[256];
-    if (parse_order(body, &r, err))
+    if (parse_order(body, &r, err) || check_namespace(role, "order_id", r.order_id, err))
         return -1;
     snprintf(key, sizeof(key), CW_KEY_ELDER, r.elder_id);
     int found = load_hash(call, key, elder_fields, 2, elder);
@@ -416,6 +508,8 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
     if (!auth_may_act_for_provider(role, caregiver[0]))
         return api_fail(err, 422, "unknown_caregiver", "caregiver_id",
                         "caregiver %s is not registered", r.caregiver_id);
+    if (check_contract_cover(call, role, &r, elder[0], err))
+        return -1;
     int early = resolve_idempotency(call, "order", r.order_id, hash, 0, out, err);
     if (early)
         return early > 0 ? 0 : -1;
@@ -550,11 +644,14 @@ static int submit_visit(api_call *call, visit_kind kind, json_t *body, const cha
     const char *kind_name = kind == VISIT_CHECK_IN ? "check-in" : "check-out";
     visit_req r;
     order_row order;
-    if (parse_visit(body, kind, &r, err) || load_own_order(call, role, r.order_id, &order, err))
+    if (parse_visit(body, kind, &r, err) || check_namespace(role, "event_id", r.event_id, err) ||
+        load_own_order(call, role, r.order_id, &order, err))
         return -1;
     if (strcmp(order.caregiver_id, r.caregiver_id) != 0)
         return api_fail(err, 422, "caregiver_mismatch", "caregiver_id",
                         "order %s is assigned to another caregiver", r.order_id);
+    if (check_caregiver_current(call, role, r.caregiver_id, err))
+        return -1;
     int64_t received;
     if (receipt_time(call, r.at_ms, &received, err))
         return -1;
@@ -581,7 +678,9 @@ static int submit_evidence(api_call *call, json_t *body, const char *hash, const
     evidence_req r;
     order_row order;
     char e[256];
-    if (parse_evidence(body, &r, err) || load_own_order(call, role, r.order_id, &order, err))
+    if (parse_evidence(body, &r, err) || check_namespace(role, "event_id", r.event_id, err) ||
+        load_own_order(call, role, r.order_id, &order, err) ||
+        check_caregiver_current(call, role, order.caregiver_id, err))
         return -1;
     int64_t received;
     if (receipt_time(call, r.at_ms, &received, err))
@@ -683,7 +782,7 @@ ingest_batch *ingest_batch_begin(ingest_ctx *ctx)
     return b;
 }
 
-int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body)
+int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body, const auth_role *role)
 {
     static const char *const kinds[] = {"elder", "caregiver", "contract", "order",
                                         "event", "event",     "event"};
@@ -706,6 +805,12 @@ int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body)
         }
     } else if (type >= REQ_CHECK_IN && json_is_string(ref = json_object_get(body, "order_id"))) {
         snprintf(key, sizeof(key), CW_KEY_ORDER, json_string_value(ref));
+        rc |= batch_session_want_hash(b->call.batch, key);
+    }
+    /* A provider's check-in or check-out reads its caregiver's provider. */
+    if (role->kind == ROLE_PROVIDER && (type == REQ_CHECK_IN || type == REQ_CHECK_OUT) &&
+        json_is_string(ref = json_object_get(body, "caregiver_id"))) {
+        snprintf(key, sizeof(key), CW_KEY_CAREGIVER, json_string_value(ref));
         rc |= batch_session_want_hash(b->call.batch, key);
     }
     return rc ? -1 : 0;

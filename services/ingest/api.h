@@ -37,7 +37,8 @@ typedef struct {
     int replay_mode;       /* time.mode: replay */
     int64_t clock_skew_ms; /* live mode: events further ahead are rejected */
     int64_t (*now_ms)(void);
-    size_t max_batch_lines; /* http.max_batch_lines */
+    size_t max_batch_lines;    /* http.max_batch_lines */
+    size_t max_batch_failures; /* http.max_batch_failures */
     /* Set by the main thread while Redis is being rebuilt from Kafka
      * (after it lost its data): requests are answered 503 meanwhile. */
     atomic_int rebuilding;
@@ -79,8 +80,10 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
                     const auth_role *role, api_outcome *out, api_error *err);
 
 /* NDJSON batch (batch.c): each line {"type": ..., fields...}. Returns the
- * response document (caller decrefs) and sets *status: 200, or 503 when
- * Kafka or Redis failed part way (lines before it are done, lines after it
+ * response document (caller decrefs): the counts, the failed lines (at most
+ * max_batch_failures of them, the rest counted in failures_omitted) and
+ * resume_line. Sets *status: 200, or 503 when Kafka or Redis failed part
+ * way (lines before resume_line are final; it and the lines after it are
  * not: the failed ones reported 503, the untried ones "not_processed"), or
  * 413 when it has more than max_batch_lines lines (none handled). */
 json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const auth_role *role,
@@ -95,7 +98,7 @@ json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const a
  *   end. Lines are numbered from 1. */
 typedef struct ingest_batch ingest_batch;
 ingest_batch *ingest_batch_begin(ingest_ctx *ctx);
-int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body);
+int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body, const auth_role *role);
 int ingest_batch_prefetch(ingest_batch *b);
 int ingest_batch_submit(ingest_batch *b, size_t line, request_type type, json_t *body,
                         const auth_role *role, api_outcome *out, api_error *err);

@@ -40,7 +40,8 @@ static int parse_role(const char *text, auth_role *role)
         role->kind = ROLE_IMPORTER;
     else if (strcmp(text, "admin") == 0)
         role->kind = ROLE_ADMIN;
-    else if (strncmp(text, "provider:", 9) == 0 && is_valid_id(text + 9)) {
+    else if (strncmp(text, "provider:", 9) == 0 && is_valid_id(text + 9) &&
+             strchr(text + 9, ':') == NULL) { /* ':' begins the provider's ids */
         role->kind = ROLE_PROVIDER;
         snprintf(role->provider_id, sizeof(role->provider_id), "%s", text + 9);
     } else
@@ -64,7 +65,7 @@ int auth_table_load(auth_table *table, const char *const *entries, size_t n, cha
             parse_role(eq + 1, &key->role)) {
             snprintf(err, errlen,
                      "auth.keys entry %zu: expected <64 hex sha256>=<registry|importer|admin|"
-                     "provider:<id>>",
+                     "provider:<id without ':'>>",
                      i + 1);
             auth_table_free(table);
             return -1;

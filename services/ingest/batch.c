@@ -4,27 +4,34 @@
 
 #include "api.h"
 
+/* The answer being built: counts of every line, and the failed lines
+ * themselves up to max_failures (so that the answer's size is bounded
+ * whatever the body holds). */
 typedef struct {
-    json_t *results;
-    size_t accepted, duplicates, rejected, not_processed;
+    json_t *failures;
+    size_t max_failures, failures_omitted;
+    size_t lines, accepted, duplicates, rejected, not_processed;
+    size_t resume_line; /* first line not final (503), 0 when none */
 } batch_tally;
 
 static void add_failure(batch_tally *t, size_t line, const api_error *err)
 {
+    t->rejected++;
+    if (err->status == 503 && !t->resume_line)
+        t->resume_line = line;
+    if (json_array_size(t->failures) >= t->max_failures) {
+        t->failures_omitted++;
+        return;
+    }
     json_t *result = json_pack("{s:I, s:i}", "line", (json_int_t)line, "status", err->status);
     json_t *detail = api_error_json(err);
     json_object_update(result, detail);
     json_decref(detail);
-    json_array_append_new(t->results, result);
-    t->rejected++;
+    json_array_append_new(t->failures, result);
 }
 
-static void add_success(batch_tally *t, size_t line, const api_outcome *out)
+static void add_success(batch_tally *t, const api_outcome *out)
 {
-    json_array_append_new(t->results,
-                          json_pack("{s:I, s:i, s:s, s:s}", "line", (json_int_t)line, "status",
-                                    out->duplicate ? 200 : 202, "result",
-                                    out->duplicate ? "duplicate" : "accepted", "id", out->id));
     if (out->duplicate)
         t->duplicates++;
     else
@@ -122,6 +129,21 @@ static size_t count_remaining_lines(const body_cursor *c)
     return n;
 }
 
+/* The number of the first non-blank line at or after the cursor. */
+static size_t first_line_number(const body_cursor *c)
+{
+    size_t line = c->line;
+    for (const char *p = c->p; p < c->end;) {
+        const char *nl = memchr(p, '\n', (size_t)(c->end - p));
+        const char *stop = nl ? nl : c->end;
+        line++;
+        if (!is_blank(p, (size_t)(stop - p)))
+            return line;
+        p = nl ? nl + 1 : c->end;
+    }
+    return 0;
+}
+
 static void fail_unavailable(batch_line *l, const char *what)
 {
     api_fail(&l->err, 503, "unavailable", "", "%s is unavailable; this line was not accepted, "
@@ -151,7 +173,7 @@ static int run_lines(ingest_ctx *ctx, batch_line *lines, size_t n, const auth_ro
     ingest_batch *b = ingest_batch_begin(ctx);
     int expected = b != NULL;
     for (size_t i = 0; expected && i < n; i++)
-        if (lines[i].doc && ingest_batch_expect(b, lines[i].type, lines[i].doc) != 0)
+        if (lines[i].doc && ingest_batch_expect(b, lines[i].type, lines[i].doc, role) != 0)
             expected = 0;
     if (!expected || ingest_batch_prefetch(b) != 0) {
         ingest_batch_end(b);
@@ -185,21 +207,22 @@ static int run_lines(ingest_ctx *ctx, batch_line *lines, size_t n, const auth_ro
 json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const auth_role *role,
                           int *status)
 {
-    batch_tally t = {.results = json_array()};
+    batch_tally t = {.failures = json_array(), .max_failures = ctx->max_batch_failures};
     batch_line *lines = malloc(CHUNK_LINES * sizeof(*lines));
     if (!lines) {
         *status = 503;
-        json_decref(t.results);
+        json_decref(t.failures);
         return json_pack("{s:s, s:s, s:s}", "error", "unavailable", "message",
                          "out of memory; nothing was accepted, retry", "field", "");
     }
     /* Chunk by chunk, so that memory does not grow with the body. */
     body_cursor cursor = {.p = data, .end = data + len};
     size_t total = count_remaining_lines(&cursor);
+    t.lines = total;
     if (total > ctx->max_batch_lines) {
         *status = 413;
         free(lines);
-        json_decref(t.results);
+        json_decref(t.failures);
         return json_pack("{s:s, s:s+, s:s}", "error", "too_many_lines", "message",
                          "the batch has more lines than http.max_batch_lines; nothing was "
                          "accepted, split it",
@@ -211,17 +234,23 @@ json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const a
         *status = run_lines(ctx, lines, n, role);
         for (size_t i = 0; i < n; i++) {
             if (lines[i].state == LINE_DONE)
-                add_success(&t, lines[i].line, &lines[i].out);
+                add_success(&t, &lines[i].out);
             else if (lines[i].state == LINE_FAILED)
                 add_failure(&t, lines[i].line, &lines[i].err);
-            else
-                t.not_processed++;
+            else if (t.not_processed++ == 0 && !t.resume_line)
+                t.resume_line = lines[i].line;
             json_decref(lines[i].doc);
         }
     }
-    t.not_processed += count_remaining_lines(&cursor);
+    size_t untried = count_remaining_lines(&cursor);
+    if (untried && !t.resume_line)
+        t.resume_line = first_line_number(&cursor);
+    t.not_processed += untried;
     free(lines);
-    return json_pack("{s:o, s:I, s:I, s:I, s:I}", "results", t.results, "accepted",
-                     (json_int_t)t.accepted, "duplicates", (json_int_t)t.duplicates, "rejected",
-                     (json_int_t)t.rejected, "not_processed", (json_int_t)t.not_processed);
+    json_t *resume = t.resume_line ? json_integer((json_int_t)t.resume_line) : json_null();
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o}", "lines", (json_int_t)t.lines,
+                     "accepted", (json_int_t)t.accepted, "duplicates", (json_int_t)t.duplicates,
+                     "rejected", (json_int_t)t.rejected, "not_processed",
+                     (json_int_t)t.not_processed, "failures", t.failures, "failures_omitted",
+                     (json_int_t)t.failures_omitted, "resume_line", resume);
 }

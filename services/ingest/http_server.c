@@ -290,6 +290,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
+        if (seconds_since(&rs->started) > srv->settings.body_timeout_s) {
+            cw_log_warn("body too slow: connection closed", "route", route_label(&rs->route),
+                        NULL);
+            if (srv->settings.observe)
+                srv->settings.observe(route_label(&rs->route), 408,
+                                      seconds_since(&rs->started));
+            return MHD_NO;
+        }
         if (append_body(srv, rs, upload_data, *upload_data_size))
             return MHD_NO;
         *upload_data_size = 0;
@@ -346,8 +354,9 @@ http_server *http_server_start(const http_settings *settings, ingest_ctx *ctx, c
             MHD_USE_POLL,
         0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, log_mhd_error, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(settings->max_in_flight + 64), MHD_OPTION_END);
+        on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, settings->idle_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(settings->max_in_flight + 64),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->max_per_ip, MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%d", settings->bind_addr, settings->port);
         free(srv);

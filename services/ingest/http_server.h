@@ -5,7 +5,9 @@
  * Bounded: past max_in_flight requests or max_in_flight_bytes of bodies
  * being read or handled, a new request is answered 503 with Retry-After at
  * once, before its body is read; so is a request with a bad key (401) or a
- * declared body over the limit (413). */
+ * declared body over the limit (413). A connection silent for idle_timeout
+ * seconds, or still sending its body body_timeout seconds after its headers
+ * ended (a slow-body client), is closed without an answer. */
 #ifndef INGEST_HTTP_SERVER_H
 #define INGEST_HTTP_SERVER_H
 
@@ -20,6 +22,9 @@ typedef struct {
     size_t max_batch_bytes;  /* /v1/batch */
     int max_in_flight;       /* requests being read or handled */
     size_t max_in_flight_bytes;
+    unsigned idle_timeout_s;  /* http.idle_timeout_seconds */
+    double body_timeout_s;    /* http.body_timeout_seconds */
+    unsigned max_per_ip;      /* http.max_connections_per_ip, 0: no limit */
     /* Answers /livez, /healthz, /readyz and /metrics: sets *status, a
      * malloc'd *body (the server frees it) and its content type. */
     void (*probe)(const char *url, int *status, char **body, const char **content_type);

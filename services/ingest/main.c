@@ -67,7 +67,8 @@ static void observe_request(const char *route, int status, double seconds)
  * are not in Kafka and start afresh. */
 static void rebuild_if_lost(const cw_config *cfg, ingest_ctx *ctx, cw_redis *r)
 {
-    static const char *const topics[] = {"ref.elders", "ref.caregivers", "orders.assigned", NULL};
+    static const char *const topics[] = {"ref.elders", "ref.caregivers", "ref.contracts",
+                                         "orders.assigned", NULL};
     static char known_run_id[64];
     char run_id[64];
     if (cw_redis_run_id(r, run_id, sizeof(run_id)) != 0)
@@ -159,6 +160,7 @@ static int run(const cw_config *cfg)
     ctx.clock_skew_ms = (int64_t)(cw_config_double(cfg, "rules.clock_skew_minutes") * 60000.0);
     ctx.now_ms = cw_now_ms;
     ctx.max_batch_lines = (size_t)cw_config_int(cfg, "http.max_batch_lines");
+    ctx.max_batch_failures = (size_t)cw_config_int(cfg, "http.max_batch_failures");
 
     if (cw_admin_start(cw_config_str(cfg, "admin.bind"), (int)cw_config_int(cfg, "admin.port"),
                        ingest_ready, &ready, err, sizeof(err)) != 0) {

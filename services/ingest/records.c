@@ -117,6 +117,7 @@ int record_contract(const contract_req *r, int64_t updated_at, encoded_record *o
         "invalid_deduction_cents");
     SET(&b, cw_av_set_int(v, "publication_lag_days", (int32_t)r->publication_lag_days),
         "publication_lag_days");
+    SET(&b, cw_av_set_str_array(v, "street_ids", r->street_ids, r->street_count), "street_ids");
     SET(&b, cw_av_set_long(v, "updated_at", updated_at), "updated_at");
     return builder_finish(&b, out, err, errlen);
 }

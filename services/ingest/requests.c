@@ -72,6 +72,43 @@ int parse_elder(json_t *body, elder_req *out, api_error *err)
     return 0;
 }
 
+/* A provider's ids are namespaced "<provider_id>:..." (api.c), so a
+ * provider id may not hold the separator itself. */
+static int require_provider_id(json_t *body, const char **out, api_error *err)
+{
+    if (jf_require_id(body, "", "provider_id", out, err))
+        return -1;
+    if (strchr(*out, ':'))
+        return api_fail(err, 400, "invalid_id", "provider_id",
+                        "provider_id may not contain ':' (it begins the provider's own ids)");
+    return 0;
+}
+
+static int parse_street_ids(json_t *body, contract_req *out, api_error *err)
+{
+    json_t *streets = json_object_get(body, "street_ids");
+    if (!streets || json_is_null(streets))
+        return 0;
+    if (!json_is_array(streets))
+        return api_fail(err, 400, "wrong_type", "street_ids", "street_ids must be an array of ids");
+    if (json_array_size(streets) > MAX_CONTRACT_STREETS)
+        return api_fail(err, 400, "out_of_range", "street_ids",
+                        "street_ids holds at most %d entries", MAX_CONTRACT_STREETS);
+    size_t i;
+    json_t *street;
+    json_array_foreach(streets, i, street) {
+        char path[48];
+        snprintf(path, sizeof(path), "street_ids[%zu]", i);
+        const char *id = json_string_value(street);
+        if (!json_is_string(street) || strlen(id) != json_string_length(street) ||
+            !is_valid_id(id))
+            return api_fail(err, 400, "invalid_id", path,
+                            "%s must be an id of 1-64 characters [A-Za-z0-9_.:-]", path);
+        out->street_ids[out->street_count++] = id;
+    }
+    return 0;
+}
+
 int parse_caregiver(json_t *body, caregiver_req *out, api_error *err)
 {
     static const char *const fields[] = {COMMON_FIELDS, "caregiver_id", "provider_id",
@@ -79,7 +116,7 @@ int parse_caregiver(json_t *body, caregiver_req *out, api_error *err)
     memset(out, 0, sizeof(*out));
     if (jf_reject_unknown(body, "", fields, err) ||
         jf_require_id(body, "", "caregiver_id", &out->caregiver_id, err) ||
-        jf_require_id(body, "", "provider_id", &out->provider_id, err) ||
+        require_provider_id(body, &out->provider_id, err) ||
         jf_require_bool(body, "", "certified", &out->certified, err) ||
         jf_optional_text(body, "", "level", 32, &out->level, err))
         return -1;
@@ -98,13 +135,14 @@ int parse_contract(json_t *body, contract_req *out, api_error *err)
                                          "prepay_ratio",
                                          "invalid_deduction_cents",
                                          "publication_lag_days",
+                                         "street_ids",
                                          NULL};
     double ratio;
     int present;
     memset(out, 0, sizeof(*out));
     if (jf_reject_unknown(body, "", fields, err) ||
         jf_require_id(body, "", "contract_id", &out->contract_id, err) ||
-        jf_require_id(body, "", "provider_id", &out->provider_id, err) ||
+        require_provider_id(body, &out->provider_id, err) ||
         jf_require_date(body, "", "period_start", &out->period_start_day, &out->period_start, err) ||
         jf_require_date(body, "", "period_end", &out->period_end_day, &out->period_end, err) ||
         jf_require_int(body, "", "budget_cents", 0, MAX_CENTS, &out->budget_cents, err) ||
@@ -123,7 +161,7 @@ int parse_contract(json_t *body, contract_req *out, api_error *err)
     if (jf_optional_int(body, "", "publication_lag_days", 0, 31, &out->publication_lag_days,
                         &present, err))
         return -1;
-    return 0;
+    return parse_street_ids(body, out, err);
 }
 
 int parse_order(json_t *body, order_req *out, api_error *err)

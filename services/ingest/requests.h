@@ -13,6 +13,7 @@
 #include "api_error.h"
 
 #define MAX_ITEMS 100
+#define MAX_CONTRACT_STREETS 64
 
 typedef enum { CRS_WGS84 = 0, CRS_GCJ02, CRS_BD09 } crs_kind;
 
@@ -36,6 +37,9 @@ typedef struct {
     int64_t budget_cents, unit_price_cents, invalid_deduction_cents;
     int64_t prepay_ratio_ppm;
     int64_t publication_lag_days;
+    /* The streets the contract serves; none listed: every street. */
+    const char *street_ids[MAX_CONTRACT_STREETS];
+    size_t street_count;
 } contract_req;
 
 typedef struct {

@@ -13,12 +13,24 @@ const cw_cfg_spec ingest_config_spec[] = {
      .min = 1024, .max = 1073741824, .help = "largest /v1/batch body"},
     {.key = "http.max_batch_lines", .type = CW_CFG_INT, .default_value = "10000", .min = 1,
      .max = 1000000, .help = "most lines of one /v1/batch (more: 413, nothing handled)"},
+    {.key = "http.max_batch_failures", .type = CW_CFG_INT, .default_value = "1000", .min = 1,
+     .max = 1000000, .help = "most failed lines a /v1/batch answer lists (the rest are counted "
+             "in failures_omitted)"},
     {.key = "http.max_in_flight", .type = CW_CFG_INT, .default_value = "256", .min = 1,
      .max = 65536, .help = "past this many requests being read or handled (each on a thread of its "
              "own), 503 with Retry-After"},
     {.key = "http.max_in_flight_bytes", .type = CW_CFG_INT, .default_value = "268435456",
      .min = 65536, .max = 17179869184LL,
      .help = "past this many body bytes being read or handled, 503 with Retry-After"},
+    {.key = "http.idle_timeout_seconds", .type = CW_CFG_INT, .default_value = "30", .min = 1,
+     .max = 3600, .help = "a connection silent this long is closed"},
+    {.key = "http.body_timeout_seconds", .type = CW_CFG_DOUBLE, .default_value = "60",
+     .min = 0.1, .max = 3600,
+     .help = "a body still arriving this long after its headers ended is dropped (slow-body "
+             "clients), the connection closed"},
+    {.key = "http.max_connections_per_ip", .type = CW_CFG_INT, .default_value = "0", .min = 0,
+     .max = 65536, .help = "connections one client address may hold open (0: no limit; behind a "
+             "proxy every client has its address)"},
     {.key = "auth.keys", .type = CW_CFG_LIST,
      .help = "bearer keys as <sha256 hex of the key>=<role>; roles: registry, importer, admin, "
              "provider:<provider_id>"},
@@ -51,4 +63,7 @@ void ingest_http_from_config(const cw_config *cfg, http_settings *s)
     s->max_batch_bytes = (size_t)cw_config_int(cfg, "http.max_batch_bytes");
     s->max_in_flight = (int)cw_config_int(cfg, "http.max_in_flight");
     s->max_in_flight_bytes = (size_t)cw_config_int(cfg, "http.max_in_flight_bytes");
+    s->idle_timeout_s = (unsigned)cw_config_int(cfg, "http.idle_timeout_seconds");
+    s->body_timeout_s = cw_config_double(cfg, "http.body_timeout_seconds");
+    s->max_per_ip = (unsigned)cw_config_int(cfg, "http.max_connections_per_ip");
 }

@@ -2,8 +2,10 @@
 records read back from the topics and decoded with the .avsc files,
 idempotency, authorization, batches."""
 
+import copy
 import datetime
 import json
+import secrets
 import socket
 import time
 
@@ -21,6 +23,30 @@ def ms(dt):
 
 def ts(text):
     return datetime.datetime.fromisoformat(text)
+
+
+@pytest.fixture
+def ids(ids):
+    """This file's ids lie in provider P01's namespace ("P01:..."): P01's key
+    posts most of its orders and events."""
+    return "P01:" + ids
+
+
+def as_p02(body):
+    """The same request in provider P02's namespace."""
+    return {k: v.replace("P01:", "P02:", 1) if k in ("order_id", "event_id") else v
+            for k, v in body.items()}
+
+
+def with_providers(keys, *providers):
+    """keys, plus one key per provider id given (for an ingest of its own):
+    returns (the keys object for Ingest, {provider_id: key})."""
+    extra = {p: secrets.token_hex(16) for p in providers}
+    entries = keys.config_entries() + ["%s=provider:%s" % (sha256_hex(k), p)
+                                       for p, k in extra.items()]
+    scoped = copy.copy(keys)
+    scoped.config_entries = lambda: entries
+    return scoped, extra
 
 
 def post_registry(ingest, keys, p):
@@ -203,8 +229,9 @@ def test_auth_roles(ingest, keys, ids):
     assert r.status_code == 401
     # A provider cannot post for another provider's caregiver, and is told
     # no more than of a caregiver that does not exist.
-    r = c.submit("order", keys.p02, order_body(ids))
-    unknown = c.submit("order", keys.p02, dict(order_body(ids), caregiver_id=ids + "nobody"))
+    r = c.submit("order", keys.p02, as_p02(order_body(ids)))
+    unknown = c.submit("order", keys.p02, as_p02(dict(order_body(ids),
+                                                      caregiver_id=ids + "nobody")))
     assert r.status_code == 422 and r.json()["error"] == "unknown_caregiver", r.text
     assert r.json()["message"].replace(ids + "CG1", "X") == \
         unknown.json()["message"].replace(ids + "nobody", "X")
@@ -220,9 +247,10 @@ def test_auth_roles(ingest, keys, ids):
     # Another provider's order answers as a missing one, whatever the
     # caregiver named: no "assigned to another caregiver" to learn from.
     for body in (check_in_body(ids), dict(check_in_body(ids), caregiver_id=ids + "CGX")):
-        r = c.submit("check-in", keys.p02, body)
+        r = c.submit("check-in", keys.p02, dict(body, event_id="P02:" + body["event_id"]))
         assert r.status_code == 404 and r.json()["error"] == "unknown_order", r.text
-    missing = c.submit("check-in", keys.p02, check_in_body(ids, n=9))
+    body = check_in_body(ids, n=9)
+    missing = c.submit("check-in", keys.p02, dict(body, event_id="P02:" + body["event_id"]))
     assert r.json()["message"].replace(ids + "O1", "X") == \
         missing.json()["message"].replace(ids + "O9", "X")
 
@@ -275,7 +303,7 @@ def test_unfreeze_goes_into_the_caregivers_stream(ingest, keys, redis_server, wa
     assert redis_server.cli("HGET", "cw:cgstate:" + ids + "CG1", "status") == "FROZEN"
 
 
-def test_batch_reports_every_line(ingest, keys, watch, ids):
+def test_batch_reports_counts_and_failed_lines(ingest, keys, watch, ids):
     post_registry(ingest, keys, ids)
     watch.start = watch._ends()
     lines = [
@@ -291,11 +319,13 @@ def test_batch_reports_every_line(ingest, keys, watch, ids):
                            headers={"Content-Type": "application/x-ndjson"})
     assert r.status_code == 200, r.text
     doc = r.json()
-    results = doc["results"]
-    assert [x["line"] for x in results] == [1, 2, 3, 4, 5, 6, 7]
-    assert [x["status"] for x in results] == [202, 202, 200, 400, 400, 202, 400]
-    assert results[3]["field"] == "scheduled_minutes"
-    assert (doc["accepted"], doc["duplicates"], doc["rejected"]) == (3, 1, 3)
+    failures = doc["failures"]
+    assert [x["line"] for x in failures] == [4, 5, 7]
+    assert [x["status"] for x in failures] == [400, 400, 400]
+    assert [x["error"] for x in failures] == ["out_of_range", "unknown_type", "invalid_json"]
+    assert failures[0]["field"] == "scheduled_minutes"
+    assert (doc["lines"], doc["accepted"], doc["duplicates"], doc["rejected"]) == (7, 3, 1, 3)
+    assert (doc["not_processed"], doc["failures_omitted"], doc["resume_line"]) == (0, 0, None)
     got = by_topic(watch.new_records())
     assert sorted(x["value"]["order_id"] for x in got["orders.assigned"]) == [ids + "O1",
                                                                               ids + "O2"]
@@ -319,9 +349,8 @@ def test_batch_lines_see_the_lines_before_them(ingest, keys, watch, ids):
                            headers={"Content-Type": "application/x-ndjson"})
     assert r.status_code == 200, r.text[:500]
     doc = r.json()
-    assert [x["status"] for x in doc["results"][:4]] == [202, 202, 200, 409]
-    assert (doc["accepted"], doc["duplicates"], doc["rejected"]) == (1202, 1, 1)
-    assert [x["line"] for x in doc["results"]] == list(range(1, 1205))
+    assert [(x["line"], x["status"]) for x in doc["failures"]] == [(4, 409)]
+    assert (doc["lines"], doc["accepted"], doc["duplicates"], doc["rejected"]) == (1204, 1202, 1, 1)
     got = by_topic(watch.new_records())
     assert len(got["orders.assigned"]) == 1201
     assert [x["value"]["event_id"] for x in got["visit.events"]] == [ids + "O1-in"]
@@ -478,6 +507,24 @@ def test_batch_over_its_line_limit_is_refused_whole(tmp_path, redis_server, keys
         svc.stop()
 
 
+def test_batch_answer_lists_at_most_its_cap_of_failed_lines(tmp_path, redis_server, keys, ids):
+    """A body of 10,000 failing lines answers counts and the first failed
+    lines only: the answer stays small whatever the body holds."""
+    svc = Ingest(str(tmp_path), redis_server.port, keys, http_extra="  max_batch_failures: 20")
+    try:
+        svc.wait_ready("http://127.0.0.1:%d/readyz" % svc.admin_port)
+        r = svc.client.post("/v1/batch", keys.importer, data="1\n" * 10000,
+                            headers={"Content-Type": "application/x-ndjson"})
+        assert r.status_code == 200, r.text[:300]
+        doc = r.json()
+        assert (doc["lines"], doc["rejected"], doc["accepted"]) == (10000, 10000, 0)
+        assert [x["line"] for x in doc["failures"]] == list(range(1, 21))
+        assert doc["failures_omitted"] == 9980
+        assert len(r.content) < 4000
+    finally:
+        svc.stop()
+
+
 def test_probes(ingest):
     for path in ("/livez", "/healthz", "/readyz"):
         r = requests.get(ingest.url + path, timeout=5)
@@ -492,3 +539,119 @@ def test_secrets_never_logged(ingest, keys):
     text = ingest.log_text()
     for k in (keys.registry, keys.importer, keys.admin, keys.p01, keys.p02):
         assert k not in text
+
+
+def test_a_provider_cannot_take_another_providers_ids(ingest, keys, watch, ids):
+    """Ids are namespaced per provider: P02 cannot post an order or event id
+    of P01's namespace, whether or not P01 used it already (the two answers
+    are the same), so P01's future ids stay P01's."""
+    post_registry(ingest, keys, ids)
+    c = ingest.client
+    assert c.submit("order", keys.p01, order_body(ids, 1)).status_code == 202
+    watch.start = watch._ends()
+    taken = c.submit("order", keys.p02, dict(order_body(ids, 1), caregiver_id=ids + "CG1"))
+    future = c.submit("order", keys.p02, dict(order_body(ids, 5), caregiver_id=ids + "CG1"))
+    for r in (taken, future):
+        assert r.status_code == 403 and r.json()["error"] == "id_namespace", r.text
+        assert r.json()["field"] == "order_id"
+    assert taken.json() == future.json()
+    # The same for an event id on P02's own order.
+    r = c.submit("check-in", keys.p02, dict(check_in_body(ids, 1),
+                                            order_id=ids.replace("P01:", "P02:") + "O1"))
+    assert r.status_code == 403 and r.json()["field"] == "event_id", r.text
+    assert watch.new_records() == []
+    # P01's future order is still P01's to post; the importer (the whole
+    # district's history) is not bound by namespaces.
+    assert c.submit("order", keys.p01, order_body(ids, 5)).status_code == 202
+    body = dict(order_body(ids, 6), order_id="H" + ids.replace(":", "-") + "O6")
+    assert c.submit("order", keys.importer, body).status_code == 202
+
+
+def test_orders_only_for_elders_the_providers_contracts_serve(tmp_path, redis_server, keys,
+                                                              watch, ids):
+    """A provider orders only for elders its contracts serve: a contract
+    period holding the service day (UTC+8) and, when the contract names
+    streets, the elder's street. An elder of another street answers exactly
+    as an unregistered one."""
+    provider = "PX" + ids.split(":")[1].rstrip("-")
+    scoped, extra = with_providers(keys, provider)
+    key = extra[provider]
+    svc = Ingest(str(tmp_path), redis_server.port, scoped)
+    try:
+        svc.wait_ready("http://127.0.0.1:%d/readyz" % svc.admin_port)
+        c = svc.client
+        p = provider + ":" + ids.split(":")[1]
+        home = {"lat": 41.3, "lon": 123.7, "crs": "WGS84"}
+        registry = [("elder", {"elder_id": p + "E1", "street_id": p + "S1",
+                               "community_id": "C", "home": home}),
+                    ("elder", {"elder_id": p + "E2", "street_id": p + "S2",
+                               "community_id": "C", "home": home}),
+                    ("caregiver", {"caregiver_id": p + "CG1", "provider_id": provider,
+                                   "certified": True})]
+        for kind, body in registry:
+            assert c.submit(kind, keys.registry, body).status_code == 202
+
+        def order(n, elder, start="2024-05-06T09:00:00+08:00"):
+            return {"order_id": "%sO%d" % (p, n), "elder_id": p + elder,
+                    "caregiver_id": p + "CG1", "service_type": "bathing",
+                    "scheduled_start": start, "scheduled_minutes": 60}
+        r = c.submit("order", key, order(1, "E2"))
+        assert r.status_code == 422 and r.json()["error"] == "no_contract", r.text
+        assert "2024-05-06" in r.json()["message"]
+        contract = {"contract_id": p + "K1", "provider_id": provider,
+                    "period_start": "2024-05-01", "period_end": "2024-05-31",
+                    "budget_cents": 1000000, "unit_price_cents": 4000, "prepay_ratio": 0.3,
+                    "invalid_deduction_cents": 18000, "street_ids": [p + "S2"]}
+        assert c.submit("contract", keys.registry, contract).status_code == 202
+        assert c.submit("order", key, order(1, "E2")).status_code == 202
+        other = c.submit("order", key, order(2, "E1"))
+        unknown = c.submit("order", key, order(2, "E9"))
+        assert other.status_code == 422 and other.json()["error"] == "unknown_elder", other.text
+        assert other.json()["message"].replace("E1", "E9") == unknown.json()["message"]
+        # 2024-05-31T23:30 +08:00 is the period's last day; an hour later is June.
+        assert c.submit("order", key, order(3, "E2", "2024-05-31T23:30:00+08:00")).status_code \
+            == 202
+        r = c.submit("order", key, order(4, "E2", "2024-06-01T00:30:00+08:00"))
+        assert r.status_code == 422 and r.json()["error"] == "no_contract", r.text
+        # The same through a batch.
+        lines = [dict(order(5, "E2"), type="order"), dict(order(6, "E1"), type="order")]
+        r = c.post("/v1/batch", key, data="\n".join(json.dumps(x) for x in lines) + "\n",
+                   headers={"Content-Type": "application/x-ndjson"})
+        doc = r.json()
+        assert (doc["accepted"], [(x["line"], x["error"]) for x in doc["failures"]]) == \
+            (1, [(2, "unknown_elder")]), r.text
+        # A contract keeps its provider.
+        r = c.submit("contract", keys.registry, dict(contract, provider_id="P02"))
+        assert r.status_code == 409 and r.json()["field"] == "provider_id", r.text
+        # The provider's contract index holds the contract's days and streets.
+        assert redis_server.cli("HGET", "cw:provider_contracts:" + provider, p + "K1") == \
+            "19844 19874 " + p + "S2"
+    finally:
+        svc.stop()
+
+
+def test_rights_follow_the_caregiver_to_a_new_provider(ingest, keys, ids):
+    """Once a caregiver works for P02, P01 no longer checks them in on P01's
+    orders (the order is to be reassigned), and P02 does not get P01's
+    orders either."""
+    elder, caregiver, _ = post_registry(ingest, keys, ids)
+    c = ingest.client
+    assert c.submit("order", keys.p01, order_body(ids, 1)).status_code == 202
+    assert c.submit("check-in", keys.p01, check_in_body(ids, 1)).status_code == 202
+    moved = dict(caregiver, provider_id="P02")
+    assert c.submit("caregiver", keys.registry, moved).status_code == 202
+    r = c.submit("check-out", keys.p01, check_out_body(ids, 1))
+    assert r.status_code == 403 and r.json()["error"] == "caregiver_moved", r.text
+    r = c.submit("evidence", keys.p01, evidence_body(ids, 1))
+    assert r.status_code == 403 and r.json()["error"] == "caregiver_moved", r.text
+    body = check_out_body(ids, 1)
+    r = c.submit("check-out", keys.p02, dict(body, event_id="P02:" + body["event_id"]))
+    assert r.status_code == 404 and r.json()["error"] == "unknown_order", r.text
+    # In a batch too.
+    line = dict(check_out_body(ids, 1), type="check-out")
+    r = c.post("/v1/batch", keys.p01, data=json.dumps(line) + "\n",
+               headers={"Content-Type": "application/x-ndjson"})
+    assert [x["error"] for x in r.json()["failures"]] == ["caregiver_moved"], r.text
+    # Back with P01, the check-out goes through.
+    assert c.submit("caregiver", keys.registry, caregiver).status_code == 202
+    assert c.submit("check-out", keys.p01, check_out_body(ids, 1)).status_code == 202

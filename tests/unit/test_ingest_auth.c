@@ -192,6 +192,9 @@ static void load_rejects_provider_with_invalid_id(void **state)
     assert_load_rejected(space, 2, "entry 2", "bad id");
     static const char *const slash[] = {SHA_TEST "=provider:P/001"};
     assert_load_rejected(slash, 1, "entry 1", "P/001");
+    /* ':' begins the provider's own ids, so no provider id holds one. */
+    static const char *const colon[] = {SHA_TEST "=provider:P:001"};
+    assert_load_rejected(colon, 1, "entry 1", "P:001");
     static const char *const too_long[] = {
         SHA_TEST "=provider:P123456789012345678901234567890123456789012345678901234567890ABCD"};
     assert_load_rejected(too_long, 1, "entry 1", "P1234567890");

@@ -204,6 +204,7 @@ static void rejects(parser p, json_t *body, const char *code, const char *field,
 #define SHA_C "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9"
 
 #define ID64 "A123456789b123456789c123456789d123456789e123456789f123456789_.:-"
+#define ID64_NO_COLON "A123456789b123456789c123456789d123456789e123456789f123456789_.-Z"
 #define ID65 ID64 "x"
 
 #define ELDER_MIN                                                                            \
@@ -225,7 +226,8 @@ static void rejects(parser p, json_t *body, const char *code, const char *field,
 #define CONTRACT_FULL                                                                        \
     "{'contract_id':'K-2024-05','provider_id':'P002','period_start':'2024-01-01',"           \
     "'period_end':'2024-12-31','budget_cents':250000000000,'unit_price_cents':12345,"        \
-    "'prepay_ratio':0.25,'invalid_deduction_cents':0,'publication_lag_days':5}"
+    "'prepay_ratio':0.25,'invalid_deduction_cents':0,'publication_lag_days':5,"        \
+    "'street_ids':['S01','S02']}"
 
 #define ORDER_FULL                                                                           \
     "{'order_id':'O1','elder_id':'E1','caregiver_id':'CG1','service_type':'bathing',"        \
@@ -263,7 +265,20 @@ static void rejects(parser p, json_t *body, const char *code, const char *field,
 
 /* ---- every field: missing, null, wrong type, bad format --------------------- */
 
-typedef enum { K_ID, K_TEXT, K_NUMBER, K_INT, K_BOOL, K_OBJECT, K_TIME, K_DATE, K_SHA, K_ARRAY } kind;
+/* K_PROVIDER: an id without ':' (the separator of a provider's own ids). */
+typedef enum {
+    K_ID,
+    K_PROVIDER,
+    K_TEXT,
+    K_NUMBER,
+    K_INT,
+    K_BOOL,
+    K_OBJECT,
+    K_TIME,
+    K_DATE,
+    K_SHA,
+    K_ARRAY
+} kind;
 
 typedef struct {
     const char *path;
@@ -292,7 +307,8 @@ static const char *const *wrong_values(kind k)
 
 static int is_string_kind(kind k)
 {
-    return k == K_ID || k == K_TEXT || k == K_TIME || k == K_DATE || k == K_SHA;
+    return k == K_ID || k == K_PROVIDER || k == K_TEXT || k == K_TIME || k == K_DATE ||
+           k == K_SHA;
 }
 
 static void check_every_field(parser p, const char *what, const char *full,
@@ -324,6 +340,13 @@ static void check_every_field(parser p, const char *what, const char *full,
             rejects(p, with(full, f->path, "''"), "invalid_id", f->path, label, __LINE__);
             rejects(p, with(full, f->path, "'a b'"), "invalid_id", f->path, label, __LINE__);
             rejects(p, with(full, f->path, "'a/b'"), "invalid_id", f->path, label, __LINE__);
+            break;
+        case K_PROVIDER:
+            accepts(p, with(full, f->path, "'x'"), label, __LINE__);
+            accepts(p, with(full, f->path, "'" ID64_NO_COLON "'"), label, __LINE__);
+            rejects(p, with(full, f->path, "'" ID65 "'"), "invalid_id", f->path, label, __LINE__);
+            rejects(p, with(full, f->path, "''"), "invalid_id", f->path, label, __LINE__);
+            rejects(p, with(full, f->path, "'P:1'"), "invalid_id", f->path, label, __LINE__);
             break;
         case K_TEXT:
             rejects(p, with(full, f->path, "''"), NULL, f->path, label, __LINE__);
@@ -364,7 +387,7 @@ static void caregiver_every_field(void **state)
 {
     (void)state;
     static const field_spec fields[] = {{"caregiver_id", K_ID, 1},
-                                        {"provider_id", K_ID, 1},
+                                        {"provider_id", K_PROVIDER, 1},
                                         {"certified", K_BOOL, 1},
                                         {"level", K_TEXT, 0},
                                         {NULL, K_ID, 0}};
@@ -375,7 +398,7 @@ static void contract_every_field(void **state)
 {
     (void)state;
     static const field_spec fields[] = {{"contract_id", K_ID, 1},
-                                        {"provider_id", K_ID, 1},
+                                        {"provider_id", K_PROVIDER, 1},
                                         {"period_start", K_DATE, 1},
                                         {"period_end", K_DATE, 1},
                                         {"budget_cents", K_INT, 1},
@@ -383,6 +406,7 @@ static void contract_every_field(void **state)
                                         {"prepay_ratio", K_NUMBER, 1},
                                         {"invalid_deduction_cents", K_INT, 1},
                                         {"publication_lag_days", K_INT, 0},
+                                        {"street_ids", K_ARRAY, 0},
                                         {NULL, K_ID, 0}};
     check_every_field(p_contract, "contract", CONTRACT_FULL, fields);
 }
@@ -737,6 +761,37 @@ static void contract_period_order(void **state)
             "period_end");
     REJECTS(p_contract, with(CONTRACT_MIN, "period_end", "'2023-05-31'"), "out_of_range",
             "period_end");
+}
+
+static void contract_streets(void **state)
+{
+    (void)state;
+    ACCEPTS(p_contract, J(CONTRACT_MIN));
+    assert_int_equal(contract.street_count, 0);
+    ACCEPTS(p_contract, with(CONTRACT_MIN, "street_ids", "['S01','S-02']"));
+    assert_int_equal(contract.street_count, 2);
+    assert_string_equal(contract.street_ids[1], "S-02");
+    ACCEPTS(p_contract, with(CONTRACT_MIN, "street_ids", "null"));
+    assert_int_equal(contract.street_count, 0);
+    REJECTS(p_contract, with(CONTRACT_MIN, "street_ids", "'S01'"), "wrong_type", "street_ids");
+    REJECTS(p_contract, with(CONTRACT_MIN, "street_ids", "['S01', 7]"), "invalid_id",
+            "street_ids[1]");
+    REJECTS(p_contract, with(CONTRACT_MIN, "street_ids", "['S 01']"), "invalid_id",
+            "street_ids[0]");
+    REJECTS(p_contract, with(CONTRACT_MIN, "street_ids", "['']"), "invalid_id", "street_ids[0]");
+    char many[1024] = "[";
+    for (int i = 0; i <= MAX_CONTRACT_STREETS; i++)
+        strcat(many, i ? ",'S'" : "'S'");
+    strcat(many, "]");
+    REJECTS(p_contract, with(CONTRACT_MIN, "street_ids", many), "out_of_range", "street_ids");
+}
+
+static void provider_ids_hold_no_colon(void **state)
+{
+    (void)state;
+    REJECTS(p_contract, with(CONTRACT_MIN, "provider_id", "'P:1'"), "invalid_id", "provider_id");
+    REJECTS(p_caregiver, with(CAREGIVER_MIN, "provider_id", "'P:1'"), "invalid_id",
+            "provider_id");
 }
 
 static void contract_dates(void **state)
@@ -1467,6 +1522,8 @@ int main(void)
         T(contract_full),
         T(contract_period_order),
         T(contract_dates),
+        T(contract_streets),
+        T(provider_ids_hold_no_colon),
         T(contract_money_bounds),
         T(contract_prepay_ratio),
         T(contract_prepay_ratio_sweep),

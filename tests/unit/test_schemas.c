@@ -39,7 +39,7 @@ static const struct {
     {"Caregiver", UINT64_C(0x3b74544b32db702a)},
     {"CaregiverStatusChanged", UINT64_C(0x2343ca56a7c3689f)},
     {"CheckResult", UINT64_C(0xfce504c82ce87155)},
-    {"Contract", UINT64_C(0xc7389770966d0567)},
+    {"Contract", UINT64_C(0x1c06915fd059f448)},
     {"DailyStatement", UINT64_C(0x12d6fb64e5933937)},
     {"DeadLetter", UINT64_C(0xd66bbf1e7116f94b)},
     {"Elder", UINT64_C(0x180612c6db883ede)},

@@ -196,7 +196,7 @@ class Bench:
                     for k in totals:
                         totals[k] += doc[k]
                     if doc["rejected"] and len(failures) < 3:
-                        bad = [x for x in doc["results"] if x["status"] >= 400][:1]
+                        bad = doc["failures"][:1]
                         failures.append("rejected: %s" % bad)
 
         t0 = time.monotonic()

@@ -637,21 +637,19 @@ class Feeder:
                 continue
             if status in (200, 503):
                 try:
-                    results = json.loads(body).get("results", [])
+                    doc = json.loads(body)
                 except ValueError:
-                    results = []
-                final = [x for x in results if x.get("status") != 503]
-                for k, x in enumerate(final):
-                    if x["status"] == 202:
-                        self.accepted += 1
-                    elif x["status"] == 200:
-                        self.duplicates += 1
-                    else:
-                        raise RunFailed("ingest refused %s: %s" % (pending[k][:200].decode(),
-                                                                   json.dumps(x)))
-                if status == 200 and len(final) != len(pending):
-                    raise RunFailed("ingest answered %d results for %d lines"
-                                    % (len(final), len(pending)))
+                    doc = {}
+                if not isinstance(doc, dict) or "lines" not in doc:
+                    doc = {"lines": len(pending), "resume_line": 1}  # nothing handled
+                resume = doc.get("resume_line")
+                final = pending if resume is None else pending[:resume - 1]
+                for x in doc.get("failures", []):
+                    if x["line"] <= len(final):
+                        raise RunFailed("ingest refused %s: %s"
+                                        % (pending[x["line"] - 1][:200].decode(), json.dumps(x)))
+                self.accepted += doc.get("accepted", 0)
+                self.duplicates += doc.get("duplicates", 0)
                 pending = pending[len(final):]
                 if pending:
                     if final:

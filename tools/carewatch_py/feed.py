@@ -16,7 +16,7 @@ class FeedError(Exception):
 
 
 class LineResult:
-    """What ingest answered for one record: status (202 accepted, 200
+    """What ingest answered for one record: status (202 accepted or
     duplicate, or the error status), error code and message."""
 
     __slots__ = ("status", "error", "message", "field")
@@ -33,7 +33,7 @@ class LineResult:
 
     def describe(self):
         if self.ok:
-            return "accepted" if self.status == 202 else "duplicate"
+            return "accepted"
         text = "%d %s" % (self.status, self.error or "")
         if self.field:
             text += " (%s)" % self.field
@@ -108,15 +108,7 @@ class Feeder:
                 results += self._post_chunk(pending[half:])
                 return results
             if status in (200, 503):
-                try:
-                    answers = json.loads(body).get("results", [])
-                except ValueError:
-                    answers = []
-                done = [LineResult(x["status"], x.get("error"), x.get("message"), x.get("field"))
-                        for x in answers]
-                # Lines before the one that met the outage are final; that
-                # line and the ones not processed are posted again.
-                final = [x for x in done if x.status != 503]
+                final = self._final_lines(body, len(pending))
                 results += final
                 pending = pending[len(final):]
                 if status == 200:
@@ -131,6 +123,31 @@ class Feeder:
             time.sleep(pause)
             waited += pause
             pause = min(pause * 2, 5.0)
+        return results
+
+    @staticmethod
+    def _final_lines(body, sent):
+        """The LineResults of the lines a batch answer says are final: the
+        lines before its resume_line (all of them when it has none). Only
+        failed lines are listed; the others were accepted (or duplicates)."""
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return []
+        if not isinstance(doc, dict) or "lines" not in doc:
+            return []  # not a batch answer (overloaded, unavailable): nothing final
+        if doc.get("failures_omitted"):
+            raise FeedError("ingest left %d failed lines out of its answer; post fewer lines "
+                            "per batch" % doc["failures_omitted"])
+        resume = doc.get("resume_line")
+        count = sent if resume is None else min(resume - 1, sent)
+        failed = {x["line"]: x for x in doc.get("failures", [])}
+        results = []
+        for line in range(1, count + 1):
+            x = failed.get(line)
+            results.append(LineResult(202) if x is None else
+                           LineResult(x["status"], x.get("error"), x.get("message"),
+                                      x.get("field")))
         return results
 
     def post(self, records):
