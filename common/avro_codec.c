@@ -666,10 +666,18 @@ int cw_avro_encode(avro_value_t *value, const cw_avro_schema *s, uint8_t **out, 
 /* Items that take no bytes (null, empty records) in one array block. */
 #define BODY_MAX_EMPTY_ITEMS 65536
 
+static cw_avro_limits decode_limits = CW_AVRO_DEFAULT_LIMITS;
+
+void cw_avro_set_limits(const cw_avro_limits *limits)
+{
+    decode_limits = *limits;
+}
+
 typedef struct {
     const uint8_t *p;
     size_t left;
     unsigned depth;
+    size_t decoded; /* estimated bytes of the decoded value so far */
     const char *record;
     char *err;
     size_t errlen;
@@ -758,6 +766,28 @@ static int may_be_empty(avro_schema_t schema, unsigned depth)
 
 static int check_value(body_reader *r, avro_schema_t schema);
 
+/* Counts bytes of the decoded value against avro.max_decoded_bytes. */
+static int body_grow(body_reader *r, size_t bytes)
+{
+    r->decoded += bytes;
+    if (r->decoded > decode_limits.max_decoded_bytes)
+        return body_fail(r, "over limit: decodes to more than %zu bytes (avro.max_decoded_bytes)",
+                         decode_limits.max_decoded_bytes);
+    return 0;
+}
+
+/* A string or bytes value: within avro.max_string_bytes. */
+static int check_bytes(body_reader *r)
+{
+    size_t n;
+    if (body_length(r, &n) != 0)
+        return -1;
+    if (n > decode_limits.max_string_bytes)
+        return body_fail(r, "over limit: a string of %zu bytes (avro.max_string_bytes is %zu)", n,
+                         decode_limits.max_string_bytes);
+    return body_grow(r, n + 1) != 0 ? -1 : body_skip(r, n);
+}
+
 static int check_record(body_reader *r, avro_schema_t schema)
 {
     size_t n = avro_schema_record_size(schema);
@@ -791,7 +821,8 @@ static int check_enum(body_reader *r, avro_schema_t schema)
 /* One block of an array or map: count items, each a key string (maps) and
  * a value of item_schema. A negative count is followed by the block's size
  * in bytes, which must match. */
-static int check_block_items(body_reader *r, int64_t count, avro_schema_t item_schema, int is_map)
+static int check_block_items(body_reader *r, int64_t count, avro_schema_t item_schema, int is_map,
+                             size_t *items)
 {
     size_t declared_size = 0;
     int sized = count < 0;
@@ -806,10 +837,16 @@ static int check_block_items(body_reader *r, int64_t count, avro_schema_t item_s
     if ((!items_may_be_empty && (uint64_t)count > r->left) ||
         (items_may_be_empty && count > BODY_MAX_EMPTY_ITEMS))
         return body_fail(r, "truncated body: %" PRId64 " items do not fit", count);
+    if ((uint64_t)count > decode_limits.max_items - *items)
+        return body_fail(r, "over limit: more than %zu items in one array or map "
+                            "(avro.max_array_items)",
+                         decode_limits.max_items);
+    *items += (size_t)count;
+    if (body_grow(r, (size_t)count * CW_AVRO_ITEM_COST) != 0)
+        return -1;
     size_t left_before = r->left;
     for (int64_t i = 0; i < count; i++) {
-        size_t key_len;
-        if (is_map && (body_length(r, &key_len) != 0 || body_skip(r, key_len) != 0))
+        if (is_map && check_bytes(r) != 0)
             return -1;
         if (check_value(r, item_schema) != 0)
             return -1;
@@ -822,13 +859,14 @@ static int check_block_items(body_reader *r, int64_t count, avro_schema_t item_s
 
 static int check_blocks(body_reader *r, avro_schema_t item_schema, int is_map)
 {
+    size_t items = 0;
     for (;;) {
         int64_t count;
         if (body_varint(r, &count) != 0)
             return -1;
         if (count == 0)
             return 0;
-        if (check_block_items(r, count, item_schema, is_map) != 0)
+        if (check_block_items(r, count, item_schema, is_map, &items) != 0)
             return -1;
     }
 }
@@ -836,7 +874,6 @@ static int check_blocks(body_reader *r, avro_schema_t item_schema, int is_map)
 static int check_primitive(body_reader *r, avro_schema_t schema)
 {
     int64_t v;
-    size_t n;
     switch (avro_typeof(schema)) {
     case AVRO_NULL:
         return 0;
@@ -858,7 +895,7 @@ static int check_primitive(body_reader *r, avro_schema_t schema)
         return body_skip(r, 8);
     case AVRO_STRING:
     case AVRO_BYTES:
-        return body_length(r, &n) != 0 ? -1 : body_skip(r, n);
+        return check_bytes(r);
     case AVRO_FIXED:
         return body_skip(r, (size_t)avro_schema_fixed_size(schema));
     default:

@@ -103,7 +103,24 @@ int cw_avro_encode(avro_value_t *value, const cw_avro_schema *s, uint8_t **out, 
  * fingerprint, a body that is truncated, malformed for the schema (bad union
  * branch or enum index, negative length) or followed by trailing bytes.
  * The body is checked against the schema before avro-c reads it, so hostile
- * lengths never reach an allocation. */
+ * lengths never reach an allocation, and against the decode limits below:
+ * a small message cannot become a large value. */
+/* What one decoded message may hold (avro.* in the configuration). A
+ * decoded value costs about CW_AVRO_ITEM_COST bytes per array or map item
+ * beyond its strings' bytes: a 1 MB message of a million empty strings
+ * would be a ~100 MB value. */
+typedef struct {
+    size_t max_items;         /* in one array or map, over all its blocks */
+    size_t max_string_bytes;  /* one string or bytes value */
+    size_t max_decoded_bytes; /* the estimate of the whole decoded value */
+} cw_avro_limits;
+#define CW_AVRO_ITEM_COST 128
+#define CW_AVRO_DEFAULT_LIMITS ((cw_avro_limits){10000, 65536, 8u << 20})
+
+/* Sets the limits every later cw_avro_decode applies (the defaults above
+ * until then). Call at start-up, before threads decode. */
+void cw_avro_set_limits(const cw_avro_limits *limits);
+
 int cw_avro_decode(const uint8_t *buf, size_t len, const cw_avro_schema **schema_out,
                    avro_value_t *value_out, char *err, size_t errlen);
 

@@ -35,6 +35,15 @@ const cw_cfg_spec cw_config_common_spec[] = {
      .help = "live: wall clock; replay: receipt time is the stream clock"},
     {.key = "time.utc_offset_minutes", .type = CW_CFG_INT, .default_value = "480", .min = -720,
      .max = 840, .help = "local time offset used for days and months"},
+    {.key = "avro.max_array_items", .type = CW_CFG_INT, .default_value = "10000", .min = 1,
+     .max = 100000000, .help = "items one array or map of a decoded record may hold (more: "
+             "dead-lettered)"},
+    {.key = "avro.max_string_bytes", .type = CW_CFG_INT, .default_value = "65536", .min = 64,
+     .max = 1073741824, .help = "bytes one string of a decoded record may hold"},
+    {.key = "avro.max_decoded_bytes", .type = CW_CFG_INT, .default_value = "8388608",
+     .min = 4096, .max = 4294967296LL,
+     .help = "estimated memory one decoded record may take (128 bytes per array item plus its "
+             "strings)"},
     {.key = "service.instance_id", .type = CW_CFG_STRING,
      .help = "name of this instance; empty = <hostname>-<pid>"},
     {.key = NULL},

@@ -133,6 +133,12 @@ int cw_service_start(cw_service *svc, const char *name, int argc, char **argv,
         cw_log(CW_LOG_ERROR, "cannot load the Avro schemas", "error", err, NULL);
         goto fail;
     }
+    cw_avro_limits limits = {
+        .max_items = (size_t)cw_config_int(svc->cfg, "avro.max_array_items"),
+        .max_string_bytes = (size_t)cw_config_int(svc->cfg, "avro.max_string_bytes"),
+        .max_decoded_bytes = (size_t)cw_config_int(svc->cfg, "avro.max_decoded_bytes"),
+    };
+    cw_avro_set_limits(&limits);
     if (cw_metrics_init(name, CW_VERSION) != 0) {
         cw_log(CW_LOG_ERROR, "cannot initialise metrics", NULL);
         goto fail_avro;

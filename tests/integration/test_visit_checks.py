@@ -297,10 +297,14 @@ def test_unknown_references_and_garbage_go_to_dead_letters(checkers, ids):
         bomb = dict(event, event_id=ids + "bomb-in", items=[""] * 700000)
         p.produce("visit.events", key=(ids + "bomb").encode(),
                   value=REGISTRY.encode("VisitEvent", bomb))
+        # 20 KB on the wire but 20,000 items: over avro.max_array_items.
+        wide = dict(event, event_id=ids + "wide-in", items=[""] * 20000)
+        p.produce("visit.events", key=(ids + "wide").encode(),
+                  value=REGISTRY.encode("VisitEvent", wide))
         assert p.flush(30) == 0
         deadline = time.monotonic() + 60
         letters = []
-        while time.monotonic() < deadline and len(letters) < 9:
+        while time.monotonic() < deadline and len(letters) < 12:
             letters += [r for r in watch.new_records()
                         if r["value"]["key"] and r["value"]["key"].decode().startswith(ids)]
             time.sleep(0.5)
@@ -321,9 +325,12 @@ def test_unknown_references_and_garbage_go_to_dead_letters(checkers, ids):
     bombs = [r["value"] for r in letters if r["value"]["reason"].startswith("oversized")]
     assert all(len(b["payload"]) == 65536 and "700" in b["reason"] for b in bombs), \
         [b["reason"] for b in bombs]
-    junk = [r["value"] for r in letters if r["value"]["reason"].startswith("undecodable")]
-    assert all(j["payload"] == b"not an avro record" and j["source_topic"] == "visit.events"
-               for j in junk)
+    junk = [r["value"] for r in letters if r["value"]["key"] == (ids + "junk").encode()]
+    assert len(junk) == 3 and all(j["payload"] == b"not an avro record" and
+                                  j["source_topic"] == "visit.events" for j in junk), junk
+    wide = [r["value"] for r in letters if r["value"]["key"] == (ids + "wide").encode()]
+    assert len(wide) == 3 and all("avro.max_array_items" in w["reason"] and
+                                  w["reason"].startswith("undecodable") for w in wide), wide
     for svc in checkers.values():
         svc.assert_running()
 

@@ -600,6 +600,60 @@ static void decode_rejects_bad_array_blocks(void **state)
     assert_decode_fails(buf, len, "truncated body");
 }
 
+/* Limits: a small message cannot become a large value. Each case sets
+ * the limits it needs and puts the defaults back. */
+static void decode_applies_item_limits_over_every_block(void **state)
+{
+    (void)state;
+    uint8_t buf[256];
+    avro_value_t v;
+    cw_avro_limits limits = CW_AVRO_DEFAULT_LIMITS;
+    limits.max_items = 2;
+    cw_avro_set_limits(&limits);
+    size_t len = visit_event_with_items(
+        (const uint8_t[]){0x02, 0x02, 'x', 0x02, 0x02, 'y', 0x00}, 7, buf);
+    assert_decodes(buf, len, &v); /* two items: at the limit */
+    avro_value_decref(&v);
+    /* three items in three blocks of one: the count is over all blocks */
+    len = visit_event_with_items(
+        (const uint8_t[]){0x02, 0x02, 'x', 0x02, 0x02, 'y', 0x02, 0x02, 'z', 0x00}, 10, buf);
+    assert_decode_fails(buf, len, "avro.max_array_items");
+    /* three empty strings in one block */
+    len = visit_event_with_items((const uint8_t[]){0x06, 0x00, 0x00, 0x00, 0x00}, 5, buf);
+    assert_decode_fails(buf, len, "more than 2 items");
+    cw_avro_set_limits(&CW_AVRO_DEFAULT_LIMITS);
+    assert_decodes(buf, len, &v);
+    avro_value_decref(&v);
+}
+
+static void decode_applies_string_and_size_limits(void **state)
+{
+    (void)state;
+    uint8_t buf[256];
+    avro_value_t v;
+    cw_avro_limits limits = CW_AVRO_DEFAULT_LIMITS;
+    limits.max_string_bytes = 3;
+    cw_avro_set_limits(&limits);
+    size_t len = visit_event_with_items(
+        (const uint8_t[]){0x02, 0x06, 'a', 'b', 'c', 0x00}, 6, buf);
+    assert_decodes(buf, len, &v); /* three bytes: at the limit */
+    avro_value_decref(&v);
+    len = visit_event_with_items((const uint8_t[]){0x02, 0x08, 'a', 'b', 'c', 'd', 0x00}, 7, buf);
+    assert_decode_fails(buf, len, "avro.max_string_bytes");
+    /* Four empty strings estimate 4 x 129 bytes plus the record's other
+     * strings: over a 300-byte budget, within 4 KiB. */
+    len = visit_event_with_items((const uint8_t[]){0x08, 0x00, 0x00, 0x00, 0x00, 0x00}, 6, buf);
+    limits = CW_AVRO_DEFAULT_LIMITS;
+    limits.max_decoded_bytes = 300;
+    cw_avro_set_limits(&limits);
+    assert_decode_fails(buf, len, "avro.max_decoded_bytes");
+    limits.max_decoded_bytes = 4096;
+    cw_avro_set_limits(&limits);
+    assert_decodes(buf, len, &v);
+    avro_value_decref(&v);
+    cw_avro_set_limits(&CW_AVRO_DEFAULT_LIMITS);
+}
+
 /* ------------------------------------------------------------------ */
 /* Field helpers                                                       */
 /* ------------------------------------------------------------------ */
@@ -829,6 +883,8 @@ int main(void)
         cmocka_unit_test(decode_rejects_bad_enum_index_and_boolean),
         cmocka_unit_test(decode_accepts_arrays_in_several_blocks),
         cmocka_unit_test(decode_rejects_bad_array_blocks),
+        cmocka_unit_test(decode_applies_item_limits_over_every_block),
+        cmocka_unit_test(decode_applies_string_and_size_limits),
         cmocka_unit_test(new_value_starts_with_nulls_and_encodes),
         cmocka_unit_test(setters_and_getters_round_trip),
         cmocka_unit_test(helpers_reject_missing_fields_and_wrong_types),
