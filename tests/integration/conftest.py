@@ -30,6 +30,9 @@ from carewatch_py.avro_single import Registry  # noqa: E402
 from carewatch_py.ingest_client import IngestClient  # noqa: E402
 
 BUILD_DIR = os.environ.get("CW_BUILD_DIR", os.path.join(REPO, "build"))
+# The build without sanitizers, for what is measured in memory (ASan keeps
+# freed memory in quarantine, so RSS says nothing under it).
+PLAIN_BUILD_DIR = os.environ.get("CW_PLAIN_BUILD_DIR", os.path.join(REPO, "build"))
 KAFKA_BROKERS = os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092")
 REGISTRY = Registry()
 
@@ -207,7 +210,7 @@ def keys():
 class Service:
     """A carewatch service binary running with a generated YAML config."""
 
-    def __init__(self, name, config_text, workdir, env=None):
+    def __init__(self, name, config_text, workdir, env=None, build_dir=None):
         self.name = name
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
@@ -215,7 +218,7 @@ class Service:
         with open(self.config_path, "w", encoding="utf-8") as f:
             f.write(config_text)
         self.log_path = os.path.join(workdir, name + ".log")
-        binary = os.path.join(BUILD_DIR, "services", name, "carewatch-" + name)
+        binary = os.path.join(build_dir or BUILD_DIR, "services", name, "carewatch-" + name)
         assert os.access(binary, os.X_OK), "no binary %s (build first)" % binary
         # CAREWATCH_* variables would override the generated config.
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("CAREWATCH_")}
@@ -301,11 +304,12 @@ auth:
 
 class Ingest(Service):
     def __init__(self, workdir, redis_port, keys, brokers=KAFKA_BROKERS, extra="",
-                 http_extra=""):
+                 http_extra="", build_dir=None):
         self.port = free_port()
         self.admin_port = free_port()
         super().__init__("ingest", ingest_config(self.port, self.admin_port, redis_port, keys,
-                                                 brokers, extra, http_extra), workdir)
+                                                 brokers, extra, http_extra), workdir,
+                         build_dir=build_dir)
         self.url = "http://127.0.0.1:%d" % self.port
         self.client = IngestClient(self.url)
 
