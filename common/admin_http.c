@@ -216,6 +216,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return queue_body(conn, status, body, content_type, NULL);
 }
 
+/* libmicrohttpd's messages are its format strings. */
+static void log_mhd_error(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void log_mhd_error(void *cls, const char *fmt, va_list ap)
 {
     char message[512];

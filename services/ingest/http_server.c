@@ -322,6 +322,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
+/* libmicrohttpd's messages are its format strings. */
+static void log_mhd_error(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void log_mhd_error(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;

@@ -255,9 +255,14 @@ static void prefix_and_promise_match_a_brute_force_oracle(void **state)
             if (NEXT() % 4 == 0)
                 evs[n++] = (ev){0, i, 0, 0};
         }
-        for (int k = 0; k < CHECKPOINTS; k++)
-            evs[n++] = (ev){1, (int64_t)(NEXT() % (ENTRIES + 1)), (int64_t)(NEXT() % 100000),
-                            NEXT() % 5 != 0};
+        for (int k = 0; k < CHECKPOINTS; k++) {
+            /* One draw per statement: the order of an initializer's
+             * expressions is unspecified. */
+            int64_t size = (int64_t)(NEXT() % (ENTRIES + 1));
+            int64_t at = (int64_t)(NEXT() % 100000);
+            int has = NEXT() % 5 != 0;
+            evs[n++] = (ev){1, size, at, has};
+        }
         for (size_t i = n - 1; i > 0; i--) {
             size_t j = (size_t)(NEXT() % (i + 1));
             ev t = evs[i];

@@ -1,0 +1,132 @@
+/* Fuzzes ingest's request bodies: the parsers of services/ingest/requests.c
+ * and, for a body they accept, the record ingest would publish for it
+ * (services/ingest/records.c), decoded back with common/avro_codec.c.
+ *
+ * Input: byte 0 picks the request (modulo 8: elder, caregiver, contract,
+ * order, check-in, check-out, evidence, unfreeze); the rest is the body,
+ * loaded as http_server.c loads it (json_loadb, JSON_REJECT_DUPLICATES).
+ * Like api.c, only a JSON object reaches a parser.
+ *
+ * Invariant checked: an accepted body always yields a record that encodes
+ * and decodes; anything else aborts (a finding).
+ *
+ * Ownership: the JSON document is this file's (json_decref at the end);
+ * the parsed structs borrow its strings; the encoded record is malloc'd by
+ * records.c and freed here; the decoded value is released here. */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avro_codec.h"
+#include "log.h"
+#include "records.h"
+#include "requests.h"
+
+#define UPDATED_AT 1714521600000LL /* 2024-05-01T00:00:00Z */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char err[256];
+    cw_log_set_level(CW_LOG_ERROR);
+    if (cw_avro_init(err, sizeof(err)) != 0) {
+        fprintf(stderr, "fuzz_requests: %s\n", err);
+        abort();
+    }
+    atexit(cw_avro_shutdown);
+    return 0;
+}
+
+/* The record's bytes must decode: records.c and the codec agree. */
+static void check_record(int rc, encoded_record *rec, const char *what, const char *err)
+{
+    if (rc != 0) {
+        fprintf(stderr, "fuzz_requests: accepted %s does not encode: %s\n", what, err);
+        abort();
+    }
+    const cw_avro_schema *schema;
+    avro_value_t value;
+    char derr[256];
+    if (cw_avro_decode(rec->data, rec->len, &schema, &value, derr, sizeof(derr)) != 0) {
+        fprintf(stderr, "fuzz_requests: %s record does not decode: %s\n", what, derr);
+        abort();
+    }
+    avro_value_decref(&value);
+    free(rec->data);
+}
+
+static void parse_and_encode(unsigned which, json_t *body)
+{
+    static const order_refs refs = {"P001", "E1", "CG1"};
+    api_error aerr;
+    encoded_record rec;
+    char err[256] = "";
+    switch (which) {
+    case 0: {
+        elder_req r;
+        if (parse_elder(body, &r, &aerr) == 0)
+            check_record(record_elder(&r, UPDATED_AT, &rec, err, sizeof(err)), &rec, "elder", err);
+        break;
+    }
+    case 1: {
+        caregiver_req r;
+        if (parse_caregiver(body, &r, &aerr) == 0)
+            check_record(record_caregiver(&r, UPDATED_AT, &rec, err, sizeof(err)), &rec,
+                         "caregiver", err);
+        break;
+    }
+    case 2: {
+        contract_req r;
+        if (parse_contract(body, &r, &aerr) == 0)
+            check_record(record_contract(&r, UPDATED_AT, &rec, err, sizeof(err)), &rec,
+                         "contract", err);
+        break;
+    }
+    case 3: {
+        order_req r;
+        if (parse_order(body, &r, &aerr) == 0)
+            check_record(record_order(&r, refs.provider_id, UPDATED_AT, &rec, err, sizeof(err)),
+                         &rec, "order", err);
+        break;
+    }
+    case 4:
+    case 5: {
+        visit_req r;
+        visit_kind kind = which == 4 ? VISIT_CHECK_IN : VISIT_CHECK_OUT;
+        if (parse_visit(body, kind, &r, &aerr) == 0)
+            check_record(record_visit(&r, &refs, UPDATED_AT, &rec, err, sizeof(err)), &rec,
+                         "visit", err);
+        break;
+    }
+    case 6: {
+        evidence_req r;
+        if (parse_evidence(body, &r, &aerr) == 0)
+            check_record(record_evidence(&r, &refs, UPDATED_AT, &rec, err, sizeof(err)), &rec,
+                         "evidence", err);
+        break;
+    }
+    default: {
+        unfreeze_req r;
+        parse_unfreeze(body, &r, &aerr);
+        break;
+    }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    json_error_t jerr;
+    json_t *body = json_loadb((const char *)data + 1, size - 1, JSON_REJECT_DUPLICATES, &jerr);
+    if (body == NULL)
+        return 0;
+    if (json_is_object(body))
+        parse_and_encode(data[0] % 8u, body);
+    json_decref(body);
+    return 0;
+}
