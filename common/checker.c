@@ -168,6 +168,8 @@ static int retry_tick(cw_checker *ck, size_t first)
     for (size_t i = first; i < ck->fired_count; i++)
         cw_timers_free(&ck->fired[i]);
     ck->fired_count = first;
+    /* The next tick looks at every partition. */
+    memset(ck->tick_wanted, 0, sizeof(ck->tick_wanted));
     return CW_RETRY;
 }
 
@@ -176,10 +178,22 @@ int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_o
     int32_t parts[CW_CHECKER_MAX_PARTITIONS];
     size_t n = cw_stream_assigned(ck->consumer, ck->timer_topic, parts, CW_CHECKER_MAX_PARTITIONS);
     size_t first = ck->fired_count;
+    /* A tick a message asked for within its batch looks at the partitions
+     * whose messages made a timer due (the others' watermarks have not
+     * moved since they were last looked at): three round trips, not three
+     * per assigned partition. The tick after every batch, and when idle,
+     * looks at them all. */
+    int wanted_only = 0;
+    for (size_t i = 0; i < n; i++)
+        if (parts[i] < CW_CHECKER_MAX_PARTITIONS && ck->tick_wanted[parts[i]])
+            wanted_only = 1;
     for (size_t i = 0; i < n; i++) {
         int64_t wm;
         if (parts[i] >= CW_CHECKER_MAX_PARTITIONS)
             continue;
+        if (wanted_only && !ck->tick_wanted[parts[i]])
+            continue;
+        ck->tick_wanted[parts[i]] = 0;
         if (cw_checker_watermark(ck, parts[i], &wm) != 0)
             return retry_tick(ck, first);
         if (ck->fired_count < CW_CHECKER_MAX_FIRED) {
@@ -245,6 +259,24 @@ int cw_checker_advance_clock(cw_checker *ck, int partition, int64_t at)
     return 0;
 }
 
+int cw_checker_exec_with_clock(cw_checker *ck, cw_redis_batch *b, int partition, int64_t at)
+{
+    int64_t global, pclock;
+    redisReply *reply = NULL;
+    cw_state_add_clock(b, ck->name, partition, at);
+    int rc = cw_redis_batch_exec_last(ck->redis, b, &reply);
+    if (rc == 0)
+        rc = cw_state_clock_reply(reply, &global, &pclock);
+    if (reply)
+        freeReplyObject(reply);
+    if (rc != 0)
+        return -1;
+    ck->clock = global;
+    if (partition >= 0 && partition < CW_CHECKER_MAX_PARTITIONS)
+        ck->pclock[partition] = pclock;
+    return 0;
+}
+
 int cw_checker_add_timer(cw_checker *ck, cw_redis_batch *b, int partition, int64_t due,
                          const char *member)
 {
@@ -268,7 +300,10 @@ static int checker_tick_needed(void *data, const char *topic, int partition, int
      * is not quiet. */
     int64_t wm = cw_watermark(ck->pclock[partition], ck->clock, 0, cw_now_ms(), ck->live,
                               ck->lateness_ms);
-    return wm > ck->next_due[partition];
+    if (wm <= ck->next_due[partition])
+        return 0;
+    ck->tick_wanted[partition] = 1;
+    return 1;
 }
 
 /* Stream hook: a partition is read again from offset because Redis lost

@@ -52,6 +52,9 @@ typedef struct cw_checker {
     int64_t pclock[CW_CHECKER_MAX_PARTITIONS];    /* the partition's event clock */
     int64_t next_due[CW_CHECKER_MAX_PARTITIONS];  /* earliest timer not yet fired */
     int64_t consumed_to[CW_CHECKER_MAX_PARTITIONS]; /* last handled offset + 1 */
+    /* Set when a message of the partition made a timer due within a batch:
+     * the tick it asks for looks at the flagged partitions only. */
+    int tick_wanted[CW_CHECKER_MAX_PARTITIONS];
     int64_t last_message_ms[CW_CHECKER_MAX_PARTITIONS]; /* wall clock */
     int64_t last_any_message_ms; /* wall clock, any input topic */
     int committed_known[CW_CHECKER_MAX_PARTITIONS]; /* group offset asked once */
@@ -99,6 +102,10 @@ int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_o
 /* Raises the event clocks (service-wide and of the partition) to at.
  * 0 or -1. */
 int cw_checker_advance_clock(cw_checker *ck, int partition, int64_t at);
+/* Sends b's writes with the clocks' advance to at last, in one round trip
+ * (as cw_redis_batch_exec, then cw_checker_advance_clock). Clears b. 0 or
+ * -1. */
+int cw_checker_exec_with_clock(cw_checker *ck, cw_redis_batch *b, int partition, int64_t at);
 /* Adds a timer to b (cw_timers_add) and remembers its due time. */
 int cw_checker_add_timer(cw_checker *ck, cw_redis_batch *b, int partition, int64_t due,
                          const char *member);

@@ -202,9 +202,17 @@ void cw_redis_batch_clear(cw_redis_batch *b)
 
 int cw_redis_batch_exec(cw_redis *r, cw_redis_batch *b)
 {
-    if (b->failed) {
+    return cw_redis_batch_exec_last(r, b, NULL);
+}
+
+int cw_redis_batch_exec_last(cw_redis *r, cw_redis_batch *b, redisReply **last)
+{
+    if (last)
+        *last = NULL;
+    if (b->failed || b->count == 0) {
+        int rc = b->failed ? -1 : 0;
         cw_redis_batch_clear(b);
-        return -1;
+        return rc;
     }
     const char *const *cmds[CW_REDIS_BATCH_MAX_CMDS];
     redisReply *replies[CW_REDIS_BATCH_MAX_CMDS];
@@ -218,7 +226,10 @@ int cw_redis_batch_exec(cw_redis *r, cw_redis_batch *b)
                              replies[c]->str, NULL);
                 rc = -1;
             }
-            freeReplyObject(replies[c]);
+            if (last && rc == 0 && c + 1 == b->count)
+                *last = replies[c];
+            else
+                freeReplyObject(replies[c]);
         }
     }
     cw_redis_batch_clear(b);

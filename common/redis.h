@@ -59,6 +59,9 @@ void cw_redis_batch_add(cw_redis_batch *b, int argc, const char *const *argv);
 /* Sends the batch; 0 when every command succeeded (no error replies). Always
  * clears the batch. */
 int cw_redis_batch_exec(cw_redis *r, cw_redis_batch *b);
+/* The same, and on success hands the last command's reply to *last (the
+ * caller frees it with freeReplyObject); NULL for an empty batch. */
+int cw_redis_batch_exec_last(cw_redis *r, cw_redis_batch *b, redisReply **last);
 void cw_redis_batch_clear(cw_redis_batch *b);
 
 #endif

@@ -291,6 +291,17 @@ int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out)
             freeReplyObject(reply);
         return found;
     }
+    found = cw_state_order_from_reply(reply, out);
+    freeReplyObject(reply);
+    return found < 0 ? -1 : found;
+}
+
+int cw_state_order_from_reply(const redisReply *reply, cw_order_state *out)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5)
+        return -1;
+    if (reply->element[0]->type != REDIS_REPLY_STRING)
+        return 0;
     out->scheduled_start = strtoll(reply->element[0]->str, NULL, 10);
     out->scheduled_minutes = reply->element[1]->type == REDIS_REPLY_STRING
                                  ? (int)strtol(reply->element[1]->str, NULL, 10)
@@ -298,12 +309,10 @@ int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out)
     copy_str(out->elder_id, sizeof(out->elder_id), reply->element[2]);
     copy_str(out->caregiver_id, sizeof(out->caregiver_id), reply->element[3]);
     copy_str(out->provider_id, sizeof(out->provider_id), reply->element[4]);
-    freeReplyObject(reply);
     return 1;
 }
 
-int cw_state_advance_clock(cw_redis *r, const char *service, int partition, int64_t at,
-                           int64_t *global, int64_t *partition_clock)
+void cw_state_add_clock(cw_redis_batch *b, const char *service, int partition, int64_t at)
 {
     static const char *script =
         "local v = tonumber(ARGV[1]) local out = {} "
@@ -317,15 +326,29 @@ int cw_state_advance_clock(cw_redis *r, const char *service, int partition, int6
     snprintf(pkey, sizeof(pkey), KEY_CLOCK ":%d", service, partition);
     fmt_i64(sat, sizeof(sat), at);
     const char *argv[] = {"EVAL", script, "2", key, pkey, sat};
-    redisReply *reply = cw_redis_cmd(r, 6, argv);
-    int rc = -1;
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-        reply->element[0]->type == REDIS_REPLY_INTEGER &&
-        reply->element[1]->type == REDIS_REPLY_INTEGER) {
-        *global = reply->element[0]->integer;
-        *partition_clock = reply->element[1]->integer;
-        rc = 0;
-    }
+    cw_redis_batch_add(b, 6, argv);
+}
+
+int cw_state_clock_reply(const redisReply *reply, int64_t *global, int64_t *partition_clock)
+{
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER ||
+        reply->element[1]->type != REDIS_REPLY_INTEGER)
+        return -1;
+    *global = reply->element[0]->integer;
+    *partition_clock = reply->element[1]->integer;
+    return 0;
+}
+
+int cw_state_advance_clock(cw_redis *r, const char *service, int partition, int64_t at,
+                           int64_t *global, int64_t *partition_clock)
+{
+    cw_redis_batch b = {0};
+    redisReply *reply = NULL;
+    cw_state_add_clock(&b, service, partition, at);
+    int rc = cw_redis_batch_exec_last(r, &b, &reply);
+    if (rc == 0)
+        rc = cw_state_clock_reply(reply, global, partition_clock);
     if (reply)
         freeReplyObject(reply);
     return rc;

@@ -85,12 +85,20 @@ long cw_state_replay_topic(const struct cw_config *cfg, cw_redis *r, const char 
 /* 1 found, 0 missing, -1 Redis error. */
 int cw_state_load_elder(cw_redis *r, const char *elder_id, cw_elder_state *out);
 int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out);
+/* An order from the reply of HMGET cw:order:<id> scheduled_start
+ * scheduled_minutes elder_id caregiver_id provider_id (made elsewhere, a
+ * script's for one): 1, 0 when the order is missing, -1 when the reply is
+ * not that. */
+int cw_state_order_from_reply(const redisReply *reply, cw_order_state *out);
 
 /* Event clocks: the largest event time a service has seen overall
  * (cw:clock:<service>) and in one input partition
  * (cw:clock:<service>:<partition>). advance raises both to at if lower,
  * atomically across instances, and reports them; get reads them (0 when
- * nothing was seen). */
+ * nothing was seen). add_clock puts the same advance last in a pipeline of
+ * writes (one round trip for both); clock_reply reads its reply. */
+void cw_state_add_clock(cw_redis_batch *b, const char *service, int partition, int64_t at);
+int cw_state_clock_reply(const redisReply *reply, int64_t *global, int64_t *partition_clock);
 int cw_state_advance_clock(cw_redis *r, const char *service, int partition, int64_t at,
                            int64_t *global, int64_t *partition_clock);
 int cw_state_get_clock(cw_redis *r, const char *service, int partition, int64_t *global,

@@ -48,20 +48,14 @@ typedef struct {
     char in_event[CW_ID_MAX], out_event[CW_ID_MAX], caregiver_id[CW_ID_MAX];
 } visit_state;
 
-/* 0, or -1 on Redis error; missing fields leave has_in/has_out 0. */
-static int load_visit(cw_redis *r, const char *order_id, visit_state *v)
+/* The visit from the reply of HMGET cw:dt:visit:<order> in_at in_event
+ * out_at out_event caregiver_id: 0, or -1 when the reply is not that;
+ * missing fields leave has_in/has_out 0. */
+static int visit_from_reply(const redisReply *reply, visit_state *v)
 {
-    char key[CW_KEY_MAX];
     memset(v, 0, sizeof(*v));
-    snprintf(key, sizeof(key), "cw:dt:visit:%s", order_id);
-    const char *argv[] = {"HMGET", key, "in_at", "in_event", "out_at", "out_event",
-                          "caregiver_id"};
-    redisReply *reply = cw_redis_cmd(r, 7, argv);
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5) {
-        if (reply)
-            freeReplyObject(reply);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5)
         return -1;
-    }
     redisReply **e = reply->element;
     if (e[0]->type == REDIS_REPLY_STRING && e[1]->type == REDIS_REPLY_STRING) {
         v->has_in = 1;
@@ -75,8 +69,75 @@ static int load_visit(cw_redis *r, const char *order_id, visit_state *v)
     }
     if (e[4]->type == REDIS_REPLY_STRING)
         snprintf(v->caregiver_id, sizeof(v->caregiver_id), "%s", e[4]->str);
-    freeReplyObject(reply);
     return 0;
+}
+
+/* One round trip for a visit event: reads the order and, when it exists,
+ * records the event in the order's visit hash (the first check-in and
+ * check-out win: HSETNX) and reads the hash back. Returns {order, visit}
+ * as two HMGET replies, or nil when the order is unknown (nothing written). */
+#define VISIT_STEP_SCRIPT                                                                          \
+    "local o = redis.call('HMGET', KEYS[1], 'scheduled_start', 'scheduled_minutes', "             \
+    "'elder_id', 'caregiver_id', 'provider_id') "                                                 \
+    "if not o[1] then return false end "                                                           \
+    "redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) "                                             \
+    "redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4]) "                                             \
+    "redis.call('HSETNX', KEYS[2], 'caregiver_id', ARGV[5]) "                                      \
+    "return {o, redis.call('HMGET', KEYS[2], 'in_at', 'in_event', 'out_at', 'out_event', "         \
+    "'caregiver_id')}"
+
+/* An order and its visit hash, read in one round trip: 1, 0 when the order
+ * is unknown, -1 on a Redis error. */
+static int load_order_and_visit(cw_redis *r, const char *order_id, cw_order_state *order,
+                                visit_state *v)
+{
+    char order_key[CW_KEY_MAX], visit_key[CW_KEY_MAX];
+    snprintf(order_key, sizeof(order_key), CW_KEY_ORDER, order_id);
+    snprintf(visit_key, sizeof(visit_key), "cw:dt:visit:%s", order_id);
+    const char *order_argv[] = {"HMGET",       order_key,      "scheduled_start",
+                                "scheduled_minutes", "elder_id", "caregiver_id",
+                                "provider_id"};
+    const char *visit_argv[] = {"HMGET",  visit_key,   "in_at",       "in_event",
+                                "out_at", "out_event", "caregiver_id"};
+    const char *const *cmds[] = {order_argv, visit_argv};
+    const int argcs[] = {7, 7};
+    redisReply *replies[2];
+    if (cw_redis_pipeline(r, 2, argcs, cmds, replies) != 0)
+        return -1;
+    int found = cw_state_order_from_reply(replies[0], order);
+    if (found >= 0 && visit_from_reply(replies[1], v) != 0)
+        found = -1;
+    freeReplyObject(replies[0]);
+    freeReplyObject(replies[1]);
+    return found;
+}
+
+/* 1 recorded (order and visit filled), 0 unknown order, -1 Redis error. */
+static int record_visit_event(cw_redis *r, const char *order_id, int is_in, int64_t at,
+                              const char *event_id, const char *caregiver_id,
+                              cw_order_state *order, visit_state *v)
+{
+    char order_key[CW_KEY_MAX], visit_key[CW_KEY_MAX], sat[24];
+    snprintf(order_key, sizeof(order_key), CW_KEY_ORDER, order_id);
+    snprintf(visit_key, sizeof(visit_key), "cw:dt:visit:%s", order_id);
+    snprintf(sat, sizeof(sat), "%" PRId64, at);
+    const char *argv[] = {"EVAL",        VISIT_STEP_SCRIPT,
+                          "2",           order_key,
+                          visit_key,     is_in ? "in_at" : "out_at",
+                          sat,           is_in ? "in_event" : "out_event",
+                          event_id,      caregiver_id};
+    redisReply *reply = cw_redis_cmd(r, 10, argv);
+    if (reply == NULL)
+        return -1;
+    int rc = -1;
+    if (reply->type == REDIS_REPLY_NIL)
+        rc = 0;
+    else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+             cw_state_order_from_reply(reply->element[0], order) == 1 &&
+             visit_from_reply(reply->element[1], v) == 0)
+        rc = 1;
+    freeReplyObject(reply);
+    return rc;
 }
 
 static int handle_order(duration_ctx *d, const cw_stream_msg *msg, char *reason, size_t len)
@@ -120,36 +181,20 @@ static int handle_visit(duration_ctx *d, const cw_stream_msg *msg, cw_outbox *ou
         snprintf(reason, len, "VisitEvent lacks a field");
         return CW_REJECT;
     }
+    /* The first check-in (check-out) processed for the order is the one
+     * judged; later ones change nothing. */
+    int is_in = strcmp(kind, "CHECK_IN") == 0;
     cw_order_state order;
-    int found = cw_state_load_order(d->ck->redis, order_id, &order);
+    visit_state v;
+    int found = record_visit_event(d->ck->redis, order_id, is_in, at, event_id, caregiver_id,
+                                   &order, &v);
     if (found < 0)
         return CW_RETRY;
     if (found == 0) {
         snprintf(reason, len, "unknown order %s", order_id);
         return CW_REJECT;
     }
-
-    int is_in = strcmp(kind, "CHECK_IN") == 0;
-    char key[CW_KEY_MAX], sat[24];
-    snprintf(key, sizeof(key), "cw:dt:visit:%s", order_id);
-    snprintf(sat, sizeof(sat), "%" PRId64, at);
-    const char *at_field = is_in ? "in_at" : "out_at";
-    const char *event_field = is_in ? "in_event" : "out_event";
-    /* The first check-in (check-out) processed for the order is the one
-     * judged; later ones change nothing. */
-    const char *set_at[] = {"HSETNX", key, at_field, sat};
-    const char *set_event[] = {"HSETNX", key, event_field, event_id};
-    const char *set_cg[] = {"HSETNX", key, "caregiver_id", caregiver_id};
     cw_redis_batch b = {0};
-    cw_redis_batch_add(&b, 4, set_at);
-    cw_redis_batch_add(&b, 4, set_event);
-    cw_redis_batch_add(&b, 4, set_cg);
-    if (cw_redis_batch_exec(d->ck->redis, &b) != 0)
-        return CW_RETRY;
-
-    visit_state v;
-    if (load_visit(d->ck->redis, order_id, &v) != 0)
-        return CW_RETRY;
     char member[CW_KEY_MAX];
     if (is_in && strcmp(v.in_event, event_id) == 0) {
         snprintf(member, sizeof(member), "NO_CHECKOUT|%s", order_id);
@@ -158,9 +203,7 @@ static int handle_visit(duration_ctx *d, const cw_stream_msg *msg, cw_outbox *ou
         snprintf(member, sizeof(member), "EVIDENCE_DEADLINE|%s", order_id);
         cw_checker_add_timer(d->ck, &b, msg->partition, due_evidence(v.out_at, &d->t), member);
     }
-    if (cw_redis_batch_exec(d->ck->redis, &b) != 0)
-        return CW_RETRY;
-    if (cw_checker_advance_clock(d->ck, msg->partition, at) != 0)
+    if (cw_checker_exec_with_clock(d->ck, &b, msg->partition, at) != 0)
         return CW_RETRY;
     /* Judged by whichever of the pair arrives second (or again on a
      * duplicate: the same id and verdict). */
@@ -206,8 +249,8 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
     const char *order_id = bar + 1;
     cw_order_state order;
     visit_state v;
-    int found = cw_state_load_order(d->ck->redis, order_id, &order);
-    if (found < 0 || load_visit(d->ck->redis, order_id, &v) != 0)
+    int found = load_order_and_visit(d->ck->redis, order_id, &order, &v);
+    if (found < 0)
         return CW_RETRY;
     if (found == 0) {
         cw_log_warn("timer of an unknown order dropped", "timer", member, NULL);

@@ -112,9 +112,7 @@ static int record_visit(geo_ctx *g, const cw_stream_msg *msg, const visit_fields
         cw_redis_batch_add(&b, 3, expire);
         cw_checker_add_timer(g->ck, &b, msg->partition, f->at, f->event_id);
     }
-    if (cw_redis_batch_exec(g->ck->redis, &b) != 0)
-        return -1;
-    return cw_checker_advance_clock(g->ck, msg->partition, f->at);
+    return cw_checker_exec_with_clock(g->ck, &b, msg->partition, f->at);
 }
 
 static int handle_visit(geo_ctx *g, const cw_stream_msg *msg, cw_outbox *out, char *reason,

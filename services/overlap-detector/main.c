@@ -460,9 +460,7 @@ static int handle_visit(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 4, set_at);
     cw_redis_batch_add(&b, 4, set_event);
-    if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
-        return CW_RETRY;
-    if (cw_checker_advance_clock(o->ck, msg->partition, at) != 0)
+    if (cw_checker_exec_with_clock(o->ck, &b, msg->partition, at) != 0)
         return CW_RETRY;
     /* Judged frozen before this event's own verdicts may freeze: the event
      * that causes a freeze is not FROZEN_CAREGIVER itself. */
