@@ -190,29 +190,76 @@ static redisReply *caregiver_members(cw_redis *r, const char *prefix, const char
     return reply;
 }
 
+/* HMGET <prefix><member> fields... for the first n members of an array
+ * reply, in one round trip. Fills replies[0..n) (the caller frees each).
+ * 0, or -1 with nothing to free. */
+static int hmget_members(cw_redis *r, const char *prefix, const redisReply *members, size_t n,
+                         const char *const *fields, int nfields, redisReply **replies)
+{
+    if (n == 0)
+        return 0;
+    int argc = nfields + 2;
+    char (*keys)[CW_KEY_MAX] = malloc(n * sizeof(*keys));
+    const char **argv = malloc(n * (size_t)argc * sizeof(*argv));
+    const char *const **cmds = malloc(n * sizeof(*cmds));
+    int *argcs = malloc(n * sizeof(*argcs));
+    int rc = keys && argv && cmds && argcs ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        snprintf(keys[i], CW_KEY_MAX, "%s%s", prefix, members->element[i]->str);
+        const char **a = argv + i * (size_t)argc;
+        a[0] = "HMGET";
+        a[1] = keys[i];
+        for (int f = 0; f < nfields; f++)
+            a[2 + f] = fields[f];
+        cmds[i] = a;
+        argcs[i] = argc;
+    }
+    if (rc == 0)
+        rc = cw_redis_pipeline(r, n, argcs, cmds, replies);
+    free(keys);
+    free(argv);
+    free(cmds);
+    free(argcs);
+    return rc;
+}
+
+static void free_replies(redisReply **replies, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        freeReplyObject(replies[i]);
+}
+
 /* The caregiver's orders that start before `before` (and not long before
- * `after`), with their intervals. Returns how many, or -1. */
+ * `after`), with their intervals, the orders read in one round trip.
+ * Returns how many, or -1. */
 static long load_schedule(cw_redis *r, const char *caregiver_id, int64_t after, int64_t before,
                           scheduled_order *out, size_t max)
 {
+    static const char *const fields[] = {"scheduled_start", "scheduled_minutes", "elder_id",
+                                         "caregiver_id", "provider_id"};
+    static redisReply *orders[MAX_CANDIDATES];
     redisReply *reply = caregiver_members(r, "cw:ov:sched:", caregiver_id, after, before, 1);
     if (reply == NULL)
         return -1;
+    size_t asked = reply->elements < max ? reply->elements : max;
+    if (hmget_members(r, "cw:order:", reply, asked, fields, 5, orders) != 0) {
+        freeReplyObject(reply);
+        return -1;
+    }
     long n = 0;
-    for (size_t i = 0; i < reply->elements && (size_t)n < max; i++) {
+    for (size_t i = 0; i < asked && n >= 0; i++) {
         cw_order_state st;
-        int found = cw_state_load_order(r, reply->element[i]->str, &st);
-        if (found < 0) {
-            freeReplyObject(reply);
-            return -1;
-        }
-        if (found == 0)
+        int found = cw_state_order_from_reply(orders[i], &st);
+        if (found < 0)
+            n = -1;
+        if (found <= 0)
             continue;
         scheduled_order *so = &out[n++];
         snprintf(so->order_id, sizeof(so->order_id), "%s", reply->element[i]->str);
         so->start = st.scheduled_start;
         so->end = st.scheduled_start + (int64_t)st.scheduled_minutes * 60000;
     }
+    free_replies(orders, asked);
     freeReplyObject(reply);
     return n;
 }
@@ -275,18 +322,15 @@ static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
 
 /* ---- visits ------------------------------------------------------------------ */
 
-static int load_visit(cw_redis *r, const char *order_id, visit_interval *v, char *in_event,
-                      size_t in_event_len)
+static const char *const visit_fields[] = {"in_at", "out_at", "in_event"};
+
+/* A visit from the reply of HMGET cw:ov:visit:<order> in_at out_at
+ * in_event: 1, 0 when it has no check-in, -1 when the reply is not that. */
+static int visit_from_reply(const redisReply *reply, const char *order_id, visit_interval *v,
+                            char *in_event, size_t in_event_len)
 {
-    char key[CW_KEY_MAX];
-    snprintf(key, sizeof(key), "cw:ov:visit:%s", order_id);
-    const char *argv[] = {"HMGET", key, "in_at", "out_at", "in_event"};
-    redisReply *reply = cw_redis_cmd(r, 5, argv);
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
-        if (reply)
-            freeReplyObject(reply);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
         return -1;
-    }
     memset(v, 0, sizeof(*v));
     snprintf(v->order_id, sizeof(v->order_id), "%s", order_id);
     int found = reply->element[0]->type == REDIS_REPLY_STRING;
@@ -299,6 +343,19 @@ static int load_visit(cw_redis *r, const char *order_id, visit_interval *v, char
     if (in_event != NULL)
         snprintf(in_event, in_event_len, "%s",
                  reply->element[2]->type == REDIS_REPLY_STRING ? reply->element[2]->str : "");
+    return found;
+}
+
+static int load_visit(cw_redis *r, const char *order_id, visit_interval *v, char *in_event,
+                      size_t in_event_len)
+{
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), "cw:ov:visit:%s", order_id);
+    const char *argv[] = {"HMGET", key, visit_fields[0], visit_fields[1], visit_fields[2]};
+    redisReply *reply = cw_redis_cmd(r, 5, argv);
+    if (reply == NULL)
+        return -1;
+    int found = visit_from_reply(reply, order_id, v, in_event, in_event_len);
     freeReplyObject(reply);
     return found;
 }
@@ -336,18 +393,24 @@ static int judge_frozen(overlap_ctx *o, const char *event_id, const char *order_
 static long load_visits_before(cw_redis *r, const char *caregiver_id, int64_t in_at,
                                visit_interval *out, size_t max)
 {
+    static redisReply *visits[MAX_CANDIDATES];
     redisReply *reply = caregiver_members(r, "cw:ov:visits:", caregiver_id, in_at, in_at, 0);
     if (reply == NULL)
         return -1;
-    long n = 0;
-    for (size_t i = 0; i < reply->elements && (size_t)n < max; i++) {
-        int got = load_visit(r, reply->element[i]->str, &out[n], NULL, 0);
-        if (got < 0) {
-            n = -1;
-            break;
-        }
-        n += got > 0;
+    size_t asked = reply->elements < max ? reply->elements : max;
+    if (hmget_members(r, "cw:ov:visit:", reply, asked, visit_fields, 3, visits) != 0) {
+        freeReplyObject(reply);
+        return -1;
     }
+    long n = 0;
+    for (size_t i = 0; i < asked && n >= 0; i++) {
+        int got = visit_from_reply(visits[i], reply->element[i]->str, &out[n], NULL, 0);
+        if (got < 0)
+            n = -1;
+        else
+            n += got > 0;
+    }
+    free_replies(visits, asked);
     freeReplyObject(reply);
     return n;
 }
