@@ -123,12 +123,10 @@ int cw_state_write_contract(cw_redis_batch *b, const cw_contract_row *c)
     return 0;
 }
 
-#define CONTRACT_MAX_STREETS 64
-
 int cw_state_store_contract(cw_redis_batch *b, avro_value_t *v)
 {
     cw_contract_row c = {0};
-    const char *streets[CONTRACT_MAX_STREETS];
+    const char *streets[CW_CONTRACT_MAX_STREETS];
     int32_t ratio, lag;
     size_t n;
     if (cw_av_get_str(v, "contract_id", &c.contract_id) ||
@@ -140,7 +138,7 @@ int cw_state_store_contract(cw_redis_batch *b, avro_value_t *v)
         cw_av_get_int(v, "prepay_ratio_ppm", &ratio) ||
         cw_av_get_long(v, "invalid_deduction_cents", &c.invalid_deduction_cents) ||
         cw_av_get_int(v, "publication_lag_days", &lag) ||
-        cw_av_get_array_size(v, "street_ids", &n) || n > CONTRACT_MAX_STREETS ||
+        cw_av_get_array_size(v, "street_ids", &n) || n > CW_CONTRACT_MAX_STREETS ||
         cw_date_parse(c.period_start, &c.period_start_day) ||
         cw_date_parse(c.period_end, &c.period_end_day))
         return -1;
@@ -280,12 +278,10 @@ int cw_state_load_elder(cw_redis *r, const char *elder_id, cw_elder_state *out)
 
 int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out)
 {
-    static const char *const fields[] = {"scheduled_start", "scheduled_minutes", "elder_id",
-                                         "caregiver_id", "provider_id"};
     char key[CW_KEY_MAX];
     redisReply *reply;
     snprintf(key, sizeof(key), CW_KEY_ORDER, order_id);
-    int found = hmget(r, key, fields, 5, &reply);
+    int found = hmget(r, key, cw_state_order_fields, CW_STATE_ORDER_FIELD_COUNT, &reply);
     if (found <= 0) {
         if (reply)
             freeReplyObject(reply);
@@ -295,6 +291,9 @@ int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out)
     freeReplyObject(reply);
     return found < 0 ? -1 : found;
 }
+
+const char *const cw_state_order_fields[CW_STATE_ORDER_FIELD_COUNT] = {
+    "scheduled_start", "scheduled_minutes", "elder_id", "caregiver_id", "provider_id"};
 
 int cw_state_order_from_reply(const redisReply *reply, cw_order_state *out)
 {

@@ -54,6 +54,7 @@ typedef struct {
     size_t street_count;
 } cw_contract_row;
 
+#define CW_CONTRACT_MAX_STREETS 64
 #define CW_CONTRACT_COVER_MAX 1024
 /* The index entry "<first day> <last day> <street>,<street>,..." into buf
  * (len bytes). 0, or -1 when it does not fit. */
@@ -90,6 +91,9 @@ int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out);
  * script's for one): 1, 0 when the order is missing, -1 when the reply is
  * not that. */
 int cw_state_order_from_reply(const redisReply *reply, cw_order_state *out);
+/* The fields that HMGET reads, in that order. */
+#define CW_STATE_ORDER_FIELD_COUNT 5
+extern const char *const cw_state_order_fields[CW_STATE_ORDER_FIELD_COUNT];
 
 /* Event clocks: the largest event time a service has seen overall
  * (cw:clock:<service>) and in one input partition

@@ -94,13 +94,13 @@ static int load_order_and_visit(cw_redis *r, const char *order_id, cw_order_stat
     char order_key[CW_KEY_MAX], visit_key[CW_KEY_MAX];
     snprintf(order_key, sizeof(order_key), CW_KEY_ORDER, order_id);
     snprintf(visit_key, sizeof(visit_key), "cw:dt:visit:%s", order_id);
-    const char *order_argv[] = {"HMGET",       order_key,      "scheduled_start",
-                                "scheduled_minutes", "elder_id", "caregiver_id",
-                                "provider_id"};
+    const char *order_argv[2 + CW_STATE_ORDER_FIELD_COUNT] = {"HMGET", order_key};
+    for (int i = 0; i < CW_STATE_ORDER_FIELD_COUNT; i++)
+        order_argv[2 + i] = cw_state_order_fields[i];
     const char *visit_argv[] = {"HMGET",  visit_key,   "in_at",       "in_event",
                                 "out_at", "out_event", "caregiver_id"};
     const char *const *cmds[] = {order_argv, visit_argv};
-    const int argcs[] = {7, 7};
+    const int argcs[] = {2 + CW_STATE_ORDER_FIELD_COUNT, 7};
     redisReply *replies[2];
     if (cw_redis_pipeline(r, 2, argcs, cmds, replies) != 0)
         return -1;

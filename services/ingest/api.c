@@ -51,6 +51,9 @@ typedef struct {
     ingest_ctx *ctx;
     cw_redis *redis; /* the calling thread's connection */
     batch_session *batch; /* NULL for a single request */
+    /* The provider's contract index (HVALS), read once per request or batch
+     * (load_cover); freed by the request's or batch's end. */
+    redisReply *contracts;
     size_t line;
 } api_call;
 
@@ -219,28 +222,41 @@ static int check_namespace(const auth_role *role, const char *field, const char 
 }
 
 /* What the provider's contracts say of street on day, or -1 when Redis is
- * unreachable. Read from Redis even in a batch: a provider key posts no
- * contracts, so no earlier line of its batch changed the index. */
+ * unreachable. The index is read once per request or batch, from Redis
+ * even in a batch: a provider key posts no contracts, so no line of its
+ * batch changes the index. */
 static int load_cover(api_call *call, const char *provider_id, int64_t day, const char *street,
                       contract_cover *cover)
 {
-    char key[CW_KEY_MAX];
-    snprintf(key, sizeof(key), CW_KEY_PROVIDER_CONTRACTS, provider_id);
-    const char *argv[] = {"HVALS", key};
-    redisReply *reply = cw_redis_cmd(call->redis, 2, argv);
-    if (!reply)
-        return -1;
-    int rc = reply->type == REDIS_REPLY_ARRAY ? 0 : -1;
-    *cover = COVER_NO_CONTRACT;
-    for (size_t i = 0; rc == 0 && i < reply->elements && *cover != COVER_SERVED; i++) {
-        const redisReply *e = reply->element[i];
-        const char *entry = e->type == REDIS_REPLY_STRING ? e->str : NULL;
-        contract_cover c = access_contracts_cover(&entry, 1, day, street);
-        if (c > *cover)
-            *cover = c;
+    if (call->contracts == NULL) {
+        char key[CW_KEY_MAX];
+        snprintf(key, sizeof(key), CW_KEY_PROVIDER_CONTRACTS, provider_id);
+        const char *argv[] = {"HVALS", key};
+        redisReply *reply = cw_redis_cmd(call->redis, 2, argv);
+        if (!reply)
+            return -1;
+        if (reply->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(reply);
+            return -1;
+        }
+        call->contracts = reply;
     }
-    freeReplyObject(reply);
-    return rc;
+    const redisReply *index = call->contracts;
+    const char **entries = malloc((index->elements + 1) * sizeof(*entries));
+    if (!entries)
+        return -1;
+    for (size_t i = 0; i < index->elements; i++)
+        entries[i] = index->element[i]->type == REDIS_REPLY_STRING ? index->element[i]->str : NULL;
+    *cover = access_contracts_cover(entries, index->elements, day, street);
+    free(entries);
+    return 0;
+}
+
+static void end_call(api_call *call)
+{
+    if (call->contracts)
+        freeReplyObject(call->contracts);
+    call->contracts = NULL;
 }
 
 /* A provider key orders only for elders its contracts serve on the order's
@@ -757,6 +773,7 @@ int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_r
     pthread_mutex_lock(lock);
     int rc = submit(&call, type, body, role, out, err);
     pthread_mutex_unlock(lock);
+    end_call(&call);
     return rc;
 }
 
@@ -805,6 +822,10 @@ int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body, const 
         }
     } else if (type >= REQ_CHECK_IN && json_is_string(ref = json_object_get(body, "order_id"))) {
         snprintf(key, sizeof(key), CW_KEY_ORDER, json_string_value(ref));
+        rc |= batch_session_want_hash(b->call.batch, key);
+    }
+    if (type == REQ_CONTRACT) {
+        snprintf(key, sizeof(key), CW_KEY_CONTRACT, id); /* its provider is read */
         rc |= batch_session_want_hash(b->call.batch, key);
     }
     /* A provider's check-in or check-out reads its caregiver's provider. */
@@ -858,6 +879,7 @@ void ingest_batch_end(ingest_batch *b)
         if (b->locked[i])
             pthread_mutex_unlock(&b->call.ctx->id_locks[i]);
     batch_session_free(b->call.batch);
+    end_call(&b->call);
     free(b);
 }
 

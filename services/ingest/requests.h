@@ -7,13 +7,14 @@
 #ifndef INGEST_REQUESTS_H
 #define INGEST_REQUESTS_H
 
+#include "state.h"
 #include <jansson.h>
 #include <stdint.h>
 
 #include "api_error.h"
 
 #define MAX_ITEMS 100
-#define MAX_CONTRACT_STREETS 64
+#define MAX_CONTRACT_STREETS CW_CONTRACT_MAX_STREETS
 
 typedef enum { CRS_WGS84 = 0, CRS_GCJ02, CRS_BD09 } crs_kind;
 

@@ -235,14 +235,13 @@ static void free_replies(redisReply **replies, size_t n)
 static long load_schedule(cw_redis *r, const char *caregiver_id, int64_t after, int64_t before,
                           scheduled_order *out, size_t max)
 {
-    static const char *const fields[] = {"scheduled_start", "scheduled_minutes", "elder_id",
-                                         "caregiver_id", "provider_id"};
     static redisReply *orders[MAX_CANDIDATES];
     redisReply *reply = caregiver_members(r, "cw:ov:sched:", caregiver_id, after, before, 1);
     if (reply == NULL)
         return -1;
     size_t asked = reply->elements < max ? reply->elements : max;
-    if (hmget_members(r, "cw:order:", reply, asked, fields, 5, orders) != 0) {
+    if (hmget_members(r, "cw:order:", reply, asked, cw_state_order_fields,
+                      CW_STATE_ORDER_FIELD_COUNT, orders) != 0) {
         freeReplyObject(reply);
         return -1;
     }
