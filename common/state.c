@@ -100,6 +100,39 @@ int cw_contract_cover_entry(const cw_contract_row *c, char *buf, size_t len)
     return 0;
 }
 
+/* Whether the comma-separated list names street_id. */
+static int list_names(const char *list, const char *street_id)
+{
+    size_t want = strlen(street_id);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == want && strncmp(p, street_id, n) == 0)
+            return 1;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+cw_contract_cover cw_contract_cover_of(const char *entry, int64_t day, const char *street_id)
+{
+    char *end;
+    long long first = strtoll(entry, &end, 10);
+    if (end == entry || *end != ' ')
+        return CW_COVER_NONE;
+    const char *p = end + 1;
+    long long last = strtoll(p, &end, 10);
+    if (end == p || *end != ' ')
+        return CW_COVER_NONE;
+    if (day < first || day > last)
+        return CW_COVER_NONE;
+    const char *streets = end + 1;
+    return *streets == '\0' || list_names(streets, street_id) ? CW_COVER_SERVED
+                                                              : CW_COVER_OTHER_STREET;
+}
+
 int cw_state_write_contract(cw_redis_batch *b, const cw_contract_row *c)
 {
     char key[CW_KEY_MAX], index_key[CW_KEY_MAX], cover[CW_CONTRACT_COVER_MAX];
@@ -371,6 +404,37 @@ int cw_state_get_clock(cw_redis *r, const char *service, int partition, int64_t 
     *partition_clock = e[1]->type == REDIS_REPLY_STRING ? strtoll(e[1]->str, NULL, 10) : 0;
     freeReplyObject(reply);
     return 0;
+}
+
+int cw_state_get_service_clocks(cw_redis *r, const char *const *services, size_t n,
+                                int64_t *clocks)
+{
+    if (n == 0)
+        return 0;
+    char(*keys)[CW_KEY_MAX] = calloc(n, sizeof(*keys));
+    const char **argv = calloc(n + 1, sizeof(*argv));
+    redisReply *reply = NULL;
+    int rc = -1;
+    if (keys != NULL && argv != NULL) {
+        argv[0] = "MGET";
+        for (size_t i = 0; i < n; i++) {
+            snprintf(keys[i], CW_KEY_MAX, KEY_CLOCK, services[i]);
+            argv[i + 1] = keys[i];
+        }
+        reply = cw_redis_cmd(r, (int)(n + 1), argv);
+    }
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == n) {
+        for (size_t i = 0; i < n; i++)
+            clocks[i] = reply->element[i]->type == REDIS_REPLY_STRING
+                            ? strtoll(reply->element[i]->str, NULL, 10)
+                            : INT64_MIN;
+        rc = 0;
+    }
+    if (reply)
+        freeReplyObject(reply);
+    free(keys);
+    free(argv);
+    return rc;
 }
 
 int64_t cw_watermark(int64_t partition_clock, int64_t global_clock, int caught_up,

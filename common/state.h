@@ -59,6 +59,12 @@ typedef struct {
 /* The index entry "<first day> <last day> <street>,<street>,..." into buf
  * (len bytes). 0, or -1 when it does not fit. */
 int cw_contract_cover_entry(const cw_contract_row *c, char *buf, size_t len);
+/* What one index entry says of street_id on day (days as above): no
+ * contract (the day is outside its period, or the entry is malformed), a
+ * contract for other streets only, or a contract that serves the street
+ * (its list names it, or is empty: every street). */
+typedef enum { CW_COVER_NONE, CW_COVER_OTHER_STREET, CW_COVER_SERVED } cw_contract_cover;
+cw_contract_cover cw_contract_cover_of(const char *entry, int64_t day, const char *street_id);
 /* Adds the contract's HSETs to b. 0, or -1 when its entry does not fit. */
 int cw_state_write_contract(cw_redis_batch *b, const cw_contract_row *c);
 /* The same from a Contract record; -1 when the record lacks a field. */
@@ -107,6 +113,10 @@ int cw_state_advance_clock(cw_redis *r, const char *service, int partition, int6
                            int64_t *global, int64_t *partition_clock);
 int cw_state_get_clock(cw_redis *r, const char *service, int partition, int64_t *global,
                        int64_t *partition_clock);
+/* The service-wide clocks of n services into clocks[0..n): INT64_MIN for
+ * one that has read nothing yet. 0, or -1 when Redis cannot be asked. */
+int cw_state_get_service_clocks(cw_redis *r, const char *const *services, size_t n,
+                                int64_t *clocks);
 
 /* The watermark of one partition. Pure.
  *

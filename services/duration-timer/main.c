@@ -217,6 +217,8 @@ static int duration_handle(void *user_data, const cw_stream_msg *msg, cw_outbox 
 {
     duration_ctx *d = user_data;
     const char *name = msg->schema->name;
+    if (strcmp(name, "OrderAssigned") == 0 && strcmp(msg->topic, "visit.events") == 0)
+        return CW_HANDLED; /* the overlap-detector's copy; orders.assigned has it */
     if (strcmp(name, "OrderAssigned") == 0)
         return handle_order(d, msg, reason, len);
     if (strcmp(name, "VisitEvent") == 0)

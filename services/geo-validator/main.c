@@ -162,6 +162,8 @@ static int geo_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *out,
         return CW_HANDLED; /* an admin's unfreeze: the overlap-detector applies it */
     if (strcmp(name, "Evidence") == 0)
         return CW_HANDLED; /* no location to judge */
+    if (strcmp(name, "OrderAssigned") == 0)
+        return CW_HANDLED; /* the overlap-detector's copy in the caregiver's stream */
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
     return CW_REJECT;
 }

@@ -109,6 +109,16 @@ static void outbox_add(outbox *box, const char *topic, const char *key, encoded_
                                         .value_len = rec.len};
 }
 
+/* The record added last, once more to another topic (same bytes, owned
+ * by its first entry). */
+static void outbox_add_again(outbox *box, const char *topic)
+{
+    size_t i = box->count++;
+    box->encoded[i] = (encoded_record){0};
+    box->records[i] = box->records[i - 1];
+    box->records[i].topic = topic;
+}
+
 /* A batch's line keeps its records for the batch's one send. */
 static int outbox_send(api_call *call, outbox *box, api_error *err)
 {
@@ -532,8 +542,13 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
     encoded_record rec;
     if (record_order(&r, caregiver[0], call->ctx->now_ms(), &rec, e, sizeof(e)))
         return encoding_failed(err, e);
+    /* Also into the caregiver's partition of visit.events: the
+     * overlap-detector reads assignments and visit events there as one
+     * stream in posting order, so a freeze that an assignment causes
+     * precedes exactly the events posted after it. */
     outbox box = {0};
     outbox_add(&box, "orders.assigned", r.caregiver_id, rec);
+    outbox_add_again(&box, "visit.events");
     if (outbox_send(call, &box, err))
         return -1;
     char start[24], minutes[24];

@@ -4,9 +4,16 @@
  * publication.c publishes it.
  *
  *   cw:lw:d:<order_id>               the dossier
- *   cw:lw:contracts:<provider_id>    contract id -> "<start>|<end>|<unit price>"
  *   cw:lw:pending                    orders not final yet, scored by the
- *                                    lower bound of their finalized_at */
+ *                                    lower bound of their finalized_at
+ *
+ * An order's contract and street come from the reference data ingest
+ * writes before it accepts an order (the provider's contract index and
+ * contract hashes, the elder's hash; redis_keys.h), which a Redis loss
+ * rebuilds from ref.contracts and ref.elders before any input is read
+ * again. Never from the input stream: read back from the beginning, the
+ * orders of a backlog would be decided before the contracts on another
+ * topic came, and the ledger would name no contract for them. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +29,10 @@
 #include "timeutil.h"
 
 #define DOSSIER_KEY "cw:lw:d:%s"
-#define CONTRACTS_KEY "cw:lw:contracts:%s"
 #define PENDING_KEY "cw:lw:pending"
+#define MAX_VERDICT_SOURCES 16
 /* A finalized order's dossier is kept a while for inspection. */
 #define FINAL_DOSSIER_TTL "604800"
-#define MAX_CONTRACTS 64
 
 /* ---- small Redis helpers --------------------------------------------------- */
 
@@ -43,38 +49,59 @@ static size_t reply_pairs(const redisReply *reply, const char **fields, const ch
     return n;
 }
 
-/* HGETALL into parallel arrays borrowed from *reply (caller frees it).
- * Number of pairs, or -1. */
-static long hgetall(cw_redis *r, const char *key, redisReply **reply, const char **fields,
-                    const char **values, size_t max)
-{
-    const char *argv[] = {"HGETALL", key};
-    *reply = cw_redis_cmd(r, 2, argv);
-    if (*reply == NULL || (*reply)->type != REDIS_REPLY_ARRAY) {
-        if (*reply)
-            freeReplyObject(*reply);
-        *reply = NULL;
-        return -1;
-    }
-    return (long)reply_pairs(*reply, fields, values, max);
-}
-
 /* ---- finalizing ---------------------------------------------------------------- */
 
-/* The contracts of a provider, parsed into out (ids borrowed from *reply).
- * Number found, or -1. */
-static long load_contracts(ledger_ctx *c, const char *provider_id, redisReply **reply,
-                           contract_period *out)
+/* The order's contract: its id into id (len bytes, "" when none) and its
+ * unit price. 0, or -1 when Redis cannot be asked (or holds a contract in
+ * its provider's index without its hash, which ingest never writes). */
+static int order_contract(ledger_ctx *c, const char *provider_id, int64_t day,
+                          const char *street_id, char *id, size_t len, int64_t *unit_price)
 {
     char key[CW_KEY_MAX];
-    const char *ids[MAX_CONTRACTS], *values[MAX_CONTRACTS];
-    snprintf(key, sizeof(key), CONTRACTS_KEY, provider_id);
-    long n = hgetall(c->ck->redis, key, reply, ids, values, MAX_CONTRACTS);
-    long kept = 0;
-    for (long i = 0; i < n; i++)
-        if (contract_period_parse(ids[i], values[i], &out[kept]) == 0)
-            kept++;
-    return n < 0 ? -1 : kept;
+    id[0] = '\0';
+    *unit_price = 0;
+    snprintf(key, sizeof(key), CW_KEY_PROVIDER_CONTRACTS, provider_id);
+    const char *argv[] = {"HGETALL", key};
+    redisReply *reply = cw_redis_cmd(c->ck->redis, 2, argv);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject(reply);
+        return -1;
+    }
+    size_t n = reply->elements / 2;
+    const char **ids = calloc(n + 1, sizeof(*ids));
+    const char **entries = calloc(n + 1, sizeof(*entries));
+    long pick = -1;
+    if (ids != NULL && entries != NULL) {
+        n = reply_pairs(reply, ids, entries, n);
+        pick = contract_for_order(ids, entries, n, day, street_id);
+        if (pick >= 0)
+            snprintf(id, len, "%s", ids[pick]);
+    }
+    int rc = ids != NULL && entries != NULL ? 0 : -1;
+    free(ids);
+    free(entries);
+    freeReplyObject(reply);
+    if (rc != 0 || pick < 0)
+        return rc;
+    snprintf(key, sizeof(key), CW_KEY_CONTRACT, id);
+    const char *price_argv[] = {"HGET", key, "unit_price_cents"};
+    reply = cw_redis_cmd(c->ck->redis, 3, price_argv);
+    rc = -1;
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
+        char *end;
+        long long price = strtoll(reply->str, &end, 10);
+        if (end != reply->str && *end == '\0' && price >= 0) {
+            *unit_price = price;
+            rc = 0;
+        }
+    }
+    if (rc != 0 && reply != NULL)
+        cw_log_error("contract in its provider's index without a unit price", "contract_id", id,
+                     NULL);
+    if (reply)
+        freeReplyObject(reply);
+    return rc;
 }
 
 /* Appends a decided order (before_produce publishes it). CW_HANDLED or
@@ -85,21 +112,19 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     int found = cw_state_load_elder(c->ck->redis, d->elder_id, &elder);
     if (found < 0)
         return CW_RETRY;
-    redisReply *contracts_reply = NULL;
-    contract_period contracts[MAX_CONTRACTS];
-    long ncontracts = load_contracts(c, d->provider_id, &contracts_reply, contracts);
-    if (ncontracts < 0)
-        return CW_RETRY;
-
     int64_t day = cw_service_day(d->d.scheduled_start, c->utc_offset_minutes);
-    const contract_period *contract = contract_for_day(contracts, (size_t)ncontracts, day);
+    char contract_id[CW_ID_MAX];
+    int64_t unit_price;
+    if (order_contract(c, d->provider_id, day, found ? elder.street_id : "", contract_id,
+                       sizeof(contract_id), &unit_price) != 0)
+        return CW_RETRY;
     finalized_order o = {
         .order_id = d->d.order_id,
         .provider_id = d->provider_id,
         .caregiver_id = d->caregiver_id,
         .elder_id = d->elder_id,
         .street_id = found ? elder.street_id : "",
-        .contract_id = contract ? contract->contract_id : NULL,
+        .contract_id = contract_id[0] ? contract_id : NULL,
         .service_day = day,
         .status = f->state,
         .reasons = f->reasons,
@@ -108,7 +133,7 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
         .has_out = d->d.has_out,
         .in_at = d->d.in_at,
         .out_at = d->d.out_at,
-        .unit_price_cents = contract ? contract->unit_price_cents : 0,
+        .unit_price_cents = unit_price,
         .finalized_at = f->finalized_at,
         .ledger_index = ledger_log_size(c->log),
     };
@@ -116,8 +141,6 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     size_t len = 0;
     char err[256];
     int rc = finalized_encode(&o, &entry, &len, err, sizeof(err));
-    if (contracts_reply)
-        freeReplyObject(contracts_reply);
     if (rc != 0) {
         cw_log_error("cannot encode OrderFinalized", "order_id", d->d.order_id, "error", err,
                      NULL);
@@ -189,11 +212,16 @@ static int decide_from(ledger_ctx *c, const char *order_id, const redisReply *ha
     if (f.state != FIN_WAIT) {
         rc = finalize(c, &d, &f);
     } else {
+        /* A dossier that knows no time (not even the assignment's) holds
+         * nothing back: its assignment is still unread, and
+         * lw_finalized_through waits for every input to be read. */
+        int64_t bound = finalize_lower_bound(&d.d);
         char lb[24];
-        snprintf(lb, sizeof(lb), "%" PRId64, finalize_lower_bound(&d.d));
+        snprintf(lb, sizeof(lb), "%" PRId64, bound);
         const char *pend[] = {"ZADD", PENDING_KEY, lb, order_id};
         cw_redis_batch b = {0};
-        cw_redis_batch_add(&b, 4, pend);
+        if (bound != INT64_MIN)
+            cw_redis_batch_add(&b, 4, pend);
         if (f.wake_at != INT64_MAX)
             cw_checker_add_timer(c->ck, &b, d.partition, f.wake_at, order_id);
         if (cw_redis_batch_exec(c->ck->redis, &b) != 0)
@@ -294,7 +322,16 @@ int lw_finalized_through(ledger_ctx *c, int64_t *out)
         if (p < wm)
             wm = p;
     }
-    int64_t from = wm > INT64_MIN + c->pending_cap_ms ? wm - c->pending_cap_ms : INT64_MIN;
+    int64_t slowest = INT64_MAX;
+    int64_t clocks[MAX_VERDICT_SOURCES];
+    size_t ns = c->verdict_source_count < MAX_VERDICT_SOURCES ? c->verdict_source_count
+                                                             : MAX_VERDICT_SOURCES;
+    if (cw_state_get_service_clocks(c->ck->redis, c->verdict_sources, ns, clocks) != 0)
+        return -1;
+    for (size_t i = 0; i < ns; i++)
+        if (clocks[i] < slowest)
+            slowest = clocks[i];
+    int64_t from = finalize_pending_horizon(wm, slowest, c->pending_cap_ms);
     for (;;) {
         char order_id[FIN_ID_MAX];
         int64_t lb;
@@ -443,28 +480,3 @@ int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_
     return update1_and_evaluate(c, order_id, 4, argv);
 }
 
-int lw_handle_contract(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
-{
-    const char *contract_id, *provider_id, *start, *end;
-    int64_t price;
-    avro_value_t *v = msg->value;
-    if (cw_av_get_str(v, "contract_id", &contract_id) ||
-        cw_av_get_str(v, "provider_id", &provider_id) ||
-        cw_av_get_str(v, "period_start", &start) || cw_av_get_str(v, "period_end", &end) ||
-        cw_av_get_long(v, "unit_price_cents", &price)) {
-        snprintf(reason, len, "Contract lacks a field");
-        return CW_REJECT;
-    }
-    char key[CW_KEY_MAX], value[64];
-    snprintf(key, sizeof(key), CONTRACTS_KEY, provider_id);
-    snprintf(value, sizeof(value), "%s|%s|%" PRId64, start, end, price);
-    contract_period check;
-    if (contract_period_parse(contract_id, value, &check) != 0) {
-        snprintf(reason, len, "contract %s has a bad period", contract_id);
-        return CW_REJECT;
-    }
-    const char *argv[] = {"HSET", key, contract_id, value};
-    cw_redis_batch b = {0};
-    cw_redis_batch_add(&b, 4, argv);
-    return cw_redis_batch_exec(c->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
-}

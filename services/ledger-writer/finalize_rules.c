@@ -207,7 +207,15 @@ int64_t finalize_lower_bound(const fin_dossier *d)
         if (about && strcmp(c->rule, "SCHEDULE_OVERLAP") != 0)
             lb = max64(lb, c->at);
     }
+    if (lb == INT64_MIN && d->has_order)
+        lb = d->scheduled_start;
     return lb;
+}
+
+int64_t finalize_pending_horizon(int64_t min_watermark, int64_t slowest_source, int64_t cap_ms)
+{
+    int64_t base = min_watermark < slowest_source ? min_watermark : slowest_source;
+    return base > INT64_MIN + cap_ms ? base - cap_ms : INT64_MIN;
 }
 
 int64_t finalize_through(int64_t min_watermark, int has_pending, int64_t pending_lower_bound,

@@ -92,9 +92,23 @@ int32_t fin_duration_minutes(int64_t in_at, int64_t out_at);
 /* The smallest finalized_at an undecided order can still get: the latest
  * time finalize_decide would take from what its dossier knows now (the
  * order's, check-in's and check-out's verdicts but SCHEDULE_OVERLAP, and
- * the two events); a decision takes that or a later instant. INT64_MIN
- * when it knows none. */
+ * the two events); a decision takes that or a later instant. An order
+ * known by its assignment alone is bounded by its scheduled start: its
+ * NO_SHOW verdict comes at its check-in (not seen yet, so after the
+ * watermark that finalize_through also takes) or at its start plus the
+ * grace. INT64_MIN when the dossier knows no time at all. */
 int64_t finalize_lower_bound(const fin_dossier *d);
+
+/* The event time before which a pending order's bound no longer holds
+ * finalized_through back (ledger.max_pending_hours = cap_ms: a verdict
+ * that will never come, its record dead-lettered): cap_ms before the
+ * smaller of the writer's smallest watermark and slowest_source, the
+ * smallest clock of the services whose verdicts the writer waits for. A
+ * checker that lags (restarted, replaying a backlog) is behind in event
+ * time, and the verdicts it still owes are not given up on. INT64_MIN
+ * (none is given up on) when slowest_source is INT64_MIN (a source has
+ * no clock yet). */
+int64_t finalize_pending_horizon(int64_t min_watermark, int64_t slowest_source, int64_t cap_ms);
 
 /* finalized_through from the smallest watermark of the writer's partitions
  * (an order not seen yet finalizes after it) and, when has_pending, the

@@ -6,6 +6,7 @@
 
 #include "avro_codec.h"
 #include "avro_fields.h"
+#include "state.h"
 #include "timeutil.h"
 
 int finalized_encode(const finalized_order *o, uint8_t **out, size_t *len, char *err,
@@ -46,29 +47,16 @@ int finalized_encode(const finalized_order *o, uint8_t **out, size_t *len, char 
     return rc;
 }
 
-const contract_period *contract_for_day(const contract_period *contracts, size_t n, int64_t day)
+long contract_for_order(const char *const *ids, const char *const *entries, size_t n,
+                        int64_t day, const char *street_id)
 {
-    const contract_period *best = NULL;
+    long best = -1;
     for (size_t i = 0; i < n; i++) {
-        const contract_period *c = &contracts[i];
-        if (day < c->period_start || day > c->period_end)
+        if (ids[i] == NULL || entries[i] == NULL ||
+            cw_contract_cover_of(entries[i], day, street_id) != CW_COVER_SERVED)
             continue;
-        if (best == NULL || strcmp(c->contract_id, best->contract_id) < 0)
-            best = c;
+        if (best < 0 || strcmp(ids[i], ids[best]) < 0)
+            best = (long)i;
     }
     return best;
-}
-
-int contract_period_parse(const char *contract_id, const char *value, contract_period *out)
-{
-    char start[16], end[16];
-    long long price;
-    char tail;
-    if (sscanf(value, "%15[^|]|%15[^|]|%lld%c", start, end, &price, &tail) != 3 || price < 0)
-        return -1;
-    out->contract_id = contract_id;
-    out->unit_price_cents = price;
-    if (cw_date_parse(start, &out->period_start) != 0 || cw_date_parse(end, &out->period_end) != 0)
-        return -1;
-    return 0;
 }

@@ -30,19 +30,12 @@ typedef struct {
 int finalized_encode(const finalized_order *o, uint8_t **out, size_t *len, char *err,
                      size_t errlen);
 
-/* One contract of a provider: period in days since the epoch, inclusive. */
-typedef struct {
-    const char *contract_id;
-    int64_t period_start, period_end;
-    int64_t unit_price_cents;
-} contract_period;
-
-/* The contract whose period holds day (the smallest id when several do),
- * or NULL. */
-const contract_period *contract_for_day(const contract_period *contracts, size_t n, int64_t day);
-
-/* Parses the "<period_start>|<period_end>|<unit_price_cents>" value the
- * writer keeps per contract (dates YYYY-MM-DD). 0 or -1. */
-int contract_period_parse(const char *contract_id, const char *value, contract_period *out);
+/* The contract an order belongs to, among its provider's contracts as the
+ * provider's contract index keeps them (ids[i] -> entries[i], the text of
+ * cw_contract_cover_entry, state.h): the one whose period holds day and
+ * which serves street_id (names it, or every street), the smallest id when
+ * several do. Its position in ids, or -1 when none does. */
+long contract_for_order(const char *const *ids, const char *const *entries, size_t n,
+                        int64_t day, const char *street_id);
 
 #endif

@@ -20,15 +20,19 @@
  * <= it is in the log already. It is the smallest of the watermarks of the
  * writer's partitions (an order not seen yet finalizes after them) and the
  * smallest lower bound of the orders not final yet (cw:lw:pending: each
- * one's latest known event or verdict time, which its finalized_at cannot
- * be below), minus one. It is computed only when the writer has no backlog
- * on any input partition (an order whose assignment is still unread is in
- * no dossier). An order pending longer than pending_cap_ms behind the
- * watermarks (a verdict that will never come) stops holding it back. */
+ * one's latest known event or verdict time, or its scheduled start when
+ * only its assignment is known, which its finalized_at cannot be below),
+ * minus one. It is computed only when the writer has no backlog on any
+ * input partition (an order whose assignment is still unread is in no
+ * dossier). An order pending longer than pending_cap_ms behind both the
+ * watermarks and the slowest verdict source's clock (a verdict that will
+ * never come) stops holding it back (finalize_pending_horizon). */
 typedef struct {
     cw_checker *ck;
     fin_windows windows;
     int64_t pending_cap_ms;      /* ledger.max_pending_hours */
+    const char *const *verdict_sources; /* ledger.verdict_sources (borrowed from the config) */
+    size_t verdict_source_count;
     int64_t republish_step_ms;   /* ledger.progress_step_minutes */
     ledger_checkpoint last_cp;   /* the latest checkpoint, to publish again */
     int has_last_cp;
@@ -53,7 +57,6 @@ int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_
 int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len);
 int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len);
 int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len);
-int lw_handle_contract(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len);
 /* Decides an order if it can be decided (appending it to the log), else
  * makes sure its timer is set. CW_HANDLED or CW_RETRY. */
 int lw_evaluate(ledger_ctx *c, const char *order_id);

@@ -33,10 +33,12 @@
  *   cw:lw:d:<order_id>               the dossier (dossier.h)
  *   cw:lw:pending                    orders not final, by the lower bound of
  *                                    their finalized_at
- *   cw:lw:contracts:<provider_id>    contract id -> "<start>|<end>|<unit price>"
  *   cw:timers:ledger-writer:<part>   order ids by the event time at which
  *                                    they decide themselves (no-show 24 h,
- *                                    evidence deadline) */
+ *                                    evidence deadline)
+ * It reads the elders and contracts ingest keeps (state.h); after a Redis
+ * loss it rebuilds them from ref.elders and ref.contracts before reading
+ * its input again (dossier_store.c says why). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +67,13 @@ static const cw_cfg_spec ledger_config_spec[] = {
      .max = 8760, .help = "evidence cures a questionable order until visit end + this"},
     {.key = "ledger.max_pending_hours", .type = CW_CFG_INT, .default_value = "168", .min = 1,
      .max = 87600,
-     .help = "an order still not final this long (event time) behind the watermark no longer "
-             "holds back finalized_through (a verdict that will never come)"},
+     .help = "an order still not final this long (event time) behind the watermark and the "
+             "slowest verdict source no longer holds back finalized_through (a verdict that "
+             "will never come)"},
+    {.key = "ledger.verdict_sources", .type = CW_CFG_LIST,
+     .default_value = "geo-validator,duration-timer,overlap-detector",
+     .help = "the services whose verdicts orders wait for: ledger.max_pending_hours counts "
+             "from the slowest one's clock, so a checker that lags is waited for"},
     {.key = "ledger.progress_step_minutes", .type = CW_CFG_INT, .default_value = "1", .min = 0,
      .max = 1440,
      .help = "when nothing was appended, the latest checkpoint is published again once "
@@ -79,6 +86,8 @@ static int ledger_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
 {
     ledger_ctx *c = user_data;
     const char *name = msg->schema->name;
+    if (strcmp(name, "OrderAssigned") == 0 && strcmp(msg->topic, "visit.events") == 0)
+        return CW_HANDLED; /* the overlap-detector's copy; orders.assigned has it */
     if (strcmp(name, "OrderAssigned") == 0)
         return lw_handle_order(c, msg, reason, len);
     if (strcmp(name, "VisitEvent") == 0)
@@ -89,8 +98,6 @@ static int ledger_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
         return lw_handle_evidence(c, msg, reason, len);
     if (strcmp(name, "CheckResult") == 0)
         return lw_handle_check(c, msg, reason, len);
-    if (strcmp(name, "Contract") == 0)
-        return lw_handle_contract(c, msg, reason, len);
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
     return CW_REJECT;
 }
@@ -201,6 +208,7 @@ static int ledger_setup(cw_checker *ck)
         cw_config_int(ck->cfg, "rules.evidence_window_hours") * 3600000;
     c->utc_offset_minutes = (int)cw_config_int(ck->cfg, "time.utc_offset_minutes");
     c->pending_cap_ms = cw_config_int(ck->cfg, "ledger.max_pending_hours") * 3600000;
+    c->verdict_sources = cw_config_list(ck->cfg, "ledger.verdict_sources", &c->verdict_source_count);
     c->republish_step_ms = cw_config_int(ck->cfg, "ledger.progress_step_minutes") * 60000;
     c->finalized_through = INT64_MIN;
     c->finalized = cw_metrics_counter("carewatch_ledger_finalized_total",
@@ -224,9 +232,8 @@ static int ledger_setup(cw_checker *ck)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {"ref.contracts", "orders.assigned", "visit.events",
-                                         "visit.checks", NULL};
-    static const char *const bootstrap[] = {"ref.elders", NULL};
+    static const char *const topics[] = {"orders.assigned", "visit.events", "visit.checks", NULL};
+    static const char *const bootstrap[] = {"ref.elders", "ref.contracts", NULL};
     static const cw_cfg_spec *const specs[] = {ledger_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,
                                 .topics = topics,

@@ -9,8 +9,13 @@
  * caregiver's partition of visit.events, lifts it when this service reaches
  * it, so freezing follows the caregiver's stream order (DESIGN.md 4.1).
  *
- * Input: orders.assigned and visit.events (keyed by caregiver, same
- * partition count). Redis state of its own:
+ * Input: visit.events alone, keyed by caregiver: ingest puts a copy of
+ * every assignment there beside the caregiver's check-ins, check-outs and
+ * unfreezes, so one partition holds a caregiver's whole stream in posting
+ * order and a freeze that an assignment causes covers exactly the events
+ * posted after it, however the stream is read (orders.assigned, a topic of
+ * its own, could be read ahead of or behind visit.events). Redis state of
+ * its own:
  *   cw:ov:sched:<caregiver>   zset of order ids by scheduled start
  *   cw:ov:visits:<caregiver>  zset of order ids by check-in time
  *   cw:ov:visit:<order_id>    hash in_at in_event out_at out_event
@@ -661,7 +666,7 @@ static void overlap_teardown(cw_checker *ck)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {"orders.assigned", "visit.events", NULL};
+    static const char *const topics[] = {"visit.events", NULL};
     static const char *const bootstrap[] = {"orders.assigned", NULL};
     static const cw_cfg_spec *const specs[] = {overlap_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,

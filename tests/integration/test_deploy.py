@@ -796,7 +796,7 @@ def test_k8s_autoscaling_follows_consumer_lag():
     to the partition count of its input topics."""
     inputs = {"geo-validator": ["visit.events"],
               "duration-timer": ["orders.assigned", "visit.events"],
-              "overlap-detector": ["orders.assigned", "visit.events"]}
+              "overlap-detector": ["visit.events"]}
     topics = read_topics()
     scaled = k8s_by_kind("ScaledObject")
     assert sorted(scaled) == sorted(inputs)
@@ -851,9 +851,9 @@ def test_k8s_topics_job_uses_the_same_topics_and_script():
 REBUILT_FROM = {
     "ref.elders": "reference data: ingest, geo-validator, ledger-writer, alert-router",
     "ref.caregivers": "reference data: ingest, alert-router",
-    "ref.contracts": "the ledger-writer's input replay, the payment-scheduler's restore",
-    "orders.assigned": "orders: ingest, alert-router; input replay: duration-timer, "
-                       "overlap-detector, ledger-writer",
+    "ref.contracts": "reference data: ingest, ledger-writer; the payment-scheduler's restore",
+    "orders.assigned": "orders: ingest, alert-router, overlap-detector; input replay: "
+                       "duration-timer, ledger-writer",
     "visit.events": "input replay: geo-validator, duration-timer, overlap-detector, "
                     "ledger-writer",
     "visit.checks": "input replay: ledger-writer (the dossiers)",

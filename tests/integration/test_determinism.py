@@ -77,21 +77,25 @@ def test_comparison_names_what_differs():
     plan = determinism.Plan("small")
     a, b = determinism.Run("full"), determinism.Run("kills")
     a.outcome = _outcome({("O1-in:GEO_DISTANCE", "GEO_DISTANCE", "PASS")},
-                         {"O1": ("VALID", (), "2024-05-27T09:00:00.000+08:00")})
+                         {"O1": ("VALID", (), "2024-05-27T09:00:00.000+08:00", "K1", 4000),
+                          "O2": ("VALID", (), "2024-05-27T10:00:00.000+08:00", "K1", 4000)})
     b.outcome = _outcome({("O1-in:GEO_DISTANCE", "GEO_DISTANCE", "YELLOW")},
                          {"O1": ("INVALID", ("EVIDENCE_EXPIRED", "GEO_DISTANCE"),
-                                 "2024-05-30T09:00:00.000+08:00")})
+                                 "2024-05-30T09:00:00.000+08:00", "K1", 4000),
+                          "O2": ("VALID", (), "2024-05-27T10:00:00.000+08:00", "-", 0)})
     result = determinism.SuiteResult(plan, [a, b])
     assert not result.identical and not result.ok
     report = result.report()
-    assert "kills: DIFFERS from full in verdicts (1), finals (1)" in report
+    assert "kills: DIFFERS from full in verdicts (1), finals (2)" in report
     assert "O1-in:GEO_DISTANCE: full PASS, kills YELLOW" in report
     assert "INVALID [EVIDENCE_EXPIRED,GEO_DISTANCE]" in report
+    # The contract an order is paid under is ledger content too.
+    assert "contract - at 0" in report and "contract K1 at 4000" in report
 
 
 def test_normalise_reports_checks_and_orders_decided_two_ways():
     fin = {"order_id": "O1", "status": "VALID", "reasons": [], "finalized_at": 1,
-           "ledger_index": 0}
+           "ledger_index": 0, "contract_id": "K1", "unit_price_cents": 4000}
     records = [
         ("visit.checks", "O1", "CheckResult",
          {"check_id": "O1-in:FACE_MISMATCH", "rule": "FACE_MISMATCH", "outcome": "PASS"}),
@@ -106,6 +110,28 @@ def test_normalise_reports_checks_and_orders_decided_two_ways():
     text = "\n".join(out.problems)
     assert "check O1-in:FACE_MISMATCH decided two ways" in text
     assert "ledger indexes of the 2 orders are not 0..1: missing [1], beyond [2]" in text
+
+
+def test_a_checkpoint_that_promised_too_much_is_a_problem():
+    cp = {"tree_size": 2, "finalized_through": 2000}
+    fin = {"status": "VALID", "reasons": [], "contract_id": None, "unit_price_cents": 0}
+    records = [
+        ("orders.finalized", "O1", "OrderFinalized",
+         dict(fin, order_id="O1", finalized_at=1000, ledger_index=0)),
+        ("orders.finalized", "O2", "OrderFinalized",
+         dict(fin, order_id="O2", finalized_at=3000, ledger_index=1)),
+        ("ledger.checkpoints", None, "LedgerCheckpoint", cp),
+        ("orders.finalized", "O3", "OrderFinalized",
+         dict(fin, order_id="O3", finalized_at=2000, ledger_index=2)),
+    ]
+    out = determinism.normalise(records)
+    (problem,) = out.problems
+    assert "checkpoint of 2 entries" in problem and "1 such orders" in problem
+    assert "first: O3, index 2" in problem
+    # Kept when the order it waited for is inside the tree.
+    records[3] = ("orders.finalized", "O3", "OrderFinalized",
+                  dict(fin, order_id="O3", finalized_at=2001, ledger_index=2))
+    assert determinism.normalise(records).problems == []
 
 
 def test_documented_commands_are_the_ones_that_run():

@@ -471,6 +471,43 @@ static void test_lower_bound_never_exceeds_finalized_at(void **state)
     assert_true(lb_q <= e.finalized_at);
 }
 
+/* A no-show in progress: the assignment alone is known (its NO_SHOW
+ * verdict still to come from a checker that lags). Its bound is its start,
+ * never above the finalized_at the verdict then gives it. */
+static void test_lower_bound_of_an_assignment_alone(void **state)
+{
+    (void)state;
+    order_case c;
+    memset(&c, 0, sizeof(c));
+    c.d.checks = c.checks;
+    c.d.has_order = 1;
+    snprintf(c.d.order_id, sizeof(c.d.order_id), "O1");
+    c.d.scheduled_start = START;
+    int64_t lb = finalize_lower_bound(&c.d);
+    assert_true(lb == START);
+    add_check(&c, "O1", "NO_SHOW", CW_RED, START + 30 * MIN_MS);
+    add_check(&c, "O1", "SCHEDULE_OVERLAP", CW_PASS, START - HOUR_MS);
+    fin_decision f = run(&c, START + 2 * HOUR_MS);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_true(lb <= f.finalized_at);
+    /* Once a verdict is known, the verdicts bound it. */
+    assert_true(finalize_lower_bound(&c.d) == START + 30 * MIN_MS);
+}
+
+static void test_pending_horizon_follows_the_slowest_source(void **state)
+{
+    (void)state;
+    const int64_t cap = 168 * HOUR_MS, wm = START + 240 * HOUR_MS;
+    /* Sources caught up: cap before the writer's watermark. */
+    assert_true(finalize_pending_horizon(wm, wm + HOUR_MS, cap) == wm - cap);
+    /* A checker 5 days behind: its verdicts are still owed. */
+    assert_true(finalize_pending_horizon(wm, wm - 120 * HOUR_MS, cap) ==
+                wm - 120 * HOUR_MS - cap);
+    /* A source without a clock: nothing is given up on. */
+    assert_true(finalize_pending_horizon(wm, INT64_MIN, cap) == INT64_MIN);
+    assert_true(finalize_pending_horizon(INT64_MIN + 5, wm, cap) == INT64_MIN);
+}
+
 static void test_lower_bound_of_an_empty_dossier(void **state)
 {
     (void)state;
@@ -510,6 +547,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lower_bound_never_exceeds_finalized_at),
+        cmocka_unit_test(test_lower_bound_of_an_assignment_alone),
+        cmocka_unit_test(test_pending_horizon_follows_the_slowest_source),
         cmocka_unit_test(test_lower_bound_of_an_empty_dossier),
         cmocka_unit_test(test_finalized_through),
         cmocka_unit_test(test_defaults),

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,41 +215,54 @@ static void test_finalized_record_without_visit_or_contract(void **state)
 
 /* ---- contracts --------------------------------------------------------------------- */
 
-static void test_contract_period_parse(void **state)
+/* Index entries as cw_contract_cover_entry writes them: "<first day>
+ * <last day> <streets>", days since 1970-01-01. */
+static void cover(char *buf, size_t len, const char *first, const char *last, const char *streets)
 {
-    (void)state;
-    contract_period c;
-    assert_int_equal(contract_period_parse("K1", "2024-05-01|2024-05-31|4000", &c), 0);
-    int64_t start, end;
-    cw_date_parse("2024-05-01", &start);
-    cw_date_parse("2024-05-31", &end);
-    assert_int_equal(c.period_start, start);
-    assert_int_equal(c.period_end, end);
-    assert_int_equal(c.unit_price_cents, 4000);
-    assert_string_equal(c.contract_id, "K1");
-    assert_int_equal(contract_period_parse("K1", "2024-05-01|2024-05-31", &c), -1);
-    assert_int_equal(contract_period_parse("K1", "2024-05-01|2024-02-30|4000", &c), -1);
-    assert_int_equal(contract_period_parse("K1", "2024-05-01|2024-05-31|-1", &c), -1);
-    assert_int_equal(contract_period_parse("K1", "2024-05-01|2024-05-31|40x", &c), -1);
+    int64_t a, b;
+    assert_int_equal(cw_date_parse(first, &a), 0);
+    assert_int_equal(cw_date_parse(last, &b), 0);
+    snprintf(buf, len, "%lld %lld %s", (long long)a, (long long)b, streets);
 }
 
-static void test_contract_for_day_at_period_boundaries(void **state)
+static void test_contract_for_order_at_period_boundaries(void **state)
 {
     (void)state;
-    contract_period c[3];
-    assert_int_equal(contract_period_parse("K-MAY", "2024-05-01|2024-05-31|4000", &c[0]), 0);
-    assert_int_equal(contract_period_parse("K-JUN", "2024-06-01|2024-06-30|4500", &c[1]), 0);
-    assert_int_equal(contract_period_parse("A-MAY", "2024-05-15|2024-05-20|1", &c[2]), 0);
+    char may[64], june[64], short_may[64];
+    cover(may, sizeof(may), "2024-05-01", "2024-05-31", "");
+    cover(june, sizeof(june), "2024-06-01", "2024-06-30", "");
+    cover(short_may, sizeof(short_may), "2024-05-15", "2024-05-20", "");
+    const char *ids[] = {"K-MAY", "K-JUN", "A-MAY"};
+    const char *entries[] = {may, june, short_may};
     int64_t d;
     cw_date_parse("2024-05-31", &d);
-    assert_string_equal(contract_for_day(c, 3, d)->contract_id, "K-MAY");
-    assert_string_equal(contract_for_day(c, 3, d + 1)->contract_id, "K-JUN");
+    assert_int_equal(contract_for_order(ids, entries, 3, d, "S01"), 0);
+    assert_int_equal(contract_for_order(ids, entries, 3, d + 1, "S01"), 1);
     cw_date_parse("2024-05-01", &d);
-    assert_string_equal(contract_for_day(c, 3, d)->contract_id, "K-MAY");
-    assert_null(contract_for_day(c, 3, d - 1));
+    assert_int_equal(contract_for_order(ids, entries, 3, d, "S01"), 0);
+    assert_int_equal(contract_for_order(ids, entries, 3, d - 1, "S01"), -1);
     cw_date_parse("2024-05-15", &d);
-    assert_string_equal(contract_for_day(c, 3, d)->contract_id, "A-MAY"); /* smallest id */
-    assert_null(contract_for_day(c, 0, d));
+    assert_int_equal(contract_for_order(ids, entries, 3, d, "S01"), 2); /* smallest id */
+    assert_int_equal(contract_for_order(ids, entries, 0, d, "S01"), -1);
+}
+
+static void test_contract_for_order_by_street(void **state)
+{
+    (void)state;
+    char north[64], south[64], bad[] = "19844 x S01";
+    cover(north, sizeof(north), "2024-05-01", "2024-05-31", "S01,S02");
+    cover(south, sizeof(south), "2024-05-01", "2024-05-31", "S03");
+    const char *ids[] = {"A-NORTH", "B-SOUTH", "0-BAD"};
+    const char *entries[] = {north, south, bad};
+    int64_t d;
+    cw_date_parse("2024-05-10", &d);
+    assert_int_equal(contract_for_order(ids, entries, 3, d, "S02"), 0);
+    assert_int_equal(contract_for_order(ids, entries, 3, d, "S03"), 1);
+    /* A street no contract serves, a malformed entry: no contract. */
+    assert_int_equal(contract_for_order(ids, entries, 3, d, "S04"), -1);
+    assert_int_equal(contract_for_order(ids, entries, 3, d, "S0"), -1);
+    const char *with_null[] = {NULL, south};
+    assert_int_equal(contract_for_order(ids, with_null, 2, d, "S03"), 1);
 }
 
 int main(void)
@@ -260,8 +274,8 @@ int main(void)
         cmocka_unit_test(test_check_field_too_long_fails),
         cmocka_unit_test(test_finalized_record_encodes_every_field),
         cmocka_unit_test(test_finalized_record_without_visit_or_contract),
-        cmocka_unit_test(test_contract_period_parse),
-        cmocka_unit_test(test_contract_for_day_at_period_boundaries),
+        cmocka_unit_test(test_contract_for_order_at_period_boundaries),
+        cmocka_unit_test(test_contract_for_order_by_street),
     };
     return cmocka_run_group_tests(tests, setup_codec, teardown_codec);
 }

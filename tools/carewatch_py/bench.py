@@ -55,9 +55,9 @@ SIZES = {
 STREAM_SERVICES = {
     "geo-validator": ("ref.elders", "visit.events"),
     "duration-timer": ("orders.assigned", "visit.events"),
-    "overlap-detector": ("orders.assigned", "visit.events"),
+    "overlap-detector": ("visit.events",),
     "alert-router": ("visit.checks", "caregiver.status"),
-    "ledger-writer": ("ref.contracts", "orders.assigned", "visit.events", "visit.checks"),
+    "ledger-writer": ("orders.assigned", "visit.events", "visit.checks"),
 }
 ALL_SERVICES = ("ingest", "geo-validator", "duration-timer", "overlap-detector", "alert-router",
                 "ledger-writer", "payment-scheduler")

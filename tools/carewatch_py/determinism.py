@@ -869,7 +869,8 @@ class Outcome:
 
     def __init__(self):
         self.verdicts = set()  # (check_id, rule, outcome)
-        self.finals = {}  # order_id -> (status, reasons, finalized_at)
+        # order_id -> (status, reasons, finalized_at, contract_id, unit_price_cents)
+        self.finals = {}
         # statement_id -> (valid, invalid, gross, deduction, late valid,
         # late invalid, published_at)
         self.statements = {}
@@ -878,6 +879,7 @@ class Outcome:
         self.ledger_index = {}  # order_id -> set of indexes
         self.final_records = 0
         self.dead_letters = {}
+        self.dead_letter_reasons = {}  # topic -> the first few reasons
         self.problems = []
 
     def category(self, name):
@@ -887,6 +889,7 @@ class Outcome:
 def normalise(records):
     out = Outcome()
     outcomes, final_values, stmt_values, instr_values = {}, {}, {}, {}
+    finalized_at, promises = {}, []
     for topic, key, name, value in records:
         if name is None:
             out.problems.append("%s: a record that does not decode (key %s): %s"
@@ -894,13 +897,21 @@ def normalise(records):
             continue
         if topic.startswith("dlq."):
             out.dead_letters[topic] = out.dead_letters.get(topic, 0) + 1
+            reasons = out.dead_letter_reasons.setdefault(topic, [])
+            if len(reasons) < 3:
+                reasons.append(value["reason"])
+        elif name == "LedgerCheckpoint":
+            if value.get("finalized_through") is not None:
+                promises.append((value["tree_size"], value["finalized_through"]))
         elif name == "CheckResult":
             outcomes.setdefault((value["check_id"], value["rule"]), set()).add(value["outcome"])
         elif name == "OrderFinalized":
             out.final_records += 1
             final_values.setdefault(value["order_id"], set()).add(
-                (value["status"], tuple(sorted(value["reasons"])), _iso(value["finalized_at"])))
+                (value["status"], tuple(sorted(value["reasons"])), _iso(value["finalized_at"]),
+                 value["contract_id"] or "-", value["unit_price_cents"]))
             out.ledger_index.setdefault(value["order_id"], set()).add(value["ledger_index"])
+            finalized_at[value["order_id"]] = (value["finalized_at"], value["ledger_index"])
         elif name == "DailyStatement":
             stmt_values.setdefault(value["statement_id"], set()).add(
                 (value["valid_orders"], value["invalid_orders"], value["gross_cents"],
@@ -942,7 +953,25 @@ def normalise(records):
         beyond = sorted(set(by_index) - set(range(n)))[:20]
         out.problems.append("ledger indexes of the %d orders are not 0..%d: missing %s, beyond %s"
                             % (n, n - 1, gaps, beyond))
+    out.problems += broken_promises(promises, finalized_at)
     return out
+
+
+def broken_promises(promises, finalized_at):
+    """The ledger-writer's promise to the payment scheduler: a checkpoint
+    (tree_size, finalized_through) says that every order finalized at or
+    before finalized_through is among its first tree_size entries. One
+    problem per checkpoint that promised too much."""
+    problems = []
+    for tree_size, through in sorted(set(promises)):
+        late = sorted((idx, oid, at) for oid, (at, idx) in finalized_at.items()
+                      if at <= through and idx >= tree_size)
+        if late:
+            idx, oid, at = late[0]
+            problems.append("checkpoint of %d entries promised every order finalized through %s, "
+                            "but %d such orders come later (first: %s, index %d, finalized %s)"
+                            % (tree_size, _iso(through), len(late), oid, idx, _iso(at)))
+    return problems
 
 
 def expectations(plan, out):
@@ -1032,7 +1061,7 @@ def _say(out, text):
 
 def run_scenario(name, plan, build, workdir, ports, full_feed_seconds=None, quiet=5.0,
                  timeout=None, pause_service="ledger-writer", pause_seconds=6.0, out=None,
-                 progress=True):
+                 progress=True, kills=KILL_ORDER):
     """Runs one scenario on a fresh stack; returns a Run (its problems list
     says what went wrong, its outcome what the pipeline decided)."""
     run = Run(name)
@@ -1079,8 +1108,8 @@ def run_scenario(name, plan, build, workdir, ports, full_feed_seconds=None, quie
             steps.append((1.0 / 3, "SIGSTOP %s for %.0f s" % (pause_service, pause_seconds),
                           pause))
         elif name == "kills":
-            for k, what in enumerate(KILL_ORDER):
-                steps.append(((k + 1.0) / (len(KILL_ORDER) + 1), "SIGKILL " + what,
+            for k, what in enumerate(kills):
+                steps.append(((k + 1.0) / (len(kills) + 1), "SIGKILL " + what,
                               _killer(what, stack, services)))
         dist = Disturbance(steps)
         feeder = Feeder("http://127.0.0.1:%d" % ports.http, keys["CW_IMPORTER_KEY"],
@@ -1109,13 +1138,16 @@ def run_scenario(name, plan, build, workdir, ports, full_feed_seconds=None, quie
         finally:
             prog.close()
         run.wait_seconds = time.monotonic() - t_wait
-        records = read_all(ports.brokers, QUIET_TOPICS + DLQ_TOPICS, Registry())
+        records = read_all(ports.brokers, QUIET_TOPICS + ("ledger.checkpoints",) + DLQ_TOPICS,
+                           Registry())
         run.outcome = normalise(records)
         run.problems += run.outcome.problems
         run.problems += expectations(plan, run.outcome)
         if run.outcome.dead_letters:
             run.info.append("dead letters: " + ", ".join(
                 "%s %d" % kv for kv in sorted(run.outcome.dead_letters.items())))
+            for topic, reasons in sorted(run.outcome.dead_letter_reasons.items()):
+                run.info.append("  %s, first reasons: %s" % (topic, "; ".join(reasons)))
         finals = {oid: {"status": v[0], "reasons": list(v[1])}
                   for oid, v in run.outcome.finals.items()}
         q = quality.evaluate(plan.truth, finals, "feed")
@@ -1183,7 +1215,8 @@ def _fmt(category, key, value=None):
     if category == "freezes":
         return "%s %s %r order %s" % key
     if category == "finals":
-        return "%s %s [%s] at %s" % (key, value[0], ",".join(value[1]), value[2])
+        return "%s %s [%s] at %s contract %s at %d" % (key, value[0], ",".join(value[1]),
+                                                       value[2], value[3], value[4])
     if category == "statements":
         return ("%s valid %d invalid %d gross %d deduction %d late %d/%d published %s"
                 % ((key,) + tuple(value)))
@@ -1285,7 +1318,7 @@ class SuiteResult:
 
 def run_suite(build, size="small", scenarios=SCENARIOS, workdir=None, keep_logs=False,
               ports=None, out=sys.stdout, pause_service="ledger-writer", pause_seconds=6.0,
-              quiet=5.0, timeout=None, progress=True):
+              quiet=5.0, timeout=None, progress=True, kills=KILL_ORDER):
     """Runs the scenarios in order on one plan; returns a SuiteResult."""
     build = os.path.abspath(build)
     workdir = os.path.abspath(workdir or os.path.join(REPO, "var", "determinism"))
@@ -1301,7 +1334,8 @@ def run_suite(build, size="small", scenarios=SCENARIOS, workdir=None, keep_logs=
         _say(out, "[%s] starting" % name)
         run = run_scenario(name, plan, build, workdir, ports, full_feed_seconds=full_feed,
                            quiet=quiet, timeout=timeout, pause_service=pause_service,
-                           pause_seconds=pause_seconds, out=out, progress=progress)
+                           pause_seconds=pause_seconds, out=out, progress=progress,
+                           kills=kills)
         if name == "full" and run.ok:
             full_feed = run.feed_seconds
         runs.append(run)
@@ -1332,6 +1366,9 @@ def parse_args(argv=None):
                     help="keep the service logs also when everything passed")
     ap.add_argument("--pause-service", default="ledger-writer", choices=SERVICES)
     ap.add_argument("--pause-seconds", type=float, default=6.0)
+    ap.add_argument("--kills", default=",".join(KILL_ORDER),
+                    help="what the kills scenario kills, in this order, at evenly spread "
+                         "points of the feed (default %s)" % ",".join(KILL_ORDER))
     ap.add_argument("--quiet", type=float, default=5.0,
                     help="seconds without new records that end the wait (default 5)")
     ap.add_argument("--timeout", type=float, help="seconds to wait for the pipeline per scenario")
@@ -1343,6 +1380,10 @@ def parse_args(argv=None):
                     help="first admin port; one per instance upwards")
     args = ap.parse_args(argv)
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    args.kills = tuple(k.strip() for k in args.kills.split(",") if k.strip())
+    for k in args.kills:
+        if k not in KILL_ORDER:
+            ap.error("unknown process to kill %r (known: %s)" % (k, ", ".join(KILL_ORDER)))
     for s in args.scenarios:
         if s not in SCENARIOS:
             ap.error("unknown scenario %r (known: %s)" % (s, ", ".join(SCENARIOS)))
@@ -1355,7 +1396,7 @@ def main(argv=None):
                   args.admin_port)
     result = run_suite(args.build, args.size, args.scenarios, args.workdir, args.keep_logs, ports,
                        pause_service=args.pause_service, pause_seconds=args.pause_seconds,
-                       quiet=args.quiet, timeout=args.timeout)
+                       quiet=args.quiet, timeout=args.timeout, kills=args.kills)
     print()
     print(result.report())
     return 0 if result.ok else 1
