@@ -268,6 +268,7 @@ class Service:
         assert "ERROR: AddressSanitizer" not in text, text
         assert "runtime error:" not in text, text
         assert "ERROR: LeakSanitizer" not in text, text
+        assert "WARNING: ThreadSanitizer" not in text, text
         assert self.proc.returncode == 0, "%s exited %s:\n%s" % (self.name,
                                                                   self.proc.returncode, text)
 
