@@ -27,14 +27,18 @@ int cw_state_store_elder(cw_redis_batch *b, avro_value_t *v)
     const char *id, *street, *community, *crs;
     avro_value_t home;
     double lat, lon;
-    int32_t visits, minutes;
+    int32_t visits, minutes, geofence;
+    int has_geofence;
     if (cw_av_get_str(v, "elder_id", &id) || cw_av_get_str(v, "street_id", &street) ||
         cw_av_get_str(v, "community_id", &community) || cw_av_field(v, "home", &home) ||
         cw_av_get_double(&home, "lat", &lat) || cw_av_get_double(&home, "lon", &lon) ||
         cw_av_get_enum(&home, "crs", &crs) || cw_av_get_int(v, "visits_per_month", &visits) ||
-        cw_av_get_int(v, "minutes_per_visit", &minutes))
+        cw_av_get_int(v, "minutes_per_visit", &minutes) ||
+        cw_av_get_opt_int(v, "geofence_radius_m", &has_geofence, &geofence))
         return -1;
-    char key[CW_KEY_MAX], slat[32], slon[32], svisits[16], sminutes[16];
+    char key[CW_KEY_MAX], slat[32], slon[32], svisits[16], sminutes[16], sgeofence[16] = "";
+    if (has_geofence)
+        snprintf(sgeofence, sizeof(sgeofence), "%d", (int)geofence);
     snprintf(key, sizeof(key), CW_KEY_ELDER, id);
     snprintf(slat, sizeof(slat), "%.9f", lat);
     snprintf(slon, sizeof(slon), "%.9f", lon);
@@ -42,7 +46,7 @@ int cw_state_store_elder(cw_redis_batch *b, avro_value_t *v)
     snprintf(sminutes, sizeof(sminutes), "%d", (int)minutes);
     const char *argv[] = {"HSET", key, "street_id", street, "community_id", community,
                           "lat", slat, "lon", slon, "crs", crs, "visits_per_month", svisits,
-                          "minutes_per_visit", sminutes};
+                          "minutes_per_visit", sminutes, "geofence_m", sgeofence};
     cw_redis_batch_add(b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     return 0;
 }
@@ -289,11 +293,12 @@ static void copy_str(char *dst, size_t len, const redisReply *e)
 
 int cw_state_load_elder(cw_redis *r, const char *elder_id, cw_elder_state *out)
 {
-    static const char *const fields[] = {"lat", "lon", "crs", "street_id", "community_id"};
+    static const char *const fields[] = {"lat",          "lon",       "crs", "street_id",
+                                         "community_id", "geofence_m"};
     char key[CW_KEY_MAX];
     redisReply *reply;
     snprintf(key, sizeof(key), CW_KEY_ELDER, elder_id);
-    int found = hmget(r, key, fields, 5, &reply);
+    int found = hmget(r, key, fields, 6, &reply);
     if (found <= 0) {
         if (reply)
             freeReplyObject(reply);
@@ -305,6 +310,9 @@ int cw_state_load_elder(cw_redis *r, const char *elder_id, cw_elder_state *out)
     copy_str(out->crs, sizeof(out->crs), reply->element[2]);
     copy_str(out->street_id, sizeof(out->street_id), reply->element[3]);
     copy_str(out->community_id, sizeof(out->community_id), reply->element[4]);
+    out->geofence_m = reply->element[5]->type == REDIS_REPLY_STRING
+                          ? (int)strtol(reply->element[5]->str, NULL, 10)
+                          : 0;
     freeReplyObject(reply);
     return 1;
 }

@@ -23,6 +23,7 @@ typedef struct {
     char crs[8];
     char street_id[CW_ID_MAX];
     char community_id[CW_ID_MAX];
+    int geofence_m; /* the home's GEO_DISTANCE radius; 0: the rule's */
 } cw_elder_state;
 
 typedef struct {

@@ -30,6 +30,11 @@ static const rule_text rules[] = {
      "护理员 {c} 在订单 {o} 的 GPS 与北斗定位相距 {m} 米，超过 {t} 米（{title}）",
      "Caregiver {c} on order {o}: GPS and BeiDou fixes {m} m apart, more than {t} m ({title})",
      NULL, NULL, 1},
+    {"GPS_INACCURATE", "定位精度不足", "GPS fix too imprecise",
+     "护理员 {c} 在订单 {o} 的打卡定位精度为 {m} 米，差于 {t} 米，无法判断是否在老人住址（{title}）",
+     "Caregiver {c} on order {o}: the GPS fix is accurate to {m} m only, worse than {t} m: too "
+     "poor to tell whether they were at the elder's home ({title})",
+     NULL, NULL, 1},
     {"IMPOSSIBLE_TRAVEL", "不可能的行程", "impossible travel",
      "护理员 {c} 在订单 {o} 签到时移动速度 {m} km/h，超过 {t} km/h（{title}）",
      "Caregiver {c} on order {o}: travelled to the check-in at {m} km/h, faster than {t} km/h "

@@ -6,6 +6,20 @@ void geo_thresholds_default(geo_thresholds *t)
     t->dual_max_m = 30.0;
     t->travel_min_m = 1000.0;
     t->travel_max_kmh = 80.0;
+    t->accuracy_max_m = 50.0;
+}
+
+geo_verdict rule_gps_inaccurate(int has_accuracy, double accuracy_m, const geo_thresholds *t)
+{
+    geo_verdict v = {.outcome = CW_PASS, .has_threshold = 1, .threshold = t->accuracy_max_m,
+                     .unit = "m"};
+    if (!has_accuracy)
+        return v;
+    v.has_measured = 1;
+    v.measured = accuracy_m;
+    if (accuracy_m > t->accuracy_max_m)
+        v.outcome = CW_YELLOW;
+    return v;
 }
 
 geo_verdict rule_geo_distance(geo_point fix, geo_point home, const geo_thresholds *t)

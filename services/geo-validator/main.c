@@ -1,5 +1,6 @@
-/* carewatch-geo-validator: GEO_DISTANCE and GEO_DUAL_MISMATCH for every
- * check-in and check-out as it arrives, IMPOSSIBLE_TRAVEL for every
+/* carewatch-geo-validator: GEO_DISTANCE, GEO_DUAL_MISMATCH and
+ * GPS_INACCURATE for every check-in and check-out as it arrives,
+ * IMPOSSIBLE_TRAVEL for every
  * check-in once the watermark has passed it (so a check-out that arrives
  * late, within the allowed lateness, is still taken into account).
  *
@@ -36,6 +37,9 @@ static const cw_cfg_spec geo_config_spec[] = {
      .max = 1e7, .help = "IMPOSSIBLE_TRAVEL needs more than this distance..."},
     {.key = "rules.travel_max_kmh", .type = CW_CFG_DOUBLE, .default_value = "80", .min = 0,
      .max = 100000, .help = "...covered faster than this speed"},
+    {.key = "rules.gps_accuracy_max_m", .type = CW_CFG_DOUBLE, .default_value = "50", .min = 0,
+     .max = 100000,
+     .help = "GPS_INACCURATE when a fix reports a horizontal accuracy worse than this"},
     {.key = NULL},
 };
 
@@ -48,6 +52,8 @@ typedef struct {
     const char *event_id, *kind, *order_id, *caregiver_id, *elder_id;
     int64_t at;
     geo_point gps;
+    int has_accuracy;
+    double accuracy_m;
     int has_beidou;
     geo_point beidou;
 } visit_fields;
@@ -62,6 +68,7 @@ static int read_visit(avro_value_t *v, visit_fields *f)
         cw_av_get_str(v, "elder_id", &f->elder_id) || cw_av_get_long(v, "at", &f->at) ||
         cw_av_field(v, "gps", &gps) || cw_av_get_double(&gps, "lat", &f->gps.lat) ||
         cw_av_get_double(&gps, "lon", &f->gps.lon) ||
+        cw_av_get_opt_double(&gps, "accuracy_m", &f->has_accuracy, &f->accuracy_m) ||
         cw_av_get_present(v, "beidou", &f->has_beidou, &beidou))
         return -1;
     if (f->has_beidou &&
@@ -137,13 +144,20 @@ static int handle_visit(geo_ctx *g, const cw_stream_msg *msg, cw_outbox *out, ch
         return CW_REJECT;
     }
     geo_point home = geo_to_wgs84((geo_point){elder.lat, elder.lon}, crs);
-    geo_verdict distance = rule_geo_distance(f.gps, home, &g->thresholds);
+    /* The registry's radius for this home, where it set one. */
+    geo_thresholds home_thresholds = g->thresholds;
+    if (elder.geofence_m > 0)
+        home_thresholds.distance_max_m = elder.geofence_m;
+    geo_verdict distance = rule_geo_distance(f.gps, home, &home_thresholds);
     geo_verdict dual = rule_dual_mismatch(f.gps, f.has_beidou, f.beidou, &g->thresholds);
+    geo_verdict accuracy = rule_gps_inaccurate(f.has_accuracy, f.accuracy_m, &g->thresholds);
     if (record_visit(g, msg, &f) != 0)
         return CW_RETRY;
     if (emit(out, f.event_id, "GEO_DISTANCE", &distance, f.order_id, f.caregiver_id,
              f.event_id, f.at) ||
         emit(out, f.event_id, "GEO_DUAL_MISMATCH", &dual, f.order_id, f.caregiver_id,
+             f.event_id, f.at) ||
+        emit(out, f.event_id, "GPS_INACCURATE", &accuracy, f.order_id, f.caregiver_id,
              f.event_id, f.at))
         return CW_RETRY;
     return CW_HANDLED;
@@ -261,6 +275,7 @@ static int geo_setup(cw_checker *ck)
     g->thresholds.dual_max_m = cw_config_double(ck->cfg, "rules.dual_mismatch_m");
     g->thresholds.travel_min_m = cw_config_double(ck->cfg, "rules.travel_min_m");
     g->thresholds.travel_max_kmh = cw_config_double(ck->cfg, "rules.travel_max_kmh");
+    g->thresholds.accuracy_max_m = cw_config_double(ck->cfg, "rules.gps_accuracy_max_m");
     ck->user_data = g;
     ck->handlers.user_data = g;
     ck->handlers.handle = geo_handle;

@@ -411,15 +411,19 @@ static int submit_elder(api_call *call, json_t *body, const char *hash, api_outc
     outbox_add(&box, "ref.elders", r.elder_id, rec);
     if (outbox_send(call, &box, err))
         return -1;
-    char key[CW_KEY_MAX], lat[32], lon[32], visits[24], minutes[24];
+    char key[CW_KEY_MAX], lat[32], lon[32], visits[24], minutes[24], geofence[24] = "";
     snprintf(key, sizeof(key), CW_KEY_ELDER, r.elder_id);
     snprintf(lat, sizeof(lat), "%.9f", r.lat);
     snprintf(lon, sizeof(lon), "%.9f", r.lon);
     fmt_i64(visits, sizeof(visits), r.visits_per_month);
     fmt_i64(minutes, sizeof(minutes), r.minutes_per_visit);
+    if (r.has_geofence)
+        fmt_i64(geofence, sizeof(geofence), r.geofence_radius_m);
+    /* "" clears an earlier version's radius. */
     const char *argv[] = {"HSET",     key,     "street_id", r.street_id, "community_id",
                           r.community_id, "lat", lat, "lon", lon, "crs", crs_name(r.crs),
-                          "visits_per_month", visits, "minutes_per_visit", minutes};
+                          "visits_per_month", visits, "minutes_per_visit", minutes,
+                          "geofence_m", geofence};
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     idempotency_record(&b, "elder", r.elder_id, hash);

@@ -79,6 +79,9 @@ int record_elder(const elder_req *r, int64_t updated_at, encoded_record *out, ch
         "visits_per_month");
     SET(&b, cw_av_set_int(v, "minutes_per_visit", (int32_t)r->minutes_per_visit),
         "minutes_per_visit");
+    SET(&b, cw_av_set_opt_int(v, "geofence_radius_m", r->has_geofence,
+                              (int32_t)r->geofence_radius_m),
+        "geofence_radius_m");
     SET(&b, cw_av_set_long(v, "updated_at", updated_at), "updated_at");
     return builder_finish(&b, out, err, errlen);
 }

@@ -8,6 +8,8 @@
 /* Bounds that keep values meaningful and their arithmetic far from overflow:
  * a visit lasts at most a day; money stays below 10^15 cents. */
 #define MAX_MINUTES 1440
+/* A per-home GEO_DISTANCE radius above this is no geofence at all. */
+#define MAX_GEOFENCE_M 1000
 #define MAX_CENTS 1000000000000000LL
 
 /* Batch lines carry their "type" beside the record's own fields. */
@@ -49,7 +51,7 @@ int parse_elder(json_t *body, elder_req *out, api_error *err)
 {
     static const char *const fields[] = {COMMON_FIELDS,      "elder_id",         "street_id",
                                          "community_id",     "home",             "visits_per_month",
-                                         "minutes_per_visit", NULL};
+                                         "minutes_per_visit", "geofence_radius_m", NULL};
     static const char *const home_fields[] = {"lat", "lon", "crs", NULL};
     json_t *home;
     int present;
@@ -67,7 +69,9 @@ int parse_elder(json_t *body, elder_req *out, api_error *err)
     if (jf_optional_int(body, "", "visits_per_month", 1, 62, &out->visits_per_month, &present,
                         err) ||
         jf_optional_int(body, "", "minutes_per_visit", 1, MAX_MINUTES, &out->minutes_per_visit,
-                        &present, err))
+                        &present, err) ||
+        jf_optional_int(body, "", "geofence_radius_m", 1, MAX_GEOFENCE_M,
+                        &out->geofence_radius_m, &out->has_geofence, err))
         return -1;
     return 0;
 }

@@ -23,6 +23,8 @@ typedef struct {
     double lat, lon;
     crs_kind crs;
     int64_t visits_per_month, minutes_per_visit;
+    int has_geofence;
+    int64_t geofence_radius_m; /* when has_geofence */
 } elder_req;
 
 typedef struct {

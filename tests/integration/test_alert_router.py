@@ -33,7 +33,8 @@ FREEZING_ORDERS = {"O-SCHED-B", "O-VOVL-B"}
 # Rules judged as their event arrives (not when a watermark passes): their
 # alerts time the path from a posted event to the street topic.
 ARRIVAL_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "VOICE_UNCONFIRMED", "PHOTO_REUSE",
-                 "GEO_DISTANCE", "GEO_DUAL_MISMATCH", "SHORT_DURATION", "FROZEN_CAREGIVER"}
+                 "GEO_DISTANCE", "GEO_DUAL_MISMATCH", "GPS_INACCURATE", "SHORT_DURATION",
+                 "FROZEN_CAREGIVER"}
 
 
 # ---- the service --------------------------------------------------------------------

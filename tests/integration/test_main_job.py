@@ -37,7 +37,7 @@ def test_main_job_then_try_it(ids):
         assert r.returncode == 0, r.stdout + r.stderr
         # Compared without the prefix, against the scripted day's tables.
         out = r.stdout.replace(ids, "")
-        assert "fed 12 elders, 11 caregivers, 2 contracts, 17 orders, 27 visit events" in out
+        assert "fed 12 elders, 11 caregivers, 2 contracts, 18 orders, 29 visit events" in out
         flagged = [line.split() for line in out.splitlines() if line.startswith("  ")
                    and len(line.split()) >= 6 and line.split()[2] == "order"]
         got = {(f[5], f[1]): f[0] for f in flagged}
@@ -64,8 +64,8 @@ def test_main_job_then_try_it(ids):
         assert re.search(r"^  OK: carewatch\.ledger/carewatch-local/sm3: \d+ entries", out,
                          re.M), out
         # The day's T+3 statements count every finalized order of the day.
-        assert re.search(r"statement K-P01-2024-\d\d:\S+ +valid +3 invalid +5 gross +120\.00 "
-                         r"deduction +900\.00", out), out
+        assert re.search(r"statement K-P01-2024-\d\d:\S+ +valid +3 invalid +6 gross +120\.00 "
+                         r"deduction +1080\.00", out), out
         assert re.search(r"statement K-P02-2024-\d\d:\S+ +valid +0 invalid +9 gross +0\.00 "
                          r"deduction +1620\.00", out), out
         assert re.search(r"instruction PREPAY +K-P01-2024-\d\d:PREPAY +36000\.00 yuan", out), out

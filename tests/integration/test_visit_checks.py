@@ -16,10 +16,10 @@ from carewatch_py.demo_day import Day, EXPECTED, INTAKE_RULES
 from conftest import KAFKA_BROKERS, REGISTRY, TopicWatch, allocate_day, post
 
 CHECK_IN_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "PHOTO_REUSE", "GEO_DISTANCE",
-                  "GEO_DUAL_MISMATCH", "IMPOSSIBLE_TRAVEL", "NO_CHECKOUT", "VISIT_OVERLAP",
-                  "FROZEN_CAREGIVER"}
+                  "GEO_DUAL_MISMATCH", "GPS_INACCURATE", "IMPOSSIBLE_TRAVEL", "NO_CHECKOUT",
+                  "VISIT_OVERLAP", "FROZEN_CAREGIVER"}
 CHECK_OUT_RULES = {"LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE", "GEO_DISTANCE",
-                   "GEO_DUAL_MISMATCH", "SHORT_DURATION", "FROZEN_CAREGIVER"}
+                   "GEO_DUAL_MISMATCH", "GPS_INACCURATE", "SHORT_DURATION", "FROZEN_CAREGIVER"}
 ORDER_RULES = {"NO_SHOW", "SCHEDULE_OVERLAP"}
 CHECKER_EXPECTED = {k: v for k, v in EXPECTED.items() if k[1] not in INTAKE_RULES}
 
@@ -124,6 +124,27 @@ def flagged(got, day, checkers_only=False):
     return out
 
 
+def test_a_homes_geofence_radius_replaces_the_rules(ingest, keys, checkers, verdicts, ids):
+    """The registry gives O-AWAY's home (fixes 300 m off) a radius of 400 m:
+    GEO_DISTANCE passes there, against 400 m; every other home keeps 30 m."""
+    day = Day(ids, allocate_day())
+    away_elder = next(o["elder_id"] for o in day.orders if o["order_id"] == ids + "O-AWAY")
+    for e in day.elders:
+        if e["elder_id"] == away_elder:
+            e["geofence_radius_m"] = 400
+    post_day_start(ingest, keys, day)
+    post_batch(ingest, keys.importer, day.events)
+    post_closing(ingest, keys, day)
+    got = verdicts.wait_for(ids, subjects(day))
+    expected = {k: v for k, v in EXPECTED.items() if not k[0].startswith("O-AWAY-")}
+    assert flagged(got, day) == expected
+    checks = {(c["check_id"].rsplit(":", 1)[0], c["rule"]): c for c in verdicts.checks(ids)}
+    c = checks[(ids + "O-AWAY-in", "GEO_DISTANCE")]
+    assert c["outcome"] == "PASS" and c["threshold"] == 400.0
+    assert c["measured"] == pytest.approx(300.0, abs=0.5)
+    assert checks[(ids + "O-HONEST-in", "GEO_DISTANCE")]["threshold"] == 30.0
+
+
 def test_scripted_day_gives_exactly_the_expected_verdicts(ingest, keys, checkers, verdicts, ids):
     day = Day(ids, allocate_day())
     post_day_start(ingest, keys, day)
@@ -138,6 +159,10 @@ def test_scripted_day_gives_exactly_the_expected_verdicts(ingest, keys, checkers
     assert c["unit"] == "m" and c["checker"] == "geo-validator"
     c = checks[(ids + "O-DUAL-in", "GEO_DUAL_MISMATCH")]
     assert c["measured"] == pytest.approx(500.0, abs=0.5)
+    c = checks[(ids + "O-FOGGY-in", "GPS_INACCURATE")]
+    assert (c["measured"], c["threshold"], c["unit"]) == (120.0, 50.0, "m")
+    c = checks[(ids + "O-FOGGY-out", "GPS_INACCURATE")]
+    assert (c["outcome"], c["measured"]) == ("PASS", 8.0)
     c = checks[(ids + "O-TRAVEL-B-in", "IMPOSSIBLE_TRAVEL")]
     assert c["measured"] == pytest.approx(120.0, abs=0.5) and c["unit"] == "km/h"
     c = checks[(ids + "O-SHORT-out", "SHORT_DURATION")]

@@ -63,12 +63,13 @@ static void assert_verdict(geo_verdict v, cw_outcome outcome, double threshold, 
 static void test_default_thresholds(void **state)
 {
     (void)state;
-    geo_thresholds t = {-1, -1, -1, -1};
+    geo_thresholds t = {-1, -1, -1, -1, -1};
     geo_thresholds_default(&t);
     assert_true(t.distance_max_m == 30.0);
     assert_true(t.dual_max_m == 30.0);
     assert_true(t.travel_min_m == 1000.0);
     assert_true(t.travel_max_kmh == 80.0);
+    assert_true(t.accuracy_max_m == 50.0);
 }
 
 /* ---- GEO_DISTANCE --------------------------------------------------------- */
@@ -144,6 +145,35 @@ static void test_dual_mismatch_boundary(void **state)
 }
 
 /* ---- IMPOSSIBLE_TRAVEL ---------------------------------------------------- */
+
+static void test_gps_inaccurate_boundary(void **state)
+{
+    (void)state;
+    geo_thresholds t = defaults();
+    const struct {
+        double accuracy;
+        cw_outcome outcome;
+    } cases[] = {{0.0, CW_PASS}, {6.0, CW_PASS}, {50.0, CW_PASS}, {50.01, CW_YELLOW},
+                 {300.0, CW_YELLOW}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        geo_verdict v = rule_gps_inaccurate(1, cases[i].accuracy, &t);
+        assert_verdict(v, cases[i].outcome, 50.0, "m");
+        assert_int_equal(v.has_measured, 1);
+        assert_near(v.measured, cases[i].accuracy, 0.0, "GPS_INACCURATE measured");
+    }
+    t.accuracy_max_m = 120.0;
+    assert_int_equal(rule_gps_inaccurate(1, 120.0, &t).outcome, CW_PASS);
+    assert_int_equal(rule_gps_inaccurate(1, nextafter(120.0, 1e9), &t).outcome, CW_YELLOW);
+}
+
+static void test_gps_inaccurate_without_accuracy(void **state)
+{
+    (void)state;
+    geo_thresholds t = defaults();
+    geo_verdict v = rule_gps_inaccurate(0, 1e6, &t);
+    assert_verdict(v, CW_PASS, 50.0, "m");
+    assert_int_equal(v.has_measured, 0);
+}
 
 static void test_travel_without_previous(void **state)
 {
@@ -258,6 +288,8 @@ int main(void)
         cmocka_unit_test(test_geo_distance_uses_given_threshold),
         cmocka_unit_test(test_dual_mismatch_without_beidou),
         cmocka_unit_test(test_dual_mismatch_boundary),
+        cmocka_unit_test(test_gps_inaccurate_boundary),
+        cmocka_unit_test(test_gps_inaccurate_without_accuracy),
         cmocka_unit_test(test_travel_without_previous),
         cmocka_unit_test(test_travel_distance_threshold_is_strict),
         cmocka_unit_test(test_travel_speed_threshold_is_strict),

@@ -213,7 +213,7 @@ static void rejects(parser p, json_t *body, const char *code, const char *field,
 #define ELDER_FULL                                                                           \
     "{'elder_id':'E-0001','street_id':'ST-07','community_id':'CM-12',"                       \
     "'home':{'lat':31.2304,'lon':121.4737,'crs':'GCJ02'},"                                   \
-    "'visits_per_month':8,'minutes_per_visit':90}"
+    "'visits_per_month':8,'minutes_per_visit':90,'geofence_radius_m':60}"
 
 #define CAREGIVER_MIN "{'caregiver_id':'CG1','provider_id':'P001','certified':true}"
 #define CAREGIVER_FULL                                                                       \
@@ -379,7 +379,8 @@ static void elder_every_field(void **state)
         {"community_id", K_ID, 1},      {"home", K_OBJECT, 1},
         {"home.lat", K_NUMBER, 1},      {"home.lon", K_NUMBER, 1},
         {"home.crs", K_TEXT, 0},        {"visits_per_month", K_INT, 0},
-        {"minutes_per_visit", K_INT, 0}, {NULL, K_ID, 0}};
+        {"minutes_per_visit", K_INT, 0}, {"geofence_radius_m", K_INT, 0},
+        {NULL, K_ID, 0}};
     check_every_field(p_elder, "elder", ELDER_FULL, fields);
 }
 
@@ -609,6 +610,25 @@ static void elder_visits_per_month_bounds(void **state)
             "visits_per_month");
     REJECTS(p_elder, with(ELDER_MIN, "visits_per_month", "-4"), "out_of_range",
             "visits_per_month");
+}
+
+static void elder_geofence_radius_bounds(void **state)
+{
+    (void)state;
+    ACCEPTS(p_elder, J(ELDER_MIN));
+    assert_int_equal(elder.has_geofence, 0);
+    ACCEPTS(p_elder, with(ELDER_MIN, "geofence_radius_m", "1"));
+    assert_int_equal(elder.has_geofence, 1);
+    assert_int_equal(elder.geofence_radius_m, 1);
+    ACCEPTS(p_elder, with(ELDER_MIN, "geofence_radius_m", "1000"));
+    assert_int_equal(elder.geofence_radius_m, 1000);
+    ACCEPTS(p_elder, with(ELDER_MIN, "geofence_radius_m", "null"));
+    assert_int_equal(elder.has_geofence, 0);
+    REJECTS(p_elder, with(ELDER_MIN, "geofence_radius_m", "0"), "out_of_range",
+            "geofence_radius_m");
+    REJECTS(p_elder, with(ELDER_MIN, "geofence_radius_m", "1001"), "out_of_range",
+            "geofence_radius_m");
+    REJECTS(p_elder, with(ELDER_MIN, "geofence_radius_m", "45.5"), NULL, "geofence_radius_m");
 }
 
 static void elder_minutes_per_visit_bounds(void **state)
@@ -1509,6 +1529,7 @@ int main(void)
         T(elder_unknown_crs),
         T(crs_names),
         T(elder_visits_per_month_bounds),
+        T(elder_geofence_radius_bounds),
         T(elder_minutes_per_visit_bounds),
         T(elder_unknown_fields),
         T(elder_home_missing_members),

@@ -52,6 +52,7 @@ ORDERS = [
     ("O-LATE", 3, "CG01", "P01", "07:00", "late_submission"),
     ("O-AWAY", 4, "CG02", "P01", "13:00", "away_from_home"),
     ("O-DUAL", 7, "CG04", "P01", "09:00", "gps_beidou_disagree"),
+    ("O-FOGGY", 3, "CG04", "P01", "13:00", "gps_inaccurate"),
     ("O-TRAVEL-A", 8, "CG05", "P01", "09:00", "honest"),
     ("O-TRAVEL-B", 12, "CG05", "P01", "10:15", "impossible_travel"),
     ("O-SHORT", 9, "CG07", "P02", "09:00", "short_visit"),
@@ -76,6 +77,7 @@ EXPECTED = {
     ("O-AWAY-in", "GEO_DISTANCE"): "YELLOW",
     ("O-AWAY-out", "GEO_DISTANCE"): "YELLOW",
     ("O-DUAL-in", "GEO_DUAL_MISMATCH"): "YELLOW",
+    ("O-FOGGY-in", "GPS_INACCURATE"): "YELLOW",
     ("O-TRAVEL-B-in", "IMPOSSIBLE_TRAVEL"): "ORANGE",
     ("O-SHORT-out", "SHORT_DURATION"): "ORANGE",
     ("O-NOSHOW", "NO_SHOW"): "ORANGE",
@@ -106,6 +108,7 @@ EXPECTED_FINAL = {
     "O-LATE": "INVALID",
     "O-AWAY": "INVALID",
     "O-DUAL": "INVALID",
+    "O-FOGGY": "INVALID",     # a fix too imprecise to judge, no evidence
     "O-TRAVEL-A": "VALID",
     "O-TRAVEL-B": "INVALID",
     "O-SHORT": "INVALID",     # its evidence came after the 72 h
@@ -244,6 +247,8 @@ class Day:
             del check_out["voiceprint_match"]
         elif pattern == "photo_reuse":
             check_in["photo_sha256"] = photo("O-HONEST", self.prefix)
+        elif pattern == "gps_inaccurate":
+            check_in["gps"]["accuracy_m"] = 120.0
         elif pattern == "gps_beidou_disagree":
             lat, lon = coords.offset_north(*true_home(elder), 500.0)
             check_in["beidou"] = {"lat": round(lat, 7), "lon": round(lon, 7)}

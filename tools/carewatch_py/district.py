@@ -56,6 +56,8 @@ FRAUD_RULES = {
     "face": (("FACE_MISMATCH",), ("FACE_MISMATCH",), (), True),
     "voice": (("VOICE_UNCONFIRMED",), ("VOICE_UNCONFIRMED",), (), True),
     "no_checkout": (("NO_CHECKOUT",), ("NO_CHECKOUT",), (), True),
+    # A historical export carries no fix accuracy: GPS_INACCURATE is live only.
+    "inaccurate": (("GPS_INACCURATE",), (), (), True),
 }
 # The honest order of a schedule- or visit-overlap pair: its caregiver is
 # frozen when the overlapping order is assigned (or its visit checks in while
@@ -67,7 +69,7 @@ PAIR_TYPES = ("travel", "visit_overlap", "schedule_overlap")
 DEFAULT_RATES = {
     "no_show": 0.05, "short": 0.05, "away": 0.03, "dual": 0.02, "travel": 0.01,
     "visit_overlap": 0.005, "schedule_overlap": 0.005, "backfill": 0.02, "photo": 0.02,
-    "face": 0.02, "voice": 0.01, "no_checkout": 0.01,
+    "face": 0.02, "voice": 0.01, "no_checkout": 0.01, "inaccurate": 0.01,
     "evidence": 0.2,  # share of curable frauds whose evidence comes within 72 h
 }
 SERVICE_TYPES = ("bathing", "cleaning", "meal", "medication", "companionship")
@@ -221,6 +223,7 @@ class District:
             self.visits[o["order_id"]] = {
                 "in_at": t_in, "out_at": t_out,
                 "in_fix": self._fix(home, 8.0), "out_fix": self._fix(home, 8.0),
+                "in_accuracy": 6.0, "out_accuracy": 6.0,
                 "in_beidou": self._fix(home, 5.0) if rnd.random() < 0.5 else None,
                 "out_beidou": self._fix(home, 5.0) if rnd.random() < 0.5 else None,
                 "face": round(rnd.uniform(0.90, 0.99), 2),
@@ -361,6 +364,9 @@ class District:
                 v["in_beidou"] = _point(v["in_fix"], rnd.uniform(150.0, 600.0),
                                         rnd.uniform(0, 2 * math.pi))
                 v["out_beidou"] = None
+            elif kind == "inaccurate":
+                # at home, but the phone reports the fix good to 60-300 m only
+                v["in_accuracy"] = round(rnd.uniform(60.0, 300.0), 1)
             elif kind == "face":
                 v["face"] = None if rnd.random() < 0.2 else round(rnd.uniform(0.2, 0.7), 2)
             elif kind == "voice":
@@ -482,7 +488,7 @@ class District:
             body = {"event_id": oid + "-in", "order_id": oid, "caregiver_id": o["caregiver"],
                     "at": rfc3339(v["in_at"]),
                     "gps": {"lat": _r7(v["in_fix"][0]), "lon": _r7(v["in_fix"][1]),
-                            "accuracy_m": 6.0}}
+                            "accuracy_m": v["in_accuracy"]}}
             if v["in_beidou"]:
                 body["beidou"] = {"lat": _r7(v["in_beidou"][0]), "lon": _r7(v["in_beidou"][1])}
             if v["face"] is not None:
@@ -494,7 +500,7 @@ class District:
             body = {"event_id": oid + "-out", "order_id": oid, "caregiver_id": o["caregiver"],
                     "at": rfc3339(v["out_at"]),
                     "gps": {"lat": _r7(v["out_fix"][0]), "lon": _r7(v["out_fix"][1]),
-                            "accuracy_m": 6.0}}
+                            "accuracy_m": v["out_accuracy"]}}
             if v["out_beidou"]:
                 body["beidou"] = {"lat": _r7(v["out_beidou"][0]), "lon": _r7(v["out_beidou"][1])}
             if v["voice"] is not None:
