@@ -30,6 +30,16 @@ static const rule_text rules[] = {
      "护理员 {c} 在订单 {o} 的 GPS 与北斗定位相距 {m} 米，超过 {t} 米（{title}）",
      "Caregiver {c} on order {o}: GPS and BeiDou fixes {m} m apart, more than {t} m ({title})",
      NULL, NULL, 1},
+    {"EVIDENCE_REUSE", "佐证材料重复使用", "evidence reused", NULL, NULL,
+     "订单 {o} 提交的佐证照片或录音已用于另一订单，不予采信（{title}）",
+     "Evidence for order {o} reuses a photo or recording already used for another order and is "
+     "rejected ({title})",
+     0},
+    {"SERVICE_MISMATCH", "服务项目与需求错配", "service not as ordered", NULL, NULL,
+     "护理员 {c} 在订单 {o} 签退时登记的服务项目不含预约的服务（{title}）",
+     "Caregiver {c} checked out of order {o} without the ordered service among the items done "
+     "({title})",
+     0},
     {"GPS_INACCURATE", "定位精度不足", "GPS fix too imprecise",
      "护理员 {c} 在订单 {o} 的打卡定位精度为 {m} 米，差于 {t} 米，无法判断是否在老人住址（{title}）",
      "Caregiver {c} on order {o}: the GPS fix is accurate to {m} m only, worse than {t} m: too "

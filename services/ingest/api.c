@@ -15,7 +15,7 @@
 #include "state.h"
 #include "timeutil.h"
 
-#define MAX_RECORDS 4 /* a visit event and its three intake checks */
+#define MAX_RECORDS 5 /* a visit event and its (up to) four intake checks */
 
 static const char *const request_names[] = {"elder",    "caregiver", "contract", "order",
                                             "check-in", "check-out", "evidence"};
@@ -184,15 +184,16 @@ static int load_hash(api_call *call, const char *key, const char *const *fields,
 }
 
 typedef struct {
-    char elder_id[128], caregiver_id[128], provider_id[128];
+    char elder_id[128], caregiver_id[128], provider_id[128], service_type[128];
 } order_row;
 
 static int load_order(api_call *call, const char *order_id, order_row *row, api_error *err)
 {
-    static const char *const fields[] = {"elder_id", "caregiver_id", "provider_id"};
-    char key[CW_KEY_MAX], values[3][128];
+    static const char *const fields[] = {"elder_id", "caregiver_id", "provider_id",
+                                         "service_type"};
+    char key[CW_KEY_MAX], values[4][128];
     snprintf(key, sizeof(key), CW_KEY_ORDER, order_id);
-    int found = load_hash(call, key, fields, 3, values);
+    int found = load_hash(call, key, fields, 4, values);
     if (found < 0)
         return unavailable(err, "Redis");
     if (!found)
@@ -200,6 +201,7 @@ static int load_order(api_call *call, const char *order_id, order_row *row, api_
     memcpy(row->elder_id, values[0], 128);
     memcpy(row->caregiver_id, values[1], 128);
     memcpy(row->provider_id, values[2], 128);
+    memcpy(row->service_type, values[3], 128);
     return 0;
 }
 
@@ -654,7 +656,8 @@ static int build_visit_records(api_call *call, const visit_req *r, const order_r
     char holder[128] = "", e[256];
     if (r->has_photo && claim_photo(call, r->photo_sha256, r->order_id, holder, sizeof(holder), err))
         return -1;
-    intake_verdict checks[3];
+    intake_verdict checks[4];
+    int nchecks = 3;
     checks[0] = call->ctx->thresholds.late_submission_enabled
                     ? intake_late_submission(r->at_ms, received, &call->ctx->thresholds)
                     : intake_late_submission(r->at_ms, r->at_ms, &call->ctx->thresholds);
@@ -662,12 +665,14 @@ static int build_visit_records(api_call *call, const visit_req *r, const order_r
                     ? intake_face_match(r->has_score, r->score, &call->ctx->thresholds)
                     : intake_voiceprint(r->has_score, r->score, &call->ctx->thresholds);
     checks[2] = intake_photo_reuse(r->order_id, r->has_photo ? holder : NULL);
+    if (r->kind == VISIT_CHECK_OUT)
+        checks[nchecks++] = intake_service_items(order->service_type, r->items, r->item_count);
     order_refs refs = {order->provider_id, order->elder_id, order->caregiver_id};
     encoded_record rec;
     if (record_visit(r, &refs, received, &rec, e, sizeof(e)))
         return encoding_failed(err, e);
     outbox_add(box, "visit.events", r->caregiver_id, rec);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < nchecks; i++)
         if (add_intake_check(box, &checks[i], r, received, err))
             return -1;
     return 0;
@@ -723,12 +728,30 @@ static int submit_evidence(api_call *call, json_t *body, const char *hash, const
     int early = resolve_idempotency(call, "event", r.event_id, hash, 0, out, err);
     if (early)
         return early > 0 ? 0 : -1;
+    /* Each hash is claimed like a check-in photo: the first order to use
+     * it keeps it, and evidence showing another order's hash cures nothing. */
+    char photo_holder[128], recording_holder[128];
+    if (claim_photo(call, r.watermark_photo_sha256, r.order_id, photo_holder,
+                    sizeof(photo_holder), err) ||
+        claim_photo(call, r.elder_recording_sha256, r.order_id, recording_holder,
+                    sizeof(recording_holder), err))
+        return -1;
+    const char *reused_from = strcmp(photo_holder, r.order_id) != 0       ? photo_holder
+                              : strcmp(recording_holder, r.order_id) != 0 ? recording_holder
+                                                                          : NULL;
+    intake_verdict reuse = intake_evidence_reuse(reused_from);
     order_refs refs = {order.provider_id, order.elder_id, order.caregiver_id};
-    encoded_record rec;
-    if (record_evidence(&r, &refs, received, &rec, e, sizeof(e)))
+    encoded_record rec, check;
+    if (record_evidence(&r, &refs, received, reused_from, &rec, e, sizeof(e)))
         return encoding_failed(err, e);
     outbox box = {0};
     outbox_add(&box, "visit.events", order.caregiver_id, rec);
+    if (record_intake_check(&reuse, r.order_id, order.caregiver_id, r.event_id, r.at_ms, received,
+                            &check, e, sizeof(e))) {
+        outbox_free(&box);
+        return encoding_failed(err, e);
+    }
+    outbox_add(&box, "visit.checks", r.order_id, check);
     if (outbox_send(call, &box, err))
         return -1;
     cw_redis_batch b = {0};

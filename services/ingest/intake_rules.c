@@ -54,3 +54,21 @@ intake_verdict intake_photo_reuse(const char *order_id, const char *first_order_
                                                                         : OUTCOME_PASS;
     return v;
 }
+
+intake_verdict intake_service_items(const char *service_type, const char *const *items,
+                                    size_t n)
+{
+    intake_verdict v = {.rule = "SERVICE_MISMATCH", .has_measured = 1, .measured = (double)n,
+                        .unit = "items", .outcome = OUTCOME_YELLOW};
+    for (size_t i = 0; i < n; i++)
+        if (items[i] != NULL && strcmp(items[i], service_type) == 0)
+            v.outcome = OUTCOME_PASS;
+    return v;
+}
+
+intake_verdict intake_evidence_reuse(const char *reused_from)
+{
+    intake_verdict v = {.rule = "EVIDENCE_REUSE", .unit = ""};
+    v.outcome = reused_from != NULL ? OUTCOME_ORANGE : OUTCOME_PASS;
+    return v;
+}

@@ -1,10 +1,13 @@
 /* Intake checks judged by ingest as an event arrives (DESIGN.md 4 and 4.1):
- * LATE_SUBMISSION, FACE_MISMATCH, VOICE_UNCONFIRMED, PHOTO_REUSE.
+ * LATE_SUBMISSION, FACE_MISMATCH, VOICE_UNCONFIRMED, PHOTO_REUSE, and
+ * SERVICE_MISMATCH (seed 000 §1.3 B, 服务项目与需求错配), and for evidence
+ * EVIDENCE_REUSE (seed 000 §1.3 C, PS水印照片 / 批量录音剪辑).
  * Pure functions: every input, the receipt time included, is a parameter.
  * Thresholds are crossed only when strictly exceeded. */
 #ifndef INGEST_INTAKE_RULES_H
 #define INGEST_INTAKE_RULES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum { OUTCOME_PASS = 0, OUTCOME_YELLOW, OUTCOME_ORANGE, OUTCOME_RED } check_outcome;
@@ -39,5 +42,15 @@ intake_verdict intake_voiceprint(int has_score, double score, const intake_thres
  * first_order_id: the order that first claimed this hash (NULL when the event
  * carries no photo). */
 intake_verdict intake_photo_reuse(const char *order_id, const char *first_order_id);
+/* Orange when the evidence's photo or recording hash was first used for
+ * another order (reused_from: that order, NULL when both hashes are new or
+ * this order's own): the evidence is rejected, it cures nothing. */
+intake_verdict intake_evidence_reuse(const char *reused_from);
+/* Yellow when none of the check-out's n items names the order's
+ * service_type (exact text: the items a caregiver ticks come from the same
+ * list as the order's service): the visit did not do what was ordered.
+ * Measured: how many items there were. */
+intake_verdict intake_service_items(const char *service_type, const char *const *items,
+                                    size_t n);
 
 #endif

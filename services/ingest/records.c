@@ -191,7 +191,7 @@ int record_visit(const visit_req *r, const order_refs *refs, int64_t received_at
 }
 
 int record_evidence(const evidence_req *r, const order_refs *refs, int64_t received_at,
-                    encoded_record *out, char *err, size_t errlen)
+                    const char *reused_from, encoded_record *out, char *err, size_t errlen)
 {
     record_builder b;
     if (builder_start(&b, "Evidence", err, errlen) != 0)
@@ -207,6 +207,7 @@ int record_evidence(const evidence_req *r, const order_refs *refs, int64_t recei
         "watermark_photo_sha256");
     SET(&b, cw_av_set_str(v, "elder_recording_sha256", r->elder_recording_sha256),
         "elder_recording_sha256");
+    SET(&b, cw_av_set_opt_str(v, "reused_from_order", reused_from), "reused_from_order");
     return builder_finish(&b, out, err, errlen);
 }
 

@@ -31,8 +31,10 @@ int record_order(const order_req *r, const char *provider_id, int64_t received_a
                  encoded_record *out, char *err, size_t errlen);
 int record_visit(const visit_req *r, const order_refs *refs, int64_t received_at,
                  encoded_record *out, char *err, size_t errlen);
+/* reused_from: the order that first used one of the evidence's hashes
+ * (EVIDENCE_REUSE), or NULL. */
 int record_evidence(const evidence_req *r, const order_refs *refs, int64_t received_at,
-                    encoded_record *out, char *err, size_t errlen);
+                    const char *reused_from, encoded_record *out, char *err, size_t errlen);
 /* check_id is "<event_id>:<rule>": the same event judged again yields the
  * same id, so a replay changes nothing downstream. */
 int record_intake_check(const intake_verdict *v, const char *order_id, const char *caregiver_id,

@@ -429,16 +429,19 @@ int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_
 
 int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
 {
-    const char *order_id;
+    const char *order_id, *reused_from;
     int64_t at;
     if (cw_av_get_str(msg->value, "order_id", &order_id) ||
-        cw_av_get_long(msg->value, "at", &at)) {
+        cw_av_get_long(msg->value, "at", &at) ||
+        cw_av_get_opt_str(msg->value, "reused_from_order", &reused_from)) {
         snprintf(reason, len, "Evidence lacks a field");
         return CW_REJECT;
     }
     if (cw_checker_advance_clock(c->ck, msg->partition, at) != 0)
         return CW_RETRY;
-    if (already_final(c, order_id))
+    /* Another order's photo or recording (EVIDENCE_REUSE): kept on the
+     * topic for the audit, it cures nothing. */
+    if (already_final(c, order_id) || reused_from != NULL)
         return CW_HANDLED;
     char key[CW_KEY_MAX], s_at[24];
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);

@@ -10,7 +10,8 @@ const char *const fin_check_in_rules[] = {
     NULL};
 const char *const fin_check_out_rules[] = {
     "LATE_SUBMISSION",   "VOICE_UNCONFIRMED", "PHOTO_REUSE",      "GEO_DISTANCE",
-    "GEO_DUAL_MISMATCH", "GPS_INACCURATE",    "SHORT_DURATION",   "FROZEN_CAREGIVER", NULL};
+    "GEO_DUAL_MISMATCH", "GPS_INACCURATE",    "SHORT_DURATION",   "FROZEN_CAREGIVER",
+    "SERVICE_MISMATCH",  NULL};
 
 #define MINUTE_MS 60000LL
 #define HOUR_MS (60 * MINUTE_MS)

@@ -105,7 +105,7 @@ static void parse_and_encode(unsigned which, json_t *body)
     case 6: {
         evidence_req r;
         if (parse_evidence(body, &r, &aerr) == 0)
-            check_record(record_evidence(&r, &refs, UPDATED_AT, &rec, err, sizeof(err)), &rec,
+            check_record(record_evidence(&r, &refs, UPDATED_AT, NULL, &rec, err, sizeof(err)), &rec,
                          "evidence", err);
         break;
     }

@@ -34,7 +34,7 @@ FREEZING_ORDERS = {"O-SCHED-B", "O-VOVL-B"}
 # alerts time the path from a posted event to the street topic.
 ARRIVAL_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "VOICE_UNCONFIRMED", "PHOTO_REUSE",
                  "GEO_DISTANCE", "GEO_DUAL_MISMATCH", "GPS_INACCURATE", "SHORT_DURATION",
-                 "FROZEN_CAREGIVER"}
+                 "FROZEN_CAREGIVER", "SERVICE_MISMATCH"}
 
 
 # ---- the service --------------------------------------------------------------------

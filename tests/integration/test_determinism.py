@@ -45,7 +45,7 @@ def test_plan_is_deterministic_and_has_everything_the_suite_needs():
     counts = plan.district.counts()
     for fraud in list(FRAUD_RULES) + [PARTNER]:
         assert counts.get(fraud, 0) >= 1, (fraud, counts)
-    assert plan.evidence_in_time and plan.late_evidence
+    assert plan.evidence_in_time and plan.late_evidence and plan.evidence_reused
     kinds = {u["kind"] for u in plan.unfreezes}
     assert kinds == {"visit_overlap", "schedule_overlap"}
     position = {}

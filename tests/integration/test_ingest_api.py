@@ -187,17 +187,49 @@ def test_order_and_visit_records_round_trip(ingest, keys, redis_server, watch, i
     assert ev["name"] == "Evidence" and ev["key"] == ids + "CG1"
     assert ev["value"]["provider_id"] == "P01"
     assert ev["value"]["watermark_photo_sha256"] == sha256_hex(ids + "wm")
+    assert ev["value"]["reused_from_order"] is None
 
     checks = {r["value"]["check_id"]: r for r in got["visit.checks"]}
     for event_id, rules in ((ids + "O1-in", ("LATE_SUBMISSION", "FACE_MISMATCH", "PHOTO_REUSE")),
                             (ids + "O1-out",
-                             ("LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE"))):
+                             ("LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE",
+                              "SERVICE_MISMATCH")),
+                            (ids + "O1-ev", ("EVIDENCE_REUSE",))):
         for rule in rules:
             c = checks.pop("%s:%s" % (event_id, rule))
             assert c["key"] == ids + "O1" and c["name"] == "CheckResult"
             assert c["value"]["outcome"] == "PASS", c
             assert c["value"]["checker"] == "ingest" and c["value"]["event_id"] == event_id
     assert checks == {}, "unexpected checks: %s" % sorted(checks)
+
+
+def test_evidence_with_another_orders_photo_or_recording_is_rejected(ingest, keys, watch, ids):
+    """EVIDENCE_REUSE: the second order's evidence shows the first one's
+    watermarked photo and recording; a third shows the first order's
+    check-in photo as its watermark photo. Each is kept, marked with the
+    order that used the hash first, and judged orange; the first evidence
+    passes, and so does the first order's own evidence posted again under a
+    new id."""
+    post_registry(ingest, keys, ids)
+    for n in (1, 2, 3):
+        assert ingest.client.submit("order", keys.p01, order_body(ids, n)).status_code == 202
+    assert ingest.client.submit("check-in", keys.p01, check_in_body(ids, 1)).status_code == 202
+    watch.start = watch._ends()
+    third = dict(evidence_body(ids, 3), watermark_photo_sha256=sha256_hex(ids + "photo-in-1"),
+                 elder_recording_sha256=sha256_hex(ids + "rec-3"))
+    again = dict(evidence_body(ids, 1), event_id=ids + "O1-ev-again")
+    for body in (evidence_body(ids, 1), evidence_body(ids, 2), third, again):
+        r = ingest.client.submit("evidence", keys.p01, body)
+        assert r.status_code == 202, r.text
+    got = by_topic(watch.new_records())
+    marked = {r["value"]["event_id"]: r["value"]["reused_from_order"]
+              for r in got["visit.events"] if r["name"] == "Evidence"}
+    assert marked == {ids + "O1-ev": None, ids + "O2-ev": ids + "O1", ids + "O3-ev": ids + "O1",
+                      ids + "O1-ev-again": None}
+    outcomes = {r["value"]["event_id"]: r["value"]["outcome"] for r in got["visit.checks"]
+                if r["value"]["rule"] == "EVIDENCE_REUSE"}
+    assert outcomes == {ids + "O1-ev": "PASS", ids + "O2-ev": "ORANGE", ids + "O3-ev": "ORANGE",
+                        ids + "O1-ev-again": "PASS"}
 
 
 def test_duplicates_produce_nothing_and_conflicts_are_409(ingest, keys, watch, ids):

@@ -8,7 +8,8 @@ from carewatch_py.demo_day import INTAKE_RULES, Day
 from conftest import allocate_day
 
 RULES_BY_KIND = {"CHECK_IN": ("LATE_SUBMISSION", "FACE_MISMATCH", "PHOTO_REUSE"),
-                 "CHECK_OUT": ("LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE")}
+                 "CHECK_OUT": ("LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE",
+                               "SERVICE_MISMATCH")}
 
 
 def feed_day(ingest, keys, day):

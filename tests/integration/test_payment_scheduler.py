@@ -331,9 +331,13 @@ def test_statements_and_instructions_to_the_cent(tmp_path):
         feed.orders(orders[split:])
         wait_for_instructions(p, instructions, svc)
         metrics = requests.get(svc.url + "/metrics", timeout=5).text
-        assert re.search(r'^carewatch_payment_instructions_total\{kind="CLAWBACK"\} [3-9]',
-                         metrics, re.M), metrics
-        assert re.search(r"^carewatch_payment_statements_total [1-9]", metrics, re.M), metrics
+        # At least this test's own: other tests' contracts on the shared
+        # stack may add theirs.
+        clawbacks = re.search(r'^carewatch_payment_instructions_total\{kind="CLAWBACK"\} (\d+)$',
+                              metrics, re.M)
+        assert clawbacks and int(clawbacks.group(1)) >= 3, metrics
+        published = re.search(r"^carewatch_payment_statements_total (\d+)$", metrics, re.M)
+        assert published and int(published.group(1)) >= 1, metrics
     finally:
         svc.stop()
 

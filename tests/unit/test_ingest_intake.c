@@ -269,6 +269,40 @@ static void photo_reuse_other_order_is_orange(void **state)
     assert_int_equal(intake_photo_reuse("o1", "O1").outcome, OUTCOME_ORANGE);
 }
 
+static void service_items_cover_the_order(void **state)
+{
+    (void)state;
+    const char *done[] = {"cleaning", "bathing"};
+    intake_verdict v = intake_service_items("bathing", done, 2);
+    assert_string_equal(v.rule, "SERVICE_MISMATCH");
+    assert_int_equal(v.outcome, OUTCOME_PASS);
+    assert_int_equal(v.has_measured, 1);
+    assert_true(v.measured == 2.0);
+}
+
+static void service_items_without_the_ordered_service_are_yellow(void **state)
+{
+    (void)state;
+    const char *other[] = {"cleaning", "meal"};
+    assert_int_equal(intake_service_items("bathing", other, 2).outcome, OUTCOME_YELLOW);
+    /* Exact text: a longer item or another case is another service. */
+    const char *near[] = {"bathing assistance", "Bathing"};
+    assert_int_equal(intake_service_items("bathing", near, 2).outcome, OUTCOME_YELLOW);
+    /* No items at all: nothing shows the ordered service was done. */
+    intake_verdict none = intake_service_items("bathing", NULL, 0);
+    assert_int_equal(none.outcome, OUTCOME_YELLOW);
+    assert_true(none.measured == 0.0);
+}
+
+static void evidence_reuse_of_another_orders_hash_is_orange(void **state)
+{
+    (void)state;
+    intake_verdict v = intake_evidence_reuse("O-OTHER");
+    assert_string_equal(v.rule, "EVIDENCE_REUSE");
+    assert_int_equal(v.outcome, OUTCOME_ORANGE);
+    assert_int_equal(intake_evidence_reuse(NULL).outcome, OUTCOME_PASS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +329,9 @@ int main(void)
         cmocka_unit_test(photo_reuse_first_order_passes),
         cmocka_unit_test(photo_reuse_same_order_again_passes),
         cmocka_unit_test(photo_reuse_other_order_is_orange),
+        cmocka_unit_test(service_items_cover_the_order),
+        cmocka_unit_test(evidence_reuse_of_another_orders_hash_is_orange),
+        cmocka_unit_test(service_items_without_the_ordered_service_are_yellow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

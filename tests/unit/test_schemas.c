@@ -43,7 +43,7 @@ static const struct {
     {"DailyStatement", UINT64_C(0x12d6fb64e5933937)},
     {"DeadLetter", UINT64_C(0xd66bbf1e7116f94b)},
     {"Elder", UINT64_C(0x101c0e9e3c1a89d3)},
-    {"Evidence", UINT64_C(0x0e295e6e6142ec11)},
+    {"Evidence", UINT64_C(0xd6ff234153869407)},
     {"LedgerCheckpoint", UINT64_C(0x29755c85fc090a24)},
     {"OrderAssigned", UINT64_C(0x4dda030354226374)},
     {"OrderFinalized", UINT64_C(0x586602da83215088)},

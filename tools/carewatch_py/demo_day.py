@@ -11,8 +11,9 @@ main job and by the integration tests, so both tell the same story.
                        the watermark past every timer of the day
     day.after_freeze   a check-in of the caregiver frozen for VISIT_OVERLAP,
                        posted after the closing visit
-    day.evidence       evidence for two questionable orders: O-VOICE's within
-                       its 72 h window, O-SHORT's after it
+    day.evidence       evidence for three questionable orders: O-VOICE's within
+                       its 72 h window, O-SHORT's after it, O-FOGGY's in time
+                       but with O-VOICE's photo and recording (EVIDENCE_REUSE)
     day.week_later_order, day.week_later
                        an honest visit a week later, past every evidence
                        deadline of the day and the closing visit
@@ -49,6 +50,7 @@ ORDERS = [
     ("O-FACE", 2, "CG02", "P01", "09:00", "face_mismatch"),
     ("O-VOICE", 5, "CG03", "P01", "09:00", "voice_unconfirmed"),
     ("O-PHOTO", 6, "CG06", "P02", "09:00", "photo_reuse"),
+    ("O-ITEMS", 6, "CG06", "P02", "13:00", "service_mismatch"),
     ("O-LATE", 3, "CG01", "P01", "07:00", "late_submission"),
     ("O-AWAY", 4, "CG02", "P01", "13:00", "away_from_home"),
     ("O-DUAL", 7, "CG04", "P01", "09:00", "gps_beidou_disagree"),
@@ -78,6 +80,7 @@ EXPECTED = {
     ("O-AWAY-out", "GEO_DISTANCE"): "YELLOW",
     ("O-DUAL-in", "GEO_DUAL_MISMATCH"): "YELLOW",
     ("O-FOGGY-in", "GPS_INACCURATE"): "YELLOW",
+    ("O-ITEMS-out", "SERVICE_MISMATCH"): "YELLOW",
     ("O-TRAVEL-B-in", "IMPOSSIBLE_TRAVEL"): "ORANGE",
     ("O-SHORT-out", "SHORT_DURATION"): "ORANGE",
     ("O-NOSHOW", "NO_SHOW"): "ORANGE",
@@ -92,6 +95,10 @@ EXPECTED = {
     ("O-VOVL-A-out", "FROZEN_CAREGIVER"): "RED",
     ("O-VOVL-B-out", "FROZEN_CAREGIVER"): "RED",
     ("O-VOVL-C", "NO_SHOW"): "ORANGE",  # its check-in only comes after_freeze
+}
+# Non-PASS verdicts of the day's evidence (posted with the closing visit).
+EXPECTED_EVIDENCE = {
+    ("O-FOGGY-evidence", "EVIDENCE_REUSE"): "ORANGE",
 }
 EXPECTED_AFTER_FREEZE = {
     ("O-VOVL-C-in", "FROZEN_CAREGIVER"): "RED",
@@ -108,7 +115,8 @@ EXPECTED_FINAL = {
     "O-LATE": "INVALID",
     "O-AWAY": "INVALID",
     "O-DUAL": "INVALID",
-    "O-FOGGY": "INVALID",     # a fix too imprecise to judge, no evidence
+    "O-FOGGY": "INVALID",     # a fix too imprecise to judge; its evidence is another's
+    "O-ITEMS": "INVALID",     # cleaned instead of bathing, no evidence
     "O-TRAVEL-A": "VALID",
     "O-TRAVEL-B": "INVALID",
     "O-SHORT": "INVALID",     # its evidence came after the 72 h
@@ -123,7 +131,8 @@ EXPECTED_FINAL = {
 }
 # ...and once the last visit (a day after the week-later one) is in.
 EXPECTED_FINAL_AFTER_LAST = dict(EXPECTED_FINAL, **{"O-WEEK": "VALID"})
-INTAKE_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "VOICE_UNCONFIRMED", "PHOTO_REUSE"}
+INTAKE_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "VOICE_UNCONFIRMED", "PHOTO_REUSE",
+                "SERVICE_MISMATCH"}
 EXPECTED_INTAKE_FLAGS = {k: v for k, v in EXPECTED.items() if k[1] in INTAKE_RULES}
 
 
@@ -194,7 +203,8 @@ class Day:
 
         self.evidence = [self._evidence("O-VOICE", self.at("12:00")),
                          self._evidence("O-SHORT", self.at(
-                             "09:33", (d0 + datetime.timedelta(days=3)).isoformat()))]
+                             "09:33", (d0 + datetime.timedelta(days=3)).isoformat())),
+                         self._evidence("O-FOGGY", self.at("18:00"), like="O-VOICE")]
         week_later = (d0 + datetime.timedelta(days=7)).isoformat()
         self.week_later_order = self._order("O-WEEK", 1, "CG01", "10:00", date=week_later)
         self.week_later = [("check-in", self._fix("O-WEEK", 1, "CG01", "in", "10:00",
@@ -247,6 +257,8 @@ class Day:
             del check_out["voiceprint_match"]
         elif pattern == "photo_reuse":
             check_in["photo_sha256"] = photo("O-HONEST", self.prefix)
+        elif pattern == "service_mismatch":
+            check_out["items"] = ["cleaning"]
         elif pattern == "gps_inaccurate":
             check_in["gps"]["accuracy_m"] = 120.0
         elif pattern == "gps_beidou_disagree":
@@ -256,11 +268,14 @@ class Day:
             return [("check-in", check_in)]
         return [("check-in", check_in), ("check-out", check_out)]
 
-    def _evidence(self, oid, at):
+    def _evidence(self, oid, at, like=None):
+        """Evidence for oid; like: with the photo and recording of another
+        order's evidence (EVIDENCE_REUSE)."""
         p = self.prefix
+        src = like or oid
         return ("evidence", {"event_id": "%s%s-evidence" % (p, oid), "order_id": p + oid,
-                             "at": at, "watermark_photo_sha256": photo(oid + "-watermark", p),
-                             "elder_recording_sha256": photo(oid + "-recording", p)})
+                             "at": at, "watermark_photo_sha256": photo(src + "-watermark", p),
+                             "elder_recording_sha256": photo(src + "-recording", p)})
 
     def expected_final(self, after_last=False):
         """{order_id: status} of the day's orders, prefixed."""

@@ -257,19 +257,21 @@ class Plan:
         self.order_ids = ([t["order_id"] for t in d.truth] + [u["extra"] for u in self.unfreezes]
                           + [self.closing_order])
         self.contract_ids = [c["contract_id"] for c in d.contracts()]
-        self.evidence_in_time = [t["order_id"] for t in d.truth if t["evidence"]]
+        self.evidence_in_time = [t["order_id"] for t in d.truth if t["evidence"] == "yes"]
+        self.evidence_reused = [t["order_id"] for t in d.truth if t["evidence"] == "reused"]
 
     def describe(self):
         d = self.district
         counts = d.counts()
         return ("district %s: %d streets, %d elders, %d caregivers, %d contracts, %d orders "
                 "(+%d after unfreezes) from %s for %d days; %d records; frauds: %s; "
-                "%d unfreezes, %d evidence in time, %d out of time"
+                "%d unfreezes, %d evidence in time, %d of another order, %d out of time"
                 % (self.size, len(d.streets), len(d.elders), len(d.caregivers),
                    len(self.contract_ids), len(d.orders), len(self.unfreezes),
                    d.first_day, d.days, len(self.records),
                    ", ".join("%s %d" % (k, counts[k]) for k in sorted(counts)),
-                   len(self.unfreezes), len(self.evidence_in_time), len(self.late_evidence)))
+                   len(self.unfreezes), len(self.evidence_in_time), len(self.evidence_reused),
+                   len(self.late_evidence)))
 
 
 # ---- the stack -----------------------------------------------------------------
@@ -1009,6 +1011,11 @@ def expectations(plan, out):
         if final is not None and final[0] != "VALID":
             problems.append("evidence in time for %s: finalized %s %s, expected VALID"
                             % (oid, final[0], list(final[1])))
+    for oid in plan.evidence_reused:
+        final = out.finals.get(oid)
+        if final is not None and (final[0] != "INVALID" or "EVIDENCE_EXPIRED" not in final[1]):
+            problems.append("evidence of another order for %s: finalized %s %s, expected "
+                            "INVALID with EVIDENCE_EXPIRED" % (oid, final[0], list(final[1])))
     return problems
 
 

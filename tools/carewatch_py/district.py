@@ -58,6 +58,8 @@ FRAUD_RULES = {
     "no_checkout": (("NO_CHECKOUT",), ("NO_CHECKOUT",), (), True),
     # A historical export carries no fix accuracy: GPS_INACCURATE is live only.
     "inaccurate": (("GPS_INACCURATE",), (), (), True),
+    # The importer books the ordered service as done: history cannot show it.
+    "mismatch": (("SERVICE_MISMATCH",), (), (), True),
 }
 # The honest order of a schedule- or visit-overlap pair: its caregiver is
 # frozen when the overlapping order is assigned (or its visit checks in while
@@ -70,7 +72,11 @@ DEFAULT_RATES = {
     "no_show": 0.05, "short": 0.05, "away": 0.03, "dual": 0.02, "travel": 0.01,
     "visit_overlap": 0.005, "schedule_overlap": 0.005, "backfill": 0.02, "photo": 0.02,
     "face": 0.02, "voice": 0.01, "no_checkout": 0.01, "inaccurate": 0.01,
+    "mismatch": 0.01,
     "evidence": 0.2,  # share of curable frauds whose evidence comes within 72 h
+    # share of those whose evidence shows an earlier order's photo and
+    # recording (EVIDENCE_REUSE: rejected, the order stays INVALID)
+    "evidence_reuse": 0.1,
 }
 SERVICE_TYPES = ("bathing", "cleaning", "meal", "medication", "companionship")
 
@@ -223,14 +229,15 @@ class District:
             self.visits[o["order_id"]] = {
                 "in_at": t_in, "out_at": t_out,
                 "in_fix": self._fix(home, 8.0), "out_fix": self._fix(home, 8.0),
-                "in_accuracy": 6.0, "out_accuracy": 6.0,
+                "in_accuracy": 6.0, "out_accuracy": 6.0, "items": None,
                 "in_beidou": self._fix(home, 5.0) if rnd.random() < 0.5 else None,
                 "out_beidou": self._fix(home, 5.0) if rnd.random() < 0.5 else None,
                 "face": round(rnd.uniform(0.90, 0.99), 2),
                 "voice": round(rnd.uniform(0.90, 0.99), 2),
                 "in_photo": hashlib.sha256((p + ":in").encode()).hexdigest(),
                 "out_photo": hashlib.sha256((p + ":out").encode()).hexdigest(),
-                "posted_out": None, "evidence_at": None, "in": True, "out": True,
+                "posted_out": None, "evidence_at": None, "evidence_like": None,
+                "in": True, "out": True,
             }
 
     # ---- fraud -------------------------------------------------------------
@@ -364,6 +371,10 @@ class District:
                 v["in_beidou"] = _point(v["in_fix"], rnd.uniform(150.0, 600.0),
                                         rnd.uniform(0, 2 * math.pi))
                 v["out_beidou"] = None
+            elif kind == "mismatch":
+                # ticks another service than the one ordered
+                others = [s for s in SERVICE_TYPES if s != o["service_type"]]
+                v["items"] = [others[rnd.randrange(len(others))]]
             elif kind == "inaccurate":
                 # at home, but the phone reports the fix good to 60-300 m only
                 v["in_accuracy"] = round(rnd.uniform(60.0, 300.0), 1)
@@ -440,6 +451,15 @@ class District:
                 v = self.visits[o["order_id"]]
                 end = v["out_at"] if v["out"] else v["in_at"] + 240 * 60
                 v["evidence_at"] = end + rnd.randint(3600, 48 * 3600)
+        # Reused evidence copies one posted at least an hour before it, so
+        # the copy, not the original, is the one judged reused.
+        reuse = self.rates.get("evidence_reuse", 0.0)
+        posted = sorted((v["evidence_at"], oid) for oid, v in self.visits.items()
+                        if v["evidence_at"] is not None)
+        for at, oid in posted:
+            earlier = bisect.bisect_left(posted, (at - 3600, ""))
+            if earlier > 0 and rnd.random() < reuse:
+                self.visits[oid]["evidence_like"] = posted[rnd.randrange(earlier)][1]
 
     # ---- the records ---------------------------------------------------------
 
@@ -506,10 +526,10 @@ class District:
             if v["voice"] is not None:
                 body["voiceprint_match"] = v["voice"]
             body["photo_sha256"] = v["out_photo"]
-            body["items"] = [o["service_type"]]
+            body["items"] = v["items"] or [o["service_type"]]
             out.append(("check-out", body, v["posted_out"] or v["out_at"]))
         if v["evidence_at"] is not None:
-            p = self.prefix + str(self.seed) + ":" + oid
+            p = self.prefix + str(self.seed) + ":" + (v["evidence_like"] or oid)
             out.append(("evidence", {
                 "event_id": oid + "-evidence", "order_id": oid, "at": rfc3339(v["evidence_at"]),
                 "watermark_photo_sha256": hashlib.sha256((p + ":watermark").encode()).hexdigest(),
@@ -571,7 +591,7 @@ class District:
                 rules, hist, maybe, cured = PARTNER_RULES, PARTNER_RULES, (), False
             else:
                 rules, hist, maybe, _ = FRAUD_RULES[fraud]
-                cured = v["evidence_at"] is not None
+                cured = v["evidence_at"] is not None and v["evidence_like"] is None
             status = "VALID" if not rules or cured else "INVALID"
             hist_status = "VALID" if not hist or cured else "INVALID"
             self.truth.append({
@@ -580,7 +600,8 @@ class District:
                 "service_day": datetime.datetime.fromtimestamp(o["start"], TZ).date().isoformat(),
                 "fraud": fraud, "rules": ";".join(rules), "may_also": ";".join(maybe),
                 "status": status, "import_rules": ";".join(hist), "import_status": hist_status,
-                "evidence": "yes" if v["evidence_at"] is not None else "",
+                "evidence": ("reused" if v["evidence_like"] else "yes")
+                            if v["evidence_at"] is not None else "",
             })
 
     def records(self):
