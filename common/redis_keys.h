@@ -32,6 +32,9 @@
 #define CW_KEY_ORDER "cw:order:%s"
 #define CW_KEY_CGSTATE "cw:cgstate:%s"
 #define CW_KEY_PHOTO "cw:photo:%s"
+/* The order whose evidence first showed a watermark photo or recording
+ * (EVIDENCE_REUSE); ingest, SET NX. */
+#define CW_KEY_EVIDENCE_HASH "cw:evhash:%s"
 #define CW_KEY_IDEMPOTENCY "cw:idem:%s:%s"
 #define CW_KEY_STREAM_CLOCK "cw:stream_clock"
 

@@ -615,14 +615,13 @@ static void advance_stream_clock(api_call *call, cw_redis_batch *b, int64_t at_m
     cw_redis_batch_add(b, 5, argv);
 }
 
-/* Claims the photo hash for this order (first use wins) and reports which
- * order holds it. The claim stands even if the request later fails: it is
- * the same order's photo, and a retry finds its own claim. */
-static int claim_photo(api_call *call, const char *sha, const char *order_id, char *holder,
-                       size_t len, api_error *err)
+/* Claims a photo's or recording's hash for this order (first use wins:
+ * SET NX of its key, CW_KEY_PHOTO or CW_KEY_EVIDENCE_HASH) and reports
+ * which order holds it. The claim stands even if the request later fails:
+ * it is the same order's, and a retry finds its own claim. */
+static int claim_hash(api_call *call, const char *key, const char *order_id, char *holder,
+                      size_t len, api_error *err)
 {
-    char key[CW_KEY_MAX];
-    snprintf(key, sizeof(key), CW_KEY_PHOTO, sha);
     const char *set[] = {"SET", key, order_id, "NX"};
     const char *get[] = {"GET", key};
     const char *const *cmds[] = {set, get};
@@ -654,7 +653,9 @@ static int build_visit_records(api_call *call, const visit_req *r, const order_r
                                int64_t received, outbox *box, api_error *err)
 {
     char holder[128] = "", e[256];
-    if (r->has_photo && claim_photo(call, r->photo_sha256, r->order_id, holder, sizeof(holder), err))
+    char photo_key[CW_KEY_MAX];
+    snprintf(photo_key, sizeof(photo_key), CW_KEY_PHOTO, r->photo_sha256);
+    if (r->has_photo && claim_hash(call, photo_key, r->order_id, holder, sizeof(holder), err))
         return -1;
     intake_verdict checks[4];
     int nchecks = 3;
@@ -728,13 +729,17 @@ static int submit_evidence(api_call *call, json_t *body, const char *hash, const
     int early = resolve_idempotency(call, "event", r.event_id, hash, 0, out, err);
     if (early)
         return early > 0 ? 0 : -1;
-    /* Each hash is claimed like a check-in photo: the first order to use
-     * it keeps it, and evidence showing another order's hash cures nothing. */
+    /* Each hash is claimed as check-in photos are, among evidence: the first
+     * order whose evidence shows it keeps it, and evidence showing another
+     * order's cures nothing. */
+    char photo_key[CW_KEY_MAX], recording_key[CW_KEY_MAX];
     char photo_holder[128], recording_holder[128];
-    if (claim_photo(call, r.watermark_photo_sha256, r.order_id, photo_holder,
-                    sizeof(photo_holder), err) ||
-        claim_photo(call, r.elder_recording_sha256, r.order_id, recording_holder,
-                    sizeof(recording_holder), err))
+    snprintf(photo_key, sizeof(photo_key), CW_KEY_EVIDENCE_HASH, r.watermark_photo_sha256);
+    snprintf(recording_key, sizeof(recording_key), CW_KEY_EVIDENCE_HASH,
+             r.elder_recording_sha256);
+    if (claim_hash(call, photo_key, r.order_id, photo_holder, sizeof(photo_holder), err) ||
+        claim_hash(call, recording_key, r.order_id, recording_holder, sizeof(recording_holder),
+                   err))
         return -1;
     const char *reused_from = strcmp(photo_holder, r.order_id) != 0       ? photo_holder
                               : strcmp(recording_holder, r.order_id) != 0 ? recording_holder

@@ -59,7 +59,7 @@ intake_verdict intake_service_items(const char *service_type, const char *const 
                                     size_t n)
 {
     intake_verdict v = {.rule = "SERVICE_MISMATCH", .has_measured = 1, .measured = (double)n,
-                        .unit = "items", .outcome = OUTCOME_YELLOW};
+                        .unit = "items", .outcome = n > 0 ? OUTCOME_YELLOW : OUTCOME_PASS};
     for (size_t i = 0; i < n; i++)
         if (items[i] != NULL && strcmp(items[i], service_type) == 0)
             v.outcome = OUTCOME_PASS;

@@ -42,14 +42,15 @@ intake_verdict intake_voiceprint(int has_score, double score, const intake_thres
  * first_order_id: the order that first claimed this hash (NULL when the event
  * carries no photo). */
 intake_verdict intake_photo_reuse(const char *order_id, const char *first_order_id);
-/* Orange when the evidence's photo or recording hash was first used for
- * another order (reused_from: that order, NULL when both hashes are new or
- * this order's own): the evidence is rejected, it cures nothing. */
+/* Orange when the evidence's photo or recording hash was first used by
+ * evidence of another order (reused_from: that order, NULL when both
+ * hashes are new or this order's own): the evidence is rejected, it cures
+ * nothing. */
 intake_verdict intake_evidence_reuse(const char *reused_from);
-/* Yellow when none of the check-out's n items names the order's
- * service_type (exact text: the items a caregiver ticks come from the same
- * list as the order's service): the visit did not do what was ordered.
- * Measured: how many items there were. */
+/* Yellow when the check-out lists items (n > 0) and none names the
+ * order's service_type (exact text: the items a caregiver ticks come from
+ * the same list as the order's service): the visit did not do what was
+ * ordered. A check-out without items passes. Measured: how many items. */
 intake_verdict intake_service_items(const char *service_type, const char *const *items,
                                     size_t n);
 

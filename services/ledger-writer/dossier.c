@@ -90,6 +90,9 @@ static int parse_field(dossier *d, const char *f, const char *v)
     else if (strcmp(f, "ev_at") == 0) {
         d->d.evidence_at = n;
         d->d.has_evidence = 1;
+    } else if (strcmp(f, "rev_at") == 0) {
+        d->d.reused_evidence_at = n;
+        d->d.has_reused_evidence = 1;
     } else
         return -1;
     return 0;

@@ -5,6 +5,8 @@
  *                                      partition, which owns the timers)
  *   in_at in_ev out_at out_ev          the first check-in / check-out seen
  *   ev_at                              the first evidence seen
+ *   rev_at                             the first evidence seen that shows
+ *                                      another order's hashes (EVIDENCE_REUSE)
  *   k:<subject>|<rule>                 "<OUTCOME>|<at>" of each verdict
  *
  * Pure: parsing takes the hash's field/value pairs. */

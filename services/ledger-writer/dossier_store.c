@@ -439,14 +439,14 @@ int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, char *reason, si
     }
     if (cw_checker_advance_clock(c->ck, msg->partition, at) != 0)
         return CW_RETRY;
-    /* Another order's photo or recording (EVIDENCE_REUSE): kept on the
-     * topic for the audit, it cures nothing. */
-    if (already_final(c, order_id) || reused_from != NULL)
+    if (already_final(c, order_id))
         return CW_HANDLED;
     char key[CW_KEY_MAX], s_at[24];
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
     snprintf(s_at, sizeof(s_at), "%" PRId64, at);
-    const char *argv[] = {"HSETNX", key, "ev_at", s_at};
+    /* Another order's photo or recording (EVIDENCE_REUSE) cures nothing;
+     * it is kept apart, to be named if the order then expires. */
+    const char *argv[] = {"HSETNX", key, reused_from != NULL ? "rev_at" : "ev_at", s_at};
     return update1_and_evaluate(c, order_id, 4, argv);
 }
 

@@ -185,6 +185,8 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
         return decide(out, FIN_VALID, max64(latest, d->evidence_at));
     if (wm > deadline) {
         add_reason(&out, "EVIDENCE_EXPIRED");
+        if (d->has_reused_evidence && d->reused_evidence_at <= deadline)
+            add_reason(&out, "EVIDENCE_REUSE");
         return decide(out, FIN_INVALID, max64(latest, deadline));
     }
     return wait_until(out, deadline);

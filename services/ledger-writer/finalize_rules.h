@@ -48,6 +48,11 @@ typedef struct {
     int64_t in_at, out_at;
     int has_evidence;
     int64_t evidence_at; /* the earliest evidence of the order */
+    /* The earliest evidence showing another order's photo or recording
+     * (EVIDENCE_REUSE): it cures nothing, and an order it did not cure
+     * carries EVIDENCE_REUSE among its reasons. */
+    int has_reused_evidence;
+    int64_t reused_evidence_at;
     const fin_check *checks; /* every verdict received for the order */
     size_t check_count;
 } fin_dossier;

@@ -442,6 +442,9 @@ def _expected_report(truth):
             row["frozen_max"] += 1
         if not RED & set(rules) and t["fraud"] not in ("no_show", "schedule_overlap"):
             row["reasons"]["EVIDENCE_EXPIRED"] = row["reasons"].get("EVIDENCE_EXPIRED", 0) + 1
+            # Its evidence was another order's: named beside the expiry.
+            if t["evidence"] == "reused":
+                row["reasons"]["EVIDENCE_REUSE"] = row["reasons"].get("EVIDENCE_REUSE", 0) + 1
     return out
 
 

@@ -434,6 +434,33 @@ static void test_assignment_receipt_time_is_not_event_time(void **state)
     assert_int_equal(f.finalized_at, OUT_AT);
 }
 
+/* Evidence showing another order's photo or recording (EVIDENCE_REUSE)
+ * cures nothing: the questionable order expires, and names the reuse. */
+static void test_reused_evidence_cures_nothing_and_is_named(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    set_outcome(&c, "O1-in", "GEO_DISTANCE", CW_YELLOW);
+    c.d.has_reused_evidence = 1;
+    c.d.reused_evidence_at = OUT_AT + 2 * HOUR_MS;
+    fin_decision f = run(&c, OUT_AT + 71 * HOUR_MS);
+    assert_int_equal(f.state, FIN_WAIT);
+    f = run(&c, OUT_AT + 73 * HOUR_MS);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "EVIDENCE_EXPIRED,EVIDENCE_REUSE,GEO_DISTANCE");
+    /* Genuine evidence in time still cures it. */
+    c.d.has_evidence = 1;
+    c.d.evidence_at = OUT_AT + 3 * HOUR_MS;
+    f = run(&c, OUT_AT + 73 * HOUR_MS);
+    assert_int_equal(f.state, FIN_VALID);
+    /* Reused evidence after the deadline is not named. */
+    c.d.has_evidence = 0;
+    c.d.reused_evidence_at = OUT_AT + 80 * HOUR_MS;
+    f = run(&c, OUT_AT + 81 * HOUR_MS);
+    assert_reasons(&f, "EVIDENCE_EXPIRED,GEO_DISTANCE");
+}
+
 /* ---- what the payment scheduler is promised ------------------------------ */
 
 /* For a dossier at every stage, the lower bound never exceeds the
@@ -546,6 +573,7 @@ static void test_duration_minutes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reused_evidence_cures_nothing_and_is_named),
         cmocka_unit_test(test_lower_bound_never_exceeds_finalized_at),
         cmocka_unit_test(test_lower_bound_of_an_assignment_alone),
         cmocka_unit_test(test_pending_horizon_follows_the_slowest_source),
