@@ -615,25 +615,44 @@ static void advance_stream_clock(api_call *call, cw_redis_batch *b, int64_t at_m
     cw_redis_batch_add(b, 5, argv);
 }
 
-/* Claims a photo's or recording's hash for this order (first use wins:
- * SET NX of its key, CW_KEY_PHOTO or CW_KEY_EVIDENCE_HASH) and reports
- * which order holds it. The claim stands even if the request later fails:
- * it is the same order's, and a retry finds its own claim. */
-static int claim_hash(api_call *call, const char *key, const char *order_id, char *holder,
-                      size_t len, api_error *err)
+#define MAX_CLAIMS 2 /* an evidence's photo and recording */
+
+/* Claims n (<= MAX_CLAIMS) photo or recording hashes for this order in one
+ * round trip (first use wins: SET NX of each key, CW_KEY_PHOTO or
+ * CW_KEY_EVIDENCE_HASH) and reports which order holds each. A claim stands
+ * even if the request later fails: it is the same order's, and a retry
+ * finds its own claim. */
+static int claim_hashes(api_call *call, const char *const *keys, size_t n, const char *order_id,
+                        char holders[][128], api_error *err)
 {
-    const char *set[] = {"SET", key, order_id, "NX"};
-    const char *get[] = {"GET", key};
-    const char *const *cmds[] = {set, get};
-    const int argcs[] = {4, 2};
-    redisReply *replies[2];
-    if (cw_redis_pipeline(call->redis, 2, argcs, cmds, replies))
+    const char *set[MAX_CLAIMS][4], *get[MAX_CLAIMS][2];
+    const char *const *cmds[2 * MAX_CLAIMS];
+    int argcs[2 * MAX_CLAIMS];
+    redisReply *replies[2 * MAX_CLAIMS];
+    for (size_t i = 0; i < n; i++) {
+        set[i][0] = "SET";
+        set[i][1] = keys[i];
+        set[i][2] = order_id;
+        set[i][3] = "NX";
+        get[i][0] = "GET";
+        get[i][1] = keys[i];
+        cmds[2 * i] = set[i];
+        argcs[2 * i] = 4;
+        cmds[2 * i + 1] = get[i];
+        argcs[2 * i + 1] = 2;
+    }
+    if (cw_redis_pipeline(call->redis, 2 * n, argcs, cmds, replies))
         return unavailable(err, "Redis");
-    int ok = replies[1]->type == REDIS_REPLY_STRING;
-    if (ok)
-        snprintf(holder, len, "%.*s", (int)replies[1]->len, replies[1]->str);
-    freeReplyObject(replies[0]);
-    freeReplyObject(replies[1]);
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *held = replies[2 * i + 1];
+        if (held->type == REDIS_REPLY_STRING)
+            snprintf(holders[i], 128, "%.*s", (int)held->len, held->str);
+        else
+            ok = 0;
+    }
+    for (size_t i = 0; i < 2 * n; i++)
+        freeReplyObject(replies[i]);
     return ok ? 0 : unavailable(err, "Redis");
 }
 
@@ -652,11 +671,14 @@ static int add_intake_check(outbox *box, const intake_verdict *v, const visit_re
 static int build_visit_records(api_call *call, const visit_req *r, const order_row *order,
                                int64_t received, outbox *box, api_error *err)
 {
-    char holder[128] = "", e[256];
-    char photo_key[CW_KEY_MAX];
-    snprintf(photo_key, sizeof(photo_key), CW_KEY_PHOTO, r->photo_sha256);
-    if (r->has_photo && claim_hash(call, photo_key, r->order_id, holder, sizeof(holder), err))
-        return -1;
+    char holder[1][128] = {""}, e[256];
+    if (r->has_photo) {
+        char photo_key[CW_KEY_MAX];
+        const char *keys[] = {photo_key};
+        snprintf(photo_key, sizeof(photo_key), CW_KEY_PHOTO, r->photo_sha256);
+        if (claim_hashes(call, keys, 1, r->order_id, holder, err))
+            return -1;
+    }
     intake_verdict checks[4];
     int nchecks = 3;
     checks[0] = call->ctx->thresholds.late_submission_enabled
@@ -665,7 +687,7 @@ static int build_visit_records(api_call *call, const visit_req *r, const order_r
     checks[1] = r->kind == VISIT_CHECK_IN
                     ? intake_face_match(r->has_score, r->score, &call->ctx->thresholds)
                     : intake_voiceprint(r->has_score, r->score, &call->ctx->thresholds);
-    checks[2] = intake_photo_reuse(r->order_id, r->has_photo ? holder : NULL);
+    checks[2] = intake_photo_reuse(r->order_id, r->has_photo ? holder[0] : NULL);
     if (r->kind == VISIT_CHECK_OUT)
         checks[nchecks++] = intake_service_items(order->service_type, r->items, r->item_count);
     order_refs refs = {order->provider_id, order->elder_id, order->caregiver_id};
@@ -732,18 +754,16 @@ static int submit_evidence(api_call *call, json_t *body, const char *hash, const
     /* Each hash is claimed as check-in photos are, among evidence: the first
      * order whose evidence shows it keeps it, and evidence showing another
      * order's cures nothing. */
-    char photo_key[CW_KEY_MAX], recording_key[CW_KEY_MAX];
-    char photo_holder[128], recording_holder[128];
+    char photo_key[CW_KEY_MAX], recording_key[CW_KEY_MAX], holders[2][128];
+    const char *keys[] = {photo_key, recording_key};
     snprintf(photo_key, sizeof(photo_key), CW_KEY_EVIDENCE_HASH, r.watermark_photo_sha256);
     snprintf(recording_key, sizeof(recording_key), CW_KEY_EVIDENCE_HASH,
              r.elder_recording_sha256);
-    if (claim_hash(call, photo_key, r.order_id, photo_holder, sizeof(photo_holder), err) ||
-        claim_hash(call, recording_key, r.order_id, recording_holder, sizeof(recording_holder),
-                   err))
+    if (claim_hashes(call, keys, 2, r.order_id, holders, err))
         return -1;
-    const char *reused_from = strcmp(photo_holder, r.order_id) != 0       ? photo_holder
-                              : strcmp(recording_holder, r.order_id) != 0 ? recording_holder
-                                                                          : NULL;
+    const char *reused_from = strcmp(holders[0], r.order_id) != 0   ? holders[0]
+                              : strcmp(holders[1], r.order_id) != 0 ? holders[1]
+                                                                    : NULL;
     intake_verdict reuse = intake_evidence_reuse(reused_from);
     order_refs refs = {order.provider_id, order.elder_id, order.caregiver_id};
     encoded_record rec, check;
