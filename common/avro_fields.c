@@ -361,6 +361,24 @@ int cw_av_get_bool(avro_value_t *rec, const char *field, int *out)
     return 0;
 }
 
+int cw_av_get_opt_bool(avro_value_t *rec, const char *field, int *has_value, int *out)
+{
+    avro_value_t slot;
+    int v;
+    if (has_value == NULL || out == NULL)
+        return -1;
+    *has_value = 0;
+    *out = 0;
+    int kind = readable_slot(rec, field, AVRO_BOOLEAN, &slot);
+    if (kind == SLOT_NULL)
+        return 0;
+    if (kind != SLOT_VALUE || avro_value_get_boolean(&slot, &v) != 0)
+        return -1;
+    *has_value = 1;
+    *out = v != 0;
+    return 0;
+}
+
 int cw_av_get_enum(avro_value_t *rec, const char *field, const char **out)
 {
     avro_value_t slot;

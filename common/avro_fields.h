@@ -84,6 +84,8 @@ int cw_av_get_double(avro_value_t *rec, const char *field, double *out);
 int cw_av_get_opt_double(avro_value_t *rec, const char *field, int *has_value, double *out);
 /* *out is 0 or 1. */
 int cw_av_get_bool(avro_value_t *rec, const char *field, int *out);
+/* *has_value = 0 (and *out = 0) when the field is null. */
+int cw_av_get_opt_bool(avro_value_t *rec, const char *field, int *has_value, int *out);
 /* *out is the symbol name, borrowed from the schema. */
 int cw_av_get_enum(avro_value_t *rec, const char *field, const char **out);
 int cw_av_get_bytes(avro_value_t *rec, const char *field, const void **buf, size_t *len);

@@ -73,6 +73,16 @@ static const rule_text rules[] = {
      "Caregiver {c}: order {o} overlaps another of their orders by {m} min ({title})",
      "护理员 {c} 的订单 {o} 与其另一订单的排班重叠（{title}）",
      "Caregiver {c}: order {o} overlaps another of their orders ({title})", 0},
+    {"DAILY_HOURS_EXCEEDED", "单日服务时长超限", "too many visit hours in a day",
+     "护理员 {c} 签退订单 {o} 时当日服务时长累计 {m} 分钟，超过 {t} 分钟（{title}）",
+     "Caregiver {c} checked out of order {o} with {m} min of visits that day, more than {t} min "
+     "({title})",
+     NULL, NULL, 1},
+    {"UNCERTIFIED", "护理员无证上岗", "uncertified caregiver", NULL, NULL,
+     "护理员 {c} 无护理员证书，却被派单 {o}，该服务须持证上岗（{title}）",
+     "Caregiver {c} holds no care-worker certificate but was assigned order {o}, a service "
+     "that requires one ({title})",
+     0},
     {"VISIT_OVERLAP", "服务时间重叠", "visit overlap",
      "护理员 {c} 在另一服务未结束时签到订单 {o}，重叠 {m} 分钟（{title}）",
      "Caregiver {c} checked in to order {o} while another visit was open, overlapping by {m} "

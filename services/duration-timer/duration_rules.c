@@ -1,5 +1,7 @@
 #include "duration_rules.h"
 
+#include "timeutil.h"
+
 #define MINUTE_MS 60000.0
 
 void duration_thresholds_default(duration_thresholds *t)
@@ -8,6 +10,31 @@ void duration_thresholds_default(duration_thresholds *t)
     t->short_margin_ms = 5 * 60000LL;
     t->no_checkout_ms = 240 * 60000LL;
     t->evidence_window_ms = 72 * 3600000LL;
+    t->daily_visit_max_ms = 600 * 60000LL;
+    t->utc_offset_minutes = 480;
+}
+
+int64_t daily_hours_day(int64_t in_at, const duration_thresholds *t)
+{
+    return cw_service_day(in_at, t->utc_offset_minutes);
+}
+
+int64_t visit_length_ms(int64_t in_at, int64_t out_at)
+{
+    return out_at > in_at ? out_at - in_at : 0;
+}
+
+duration_verdict rule_daily_hours(int64_t day_total_ms, const duration_thresholds *t)
+{
+    duration_verdict v = {.outcome = CW_PASS,
+                          .has_measured = 1,
+                          .measured = (double)day_total_ms / 60000.0,
+                          .has_threshold = 1,
+                          .threshold = (double)t->daily_visit_max_ms / 60000.0,
+                          .unit = "min"};
+    if (day_total_ms > t->daily_visit_max_ms)
+        v.outcome = CW_ORANGE;
+    return v;
 }
 
 duration_verdict rule_short_duration(int64_t in_at, int64_t out_at, int scheduled_minutes,

@@ -1,6 +1,6 @@
 /* The time rules of DESIGN.md section 4: SHORT_DURATION, NO_SHOW,
- * NO_CHECKOUT, and the evidence deadline (72 h after check-out) the
- * finalizer waits for. Pure: times (ms since the epoch) and thresholds are
+ * NO_CHECKOUT, DAILY_HOURS_EXCEEDED, and the evidence deadline (72 h after
+ * check-out) the finalizer waits for. Pure: times (ms since the epoch) and thresholds are
  * parameters. Thresholds are crossed only when strictly exceeded. */
 #ifndef DURATION_RULES_H
 #define DURATION_RULES_H
@@ -14,6 +14,8 @@ typedef struct {
     int64_t short_margin_ms;     /* 5 min under the scheduled minutes */
     int64_t no_checkout_ms;      /* 240 min after check-in */
     int64_t evidence_window_ms;  /* 72 h after check-out */
+    int64_t daily_visit_max_ms;  /* 600 min of visits in one service day */
+    int utc_offset_minutes;      /* the service day's zone: 480 (UTC+8) */
 } duration_thresholds;
 
 typedef cw_verdict duration_verdict; /* measured and threshold in minutes */
@@ -36,6 +38,20 @@ duration_verdict rule_no_show(int has_check_in, int64_t check_in_at, int64_t sch
  * there is a check-out. */
 duration_verdict rule_no_checkout(int64_t in_at, int has_check_out, int64_t out_at,
                                   const duration_thresholds *t);
+
+/* The service day a visit counts on for DAILY_HOURS_EXCEEDED: the date of
+ * its check-in in the service zone, as days since 1970-01-01. */
+int64_t daily_hours_day(int64_t in_at, const duration_thresholds *t);
+
+/* The [in, out) length of a visit in ms (0 when out is before in). */
+int64_t visit_length_ms(int64_t in_at, int64_t out_at);
+
+/* DAILY_HOURS_EXCEEDED for a check-out, given the summed [in, out) lengths
+ * of the caregiver's visits of that day known when it is judged, its own
+ * included: orange when the sum exceeds the cap (600 min: 600:00 passes).
+ * Ghost visits and fatigue (a day no one works). Measured: the day's
+ * minutes. */
+duration_verdict rule_daily_hours(int64_t day_total_ms, const duration_thresholds *t);
 
 /* When each timer is due. */
 int64_t due_no_show(int64_t scheduled_start, const duration_thresholds *t);

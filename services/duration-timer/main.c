@@ -1,5 +1,6 @@
-/* carewatch-duration-timer: SHORT_DURATION as soon as an order has both its
- * check-in and its check-out (whichever arrives last), and the event-time
+/* carewatch-duration-timer: SHORT_DURATION and DAILY_HOURS_EXCEEDED as soon
+ * as an order has both its check-in and its check-out (whichever arrives
+ * last), and the event-time
  * timers: NO_SHOW (scheduled start + 30 min), NO_CHECKOUT (check-in +
  * 240 min) and the evidence deadline (check-out + 72 h, emitted as an
  * EVIDENCE_DEADLINE result for the finalizer). Timers fire once the
@@ -10,6 +11,13 @@
  * and timers. Redis state of its own:
  *   cw:dt:visit:<order_id>  hash in_at in_event out_at out_event caregiver_id
  *                           (the first check-in and check-out processed)
+ *   cw:dt:day:<caregiver>:<day>  hash order_id -> visit length in ms, the
+ *                           caregiver's visits of one service day (days
+ *                           since 1970-01-01 in the service zone)
+ *   cw:dt:memo:<out_event>  the day's total in ms when that check-out was
+ *                           judged: DAILY_HOURS_EXCEEDED depends on which
+ *                           visits were known then, and a replay after a
+ *                           crash must repeat it
  *   cw:timers:duration-timer:<partition>  "<RULE>|<order_id>" by due time */
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,6 +42,10 @@ static const cw_cfg_spec duration_config_spec[] = {
      .max = 10080, .help = "NO_CHECKOUT without a check-out by check-in + this"},
     {.key = "rules.evidence_window_hours", .type = CW_CFG_INT, .default_value = "72", .min = 1,
      .max = 8760, .help = "evidence deadline: check-out + this"},
+    {.key = "rules.daily_visit_minutes_max", .type = CW_CFG_INT, .default_value = "600",
+     .min = 1, .max = 1440,
+     .help = "DAILY_HOURS_EXCEEDED above this many visit minutes of a caregiver in one service "
+             "day"},
     {.key = NULL},
 };
 
@@ -158,6 +170,45 @@ static int handle_order(duration_ctx *d, const cw_stream_msg *msg, char *reason,
     return cw_redis_batch_exec(d->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
 }
 
+/* Adds the visit to its caregiver's day (KEYS[1], field ARGV[1] = order,
+ * ARGV[2] = length) and returns the day's total as it was when the
+ * check-out was first judged (KEYS[2], kept on first use). */
+#define DAILY_HOURS_SCRIPT                                                                         \
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "                                               \
+    "local kept = redis.call('GET', KEYS[2]) "                                                     \
+    "if kept then return kept end "                                                                \
+    "local total = 0 "                                                                             \
+    "for _, v in ipairs(redis.call('HVALS', KEYS[1])) do total = total + tonumber(v) end "        \
+    "local text = string.format('%.0f', total) "                                                   \
+    "redis.call('SET', KEYS[2], text) "                                                            \
+    "return text"
+
+/* DAILY_HOURS_EXCEEDED of an order whose check-in and check-out are both
+ * known: the caregiver's visit minutes of the check-in's service day, this
+ * visit's included, over the visits processed so far (one partition holds
+ * the caregiver's whole stream in posting order). */
+static int judge_daily_hours(duration_ctx *d, const char *order_id, const visit_state *v,
+                             cw_outbox *out)
+{
+    char day_key[CW_KEY_MAX], memo_key[CW_KEY_MAX], length[24];
+    snprintf(day_key, sizeof(day_key), "cw:dt:day:%s:%" PRId64, v->caregiver_id,
+             daily_hours_day(v->in_at, &d->t));
+    snprintf(memo_key, sizeof(memo_key), "cw:dt:memo:%s", v->out_event);
+    snprintf(length, sizeof(length), "%" PRId64, visit_length_ms(v->in_at, v->out_at));
+    const char *argv[] = {"EVAL", DAILY_HOURS_SCRIPT, "2", day_key, memo_key, order_id, length};
+    redisReply *reply = cw_redis_cmd(d->ck->redis, 7, argv);
+    if (reply == NULL)
+        return -1;
+    int ok = reply->type == REDIS_REPLY_STRING;
+    int64_t total = ok ? strtoll(reply->str, NULL, 10) : 0;
+    freeReplyObject(reply);
+    if (!ok)
+        return -1;
+    duration_verdict verdict = rule_daily_hours(total, &d->t);
+    return cw_check_emit_verdict(out, SERVICE, v->out_event, "DAILY_HOURS_EXCEEDED", &verdict,
+                                 order_id, v->caregiver_id, v->out_event, v->out_at);
+}
+
 /* SHORT_DURATION of an order whose check-in and check-out are both known. */
 static int judge_short(duration_ctx *d, const char *order_id, const visit_state *v,
                        const cw_order_state *order, cw_outbox *out)
@@ -207,7 +258,9 @@ static int handle_visit(duration_ctx *d, const cw_stream_msg *msg, cw_outbox *ou
         return CW_RETRY;
     /* Judged by whichever of the pair arrives second (or again on a
      * duplicate: the same id and verdict). */
-    if (v.has_in && v.has_out && judge_short(d, order_id, &v, &order, out) != 0)
+    if (v.has_in && v.has_out &&
+        (judge_short(d, order_id, &v, &order, out) != 0 ||
+         judge_daily_hours(d, order_id, &v, out) != 0))
         return CW_RETRY;
     return CW_HANDLED;
 }
@@ -308,6 +361,8 @@ static int duration_setup(cw_checker *ck)
     d->t.short_margin_ms = cw_config_int(ck->cfg, "rules.short_margin_minutes") * 60000;
     d->t.no_checkout_ms = cw_config_int(ck->cfg, "rules.no_checkout_minutes") * 60000;
     d->t.evidence_window_ms = cw_config_int(ck->cfg, "rules.evidence_window_hours") * 3600000;
+    d->t.daily_visit_max_ms = cw_config_int(ck->cfg, "rules.daily_visit_minutes_max") * 60000;
+    d->t.utc_offset_minutes = (int)cw_config_int(ck->cfg, "time.utc_offset_minutes");
     ck->user_data = d;
     ck->handlers.user_data = d;
     ck->handlers.handle = duration_handle;

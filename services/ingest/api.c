@@ -517,9 +517,9 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
                         api_outcome *out, api_error *err)
 {
     static const char *const elder_fields[] = {"street_id", "community_id"};
-    static const char *const caregiver_fields[] = {"provider_id"};
+    static const char *const caregiver_fields[] = {"provider_id", "certified"};
     order_req r;
-    char key[CW_KEY_MAX], elder[2][128], caregiver[1][128], e[256];
+    char key[CW_KEY_MAX], elder[2][128], caregiver[2][128], e[256];
     if (parse_order(body, &r, err) || check_namespace(role, "order_id", r.order_id, err))
         return -1;
     snprintf(key, sizeof(key), CW_KEY_ELDER, r.elder_id);
@@ -530,7 +530,7 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
         return api_fail(err, 422, "unknown_elder", "elder_id", "elder %s is not registered",
                         r.elder_id);
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, r.caregiver_id);
-    found = load_hash(call, key, caregiver_fields, 1, caregiver);
+    found = load_hash(call, key, caregiver_fields, 2, caregiver);
     if (found < 0)
         return unavailable(err, "Redis");
     if (!found)
@@ -546,7 +546,8 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
     if (early)
         return early > 0 ? 0 : -1;
     encoded_record rec;
-    if (record_order(&r, caregiver[0], call->ctx->now_ms(), &rec, e, sizeof(e)))
+    int certified = strcmp(caregiver[1], "1") == 0;
+    if (record_order(&r, caregiver[0], certified, call->ctx->now_ms(), &rec, e, sizeof(e)))
         return encoding_failed(err, e);
     /* Also into the caregiver's partition of visit.events: the
      * overlap-detector reads assignments and visit events there as one

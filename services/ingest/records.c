@@ -125,8 +125,8 @@ int record_contract(const contract_req *r, int64_t updated_at, encoded_record *o
     return builder_finish(&b, out, err, errlen);
 }
 
-int record_order(const order_req *r, const char *provider_id, int64_t received_at,
-                 encoded_record *out, char *err, size_t errlen)
+int record_order(const order_req *r, const char *provider_id, int certified,
+                 int64_t received_at, encoded_record *out, char *err, size_t errlen)
 {
     record_builder b;
     if (builder_start(&b, "OrderAssigned", err, errlen) != 0)
@@ -141,6 +141,7 @@ int record_order(const order_req *r, const char *provider_id, int64_t received_a
     SET(&b, cw_av_set_int(v, "scheduled_minutes", (int32_t)r->scheduled_minutes),
         "scheduled_minutes");
     SET(&b, cw_av_set_long(v, "received_at", received_at), "received_at");
+    SET(&b, cw_av_set_bool(v, "caregiver_certified", certified), "caregiver_certified");
     return builder_finish(&b, out, err, errlen);
 }
 

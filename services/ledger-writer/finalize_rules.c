@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const fin_order_rules[] = {"NO_SHOW", "SCHEDULE_OVERLAP", NULL};
+const char *const fin_order_rules[] = {"NO_SHOW", "SCHEDULE_OVERLAP", "UNCERTIFIED", NULL};
 const char *const fin_check_in_rules[] = {
     "LATE_SUBMISSION",   "FACE_MISMATCH", "PHOTO_REUSE",   "GEO_DISTANCE",     "GEO_DUAL_MISMATCH",
     "GPS_INACCURATE",    "IMPOSSIBLE_TRAVEL", "NO_CHECKOUT", "VISIT_OVERLAP", "FROZEN_CAREGIVER",
@@ -11,7 +11,13 @@ const char *const fin_check_in_rules[] = {
 const char *const fin_check_out_rules[] = {
     "LATE_SUBMISSION",   "VOICE_UNCONFIRMED", "PHOTO_REUSE",      "GEO_DISTANCE",
     "GEO_DUAL_MISMATCH", "GPS_INACCURATE",    "SHORT_DURATION",   "FROZEN_CAREGIVER",
-    "SERVICE_MISMATCH",  NULL};
+    "SERVICE_MISMATCH",  "DAILY_HOURS_EXCEEDED", NULL};
+
+/* Judged only for a visit with both its check-in and its check-out. */
+static int needs_both_events(const char *rule)
+{
+    return strcmp(rule, "SHORT_DURATION") == 0 || strcmp(rule, "DAILY_HOURS_EXCEEDED") == 0;
+}
 
 #define MINUTE_MS 60000LL
 #define HOUR_MS (60 * MINUTE_MS)
@@ -45,12 +51,14 @@ static int64_t max64(int64_t a, int64_t b)
 }
 
 /* Checks that every verdict of rules about subject is in, raising *latest
- * to their times. 0 when complete, else -1 with the first missing one. */
+ * to their times. 0 when complete, else -1 with the first missing one.
+ * without_pair: the subject is a check-out without check-in, so rules that
+ * need both events are not owed. */
 static int require(const fin_dossier *d, const char *subject, const char *const *rules,
-                   int skip_short, int64_t *latest, fin_decision *out)
+                   int without_pair, int64_t *latest, fin_decision *out)
 {
     for (size_t i = 0; rules[i] != NULL; i++) {
-        if (skip_short && strcmp(rules[i], "SHORT_DURATION") == 0)
+        if (without_pair && needs_both_events(rules[i]))
             continue;
         const fin_check *c = find_check(d, subject, rules[i]);
         if (c == NULL) {
@@ -58,9 +66,10 @@ static int require(const fin_dossier *d, const char *subject, const char *const 
             snprintf(out->missing_rule, sizeof(out->missing_rule), "%s", rules[i]);
             return -1;
         }
-        /* SCHEDULE_OVERLAP is judged when the assignment is received: its
-         * time is a receipt time, not the event time of the visit. */
-        if (strcmp(rules[i], "SCHEDULE_OVERLAP") != 0)
+        /* SCHEDULE_OVERLAP and UNCERTIFIED are judged when the assignment
+         * is received: their time is a receipt time, not the event time of
+         * the visit. */
+        if (strcmp(rules[i], "SCHEDULE_OVERLAP") != 0 && strcmp(rules[i], "UNCERTIFIED") != 0)
             *latest = max64(*latest, c->at);
     }
     return 0;
@@ -196,7 +205,8 @@ int64_t finalize_lower_bound(const fin_dossier *d)
 {
     /* What finalize_decide takes into finalized_at and what it knows now:
      * the verdicts about the order, its check-in and its check-out (not
-     * SCHEDULE_OVERLAP's receipt time), and the two events. Evidence is left
+     * the receipt times of SCHEDULE_OVERLAP and UNCERTIFIED), and the two
+     * events. Evidence is left
      * out: evidence after its deadline does not count. */
     int64_t lb = INT64_MIN;
     if (d->has_in)
@@ -208,7 +218,8 @@ int64_t finalize_lower_bound(const fin_dossier *d)
         int about = strcmp(c->subject, d->order_id) == 0 ||
                     (d->has_in && strcmp(c->subject, d->in_event) == 0) ||
                     (d->has_out && strcmp(c->subject, d->out_event) == 0);
-        if (about && strcmp(c->rule, "SCHEDULE_OVERLAP") != 0)
+        if (about && strcmp(c->rule, "SCHEDULE_OVERLAP") != 0 &&
+            strcmp(c->rule, "UNCERTIFIED") != 0)
             lb = max64(lb, c->at);
     }
     if (lb == INT64_MIN && d->has_order)

@@ -3,9 +3,9 @@
  * the windows are parameters.
  *
  * An order is decided only once every verdict the checkers owe it is in:
- * NO_SHOW and SCHEDULE_OVERLAP for the order, the check-in rules for its
- * check-in, the check-out rules for its check-out (SHORT_DURATION only when
- * it has both), and the events those verdicts vouch for (a NO_SHOW PASS
+ * NO_SHOW, SCHEDULE_OVERLAP and UNCERTIFIED for the order, the check-in
+ * rules for its check-in, the check-out rules for its check-out
+ * (SHORT_DURATION and DAILY_HOURS_EXCEEDED only when it has both), and the events those verdicts vouch for (a NO_SHOW PASS
  * means a check-in exists, a NO_CHECKOUT PASS a check-out: verdicts and
  * events travel on different topics). Then:
  *   any red                                   -> INVALID
@@ -96,7 +96,8 @@ int32_t fin_duration_minutes(int64_t in_at, int64_t out_at);
 
 /* The smallest finalized_at an undecided order can still get: the latest
  * time finalize_decide would take from what its dossier knows now (the
- * order's, check-in's and check-out's verdicts but SCHEDULE_OVERLAP, and
+ * order's, check-in's and check-out's verdicts but SCHEDULE_OVERLAP and
+ * UNCERTIFIED (receipt times), and
  * the two events); a decision takes that or a later instant. An order
  * known by its assignment alone is bounded by its scheduled start: its
  * NO_SHOW verdict comes at its check-in (not seen yet, so after the

@@ -1,5 +1,6 @@
 /* carewatch-overlap-detector: SCHEDULE_OVERLAP when an assignment overlaps
- * another order of the caregiver; VISIT_OVERLAP for every check-in, decided
+ * another order of the caregiver, UNCERTIFIED when it gives a service that
+ * needs a certificate to a caregiver without one; VISIT_OVERLAP for every check-in, decided
  * when the check-in is processed if another visit of the caregiver is open
  * then (certain at once), else once the watermark has passed it (every
  * visit that started before it is then known: a late event may reveal an
@@ -32,6 +33,7 @@
 #include "avro_codec.h"
 #include "check_result.h"
 #include "checker.h"
+#include "assignment_rules.h"
 #include "log.h"
 #include "overlap_rules.h"
 #include "redis_keys.h"
@@ -46,12 +48,17 @@
 static const cw_cfg_spec overlap_config_spec[] = {
     {.key = "rules.open_visit_minutes", .type = CW_CFG_INT, .default_value = "240", .min = 1,
      .max = 10080, .help = "a visit without check-out counts as open this long"},
+    {.key = "rules.certified_service_types", .type = CW_CFG_LIST,
+     .default_value = "bathing,health_check,medication,nursing,rehabilitation",
+     .help = "service types only a certified caregiver may be assigned (UNCERTIFIED)"},
     {.key = NULL},
 };
 
 typedef struct {
     cw_checker *ck;
     int64_t open_max_ms;
+    const char *const *certified_types; /* borrowed from the config */
+    size_t certified_type_count;
 } overlap_ctx;
 
 /* ---- memo of order-dependent verdicts --------------------------------- */
@@ -268,18 +275,38 @@ static long load_schedule(cw_redis *r, const char *caregiver_id, int64_t after, 
     return n;
 }
 
+/* UNCERTIFIED of an assignment, from the record alone. The verdict is
+ * kept like the others so that only the record that settled it freezes. */
+static int judge_uncertified(overlap_ctx *o, const cw_stream_msg *msg, const char *order_id,
+                             const char *service_type, memo *m, int *same_origin)
+{
+    int has_certified, certified;
+    if (cw_av_get_opt_bool(msg->value, "caregiver_certified", &has_certified, &certified) != 0)
+        return -1;
+    memset(m, 0, sizeof(*m));
+    m->v = rule_uncertified(has_certified, certified, service_type, o->certified_types,
+                            o->certified_type_count);
+    char check_id[200], origin[ORIGIN_MAX];
+    snprintf(check_id, sizeof(check_id), "%s:UNCERTIFIED", order_id);
+    origin_of_message(msg, origin, sizeof(origin));
+    return memo_settle(o->ck->redis, check_id, m, origin, same_origin);
+}
+
 static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out, char *reason,
                         size_t len)
 {
-    const char *order_id, *caregiver_id;
+    const char *order_id, *caregiver_id, *service_type;
     int64_t start, received;
     int32_t minutes;
+    int has_certified, certified;
     cw_redis_batch b = {0};
     if (cw_av_get_str(msg->value, "order_id", &order_id) ||
         cw_av_get_str(msg->value, "caregiver_id", &caregiver_id) ||
+        cw_av_get_str(msg->value, "service_type", &service_type) ||
         cw_av_get_long(msg->value, "scheduled_start", &start) ||
         cw_av_get_int(msg->value, "scheduled_minutes", &minutes) ||
         cw_av_get_long(msg->value, "received_at", &received) ||
+        cw_av_get_opt_bool(msg->value, "caregiver_certified", &has_certified, &certified) ||
         cw_state_store_order(&b, msg->value) != 0) {
         cw_redis_batch_clear(&b);
         snprintf(reason, len, "OrderAssigned lacks a field");
@@ -313,13 +340,25 @@ static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
         return CW_RETRY;
 
+    memo cert;
+    int cert_same_origin;
+    if (judge_uncertified(o, msg, order_id, service_type, &cert, &cert_same_origin) != 0)
+        return CW_RETRY;
+
     m.v.has_threshold = 1;
     m.v.unit = "min";
     if (cw_check_emit_verdict(out, SERVICE, order_id, "SCHEDULE_OVERLAP", &m.v, order_id,
+                              caregiver_id, NULL, received) != 0 ||
+        cw_check_emit_verdict(out, SERVICE, order_id, "UNCERTIFIED", &cert.v, order_id,
                               caregiver_id, NULL, received) != 0)
         return CW_RETRY;
-    if (m.v.outcome == CW_RED && same_origin &&
-        freeze(o, caregiver_id, "SCHEDULE_OVERLAP", order_id, received, out) != 0)
+    /* One freeze for the assignment, named after its first red rule. */
+    const char *freezing = NULL;
+    if (m.v.outcome == CW_RED && same_origin)
+        freezing = "SCHEDULE_OVERLAP";
+    else if (cert.v.outcome == CW_RED && cert_same_origin && m.v.outcome != CW_RED)
+        freezing = "UNCERTIFIED";
+    if (freezing != NULL && freeze(o, caregiver_id, freezing, order_id, received, out) != 0)
         return CW_RETRY;
     return CW_HANDLED;
 }
@@ -650,6 +689,8 @@ static int overlap_setup(cw_checker *ck)
         return -1;
     o->ck = ck;
     o->open_max_ms = cw_config_int(ck->cfg, "rules.open_visit_minutes") * 60000;
+    o->certified_types =
+        cw_config_list(ck->cfg, "rules.certified_service_types", &o->certified_type_count);
     ck->user_data = o;
     ck->handlers.user_data = o;
     ck->handlers.handle = overlap_handle;

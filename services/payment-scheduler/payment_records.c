@@ -252,6 +252,51 @@ int pay_outbox_add_statement(cw_outbox *ob, const pay_statement *s, char *err, s
     return rc;
 }
 
+int pay_outbox_add_budget_alert(cw_outbox *ob, const pay_budget_alert *b, char *err,
+                                size_t errlen)
+{
+    const cw_avro_schema *schema = cw_avro_schema_by_name("Alert");
+    const char *rule = pay_budget_rule(b->level);
+    int exceeded = b->level == PAY_BUDGET_EXCEEDED;
+    char alert_id[PAY_RECORD_ID_MAX], statement[PAY_RECORD_ID_MAX], consumed[32], limit[32],
+        budget[32], zh[512], en[512];
+    avro_value_t v;
+    if (schema == NULL || cw_avro_new_value(schema, &v) != 0) {
+        snprintf(err, errlen, "no Alert schema");
+        return -1;
+    }
+    pay_format_yuan(consumed, sizeof(consumed), b->consumed_cents);
+    pay_format_yuan(limit, sizeof(limit), b->threshold_cents);
+    pay_format_yuan(budget, sizeof(budget), b->budget_cents);
+    snprintf(alert_id, sizeof(alert_id), "%s:%s", b->contract_id, rule);
+    snprintf(zh, sizeof(zh), "合同 %s（承接方 %s）已结算支出 %s 元，%s %s 元（预算 %s 元）（%s）",
+             b->contract_id, b->provider_id, consumed, exceeded ? "超过预算" : "超过预算的 80%，即",
+             limit, budget, exceeded ? "超预算支出" : "预算预警");
+    snprintf(en, sizeof(en),
+             "Contract %s (provider %s) has consumed %s yuan, more than %s %s yuan (budget %s "
+             "yuan)",
+             b->contract_id, b->provider_id, consumed, exceeded ? "its budget of" : "80 % of it,",
+             limit, budget);
+    int rc = -1;
+    if (pay_statement_id(statement, sizeof(statement), b->contract_id, b->service_day) == 0 &&
+        cw_av_set_str(&v, "alert_id", alert_id) == 0 &&
+        cw_av_set_str(&v, "order_id", statement) == 0 && cw_av_set_str(&v, "rule", rule) == 0 &&
+        cw_av_set_enum(&v, "colour", exceeded ? "RED" : "ORANGE") == 0 &&
+        cw_av_set_str(&v, "street_id", "") == 0 && cw_av_set_str(&v, "community_id", "") == 0 &&
+        cw_av_set_str(&v, "provider_id", b->provider_id) == 0 &&
+        cw_av_set_str(&v, "caregiver_id", "") == 0 && cw_av_set_str(&v, "elder_id", "") == 0 &&
+        cw_av_set_opt_double(&v, "measured", 1, (double)b->consumed_cents / 100.0) == 0 &&
+        cw_av_set_opt_double(&v, "threshold", 1, (double)b->threshold_cents / 100.0) == 0 &&
+        cw_av_set_long(&v, "at", b->at) == 0 && cw_av_set_long(&v, "raised_at", b->at) == 0 &&
+        cw_av_set_str(&v, "message_zh", zh) == 0 && cw_av_set_str(&v, "message_en", en) == 0)
+        rc = cw_outbox_add_avro(ob, PAY_TOPIC_FINANCE_ALERTS, b->contract_id, &v, schema, err,
+                                errlen);
+    else
+        snprintf(err, errlen, "cannot fill the %s alert of %s", rule, b->contract_id);
+    avro_value_decref(&v);
+    return rc;
+}
+
 int pay_outbox_add_instruction(cw_outbox *ob, const pay_instruction *in, char *err,
                                size_t errlen)
 {

@@ -6,7 +6,8 @@
  *   ref.contracts          Contract         -> pay_contract
  *   ledger.checkpoints     LedgerCheckpoint -> pay_checkpoint
  *   payments.statements    DailyStatement  <-> pay_statement   (key contract_id)
- *   payments.instructions  PaymentInstruction <-> pay_instruction (key contract_id) */
+ *   payments.instructions  PaymentInstruction <-> pay_instruction (key contract_id)
+ *   alerts.finance         Alert            <-  pay_budget_alert (key contract_id) */
 #ifndef PAYMENT_RECORDS_H
 #define PAYMENT_RECORDS_H
 
@@ -22,6 +23,7 @@
 #define PAY_TOPIC_INSTRUCTIONS "payments.instructions"
 #define PAY_TOPIC_DLQ "dlq.payment-scheduler"
 #define PAY_TOPIC_CHECKPOINTS "ledger.checkpoints"
+#define PAY_TOPIC_FINANCE_ALERTS "alerts.finance"
 
 /* What the scheduler reads of a LedgerCheckpoint (ledger_progress.h). */
 typedef struct {
@@ -70,6 +72,13 @@ int pay_read_instruction(const void *payload, size_t len, pay_instruction *in, c
  * deterministic ids, into the outbox for their topic, keyed by contract_id.
  * 0, or -1 with a message in err. */
 int pay_outbox_add_statement(cw_outbox *ob, const pay_statement *s, char *err, size_t errlen);
+/* A budget level crossed, as an Alert for finance: alert_id
+ * "<contract_id>:<BUDGET_80|BUDGET_EXCEEDED>" (once per contract), order_id
+ * the statement that crossed it, colour orange (80 %) or red (exceeded),
+ * measured the consumption and threshold the level in yuan, at and
+ * raised_at the statement's published_at; no street, elder or caregiver. */
+int pay_outbox_add_budget_alert(cw_outbox *ob, const pay_budget_alert *b, char *err,
+                                size_t errlen);
 int pay_outbox_add_instruction(cw_outbox *ob, const pay_instruction *in, char *err,
                                size_t errlen);
 

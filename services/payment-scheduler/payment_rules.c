@@ -51,11 +51,14 @@ int pay_add_cents(int64_t a, int64_t b, int64_t *out)
 }
 
 int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid_cents,
-                   pay_kind *kind, int64_t *amount_cents)
+                   int64_t budget_cents, pay_kind *kind, int64_t *amount_cents)
 {
     int64_t net, due;
-    if (__builtin_sub_overflow(gross_cents, deduction_cents, &net) ||
-        __builtin_sub_overflow(net, prepaid_cents, &due) || due == INT64_MIN)
+    if (budget_cents < 0 || __builtin_sub_overflow(gross_cents, deduction_cents, &net))
+        return -1;
+    if (net > budget_cents)
+        net = budget_cents;
+    if (__builtin_sub_overflow(net, prepaid_cents, &due) || due == INT64_MIN)
         return -1;
     if (due >= 0) {
         *kind = PAY_SETTLEMENT;
@@ -65,6 +68,26 @@ int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid
         *amount_cents = -due;
     }
     return 0;
+}
+
+const char *pay_budget_rule(pay_budget_level level)
+{
+    return level == PAY_BUDGET_80 ? "BUDGET_80" : "BUDGET_EXCEEDED";
+}
+
+int64_t pay_budget_threshold(int64_t budget_cents, pay_budget_level level)
+{
+    int64_t t = budget_cents;
+    if (level == PAY_BUDGET_80 && pay_ratio_cents(budget_cents, 800000, &t) != 0)
+        t = budget_cents;
+    return t;
+}
+
+int pay_budget_crossed(int64_t before_cents, int64_t after_cents, int64_t budget_cents,
+                       pay_budget_level level)
+{
+    int64_t t = pay_budget_threshold(budget_cents, level);
+    return before_cents <= t && t < after_cents;
 }
 
 int64_t pay_publication_ms(int64_t service_day, int lag_days, int utc_offset_minutes)

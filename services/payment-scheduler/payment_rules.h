@@ -36,10 +36,31 @@ int pay_times_cents(int64_t count, int64_t unit_cents, int64_t *out);
 /* a + b, or -1 on overflow. */
 int pay_add_cents(int64_t a, int64_t b, int64_t *out);
 
-/* due = gross − deduction − prepaid: SETTLEMENT of due when due >= 0, else
- * CLAWBACK of −due. Returns 0, or -1 on overflow. */
+/* due = min(gross − deduction, budget) − prepaid: SETTLEMENT of due when
+ * due >= 0, else CLAWBACK of −due. The budget caps what the contract is
+ * paid in all (prepayment and settlement; seed 004 超预算支出): a period
+ * whose net is above it is settled up to the budget only. budget >= 0.
+ * Returns 0, or -1 on overflow. */
 int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid_cents,
-                   pay_kind *kind, int64_t *amount_cents);
+                   int64_t budget_cents, pay_kind *kind, int64_t *amount_cents);
+
+/* Budget consumption alerts (alerts.finance): a contract's consumption is
+ * its net so far (Σgross − Σdeduction of the statements published). */
+typedef enum { PAY_BUDGET_80 = 0, PAY_BUDGET_EXCEEDED = 1 } pay_budget_level;
+
+/* "BUDGET_80", "BUDGET_EXCEEDED" (the alert's rule code). */
+const char *pay_budget_rule(pay_budget_level level);
+
+/* The consumption above which a level is crossed: 80 % of the budget
+ * (rounded half up to a cent), or the budget itself. */
+int64_t pay_budget_threshold(int64_t budget_cents, pay_budget_level level);
+
+/* Whether a statement that takes consumption from before to after crosses
+ * the level: before <= threshold < after (strictly exceeded, as every
+ * threshold; 80 % exactly raises nothing). Once crossed a level is not
+ * raised again, even if deductions bring consumption back under it. */
+int pay_budget_crossed(int64_t before_cents, int64_t after_cents, int64_t budget_cents,
+                       pay_budget_level level);
 
 /* The instant (UTC ms) a daily statement of service_day is published:
  * 00:00 local time of service_day + lag_days + 1. */

@@ -98,16 +98,27 @@ static int out_instruction(pay_output *out, const pay_instruction *in)
     return 0;
 }
 
+static int out_budget_alert(pay_output *out, const pay_budget_alert *b)
+{
+    if (grow((void **)&out->budget_alerts, &out->budget_alert_cap, out->budget_alert_count + 1,
+             sizeof(*b)) != 0)
+        return -1;
+    out->budget_alerts[out->budget_alert_count++] = *b;
+    return 0;
+}
+
 void pay_output_clear(pay_output *out)
 {
     out->statement_count = 0;
     out->instruction_count = 0;
+    out->budget_alert_count = 0;
 }
 
 void pay_output_free(pay_output *out)
 {
     free(out->statements);
     free(out->instructions);
+    free(out->budget_alerts);
     memset(out, 0, sizeof(*out));
 }
 
@@ -454,6 +465,32 @@ int pay_state_finish_replay(pay_state *st)
 
 /* ---- time ---------------------------------------------------------------- */
 
+/* The budget levels the statement s took the contract across. */
+static int budget_alerts(const account *a, const pay_statement *s, int64_t before,
+                         pay_output *out)
+{
+    const pay_contract *c = &a->contract;
+    int64_t after = a->sum_gross - a->sum_deduction;
+    static const pay_budget_level levels[] = {PAY_BUDGET_80, PAY_BUDGET_EXCEEDED};
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        if (!pay_budget_crossed(before, after, c->budget_cents, levels[i]))
+            continue;
+        pay_budget_alert b;
+        memset(&b, 0, sizeof(b));
+        snprintf(b.contract_id, sizeof(b.contract_id), "%s", c->contract_id);
+        snprintf(b.provider_id, sizeof(b.provider_id), "%s", c->provider_id);
+        b.level = levels[i];
+        b.consumed_cents = after;
+        b.threshold_cents = pay_budget_threshold(c->budget_cents, levels[i]);
+        b.budget_cents = c->budget_cents;
+        b.service_day = s->service_day;
+        b.at = s->published_at;
+        if (out_budget_alert(out, &b) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int publish_day(pay_state *st, account *a, int64_t day, pay_output *out)
 {
     const pay_contract *c = &a->contract;
@@ -492,7 +529,10 @@ static int publish_day(pay_state *st, account *a, int64_t day, pay_output *out)
         pay_times_cents(invalid + late_invalid, c->invalid_deduction_cents,
                         &s.deduction_cents) != 0)
         return -1;
+    int64_t before = a->sum_gross - a->sum_deduction;
     if (insert_statement(a, &s) != 0 || add_counts(a, &s) != 0 || out_statement(out, &s) != 0)
+        return -1;
+    if (budget_alerts(a, &s, before, out) != 0)
         return -1;
     a->pending_count = kept;
     a->carry_valid = a->carry_invalid = 0;
@@ -510,7 +550,8 @@ static int settle(pay_state *st, account *a, pay_output *out)
     in.period_end = c->period_end;
     in.created_at = publication(st, a, c->period_end);
     int64_t prepaid = a->has_prepay ? a->prepay.amount_cents : 0;
-    if (pay_settlement(a->sum_gross, a->sum_deduction, prepaid, &in.kind, &in.amount_cents) != 0 ||
+    if (pay_settlement(a->sum_gross, a->sum_deduction, prepaid, c->budget_cents, &in.kind,
+                       &in.amount_cents) != 0 ||
         out_instruction(out, &in) != 0)
         return -1;
     a->settled = 1;

@@ -8,9 +8,13 @@
  * after D: those of day D as valid_orders / invalid_orders, those of earlier
  * days as late_valid_orders / late_invalid_orders (finalized after their
  * own day's statement). A day whose statement would count nothing has none.
- * With day period_end comes the settlement: due = Σgross − Σdeduction −
- * prepaid, SETTLEMENT of due or CLAWBACK of −due. The PREPAY is
- * budget × prepay_ratio, issued when the contract is first seen.
+ * With day period_end comes the settlement: due = min(Σgross − Σdeduction,
+ * budget) − prepaid, SETTLEMENT of due or CLAWBACK of −due: a contract is
+ * never paid beyond its budget. The PREPAY is budget × prepay_ratio,
+ * issued when the contract is first seen. A statement that takes the
+ * contract's consumption (Σgross − Σdeduction so far) above 80 % of the
+ * budget, or above the budget, raises BUDGET_80 / BUDGET_EXCEEDED with it
+ * (pay_budget_crossed): once each, as the statements are published once.
  *
  * Orders are rejected (for the dead letters) when they name no contract,
  * fall outside their contract's period, belong to another provider than the
@@ -91,6 +95,18 @@ typedef struct {
     int64_t created_at;
 } pay_instruction;
 
+/* A budget level crossed by a statement (alerts.finance). */
+typedef struct {
+    char contract_id[PAY_ID_MAX + 1];
+    char provider_id[PAY_ID_MAX + 1];
+    pay_budget_level level;
+    int64_t consumed_cents;  /* Σgross − Σdeduction with the statement */
+    int64_t threshold_cents; /* the level's amount */
+    int64_t budget_cents;
+    int64_t service_day;     /* the statement's day */
+    int64_t at;              /* the statement's published_at */
+} pay_budget_alert;
+
 /* What a call published, in order. The caller owns it: pay_output_clear
  * empties it for reuse, pay_output_free releases it. */
 typedef struct {
@@ -98,6 +114,8 @@ typedef struct {
     size_t statement_count, statement_cap;
     pay_instruction *instructions;
     size_t instruction_count, instruction_cap;
+    pay_budget_alert *budget_alerts;
+    size_t budget_alert_count, budget_alert_cap;
 } pay_output;
 
 void pay_output_clear(pay_output *out);

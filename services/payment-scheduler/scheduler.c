@@ -300,6 +300,10 @@ static int publish(scheduler *s)
     for (size_t i = 0; i < s->pout.instruction_count; i++)
         if (pay_outbox_add_instruction(&s->out, &s->pout.instructions[i], err, sizeof(err)) != 0)
             goto fatal;
+    for (size_t i = 0; i < s->pout.budget_alert_count; i++)
+        if (pay_outbox_add_budget_alert(&s->out, &s->pout.budget_alerts[i], err, sizeof(err)) !=
+            0)
+            goto fatal;
     if (cw_txn_begin(s->producer, err, sizeof(err)) != CW_TXN_OK)
         goto fatal;
     int rc = CW_TXN_OK;

@@ -29,7 +29,7 @@ from conftest import (KAFKA_BROKERS, REGISTRY, REPO, Service, TopicWatch, alloca
 INPUTS = ["visit.checks", "caregiver.status"]
 # The verdicts that freeze a caregiver in the scripted day: each freeze is
 # a CAREGIVER_FROZEN alert on that order.
-FREEZING_ORDERS = {"O-SCHED-B", "O-VOVL-B"}
+FREEZING_ORDERS = {"O-SCHED-B", "O-VOVL-B", "O-NOCERT"}
 # Rules judged as their event arrives (not when a watermark passes): their
 # alerts time the path from a posted event to the street topic.
 ARRIVAL_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "VOICE_UNCONFIRMED", "PHOTO_REUSE",

@@ -146,6 +146,8 @@ def test_fraud_day_is_finalized_as_expected_once(ingest, keys, checkers, writer,
     assert reasons["O-SHORT"] == ["EVIDENCE_EXPIRED", "SHORT_DURATION"]
     assert reasons["O-NOSHOW"] == ["NO_SHOW"]
     assert reasons["O-SCHED-B"] == ["NO_SHOW", "SCHEDULE_OVERLAP"]
+    assert reasons["O-NOCERT"] == ["FROZEN_CAREGIVER", "UNCERTIFIED"]
+    assert reasons["O-LONG-3"] == ["DAILY_HOURS_EXCEEDED", "EVIDENCE_EXPIRED"]
     assert "VISIT_OVERLAP" in reasons["O-VOVL-B"]
     assert "EVIDENCE_EXPIRED" not in reasons["O-VOVL-B"]  # red needs no deadline
 

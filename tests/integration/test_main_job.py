@@ -37,7 +37,7 @@ def test_main_job_then_try_it(ids):
         assert r.returncode == 0, r.stdout + r.stderr
         # Compared without the prefix, against the scripted day's tables.
         out = r.stdout.replace(ids, "")
-        assert "fed 12 elders, 11 caregivers, 2 contracts, 19 orders, 31 visit events" in out
+        assert "fed 12 elders, 13 caregivers, 2 contracts, 23 orders, 39 visit events" in out
         flagged = [line.split() for line in out.splitlines() if line.startswith("  ")
                    and len(line.split()) >= 6 and line.split()[2] == "order"]
         got = {(f[5], f[1]): f[0] for f in flagged}
@@ -51,6 +51,7 @@ def test_main_job_then_try_it(ids):
                                             ("O-LATE-in", "NO_CHECKOUT")}, out
         assert {k: v for k, v in got.items() if k in expected} == expected, out
         assert re.search(r"^  CG11 +SCHEDULE_OVERLAP on order O-SCHED-B$", out, re.M), out
+        assert re.search(r"^  CG12 +UNCERTIFIED on order O-NOCERT$", out, re.M), out
         assert "undecodable" not in out
 
         # Every order of the day finalized as the scripted day says, each one
@@ -65,10 +66,10 @@ def test_main_job_then_try_it(ids):
         assert re.search(r"^  OK: carewatch\.ledger/carewatch-local/sm3: \d+ entries", out,
                          re.M), out
         # The day's T+3 statements count every finalized order of the day.
-        assert re.search(r"statement K-P01-2024-\d\d:\S+ +valid +3 invalid +6 gross +120\.00 "
-                         r"deduction +1080\.00", out), out
-        assert re.search(r"statement K-P02-2024-\d\d:\S+ +valid +0 invalid +10 gross +0\.00 "
-                         r"deduction +1800\.00", out), out
+        assert re.search(r"statement K-P01-2024-\d\d:\S+ +valid +5 invalid +7 gross +200\.00 "
+                         r"deduction +1260\.00", out), out
+        assert re.search(r"statement K-P02-2024-\d\d:\S+ +valid +0 invalid +11 gross +0\.00 "
+                         r"deduction +1980\.00", out), out
         assert re.search(r"instruction PREPAY +K-P01-2024-\d\d:PREPAY +36000\.00 yuan", out), out
         # Alerts reached the street offices and the command.
         assert re.search(r"^  S01 +\d+ +\d+ +[1-9]\d*$", out, re.M), out
@@ -78,7 +79,7 @@ def test_main_job_then_try_it(ids):
         # visit flagged, every order final.
         quality = re.findall(r"^  (\w+) +\S+(?: \S+)*? +(\d+) +(\d+|-) +(\d+|-) +(\d+) +(\d+|-)$",
                              out, re.M)
-        assert len(quality) >= 13, out
+        assert len(quality) >= 17, out
         for fraud, injected, caught, missed, not_final, false_alarms in quality:
             assert int(injected) > 0 and not_final == "0", (fraud, out)
             if fraud == "honest":

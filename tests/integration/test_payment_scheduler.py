@@ -29,7 +29,8 @@ BINARY = os.path.join(BUILD_DIR, "services", "payment-scheduler", "carewatch-pay
 UTC8 = datetime.timezone(datetime.timedelta(hours=8))
 HOUR = 3600 * 1000
 DAY = 24 * HOUR
-OUT_TOPICS = ["payments.statements", "payments.instructions", "dlq.payment-scheduler"]
+OUT_TOPICS = ["payments.statements", "payments.instructions", "dlq.payment-scheduler",
+              "alerts.finance"]
 
 
 # ---- the model ------------------------------------------------------------------
@@ -45,9 +46,9 @@ def publication(day, lag):
 
 
 def model(contracts, orders):
-    """Statements and instructions by id, and the refused order ids, for
-    records read in this order (within the allowed lateness) and a watermark
-    past every settlement."""
+    """Statements, instructions and budget alerts by id, and the refused
+    order ids, for records read in this order (within the allowed lateness)
+    and a watermark past every settlement."""
     seen, refused = set(), {}
     payable = {cid: [] for cid in contracts}
     for o in orders:
@@ -64,7 +65,7 @@ def model(contracts, orders):
             refused[o["order_id"]] = "after the settlement instant"
         else:
             payable[o["contract_id"]].append((d, o))
-    statements, instructions = {}, {}
+    statements, instructions, alerts = {}, {}, {}
     for cid, c in contracts.items():
         lag = c["publication_lag_days"]
         prepaid = (c["budget_cents"] * c["prepay_ratio_ppm"] + 500000) // 1000000
@@ -87,14 +88,27 @@ def model(contracts, orders):
                      "deduction_cents": (n[(0, 0)] + n[(1, 0)]) * c["invalid_deduction_cents"],
                      "published_at": at}
                 statements[s["statement_id"]] = s
+                before = gross - deduction
                 gross += s["gross_cents"]
                 deduction += s["deduction_cents"]
+                # Consumption (the net so far) strictly above 80 % (half up)
+                # and 100 % of the budget: one alert each, with the statement.
+                for rule, colour, level in (
+                        ("BUDGET_80", "ORANGE", (c["budget_cents"] * 8 + 5) // 10),
+                        ("BUDGET_EXCEEDED", "RED", c["budget_cents"])):
+                    if before <= level < gross - deduction:
+                        alerts["%s:%s" % (cid, rule)] = {
+                            "order_id": s["statement_id"], "rule": rule, "colour": colour,
+                            "provider_id": c["provider_id"], "street_id": "",
+                            "measured": (gross - deduction) / 100.0, "threshold": level / 100.0,
+                            "at": at, "raised_at": at}
             d += datetime.timedelta(days=1)
-        owed = gross - deduction - prepaid
+        # Never paid beyond the budget, prepayment included.
+        owed = min(gross - deduction, c["budget_cents"]) - prepaid
         kind = "SETTLEMENT" if owed >= 0 else "CLAWBACK"
         instructions["%s:%s:%s" % (cid, kind, c["end"])] = instruction(
             c, kind, abs(owed), publication(c["end"], lag))
-    return statements, instructions, refused
+    return statements, instructions, alerts, refused
 
 
 def instruction(c, kind, amount, created_at):
@@ -177,11 +191,15 @@ def fresh_base_day():
 
 def ours(prefix):
     """Everything the scheduler published about ids starting with prefix."""
-    out = {"payments.statements": [], "payments.instructions": [], "dlq.payment-scheduler": []}
+    out = {"payments.statements": [], "payments.instructions": [], "dlq.payment-scheduler": [],
+           "alerts.finance": []}
     for r in read_topics(KAFKA_BROKERS, OUT_TOPICS):
         if r["name"] == "DeadLetter":
             payload = r["value"]["payload"]
             if prefix.encode() in payload:
+                out[r["topic"]].append(plain(r["value"]))
+        elif r["name"] == "Alert":
+            if r["value"]["alert_id"].startswith(prefix):
                 out[r["topic"]].append(plain(r["value"]))
         elif r["value"] is not None and r["value"]["contract_id"].startswith(prefix):
             out[r["topic"]].append(plain(r["value"]))
@@ -305,14 +323,18 @@ def test_statements_and_instructions_to_the_cent(tmp_path):
     garbage = orders.pop(11)
     orders.sort(key=lambda o: o["finalized_at"])
     orders.insert(11, garbage)
-    statements, instructions, refused = model(contracts, [o for o in orders if isinstance(o, dict)])
+    statements, instructions, alerts, refused = model(
+        contracts, [o for o in orders if isinstance(o, dict)])
     # The model, checked by hand on a few figures.
     assert instructions[p + "CA:PREPAY"]["amount_cents"] == 300002
     assert statements[p + "CA:" + d[1].isoformat()]["late_valid_orders"] == 1
     assert instructions[p + "CA:CLAWBACK:" + d[2].isoformat()]["amount_cents"] == \
         300002 + 18000 - 7 * 4000
-    assert instructions[p + "CN:SETTLEMENT:" + d[5].isoformat()]["amount_cents"] == \
-        3 * 4000 - 1000 - 300
+    # CN's net, 3 × 40 − 10 yuan, is far above its 10 yuan budget: paid up to
+    # the budget, and its first statement crosses both budget levels.
+    assert instructions[p + "CN:SETTLEMENT:" + d[5].isoformat()]["amount_cents"] == 1000 - 300
+    assert sorted(alerts) == [p + "CN:BUDGET_80", p + "CN:BUDGET_EXCEEDED"]
+    assert alerts[p + "CN:BUDGET_80"]["threshold"] == 8.0
     assert instructions[p + "CI:CLAWBACK:" + d[1].isoformat()]["amount_cents"] == 3 * 18000 + 30000
     assert instructions[p + "CZ:CLAWBACK:" + d[1].isoformat()]["amount_cents"] == 12500
     assert set(refused) == {p + "x1", p + "x2", p + "c2", p + "zz"}
@@ -344,6 +366,10 @@ def test_statements_and_instructions_to_the_cent(tmp_path):
     got = ours(p)
     assert by_id(got["payments.statements"], "statement_id") == statements
     assert by_id(got["payments.instructions"], "instruction_id") == instructions
+    finance = by_id(got["alerts.finance"], "alert_id")
+    assert {k: {f: v[f] for f in alerts[k]} for k, v in finance.items()} == alerts
+    assert all("预算" in v["message_zh"] and "budget" in v["message_en"]
+               for v in finance.values())
     dead = got["dlq.payment-scheduler"]
     reasons = {}
     for r in dead:
@@ -370,6 +396,7 @@ def test_statements_and_instructions_to_the_cent(tmp_path):
     after = ours(p)
     assert by_id(after["payments.statements"], "statement_id") == statements
     assert by_id(after["payments.instructions"], "instruction_id") == instructions
+    assert set(by_id(after["alerts.finance"], "alert_id")) == set(alerts)
     assert len(after["dlq.payment-scheduler"]) == len(dead)
 
     # The batch run over the same stream: the same instructions and
@@ -394,7 +421,7 @@ def test_statements_and_instructions_to_the_cent(tmp_path):
         == ("2", "9", "1", "2")
     assert pa["invalid_rate_percent"] == "16.67"
     assert pa["clawback_cents"] == str(300002 + 18000 - 28000)
-    assert pa["settlement_cents"] == "10700"
+    assert pa["settlement_cents"] == "700"
     assert totals[p + "PB"]["invalid_rate_percent"] == "100.00"
     with open(os.path.join(out, "payments-%s.html" % period), encoding="utf-8") as f:
         html = f.read()
@@ -439,7 +466,7 @@ def test_kill9_mid_run_restart_then_batch_gives_one_instruction_set(tmp_path):
     last_day = max(c["end"] for c in contracts.values())
     orders.append(finalized(p + "zz", p + "PK1", None, last_day,
                             1, ms(last_day + datetime.timedelta(days=8))))
-    statements, instructions, refused = model(contracts, orders)
+    statements, instructions, _, refused = model(contracts, orders)
     assert len(statements) > 10 and len(refused) > 2
     assert any(s["late_valid_orders"] + s["late_invalid_orders"] for s in statements.values())
 
@@ -506,7 +533,7 @@ def test_a_second_instance_fences_the_first(tmp_path):
               finalized(p + "f2", p + "PF", p + "F1", b + datetime.timedelta(days=1), 0,
                         ms(b + datetime.timedelta(days=1), 20)),
               finalized(p + "zz", p + "PF", None, b, 1, ms(b + datetime.timedelta(days=9)))]
-    statements, instructions, _ = model(contracts, orders)
+    statements, instructions, _, _ = model(contracts, orders)
     feed = Feed()
     feed.contracts(contracts)
     txn = "test-pay-" + uuid.uuid4().hex[:8]

@@ -138,6 +138,23 @@ def test_honest_visits_stay_inside_every_threshold_and_frauds_cross_theirs():
     for o in d.orders:
         if o["fraud"] in ("travel", "visit_overlap", "schedule_overlap", PARTNER):
             assert len(sched[o["caregiver"]]) == 2
+    # An uncertified caregiver has one order, of a service that needs the
+    # certificate; the third visit of a long day takes it over 600 minutes.
+    certified = {c["caregiver_id"]: c["certified"] for c in d.reference
+                 if c["type"] == "caregiver"}
+    assert sum(not v for v in certified.values()) == counts["uncertified"]
+    for o in d.orders:
+        if o["fraud"] == "uncertified":
+            assert not certified[o["caregiver"]] and len(sched[o["caregiver"]]) == 1
+            assert o["service_type"] in ("bathing", "medication")
+        elif o["fraud"] == "long_day":
+            day = [d.visits[x["order_id"]] for x in d.orders if x["caregiver"] == o["caregiver"]]
+            assert len(day) == 3
+            minutes = sum(v["out_at"] - v["in_at"] for v in day) / 60
+            assert minutes > 600 and all(v["out_at"] - v["in_at"] <= 240 * 60 for v in day)
+            assert d.visits[o["order_id"]]["in_at"] == max(v["in_at"] for v in day)
+        else:
+            assert certified[o["caregiver"]], o
 
 
 def test_timeline_posts_in_time_order_with_backfills_late():
@@ -340,17 +357,31 @@ def test_quality_counts_catches_misses_and_false_alarms():
          "status": "INVALID", "import_rules": "SHORT_DURATION", "import_status": "INVALID"},
         {"order_id": "b1", "fraud": "backfill", "rules": "LATE_SUBMISSION", "may_also": "",
          "status": "INVALID", "import_rules": "", "import_status": "VALID"},
+        {"order_id": "r1", "fraud": "voice", "rules": "VOICE_UNCONFIRMED", "may_also": "",
+         "status": "INVALID", "import_rules": "VOICE_UNCONFIRMED", "import_status": "INVALID",
+         "evidence": "reused"},
+        {"order_id": "r2", "fraud": "voice", "rules": "VOICE_UNCONFIRMED", "may_also": "",
+         "status": "INVALID", "import_rules": "VOICE_UNCONFIRMED", "import_status": "INVALID",
+         "evidence": "reused"},
     ]
     finals = {"h1": {"status": "VALID", "reasons": []},
               "h2": {"status": "VALID", "reasons": ["GEO_DISTANCE"]},
               "s1": {"status": "INVALID", "reasons": ["SHORT_DURATION", "EVIDENCE_EXPIRED"]},
               "s2": {"status": "VALID", "reasons": []},
-              "b1": {"status": "VALID", "reasons": []}}
+              "b1": {"status": "VALID", "reasons": []},
+              "r1": {"status": "INVALID",
+                     "reasons": ["EVIDENCE_EXPIRED", "EVIDENCE_REUSE", "VOICE_UNCONFIRMED"]},
+              "r2": {"status": "INVALID", "reasons": ["EVIDENCE_EXPIRED", "VOICE_UNCONFIRMED"]}}
     r = quality.evaluate(truth, finals, "feed")
     assert r["types"]["short"] == {"injected": 2, "caught": 1, "missed": 1, "not_final": 0,
                                    "false_alarms": 0}
     assert r["types"]["honest"]["false_alarms"] == 1
     assert r["types"]["backfill"]["missed"] == 1
+    # The reused evidence is its own row: r2's reasons lack EVIDENCE_REUSE.
+    assert r["types"]["voice"]["caught"] == 2 and not r["extra"]
+    assert (r["types"]["evidence_reuse"]["injected"], r["types"]["evidence_reuse"]["caught"],
+            r["types"]["evidence_reuse"]["missed"]) == (2, 1, 1)
+    assert "missed: r2 (evidence_reuse)" in quality.format_result(r)
     assert not quality.ok(r)
     r = quality.evaluate(truth, finals, "import")
     assert r["types"]["backfill"]["caught"] == 1

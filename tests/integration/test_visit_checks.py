@@ -20,8 +20,8 @@ CHECK_IN_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "PHOTO_REUSE", "GEO_DISTAN
                   "VISIT_OVERLAP", "FROZEN_CAREGIVER"}
 CHECK_OUT_RULES = {"LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE", "GEO_DISTANCE",
                    "GEO_DUAL_MISMATCH", "GPS_INACCURATE", "SHORT_DURATION", "FROZEN_CAREGIVER",
-                   "SERVICE_MISMATCH"}
-ORDER_RULES = {"NO_SHOW", "SCHEDULE_OVERLAP"}
+                   "SERVICE_MISMATCH", "DAILY_HOURS_EXCEEDED"}
+ORDER_RULES = {"NO_SHOW", "SCHEDULE_OVERLAP", "UNCERTIFIED"}
 CHECKER_EXPECTED = {k: v for k, v in EXPECTED.items() if k[1] not in INTAKE_RULES}
 
 
@@ -59,7 +59,8 @@ def subjects(day):
     for kind, body in day.events:
         rules = CHECK_IN_RULES if kind == "check-in" else CHECK_OUT_RULES
         for rule in rules:
-            if rule == "SHORT_DURATION" and body["order_id"] not in in_events:
+            if (rule in ("SHORT_DURATION", "DAILY_HOURS_EXCEEDED")
+                    and body["order_id"] not in in_events):
                 continue
             wanted.add((body["event_id"], rule))
     return wanted
@@ -179,8 +180,19 @@ def test_scripted_day_gives_exactly_the_expected_verdicts(ingest, keys, checkers
 
     frozen = {r["value"]["caregiver_id"]: r["value"] for r in verdicts.records
               if r["topic"] == "caregiver.status" and r["key"].startswith(ids)}
-    assert sorted(frozen) == [ids + "CG10", ids + "CG11"]
+    assert sorted(frozen) == [ids + "CG10", ids + "CG11", ids + "CG12"]
     assert frozen[ids + "CG11"]["reason"] == "SCHEDULE_OVERLAP on order %sO-SCHED-B" % ids
+    assert frozen[ids + "CG12"]["reason"] == "UNCERTIFIED on order %sO-NOCERT" % ids
+    # Nursing by a caregiver registered without a certificate; the same
+    # caregiver's certified orders would pass (rules.certified_service_types).
+    c = checks[(ids + "O-NOCERT", "UNCERTIFIED")]
+    assert (c["measured"], c["threshold"], c["checker"]) == (0.0, 1.0, "overlap-detector")
+    assert checks[(ids + "O-HONEST", "UNCERTIFIED")]["measured"] == 1.0
+    # CG13's day: 211 + 211 minutes pass, the third visit makes it 633.
+    c = checks[(ids + "O-LONG-2-out", "DAILY_HOURS_EXCEEDED")]
+    assert (c["outcome"], c["measured"], c["threshold"]) == ("PASS", 422.0, 600.0)
+    c = checks[(ids + "O-LONG-3-out", "DAILY_HOURS_EXCEEDED")]
+    assert (c["outcome"], c["measured"], c["unit"]) == ("ORANGE", 633.0, "min")
     assert frozen[ids + "CG10"]["status"] == "FROZEN"
 
     # The frozen caregiver checks in again: FROZEN_CAREGIVER.

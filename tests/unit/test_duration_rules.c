@@ -1,5 +1,5 @@
 /* services/duration-timer/duration_rules: SHORT_DURATION, NO_SHOW,
- * NO_CHECKOUT and the timer due times. Boundaries are built in exact integer
+ * NO_CHECKOUT, DAILY_HOURS_EXCEEDED and the timer due times. Boundaries are built in exact integer
  * milliseconds; thresholds are crossed only when strictly exceeded. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,6 +53,80 @@ static void test_defaults(void **state)
     assert_int_equal(t.short_margin_ms, 300000LL);
     assert_int_equal(t.no_checkout_ms, 14400000LL);
     assert_int_equal(t.evidence_window_ms, 259200000LL);
+    assert_int_equal(t.daily_visit_max_ms, 600 * MIN_MS);
+    assert_int_equal(t.utc_offset_minutes, 480);
+}
+
+/* ---- DAILY_HOURS_EXCEEDED ------------------------------------------------- */
+
+static void test_daily_hours_exactly_at_the_cap_passes(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_daily_hours(600 * MIN_MS, &t);
+    assert_int_equal(v.outcome, CW_PASS);
+    assert_minutes(v.measured, 600 * MIN_MS);
+    assert_minutes(v.threshold, 600 * MIN_MS);
+    assert_unit_min(&v);
+}
+
+static void test_daily_hours_one_ms_over_the_cap_is_orange(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    duration_verdict v = rule_daily_hours(600 * MIN_MS + 1, &t);
+    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_minutes(v.measured, 600 * MIN_MS + 1);
+}
+
+static void test_daily_hours_cap_is_a_parameter(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    t.daily_visit_max_ms = 480 * MIN_MS;
+    assert_int_equal(rule_daily_hours(480 * MIN_MS, &t).outcome, CW_PASS);
+    assert_int_equal(rule_daily_hours(481 * MIN_MS, &t).outcome, CW_ORANGE);
+    assert_minutes(rule_daily_hours(0, &t).threshold, 480 * MIN_MS);
+}
+
+/* Visits count on the UTC+8 date of their check-in: 15:59:59.999Z is
+ * 23:59:59.999 in UTC+8, one ms later is the next service day. */
+static void test_daily_hours_day_is_the_check_ins_utc8_date(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    const int64_t midnight_utc8 = 1717257600000LL; /* 2024-06-02T00:00+08:00 */
+    int64_t day = daily_hours_day(midnight_utc8, &t);
+    assert_int_equal(day, 19876); /* days from 1970-01-01 to 2024-06-02 */
+    assert_int_equal(daily_hours_day(midnight_utc8 - 1, &t), day - 1);
+    assert_int_equal(daily_hours_day(midnight_utc8 + 24 * HOUR_MS - 1, &t), day);
+    t.utc_offset_minutes = 0;
+    assert_int_equal(daily_hours_day(midnight_utc8, &t), day - 1);
+}
+
+static void test_visit_length_is_half_open_and_never_negative(void **state)
+{
+    (void)state;
+    assert_int_equal(visit_length_ms(T0, T0 + 210 * MIN_MS), 210 * MIN_MS);
+    assert_int_equal(visit_length_ms(T0, T0), 0);
+    assert_int_equal(visit_length_ms(T0 + 1, T0), 0);
+}
+
+/* Three 211-minute visits: 422 min after two, 633 after the third. */
+static void test_daily_hours_third_long_visit_crosses_the_cap(void **state)
+{
+    (void)state;
+    duration_thresholds t = defaults();
+    int64_t total = 0;
+    cw_outcome got[3];
+    for (int i = 0; i < 3; i++) {
+        int64_t in = T0 + i * 4 * HOUR_MS;
+        total += visit_length_ms(in, in + 211 * MIN_MS);
+        got[i] = rule_daily_hours(total, &t).outcome;
+    }
+    assert_int_equal(got[0], CW_PASS);
+    assert_int_equal(got[1], CW_PASS);
+    assert_int_equal(got[2], CW_ORANGE);
 }
 
 /* ---- rule_short_duration ------------------------------------------------- */
@@ -372,6 +446,12 @@ int main(void)
         cmocka_unit_test(test_due_times_default),
         cmocka_unit_test(test_due_times_follow_thresholds),
         cmocka_unit_test(test_due_times_match_rule_boundaries),
+        cmocka_unit_test(test_daily_hours_exactly_at_the_cap_passes),
+        cmocka_unit_test(test_daily_hours_one_ms_over_the_cap_is_orange),
+        cmocka_unit_test(test_daily_hours_cap_is_a_parameter),
+        cmocka_unit_test(test_daily_hours_day_is_the_check_ins_utc8_date),
+        cmocka_unit_test(test_visit_length_is_half_open_and_never_negative),
+        cmocka_unit_test(test_daily_hours_third_long_visit_crosses_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,8 +43,19 @@ static void add_all(order_case *c, const char *subject, const char *const *rules
                     int skip_short)
 {
     for (size_t i = 0; rules[i] != NULL; i++)
-        if (!(skip_short && strcmp(rules[i], "SHORT_DURATION") == 0))
+        if (!(skip_short && (strcmp(rules[i], "SHORT_DURATION") == 0 ||
+                             strcmp(rules[i], "DAILY_HOURS_EXCEEDED") == 0)))
             add_check(c, subject, rules[i], CW_PASS, at);
+}
+
+/* Removes every verdict of one rule (it has not come yet). */
+static void drop_rule(order_case *c, const char *rule)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < c->d.check_count; i++)
+        if (strcmp(c->checks[i].rule, rule) != 0)
+            c->checks[kept++] = c->checks[i];
+    c->d.check_count = kept;
 }
 
 /* Sets the outcome of one check already added. */
@@ -68,6 +79,7 @@ static void order_only(order_case *c)
     c->d.scheduled_start = START;
     add_check(c, "O1", "NO_SHOW", CW_PASS, START + 30 * MIN_MS);
     add_check(c, "O1", "SCHEDULE_OVERLAP", CW_PASS, START - HOUR_MS);
+    add_check(c, "O1", "UNCERTIFIED", CW_PASS, START - HOUR_MS);
 }
 
 static void with_check_in(order_case *c, int64_t in_at)
@@ -174,6 +186,26 @@ static void test_verdict_of_another_event_does_not_complete(void **state)
     full_visit(&c);
     snprintf(c.checks[c.d.check_count - 1].subject, FIN_ID_MAX, "O1-out-2");
     assert_int_equal(run(&c, INT64_MAX).state, FIN_WAIT);
+}
+
+/* DAILY_HOURS_EXCEEDED is owed for a visit with both events: without it
+ * the order waits; orange makes it questionable like SHORT_DURATION. */
+static void test_daily_hours_is_awaited_and_questionable(void **state)
+{
+    (void)state;
+    order_case w;
+    full_visit(&w);
+    drop_rule(&w, "DAILY_HOURS_EXCEEDED");
+    fin_decision wait = run(&w, OUT_AT + 100 * HOUR_MS);
+    assert_int_equal(wait.state, FIN_WAIT);
+    assert_string_equal(wait.missing_rule, "DAILY_HOURS_EXCEEDED");
+
+    order_case c;
+    full_visit(&c);
+    set_outcome(&c, "O1-out", "DAILY_HOURS_EXCEEDED", CW_ORANGE);
+    fin_decision f = run(&c, OUT_AT + 72 * HOUR_MS + 1);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "DAILY_HOURS_EXCEEDED,EVIDENCE_EXPIRED");
 }
 
 static void test_check_out_without_check_in_needs_no_short_duration(void **state)
@@ -427,11 +459,35 @@ static void test_assignment_receipt_time_is_not_event_time(void **state)
     full_visit(&c);
     /* Received live, years after the replayed visit. */
     for (size_t i = 0; i < c.d.check_count; i++)
-        if (strcmp(c.checks[i].rule, "SCHEDULE_OVERLAP") == 0)
+        if (strcmp(c.checks[i].rule, "SCHEDULE_OVERLAP") == 0 ||
+            strcmp(c.checks[i].rule, "UNCERTIFIED") == 0)
             c.checks[i].at = START + 900LL * 24 * HOUR_MS;
     fin_decision f = run(&c, OUT_AT);
     assert_int_equal(f.state, FIN_VALID);
     assert_int_equal(f.finalized_at, OUT_AT);
+}
+
+/* UNCERTIFIED is owed for every order; red makes it INVALID however well
+ * it was visited, and evidence does not cure it. */
+static void test_uncertified_is_awaited_and_red_invalidates(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    set_outcome(&c, "O1", "UNCERTIFIED", CW_RED);
+    c.d.has_evidence = 1;
+    c.d.evidence_at = OUT_AT + HOUR_MS;
+    fin_decision f = run(&c, OUT_AT + HOUR_MS);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_int_equal(f.reason_count, 1);
+    assert_string_equal(f.reasons[0], "UNCERTIFIED");
+
+    order_case w;
+    full_visit(&w);
+    drop_rule(&w, "UNCERTIFIED");
+    fin_decision wait = run(&w, OUT_AT + 100 * HOUR_MS);
+    assert_int_equal(wait.state, FIN_WAIT);
+    assert_string_equal(wait.missing_rule, "UNCERTIFIED");
 }
 
 /* Evidence showing another order's photo or recording (EVIDENCE_REUSE)
@@ -514,6 +570,7 @@ static void test_lower_bound_of_an_assignment_alone(void **state)
     assert_true(lb == START);
     add_check(&c, "O1", "NO_SHOW", CW_RED, START + 30 * MIN_MS);
     add_check(&c, "O1", "SCHEDULE_OVERLAP", CW_PASS, START - HOUR_MS);
+    add_check(&c, "O1", "UNCERTIFIED", CW_PASS, START - HOUR_MS);
     fin_decision f = run(&c, START + 2 * HOUR_MS);
     assert_int_equal(f.state, FIN_INVALID);
     assert_true(lb <= f.finalized_at);
@@ -585,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_each_missing_verdict_waits),
         cmocka_unit_test(test_verdict_of_another_event_does_not_complete),
         cmocka_unit_test(test_check_out_without_check_in_needs_no_short_duration),
+        cmocka_unit_test(test_daily_hours_is_awaited_and_questionable),
         cmocka_unit_test(test_pass_verdicts_wait_for_the_events_they_vouch_for),
         cmocka_unit_test(test_red_is_invalid_at_once),
         cmocka_unit_test(test_no_check_in_is_invalid_only_after_24h),
@@ -600,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_reasons_sorted_once_whatever_the_arrival_order),
         cmocka_unit_test(test_finalized_at_is_the_latest_verdict),
         cmocka_unit_test(test_assignment_receipt_time_is_not_event_time),
+        cmocka_unit_test(test_uncertified_is_awaited_and_red_invalidates),
         cmocka_unit_test(test_duration_minutes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -118,17 +118,19 @@ static void times_and_add_detect_overflow(void **state)
     assert_int_equal(out, INT64_MAX);
 }
 
+#define BIG_BUDGET INT64_MAX
+
 static void settlement_pays_what_is_due(void **state)
 {
     (void)state;
     pay_kind k = PAY_CLAWBACK;
     int64_t amount = -1;
     /* 100 valid × 40 yuan, 2 invalid × 180 yuan, 30 yuan prepaid. */
-    assert_int_equal(pay_settlement(400000, 36000, 3000, &k, &amount), 0);
+    assert_int_equal(pay_settlement(400000, 36000, 3000, BIG_BUDGET, &k, &amount), 0);
     assert_int_equal(k, PAY_SETTLEMENT);
     assert_int_equal(amount, 361000);
     /* Exactly zero due is a settlement of 0. */
-    assert_int_equal(pay_settlement(5000, 2000, 3000, &k, &amount), 0);
+    assert_int_equal(pay_settlement(5000, 2000, 3000, BIG_BUDGET, &k, &amount), 0);
     assert_int_equal(k, PAY_SETTLEMENT);
     assert_int_equal(amount, 0);
 }
@@ -139,18 +141,69 @@ static void settlement_below_zero_is_a_clawback(void **state)
     pay_kind k = PAY_SETTLEMENT;
     int64_t amount = -1;
     /* No orders at all: the prepayment comes back. */
-    assert_int_equal(pay_settlement(0, 0, 3000000, &k, &amount), 0);
+    assert_int_equal(pay_settlement(0, 0, 3000000, BIG_BUDGET, &k, &amount), 0);
     assert_int_equal(k, PAY_CLAWBACK);
     assert_int_equal(amount, 3000000);
     /* All invalid: deductions and the prepayment. */
-    assert_int_equal(pay_settlement(0, 5 * 18000, 3000000, &k, &amount), 0);
+    assert_int_equal(pay_settlement(0, 5 * 18000, 3000000, BIG_BUDGET, &k, &amount), 0);
     assert_int_equal(k, PAY_CLAWBACK);
     assert_int_equal(amount, 3090000);
-    assert_int_equal(pay_settlement(1, 2, 0, &k, &amount), 0);
+    assert_int_equal(pay_settlement(1, 2, 0, BIG_BUDGET, &k, &amount), 0);
     assert_int_equal(k, PAY_CLAWBACK);
     assert_int_equal(amount, 1);
-    assert_int_equal(pay_settlement(INT64_MIN, 1, 0, &k, &amount), -1);
-    assert_int_equal(pay_settlement(0, INT64_MAX, 1, &k, &amount), -1);
+    assert_int_equal(pay_settlement(INT64_MIN, 1, 0, BIG_BUDGET, &k, &amount), -1);
+    assert_int_equal(pay_settlement(0, INT64_MAX, 1, BIG_BUDGET, &k, &amount), -1);
+}
+
+/* The budget caps prepayment plus settlement: a period worth more is paid
+ * up to the budget only, never beyond. */
+static void settlement_never_pays_beyond_the_budget(void **state)
+{
+    (void)state;
+    pay_kind k = PAY_CLAWBACK;
+    int64_t amount = -1;
+    /* Net 4 000 yuan, budget 3 000 yuan, 900 yuan prepaid: 2 100 more. */
+    assert_int_equal(pay_settlement(400000, 0, 90000, 300000, &k, &amount), 0);
+    assert_int_equal(k, PAY_SETTLEMENT);
+    assert_int_equal(amount, 210000);
+    /* Net exactly the budget: paid in full. */
+    assert_int_equal(pay_settlement(300000, 0, 90000, 300000, &k, &amount), 0);
+    assert_int_equal(amount, 210000);
+    /* One cent under the budget: unchanged by it. */
+    assert_int_equal(pay_settlement(299999, 0, 90000, 300000, &k, &amount), 0);
+    assert_int_equal(amount, 209999);
+    /* Under the budget with deductions: the cap does not apply. */
+    assert_int_equal(pay_settlement(400000, 150000, 90000, 300000, &k, &amount), 0);
+    assert_int_equal(amount, 160000);
+    /* A budget of zero: whatever was prepaid comes back. */
+    assert_int_equal(pay_settlement(400000, 0, 5000, 0, &k, &amount), 0);
+    assert_int_equal(k, PAY_CLAWBACK);
+    assert_int_equal(amount, 5000);
+    assert_int_equal(pay_settlement(1, 0, 0, -1, &k, &amount), -1);
+}
+
+static void budget_levels_are_crossed_when_strictly_exceeded(void **state)
+{
+    (void)state;
+    const int64_t budget = 1000000; /* 10 000 yuan */
+    assert_int_equal(pay_budget_threshold(budget, PAY_BUDGET_80), 800000);
+    assert_int_equal(pay_budget_threshold(budget, PAY_BUDGET_EXCEEDED), budget);
+    /* 80 % rounds half up to a cent: 80 % of 0.05 yuan is 0.04. */
+    assert_int_equal(pay_budget_threshold(5, PAY_BUDGET_80), 4);
+    assert_string_equal(pay_budget_rule(PAY_BUDGET_80), "BUDGET_80");
+    assert_string_equal(pay_budget_rule(PAY_BUDGET_EXCEEDED), "BUDGET_EXCEEDED");
+
+    assert_false(pay_budget_crossed(0, 800000, budget, PAY_BUDGET_80));
+    assert_true(pay_budget_crossed(0, 800001, budget, PAY_BUDGET_80));
+    assert_true(pay_budget_crossed(800000, 800001, budget, PAY_BUDGET_80));
+    /* Above it already: not crossed again. */
+    assert_false(pay_budget_crossed(800001, 900000, budget, PAY_BUDGET_80));
+    /* One statement may cross both. */
+    assert_true(pay_budget_crossed(100, 1000001, budget, PAY_BUDGET_80));
+    assert_true(pay_budget_crossed(100, 1000001, budget, PAY_BUDGET_EXCEEDED));
+    assert_false(pay_budget_crossed(100, 1000000, budget, PAY_BUDGET_EXCEEDED));
+    /* Going down (deductions) crosses nothing. */
+    assert_false(pay_budget_crossed(1000001, 0, budget, PAY_BUDGET_EXCEEDED));
 }
 
 /* ---- instants and ids ---------------------------------------------------- */
@@ -328,6 +381,8 @@ int main(void)
         cmocka_unit_test(times_and_add_detect_overflow),
         cmocka_unit_test(settlement_pays_what_is_due),
         cmocka_unit_test(settlement_below_zero_is_a_clawback),
+        cmocka_unit_test(settlement_never_pays_beyond_the_budget),
+        cmocka_unit_test(budget_levels_are_crossed_when_strictly_exceeded),
         cmocka_unit_test(statement_is_published_at_local_midnight_of_d_plus_lag_plus_one),
         cmocka_unit_test(ids_are_deterministic),
         cmocka_unit_test(kinds_round_trip),

@@ -76,6 +76,8 @@ typedef struct {
     size_t ns;
     pay_instruction in[64];
     size_t ni;
+    pay_budget_alert ba[64];
+    size_t nb;
 } ledger;
 
 static void take(ledger *l, pay_output *o)
@@ -87,6 +89,10 @@ static void take(ledger *l, pay_output *o)
     for (size_t i = 0; i < o->instruction_count; i++) {
         assert_true(l->ni < 64);
         l->in[l->ni++] = o->instructions[i];
+    }
+    for (size_t i = 0; i < o->budget_alert_count; i++) {
+        assert_true(l->nb < 64);
+        l->ba[l->nb++] = o->budget_alerts[i];
     }
     pay_output_clear(o);
 }
@@ -194,6 +200,71 @@ static void prepay_is_issued_once_when_the_contract_is_first_seen(void **state)
 
 /* ---- statements and settlement ------------------------------------------- */
 
+/* A contract of 200 yuan: five valid visits take it to its budget exactly
+ * (BUDGET_80 with the statement that passes 160 yuan), a sixth beyond it
+ * (BUDGET_EXCEEDED); the settlement pays up to the budget only. */
+static void budget_levels_alert_once_and_cap_the_settlement(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-31", 3);
+    c.budget_cents = 20000;
+    put(st, &c, &l);
+    assert_instruction(&l, "C1", PAY_PREPAY, 6000, c.updated_at);
+    char id[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "O%d", i);
+        pay_order o = order(id, "C1", "P1", "2024-05-01", 1, at("2024-05-01T12:00:00+08:00"));
+        add(st, &o, PAY_ORDER_PENDING);
+    }
+    pay_order o5 = order("O5", "C1", "P1", "2024-05-02", 1, at("2024-05-02T12:00:00+08:00"));
+    add(st, &o5, PAY_ORDER_PENDING);
+    pay_order bad = order("O6", "C1", "P1", "2024-05-03", 0, at("2024-05-03T12:00:00+08:00"));
+    add(st, &bad, PAY_ORDER_PENDING);
+
+    advance(st, at("2024-05-05T00:00:00+08:00"), &l);
+    assert_int_equal(l.nb, 1);
+    assert_int_equal(l.ba[0].level, PAY_BUDGET_80);
+    assert_int_equal(l.ba[0].consumed_cents, 20000);
+    assert_int_equal(l.ba[0].threshold_cents, 16000);
+    assert_int_equal(l.ba[0].service_day, day("2024-05-01"));
+    assert_int_equal(l.ba[0].at, at("2024-05-05T00:00:00+08:00"));
+    assert_string_equal(l.ba[0].provider_id, "P1");
+
+    advance(st, at("2024-05-06T00:00:00+08:00"), &l);
+    assert_int_equal(l.nb, 2);
+    assert_int_equal(l.ba[1].level, PAY_BUDGET_EXCEEDED);
+    assert_int_equal(l.ba[1].consumed_cents, 24000);
+    assert_int_equal(l.ba[1].threshold_cents, 20000);
+
+    /* A deduction brings consumption back under the budget: nothing is
+     * raised again, and nothing more when the period settles. */
+    advance(st, at("2024-06-04T00:00:00+08:00"), &l);
+    assert_int_equal(l.nb, 2);
+    /* Net 240 − 180 = 60 yuan: under the budget, 60 − 60 prepaid = 0. */
+    assert_instruction(&l, "C1", PAY_SETTLEMENT, 0, at("2024-06-04T00:00:00+08:00"));
+    pay_state_free(st);
+
+    /* Without the deduction the net (240 yuan) is over the budget: the
+     * settlement pays 200 − 60 = 140 yuan, not 180. */
+    st = pay_state_new(480);
+    ledger m = {0};
+    put(st, &c, &m);
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof(id), "Q%d", i);
+        pay_order o = order(id, "C1", "P1", "2024-05-01", 1, at("2024-05-01T12:00:00+08:00"));
+        add(st, &o, PAY_ORDER_PENDING);
+    }
+    advance(st, at("2024-06-04T00:00:00+08:00"), &m);
+    /* One statement crosses both levels. */
+    assert_int_equal(m.nb, 2);
+    assert_int_equal(m.ba[0].level, PAY_BUDGET_80);
+    assert_int_equal(m.ba[1].level, PAY_BUDGET_EXCEEDED);
+    assert_instruction(&m, "C1", PAY_SETTLEMENT, 14000, at("2024-06-04T00:00:00+08:00"));
+    pay_state_free(st);
+}
+
 static void zero_orders_claws_the_prepayment_back(void **state)
 {
     (void)state;
@@ -265,8 +336,9 @@ static void valid_orders_are_settled_to_the_cent(void **state)
     assert_int_equal(l.ni, 1);
     advance(st, at("2024-05-06T00:00:00+08:00"), &l);
     assert_statement(&l, "C1", "2024-05-02", 4, 0, 0, 0, 16000, 0, "2024-05-06T00:00:00+08:00");
-    /* 32000 − 18000 − 3334 */
-    assert_instruction(&l, "C1", PAY_SETTLEMENT, 10666, at("2024-05-06T00:00:00+08:00"));
+    /* The net, 32000 − 18000 = 14000, is above the budget of 10001: paid
+     * up to the budget, 10001 − 3334 prepaid. */
+    assert_instruction(&l, "C1", PAY_SETTLEMENT, 6667, at("2024-05-06T00:00:00+08:00"));
     /* Later watermarks publish nothing more. */
     advance(st, at("2024-07-01T00:00:00+08:00"), &l);
     assert_int_equal(l.ns, 2);
@@ -909,6 +981,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prepay_is_issued_once_when_the_contract_is_first_seen),
         cmocka_unit_test(zero_orders_claws_the_prepayment_back),
+        cmocka_unit_test(budget_levels_alert_once_and_cap_the_settlement),
         cmocka_unit_test(all_invalid_is_a_clawback_of_deductions_and_prepayment),
         cmocka_unit_test(valid_orders_are_settled_to_the_cent),
         cmocka_unit_test(order_finalized_after_its_statement_is_a_late_adjustment),

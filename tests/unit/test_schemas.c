@@ -45,7 +45,7 @@ static const struct {
     {"Elder", UINT64_C(0x101c0e9e3c1a89d3)},
     {"Evidence", UINT64_C(0xd6ff234153869407)},
     {"LedgerCheckpoint", UINT64_C(0x29755c85fc090a24)},
-    {"OrderAssigned", UINT64_C(0x4dda030354226374)},
+    {"OrderAssigned", UINT64_C(0x652582e47644aad8)},
     {"OrderFinalized", UINT64_C(0x586602da83215088)},
     {"PaymentInstruction", UINT64_C(0x61f61156871bbbb2)},
     {"VisitEvent", UINT64_C(0x22a8f1f2602da294)},
@@ -68,7 +68,7 @@ static const struct {
                  "invalid_deduction_cents:long publication_lag_days:int updated_at:long"},
     {"OrderAssigned", "order_id:string elder_id:string caregiver_id:string provider_id:string "
                       "service_type:string scheduled_start:long scheduled_minutes:int "
-                      "received_at:long"},
+                      "received_at:long caregiver_certified:?boolean"},
     {"VisitEvent", "event_id:string kind:enum(CHECK_IN|CHECK_OUT) order_id:string "
                    "caregiver_id:string provider_id:string elder_id:string at:long "
                    "received_at:long gps:{lat:double,lon:double,accuracy_m:?double} "

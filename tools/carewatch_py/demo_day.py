@@ -64,8 +64,20 @@ ORDERS = [
     ("O-SCHED-B", 5, "CG11", "P02", "14:30", "schedule_overlap"),
     ("O-VOVL-A", 2, "CG10", "P02", "15:00", "honest"),
     ("O-VOVL-B", 5, "CG10", "P02", "17:00", "visit_overlap"),
+    ("O-NOCERT", 10, "CG12", "P02", "13:00", "uncertified"),
+    # Three 211-minute visits in one day: 633 minutes, over the 600 cap at
+    # the third check-out.
+    ("O-LONG-1", 7, "CG13", "P01", "07:00", "long_day"),
+    ("O-LONG-2", 8, "CG13", "P01", "11:00", "long_day"),
+    ("O-LONG-3", 9, "CG13", "P01", "15:00", "long_day"),
 ]
 CAREGIVERS = sorted({(cg, provider) for _, _, cg, provider, _, _ in ORDERS})
+UNCERTIFIED_CAREGIVERS = {"CG12"}  # no care-worker certificate
+# Every order is for bathing but these (a service that needs a certificate:
+# rules.certified_service_types).
+SERVICE_TYPES = {"O-NOCERT": "nursing"}
+# Every order is scheduled for 60 minutes but these.
+SCHEDULED_MINUTES = {"O-LONG-1": 210, "O-LONG-2": 210, "O-LONG-3": 210}
 
 # Non-PASS verdicts of the day, by unprefixed subject (event id, or order id
 # for order-level rules), with the allowed lateness longer than the day's
@@ -95,6 +107,11 @@ EXPECTED = {
     ("O-VOVL-A-out", "FROZEN_CAREGIVER"): "RED",
     ("O-VOVL-B-out", "FROZEN_CAREGIVER"): "RED",
     ("O-VOVL-C", "NO_SHOW"): "ORANGE",  # its check-in only comes after_freeze
+    # CG12 has no certificate: frozen by the assignment, before its visit.
+    ("O-NOCERT", "UNCERTIFIED"): "RED",
+    ("O-NOCERT-in", "FROZEN_CAREGIVER"): "RED",
+    ("O-NOCERT-out", "FROZEN_CAREGIVER"): "RED",
+    ("O-LONG-3-out", "DAILY_HOURS_EXCEEDED"): "ORANGE",
 }
 # Non-PASS verdicts of the day's evidence (posted with the closing visit).
 EXPECTED_EVIDENCE = {
@@ -127,6 +144,10 @@ EXPECTED_FINAL = {
     "O-VOVL-A": "INVALID",   # its check-out came while CG10 was frozen
     "O-VOVL-B": "INVALID",
     "O-VOVL-C": "INVALID",
+    "O-NOCERT": "INVALID",    # nursing by a caregiver without a certificate
+    "O-LONG-1": "VALID",
+    "O-LONG-2": "VALID",
+    "O-LONG-3": "INVALID",    # the day's 601st visit minute and beyond, no evidence
     "O-CLOSE": "VALID",       # the closing visit, honest
 }
 # ...and once the last visit (a day after the week-later one) is in.
@@ -171,7 +192,8 @@ class Day:
                 "community_id": "C%02d" % ((i + 1) // 2),
                 "home": {"lat": round(lat, 7), "lon": round(lon, 7), "crs": crs},
             })
-        self.caregivers = [{"caregiver_id": p + cg, "provider_id": p + prov, "certified": True}
+        self.caregivers = [{"caregiver_id": p + cg, "provider_id": p + prov,
+                            "certified": cg not in UNCERTIFIED_CAREGIVERS}
                            for cg, prov in CAREGIVERS]
         period_end = (d0.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) \
             - datetime.timedelta(days=1)
@@ -221,8 +243,9 @@ class Day:
     def _order(self, oid, elder, cg, start, date=None):
         p = self.prefix
         return {"order_id": p + oid, "elder_id": "%sE%03d" % (p, elder), "caregiver_id": p + cg,
-                "service_type": "bathing", "scheduled_start": self.at(start, date),
-                "scheduled_minutes": 60}
+                "service_type": SERVICE_TYPES.get(oid, "bathing"),
+                "scheduled_start": self.at(start, date),
+                "scheduled_minutes": SCHEDULED_MINUTES.get(oid, 60)}
 
     def _fix(self, oid, elder, cg, which, hhmm, date=None, offset_m=0.0):
         p = self.prefix
@@ -235,7 +258,7 @@ class Day:
             body["face_match"] = 0.95
         else:
             body["voiceprint_match"] = 0.91
-            body["items"] = ["bathing"]
+            body["items"] = [SERVICE_TYPES.get(oid, "bathing")]
         return body
 
     def _visit(self, oid, elder, cg, start, pattern):
@@ -249,6 +272,8 @@ class Day:
             t_out = _add_minutes(start, 32)
         if pattern == "visit_overlap":  # checks in while O-VOVL-A is still open
             t_in, t_out = "15:40", "16:40"
+        if pattern == "long_day":
+            t_in, t_out = _add_minutes(start, 1), _add_minutes(start, 212)
         check_in = self._fix(oid, elder, cg, "in", t_in, offset_m=offset)
         check_out = self._fix(oid, elder, cg, "out", t_out, offset_m=offset)
         if pattern == "face_mismatch":

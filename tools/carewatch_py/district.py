@@ -60,6 +60,14 @@ FRAUD_RULES = {
     "inaccurate": (("GPS_INACCURATE",), (), (), True),
     # The importer books the ordered service as done: history cannot show it.
     "mismatch": (("SERVICE_MISMATCH",), (), (), True),
+    # A caregiver without a certificate assigned a service that needs one:
+    # frozen by the assignment, so the visit's events are FROZEN_CAREGIVER.
+    # The importer registers every caregiver as certified: history cannot
+    # show it.
+    "uncertified": (("UNCERTIFIED",), (), ("FROZEN_CAREGIVER",), False),
+    # The third of three 211-minute visits of one caregiver's day (633 min):
+    # ghost visits or a caregiver no one should let work that long.
+    "long_day": (("DAILY_HOURS_EXCEEDED",), ("DAILY_HOURS_EXCEEDED",), (), True),
 }
 # The honest order of a schedule- or visit-overlap pair: its caregiver is
 # frozen when the overlapping order is assigned (or its visit checks in while
@@ -68,17 +76,23 @@ PARTNER = "overlap_partner"
 PARTNER_RULES = ("FROZEN_CAREGIVER",)
 FRAUD_TYPES = tuple(FRAUD_RULES)
 PAIR_TYPES = ("travel", "visit_overlap", "schedule_overlap")
+GROUP_TYPES = PAIR_TYPES + ("long_day",)
+LONG_DAY_STARTS = (7 * 3600, 11 * 3600, 15 * 3600)  # local times of a long day's visits
+LONG_DAY_MINUTES = 210
 DEFAULT_RATES = {
     "no_show": 0.05, "short": 0.05, "away": 0.03, "dual": 0.02, "travel": 0.01,
     "visit_overlap": 0.005, "schedule_overlap": 0.005, "backfill": 0.02, "photo": 0.02,
     "face": 0.02, "voice": 0.01, "no_checkout": 0.01, "inaccurate": 0.01,
-    "mismatch": 0.01,
+    "mismatch": 0.01, "uncertified": 0.005, "long_day": 0.005,
     "evidence": 0.2,  # share of curable frauds whose evidence comes within 72 h
     # share of those whose evidence shows an earlier order's photo and
     # recording (EVIDENCE_REUSE: rejected, the order stays INVALID)
     "evidence_reuse": 0.1,
 }
 SERVICE_TYPES = ("bathing", "cleaning", "meal", "medication", "companionship")
+# Of those, the ones only a certified caregiver may give (the services'
+# default rules.certified_service_types holds them).
+CERTIFIED_SERVICE_TYPES = ("bathing", "medication")
 
 
 def parse_rates(text):
@@ -253,9 +267,10 @@ class District:
         self._rogues = 0
         for kind in PAIR_TYPES:
             self._inject_pairs(kind, self._count(kind))
+        self._inject_long_days(self._count("long_day"))
         # Back-fills last: their posting time waits for an event that the
         # others must not remove.
-        singles = [k for k in FRAUD_TYPES if k not in PAIR_TYPES and k != "backfill"]
+        singles = [k for k in FRAUD_TYPES if k not in GROUP_TYPES and k != "backfill"]
         for kind in singles + ["backfill"]:
             self._inject_single(kind, self._count(kind))
         self._evidence()
@@ -264,12 +279,12 @@ class District:
         o["fraud"] = fraud
         self._taken.add(o["order_id"])
 
-    def _rogue(self, street):
-        """A caregiver of its own for a two-order fraud."""
+    def _rogue(self, street, certified=True):
+        """A caregiver of its own for a two-order fraud (or an uncertified one)."""
         self._rogues += 1
         cg = "%sCGX%04d" % (self.prefix, self._rogues)
         self.caregivers.append({"caregiver_id": cg, "provider_id": self.streets[street]["provider"],
-                                "street": street})
+                                "street": street, "certified": certified})
         return cg
 
     def _inject_pairs(self, kind, count):
@@ -328,6 +343,32 @@ class District:
             self._take(a, PARTNER)
             self._take(b, "schedule_overlap")
 
+    def _inject_long_days(self, count):
+        """Three orders of one day and street move to a caregiver of their
+        own, 210 minutes each, visited 211 minutes at 07:00, 11:00 and 15:00:
+        the third check-out takes the day to 633 minutes."""
+        by_day = {}
+        for o in self.free:
+            if o["order_id"] not in self._taken:
+                by_day.setdefault((o["street"], o["day"]), []).append(o)
+        made = 0
+        for key in sorted(by_day):
+            if made >= count:
+                break
+            group = [o for o in by_day[key] if o["order_id"] not in self._taken][:3]
+            if len(group) < 3:
+                continue
+            cg = self._rogue(key[0])
+            base = self._day_start(key[1])
+            for i, o in enumerate(group):
+                o["caregiver"], o["minutes"] = cg, LONG_DAY_MINUTES
+                o["start"] = base + LONG_DAY_STARTS[i]
+                v = self.visits[o["order_id"]]
+                v["in_at"] = o["start"] + 60
+                v["out_at"] = v["in_at"] + (LONG_DAY_MINUTES + 1) * 60
+                self._take(o, "long_day" if i == 2 else "honest")
+            made += 1
+
     def _last_of_day(self):
         """Orders after which their caregiver has no other that day."""
         last = {}
@@ -375,6 +416,10 @@ class District:
                 # ticks another service than the one ordered
                 others = [s for s in SERVICE_TYPES if s != o["service_type"]]
                 v["items"] = [others[rnd.randrange(len(others))]]
+            elif kind == "uncertified":
+                o["caregiver"] = self._rogue(o["street"], certified=False)
+                o["service_type"] = CERTIFIED_SERVICE_TYPES[
+                    rnd.randrange(len(CERTIFIED_SERVICE_TYPES))]
             elif kind == "inaccurate":
                 # at home, but the phone reports the fix good to 60-300 m only
                 v["in_accuracy"] = round(rnd.uniform(60.0, 300.0), 1)
@@ -540,7 +585,8 @@ class District:
     def _build(self):
         self.reference = [dict(self.elder_body(e), type="elder") for e in self.elders]
         self.reference += [{"type": "caregiver", "caregiver_id": c["caregiver_id"],
-                            "provider_id": c["provider_id"], "certified": True}
+                            "provider_id": c["provider_id"],
+                            "certified": c.get("certified", True)}
                            for c in self.caregivers]
         self.reference += [dict(k, type="contract") for k in self.contracts()]
         timed = []

@@ -3,7 +3,10 @@ the ground truth of a simulated district (truth.csv from carewatch
 simulate). Per fraud type: injected, caught (every rule the fraud must trip
 is among the order's reasons and the status is the expected one), missed;
 for honest orders the false alarms (any reason, or not VALID); for the
-honest half of a schedule-overlap pair the side effect of the freeze.
+honest half of a schedule-overlap pair the side effect of the freeze; and
+in a live feed a row for the evidence that reuses another order's photo
+and recording (EVIDENCE_REUSE among the reasons of the order, which stays
+INVALID).
 
     python -m carewatch_py.quality --truth DIR/truth.csv [--brokers HOST:PORT] \\
         [--mode feed|import] [--timeout 600] [--strict]
@@ -50,7 +53,7 @@ def evaluate(truth, finals, mode="feed"):
             continue
         reasons = set(final["reasons"])
         wanted = set(_split(t[rules_col]))
-        allowed = wanted | set(_split(t.get("may_also"))) | {"EVIDENCE_EXPIRED"}
+        allowed = wanted | set(_split(t.get("may_also"))) | {"EVIDENCE_EXPIRED", "EVIDENCE_REUSE"}
         if not wanted:  # honest (or a fraud history cannot see)
             if reasons or final["status"] != t[status_col]:
                 c["false_alarms"] += 1
@@ -66,8 +69,33 @@ def evaluate(truth, finals, mode="feed"):
             c["missed"] += 1
             misses.append((t["order_id"], fraud, final["status"], sorted(reasons),
                            t[status_col], sorted(wanted)))
+    if mode == "feed":
+        _evidence_reuse(truth, finals, types, misses)
     return {"types": types, "misses": misses, "false_alarms": false_alarms, "extra": extra,
             "mode": mode}
+
+
+EVIDENCE_REUSE_ROW = "evidence_reuse"
+
+
+def _evidence_reuse(truth, finals, types, misses):
+    """Orders whose evidence shows an earlier order's photo and recording:
+    caught when EVIDENCE_REUSE is among their reasons and they are INVALID."""
+    for t in truth:
+        if t.get("evidence") != "reused":
+            continue
+        c = types.setdefault(EVIDENCE_REUSE_ROW, {"injected": 0, "caught": 0, "missed": 0,
+                                                  "not_final": 0, "false_alarms": 0})
+        c["injected"] += 1
+        final = finals.get(t["order_id"])
+        if final is None:
+            c["not_final"] += 1
+        elif "EVIDENCE_REUSE" in final["reasons"] and final["status"] == "INVALID":
+            c["caught"] += 1
+        else:
+            c["missed"] += 1
+            misses.append((t["order_id"], EVIDENCE_REUSE_ROW, final["status"],
+                           sorted(final["reasons"]), "INVALID", ["EVIDENCE_REUSE"]))
 
 
 def ok(result):
@@ -80,7 +108,7 @@ def format_result(result, limit=20):
     rules_idx = 0 if result["mode"] == "feed" else 1
     lines = ["%-17s %-36s %8s %7s %7s %9s %12s" % ("fraud", "rules", "injected", "caught",
                                                   "missed", "not final", "false alarms")]
-    order = ["honest"] + list(FRAUD_RULES) + [PARTNER]
+    order = ["honest"] + list(FRAUD_RULES) + [PARTNER, EVIDENCE_REUSE_ROW]
     for fraud in order + sorted(set(result["types"]) - set(order)):
         c = result["types"].get(fraud)
         if c is None:
@@ -89,9 +117,12 @@ def format_result(result, limit=20):
             rules = "(none: must be VALID, no reason)"
         elif fraud == PARTNER:
             rules = "FROZEN_CAREGIVER (side effect)"
+        elif fraud == EVIDENCE_REUSE_ROW:
+            rules = "EVIDENCE_REUSE (evidence of another)"
         else:
             rules = ",".join(FRAUD_RULES[fraud][rules_idx]) or "(none in history)"
-        judged = fraud == PARTNER or (fraud in FRAUD_RULES and FRAUD_RULES[fraud][rules_idx])
+        judged = fraud in (PARTNER, EVIDENCE_REUSE_ROW) or (
+            fraud in FRAUD_RULES and FRAUD_RULES[fraud][rules_idx])
         if not judged:
             lines.append("%-17s %-36s %8d %7s %7s %9d %12d" % (fraud, rules, c["injected"], "-",
                                                              "-", c["not_final"],
