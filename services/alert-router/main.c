@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "alert.h"
-#include "alert_topics.h"
+#include "topic_maker.h"
 #include "avro_codec.h"
 #include "checker.h"
 #include "claims.h"
@@ -80,7 +80,7 @@ typedef struct {
 typedef struct {
     cw_checker *ck;
     alert_routing routing;
-    alert_topics *topics;
+    cw_topic_maker *topics;
     int64_t window_ms;
     int window_colours[ALERT_COLOURS];
     int64_t ttl_seconds;
@@ -217,9 +217,9 @@ static int ensure_topics(router_ctx *r, const cw_stream_msg *msg, alert_targets 
     for (size_t i = 0; i < t->count; i++) {
         char err[256] = "given up on for a minute after failing";
         int created = 0;
-        int failing = alert_topics_given_up(r->topics, t->topics[i]);
+        int failing = cw_topic_maker_given_up(r->topics, t->topics[i]);
         if (!failing &&
-            alert_topics_ensure(r->topics, t->topics[i], &created, err, sizeof(err)) == 0) {
+            cw_topic_maker_ensure(r->topics, t->topics[i], &created, err, sizeof(err)) == 0) {
             if (created) {
                 cw_counter_add(r->topics_made, NULL, 1);
                 cw_log_info("alert topic created", "topic", t->topics[i], NULL);
@@ -233,7 +233,7 @@ static int ensure_topics(router_ctx *r, const cw_stream_msg *msg, alert_targets 
             cw_log_warn("alert topic unavailable", "topic", t->topics[i], "error", err, NULL);
             if (msg->attempt + 1 < TOPIC_ATTEMPTS)
                 return CW_RETRY;
-            alert_topics_give_up(r->topics, t->topics[i]);
+            cw_topic_maker_give_up(r->topics, t->topics[i]);
         }
         if (t->unroutable_count < ALERT_MAX_TARGETS) {
             snprintf(reasons[t->unroutable_count], ALERT_TOPIC_MAX + 200, "%s", err);
@@ -584,7 +584,7 @@ static void router_teardown(cw_checker *ck)
     router_ctx *r = ck->user_data;
     if (r == NULL)
         return;
-    alert_topics_free(r->topics);
+    cw_topic_maker_free(r->topics);
     free(r->pending);
     free(r);
     ck->user_data = NULL;
@@ -605,7 +605,7 @@ static int router_setup(cw_checker *ck)
     r->ttl_seconds = cw_config_int(ck->cfg, "dedup.claim_ttl_days") * 86400;
     r->frozen_alerts = cw_config_bool(ck->cfg, "alerts.caregiver_frozen");
     r->utc_offset_minutes = (int)cw_config_int(ck->cfg, "time.utc_offset_minutes");
-    r->topics = alert_topics_new(cw_producer_handle(ck->producer),
+    r->topics = cw_topic_maker_new(cw_producer_handle(ck->producer),
                                  (int)cw_config_int(ck->cfg, "routing.street_partitions"),
                                  (int)cw_config_int(ck->cfg, "routing.street_replication_factor"),
                                  (int)cw_config_int(ck->cfg, "routing.topic_timeout_ms"));

@@ -1,7 +1,8 @@
 /* The ledger-writer's dossiers in Redis: each input record is stored into
  * its order's dossier (dossier.h) and the order decided when it can be
  * (finalize_rules.h); a decided order is appended to the log, from which
- * publication.c publishes it.
+ * publication.c publishes it. An order found questionable also asks its
+ * provider for evidence (evidence_request.h), into the batch's outbox.
  *
  *   cw:lw:d:<order_id>               the dossier
  *   cw:lw:pending                    orders not final yet, scored by the
@@ -21,6 +22,7 @@
 
 #include "avro_fields.h"
 #include "dossier.h"
+#include "evidence_request.h"
 #include "finalized_record.h"
 #include "ledger_writer.h"
 #include "log.h"
@@ -177,9 +179,42 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     return CW_HANDLED;
 }
 
+/* Asks the order's provider for evidence (evidence_request.h), on the
+ * provider's notice topic, made on first use. 0 or -1. */
+static int request_evidence(ledger_ctx *c, cw_outbox *out, const dossier *d,
+                            const fin_decision *f)
+{
+    cw_elder_state elder;
+    int found = cw_state_load_elder(c->ck->redis, d->elder_id, &elder);
+    if (found < 0)
+        return -1;
+    evidence_request r = evidence_request_of(f, d->d.order_id, d->provider_id, d->caregiver_id,
+                                             d->elder_id, found ? elder.street_id : "");
+    char topic[CW_KEY_MAX], err[256];
+    int created = 0;
+    if (evidence_request_topic(d->provider_id, topic, sizeof(topic)) != 0)
+        return -1;
+    if (cw_topic_maker_ensure(c->notice_topics, topic, &created, err, sizeof(err)) != 0) {
+        cw_log_warn("no notice topic yet", "topic", topic, "error", err, NULL);
+        return -1;
+    }
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (evidence_request_encode(&r, &bytes, &len, err, sizeof(err)) != 0) {
+        cw_log_error("cannot encode EvidenceRequested", "order_id", r.order_id, "error", err,
+                     NULL);
+        return -1;
+    }
+    if (cw_outbox_add_owned(out, topic, r.order_id, bytes, len) != 0)
+        return -1;
+    cw_counter_add(c->evidence_requests, NULL, 1);
+    return 0;
+}
+
 /* Decides an order from its dossier (an HGETALL reply). CW_HANDLED or
  * CW_RETRY. */
-static int decide_from(ledger_ctx *c, const char *order_id, const redisReply *hash)
+static int decide_from(ledger_ctx *c, cw_outbox *out, const char *order_id,
+                       const redisReply *hash)
 {
     if (hash->type != REDIS_REPLY_ARRAY)
         return CW_RETRY;
@@ -201,6 +236,13 @@ static int decide_from(ledger_ctx *c, const char *order_id, const redisReply *ha
     int rc = CW_HANDLED;
     /* Decided without the watermark first: only a deadline needs it. */
     fin_decision f = finalize_decide(&d.d, INT64_MIN, &c->windows);
+    /* Questionable: whether the watermark has passed the deadline or not,
+     * so that a replay asks as the live run did (the same bytes each time
+     * the order is looked at until it is final). */
+    if (f.questionable && c->evidence_notices && request_evidence(c, out, &d, &f) != 0) {
+        rc = CW_RETRY;
+        goto out;
+    }
     if (f.state == FIN_WAIT && f.wake_at != INT64_MAX) {
         int64_t wm;
         if (cw_checker_watermark(c->ck, d.partition, &wm) != 0) {
@@ -237,7 +279,7 @@ out:
 /* Applies up to MAX_UPDATES commands to an order's dossier and reads the
  * dossier back in the same round trip, then decides the order.
  * CW_HANDLED or CW_RETRY. */
-static int update_and_evaluate(ledger_ctx *c, const char *order_id, size_t n,
+static int update_and_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id, size_t n,
                                const int *argcs, const char *const *const *cmds)
 {
     uint64_t index;
@@ -266,15 +308,15 @@ static int update_and_evaluate(ledger_ctx *c, const char *order_id, size_t n,
         }
     }
     if (rc == CW_HANDLED)
-        rc = decide_from(c, order_id, replies[n]);
+        rc = decide_from(c, out, order_id, replies[n]);
     for (size_t i = 0; i <= n; i++)
         freeReplyObject(replies[i]);
     return rc;
 }
 
-int lw_evaluate(ledger_ctx *c, const char *order_id)
+int lw_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id)
 {
-    return update_and_evaluate(c, order_id, 0, NULL, NULL);
+    return update_and_evaluate(c, out, order_id, 0, NULL, NULL);
 }
 
 /* The first pending order scored at least `from`: 1 found (id and score
@@ -358,10 +400,10 @@ int lw_finalized_through(ledger_ctx *c, int64_t *out)
 }
 
 /* One command, then the decision. */
-static int update1_and_evaluate(ledger_ctx *c, const char *order_id, int argc,
+static int update1_and_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id, int argc,
                                 const char *const *argv)
 {
-    return update_and_evaluate(c, order_id, 1, &argc, &argv);
+    return update_and_evaluate(c, out, order_id, 1, &argc, &argv);
 }
 
 /* ---- input records ------------------------------------------------------------- */
@@ -375,7 +417,8 @@ static int already_final(ledger_ctx *c, const char *order_id)
     return 1;
 }
 
-int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
+int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                    size_t len)
 {
     const char *order_id, *elder_id, *caregiver_id, *provider_id;
     int64_t start;
@@ -399,10 +442,11 @@ int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_
     const char *argv[] = {"HSET",  key,          "start", s_start,     "minutes",
                           s_minutes, "cg",       caregiver_id, "prov", provider_id,
                           "elder", elder_id,     "part",  s_part};
-    return update1_and_evaluate(c, order_id, 14, argv);
+    return update1_and_evaluate(c, out, order_id, 14, argv);
 }
 
-int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
+int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                    size_t len)
 {
     const char *event_id, *kind, *order_id;
     int64_t at;
@@ -424,10 +468,11 @@ int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_
     const char *set_ev[] = {"HSETNX", key, is_in ? "in_ev" : "out_ev", event_id};
     const char *const *cmds[] = {set_at, set_ev};
     const int argcs[] = {4, 4};
-    return update_and_evaluate(c, order_id, 2, argcs, cmds);
+    return update_and_evaluate(c, out, order_id, 2, argcs, cmds);
 }
 
-int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
+int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                       size_t len)
 {
     const char *order_id, *reused_from;
     int64_t at;
@@ -447,10 +492,11 @@ int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, char *reason, si
     /* Another order's photo or recording (EVIDENCE_REUSE) cures nothing;
      * it is kept apart, to be named if the order then expires. */
     const char *argv[] = {"HSETNX", key, reused_from != NULL ? "rev_at" : "ev_at", s_at};
-    return update1_and_evaluate(c, order_id, 4, argv);
+    return update1_and_evaluate(c, out, order_id, 4, argv);
 }
 
-int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len)
+int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                    size_t len)
 {
     const char *check_id, *order_id, *rule, *outcome;
     int64_t at;
@@ -480,6 +526,6 @@ int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_
     }
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
     const char *argv[] = {"HSETNX", key, field, value};
-    return update1_and_evaluate(c, order_id, 4, argv);
+    return update1_and_evaluate(c, out, order_id, 4, argv);
 }
 

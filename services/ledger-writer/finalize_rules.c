@@ -190,6 +190,10 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
 
     int64_t visit_end = d->has_out ? d->out_at : d->in_at + w->no_checkout_ms;
     int64_t deadline = visit_end + w->evidence_window_ms;
+    out.questionable = 1;
+    out.visit_end = visit_end;
+    out.evidence_deadline = deadline;
+    out.questionable_at = latest;
     if (d->has_evidence && d->evidence_at <= deadline)
         return decide(out, FIN_VALID, max64(latest, d->evidence_at));
     if (wm > deadline) {
@@ -198,7 +202,11 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
             add_reason(&out, "EVIDENCE_REUSE");
         return decide(out, FIN_INVALID, max64(latest, deadline));
     }
-    return wait_until(out, deadline);
+    /* Waiting for evidence keeps the reasons: they are what it is asked
+     * for. */
+    out.state = FIN_WAIT;
+    out.wake_at = deadline;
+    return out;
 }
 
 int64_t finalize_lower_bound(const fin_dossier *d)

@@ -77,6 +77,14 @@ typedef struct {
      * "CHECK_IN" / "CHECK_OUT" when an event is awaited. */
     char missing_subject[FIN_ID_MAX];
     char missing_rule[FIN_RULE_MAX];
+    /* The order is questionable: every verdict is in, none red, it was
+     * visited in time, and yellow / orange ones flag it (reasons, without
+     * EVIDENCE_EXPIRED). Set whatever evidence and watermark say, so that
+     * a replay requests the evidence a live run requested: visit_end is the
+     * check-out (or check-in + 240 min), evidence_deadline visit_end + 72 h,
+     * questionable_at the latest verdict or event time. */
+    int questionable;
+    int64_t visit_end, evidence_deadline, questionable_at;
 } fin_decision;
 
 void fin_windows_default(fin_windows *w);

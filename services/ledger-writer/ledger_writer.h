@@ -1,7 +1,8 @@
 /* The ledger-writer's state shared by its files: main.c (start-up, the
  * record dispatch and timers), dossier_store.c (dossiers in Redis and the
- * decision of each order) and publication.c (what the log holds that Kafka
- * must get). One instance, one thread. */
+ * decision of each order), evidence_request.c (the notice a questionable
+ * order sends its provider) and publication.c (what the log holds that
+ * Kafka must get). One instance, one thread. */
 #ifndef LEDGER_WRITER_H
 #define LEDGER_WRITER_H
 
@@ -14,6 +15,7 @@
 #include "ledger_log.h"
 #include "ledger_sign.h"
 #include "metrics.h"
+#include "topic_maker.h"
 
 /* finalized_through (the promise a checkpoint carries to the payment
  * scheduler): every order this writer will ever finalize with finalized_at
@@ -47,19 +49,27 @@ typedef struct {
     char published_path[PATH_MAX];
     cw_counter *finalized;   /* by status */
     cw_counter *after_final; /* records about orders already final (ignored) */
+    cw_counter *evidence_requests; /* EvidenceRequested notices produced */
+    int evidence_notices;          /* ledger.evidence_notices */
+    cw_topic_maker *notice_topics; /* notices.provider.<id>, made on first use */
     cw_gauge *size;
 } ledger_ctx;
 
 /* dossier_store.c: each takes one input record into the order's dossier
  * and decides the order if it can. CW_HANDLED, CW_REJECT (with reason) or
  * CW_RETRY (Redis). */
-int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len);
-int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len);
-int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len);
-int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, char *reason, size_t len);
+int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                    size_t len);
+int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                    size_t len);
+int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                       size_t len);
+int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                    size_t len);
 /* Decides an order if it can be decided (appending it to the log), else
- * makes sure its timer is set. CW_HANDLED or CW_RETRY. */
-int lw_evaluate(ledger_ctx *c, const char *order_id);
+ * makes sure its timer is set. A questionable order also gets its
+ * EvidenceRequested notice into out. CW_HANDLED or CW_RETRY. */
+int lw_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id);
 /* finalized_through now (see above), never below the last published one.
  * 0, or -1 when Redis cannot be asked or no partition is assigned. */
 int lw_finalized_through(ledger_ctx *c, int64_t *out);

@@ -78,6 +78,16 @@ static const cw_cfg_spec ledger_config_spec[] = {
      .max = 1440,
      .help = "when nothing was appended, the latest checkpoint is published again once "
              "finalized_through has moved on this much"},
+    {.key = "ledger.evidence_notices", .type = CW_CFG_BOOL, .default_value = "true",
+     .help = "ask a questionable order's provider for evidence: EvidenceRequested on "
+             "notices.provider.<provider_id>"},
+    {.key = "ledger.notice_partitions", .type = CW_CFG_INT, .default_value = "1", .min = 1,
+     .max = 10000, .help = "partitions of a provider's notice topic, created on first use"},
+    {.key = "ledger.notice_replication_factor", .type = CW_CFG_INT, .default_value = "-1",
+     .min = -1, .max = 32,
+     .help = "replication factor of such a topic; -1 = the broker's default"},
+    {.key = "ledger.topic_timeout_ms", .type = CW_CFG_INT, .default_value = "10000", .min = 100,
+     .max = 300000, .help = "how long to wait for the broker to create a topic"},
     {.key = NULL},
 };
 
@@ -89,15 +99,15 @@ static int ledger_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
     if (strcmp(name, "OrderAssigned") == 0 && strcmp(msg->topic, "visit.events") == 0)
         return CW_HANDLED; /* the overlap-detector's copy; orders.assigned has it */
     if (strcmp(name, "OrderAssigned") == 0)
-        return lw_handle_order(c, msg, reason, len);
+        return lw_handle_order(c, msg, out, reason, len);
     if (strcmp(name, "VisitEvent") == 0)
-        return lw_handle_visit(c, msg, reason, len);
+        return lw_handle_visit(c, msg, out, reason, len);
     if (strcmp(name, "CaregiverStatusChanged") == 0)
         return CW_HANDLED; /* an admin's unfreeze: the overlap-detector applies it */
     if (strcmp(name, "Evidence") == 0)
-        return lw_handle_evidence(c, msg, reason, len);
+        return lw_handle_evidence(c, msg, out, reason, len);
     if (strcmp(name, "CheckResult") == 0)
-        return lw_handle_check(c, msg, reason, len);
+        return lw_handle_check(c, msg, out, reason, len);
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
     return CW_REJECT;
 }
@@ -107,8 +117,7 @@ static int ledger_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
 static int fire(void *user_data, const char *order_id, int64_t due, cw_outbox *out)
 {
     (void)due;
-    (void)out;
-    return lw_evaluate(user_data, order_id);
+    return lw_evaluate(user_data, out, order_id);
 }
 
 static int ledger_tick(void *user_data, cw_outbox *out)
@@ -190,6 +199,7 @@ static void ledger_teardown(cw_checker *ck)
         ledger_log_close(c->log);
     ledger_key_free(c->signer);
     cw_idset_free(&c->index);
+    cw_topic_maker_free(c->notice_topics);
     free(c);
     ck->user_data = NULL;
 }
@@ -216,7 +226,16 @@ static int ledger_setup(cw_checker *ck)
     c->after_final = cw_metrics_counter("carewatch_ledger_after_final_total",
                                         "records about orders already final (ignored)", NULL);
     c->size = cw_metrics_gauge("carewatch_ledger_entries", "entries in the ledger", NULL);
-    if (open_ledger(c) != 0) {
+    c->evidence_requests = cw_metrics_counter(
+        "carewatch_ledger_evidence_requests_total",
+        "EvidenceRequested notices produced (an order may be asked again, same bytes)", NULL);
+    c->evidence_notices = cw_config_bool(ck->cfg, "ledger.evidence_notices");
+    c->notice_topics =
+        cw_topic_maker_new(cw_producer_handle(ck->producer),
+                           (int)cw_config_int(ck->cfg, "ledger.notice_partitions"),
+                           (int)cw_config_int(ck->cfg, "ledger.notice_replication_factor"),
+                           (int)cw_config_int(ck->cfg, "ledger.topic_timeout_ms"));
+    if (c->notice_topics == NULL || open_ledger(c) != 0) {
         ledger_teardown(ck);
         return -1;
     }

@@ -6,6 +6,7 @@ writer killed with SIGKILL mid-run finalizes every order exactly once after
 its restart."""
 
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -17,8 +18,9 @@ import uuid
 import pytest
 
 from carewatch_py.demo_day import Day
-from conftest import (BUILD_DIR, REPO, Service, TopicWatch, allocate_day, checker_config,
-                      free_port, post)
+from carewatch_py.topics import read_topics
+from conftest import (BUILD_DIR, KAFKA_BROKERS, REPO, Service, TopicWatch, allocate_day,
+                      checker_config, free_port, post)
 
 CLI = os.path.join(BUILD_DIR, "services", "cli", "carewatch")
 
@@ -107,6 +109,13 @@ def wait_finalized(watch, records, wanted, timeout=120):
         time.sleep(0.5)
 
 
+def as_ms(value):
+    """A timestamp-millis field as the reader gives it (a datetime) in ms."""
+    if isinstance(value, datetime.datetime):
+        return round(value.timestamp() * 1000)
+    return value
+
+
 def cli(*args):
     return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60)
 
@@ -150,6 +159,31 @@ def test_fraud_day_is_finalized_as_expected_once(ingest, keys, checkers, writer,
     assert reasons["O-LONG-3"] == ["DAILY_HOURS_EXCEEDED", "EVIDENCE_EXPIRED"]
     assert "VISIT_OVERLAP" in reasons["O-VOVL-B"]
     assert "EVIDENCE_EXPIRED" not in reasons["O-VOVL-B"]  # red needs no deadline
+
+    # Every questionable order (flagged yellow / orange only, visited: the
+    # ones that expired or were cured) asked its provider for evidence, on
+    # the provider's notice topic, with its flags and its deadline; no
+    # other order did. A request may come again, with the same bytes.
+    questionable = {o for o, v in by_order.items()
+                    if v[0]["reasons"] and ("EVIDENCE_EXPIRED" in v[0]["reasons"]
+                                            or v[0]["status"] == "VALID")}
+    assert {ids + "O-VOICE", ids + "O-SHORT", ids + "O-LONG-3"} <= questionable
+    notices = read_topics(KAFKA_BROKERS, ["notices.provider.%sP01" % ids,
+                                          "notices.provider.%sP02" % ids])
+    asked = {}
+    for r in notices:
+        assert r["name"] == "EvidenceRequested", r
+        v = {k: as_ms(x) for k, x in r["value"].items()}
+        assert r["key"] == v["order_id"] and r["topic"].endswith(v["provider_id"])
+        assert asked.setdefault(v["order_id"], v) == v, "asked again differently"
+    assert set(asked) == questionable, sorted(set(asked) ^ questionable)
+    for order_id, v in asked.items():
+        final = by_order[order_id][0]
+        assert v["reasons"] == [x for x in final["reasons"]
+                                if x not in ("EVIDENCE_EXPIRED", "EVIDENCE_REUSE")]
+        end = as_ms(final["check_out_at"]) or as_ms(final["check_in_at"]) + 240 * 60000
+        assert (v["visit_end"], v["deadline"]) == (end, end + 72 * 3600000), order_id
+    assert asked[ids + "O-SHORT"]["street_id"] == "S02"
 
     honest = by_order[ids + "O-HONEST"][0]
     assert honest["service_day"] == day.date

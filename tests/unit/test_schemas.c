@@ -44,6 +44,7 @@ static const struct {
     {"DeadLetter", UINT64_C(0xd66bbf1e7116f94b)},
     {"Elder", UINT64_C(0x101c0e9e3c1a89d3)},
     {"Evidence", UINT64_C(0xd6ff234153869407)},
+    {"EvidenceRequested", UINT64_C(0x8bc1990eb09c7ffb)},
     {"LedgerCheckpoint", UINT64_C(0x29755c85fc090a24)},
     {"OrderAssigned", UINT64_C(0x652582e47644aad8)},
     {"OrderFinalized", UINT64_C(0x586602da83215088)},
@@ -77,6 +78,9 @@ static const struct {
     {"Evidence", "event_id:string order_id:string caregiver_id:string provider_id:string "
                  "at:long received_at:long watermark_photo_sha256:string "
                  "elder_recording_sha256:string"},
+    {"EvidenceRequested", "request_id:string order_id:string provider_id:string "
+                          "caregiver_id:string elder_id:string street_id:string "
+                          "reasons:array<string> visit_end:long deadline:long at:long"},
     {"CheckResult", "check_id:string order_id:string caregiver_id:string event_id:?string "
                     "rule:string outcome:enum(PASS|YELLOW|ORANGE|RED) measured:?double "
                     "threshold:?double unit:string checker:string at:long produced_at:long"},

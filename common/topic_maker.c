@@ -1,4 +1,4 @@
-#include "alert_topics.h"
+#include "topic_maker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #define GIVEN_UP_MAX 16
 
-struct alert_topics {
+struct cw_topic_maker {
     rd_kafka_t *rk;
     int partitions, replication_factor, timeout_ms;
     char **known; /* owned names */
@@ -24,7 +24,7 @@ static double monotonic_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-void alert_topics_give_up(alert_topics *t, const char *topic)
+void cw_topic_maker_give_up(cw_topic_maker *t, const char *topic)
 {
     /* The slot of this topic, else a free or expired one, else the one
      * that expires first. */
@@ -39,10 +39,10 @@ void alert_topics_give_up(alert_topics *t, const char *topic)
             slot = i;
     }
     snprintf(t->given_up[slot], sizeof(t->given_up[slot]), "%s", topic);
-    t->given_up_until[slot] = now + ALERT_TOPICS_GIVE_UP_MS;
+    t->given_up_until[slot] = now + CW_TOPIC_MAKER_GIVE_UP_MS;
 }
 
-int alert_topics_given_up(alert_topics *t, const char *topic)
+int cw_topic_maker_given_up(cw_topic_maker *t, const char *topic)
 {
     double now = monotonic_ms();
     for (size_t i = 0; i < GIVEN_UP_MAX; i++)
@@ -51,10 +51,10 @@ int alert_topics_given_up(alert_topics *t, const char *topic)
     return 0;
 }
 
-alert_topics *alert_topics_new(rd_kafka_t *rk, int partitions, int replication_factor,
+cw_topic_maker *cw_topic_maker_new(rd_kafka_t *rk, int partitions, int replication_factor,
                                int timeout_ms)
 {
-    alert_topics *t = calloc(1, sizeof(*t));
+    cw_topic_maker *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return NULL;
     t->rk = rk;
@@ -64,7 +64,7 @@ alert_topics *alert_topics_new(rd_kafka_t *rk, int partitions, int replication_f
     return t;
 }
 
-void alert_topics_free(alert_topics *t)
+void cw_topic_maker_free(cw_topic_maker *t)
 {
     if (t == NULL)
         return;
@@ -74,7 +74,7 @@ void alert_topics_free(alert_topics *t)
     free(t);
 }
 
-static int is_known(const alert_topics *t, const char *topic)
+static int is_known(const cw_topic_maker *t, const char *topic)
 {
     for (size_t i = 0; i < t->count; i++)
         if (strcmp(t->known[i], topic) == 0)
@@ -82,7 +82,7 @@ static int is_known(const alert_topics *t, const char *topic)
     return 0;
 }
 
-static int remember(alert_topics *t, const char *topic)
+static int remember(cw_topic_maker *t, const char *topic)
 {
     if (t->count == t->capacity) {
         size_t cap = t->capacity ? t->capacity * 2 : 16;
@@ -103,7 +103,7 @@ static int remember(alert_topics *t, const char *topic)
  * when not, -1 when the metadata cannot be had. All topics are asked for:
  * asking for one by name may make a broker with auto-creation create it
  * with its own defaults. */
-static int in_metadata(alert_topics *t, const char *topic, char *err, size_t errlen)
+static int in_metadata(cw_topic_maker *t, const char *topic, char *err, size_t errlen)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(t->rk, 1, NULL, &md, t->timeout_ms);
@@ -127,7 +127,7 @@ static int in_metadata(alert_topics *t, const char *topic, char *err, size_t err
 }
 
 /* 1 created, 0 already there (made by another instance meanwhile), -1. */
-static int create(alert_topics *t, const char *topic, char *err, size_t errlen)
+static int create(cw_topic_maker *t, const char *topic, char *err, size_t errlen)
 {
     char errstr[256];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, t->partitions, t->replication_factor,
@@ -184,7 +184,7 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-int alert_topics_ensure(alert_topics *t, const char *topic, int *created, char *err,
+int cw_topic_maker_ensure(cw_topic_maker *t, const char *topic, int *created, char *err,
                         size_t errlen)
 {
     *created = 0;
