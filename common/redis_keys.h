@@ -15,6 +15,8 @@
  *   cw:order:<order_id>          hash  elder_id caregiver_id provider_id service_type
  *                                      scheduled_start (ms) scheduled_minutes
  *                                      street_id community_id
+ *   cw:elder_status:<elder_id>   hash  "<from>|<status>|<to or ->" -> received_at
+ *                                      (elder_status.h: every period posted)
  *   cw:cgstate:<caregiver_id>    hash  status (ACTIVE|FROZEN) reason order_id at
  *   cw:photo:<sha256>            string  the order that first used this photo
  *   cw:idem:<kind>:<id>          string  SHA-256 of the accepted request body
@@ -26,6 +28,7 @@
 #define CW_KEY_MAX 160
 
 #define CW_KEY_ELDER "cw:elder:%s"
+#define CW_KEY_ELDER_STATUS "cw:elder_status:%s"
 #define CW_KEY_CAREGIVER "cw:caregiver:%s"
 #define CW_KEY_CONTRACT "cw:contract:%s"
 #define CW_KEY_PROVIDER_CONTRACTS "cw:provider_contracts:%s"

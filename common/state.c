@@ -56,12 +56,14 @@ int cw_state_store_order(cw_redis_batch *b, avro_value_t *v)
     const char *id, *elder, *caregiver, *provider, *service;
     int64_t start;
     int32_t minutes;
+    const char *person;
     if (cw_av_get_str(v, "order_id", &id) || cw_av_get_str(v, "elder_id", &elder) ||
         cw_av_get_str(v, "caregiver_id", &caregiver) ||
         cw_av_get_str(v, "provider_id", &provider) ||
         cw_av_get_str(v, "service_type", &service) ||
         cw_av_get_long(v, "scheduled_start", &start) ||
-        cw_av_get_int(v, "scheduled_minutes", &minutes))
+        cw_av_get_int(v, "scheduled_minutes", &minutes) ||
+        cw_av_get_opt_str(v, "person_id", &person))
         return -1;
     char key[CW_KEY_MAX], sstart[24], sminutes[16];
     snprintf(key, sizeof(key), CW_KEY_ORDER, id);
@@ -69,23 +71,28 @@ int cw_state_store_order(cw_redis_batch *b, avro_value_t *v)
     snprintf(sminutes, sizeof(sminutes), "%d", (int)minutes);
     const char *argv[] = {"HSET", key, "elder_id", elder, "caregiver_id", caregiver,
                           "provider_id", provider, "service_type", service,
-                          "scheduled_start", sstart, "scheduled_minutes", sminutes};
+                          "scheduled_start", sstart, "scheduled_minutes", sminutes,
+                          "person_id", person ? person : ""};
     cw_redis_batch_add(b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     return 0;
 }
 
 int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *v)
 {
-    const char *id, *provider, *level;
+    const char *id, *provider, *level, *person;
     int certified;
     if (cw_av_get_str(v, "caregiver_id", &id) || cw_av_get_str(v, "provider_id", &provider) ||
-        cw_av_get_bool(v, "certified", &certified) || cw_av_get_opt_str(v, "level", &level))
+        cw_av_get_bool(v, "certified", &certified) || cw_av_get_opt_str(v, "level", &level) ||
+        cw_av_get_opt_str(v, "person_id", &person))
         return -1;
     char key[CW_KEY_MAX];
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, id);
-    const char *argv[] = {"HSET",      key, "provider_id",          provider,
-                          "certified", certified ? "1" : "0", "level", level ? level : ""};
-    cw_redis_batch_add(b, 8, argv);
+    const char *argv[] = {"HSET",      key,
+                          "provider_id", provider,
+                          "certified", certified ? "1" : "0",
+                          "level",     level ? level : "",
+                          "person_id", person ? person : ""};
+    cw_redis_batch_add(b, 10, argv);
     return 0;
 }
 
@@ -225,6 +232,49 @@ static int replay_one(void *user_data, const rd_kafka_message_t *m)
     return 0;
 }
 
+int cw_state_store_elder_status(cw_redis_batch *b, avro_value_t *v)
+{
+    const char *elder_id, *status;
+    cw_elder_period p;
+    memset(&p, 0, sizeof(p));
+    if (cw_av_get_str(v, "elder_id", &elder_id) || cw_av_get_enum(v, "status", &status) ||
+        cw_elder_status_parse(status, &p.status) != 0 || cw_av_get_long(v, "from", &p.from) ||
+        cw_av_get_opt_long(v, "to", &p.has_to, &p.to) ||
+        cw_av_get_long(v, "received_at", &p.received_at))
+        return -1;
+    char key[CW_KEY_MAX], field[96], value[24];
+    snprintf(key, sizeof(key), CW_KEY_ELDER_STATUS, elder_id);
+    if (cw_elder_period_field(&p, field, sizeof(field)) != 0 ||
+        cw_elder_period_value(&p, value, sizeof(value)) != 0)
+        return -1;
+    const char *argv[] = {"HSETNX", key, field, value};
+    cw_redis_batch_add(b, 4, argv);
+    return 0;
+}
+
+long cw_state_load_elder_periods(cw_redis *r, const char *elder_id, cw_elder_period *out,
+                                 size_t max)
+{
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), CW_KEY_ELDER_STATUS, elder_id);
+    const char *argv[] = {"HGETALL", key};
+    redisReply *reply = cw_redis_cmd(r, 2, argv);
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject(reply);
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i + 1 < reply->elements && n < max; i += 2) {
+        const redisReply *f = reply->element[i], *val = reply->element[i + 1];
+        if (f->type == REDIS_REPLY_STRING && val->type == REDIS_REPLY_STRING &&
+            cw_elder_period_parse(f->str, val->str, &out[n]) == 0)
+            n++;
+    }
+    freeReplyObject(reply);
+    return (long)n;
+}
+
 long cw_state_replay_topic(const struct cw_config *cfg, cw_redis *r, const char *topic,
                            cw_state_replay_fn fn, void *user_data, char *err, size_t errlen)
 {
@@ -253,6 +303,8 @@ static int bootstrap_one(void *user_data, const rd_kafka_message_t *m, const cw_
         rc = cw_state_store_contract(b, v);
     else if (strcmp(s->name, "OrderAssigned") == 0)
         rc = cw_state_store_order(b, v);
+    else if (strcmp(s->name, "ElderStatusChanged") == 0)
+        rc = cw_state_store_elder_status(b, v);
     return rc == 0;
 }
 
@@ -334,11 +386,18 @@ int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out)
 }
 
 const char *const cw_state_order_fields[CW_STATE_ORDER_FIELD_COUNT] = {
-    "scheduled_start", "scheduled_minutes", "elder_id", "caregiver_id", "provider_id"};
+    "scheduled_start", "scheduled_minutes", "elder_id", "caregiver_id", "provider_id",
+    "person_id"};
+
+const char *cw_order_stream_key(const cw_order_state *o)
+{
+    return o->person_id[0] != '\0' ? o->person_id : o->caregiver_id;
+}
 
 int cw_state_order_from_reply(const redisReply *reply, cw_order_state *out)
 {
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5)
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+        reply->elements != CW_STATE_ORDER_FIELD_COUNT)
         return -1;
     if (reply->element[0]->type != REDIS_REPLY_STRING)
         return 0;
@@ -349,6 +408,7 @@ int cw_state_order_from_reply(const redisReply *reply, cw_order_state *out)
     copy_str(out->elder_id, sizeof(out->elder_id), reply->element[2]);
     copy_str(out->caregiver_id, sizeof(out->caregiver_id), reply->element[3]);
     copy_str(out->provider_id, sizeof(out->provider_id), reply->element[4]);
+    copy_str(out->person_id, sizeof(out->person_id), reply->element[5]);
     return 1;
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "avro_codec.h"
+#include "elder_status.h"
 #include "kafka.h"
 #include "redis.h"
 
@@ -32,7 +33,14 @@ typedef struct {
     char provider_id[CW_ID_MAX];
     int64_t scheduled_start;
     int scheduled_minutes;
+    char person_id[CW_ID_MAX]; /* "" when the caregiver has none */
 } cw_order_state;
+
+/* Where one person's records go: the key of an order's assignment and
+ * visit events (its person_id when the caregiver has one, so that every
+ * registration of one person lands in one partition, else the caregiver's
+ * id). Borrowed from o. */
+const char *cw_order_stream_key(const cw_order_state *o);
 
 /* Adds the HSET of an Elder / OrderAssigned record to b (what ingest
  * writes), so a service replaying the topics rebuilds a flushed Redis.
@@ -41,6 +49,15 @@ int cw_state_store_elder(cw_redis_batch *b, avro_value_t *elder);
 int cw_state_store_order(cw_redis_batch *b, avro_value_t *order);
 
 int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *caregiver);
+
+/* An ElderStatusChanged record as its period in the elder's status hash
+ * (elder_status.h; HSETNX: a period posted again keeps its first receipt).
+ * 0, or -1 when the record lacks a field. */
+int cw_state_store_elder_status(cw_redis_batch *b, avro_value_t *status);
+/* Every period of the elder, at most max of them into out. Returns how
+ * many, or -1 (Redis). Malformed entries are skipped. */
+long cw_state_load_elder_periods(cw_redis *r, const char *elder_id, cw_elder_period *out,
+                                 size_t max);
 
 /* A contract as Redis keeps it: its hash, and its entry in its provider's
  * contract index (redis_keys.h), the one place that entry's text is
@@ -74,7 +91,7 @@ int cw_state_store_contract(cw_redis_batch *b, avro_value_t *contract);
 /* Rebuilds reference data and orders in Redis from Kafka: reads each of
  * topics (ref.elders, ref.caregivers, ref.contracts, orders.assigned...)
  * from the beginning to its current end and stores every Elder, Caregiver,
- * Contract and OrderAssigned record. Returns the number of records stored, or -1 with err. */
+ * Contract, OrderAssigned and ElderStatusChanged record. Returns the number of records stored, or -1 with err. */
 long cw_state_bootstrap(const struct cw_config *cfg, cw_redis *r, const char *const *topics,
                         char *err, size_t errlen);
 
@@ -94,12 +111,12 @@ long cw_state_replay_topic(const struct cw_config *cfg, cw_redis *r, const char 
 int cw_state_load_elder(cw_redis *r, const char *elder_id, cw_elder_state *out);
 int cw_state_load_order(cw_redis *r, const char *order_id, cw_order_state *out);
 /* An order from the reply of HMGET cw:order:<id> scheduled_start
- * scheduled_minutes elder_id caregiver_id provider_id (made elsewhere, a
+ * scheduled_minutes elder_id caregiver_id provider_id person_id (made elsewhere, a
  * script's for one): 1, 0 when the order is missing, -1 when the reply is
  * not that. */
 int cw_state_order_from_reply(const redisReply *reply, cw_order_state *out);
 /* The fields that HMGET reads, in that order. */
-#define CW_STATE_ORDER_FIELD_COUNT 5
+#define CW_STATE_ORDER_FIELD_COUNT 6
 extern const char *const cw_state_order_fields[CW_STATE_ORDER_FIELD_COUNT];
 
 /* Event clocks: the largest event time a service has seen overall

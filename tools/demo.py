@@ -38,6 +38,7 @@ def feed(client, day, registry_key, importer_key):
     post_all(client, registry_key, "elder", day.elders)
     post_all(client, registry_key, "caregiver", day.caregivers)
     post_all(client, registry_key, "contract", day.contracts)
+    post_all(client, registry_key, "elder-status", day.elder_statuses)
     post_all(client, importer_key, "order", day.orders)
     # The visit events go in one NDJSON batch, as a dispatch system would send them.
     r = client.batch(importer_key, [dict(body, type=kind) for kind, body in day.events])

@@ -78,6 +78,19 @@ static const rule_text rules[] = {
      "Caregiver {c} checked out of order {o} with {m} min of visits that day, more than {t} min "
      "({title})",
      NULL, NULL, 1},
+    {"CROSS_PROVIDER_OVERLAP", "跨机构重复派单", "one person at two providers",
+     "护理员 {c} 的订单 {o} 与同一人在另一服务机构名下的订单或服务时间重叠 {m} 分钟（{title}）",
+     "Caregiver {c}: order {o} overlaps by {m} min an order or visit of the same person "
+     "registered at another provider ({title})",
+     "护理员 {c} 的订单 {o} 与同一人在另一服务机构名下的订单或服务时间重叠（{title}）",
+     "Caregiver {c}: order {o} overlaps an order or visit of the same person registered at "
+     "another provider ({title})",
+     0},
+    {"ELDER_UNAVAILABLE", "老人住院或已故期间签到", "visit while the elder was away", NULL, NULL,
+     "护理员 {c} 在老人住院或已故期间签到订单 {o}（{title}）",
+     "Caregiver {c} checked in to order {o} while the elder was in hospital or deceased "
+     "({title})",
+     0},
     {"UNCERTIFIED", "护理员无证上岗", "uncertified caregiver", NULL, NULL,
      "护理员 {c} 无护理员证书，却被派单 {o}，该服务须持证上岗（{title}）",
      "Caregiver {c} holds no care-worker certificate but was assigned order {o}, a service "

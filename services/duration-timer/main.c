@@ -90,7 +90,7 @@ static int visit_from_reply(const redisReply *reply, visit_state *v)
  * as two HMGET replies, or nil when the order is unknown (nothing written). */
 #define VISIT_STEP_SCRIPT                                                                          \
     "local o = redis.call('HMGET', KEYS[1], 'scheduled_start', 'scheduled_minutes', "             \
-    "'elder_id', 'caregiver_id', 'provider_id') "                                                 \
+    "'elder_id', 'caregiver_id', 'provider_id', 'person_id') "                                    \
     "if not o[1] then return false end "                                                           \
     "redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) "                                             \
     "redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4]) "                                             \

@@ -7,6 +7,7 @@
 
 #include "access_rules.h"
 #include "batch_session.h"
+#include "elder_status.h"
 #include "json_fields.h"
 #include "log.h"
 #include "records.h"
@@ -185,15 +186,23 @@ static int load_hash(api_call *call, const char *key, const char *const *fields,
 
 typedef struct {
     char elder_id[128], caregiver_id[128], provider_id[128], service_type[128];
+    char person_id[128]; /* "" when the caregiver has none */
 } order_row;
+
+/* The key of the order's records on visit.events: the person when the
+ * caregiver has one (cw_order_stream_key). */
+static const char *stream_key(const order_row *row)
+{
+    return row->person_id[0] ? row->person_id : row->caregiver_id;
+}
 
 static int load_order(api_call *call, const char *order_id, order_row *row, api_error *err)
 {
     static const char *const fields[] = {"elder_id", "caregiver_id", "provider_id",
-                                         "service_type"};
-    char key[CW_KEY_MAX], values[4][128];
+                                         "service_type", "person_id"};
+    char key[CW_KEY_MAX], values[5][128];
     snprintf(key, sizeof(key), CW_KEY_ORDER, order_id);
-    int found = load_hash(call, key, fields, 4, values);
+    int found = load_hash(call, key, fields, 5, values);
     if (found < 0)
         return unavailable(err, "Redis");
     if (!found)
@@ -202,6 +211,7 @@ static int load_order(api_call *call, const char *order_id, order_row *row, api_
     memcpy(row->caregiver_id, values[1], 128);
     memcpy(row->provider_id, values[2], 128);
     memcpy(row->service_type, values[3], 128);
+    memcpy(row->person_id, values[4], 128);
     return 0;
 }
 
@@ -435,13 +445,25 @@ static int submit_elder(api_call *call, json_t *body, const char *hash, api_outc
 static int submit_caregiver(api_call *call, json_t *body, const char *hash, api_outcome *out,
                             api_error *err)
 {
+    static const char *const held_fields[] = {"provider_id", "person_id"};
     caregiver_req r;
-    char e[256];
+    char e[256], key[CW_KEY_MAX], held[2][128];
     if (parse_caregiver(body, &r, err))
         return -1;
     int early = resolve_idempotency(call, "caregiver", r.caregiver_id, hash, 1, out, err);
     if (early)
         return early > 0 ? 0 : -1;
+    /* The person behind a registration never changes: it decides which
+     * partition the caregiver's records go to (cw_order_stream_key), and a
+     * caregiver's stream must stay in one. */
+    snprintf(key, sizeof(key), CW_KEY_CAREGIVER, r.caregiver_id);
+    int found = load_hash(call, key, held_fields, 2, held);
+    if (found < 0)
+        return unavailable(err, "Redis");
+    if (found && strcmp(held[1], r.person_id ? r.person_id : "") != 0)
+        return api_fail(err, 409, "person_fixed", "person_id",
+                        "caregiver %s is registered with %s person_id: it cannot change",
+                        r.caregiver_id, held[1][0] ? "another" : "no");
     encoded_record rec;
     if (record_caregiver(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
         return encoding_failed(err, e);
@@ -449,22 +471,33 @@ static int submit_caregiver(api_call *call, json_t *body, const char *hash, api_
     outbox_add(&box, "ref.caregivers", r.caregiver_id, rec);
     if (outbox_send(call, &box, err))
         return -1;
-    char key[CW_KEY_MAX];
-    snprintf(key, sizeof(key), CW_KEY_CAREGIVER, r.caregiver_id);
-    const char *argv[] = {"HSET",      key, "provider_id",          r.provider_id,
-                          "certified", r.certified ? "1" : "0", "level", r.level ? r.level : ""};
+    const char *argv[] = {"HSET",      key,
+                          "provider_id", r.provider_id,
+                          "certified", r.certified ? "1" : "0",
+                          "level",     r.level ? r.level : "",
+                          "person_id", r.person_id ? r.person_id : ""};
     cw_redis_batch b = {0};
-    cw_redis_batch_add(&b, 8, argv);
+    cw_redis_batch_add(&b, 10, argv);
     idempotency_record(&b, "caregiver", r.caregiver_id, hash);
     return redis_commit(call, &b, err);
+}
+
+/* Whether a new version would change a contract's historical flag, as its
+ * hash keeps it: the payment-scheduler can neither take back a PREPAY nor
+ * reopen a historical period it has closed (payment_state.h). "" (a hash
+ * written before the flag was kept, or rebuilt from ref.contracts, which
+ * does not keep it) is unknown and not checked. */
+static int historical_changes(const char *held, int historical)
+{
+    return held[0] != '\0' && (strcmp(held, "1") == 0) != (historical != 0);
 }
 
 static int submit_contract(api_call *call, json_t *body, const char *hash, api_outcome *out,
                            api_error *err)
 {
-    static const char *const contract_fields[] = {"provider_id"};
+    static const char *const contract_fields[] = {"provider_id", "historical"};
     contract_req r;
-    char key[CW_KEY_MAX], held_by[1][128], e[256];
+    char key[CW_KEY_MAX], held_by[2][128], e[256];
     if (parse_contract(body, &r, err))
         return -1;
     cw_contract_row row = {.contract_id = r.contract_id,
@@ -486,7 +519,7 @@ static int submit_contract(api_call *call, json_t *body, const char *hash, api_o
                         "street_ids are too long together (at most %d bytes)",
                         CW_CONTRACT_COVER_MAX - 48);
     snprintf(key, sizeof(key), CW_KEY_CONTRACT, r.contract_id);
-    int found = load_hash(call, key, contract_fields, 1, held_by);
+    int found = load_hash(call, key, contract_fields, 2, held_by);
     if (found < 0)
         return unavailable(err, "Redis");
     int early = resolve_idempotency(call, "contract", r.contract_id, hash, 1, out, err);
@@ -498,6 +531,11 @@ static int submit_contract(api_call *call, json_t *body, const char *hash, api_o
                         "contract %s belongs to another provider; a contract's provider does "
                         "not change: register a new contract",
                         r.contract_id);
+    if (found && historical_changes(held_by[1], r.historical))
+        return api_fail(err, 409, "conflict", "historical",
+                        "contract %s was registered %s historical; a contract's historical flag "
+                        "does not change: register a new contract",
+                        r.contract_id, r.historical ? "as not" : "as");
     encoded_record rec;
     if (record_contract(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
         return encoding_failed(err, e);
@@ -507,6 +545,8 @@ static int submit_contract(api_call *call, json_t *body, const char *hash, api_o
         return -1;
     cw_redis_batch b = {0};
     cw_state_write_contract(&b, &row);
+    const char *flag_argv[] = {"HSET", key, "historical", r.historical ? "1" : "0"};
+    cw_redis_batch_add(&b, 4, flag_argv);
     idempotency_record(&b, "contract", r.contract_id, hash);
     return redis_commit(call, &b, err);
 }
@@ -517,9 +557,9 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
                         api_outcome *out, api_error *err)
 {
     static const char *const elder_fields[] = {"street_id", "community_id"};
-    static const char *const caregiver_fields[] = {"provider_id", "certified"};
+    static const char *const caregiver_fields[] = {"provider_id", "certified", "person_id"};
     order_req r;
-    char key[CW_KEY_MAX], elder[2][128], caregiver[2][128], e[256];
+    char key[CW_KEY_MAX], elder[2][128], caregiver[3][128], e[256];
     if (parse_order(body, &r, err) || check_namespace(role, "order_id", r.order_id, err))
         return -1;
     snprintf(key, sizeof(key), CW_KEY_ELDER, r.elder_id);
@@ -530,7 +570,7 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
         return api_fail(err, 422, "unknown_elder", "elder_id", "elder %s is not registered",
                         r.elder_id);
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, r.caregiver_id);
-    found = load_hash(call, key, caregiver_fields, 2, caregiver);
+    found = load_hash(call, key, caregiver_fields, 3, caregiver);
     if (found < 0)
         return unavailable(err, "Redis");
     if (!found)
@@ -547,14 +587,18 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
         return early > 0 ? 0 : -1;
     encoded_record rec;
     int certified = strcmp(caregiver[1], "1") == 0;
-    if (record_order(&r, caregiver[0], certified, call->ctx->now_ms(), &rec, e, sizeof(e)))
+    const char *person = caregiver[2][0] ? caregiver[2] : NULL;
+    if (record_order(&r, caregiver[0], certified, person, call->ctx->now_ms(), &rec, e,
+                     sizeof(e)))
         return encoding_failed(err, e);
     /* Also into the caregiver's partition of visit.events: the
      * overlap-detector reads assignments and visit events there as one
      * stream in posting order, so a freeze that an assignment causes
      * precedes exactly the events posted after it. */
     outbox box = {0};
-    outbox_add(&box, "orders.assigned", r.caregiver_id, rec);
+    /* Keyed by the person (cw_order_stream_key): one partition holds every
+     * registration of one person, so their overlaps are judged in order. */
+    outbox_add(&box, "orders.assigned", person ? person : r.caregiver_id, rec);
     outbox_add_again(&box, "visit.events");
     if (outbox_send(call, &box, err))
         return -1;
@@ -566,7 +610,7 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
                           "caregiver_id", r.caregiver_id, "provider_id", caregiver[0],
                           "service_type", r.service_type, "scheduled_start", start,
                           "scheduled_minutes", minutes, "street_id", elder[0],
-                          "community_id", elder[1]};
+                          "community_id", elder[1], "person_id", caregiver[2]};
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     idempotency_record(&b, "order", r.order_id, hash);
@@ -695,7 +739,7 @@ static int build_visit_records(api_call *call, const visit_req *r, const order_r
     encoded_record rec;
     if (record_visit(r, &refs, received, &rec, e, sizeof(e)))
         return encoding_failed(err, e);
-    outbox_add(box, "visit.events", r->caregiver_id, rec);
+    outbox_add(box, "visit.events", stream_key(order), rec);
     for (int i = 0; i < nchecks; i++)
         if (add_intake_check(box, &checks[i], r, received, err))
             return -1;
@@ -771,7 +815,7 @@ static int submit_evidence(api_call *call, json_t *body, const char *hash, const
     if (record_evidence(&r, &refs, received, reused_from, &rec, e, sizeof(e)))
         return encoding_failed(err, e);
     outbox box = {0};
-    outbox_add(&box, "visit.events", order.caregiver_id, rec);
+    outbox_add(&box, "visit.events", stream_key(&order), rec);
     if (record_intake_check(&reuse, r.order_id, order.caregiver_id, r.event_id, r.at_ms, received,
                             &check, e, sizeof(e))) {
         outbox_free(&box);
@@ -951,14 +995,75 @@ void ingest_batch_end(ingest_batch *b)
     free(b);
 }
 
+/* ---- an elder's status ------------------------------------------------------- */
+
+int ingest_elder_status(ingest_ctx *ctx, const char *elder_id, json_t *body,
+                        const auth_role *role, api_outcome *out, api_error *err)
+{
+    static const char *const fields[] = {"street_id"};
+    elder_status_req r;
+    char key[CW_KEY_MAX], values[1][128], field[96], received[24], e[256];
+    api_call call = single_call(ctx);
+    memset(out, 0, sizeof(*out));
+    if (atomic_load(&ctx->rebuilding))
+        return unavailable(err, "Redis (being rebuilt from Kafka)");
+    if (request_role_check(REQ_ELDER, role, err))
+        return -1;
+    if (!is_valid_id(elder_id))
+        return api_fail(err, 400, "invalid_id", "elder_id", "invalid elder id in path");
+    if (!json_is_object(body))
+        return api_fail(err, 400, "invalid_json", "", "the body must be a JSON object");
+    if (parse_elder_status(body, &r, err))
+        return -1;
+    snprintf(key, sizeof(key), CW_KEY_ELDER, elder_id);
+    int found = load_hash(&call, key, fields, 1, values);
+    if (found < 0)
+        return unavailable(err, "Redis");
+    if (!found)
+        return api_fail(err, 404, "unknown_elder", "elder_id", "elder %s is not registered",
+                        elder_id);
+    snprintf(out->id, sizeof(out->id), "%s", elder_id);
+    cw_elder_period period = {.from = r.from_ms, .has_to = r.has_to, .to = r.to_ms};
+    if (cw_elder_status_parse(r.status, &period.status) != 0 ||
+        cw_elder_period_field(&period, field, sizeof(field)) != 0)
+        return api_fail(err, 400, "invalid_value", "status", "cannot record this period");
+    snprintf(key, sizeof(key), CW_KEY_ELDER_STATUS, elder_id);
+    const char *exists[] = {"HEXISTS", key, field};
+    redisReply *reply = cw_redis_cmd(call.redis, 3, exists);
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        if (reply)
+            freeReplyObject(reply);
+        return unavailable(err, "Redis");
+    }
+    out->duplicate = reply->integer == 1;
+    freeReplyObject(reply);
+    if (out->duplicate)
+        return 0;
+    int64_t at = ctx->now_ms();
+    if (ctx->replay_mode && receipt_time(&call, 0, &at, err))
+        return -1;
+    encoded_record rec;
+    if (record_elder_status(elder_id, &r, at, &rec, e, sizeof(e)))
+        return encoding_failed(err, e);
+    outbox box = {0};
+    outbox_add(&box, "ref.elder_status", elder_id, rec);
+    if (outbox_send(&call, &box, err))
+        return -1;
+    fmt_i64(received, sizeof(received), at);
+    const char *argv[] = {"HSETNX", key, field, received};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 4, argv);
+    return redis_commit(&call, &b, err);
+}
+
 /* ---- unfreeze --------------------------------------------------------------- */
 
 int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
                     const auth_role *role, api_outcome *out, api_error *err)
 {
-    static const char *const fields[] = {"provider_id"};
+    static const char *const fields[] = {"provider_id", "person_id"};
     unfreeze_req r;
-    char key[CW_KEY_MAX], values[1][128], e[256];
+    char key[CW_KEY_MAX], values[2][128], e[256];
     api_call call = single_call(ctx);
     memset(out, 0, sizeof(*out));
     if (atomic_load(&ctx->rebuilding))
@@ -972,7 +1077,7 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
     if (parse_unfreeze(body, &r, err))
         return -1;
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, caregiver_id);
-    int found = load_hash(&call, key, fields, 1, values);
+    int found = load_hash(&call, key, fields, 2, values);
     if (found < 0)
         return unavailable(err, "Redis");
     if (!found)
@@ -981,15 +1086,15 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
     int64_t at = ctx->now_ms();
     if (ctx->replay_mode && receipt_time(&call, 0, &at, err))
         return -1;
-    /* Into the caregiver's partition of visit.events, behind every event
-     * accepted before it: the overlap-detector lifts the freeze when it
+    /* Into the caregiver's partition of visit.events (its person's, when it
+     * has one), behind every event accepted before it: the overlap-detector lifts the freeze when it
      * reaches it (and publishes it on caregiver.status), so every event
      * accepted before this answer is judged frozen (DESIGN.md 4.1). */
     encoded_record rec;
     if (record_status_changed(caregiver_id, "ACTIVE", r.reason, NULL, at, &rec, e, sizeof(e)))
         return encoding_failed(err, e);
     outbox box = {0};
-    outbox_add(&box, "visit.events", caregiver_id, rec);
+    outbox_add(&box, "visit.events", values[1][0] ? values[1] : caregiver_id, rec);
     if (outbox_send(&call, &box, err))
         return -1;
     snprintf(out->id, sizeof(out->id), "%s", caregiver_id);

@@ -78,6 +78,11 @@ int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_r
                   api_outcome *out, api_error *err);
 int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
                     const auth_role *role, api_outcome *out, api_error *err);
+/* POST /v1/elders/{id}/status: a period of the elder's availability
+ * (elder_status.h) onto ref.elder_status and into Redis. The same period
+ * again answers as a duplicate. */
+int ingest_elder_status(ingest_ctx *ctx, const char *elder_id, json_t *body,
+                        const auth_role *role, api_outcome *out, api_error *err);
 
 /* NDJSON batch (batch.c): each line {"type": ..., fields...}. Returns the
  * response document (caller decrefs): the counts, the failed lines (at most

@@ -48,6 +48,7 @@ static const char *route_label(const route *r)
     switch (r->kind) {
     case ROUTE_SUBMIT: return names[r->type];
     case ROUTE_UNFREEZE: return "unfreeze";
+    case ROUTE_ELDER_STATUS: return "elder_status";
     case ROUTE_BATCH: return "batch";
     case ROUTE_PROBE: return "probe";
     case ROUTE_NOT_FOUND: break;
@@ -219,6 +220,8 @@ static enum MHD_Result answer_api(http_server *srv, struct MHD_Connection *conn,
     int rc = -1;
     if (doc && rs->route.kind == ROUTE_SUBMIT)
         rc = ingest_submit(srv->ctx, rs->route.type, doc, &role, &out, &err);
+    else if (doc && rs->route.kind == ROUTE_ELDER_STATUS)
+        rc = ingest_elder_status(srv->ctx, rs->route.path_id, doc, &role, &out, &err);
     else if (doc)
         rc = ingest_unfreeze(srv->ctx, rs->route.path_id, doc, &role, &out, &err);
     json_decref(doc);

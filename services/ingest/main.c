@@ -68,6 +68,7 @@ static void observe_request(const char *route, int status, double seconds)
 static void rebuild_if_lost(const cw_config *cfg, ingest_ctx *ctx, cw_redis *r)
 {
     static const char *const topics[] = {"ref.elders", "ref.caregivers", "ref.contracts",
+                                         "ref.elder_status",
                                          "orders.assigned", NULL};
     static char known_run_id[64];
     char run_id[64];

@@ -98,6 +98,7 @@ int record_caregiver(const caregiver_req *r, int64_t updated_at, encoded_record 
     SET(&b, cw_av_set_bool(v, "certified", r->certified), "certified");
     SET(&b, cw_av_set_opt_str(v, "level", r->level), "level");
     SET(&b, cw_av_set_long(v, "updated_at", updated_at), "updated_at");
+    SET(&b, cw_av_set_opt_str(v, "person_id", r->person_id), "person_id");
     return builder_finish(&b, out, err, errlen);
 }
 
@@ -122,11 +123,30 @@ int record_contract(const contract_req *r, int64_t updated_at, encoded_record *o
         "publication_lag_days");
     SET(&b, cw_av_set_str_array(v, "street_ids", r->street_ids, r->street_count), "street_ids");
     SET(&b, cw_av_set_long(v, "updated_at", updated_at), "updated_at");
+    SET(&b, cw_av_set_bool(v, "historical", r->historical), "historical");
+    SET(&b, cw_av_set_opt_str(v, "provider_account", r->provider_account), "provider_account");
+    SET(&b, cw_av_set_opt_str(v, "treasury_account", r->treasury_account), "treasury_account");
+    return builder_finish(&b, out, err, errlen);
+}
+
+int record_elder_status(const char *elder_id, const elder_status_req *r, int64_t received_at,
+                        encoded_record *out, char *err, size_t errlen)
+{
+    record_builder b;
+    if (builder_start(&b, "ElderStatusChanged", err, errlen) != 0)
+        return -1;
+    avro_value_t *v = &b.value;
+    SET(&b, cw_av_set_str(v, "elder_id", elder_id), "elder_id");
+    SET(&b, cw_av_set_enum(v, "status", r->status), "status");
+    SET(&b, cw_av_set_long(v, "from", r->from_ms), "from");
+    SET(&b, cw_av_set_opt_long(v, "to", r->has_to, r->to_ms), "to");
+    SET(&b, cw_av_set_long(v, "received_at", received_at), "received_at");
     return builder_finish(&b, out, err, errlen);
 }
 
 int record_order(const order_req *r, const char *provider_id, int certified,
-                 int64_t received_at, encoded_record *out, char *err, size_t errlen)
+                 const char *person_id, int64_t received_at, encoded_record *out, char *err,
+                 size_t errlen)
 {
     record_builder b;
     if (builder_start(&b, "OrderAssigned", err, errlen) != 0)
@@ -142,6 +162,7 @@ int record_order(const order_req *r, const char *provider_id, int certified,
         "scheduled_minutes");
     SET(&b, cw_av_set_long(v, "received_at", received_at), "received_at");
     SET(&b, cw_av_set_bool(v, "caregiver_certified", certified), "caregiver_certified");
+    SET(&b, cw_av_set_opt_str(v, "person_id", person_id), "person_id");
     return builder_finish(&b, out, err, errlen);
 }
 

@@ -27,11 +27,15 @@ int record_caregiver(const caregiver_req *r, int64_t updated_at, encoded_record 
                      size_t errlen);
 int record_contract(const contract_req *r, int64_t updated_at, encoded_record *out, char *err,
                     size_t errlen);
-/* provider_id and certified: the caregiver as registered when the
- * assignment is accepted (the order carries them, so its checks are judged
- * from the record alone). */
+/* The registry's word on an elder (ElderStatusChanged, ref.elder_status). */
+int record_elder_status(const char *elder_id, const elder_status_req *r, int64_t received_at,
+                        encoded_record *out, char *err, size_t errlen);
+/* provider_id, certified and person_id (NULL: none): the caregiver as
+ * registered when the assignment is accepted (the order carries them, so
+ * its checks are judged from the record alone). */
 int record_order(const order_req *r, const char *provider_id, int certified,
-                 int64_t received_at, encoded_record *out, char *err, size_t errlen);
+                 const char *person_id, int64_t received_at, encoded_record *out, char *err,
+                 size_t errlen);
 int record_visit(const visit_req *r, const order_refs *refs, int64_t received_at,
                  encoded_record *out, char *err, size_t errlen);
 /* reused_from: the order that first used one of the evidence's hashes

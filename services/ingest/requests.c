@@ -11,6 +11,8 @@
 /* A per-home GEO_DISTANCE radius above this is no geofence at all. */
 #define MAX_GEOFENCE_M 1000
 #define MAX_CENTS 1000000000000000LL
+/* An account name on a contract (and on the payment instructions). */
+#define MAX_ACCOUNT_LEN 64
 
 /* Batch lines carry their "type" beside the record's own fields. */
 #define COMMON_FIELDS "type"
@@ -113,16 +115,44 @@ static int parse_street_ids(json_t *body, contract_req *out, api_error *err)
     return 0;
 }
 
+/* An optional account: printable ASCII only, so that finance's systems
+ * read the same text the payment instructions carry. */
+static int parse_account(json_t *body, const char *name, const char **out, api_error *err)
+{
+    if (jf_optional_text(body, "", name, MAX_ACCOUNT_LEN, out, err))
+        return -1;
+    for (const char *p = *out; p != NULL && *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            return api_fail(err, 400, "invalid_value", name,
+                            "%s must be 1-%d printable ASCII characters", name,
+                            MAX_ACCOUNT_LEN);
+    return 0;
+}
+
+/* historical: a boolean; absent or null is false. */
+static int parse_historical(json_t *body, int *out, api_error *err)
+{
+    json_t *v = json_object_get(body, "historical");
+    *out = 0;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    return jf_require_bool(body, "", "historical", out, err);
+}
+
 int parse_caregiver(json_t *body, caregiver_req *out, api_error *err)
 {
     static const char *const fields[] = {COMMON_FIELDS, "caregiver_id", "provider_id",
-                                         "certified",   "level",        NULL};
+                                         "certified",   "level",        "person_id", NULL};
     memset(out, 0, sizeof(*out));
     if (jf_reject_unknown(body, "", fields, err) ||
         jf_require_id(body, "", "caregiver_id", &out->caregiver_id, err) ||
         require_provider_id(body, &out->provider_id, err) ||
         jf_require_bool(body, "", "certified", &out->certified, err) ||
         jf_optional_text(body, "", "level", 32, &out->level, err))
+        return -1;
+    json_t *person = json_object_get(body, "person_id");
+    if (person != NULL && !json_is_null(person) &&
+        jf_require_id(body, "", "person_id", &out->person_id, err))
         return -1;
     return 0;
 }
@@ -140,6 +170,9 @@ int parse_contract(json_t *body, contract_req *out, api_error *err)
                                          "invalid_deduction_cents",
                                          "publication_lag_days",
                                          "street_ids",
+                                         "historical",
+                                         "provider_account",
+                                         "treasury_account",
                                          NULL};
     double ratio;
     int present;
@@ -163,7 +196,10 @@ int parse_contract(json_t *body, contract_req *out, api_error *err)
     out->prepay_ratio_ppm = llround(ratio * 1e6);
     out->publication_lag_days = 3;
     if (jf_optional_int(body, "", "publication_lag_days", 0, 31, &out->publication_lag_days,
-                        &present, err))
+                        &present, err) ||
+        parse_historical(body, &out->historical, err) ||
+        parse_account(body, "provider_account", &out->provider_account, err) ||
+        parse_account(body, "treasury_account", &out->treasury_account, err))
         return -1;
     return parse_street_ids(body, out, err);
 }
@@ -284,6 +320,34 @@ int parse_evidence(json_t *body, evidence_req *out, api_error *err)
         jf_require_sha256(body, "", "watermark_photo_sha256", out->watermark_photo_sha256, err) ||
         jf_require_sha256(body, "", "elder_recording_sha256", out->elder_recording_sha256, err))
         return -1;
+    return 0;
+}
+
+int parse_elder_status(json_t *body, elder_status_req *out, api_error *err)
+{
+    static const char *const fields[] = {"status", "from", "to", NULL};
+    static const char *const statuses[] = {"ACTIVE", "HOSPITALIZED", "DECEASED"};
+    memset(out, 0, sizeof(*out));
+    if (jf_reject_unknown(body, "", fields, err) ||
+        jf_require_text(body, "", "status", 16, &out->status, err) ||
+        jf_require_time(body, "", "from", &out->from_ms, err))
+        return -1;
+    int known = 0;
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+        known |= strcmp(out->status, statuses[i]) == 0;
+    if (!known)
+        return api_fail(err, 400, "invalid_value", "status",
+                        "status must be ACTIVE, HOSPITALIZED or DECEASED");
+    json_t *to = json_object_get(body, "to");
+    if (to == NULL || json_is_null(to))
+        return 0;
+    if (strcmp(out->status, "DECEASED") == 0)
+        return api_fail(err, 400, "invalid_value", "to", "a death has no end: leave out to");
+    if (jf_require_time(body, "", "to", &out->to_ms, err))
+        return -1;
+    if (out->to_ms <= out->from_ms)
+        return api_fail(err, 400, "invalid_value", "to", "to must be after from");
+    out->has_to = 1;
     return 0;
 }
 

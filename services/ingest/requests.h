@@ -30,7 +30,8 @@ typedef struct {
 typedef struct {
     const char *caregiver_id, *provider_id;
     int certified;
-    const char *level; /* NULL when absent */
+    const char *level;     /* NULL when absent */
+    const char *person_id; /* NULL when absent: the person's ID-number hash */
 } caregiver_req;
 
 typedef struct {
@@ -43,6 +44,12 @@ typedef struct {
     /* The streets the contract serves; none listed: every street. */
     const char *street_ids[MAX_CONTRACT_STREETS];
     size_t street_count;
+    /* A past period (an import's): paid long ago, only its invalid orders
+     * are clawed back (DESIGN 6). false when absent. */
+    int historical;
+    /* The provider's settlement account and the district treasury's: 1-64
+     * printable ASCII characters; NULL when absent. */
+    const char *provider_account, *treasury_account;
 } contract_req;
 
 typedef struct {
@@ -86,6 +93,15 @@ typedef struct {
     const char *reason;
 } unfreeze_req;
 
+/* POST /v1/elders/{id}/status: status ACTIVE | HOSPITALIZED | DECEASED
+ * from `from`, until `to` (excluded) when given; a death has no end. */
+typedef struct {
+    const char *status;
+    int64_t from_ms;
+    int has_to;
+    int64_t to_ms;
+} elder_status_req;
+
 int parse_elder(json_t *body, elder_req *out, api_error *err);
 int parse_caregiver(json_t *body, caregiver_req *out, api_error *err);
 int parse_contract(json_t *body, contract_req *out, api_error *err);
@@ -93,6 +109,7 @@ int parse_order(json_t *body, order_req *out, api_error *err);
 int parse_visit(json_t *body, visit_kind kind, visit_req *out, api_error *err);
 int parse_evidence(json_t *body, evidence_req *out, api_error *err);
 int parse_unfreeze(json_t *body, unfreeze_req *out, api_error *err);
+int parse_elder_status(json_t *body, elder_status_req *out, api_error *err);
 
 const char *crs_name(crs_kind crs);
 

@@ -22,12 +22,11 @@ static int is_probe(const char *url)
            strcmp(url, "/readyz") == 0 || strcmp(url, "/metrics") == 0;
 }
 
-/* "/v1/caregivers/<id>/unfreeze" -> id. */
-static int match_unfreeze(const char *url, char *id, size_t len)
+/* "<prefix><id><suffix>" -> id (no '/' in it). */
+static int match_path_id(const char *url, const char *prefix, const char *suffix, char *id,
+                         size_t len)
 {
-    static const char prefix[] = "/v1/caregivers/";
-    static const char suffix[] = "/unfreeze";
-    size_t n = strlen(url), plen = sizeof(prefix) - 1, slen = sizeof(suffix) - 1;
+    size_t n = strlen(url), plen = strlen(prefix), slen = strlen(suffix);
     if (n <= plen + slen || strncmp(url, prefix, plen) != 0 || strcmp(url + n - slen, suffix) != 0)
         return 0;
     size_t id_len = n - plen - slen;
@@ -58,8 +57,12 @@ route route_request(const char *method, const char *url)
     if (strcmp(url, "/v1/batch") == 0) {
         r.kind = ROUTE_BATCH;
         r.method_allowed = post;
-    } else if (match_unfreeze(url, r.path_id, sizeof(r.path_id))) {
+    } else if (match_path_id(url, "/v1/caregivers/", "/unfreeze", r.path_id,
+                             sizeof(r.path_id))) {
         r.kind = ROUTE_UNFREEZE;
+        r.method_allowed = post;
+    } else if (match_path_id(url, "/v1/elders/", "/status", r.path_id, sizeof(r.path_id))) {
+        r.kind = ROUTE_ELDER_STATUS;
         r.method_allowed = post;
     }
     return r;
@@ -69,5 +72,7 @@ int route_role_check(const route *r, const auth_role *role, api_error *err)
 {
     if (r->kind == ROUTE_UNFREEZE && !auth_may_unfreeze(role))
         return api_fail(err, 403, "forbidden", "", "only an admin key may unfreeze");
+    if (r->kind == ROUTE_ELDER_STATUS)
+        return request_role_check(REQ_ELDER, role, err);
     return r->kind == ROUTE_SUBMIT ? request_role_check(r->type, role, err) : 0;
 }

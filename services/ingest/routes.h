@@ -11,6 +11,7 @@ typedef enum {
     ROUTE_NOT_FOUND,
     ROUTE_SUBMIT,   /* one record; type says which */
     ROUTE_UNFREEZE, /* caregiver id in path_id */
+    ROUTE_ELDER_STATUS, /* elder id in path_id */
     ROUTE_BATCH,
     ROUTE_PROBE /* /livez, /healthz, /readyz, /metrics */
 } route_kind;
@@ -28,7 +29,7 @@ route route_request(const char *method, const char *url);
  * any body is read: reference data needs registry, importer or admin;
  * orders and visits a provider or the importer (a provider's own
  * caregivers and orders are checked per record, in api.c); unfreeze an
- * admin; a batch any role (each line is checked as its record would be).
+ * admin; an elder's status what an elder's registration needs; a batch any role (each line is checked as its record would be).
  * 0, or -1 with a 403 in err. */
 int route_role_check(const route *r, const auth_role *role, api_error *err);
 

@@ -173,7 +173,7 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     cw_redis_batch_add(&b, 3, expire);
     cw_redis_batch_add(&b, 3, unpend);
     (void)cw_redis_batch_exec(c->ck->redis, &b);
-    const char *status[] = {f->state == FIN_VALID ? "VALID" : "INVALID"};
+    const char *status[] = {fin_state_name(f->state)};
     cw_counter_add(c->finalized, status, 1);
     cw_gauge_set(c->size, NULL, (double)ledger_log_size(c->log));
     return CW_HANDLED;
@@ -211,6 +211,34 @@ static int request_evidence(ledger_ctx *c, cw_outbox *out, const dossier *d,
     return 0;
 }
 
+#define MAX_ELDER_PERIODS 256
+
+/* An order whose NO_SHOW verdict says no check-in came in time and none
+ * is known: the only ones the elder's absence can cancel. */
+static int unvisited(const fin_dossier *d)
+{
+    if (d->has_in || !d->has_order)
+        return 0;
+    for (size_t i = 0; i < d->check_count; i++)
+        if (strcmp(d->checks[i].rule, "NO_SHOW") == 0 && d->checks[i].outcome != CW_PASS)
+            return 1;
+    return 0;
+}
+
+/* The elder's status at the order's scheduled start, by the periods the
+ * registry posted up to the no-show deadline (an unvisited order of an
+ * elder away is cancelled, not a no-show). 0 or -1. */
+static int elder_at_start(ledger_ctx *c, dossier *d)
+{
+    static cw_elder_period periods[MAX_ELDER_PERIODS];
+    long n = cw_state_load_elder_periods(c->ck->redis, d->elder_id, periods, MAX_ELDER_PERIODS);
+    if (n < 0)
+        return -1;
+    d->d.elder_at_start = cw_elder_status_at(periods, (size_t)n, d->d.scheduled_start,
+                                             d->d.scheduled_start + c->windows.no_show_invalid_ms);
+    return 0;
+}
+
 /* Decides an order from its dossier (an HGETALL reply). CW_HANDLED or
  * CW_RETRY. */
 static int decide_from(ledger_ctx *c, cw_outbox *out, const char *order_id,
@@ -234,6 +262,10 @@ static int decide_from(ledger_ctx *c, cw_outbox *out, const char *order_id,
         return CW_RETRY;
     }
     int rc = CW_HANDLED;
+    if (unvisited(&d.d) && elder_at_start(c, &d) != 0) {
+        rc = CW_RETRY;
+        goto out;
+    }
     /* Decided without the watermark first: only a deadline needs it. */
     fin_decision f = finalize_decide(&d.d, INT64_MIN, &c->windows);
     /* Questionable: whether the watermark has passed the deadline or not,

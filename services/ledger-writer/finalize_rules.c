@@ -3,11 +3,23 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const fin_order_rules[] = {"NO_SHOW", "SCHEDULE_OVERLAP", "UNCERTIFIED", NULL};
+const char *const fin_order_rules[] = {"NO_SHOW", "SCHEDULE_OVERLAP", "CROSS_PROVIDER_OVERLAP",
+                                       "UNCERTIFIED", NULL};
 const char *const fin_check_in_rules[] = {
     "LATE_SUBMISSION",   "FACE_MISMATCH", "PHOTO_REUSE",   "GEO_DISTANCE",     "GEO_DUAL_MISMATCH",
     "GPS_INACCURATE",    "IMPOSSIBLE_TRAVEL", "NO_CHECKOUT", "VISIT_OVERLAP", "FROZEN_CAREGIVER",
-    NULL};
+    "ELDER_UNAVAILABLE", "CROSS_PROVIDER_OVERLAP", NULL};
+
+const char *fin_state_name(fin_state state)
+{
+    switch (state) {
+    case FIN_VALID: return "VALID";
+    case FIN_INVALID: return "INVALID";
+    case FIN_CANCELLED: return "CANCELLED";
+    case FIN_WAIT: break;
+    }
+    return "WAIT";
+}
 const char *const fin_check_out_rules[] = {
     "LATE_SUBMISSION",   "VOICE_UNCONFIRMED", "PHOTO_REUSE",      "GEO_DISTANCE",
     "GEO_DUAL_MISMATCH", "GPS_INACCURATE",    "SHORT_DURATION",   "FROZEN_CAREGIVER",
@@ -50,6 +62,14 @@ static int64_t max64(int64_t a, int64_t b)
     return a > b ? a : b;
 }
 
+/* The order's verdicts but NO_SHOW (SCHEDULE_OVERLAP, CROSS_PROVIDER_OVERLAP,
+ * UNCERTIFIED) are judged when the assignment is received: their time is a
+ * receipt time, not the event time of the visit. */
+static int receipt_time(const fin_dossier *d, const fin_check *c)
+{
+    return strcmp(c->subject, d->order_id) == 0 && strcmp(c->rule, "NO_SHOW") != 0;
+}
+
 /* Checks that every verdict of rules about subject is in, raising *latest
  * to their times. 0 when complete, else -1 with the first missing one.
  * without_pair: the subject is a check-out without check-in, so rules that
@@ -66,10 +86,7 @@ static int require(const fin_dossier *d, const char *subject, const char *const 
             snprintf(out->missing_rule, sizeof(out->missing_rule), "%s", rules[i]);
             return -1;
         }
-        /* SCHEDULE_OVERLAP and UNCERTIFIED are judged when the assignment
-         * is received: their time is a receipt time, not the event time of
-         * the visit. */
-        if (strcmp(rules[i], "SCHEDULE_OVERLAP") != 0 && strcmp(rules[i], "UNCERTIFIED") != 0)
+        if (!receipt_time(d, c))
             *latest = max64(*latest, c->at);
     }
     return 0;
@@ -174,6 +191,15 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
         return decide(out, FIN_INVALID, latest);
 
     int64_t no_show_deadline = d->scheduled_start + w->no_show_invalid_ms;
+    if (!d->has_in && d->elder_at_start != CW_ELDER_ACTIVE) {
+        /* The elder was away: the visit could not happen. Not a no-show. */
+        out.reason_count = 0;
+        add_reason(&out, d->elder_at_start == CW_ELDER_DECEASED ? "ELDER_DECEASED"
+                                                                : "ELDER_HOSPITALIZED");
+        if (wm > no_show_deadline)
+            return decide(out, FIN_CANCELLED, max64(latest, no_show_deadline));
+        return wait_until(out, no_show_deadline);
+    }
     if (!d->has_in || d->in_at > no_show_deadline) {
         /* Not visited. A check-in after the 24 h is not a visit either. */
         if (out.reason_count == 0)
@@ -213,7 +239,7 @@ int64_t finalize_lower_bound(const fin_dossier *d)
 {
     /* What finalize_decide takes into finalized_at and what it knows now:
      * the verdicts about the order, its check-in and its check-out (not
-     * the receipt times of SCHEDULE_OVERLAP and UNCERTIFIED), and the two
+     * the receipt times of the order's verdicts but NO_SHOW), and the two
      * events. Evidence is left
      * out: evidence after its deadline does not count. */
     int64_t lb = INT64_MIN;
@@ -226,8 +252,7 @@ int64_t finalize_lower_bound(const fin_dossier *d)
         int about = strcmp(c->subject, d->order_id) == 0 ||
                     (d->has_in && strcmp(c->subject, d->in_event) == 0) ||
                     (d->has_out && strcmp(c->subject, d->out_event) == 0);
-        if (about && strcmp(c->rule, "SCHEDULE_OVERLAP") != 0 &&
-            strcmp(c->rule, "UNCERTIFIED") != 0)
+        if (about && !receipt_time(d, c))
             lb = max64(lb, c->at);
     }
     if (lb == INT64_MIN && d->has_order)

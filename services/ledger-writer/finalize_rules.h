@@ -3,7 +3,8 @@
  * the windows are parameters.
  *
  * An order is decided only once every verdict the checkers owe it is in:
- * NO_SHOW, SCHEDULE_OVERLAP and UNCERTIFIED for the order, the check-in
+ * NO_SHOW, SCHEDULE_OVERLAP, CROSS_PROVIDER_OVERLAP and UNCERTIFIED for the
+ * order, the check-in
  * rules for its check-in, the check-out rules for its check-out
  * (SHORT_DURATION and DAILY_HOURS_EXCEEDED only when it has both), and the events those verdicts vouch for (a NO_SHOW PASS
  * means a check-in exists, a NO_CHECKOUT PASS a check-out: verdicts and
@@ -16,6 +17,10 @@
  *       at <= deadline is in, where deadline = check-out + 72 h (no
  *       check-out: check-in + 240 min + 72 h); INVALID with
  *       EVIDENCE_EXPIRED once the watermark is past the deadline.
+ * An order not visited (no check-in) whose elder was HOSPITALIZED or
+ * DECEASED at its scheduled start is CANCELLED instead, once the watermark
+ * is past start + 24 h, with the one reason ELDER_HOSPITALIZED or
+ * ELDER_DECEASED (red verdicts still make it INVALID).
  * reasons are the flagged rules (sorted, each once), plus EVIDENCE_EXPIRED
  * when that decided it. finalized_at is event time: the instant at which
  * the deciding information existed (the latest verdict or evidence used, or
@@ -27,6 +32,7 @@
 #include <stdint.h>
 
 #include "check_result.h"
+#include "elder_status.h"
 
 #define FIN_ID_MAX 65
 #define FIN_RULE_MAX 32
@@ -55,6 +61,10 @@ typedef struct {
     int64_t reused_evidence_at;
     const fin_check *checks; /* every verdict received for the order */
     size_t check_count;
+    /* The elder's status at the scheduled start, by the registry's periods
+     * received by the no-show deadline (elder_status.h); ACTIVE when none.
+     * An order never visited while the elder was away is CANCELLED. */
+    cw_elder_status elder_at_start;
 } fin_dossier;
 
 typedef struct {
@@ -63,7 +73,10 @@ typedef struct {
     int64_t evidence_window_ms; /* 72 h */
 } fin_windows;
 
-typedef enum { FIN_WAIT = 0, FIN_VALID, FIN_INVALID } fin_state;
+typedef enum { FIN_WAIT = 0, FIN_VALID, FIN_INVALID, FIN_CANCELLED } fin_state;
+
+/* "VALID", "INVALID", "CANCELLED" (the OrderStatus symbols); "WAIT". */
+const char *fin_state_name(fin_state state);
 
 typedef struct {
     fin_state state;
@@ -104,8 +117,8 @@ int32_t fin_duration_minutes(int64_t in_at, int64_t out_at);
 
 /* The smallest finalized_at an undecided order can still get: the latest
  * time finalize_decide would take from what its dossier knows now (the
- * order's, check-in's and check-out's verdicts but SCHEDULE_OVERLAP and
- * UNCERTIFIED (receipt times), and
+ * order's, check-in's and check-out's verdicts but the order's receipt-time
+ * ones (all but NO_SHOW), and
  * the two events); a decision takes that or a later instant. An order
  * known by its assignment alone is bounded by its scheduled start: its
  * NO_SHOW verdict comes at its check-in (not seen yet, so after the

@@ -29,7 +29,7 @@ int finalized_encode(const finalized_order *o, uint8_t **out, size_t *len, char 
               cw_av_set_str(&v, "elder_id", o->elder_id) ||
               cw_av_set_str(&v, "street_id", o->street_id) ||
               cw_av_set_str(&v, "service_day", day) ||
-              cw_av_set_enum(&v, "status", o->status == FIN_VALID ? "VALID" : "INVALID") ||
+              cw_av_set_enum(&v, "status", fin_state_name(o->status)) ||
               cw_av_set_str_array(&v, "reasons", o->reasons, o->reason_count) ||
               cw_av_set_opt_long(&v, "check_in_at", o->has_in, o->in_at) ||
               cw_av_set_opt_long(&v, "check_out_at", o->has_out, o->out_at) ||

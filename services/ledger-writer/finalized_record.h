@@ -15,7 +15,7 @@ typedef struct {
     const char *order_id, *provider_id, *caregiver_id, *elder_id, *street_id;
     const char *contract_id; /* NULL: no contract of the provider holds the day */
     int64_t service_day;     /* days since the epoch (UTC+8 date of the start) */
-    fin_state status;        /* FIN_VALID or FIN_INVALID */
+    fin_state status;        /* FIN_VALID, FIN_INVALID or FIN_CANCELLED */
     const char *const *reasons;
     size_t reason_count;
     int has_in, has_out;

@@ -252,7 +252,8 @@ static int ledger_setup(cw_checker *ck)
 int main(int argc, char **argv)
 {
     static const char *const topics[] = {"orders.assigned", "visit.events", "visit.checks", NULL};
-    static const char *const bootstrap[] = {"ref.elders", "ref.contracts", NULL};
+    static const char *const bootstrap[] = {"ref.elders", "ref.contracts", "ref.elder_status",
+                                            NULL};
     static const cw_cfg_spec *const specs[] = {ledger_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,
                                 .topics = topics,

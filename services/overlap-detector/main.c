@@ -1,6 +1,8 @@
 /* carewatch-overlap-detector: SCHEDULE_OVERLAP when an assignment overlaps
  * another order of the caregiver, UNCERTIFIED when it gives a service that
- * needs a certificate to a caregiver without one; VISIT_OVERLAP for every check-in, decided
+ * needs a certificate to a caregiver without one; ELDER_UNAVAILABLE for a
+ * check-in while the elder is in hospital or dead (the registry's periods,
+ * cw:elder_status, as received by the check-in's receipt); VISIT_OVERLAP for every check-in, decided
  * when the check-in is processed if another visit of the caregiver is open
  * then (certain at once), else once the watermark has passed it (every
  * visit that started before it is then known: a late event may reveal an
@@ -34,6 +36,7 @@
 #include "check_result.h"
 #include "checker.h"
 #include "assignment_rules.h"
+#include "elder_rules.h"
 #include "log.h"
 #include "overlap_rules.h"
 #include "redis_keys.h"
@@ -141,6 +144,18 @@ static int memo_settle(cw_redis *r, const char *check_id, memo *m, const char *o
     return 0;
 }
 
+/* 1 when the verdict kept under check_id is red, 0 when it is not or none
+ * is kept, -1 (Redis). */
+static int memo_is_red(cw_redis *r, const char *check_id)
+{
+    char key[224], stored[400];
+    snprintf(key, sizeof(key), "cw:ov:memo:%s", check_id);
+    int found = cw_redis_get_string(r, key, stored, sizeof(stored));
+    if (found < 0)
+        return -1;
+    return found && strncmp(stored, "RED|", 4) == 0;
+}
+
 /* ---- freezing ---------------------------------------------------------- */
 
 /* The status stored after a freeze or an unfreeze (caregiver_stream_step). */
@@ -241,14 +256,23 @@ static void free_replies(redisReply **replies, size_t n)
         freeReplyObject(replies[i]);
 }
 
-/* The caregiver's orders that start before `before` (and not long before
- * `after`), with their intervals, the orders read in one round trip.
- * Returns how many, or -1. */
-static long load_schedule(cw_redis *r, const char *caregiver_id, int64_t after, int64_t before,
-                          scheduled_order *out, size_t max)
+/* One person's orders or visits, split by registration: those of the
+ * caregiver being judged (SCHEDULE_OVERLAP, VISIT_OVERLAP) and those of the
+ * person's other registrations (CROSS_PROVIDER_OVERLAP). */
+typedef struct {
+    size_t own, others;
+} split_count;
+
+/* The orders of the stream key (the person, or the caregiver without one)
+ * that start before `before` (and not long before `after`), with their
+ * intervals, read in one round trip: the caregiver's into own, the other
+ * registrations' into others. 0, or -1. */
+static int load_schedule(cw_redis *r, const char *key, const char *caregiver_id, int64_t after,
+                         int64_t before, scheduled_order *own, scheduled_order *others,
+                         size_t max, split_count *n)
 {
     static redisReply *orders[MAX_CANDIDATES];
-    redisReply *reply = caregiver_members(r, "cw:ov:sched:", caregiver_id, after, before, 1);
+    redisReply *reply = caregiver_members(r, "cw:ov:sched:", key, after, before, 1);
     if (reply == NULL)
         return -1;
     size_t asked = reply->elements < max ? reply->elements : max;
@@ -257,22 +281,44 @@ static long load_schedule(cw_redis *r, const char *caregiver_id, int64_t after, 
         freeReplyObject(reply);
         return -1;
     }
-    long n = 0;
-    for (size_t i = 0; i < asked && n >= 0; i++) {
+    int rc = 0;
+    n->own = n->others = 0;
+    for (size_t i = 0; i < asked && rc == 0; i++) {
         cw_order_state st;
         int found = cw_state_order_from_reply(orders[i], &st);
         if (found < 0)
-            n = -1;
+            rc = -1;
         if (found <= 0)
             continue;
-        scheduled_order *so = &out[n++];
+        int mine = strcmp(st.caregiver_id, caregiver_id) == 0;
+        scheduled_order *so = mine ? &own[n->own++] : &others[n->others++];
         snprintf(so->order_id, sizeof(so->order_id), "%s", reply->element[i]->str);
         so->start = st.scheduled_start;
         so->end = st.scheduled_start + (int64_t)st.scheduled_minutes * 60000;
     }
     free_replies(orders, asked);
     freeReplyObject(reply);
-    return n;
+    return rc;
+}
+
+/* One overlap verdict of an assignment over candidates, kept like every
+ * verdict that depends on processing order. */
+static int settle_schedule_rule(overlap_ctx *o, const char *origin, const char *order_id,
+                                const char *rule, const scheduled_order *candidates, size_t n,
+                                const scheduled_order *added, memo *m, int *same_origin)
+{
+    long other;
+    memset(m, 0, sizeof(*m));
+    m->v = rule_schedule_overlap(candidates, n, added, &other);
+    if (other >= 0)
+        snprintf(m->other, sizeof(m->other), "%s", candidates[other].order_id);
+    char check_id[200];
+    snprintf(check_id, sizeof(check_id), "%s:%s", order_id, rule);
+    if (memo_settle(o->ck->redis, check_id, m, origin, same_origin) != 0)
+        return -1;
+    m->v.has_threshold = 1;
+    m->v.unit = "min";
+    return 0;
 }
 
 /* UNCERTIFIED of an assignment, from the record alone. The verdict is
@@ -295,7 +341,7 @@ static int judge_uncertified(overlap_ctx *o, const cw_stream_msg *msg, const cha
 static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out, char *reason,
                         size_t len)
 {
-    const char *order_id, *caregiver_id, *service_type;
+    const char *order_id, *caregiver_id, *service_type, *person_id;
     int64_t start, received;
     int32_t minutes;
     int has_certified, certified;
@@ -307,6 +353,7 @@ static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
         cw_av_get_int(msg->value, "scheduled_minutes", &minutes) ||
         cw_av_get_long(msg->value, "received_at", &received) ||
         cw_av_get_opt_bool(msg->value, "caregiver_certified", &has_certified, &certified) ||
+        cw_av_get_opt_str(msg->value, "person_id", &person_id) ||
         cw_state_store_order(&b, msg->value) != 0) {
         cw_redis_batch_clear(&b);
         snprintf(reason, len, "OrderAssigned lacks a field");
@@ -314,65 +361,71 @@ static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     }
     if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
         return CW_RETRY;
+    /* Every registration of one person shares the person's schedule. */
+    const char *stream = person_id != NULL && person_id[0] ? person_id : caregiver_id;
 
     scheduled_order added = {.start = start, .end = start + (int64_t)minutes * 60000};
     snprintf(added.order_id, sizeof(added.order_id), "%s", order_id);
-    static scheduled_order existing[MAX_CANDIDATES];
-    long n = load_schedule(o->ck->redis, caregiver_id, start, added.end, existing,
-                           MAX_CANDIDATES);
-    if (n < 0)
+    static scheduled_order own[MAX_CANDIDATES], others[MAX_CANDIDATES];
+    split_count n;
+    if (load_schedule(o->ck->redis, stream, caregiver_id, start, added.end, own, others,
+                      MAX_CANDIDATES, &n) != 0)
         return CW_RETRY;
-    long other;
-    memo m = {.v = rule_schedule_overlap(existing, (size_t)n, &added, &other)};
-    if (other >= 0)
-        snprintf(m.other, sizeof(m.other), "%s", existing[other].order_id);
-
-    char check_id[200], sstart[24], key[CW_KEY_MAX], origin[ORIGIN_MAX];
-    snprintf(check_id, sizeof(check_id), "%s:SCHEDULE_OVERLAP", order_id);
+    char origin[ORIGIN_MAX], sstart[24], key[CW_KEY_MAX];
     origin_of_message(msg, origin, sizeof(origin));
-    int same_origin;
-    if (memo_settle(o->ck->redis, check_id, &m, origin, &same_origin) != 0)
+    memo sched, cross, cert;
+    int sched_same, cross_same, cert_same;
+    if (settle_schedule_rule(o, origin, order_id, "SCHEDULE_OVERLAP", own, n.own, &added, &sched,
+                             &sched_same) != 0 ||
+        settle_schedule_rule(o, origin, order_id, "CROSS_PROVIDER_OVERLAP", others, n.others,
+                             &added, &cross, &cross_same) != 0 ||
+        judge_uncertified(o, msg, order_id, service_type, &cert, &cert_same) != 0)
         return CW_RETRY;
-    snprintf(key, sizeof(key), "cw:ov:sched:%s", caregiver_id);
+    snprintf(key, sizeof(key), "cw:ov:sched:%s", stream);
     snprintf(sstart, sizeof(sstart), "%" PRId64, start);
     const char *zadd[] = {"ZADD", key, sstart, order_id};
     cw_redis_batch_add(&b, 4, zadd);
     if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
         return CW_RETRY;
 
-    memo cert;
-    int cert_same_origin;
-    if (judge_uncertified(o, msg, order_id, service_type, &cert, &cert_same_origin) != 0)
-        return CW_RETRY;
-
-    m.v.has_threshold = 1;
-    m.v.unit = "min";
-    if (cw_check_emit_verdict(out, SERVICE, order_id, "SCHEDULE_OVERLAP", &m.v, order_id,
-                              caregiver_id, NULL, received) != 0 ||
-        cw_check_emit_verdict(out, SERVICE, order_id, "UNCERTIFIED", &cert.v, order_id,
-                              caregiver_id, NULL, received) != 0)
-        return CW_RETRY;
-    /* One freeze for the assignment, named after its first red rule. */
-    const char *freezing = NULL;
-    if (m.v.outcome == CW_RED && same_origin)
-        freezing = "SCHEDULE_OVERLAP";
-    else if (cert.v.outcome == CW_RED && cert_same_origin && m.v.outcome != CW_RED)
-        freezing = "UNCERTIFIED";
-    if (freezing != NULL && freeze(o, caregiver_id, freezing, order_id, received, out) != 0)
-        return CW_RETRY;
+    const struct {
+        const char *rule;
+        const memo *m;
+        int same_origin;
+    } verdicts[] = {{"SCHEDULE_OVERLAP", &sched, sched_same},
+                    {"CROSS_PROVIDER_OVERLAP", &cross, cross_same},
+                    {"UNCERTIFIED", &cert, cert_same}};
+    for (size_t i = 0; i < 3; i++)
+        if (cw_check_emit_verdict(out, SERVICE, order_id, verdicts[i].rule, &verdicts[i].m->v,
+                                  order_id, caregiver_id, NULL, received) != 0)
+            return CW_RETRY;
+    /* One freeze for the assignment, named after its first red rule, and
+     * only by the record that settled that verdict. */
+    for (size_t i = 0; i < 3; i++) {
+        if (verdicts[i].m->v.outcome != CW_RED)
+            continue;
+        if (verdicts[i].same_origin &&
+            freeze(o, caregiver_id, verdicts[i].rule, order_id, received, out) != 0)
+            return CW_RETRY;
+        break;
+    }
     return CW_HANDLED;
 }
 
 /* ---- visits ------------------------------------------------------------------ */
 
-static const char *const visit_fields[] = {"in_at", "out_at", "in_event"};
+static const char *const visit_fields[] = {"in_at", "out_at", "in_event", "cg"};
+#define VISIT_FIELD_COUNT 4
 
 /* A visit from the reply of HMGET cw:ov:visit:<order> in_at out_at
- * in_event: 1, 0 when it has no check-in, -1 when the reply is not that. */
+ * in_event cg: 1, 0 when it has no check-in, -1 when the reply is not
+ * that. in_event and cg (its caregiver; "" for a visit recorded before it
+ * was kept) are filled when not NULL. */
 static int visit_from_reply(const redisReply *reply, const char *order_id, visit_interval *v,
-                            char *in_event, size_t in_event_len)
+                            char *in_event, size_t in_event_len, char *cg, size_t cg_len)
 {
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+        reply->elements != VISIT_FIELD_COUNT)
         return -1;
     memset(v, 0, sizeof(*v));
     snprintf(v->order_id, sizeof(v->order_id), "%s", order_id);
@@ -386,6 +439,9 @@ static int visit_from_reply(const redisReply *reply, const char *order_id, visit
     if (in_event != NULL)
         snprintf(in_event, in_event_len, "%s",
                  reply->element[2]->type == REDIS_REPLY_STRING ? reply->element[2]->str : "");
+    if (cg != NULL)
+        snprintf(cg, cg_len, "%s",
+                 reply->element[3]->type == REDIS_REPLY_STRING ? reply->element[3]->str : "");
     return found;
 }
 
@@ -394,11 +450,12 @@ static int load_visit(cw_redis *r, const char *order_id, visit_interval *v, char
 {
     char key[CW_KEY_MAX];
     snprintf(key, sizeof(key), "cw:ov:visit:%s", order_id);
-    const char *argv[] = {"HMGET", key, visit_fields[0], visit_fields[1], visit_fields[2]};
-    redisReply *reply = cw_redis_cmd(r, 5, argv);
+    const char *argv[] = {"HMGET", key, visit_fields[0], visit_fields[1], visit_fields[2],
+                          visit_fields[3]};
+    redisReply *reply = cw_redis_cmd(r, 6, argv);
     if (reply == NULL)
         return -1;
-    int found = visit_from_reply(reply, order_id, v, in_event, in_event_len);
+    int found = visit_from_reply(reply, order_id, v, in_event, in_event_len, NULL, 0);
     freeReplyObject(reply);
     return found;
 }
@@ -431,74 +488,99 @@ static int judge_frozen(overlap_ctx *o, const char *event_id, const char *order_
                                  caregiver_id, event_id, at);
 }
 
-/* The caregiver's visits that started up to x's check-in (and not long
- * before it), x included. Returns how many, or -1. */
-static long load_visits_before(cw_redis *r, const char *caregiver_id, int64_t in_at,
-                               visit_interval *out, size_t max)
+/* The visits of the stream key (the person, or the caregiver) that started
+ * up to x's check-in (and not long before it), x included: the caregiver's
+ * into own, the person's other registrations' into others. 0, or -1. */
+static int load_visits_before(cw_redis *r, const char *key, const char *caregiver_id,
+                              int64_t in_at, visit_interval *own, visit_interval *others,
+                              size_t max, split_count *n)
 {
     static redisReply *visits[MAX_CANDIDATES];
-    redisReply *reply = caregiver_members(r, "cw:ov:visits:", caregiver_id, in_at, in_at, 0);
+    redisReply *reply = caregiver_members(r, "cw:ov:visits:", key, in_at, in_at, 0);
     if (reply == NULL)
         return -1;
     size_t asked = reply->elements < max ? reply->elements : max;
-    if (hmget_members(r, "cw:ov:visit:", reply, asked, visit_fields, 3, visits) != 0) {
+    if (hmget_members(r, "cw:ov:visit:", reply, asked, visit_fields, VISIT_FIELD_COUNT,
+                      visits) != 0) {
         freeReplyObject(reply);
         return -1;
     }
-    long n = 0;
-    for (size_t i = 0; i < asked && n >= 0; i++) {
-        int got = visit_from_reply(visits[i], reply->element[i]->str, &out[n], NULL, 0);
+    int rc = 0;
+    n->own = n->others = 0;
+    for (size_t i = 0; i < asked && rc == 0; i++) {
+        visit_interval v;
+        char cg[CW_ID_MAX];
+        int got = visit_from_reply(visits[i], reply->element[i]->str, &v, NULL, 0, cg,
+                                   sizeof(cg));
         if (got < 0)
-            n = -1;
-        else
-            n += got > 0;
+            rc = -1;
+        else if (got > 0 && (cg[0] == '\0' || strcmp(cg, caregiver_id) == 0))
+            own[n->own++] = v;
+        else if (got > 0)
+            others[n->others++] = v;
     }
     free_replies(visits, asked);
     freeReplyObject(reply);
-    return n;
+    return rc;
 }
 
-/* VISIT_OVERLAP of x over the visits known now, with the other order. */
-static int judge_visit_overlap(overlap_ctx *o, const visit_interval *x, const char *caregiver_id,
-                               memo *m)
+/* The visit rules of one check-in: VISIT_OVERLAP over the caregiver's own
+ * visits, CROSS_PROVIDER_OVERLAP over the person's other registrations'. */
+#define VISIT_RULES 2
+static const char *const visit_rules[VISIT_RULES] = {"VISIT_OVERLAP", "CROSS_PROVIDER_OVERLAP"};
+
+/* Both visit rules of x over the visits known now, with the other order. */
+static int judge_visit_rules(overlap_ctx *o, const visit_interval *x, const char *key,
+                             const char *caregiver_id, memo m[VISIT_RULES])
 {
-    static visit_interval others[MAX_CANDIDATES];
-    long n = load_visits_before(o->ck->redis, caregiver_id, x->in_at, others, MAX_CANDIDATES);
-    if (n < 0)
+    static visit_interval own[MAX_CANDIDATES], others[MAX_CANDIDATES];
+    split_count n;
+    if (load_visits_before(o->ck->redis, key, caregiver_id, x->in_at, own, others,
+                           MAX_CANDIDATES, &n) != 0)
         return -1;
-    long other;
-    memset(m, 0, sizeof(*m));
-    m->v = rule_visit_overlap(others, (size_t)n, x, o->open_max_ms, &other);
-    if (other >= 0)
-        snprintf(m->other, sizeof(m->other), "%s", others[other].order_id);
+    const visit_interval *lists[VISIT_RULES] = {own, others};
+    const size_t counts[VISIT_RULES] = {n.own, n.others};
+    for (int r = 0; r < VISIT_RULES; r++) {
+        long other;
+        memset(&m[r], 0, sizeof(m[r]));
+        m[r].v = rule_visit_overlap(lists[r], counts[r], x, o->open_max_ms, &other);
+        if (other >= 0)
+            snprintf(m[r].other, sizeof(m[r].other), "%s", lists[r][other].order_id);
+    }
     return 0;
 }
 
-static int emit_visit_overlap(overlap_ctx *o, memo *m, int same_origin, const char *in_event,
-                              const char *order_id, const char *caregiver_id, int64_t in_at,
-                              cw_outbox *out)
+/* Emits one visit rule's verdict; a red one freezes the caregiver, once per
+ * event (*froze), and only from the record or timer that settled it. */
+static int emit_visit_rule(overlap_ctx *o, const char *rule, memo *m, int same_origin,
+                           const char *in_event, const char *order_id, const char *caregiver_id,
+                           int64_t in_at, cw_outbox *out, int *froze)
 {
     m->v.has_threshold = 1;
     m->v.threshold = 0;
     m->v.unit = "min";
-    if (cw_check_emit_verdict(out, SERVICE, in_event, "VISIT_OVERLAP", &m->v, order_id,
-                              caregiver_id, in_event, in_at) != 0)
+    if (cw_check_emit_verdict(out, SERVICE, in_event, rule, &m->v, order_id, caregiver_id,
+                              in_event, in_at) != 0)
         return -1;
-    if (m->v.outcome == CW_RED && same_origin &&
-        freeze(o, caregiver_id, "VISIT_OVERLAP", order_id, in_at, out) != 0)
-        return -1;
-    return 0;
+    if (m->v.outcome != CW_RED || *froze)
+        return 0;
+    *froze = 1;
+    return same_origin ? freeze(o, caregiver_id, rule, order_id, in_at, out) : 0;
 }
 
-/* A check-in while another visit of the caregiver is open is an overlap
- * already: VISIT_OVERLAP red (and the freeze) now, not once the watermark
- * has passed it, so the caregiver's next events are judged frozen whatever
- * the speed of the stream. Otherwise a timer at the check-in time judges it
- * again once every visit that started before it is known. What was decided
- * here is kept (<check_id>:in), so a replay decides the same. */
+/* A check-in while another visit of the caregiver (or of another
+ * registration of the same person) is open is an overlap already:
+ * VISIT_OVERLAP / CROSS_PROVIDER_OVERLAP red (and the freeze) now, not once
+ * the watermark has passed it, so the caregiver's next events are judged
+ * frozen whatever the speed of the stream. A rule not red now is judged
+ * again by a timer at the check-in time, once every visit that started
+ * before it is known. What was decided here is kept (<check_id>:in), so a
+ * replay decides the same. */
 static int check_in_overlap(overlap_ctx *o, const cw_stream_msg *msg, const char *event_id,
-                            const char *order_id, const char *caregiver_id, cw_outbox *out)
+                            const char *order_id, const char *key, const char *caregiver_id,
+                            cw_outbox *out, int *red_now)
 {
+    *red_now = 0;
     visit_interval x;
     char in_event[CW_ID_MAX];
     if (load_visit(o->ck->redis, order_id, &x, in_event, sizeof(in_event)) < 0)
@@ -507,7 +589,7 @@ static int check_in_overlap(overlap_ctx *o, const cw_stream_msg *msg, const char
         return 0; /* a second check-in of the order: the first one is judged */
 
     char visits[CW_KEY_MAX], sin[24];
-    snprintf(visits, sizeof(visits), "cw:ov:visits:%s", caregiver_id);
+    snprintf(visits, sizeof(visits), "cw:ov:visits:%s", key);
     snprintf(sin, sizeof(sin), "%" PRId64, x.in_at);
     const char *zadd[] = {"ZADD", visits, sin, order_id};
     cw_redis_batch b = {0};
@@ -515,20 +597,27 @@ static int check_in_overlap(overlap_ctx *o, const cw_stream_msg *msg, const char
     if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
         return -1;
 
-    memo m;
+    memo m[VISIT_RULES];
     char check_id[200], origin[ORIGIN_MAX];
-    int same_origin;
-    if (judge_visit_overlap(o, &x, caregiver_id, &m) != 0)
+    int same_origin[VISIT_RULES], waiting = 0, settled_here = 0;
+    if (judge_visit_rules(o, &x, key, caregiver_id, m) != 0)
         return -1;
-    snprintf(check_id, sizeof(check_id), "%s:VISIT_OVERLAP:in", event_id);
     origin_of_message(msg, origin, sizeof(origin));
-    if (memo_settle(o->ck->redis, check_id, &m, origin, &same_origin) != 0)
-        return -1;
-    if (m.v.outcome == CW_RED)
-        return emit_visit_overlap(o, &m, same_origin, event_id, order_id, caregiver_id, x.in_at,
-                                  out);
-    if (!same_origin)
-        return 0; /* a duplicate further down the stream: the timer is set */
+    for (int r = 0; r < VISIT_RULES; r++) {
+        snprintf(check_id, sizeof(check_id), "%s:%s:in", event_id, visit_rules[r]);
+        if (memo_settle(o->ck->redis, check_id, &m[r], origin, &same_origin[r]) != 0)
+            return -1;
+        settled_here |= same_origin[r];
+        if (m[r].v.outcome != CW_RED) {
+            waiting = 1;
+            continue;
+        }
+        if (emit_visit_rule(o, visit_rules[r], &m[r], same_origin[r], event_id, order_id,
+                            caregiver_id, x.in_at, out, red_now) != 0)
+            return -1;
+    }
+    if (!waiting || !settled_here)
+        return 0; /* all decided, or a duplicate further down the stream: the timer is set */
 
     char member[CW_KEY_MAX];
     snprintf(member, sizeof(member), "VISIT_OVERLAP|%s", order_id);
@@ -536,16 +625,50 @@ static int check_in_overlap(overlap_ctx *o, const cw_stream_msg *msg, const char
     return cw_redis_batch_exec(o->ck->redis, &b);
 }
 
+#define MAX_ELDER_PERIODS 256
+
+/* ELDER_UNAVAILABLE of a check-in, with the periods received by its
+ * receipt; kept like the other verdicts. A red one freezes the caregiver
+ * unless this check-in froze it already (VISIT_OVERLAP). */
+static int judge_elder_unavailable(overlap_ctx *o, const char *event_id, const char *order_id,
+                                   const char *caregiver_id, const char *elder_id, int64_t at,
+                                   int64_t received, const char *origin, int frozen_now,
+                                   cw_outbox *out)
+{
+    static cw_elder_period periods[MAX_ELDER_PERIODS];
+    long n = cw_state_load_elder_periods(o->ck->redis, elder_id, periods, MAX_ELDER_PERIODS);
+    if (n < 0)
+        return -1;
+    memo m;
+    memset(&m, 0, sizeof(m));
+    m.v = rule_elder_unavailable(cw_elder_status_at(periods, (size_t)n, at, received));
+    char check_id[200];
+    int same_origin;
+    snprintf(check_id, sizeof(check_id), "%s:ELDER_UNAVAILABLE", event_id);
+    if (memo_settle(o->ck->redis, check_id, &m, origin, &same_origin) != 0)
+        return -1;
+    m.v.has_threshold = 1;
+    m.v.unit = "";
+    if (cw_check_emit_verdict(out, SERVICE, event_id, "ELDER_UNAVAILABLE", &m.v, order_id,
+                              caregiver_id, event_id, at) != 0)
+        return -1;
+    if (m.v.outcome == CW_RED && same_origin && !frozen_now &&
+        freeze(o, caregiver_id, "ELDER_UNAVAILABLE", order_id, at, out) != 0)
+        return -1;
+    return 0;
+}
+
 static int handle_visit(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out, char *reason,
                         size_t len)
 {
     const char *event_id, *kind, *order_id, *caregiver_id;
-    int64_t at;
+    int64_t at, received;
     if (cw_av_get_str(msg->value, "event_id", &event_id) ||
         cw_av_get_enum(msg->value, "kind", &kind) ||
         cw_av_get_str(msg->value, "order_id", &order_id) ||
         cw_av_get_str(msg->value, "caregiver_id", &caregiver_id) ||
-        cw_av_get_long(msg->value, "at", &at)) {
+        cw_av_get_long(msg->value, "at", &at) ||
+        cw_av_get_long(msg->value, "received_at", &received)) {
         snprintf(reason, len, "VisitEvent lacks a field");
         return CW_REJECT;
     }
@@ -563,9 +686,11 @@ static int handle_visit(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     snprintf(sat, sizeof(sat), "%" PRId64, at);
     const char *set_at[] = {"HSETNX", key, is_in ? "in_at" : "out_at", sat};
     const char *set_event[] = {"HSETNX", key, is_in ? "in_event" : "out_event", event_id};
+    const char *set_cg[] = {"HSETNX", key, "cg", order.caregiver_id};
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 4, set_at);
     cw_redis_batch_add(&b, 4, set_event);
+    cw_redis_batch_add(&b, 4, set_cg);
     if (cw_checker_exec_with_clock(o->ck, &b, msg->partition, at) != 0)
         return CW_RETRY;
     /* Judged frozen before this event's own verdicts may freeze: the event
@@ -574,7 +699,11 @@ static int handle_visit(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     origin_of_message(msg, origin, sizeof(origin));
     if (judge_frozen(o, event_id, order_id, caregiver_id, at, origin, out) != 0)
         return CW_RETRY;
-    if (is_in && check_in_overlap(o, msg, event_id, order_id, caregiver_id, out) != 0)
+    int red_now = 0;
+    if (is_in && (check_in_overlap(o, msg, event_id, order_id, cw_order_stream_key(&order),
+                                   caregiver_id, out, &red_now) != 0 ||
+                  judge_elder_unavailable(o, event_id, order_id, caregiver_id, order.elder_id, at,
+                                          received, origin, red_now, out) != 0))
         return CW_RETRY;
     return CW_HANDLED;
 }
@@ -655,18 +784,29 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
         cw_log_warn("timer without its visit dropped", "timer", member, NULL);
         return CW_HANDLED;
     }
-    memo m;
+    memo m[VISIT_RULES];
     char check_id[200], origin[ORIGIN_MAX];
-    int same_origin;
-    if (judge_visit_overlap(o, &x, order.caregiver_id, &m) != 0)
+    if (judge_visit_rules(o, &x, cw_order_stream_key(&order), order.caregiver_id, m) != 0)
         return CW_RETRY;
-    snprintf(check_id, sizeof(check_id), "%s:VISIT_OVERLAP", in_event);
     snprintf(origin, sizeof(origin), "timer:%s", member);
-    if (memo_settle(o->ck->redis, check_id, &m, origin, &same_origin) != 0)
-        return CW_RETRY;
-    if (emit_visit_overlap(o, &m, same_origin, in_event, order_id, order.caregiver_id, due,
-                           out) != 0)
-        return CW_RETRY;
+    int froze = 0;
+    for (int r = 0; r < VISIT_RULES; r++) {
+        /* Red at the check-in: emitted then, not judged again. */
+        snprintf(check_id, sizeof(check_id), "%s:%s:in", in_event, visit_rules[r]);
+        int red_at_check_in = memo_is_red(o->ck->redis, check_id);
+        if (red_at_check_in < 0)
+            return CW_RETRY;
+        if (red_at_check_in) {
+            froze = 1;
+            continue;
+        }
+        int same_origin;
+        snprintf(check_id, sizeof(check_id), "%s:%s", in_event, visit_rules[r]);
+        if (memo_settle(o->ck->redis, check_id, &m[r], origin, &same_origin) != 0 ||
+            emit_visit_rule(o, visit_rules[r], &m[r], same_origin, in_event, order_id,
+                            order.caregiver_id, due, out, &froze) != 0)
+            return CW_RETRY;
+    }
     return CW_HANDLED;
 }
 
@@ -708,7 +848,7 @@ static void overlap_teardown(cw_checker *ck)
 int main(int argc, char **argv)
 {
     static const char *const topics[] = {"visit.events", NULL};
-    static const char *const bootstrap[] = {"orders.assigned", NULL};
+    static const char *const bootstrap[] = {"orders.assigned", "ref.elder_status", NULL};
     static const cw_cfg_spec *const specs[] = {overlap_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,
                                 .topics = topics,

@@ -24,6 +24,44 @@ static int check_id(const char *id, const char *field, char *reason, size_t len)
     return copy_id(copy, id, field, reason, len);
 }
 
+/* An optional account field into dst (PAY_ACCOUNT_MAX + 1 bytes): "" when
+ * null or when the writer's schema has no such field (written before the
+ * accounts existed). -1 with a reason when it is too long. */
+static int read_account(avro_value_t *v, const char *field, char *dst, char *reason, size_t len)
+{
+    avro_value_t f;
+    const char *text = NULL;
+    dst[0] = '\0';
+    if (cw_av_field(v, field, &f) != 0)
+        return 0;
+    if (cw_av_get_opt_str(v, field, &text) != 0) {
+        snprintf(reason, len, "%s is not a string", field);
+        return -1;
+    }
+    if (text == NULL)
+        return 0;
+    if (strlen(text) > PAY_ACCOUNT_MAX) {
+        snprintf(reason, len, "%s is longer than %d characters", field, PAY_ACCOUNT_MAX);
+        return -1;
+    }
+    snprintf(dst, PAY_ACCOUNT_MAX + 1, "%s", text);
+    return 0;
+}
+
+/* Contract.historical; false when the writer's schema has no such field. */
+static int read_historical(avro_value_t *v, int *historical, char *reason, size_t len)
+{
+    avro_value_t f;
+    *historical = 0;
+    if (cw_av_field(v, "historical", &f) != 0)
+        return 0;
+    if (cw_av_get_bool(v, "historical", historical) != 0) {
+        snprintf(reason, len, "historical is not a boolean");
+        return -1;
+    }
+    return 0;
+}
+
 static int read_day(avro_value_t *v, const char *field, int64_t *day, char *reason, size_t len)
 {
     const char *text;
@@ -53,6 +91,7 @@ int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reas
         read_day(v, "service_day", &o->service_day, reason, reason_len))
         return -1;
     o->valid = strcmp(status, "VALID") == 0;
+    o->cancelled = strcmp(status, "CANCELLED") == 0;
     return 0;
 }
 
@@ -74,7 +113,10 @@ int pay_contract_from_avro(avro_value_t *v, pay_contract *c, char *reason, size_
     if (copy_id(c->contract_id, contract_id, "contract_id", reason, reason_len) ||
         copy_id(c->provider_id, provider_id, "provider_id", reason, reason_len) ||
         read_day(v, "period_start", &c->period_start, reason, reason_len) ||
-        read_day(v, "period_end", &c->period_end, reason, reason_len))
+        read_day(v, "period_end", &c->period_end, reason, reason_len) ||
+        read_historical(v, &c->historical, reason, reason_len) ||
+        read_account(v, "provider_account", c->provider_account, reason, reason_len) ||
+        read_account(v, "treasury_account", c->treasury_account, reason, reason_len))
         return -1;
     return pay_contract_check(c, reason, reason_len);
 }
@@ -138,7 +180,9 @@ int pay_instruction_from_avro(avro_value_t *v, pay_instruction *in, char *reason
     return copy_id(in->contract_id, contract_id, "contract_id", reason, reason_len) ||
                    copy_id(in->provider_id, provider_id, "provider_id", reason, reason_len) ||
                    read_day(v, "period_start", &in->period_start, reason, reason_len) ||
-                   read_day(v, "period_end", &in->period_end, reason, reason_len)
+                   read_day(v, "period_end", &in->period_end, reason, reason_len) ||
+                   read_account(v, "payer_account", in->payer_account, reason, reason_len) ||
+                   read_account(v, "payee_account", in->payee_account, reason, reason_len)
                ? -1
                : 0;
 }
@@ -297,6 +341,12 @@ int pay_outbox_add_budget_alert(cw_outbox *ob, const pay_budget_alert *b, char *
     return rc;
 }
 
+/* "" is null on the wire. */
+static const char *optional(const char *account)
+{
+    return account[0] != '\0' ? account : NULL;
+}
+
 int pay_outbox_add_instruction(cw_outbox *ob, const pay_instruction *in, char *err,
                                size_t errlen)
 {
@@ -318,7 +368,9 @@ int pay_outbox_add_instruction(cw_outbox *ob, const pay_instruction *in, char *e
         cw_av_set_long(&v, "amount_cents", in->amount_cents) == 0 &&
         cw_av_set_str(&v, "period_start", start) == 0 &&
         cw_av_set_str(&v, "period_end", end) == 0 &&
-        cw_av_set_long(&v, "created_at", in->created_at) == 0)
+        cw_av_set_long(&v, "created_at", in->created_at) == 0 &&
+        cw_av_set_opt_str(&v, "payer_account", optional(in->payer_account)) == 0 &&
+        cw_av_set_opt_str(&v, "payee_account", optional(in->payee_account)) == 0)
         rc = cw_outbox_add_avro(ob, PAY_TOPIC_INSTRUCTIONS, in->contract_id, &v, schema, err,
                                 errlen);
     else

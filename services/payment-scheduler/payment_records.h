@@ -37,8 +37,10 @@ typedef struct {
  * unparsable service_day, an id out of shape). */
 int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reason_len);
 
-/* A Contract value into *c, then pay_contract_check. 0 or -1 with a
- * reason. */
+/* A Contract value into *c, then pay_contract_check. historical, and the
+ * provider_account and treasury_account ("" when null), read as false and
+ * "" from a value of a schema without them; an account longer than
+ * PAY_ACCOUNT_MAX is refused. 0 or -1 with a reason. */
 int pay_contract_from_avro(avro_value_t *v, pay_contract *c, char *reason, size_t reason_len);
 
 /* A LedgerCheckpoint value into *cp. finalized_through is optional: a
@@ -47,7 +49,8 @@ int pay_contract_from_avro(avro_value_t *v, pay_contract *c, char *reason, size_
 int pay_checkpoint_from_avro(avro_value_t *v, pay_checkpoint *cp, char *reason,
                              size_t reason_len);
 
-/* Read back the service's own output. 0 or -1 with a reason. */
+/* Read back the service's own output (an instruction's payer_account and
+ * payee_account as the contract's accounts above). 0 or -1 with a reason. */
 int pay_statement_from_avro(avro_value_t *v, pay_statement *s, char *reason, size_t reason_len);
 int pay_instruction_from_avro(avro_value_t *v, pay_instruction *in, char *reason,
                               size_t reason_len);

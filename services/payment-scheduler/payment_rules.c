@@ -70,6 +70,23 @@ int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid
     return 0;
 }
 
+int pay_account_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n] != '\0'; n++)
+        if (n >= PAY_ACCOUNT_MAX || s[n] < 0x20 || s[n] > 0x7e)
+            return 0;
+    return n > 0;
+}
+
+void pay_accounts(pay_kind kind, const char *provider_account, const char *treasury_account,
+                  const char **payer, const char **payee)
+{
+    int back = kind == PAY_CLAWBACK;
+    *payer = back ? provider_account : treasury_account;
+    *payee = back ? treasury_account : provider_account;
+}
+
 const char *pay_budget_rule(pay_budget_level level)
 {
     return level == PAY_BUDGET_80 ? "BUDGET_80" : "BUDGET_EXCEEDED";

@@ -13,6 +13,9 @@
 #define PAY_PPM 1000000LL
 /* Contract and provider ids are 1-64 characters (DESIGN §3). */
 #define PAY_ID_MAX 64
+/* A payer or payee account (Contract.provider_account, treasury_account):
+ * 1-64 printable ASCII characters. */
+#define PAY_ACCOUNT_MAX 64
 /* "<contract_id>:SETTLEMENT:YYYY-MM-DD" and the like, with the NUL. */
 #define PAY_RECORD_ID_MAX (PAY_ID_MAX + 32)
 
@@ -43,6 +46,17 @@ int pay_add_cents(int64_t a, int64_t b, int64_t *out);
  * Returns 0, or -1 on overflow. */
 int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid_cents,
                    int64_t budget_cents, pay_kind *kind, int64_t *amount_cents);
+
+/* Whether s is an account name as contracts carry them: 1-64 printable
+ * ASCII characters (space to '~'). 1 or 0. */
+int pay_account_ok(const char *s);
+
+/* Who pays whom (DESIGN §6): the treasury account pays PREPAY and
+ * SETTLEMENT to the provider's settlement account; a CLAWBACK goes from the
+ * provider back to the treasury (上缴区财政国库). *payer and *payee point to
+ * provider_account or treasury_account. */
+void pay_accounts(pay_kind kind, const char *provider_account, const char *treasury_account,
+                  const char **payer, const char **payee);
 
 /* Budget consumption alerts (alerts.finance): a contract's consumption is
  * its net so far (Σgross − Σdeduction of the statements published). */

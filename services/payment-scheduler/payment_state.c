@@ -24,7 +24,8 @@ typedef struct {
     size_t statement_count, statement_cap;
     pending_order *pending;
     size_t pending_count, pending_cap;
-    int has_prepay, settled;
+    int has_prepay, settled;   /* settled: a settlement instruction exists */
+    int closed;                /* nothing more to come: settled, or historical closed */
     pay_instruction prepay, settlement;
     int64_t next_day;          /* first day not looked at yet (when known) */
     int64_t last_published;    /* INT64_MIN: none */
@@ -32,6 +33,7 @@ typedef struct {
     int64_t published_valid, published_invalid; /* counted by the statements */
     int64_t replayed_valid, replayed_invalid;   /* replay: what they should have counted */
     int64_t carry_valid, carry_invalid;         /* owed to the next statement */
+    int64_t hist_valid, hist_invalid;           /* counted by a historical close */
     int64_t unsettled;
 } account;
 
@@ -59,6 +61,10 @@ int pay_contract_check(const pay_contract *c, char *reason, size_t reason_len)
         why = "prepay_ratio_ppm outside 0..1000000";
     else if (c->publication_lag_days < 0 || c->publication_lag_days > 366)
         why = "publication_lag_days outside 0..366";
+    else if (c->provider_account[0] != '\0' && !pay_account_ok(c->provider_account))
+        why = "provider_account is not 1-64 printable ASCII characters";
+    else if (c->treasury_account[0] != '\0' && !pay_account_ok(c->treasury_account))
+        why = "treasury_account is not 1-64 printable ASCII characters";
     if (why == NULL)
         return 0;
     snprintf(reason, reason_len, "contract %s: %s", c->contract_id, why);
@@ -208,6 +214,37 @@ static int64_t first_open_day(const account *a)
     return day;
 }
 
+/* Whether a is settled as a historical period (payment_state.h): a running
+ * contract always has its PREPAY before anything else, so an account with a
+ * PREPAY or a statement stays running whatever a later version says, and
+ * one closed without a PREPAY was historical. */
+static int historical(const account *a)
+{
+    if (a->has_prepay || a->statement_count > 0)
+        return 0;
+    return a->closed || (a->known && a->contract.historical);
+}
+
+/* An instruction of kind under a's contract as held, with its accounts;
+ * the amount is the caller's. */
+static pay_instruction new_instruction(const account *a, pay_kind kind, int64_t created_at)
+{
+    const pay_contract *c = &a->contract;
+    const char *payer, *payee;
+    pay_instruction in;
+    memset(&in, 0, sizeof(in));
+    snprintf(in.contract_id, sizeof(in.contract_id), "%s", c->contract_id);
+    snprintf(in.provider_id, sizeof(in.provider_id), "%s", c->provider_id);
+    in.kind = kind;
+    in.period_start = c->period_start;
+    in.period_end = c->period_end;
+    in.created_at = created_at;
+    pay_accounts(kind, c->provider_account, c->treasury_account, &payer, &payee);
+    snprintf(in.payer_account, sizeof(in.payer_account), "%s", payer);
+    snprintf(in.payee_account, sizeof(in.payee_account), "%s", payee);
+    return in;
+}
+
 /* ---- restore ------------------------------------------------------------- */
 
 static int add_counts(account *a, const pay_statement *s)
@@ -271,6 +308,7 @@ int pay_state_restore_instruction(pay_state *st, const pay_instruction *in)
         if (a->settled)
             return 1;
         a->settled = 1;
+        a->closed = 1;
         a->settlement = *in;
     }
     return 0;
@@ -286,7 +324,10 @@ static int same_contract(const pay_contract *x, const pay_contract *y)
            x->unit_price_cents == y->unit_price_cents &&
            x->invalid_deduction_cents == y->invalid_deduction_cents &&
            x->prepay_ratio_ppm == y->prepay_ratio_ppm &&
-           x->publication_lag_days == y->publication_lag_days && x->updated_at == y->updated_at;
+           x->publication_lag_days == y->publication_lag_days && x->updated_at == y->updated_at &&
+           x->historical == y->historical &&
+           strcmp(x->provider_account, y->provider_account) == 0 &&
+           strcmp(x->treasury_account, y->treasury_account) == 0;
 }
 
 int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out)
@@ -302,16 +343,11 @@ int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out
     a->next_day = first_open_day(a);
     if (before > a->next_day)
         a->next_day = before;
-    if (a->has_prepay)
+    /* A historical period was paid long ago; a closed account gets nothing
+     * more. */
+    if (a->has_prepay || a->closed || historical(a))
         return 0;
-    pay_instruction in;
-    memset(&in, 0, sizeof(in));
-    snprintf(in.contract_id, sizeof(in.contract_id), "%s", c->contract_id);
-    snprintf(in.provider_id, sizeof(in.provider_id), "%s", c->provider_id);
-    in.kind = PAY_PREPAY;
-    in.period_start = c->period_start;
-    in.period_end = c->period_end;
-    in.created_at = c->updated_at;
+    pay_instruction in = new_instruction(a, PAY_PREPAY, c->updated_at);
     if (pay_ratio_cents(c->budget_cents, c->prepay_ratio_ppm, &in.amount_cents) != 0 ||
         out_instruction(out, &in) != 0)
         return -1;
@@ -378,6 +414,10 @@ static pay_order_result admit(pay_state *st, const pay_order *o, account **out, 
         return PAY_ORDER_ERROR;
     if (added == 0)
         return PAY_ORDER_DUPLICATE;
+    /* A visit that could not happen (the elder was in hospital or had
+     * died): on no statement, in no settlement or clawback. */
+    if (o->cancelled)
+        return PAY_ORDER_CANCELLED;
     if (o->contract_id == NULL || o->contract_id[0] == '\0') {
         char day[16];
         cw_date_format(o->service_day, day, sizeof(day));
@@ -406,7 +446,7 @@ pay_order_result pay_state_add_order(pay_state *st, const pay_order *o, char *re
     pay_order_result r = admit(st, o, &a, reason, reason_len);
     if (r != PAY_ORDER_PENDING)
         return r;
-    if (a->settled) {
+    if (a->closed) {
         snprintf(reason, reason_len, "order %s arrived after contract %s was settled",
                  o->order_id, a->id);
         return PAY_ORDER_REJECTED;
@@ -421,6 +461,12 @@ pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char 
     pay_order_result r = admit(st, o, &a, reason, reason_len);
     if (r != PAY_ORDER_PENDING)
         return r;
+    if (a->closed && historical(a)) {
+        /* Its CLAWBACK counted it: the orders read after the close were
+         * dead-lettered, and the scheduler does not replay those. */
+        *(o->valid ? &a->hist_valid : &a->hist_invalid) += 1;
+        return PAY_ORDER_COUNTED;
+    }
     /* The statement that counted it: the first on or after its day that
      * was published after it was finalized. */
     for (size_t i = 0; i < a->statement_count; i++) {
@@ -433,7 +479,7 @@ pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char 
             return PAY_ORDER_COUNTED;
         }
     }
-    if (a->settled) {
+    if (a->closed) {
         snprintf(reason, reason_len, "order %s arrived after contract %s was settled",
                  o->order_id, a->id);
         return PAY_ORDER_REJECTED;
@@ -450,7 +496,7 @@ int pay_state_finish_replay(pay_state *st)
 {
     for (size_t i = 0; i < st->count; i++) {
         account *a = st->accounts[i];
-        if (!a->settled) {
+        if (!a->closed) {
             /* Fewer replayed than published happens when old records have
              * left the input topic (retention): nothing is owed then. */
             int64_t v = a->replayed_valid - a->published_valid;
@@ -542,24 +588,61 @@ static int publish_day(pay_state *st, account *a, int64_t day, pay_output *out)
 static int settle(pay_state *st, account *a, pay_output *out)
 {
     const pay_contract *c = &a->contract;
-    pay_instruction in;
-    memset(&in, 0, sizeof(in));
-    snprintf(in.contract_id, sizeof(in.contract_id), "%s", c->contract_id);
-    snprintf(in.provider_id, sizeof(in.provider_id), "%s", c->provider_id);
-    in.period_start = c->period_start;
-    in.period_end = c->period_end;
-    in.created_at = publication(st, a, c->period_end);
     int64_t prepaid = a->has_prepay ? a->prepay.amount_cents : 0;
-    if (pay_settlement(a->sum_gross, a->sum_deduction, prepaid, c->budget_cents, &in.kind,
-                       &in.amount_cents) != 0 ||
-        out_instruction(out, &in) != 0)
+    pay_kind kind;
+    int64_t amount;
+    if (pay_settlement(a->sum_gross, a->sum_deduction, prepaid, c->budget_cents, &kind,
+                       &amount) != 0)
+        return -1;
+    pay_instruction in = new_instruction(a, kind, publication(st, a, c->period_end));
+    in.amount_cents = amount;
+    if (out_instruction(out, &in) != 0)
         return -1;
     a->settled = 1;
+    a->closed = 1;
     a->settlement = in;
     /* Left over: orders outside the period, or of a contract first seen
      * after its settlement instant. They are not paid; the report shows
      * them. */
     a->unsettled += (int64_t)a->pending_count;
+    a->pending_count = 0;
+    return 0;
+}
+
+/* A historical period at T(period_end): one CLAWBACK of its invalid
+ * orders × the deduction, not capped by the budget (the budget caps what a
+ * contract is paid; this is owed back); valid orders are counted, not paid. With no invalid
+ * order there is nothing to claw back and no instruction: the account is
+ * closed all the same. Orders outside the period or finalized from
+ * T(period_end) on (read before their contract) are left unsettled, as a
+ * running contract's settlement leaves them. */
+static int close_historical(pay_state *st, account *a, pay_output *out)
+{
+    const pay_contract *c = &a->contract;
+    int64_t end = publication(st, a, c->period_end);
+    int64_t valid = 0, invalid = 0, left = 0, amount;
+    for (size_t i = 0; i < a->pending_count; i++) {
+        pending_order p = a->pending[i];
+        if (p.service_day < c->period_start || p.service_day > c->period_end ||
+            p.finalized_at >= end)
+            left++;
+        else
+            *(p.valid ? &valid : &invalid) += 1;
+    }
+    if (pay_times_cents(invalid, c->invalid_deduction_cents, &amount) != 0)
+        return -1;
+    if (invalid > 0) {
+        pay_instruction in = new_instruction(a, PAY_CLAWBACK, end);
+        in.amount_cents = amount;
+        if (out_instruction(out, &in) != 0)
+            return -1;
+        a->settled = 1;
+        a->settlement = in;
+    }
+    a->closed = 1;
+    a->hist_valid += valid;
+    a->hist_invalid += invalid;
+    a->unsettled += left;
     a->pending_count = 0;
     return 0;
 }
@@ -570,9 +653,15 @@ int pay_state_advance(pay_state *st, int64_t watermark, pay_output *out)
         return 0;
     for (size_t i = 0; i < st->count; i++) {
         account *a = st->accounts[i];
-        if (!a->known || a->settled)
+        if (!a->known || a->closed)
             continue;
         const pay_contract *c = &a->contract;
+        if (historical(a)) {
+            if (publication(st, a, c->period_end) <= watermark &&
+                close_historical(st, a, out) != 0)
+                return -1;
+            continue;
+        }
         while (a->next_day <= c->period_end && publication(st, a, a->next_day) <= watermark) {
             if (publish_day(st, a, a->next_day, out) != 0)
                 return -1;
@@ -590,9 +679,11 @@ int64_t pay_state_next_due(const pay_state *st)
     int64_t next = INT64_MAX;
     for (size_t i = 0; i < st->count; i++) {
         const account *a = st->accounts[i];
-        if (!a->known || a->settled)
+        if (!a->known || a->closed)
             continue;
-        int64_t day = a->next_day <= a->contract.period_end ? a->next_day : a->contract.period_end;
+        int64_t day = a->next_day <= a->contract.period_end && !historical(a)
+                          ? a->next_day
+                          : a->contract.period_end;
         int64_t at = publication(st, a, day);
         if (at < next)
             next = at;
@@ -618,6 +709,10 @@ static const pay_account *view(account *a)
     v->prepay = a->prepay;
     v->settled = a->settled;
     v->settlement = a->settlement;
+    v->closed = a->closed;
+    v->historical = historical(a);
+    v->historical_valid = a->hist_valid;
+    v->historical_invalid = a->hist_invalid;
     v->pending_orders = a->pending_count;
     v->unsettled_orders = a->unsettled;
     return v;

@@ -16,6 +16,22 @@
  * budget, or above the budget, raises BUDGET_80 / BUDGET_EXCEEDED with it
  * (pay_budget_crossed): once each, as the statements are published once.
  *
+ * Historical contracts (Contract.historical: a past period registered by an
+ * import, DESIGN §6 and §7) were paid long ago: no PREPAY, no statement, no
+ * budget alert. Their orders wait, admitted as any other, until T(period_end);
+ * then one CLAWBACK of (invalid orders) × invalid_deduction_cents, not capped
+ * by the budget (it pays nothing), or no instruction at all when none was
+ * invalid. Valid orders are counted for the report only. Whether an account
+ * is historical is decided by what it published, then by the contract: one
+ * with a PREPAY or a statement is a running contract whatever a later version
+ * says; one closed without a PREPAY was historical; otherwise the version
+ * held decides, so a historical contract turned into a running one before its
+ * settlement instant gets its PREPAY then. (Ingest refuses a version that
+ * changes the flag; a historical account closed with nothing to claw back
+ * leaves no record, so such a change after it would be seen by a restart.)
+ * Every instruction names its payer and payee: PREPAY and SETTLEMENT from the
+ * treasury account to the provider's, CLAWBACK back (pay_accounts).
+ *
  * Orders are rejected (for the dead letters) when they name no contract,
  * fall outside their contract's period, belong to another provider than the
  * contract, or were finalized at or after the settlement instant T(period_end)
@@ -42,6 +58,8 @@
  * before the next one), the difference is carried as late adjustments into
  * the next statement. Nothing published is published again: statements only
  * for days after the last published one, instructions only when absent.
+ * A historical account whose CLAWBACK was published counts every replayed
+ * order as counted by it (the scheduler skips those it dead-lettered).
  *
  * Usage:
  *   st = pay_state_new(480);
@@ -69,11 +87,15 @@ typedef struct {
     int32_t prepay_ratio_ppm;
     int32_t publication_lag_days;
     int64_t updated_at;
+    int historical; /* a past period: see above */
+    /* "" when the contract names none (Avro null). */
+    char provider_account[PAY_ACCOUNT_MAX + 1];
+    char treasury_account[PAY_ACCOUNT_MAX + 1];
 } pay_contract;
 
 /* 0 when the contract's values make sense (non-empty ids, period_start <=
- * period_end, money >= 0, ratio within 0..1 000 000 ppm, lag 0..366);
- * otherwise -1 with the reason. */
+ * period_end, money >= 0, ratio within 0..1 000 000 ppm, lag 0..366,
+ * accounts empty or pay_account_ok); otherwise -1 with the reason. */
 int pay_contract_check(const pay_contract *c, char *reason, size_t reason_len);
 
 typedef struct {
@@ -93,6 +115,9 @@ typedef struct {
     int64_t amount_cents;
     int64_t period_start, period_end;
     int64_t created_at;
+    /* From the contract held when it was made (pay_accounts); "": none. */
+    char payer_account[PAY_ACCOUNT_MAX + 1];
+    char payee_account[PAY_ACCOUNT_MAX + 1];
 } pay_instruction;
 
 /* A budget level crossed by a statement (alerts.finance). */
@@ -127,7 +152,8 @@ typedef struct {
     const char *provider_id;
     const char *contract_id; /* NULL: no contract holds the service day */
     int64_t service_day;
-    int valid; /* status VALID (1) or INVALID (0) */
+    int valid;     /* status VALID (1) or INVALID (0) */
+    int cancelled; /* status CANCELLED: neither paid nor deducted */
     int64_t finalized_at;
     int64_t ledger_index; /* its entry in the ledger (ledger_progress.h); not used here */
 } pay_order;
@@ -136,6 +162,7 @@ typedef enum {
     PAY_ORDER_PENDING = 0, /* waits for its statement */
     PAY_ORDER_COUNTED,     /* replay: a published statement counted it already */
     PAY_ORDER_DUPLICATE,   /* its id was seen before: nothing counted */
+    PAY_ORDER_CANCELLED,   /* CANCELLED (the elder was away): seen, never counted */
     PAY_ORDER_REJECTED,    /* cannot be paid; the reason says why */
     PAY_ORDER_ERROR        /* out of memory */
 } pay_order_result;
@@ -148,8 +175,12 @@ typedef struct {
     size_t statement_count;
     int has_prepay;
     pay_instruction prepay;
-    int settled;
+    int settled;                      /* a settlement instruction exists */
     pay_instruction settlement;       /* SETTLEMENT or CLAWBACK, when settled */
+    int closed;                       /* settled, or historical with nothing to claw back */
+    int historical;                   /* settled (or to be) as a historical period */
+    int64_t historical_valid;         /* orders a historical close counted */
+    int64_t historical_invalid;       /* (its CLAWBACK is invalid × deduction) */
     size_t pending_orders;            /* accepted, not counted yet */
     int64_t unsettled_orders;         /* left uncounted at the settlement */
 } pay_account;
@@ -171,8 +202,9 @@ int pay_state_restore_instruction(pay_state *st, const pay_instruction *in);
 /* ---- contracts ----------------------------------------------------------- */
 
 /* Records a contract (checked with pay_contract_check first). A version
- * older than the one held (updated_at) is ignored. The first time a contract
- * is seen without a PREPAY already published, the PREPAY is added to out.
+ * older than the one held (updated_at) is ignored. The first time a running
+ * (not historical) contract is seen without a PREPAY already published and
+ * before it is closed, the PREPAY is added to out.
  * Returns 0 when taken, 1 when ignored, -1 out of memory. */
 int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out);
 
@@ -199,7 +231,8 @@ int pay_state_finish_replay(pay_state *st);
 /* ---- time ---------------------------------------------------------------- */
 
 /* Publishes, in order of contract id and then day, every statement and
- * settlement due at the watermark. 0, or -1 out of memory or on an
+ * settlement due at the watermark (for a historical contract, its CLAWBACK
+ * at T(period_end)). 0, or -1 out of memory or on an
  * overflow (logged nowhere: the caller reports it). */
 int pay_state_advance(pay_state *st, int64_t watermark, pay_output *out);
 

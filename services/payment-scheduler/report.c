@@ -94,7 +94,7 @@ typedef struct {
     char provider_id[PAY_ID_MAX + 1];
     int64_t contracts, valid, invalid, late_valid, late_invalid;
     int64_t gross, deduction, prepaid, settlement, clawback;
-    int64_t pending, unpaid;
+    int64_t pending, unpaid, historical;
 } provider_total;
 
 typedef struct {
@@ -135,12 +135,19 @@ static int add_row(provider_total *sum, const provider_total *x)
            add(&sum->late_invalid, x->late_invalid) || add(&sum->gross, x->gross) ||
            add(&sum->deduction, x->deduction) || add(&sum->prepaid, x->prepaid) ||
            add(&sum->settlement, x->settlement) || add(&sum->clawback, x->clawback) ||
-           add(&sum->pending, x->pending) || add(&sum->unpaid, x->unpaid);
+           add(&sum->pending, x->pending) || add(&sum->unpaid, x->unpaid) ||
+           add(&sum->historical, x->historical);
 }
 
 static int account_row(const pay_account *a, provider_total *p)
 {
     p->contracts++;
+    /* A historical period has no statements: the orders its close counted
+     * show in the counts (and the invalid rate), its CLAWBACK below. */
+    if (a->historical &&
+        (add(&p->historical, 1) || add(&p->valid, a->historical_valid) ||
+         add(&p->invalid, a->historical_invalid)))
+        return -1;
     for (size_t k = 0; k < a->statement_count; k++) {
         const pay_statement *s = &a->statements[k];
         if (add(&p->valid, s->valid_orders) || add(&p->invalid, s->invalid_orders) ||
@@ -230,19 +237,21 @@ int pay_report_totals_csv(const pay_report *r, pay_text *out)
     pay_text_printf(out, "provider_id,contracts,valid_orders,invalid_orders,late_valid_orders,"
                          "late_invalid_orders,invalid_rate_percent,gross_cents,deduction_cents,"
                          "prepaid_cents,settlement_cents,clawback_cents,net_paid_cents,"
-                         "pending_orders,unpaid_orders\r\n");
+                         "pending_orders,unpaid_orders,historical_contracts\r\n");
     for (size_t i = 0; i <= t.count; i++) {
         const provider_total *p = &t.rows[i];
         char rate[32];
         rate_text(rate, sizeof(rate), p->invalid + p->late_invalid, p->valid + p->late_valid);
         csv_field(out, p->provider_id);
         pay_text_printf(out,
-                        ",%lld,%lld,%lld,%lld,%lld,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\r\n",
+                        ",%lld,%lld,%lld,%lld,%lld,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,"
+                        "%lld\r\n",
                         (long long)p->contracts, (long long)p->valid, (long long)p->invalid,
                         (long long)p->late_valid, (long long)p->late_invalid, rate,
                         (long long)p->gross, (long long)p->deduction, (long long)p->prepaid,
                         (long long)p->settlement, (long long)p->clawback,
-                        (long long)net_paid(p), (long long)p->pending, (long long)p->unpaid);
+                        (long long)net_paid(p), (long long)p->pending, (long long)p->unpaid,
+                        (long long)p->historical);
     }
     free(t.rows);
     return out->failed ? -1 : 0;
@@ -290,15 +299,19 @@ static int instruction_row(pay_text *out, const pay_instruction *in)
     csv_field(out, in->contract_id);
     pay_text_printf(out, ",");
     csv_field(out, in->provider_id);
-    pay_text_printf(out, ",%s,%lld,%s,%s,%lld\r\n", pay_kind_name(in->kind),
+    pay_text_printf(out, ",%s,%lld,%s,%s,%lld,", pay_kind_name(in->kind),
                     (long long)in->amount_cents, start, end, (long long)in->created_at);
+    csv_field(out, in->payer_account);
+    pay_text_printf(out, ",");
+    csv_field(out, in->payee_account);
+    pay_text_printf(out, "\r\n");
     return 0;
 }
 
 int pay_report_instructions_csv(const pay_report *r, pay_text *out)
 {
     pay_text_printf(out, "instruction_id,contract_id,provider_id,kind,amount_cents,"
-                         "period_start,period_end,created_at\r\n");
+                         "period_start,period_end,created_at,payer_account,payee_account\r\n");
     for (size_t i = 0; i < pay_state_account_count(r->state); i++) {
         const pay_account *a = pay_state_account(r->state, i);
         if (!selected(r, a))
@@ -469,7 +482,7 @@ static void html_totals(pay_text *t, const totals *tt)
                        "<th>扣款 Deductions (元)</th><th>预拨 Prepaid (元)</th>"
                        "<th>结算 Settlement (元)</th><th>追回 Clawback (元)</th>"
                        "<th>实付 Net paid (元)</th><th>待统计 Pending</th>"
-                       "<th>未付 Unpaid</th></tr>\n");
+                       "<th>未付 Unpaid</th><th>历史期合同 Historical</th></tr>\n");
     for (size_t i = 0; i <= tt->count; i++) {
         const provider_total *p = &tt->rows[i];
         char rate[32];
@@ -488,8 +501,10 @@ static void html_totals(pay_text *t, const totals *tt)
         yuan_cell(t, p->settlement);
         yuan_cell(t, p->clawback);
         yuan_cell(t, net_paid(p));
-        pay_text_printf(t, "<td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr>\n",
-                        (long long)p->pending, (long long)p->unpaid);
+        pay_text_printf(t,
+                        "<td class=\"n\">%lld</td><td class=\"n\">%lld</td>"
+                        "<td class=\"n\">%lld</td></tr>\n",
+                        (long long)p->pending, (long long)p->unpaid, (long long)p->historical);
     }
     pay_text_printf(t, "</table>\n");
 }
@@ -534,14 +549,35 @@ static void html_instruction(pay_text *t, const pay_instruction *in)
     html_text(t, in->provider_id);
     pay_text_printf(t, "</td><td>%s</td>", pay_kind_name(in->kind));
     yuan_cell(t, in->amount_cents);
-    pay_text_printf(t, "<td>%s – %s</td></tr>\n", start, end);
+    pay_text_printf(t, "<td>%s – %s</td><td>", start, end);
+    html_text(t, in->payer_account[0] ? in->payer_account : "—");
+    pay_text_printf(t, " → ");
+    html_text(t, in->payee_account[0] ? in->payee_account : "—");
+    pay_text_printf(t, "</td></tr>\n");
+}
+
+/* A historical period closed without invalid orders: no instruction, shown
+ * as nothing to claw back. */
+static void html_nothing_owed(pay_text *t, const pay_account *a)
+{
+    char start[16], end[16];
+    cw_date_format(a->contract->period_start, start, sizeof(start));
+    cw_date_format(a->contract->period_end, end, sizeof(end));
+    pay_text_printf(t, "<tr><td>");
+    html_text(t, a->contract_id);
+    pay_text_printf(t, " (历史期无无效工单 historical, no invalid order: no instruction)</td><td>");
+    html_text(t, a->contract->provider_id);
+    pay_text_printf(t, "</td><td>CLAWBACK</td>");
+    yuan_cell(t, 0);
+    pay_text_printf(t, "<td>%s – %s</td><td>—</td></tr>\n", start, end);
 }
 
 static void html_instructions(pay_text *t, const pay_report *r)
 {
     pay_text_printf(t, "<h2>支付指令 · Payment instructions</h2>\n<table>\n<tr>"
                        "<th>指令 Instruction</th><th>承接方 Provider</th><th>类型 Kind</th>"
-                       "<th>金额 Amount (元)</th><th>合同期 Contract period</th></tr>\n");
+                       "<th>金额 Amount (元)</th><th>合同期 Contract period</th>"
+                       "<th>付款方 → 收款方 Payer → payee</th></tr>\n");
     for (size_t i = 0; i < pay_state_account_count(r->state); i++) {
         const pay_account *a = pay_state_account(r->state, i);
         if (!selected(r, a))
@@ -550,6 +586,8 @@ static void html_instructions(pay_text *t, const pay_report *r)
             html_instruction(t, &a->prepay);
         if (a->settled)
             html_instruction(t, &a->settlement);
+        else if (a->closed && a->historical)
+            html_nothing_owed(t, a);
     }
     pay_text_printf(t, "</table>\n");
 }
@@ -593,7 +631,10 @@ int pay_report_html(const pay_report *r, pay_text *out)
                     "orders are paid: gross = valid × unit price, deduction = invalid × "
                     "deduction, settlement = Σgross − Σdeduction − prepaid (a negative result is "
                     "a clawback). Late adjustments are orders finalized after their day's "
-                    "statement, counted on the next one.</p>\n");
+                    "statement, counted on the next one. 历史期合同 (导入的往期) 不预拨、无日结单,"
+                    "按单扣款:追回 = 无效 × 扣款额. A historical contract (a past period "
+                    "imported) gets no prepayment and no statements: its clawback is invalid × "
+                    "deduction, and its orders show in the totals only.</p>\n");
     html_totals(out, &tt);
     html_daily(out, r, d, days);
     html_instructions(out, r);

@@ -56,7 +56,10 @@ typedef struct {
 /* Per provider: provider_id, contracts, valid_orders, invalid_orders,
  * late_valid_orders, late_invalid_orders, invalid_rate_percent, gross_cents,
  * deduction_cents, prepaid_cents, settlement_cents, clawback_cents,
- * net_paid_cents, pending_orders, unpaid_orders; then a TOTAL row.
+ * net_paid_cents, pending_orders, unpaid_orders, historical_contracts; then
+ * a TOTAL row. A historical contract adds the orders its close counted to
+ * valid_orders and invalid_orders (no gross, no deduction: it has no
+ * statements) and its CLAWBACK, 0 when it had no invalid order.
  * 0, or -1 out of memory or on an overflow. */
 int pay_report_totals_csv(const pay_report *r, pay_text *out);
 
@@ -66,12 +69,15 @@ int pay_report_totals_csv(const pay_report *r, pay_text *out);
 int pay_report_statements_csv(const pay_report *r, pay_text *out);
 
 /* Every instruction: instruction_id, contract_id, provider_id, kind,
- * amount_cents, period_start, period_end, created_at (UTC ms). */
+ * amount_cents, period_start, period_end, created_at (UTC ms), payer_account,
+ * payee_account (empty when null). */
 int pay_report_instructions_csv(const pay_report *r, pay_text *out);
 
 /* The page: per-provider totals and invalid rates (the T+3 public notice),
- * the daily valid / invalid series as an SVG bar chart and a table, and the
- * instructions. */
+ * the daily valid / invalid series as an SVG bar chart and a table (of the
+ * statements: historical contracts have none), and the instructions with
+ * payer and payee, a historical contract closed with nothing to claw back
+ * shown as 0. */
 int pay_report_html(const pay_report *r, pay_text *out);
 
 #endif

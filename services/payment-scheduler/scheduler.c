@@ -44,7 +44,7 @@ typedef struct {
 
 /* What the open batch did, counted once its transaction commits. */
 typedef struct {
-    uint64_t counted, pending, duplicate, rejected;
+    uint64_t counted, pending, duplicate, rejected, cancelled;
 } batch_tally;
 
 typedef struct {
@@ -199,6 +199,7 @@ static int on_order(scheduler *s, const rd_kafka_message_t *m, input_mode mode)
     case PAY_ORDER_COUNTED: s->tally.counted++; break;
     case PAY_ORDER_PENDING: s->tally.pending++; break;
     case PAY_ORDER_DUPLICATE: s->tally.duplicate++; break;
+    case PAY_ORDER_CANCELLED: s->tally.cancelled++; break;
     case PAY_ORDER_REJECTED:
         s->tally.rejected++;
         rc = dead_letter(s, m, reason);
@@ -259,6 +260,7 @@ static void count_committed(scheduler *s)
     }
     cw_counter_add(s->m.orders, CW_LABELS("pending"), s->tally.pending);
     cw_counter_add(s->m.orders, CW_LABELS("duplicate"), s->tally.duplicate);
+    cw_counter_add(s->m.orders, CW_LABELS("cancelled"), s->tally.cancelled);
     cw_counter_add(s->m.orders, CW_LABELS("rejected"), s->tally.rejected);
     cw_counter_add(s->m.transactions, CW_LABELS("committed"), 1);
 }

@@ -116,8 +116,8 @@ class TopicWatch:
         self.consumer.close()
 
 
-ALL_INGEST_TOPICS = ["ref.elders", "ref.caregivers", "ref.contracts", "orders.assigned",
-                     "visit.events", "visit.checks", "caregiver.status"]
+ALL_INGEST_TOPICS = ["ref.elders", "ref.caregivers", "ref.contracts", "ref.elder_status",
+                     "orders.assigned", "visit.events", "visit.checks", "caregiver.status"]
 
 
 @pytest.fixture

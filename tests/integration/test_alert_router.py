@@ -29,7 +29,8 @@ from conftest import (KAFKA_BROKERS, REGISTRY, REPO, Service, TopicWatch, alloca
 INPUTS = ["visit.checks", "caregiver.status"]
 # The verdicts that freeze a caregiver in the scripted day: each freeze is
 # a CAREGIVER_FROZEN alert on that order.
-FREEZING_ORDERS = {"O-SCHED-B", "O-VOVL-B", "O-NOCERT"}
+FREEZING_ORDERS = {"O-SCHED-B", "O-VOVL-B", "O-NOCERT", "O-HOSP-VISIT", "O-XPROV-B",
+                   "O-XVISIT-B"}
 # Rules judged as their event arrives (not when a watermark passes): their
 # alerts time the path from a posted event to the street topic.
 ARRIVAL_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "VOICE_UNCONFIRMED", "PHOTO_REUSE",
@@ -220,7 +221,8 @@ def post_everything(ingest, keys, day, extra=None, half_way=None):
     wall-clock ms when its post was sent}."""
     _, elder, order, extra_events = extra or (None, None, None, [])
     for kind, bodies in (("elder", day.elders + ([elder] if elder else [])),
-                         ("caregiver", day.caregivers), ("contract", day.contracts)):
+                         ("caregiver", day.caregivers), ("contract", day.contracts),
+                         ("elder-status", day.elder_statuses)):
         for body in bodies:
             post(ingest, keys.registry, kind, body)
     for body in day.orders + ([order] if order else []):

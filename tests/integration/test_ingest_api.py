@@ -145,6 +145,37 @@ def test_reference_update_replaces_the_record(ingest, keys, redis_server, watch,
     assert redis_server.cli("HGET", "cw:elder:" + ids + "E1", "street_id") == ids + "S2"
 
 
+def test_historical_contract_and_its_accounts(ingest, keys, redis_server, watch, ids):
+    """historical and the accounts go onto ref.contracts; a version that
+    changes the flag is refused: the payment-scheduler can neither take back
+    a PREPAY nor reopen a historical period it has closed."""
+    _, _, running = post_registry(ingest, keys, ids)
+    watch.start = watch._ends()
+    r = ingest.client.submit("contract", keys.registry, dict(running, historical=True))
+    assert r.status_code == 409 and r.json()["field"] == "historical", r.text
+    past = dict(running, contract_id=ids + "K9", historical=True,
+                provider_account="6222 0210 0101", treasury_account="GK-0301")
+    r = ingest.client.submit("contract", keys.registry, past)
+    assert r.status_code == 202, r.text
+    (k,) = watch.new_records()
+    assert k["key"] == ids + "K9"
+    assert (k["value"]["historical"], k["value"]["provider_account"],
+            k["value"]["treasury_account"]) == (True, "6222 0210 0101", "GK-0301")
+    assert redis_server.cli("HGET", "cw:contract:" + ids + "K9", "historical") == "1"
+    assert redis_server.cli("HGET", "cw:contract:" + ids + "K1", "historical") == "0"
+    # A newer version that keeps the flag is taken; one that drops it is not.
+    r = ingest.client.submit("contract", keys.registry,
+                             dict(past, provider_account="6222 0210 0102"))
+    assert r.status_code == 202, r.text
+    r = ingest.client.submit("contract", keys.registry, dict(past, historical=False))
+    assert r.status_code == 409 and r.json()["field"] == "historical", r.text
+    r = ingest.client.submit("contract", keys.registry,
+                             dict(past, contract_id=ids + "K8", treasury_account="国库"))
+    assert r.status_code == 400 and r.json()["field"] == "treasury_account", r.text
+    (k,) = watch.new_records()
+    assert k["value"]["provider_account"] == "6222 0210 0102"
+
+
 def test_order_and_visit_records_round_trip(ingest, keys, redis_server, watch, ids):
     post_registry(ingest, keys, ids)
     watch.start = watch._ends()
@@ -337,6 +368,79 @@ def test_unfreeze_goes_into_the_caregivers_stream(ingest, keys, redis_server, wa
     assert s["value"]["status"] == "ACTIVE" and s["value"]["order_id"] is None
     assert s["value"]["reason"] == "street office checked the schedule"
     assert redis_server.cli("HGET", "cw:cgstate:" + ids + "CG1", "status") == "FROZEN"
+
+
+def test_one_person_at_two_providers_is_one_stream(ingest, keys, watch, ids):
+    """A caregiver's person_id (the hash of their ID number) keys their
+    orders and visits, so every registration of one person is read in one
+    partition; it is fixed once registered."""
+    post_registry(ingest, keys, ids)
+    c = ingest.client
+    person = ids + "PERSON"
+    for cg, provider in (("CGA", "P01"), ("CGB", "P02")):
+        r = c.submit("caregiver", keys.registry, {"caregiver_id": ids + cg,
+                                                  "provider_id": provider, "certified": True,
+                                                  "person_id": person})
+        assert r.status_code == 202, r.text
+    r = c.submit("caregiver", keys.registry, {"caregiver_id": ids + "CGA", "provider_id": "P01",
+                                              "certified": True, "person_id": ids + "OTHER"})
+    assert (r.status_code, r.json()["error"], r.json()["field"]) == (409, "person_fixed",
+                                                                     "person_id"), r.text
+    r = c.submit("caregiver", keys.registry, {"caregiver_id": ids + "CGA", "provider_id": "P01",
+                                              "certified": True})
+    assert r.status_code == 409, r.text
+    r = c.submit("caregiver", keys.registry, {"caregiver_id": ids + "CG1", "provider_id": "P01",
+                                              "certified": True, "person_id": "not an id!"})
+    assert (r.status_code, r.json()["field"]) == (400, "person_id"), r.text
+    watch.start = watch._ends()
+    order = dict(order_body(ids, 1), caregiver_id=ids + "CGA")
+    r = c.submit("order", keys.importer, order)
+    assert r.status_code == 202, r.text
+    check_in = dict(check_in_body(ids, 1), caregiver_id=ids + "CGA")
+    r = c.submit("check-in", keys.importer, check_in)
+    assert r.status_code == 202, r.text
+    got = [x for x in watch.new_records() if x["topic"] in ("orders.assigned", "visit.events")]
+    assert {x["key"] for x in got} == {person}, got
+    assigned = [x["value"] for x in got if x["topic"] == "orders.assigned"][0]
+    assert assigned["person_id"] == person and assigned["caregiver_certified"] is True
+
+
+def test_elder_status_feed(ingest, keys, redis_server, watch, ids):
+    """POST /v1/elders/{id}/status: the registry's word on an elder's
+    availability goes onto ref.elder_status and into Redis; the same period
+    again is a duplicate; errors say what is wrong."""
+    post_registry(ingest, keys, ids)
+    watch.start = watch._ends()
+    c = ingest.client
+    path = "/v1/elders/%sE1/status" % ids
+    stay = {"status": "HOSPITALIZED", "from": "2024-05-03T14:00:00+08:00",
+            "to": "2024-05-05T00:00:00+08:00"}
+    r = c.post(path, keys.registry, stay)
+    assert r.status_code == 202, r.text
+    assert r.json() == {"status": "accepted", "id": ids + "E1"}
+    r = c.post(path, keys.admin, stay)
+    assert r.status_code == 200 and r.json()["status"] == "duplicate", r.text
+    (rec,) = watch.new_records()
+    assert (rec["topic"], rec["key"], rec["name"]) == ("ref.elder_status", ids + "E1",
+                                                      "ElderStatusChanged")
+    v = rec["value"]
+    assert v["status"] == "HOSPITALIZED" and v["elder_id"] == ids + "E1"
+    held = redis_server.cli("HGETALL", "cw:elder_status:" + ids + "E1")
+    assert held.split("\n")[0] == "1714716000000|HOSPITALIZED|1714838400000", held
+
+    assert c.post(path, keys.p01, stay).status_code == 403     # a provider key
+    assert c.post(path, None, stay).status_code == 401
+    r = c.post("/v1/elders/%snobody/status" % ids, keys.registry, stay)
+    assert (r.status_code, r.json()["error"]) == (404, "unknown_elder")
+    for body, field in ((dict(stay, status="AWAY"), "status"),
+                        (dict(stay, to="2024-05-03T14:00:00+08:00"), "to"),
+                        ({"status": "DECEASED", "from": stay["from"], "to": stay["to"]}, "to"),
+                        ({"status": "ACTIVE"}, "from"),
+                        (dict(stay, elder_id="E9"), "elder_id")):
+        r = c.post(path, keys.registry, body)
+        assert r.status_code == 400 and r.json()["field"] == field, (body, r.text)
+    assert c.get(path).status_code == 405
+    assert watch.new_records() == []
 
 
 def test_batch_reports_counts_and_failed_lines(ingest, keys, watch, ids):

@@ -70,7 +70,8 @@ def writer(tmp_path, redis_server):
 
 def post_day(ingest, keys, day, events=None):
     for kind, bodies in (("elder", day.elders), ("caregiver", day.caregivers),
-                         ("contract", day.contracts)):
+                         ("contract", day.contracts),
+                         ("elder-status", day.elder_statuses)):
         for body in bodies:
             post(ingest, keys.registry, kind, body)
     for body in day.orders:
@@ -157,6 +158,13 @@ def test_fraud_day_is_finalized_as_expected_once(ingest, keys, checkers, writer,
     assert reasons["O-SCHED-B"] == ["NO_SHOW", "SCHEDULE_OVERLAP"]
     assert reasons["O-NOCERT"] == ["FROZEN_CAREGIVER", "UNCERTIFIED"]
     assert reasons["O-LONG-3"] == ["DAILY_HOURS_EXCEEDED", "EVIDENCE_EXPIRED"]
+    # Elder 12 was in hospital: the visit that checked in is INVALID, the
+    # order never visited is cancelled (neither paid nor deducted).
+    assert reasons["O-HOSP-VISIT"] == ["ELDER_UNAVAILABLE", "FROZEN_CAREGIVER"]
+    assert reasons["O-HOSP-SKIP"] == ["ELDER_HOSPITALIZED"]
+    assert reasons["O-XPROV-B"] == ["CROSS_PROVIDER_OVERLAP", "NO_SHOW"]
+    assert reasons["O-XVISIT-B"] == ["CROSS_PROVIDER_OVERLAP", "FROZEN_CAREGIVER"]
+    assert reasons["O-XPROV-A"] == reasons["O-XVISIT-A"] == []
     assert "VISIT_OVERLAP" in reasons["O-VOVL-B"]
     assert "EVIDENCE_EXPIRED" not in reasons["O-VOVL-B"]  # red needs no deadline
 

@@ -37,7 +37,7 @@ def test_main_job_then_try_it(ids):
         assert r.returncode == 0, r.stdout + r.stderr
         # Compared without the prefix, against the scripted day's tables.
         out = r.stdout.replace(ids, "")
-        assert "fed 12 elders, 13 caregivers, 2 contracts, 23 orders, 39 visit events" in out
+        assert "fed 12 elders, 18 caregivers, 2 contracts, 29 orders, 47 visit events" in out
         flagged = [line.split() for line in out.splitlines() if line.startswith("  ")
                    and len(line.split()) >= 6 and line.split()[2] == "order"]
         got = {(f[5], f[1]): f[0] for f in flagged}
@@ -52,6 +52,9 @@ def test_main_job_then_try_it(ids):
         assert {k: v for k, v in got.items() if k in expected} == expected, out
         assert re.search(r"^  CG11 +SCHEDULE_OVERLAP on order O-SCHED-B$", out, re.M), out
         assert re.search(r"^  CG12 +UNCERTIFIED on order O-NOCERT$", out, re.M), out
+        assert re.search(r"^  CG14 +ELDER_UNAVAILABLE on order O-HOSP-VISIT$", out, re.M), out
+        assert re.search(r"^  CG16 +CROSS_PROVIDER_OVERLAP on order O-XPROV-B$", out, re.M), out
+        assert re.search(r"^  CG18 +CROSS_PROVIDER_OVERLAP on order O-XVISIT-B$", out, re.M), out
         assert "undecodable" not in out
 
         # Every order of the day finalized as the scripted day says, each one
@@ -66,10 +69,10 @@ def test_main_job_then_try_it(ids):
         assert re.search(r"^  OK: carewatch\.ledger/carewatch-local/sm3: \d+ entries", out,
                          re.M), out
         # The day's T+3 statements count every finalized order of the day.
-        assert re.search(r"statement K-P01-2024-\d\d:\S+ +valid +5 invalid +7 gross +200\.00 "
-                         r"deduction +1260\.00", out), out
-        assert re.search(r"statement K-P02-2024-\d\d:\S+ +valid +0 invalid +11 gross +0\.00 "
-                         r"deduction +1980\.00", out), out
+        assert re.search(r"statement K-P01-2024-\d\d:\S+ +valid +7 invalid +8 gross +280\.00 "
+                         r"deduction +1440\.00", out), out
+        assert re.search(r"statement K-P02-2024-\d\d:\S+ +valid +0 invalid +13 gross +0\.00 "
+                         r"deduction +2340\.00", out), out
         assert re.search(r"instruction PREPAY +K-P01-2024-\d\d:PREPAY +36000\.00 yuan", out), out
         # Alerts reached the street offices and the command.
         assert re.search(r"^  S01 +\d+ +\d+ +[1-9]\d*$", out, re.M), out

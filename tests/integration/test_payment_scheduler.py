@@ -2,8 +2,10 @@
 records are produced directly (fastavro single-object encoding), the
 service's payments.* and dead letters are read back with confluent-kafka
 and compared, to the cent, with an independent model of DESIGN §6
-written here. Then kill -9 in the middle of a run, restarts, and the batch
-run over the same stream: one identical instruction set, no id twice.
+written here, historical contracts (no PREPAY, no statement, one CLAWBACK
+of invalid orders x deduction) and the payer and payee accounts included.
+Then kill -9 in the middle of a run, restarts, and the batch run over the
+same stream: one identical instruction set, no id twice.
 
 The service's watermark is global over orders.finalized, which the broker
 keeps from earlier tests: every test takes service days later than any
@@ -68,6 +70,15 @@ def model(contracts, orders):
     statements, instructions, alerts = {}, {}, {}
     for cid, c in contracts.items():
         lag = c["publication_lag_days"]
+        if c["historical"]:
+            # A past period: no PREPAY, no statement, no budget cap; one
+            # CLAWBACK of its invalid orders, nothing when there is none.
+            invalid = sum(o["status"] != "VALID" for _, o in payable[cid])
+            if invalid:
+                instructions["%s:CLAWBACK:%s" % (cid, c["end"])] = instruction(
+                    c, "CLAWBACK", invalid * c["invalid_deduction_cents"],
+                    publication(c["end"], lag))
+            continue
         prepaid = (c["budget_cents"] * c["prepay_ratio_ppm"] + 500000) // 1000000
         instructions[cid + ":PREPAY"] = instruction(c, "PREPAY", prepaid, c["updated_at"])
         left, gross, deduction = payable[cid], 0, 0
@@ -113,20 +124,25 @@ def model(contracts, orders):
 
 def instruction(c, kind, amount, created_at):
     iid = c["contract_id"] + (":PREPAY" if kind == "PREPAY" else ":%s:%s" % (kind, c["end"]))
+    # The treasury pays the provider; a clawback goes back to the treasury.
+    provider, treasury = c["provider_account"], c["treasury_account"]
+    payer, payee = (provider, treasury) if kind == "CLAWBACK" else (treasury, provider)
     return {"instruction_id": iid, "contract_id": c["contract_id"],
             "provider_id": c["provider_id"], "kind": kind, "amount_cents": amount,
             "period_start": c["start"].isoformat(), "period_end": c["end"].isoformat(),
-            "created_at": created_at}
+            "created_at": created_at, "payer_account": payer, "payee_account": payee}
 
 
 # ---- records --------------------------------------------------------------------
 
-def contract(cid, provider, start, days, lag, budget, ppm, unit=4000, deduction=18000):
+def contract(cid, provider, start, days, lag, budget, ppm, unit=4000, deduction=18000,
+             historical=False, provider_account=None, treasury_account=None):
     return {"contract_id": cid, "provider_id": provider, "start": start,
             "end": start + datetime.timedelta(days=days - 1), "budget_cents": budget,
             "unit_price_cents": unit, "prepay_ratio_ppm": ppm,
             "invalid_deduction_cents": deduction, "publication_lag_days": lag,
-            "updated_at": ms(start) - 10 * DAY}
+            "updated_at": ms(start) - 10 * DAY, "historical": historical,
+            "provider_account": provider_account, "treasury_account": treasury_account}
 
 
 def contract_record(c):
@@ -135,7 +151,9 @@ def contract_record(c):
             "budget_cents": c["budget_cents"], "unit_price_cents": c["unit_price_cents"],
             "prepay_ratio_ppm": c["prepay_ratio_ppm"],
             "invalid_deduction_cents": c["invalid_deduction_cents"],
-            "publication_lag_days": c["publication_lag_days"], "updated_at": c["updated_at"]}
+            "publication_lag_days": c["publication_lag_days"], "updated_at": c["updated_at"],
+            "historical": c["historical"], "provider_account": c["provider_account"],
+            "treasury_account": c["treasury_account"]}
 
 
 def finalized(order_id, provider, cid, day, valid, finalized_at, index=0):
@@ -269,7 +287,8 @@ def as_csv_instruction(i):
     return {"instruction_id": i["instruction_id"], "contract_id": i["contract_id"],
             "provider_id": i["provider_id"], "kind": i["kind"],
             "amount_cents": str(i["amount_cents"]), "period_start": i["period_start"],
-            "period_end": i["period_end"], "created_at": str(i["created_at"])}
+            "period_end": i["period_end"], "created_at": str(i["created_at"]),
+            "payer_account": i["payer_account"] or "", "payee_account": i["payee_account"] or ""}
 
 
 def wait_for_instructions(prefix, ids, svc, timeout=90):
@@ -288,9 +307,11 @@ def test_statements_and_instructions_to_the_cent(tmp_path):
     d = [b + datetime.timedelta(days=i) for i in range(14)]
     contracts = {c["contract_id"]: c for c in [
         # 1 000 005 × 30 % = 300 001.5: the prepayment rounds up to 300 002.
-        contract(p + "CA", p + "PA", d[0], 3, 3, 1000005, 300000),
+        contract(p + "CA", p + "PA", d[0], 3, 3, 1000005, 300000,
+                 provider_account="6222 0001 PA", treasury_account="GK-0301"),
         # The next period of the same provider: a period boundary.
-        contract(p + "CN", p + "PA", d[3], 3, 3, 1000, 300000, deduction=1000),
+        contract(p + "CN", p + "PA", d[3], 3, 3, 1000, 300000, deduction=1000,
+                 provider_account="6222 0001 PA", treasury_account="GK-0301"),
         contract(p + "CI", p + "PB", d[0], 2, 3, 100000, 300000),   # all invalid
         contract(p + "CZ", p + "PC", d[0], 2, 1, 50000, 250000),    # no orders at all
     ]}
@@ -333,6 +354,13 @@ def test_statements_and_instructions_to_the_cent(tmp_path):
     # CN's net, 3 × 40 − 10 yuan, is far above its 10 yuan budget: paid up to
     # the budget, and its first statement crosses both budget levels.
     assert instructions[p + "CN:SETTLEMENT:" + d[5].isoformat()]["amount_cents"] == 1000 - 300
+    # The treasury pays the provider; a clawback goes back to the treasury.
+    assert (instructions[p + "CN:SETTLEMENT:" + d[5].isoformat()]["payer_account"],
+            instructions[p + "CN:SETTLEMENT:" + d[5].isoformat()]["payee_account"]) == \
+        ("GK-0301", "6222 0001 PA")
+    assert (instructions[p + "CA:CLAWBACK:" + d[2].isoformat()]["payer_account"],
+            instructions[p + "CA:CLAWBACK:" + d[2].isoformat()]["payee_account"]) == \
+        ("6222 0001 PA", "GK-0301")
     assert sorted(alerts) == [p + "CN:BUDGET_80", p + "CN:BUDGET_EXCEEDED"]
     assert alerts[p + "CN:BUDGET_80"]["threshold"] == 8.0
     assert instructions[p + "CI:CLAWBACK:" + d[1].isoformat()]["amount_cents"] == 3 * 18000 + 30000
@@ -428,6 +456,105 @@ def test_statements_and_instructions_to_the_cent(tmp_path):
     assert "<svg" in html and p + "PA" in html and "<script" not in html
 
 
+# ---- historical contracts ------------------------------------------------------------------
+
+def test_historical_contracts_claw_back_invalid_orders_only(tmp_path):
+    """A past period registered by an import: no PREPAY, no statement, no
+    budget alert; at its settlement instant one CLAWBACK of its invalid
+    orders x the deduction (not capped by the budget), from the provider's
+    account to the treasury; nothing at all when no order was invalid."""
+    p = "T%s-" % uuid.uuid4().hex[:8]
+    b = fresh_base_day()
+    d = [b + datetime.timedelta(days=i) for i in range(12)]
+    contracts = {c["contract_id"]: c for c in [
+        # A budget of 10 yuan, far below the 540 yuan clawed back.
+        contract(p + "HA", p + "PA", d[0], 3, 3, 1000, 300000, historical=True,
+                 provider_account="6222 0002 PA", treasury_account="GK-0301"),
+        contract(p + "H0", p + "PB", d[0], 2, 1, 100000, 300000, historical=True),
+        contract(p + "RC", p + "PC", d[0], 3, 3, 100000, 300000,
+                 provider_account="6222 0003 PC", treasury_account="GK-0301"),
+    ]}
+    ha_end = publication(d[2], 3)
+    orders = [
+        finalized(p + "h1", p + "PA", p + "HA", d[0], 1, ms(d[1], 10)),
+        finalized(p + "h2", p + "PA", p + "HA", d[0], 0, ms(d[1], 11)),
+        finalized(p + "z1", p + "PB", p + "H0", d[0], 1, ms(d[1], 12)),
+        finalized(p + "r1", p + "PC", p + "RC", d[0], 1, ms(d[1], 13)),
+        finalized(p + "h3", p + "PA", p + "HA", d[1], 1, ms(d[2], 9)),
+        finalized(p + "z2", p + "PB", p + "H0", d[1], 1, ms(d[2], 10)),
+        finalized(p + "h2", p + "PA", p + "HA", d[0], 0, ms(d[2], 11)),  # duplicate
+        finalized(p + "r2", p + "PC", p + "RC", d[1], 0, ms(d[2], 12)),
+        finalized(p + "h4", p + "PA", p + "HA", d[2], 0, ms(d[3], 9)),
+        finalized(p + "h5", p + "PA", p + "HA", d[2], 0, ha_end - 1),     # just in time
+        finalized(p + "h6", p + "PA", p + "HA", d[2], 0, ha_end),         # too late
+        # Moves the watermark past every settlement.
+        finalized(p + "zz", p + "PA", None, d[11], 1, ms(d[11], 12)),
+    ]
+    orders.sort(key=lambda o: o["finalized_at"])
+    statements, instructions, alerts, refused = model(contracts, orders)
+    assert instructions[p + "HA:CLAWBACK:" + d[2].isoformat()]["amount_cents"] == 3 * 18000
+    assert (instructions[p + "HA:CLAWBACK:" + d[2].isoformat()]["payer_account"],
+            instructions[p + "HA:CLAWBACK:" + d[2].isoformat()]["payee_account"]) == \
+        ("6222 0002 PA", "GK-0301")
+    assert not [i for i in instructions if i.startswith((p + "HA:PREPAY", p + "H0"))]
+    assert not [s for s in statements if s.startswith((p + "HA", p + "H0"))]
+    assert set(refused) == {p + "h6", p + "zz"}
+
+    feed = Feed()
+    feed.contracts(contracts)
+    feed.orders(orders[:6])
+    workdir = str(tmp_path / "scheduler")
+    txn = "test-pay-" + uuid.uuid4().hex[:8]
+    svc = Scheduler(workdir, txn, lateness_minutes=30)
+    try:
+        svc.wait_ready(svc.url + "/readyz")
+        feed.orders(orders[6:])
+        # RC settles with HA, after H0: once it is out, they are done too.
+        wait_for_instructions(p, instructions, svc)
+    finally:
+        svc.stop()
+    got = ours(p)
+    assert by_id(got["payments.statements"], "statement_id") == statements
+    assert by_id(got["payments.instructions"], "instruction_id") == instructions
+    assert not got["alerts.finance"]
+    dead = {REGISTRY.decode(r["payload"])[1]["order_id"] for r in got["dlq.payment-scheduler"]}
+    assert dead == set(refused)
+
+    # A restart publishes nothing again.
+    again = svc.restart()
+    try:
+        again.wait_ready(again.url + "/readyz")
+        time.sleep(2)
+    finally:
+        again.stop()
+    after = ours(p)
+    assert by_id(after["payments.instructions"], "instruction_id") == instructions
+    assert by_id(after["payments.statements"], "statement_id") == statements
+    assert len(after["dlq.payment-scheduler"]) == len(got["dlq.payment-scheduler"])
+
+    # The batch run: the same instructions; the report counts the
+    # historical orders, shows H0's clawback of 0 and pays nothing.
+    period = "%s..%s" % (d[0], d[2])
+    out = str(tmp_path / "batch")
+    _, batch_instructions, batch_statements = batch_run(svc.config_path, period, out)
+    mine = {r["instruction_id"]: r for r in batch_instructions if r["contract_id"].startswith(p)}
+    assert mine == {k: as_csv_instruction(v) for k, v in instructions.items()}
+    assert not [r for r in batch_statements if r["contract_id"].startswith((p + "HA", p + "H0"))]
+    with open(os.path.join(out, "payments-%s.csv" % period), encoding="utf-8") as f:
+        totals = {r["provider_id"]: r for r in csv.DictReader(f)}
+    pa, pb = totals[p + "PA"], totals[p + "PB"]
+    assert (pa["historical_contracts"], pa["valid_orders"], pa["invalid_orders"]) == ("1", "2", "3")
+    assert (pa["prepaid_cents"], pa["gross_cents"], pa["clawback_cents"], pa["net_paid_cents"]) \
+        == ("0", "0", str(3 * 18000), str(-3 * 18000))
+    assert pa["invalid_rate_percent"] == "60.00"
+    assert (pb["historical_contracts"], pb["valid_orders"], pb["clawback_cents"],
+            pb["net_paid_cents"]) == ("1", "2", "0", "0")
+    with open(os.path.join(out, "payments-%s.html" % period), encoding="utf-8") as f:
+        html = f.read()
+    assert p + "H0 (" in html and "no instruction" in html
+    assert "6222 0002 PA → GK-0301" in html
+
+
 # ---- kill -9 mid-run ------------------------------------------------------------------
 
 def many_orders(p, contracts, seed):
@@ -461,6 +588,9 @@ def test_kill9_mid_run_restart_then_batch_gives_one_instruction_set(tmp_path):
         contract(p + "K1", p + "PK1", b, 5, 3, 2000000, 300000),
         contract(p + "K2", p + "PK2", b, 5, 2, 50000, 123457),
         contract(p + "K3", p + "PK1", b + datetime.timedelta(days=5), 4, 3, 10, 500000),
+        # A past period: only its CLAWBACK, exactly once through the kills.
+        contract(p + "K4", p + "PK4", b, 4, 3, 10, 300000, historical=True,
+                 provider_account="6222 0004", treasury_account="GK-0301"),
     ]}
     orders = many_orders(p, contracts, seed=20240501)
     last_day = max(c["end"] for c in contracts.values())
@@ -468,6 +598,8 @@ def test_kill9_mid_run_restart_then_batch_gives_one_instruction_set(tmp_path):
                             1, ms(last_day + datetime.timedelta(days=8))))
     statements, instructions, _, refused = model(contracts, orders)
     assert len(statements) > 10 and len(refused) > 2
+    assert instructions[p + "K4:CLAWBACK:" + (b + datetime.timedelta(days=3)).isoformat()][
+        "amount_cents"] > 0
     assert any(s["late_valid_orders"] + s["late_invalid_orders"] for s in statements.values())
 
     feed = Feed()

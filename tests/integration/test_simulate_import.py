@@ -3,10 +3,13 @@ simulated district is deterministic and keeps its promises (honest visits
 inside every threshold, each fraud over its own); the export's encodings,
 column mappings and malformed rows; the report's arithmetic; and, on the
 real stack, every command of docs/import.md: a GB18030 export with broken
-rows imported end to end, its report checked against the ground truth,
-and a district fed live with every fraud caught and no false alarm."""
+rows imported end to end, its report checked against the ground truth and
+against the payment run over its historical contracts (no PREPAY, no
+statement, the report's clawback as CLAWBACK instructions), and a district
+fed live with every fraud caught and no false alarm."""
 
 import csv
+import datetime
 import filecmp
 import io
 import math
@@ -17,15 +20,18 @@ import uuid
 
 import pytest
 
-from carewatch_py import coords, histcsv, quality, report
+from carewatch_py import coords, histcsv, importer, quality, report
 from carewatch_py.district import FRAUD_RULES, PARTNER, District
-from conftest import (BUILD_DIR, REPO, Ingest, Service, allocate_day, checker_config,
-                      free_port)
+from carewatch_py.topics import read_topics
+from conftest import (BUILD_DIR, KAFKA_BROKERS, REPO, Ingest, Service, allocate_day,
+                      checker_config, free_port)
 from test_ledger_writer import LedgerWriter, make_key
+from test_payment_scheduler import batch_run
 
 PY = os.path.join(REPO, ".venv", "bin", "python")
 CLI = os.path.join(BUILD_DIR, "services", "cli", "carewatch")
-RED = {"SCHEDULE_OVERLAP", "VISIT_OVERLAP", "FROZEN_CAREGIVER"}
+RED = {"SCHEDULE_OVERLAP", "VISIT_OVERLAP", "FROZEN_CAREGIVER", "UNCERTIFIED", "ELDER_UNAVAILABLE",
+       "CROSS_PROVIDER_OVERLAP"}
 
 
 def simulate(*args):
@@ -155,6 +161,19 @@ def test_honest_visits_stay_inside_every_threshold_and_frauds_cross_theirs():
             assert d.visits[o["order_id"]]["in_at"] == max(v["in_at"] for v in day)
         else:
             assert certified[o["caregiver"]], o
+    # A person registered twice: at two providers, booked over each other.
+    person = {c["caregiver_id"]: c.get("person_id") for c in d.reference
+              if c["type"] == "caregiver"}
+    provider = {c["caregiver_id"]: c["provider_id"] for c in d.reference
+                if c["type"] == "caregiver"}
+    for o in d.orders:
+        if o["fraud"] != "cross_provider":
+            continue
+        twins = [cg for cg, p in person.items() if p and p == person[o["caregiver"]]]
+        assert len(twins) == 2 and provider[twins[0]] != provider[twins[1]]
+        other = [x for x in d.orders if x["caregiver"] in twins and x is not o]
+        assert len(other) == 1 and other[0]["start"] < o["start"] < other[0]["start"] + 3600
+        assert not d.visits[o["order_id"]]["in"]
 
 
 def test_timeline_posts_in_time_order_with_backfills_late():
@@ -320,6 +339,41 @@ def test_column_mapping_from_yaml_and_options(tmp_path):
         histcsv.Mapping.load(None, ["order_id"])
 
 
+def test_import_registers_historical_contracts_with_accounts(tmp_path):
+    d = _small()
+    path = str(tmp_path / "export.csv")
+    histcsv.write_export(d, path, "utf-8", "en")
+    export = histcsv.Export(path)
+    providers = sorted({r.f["provider_id"] for r in export.rows})
+    plan = importer.Import(export, treasury_account="GK-0301",
+                           provider_accounts={providers[0]: "6222 0001"})
+    contracts = [r for r in plan.reference if r["type"] == "contract"]
+    assert contracts and all(c["historical"] is True for c in contracts)
+    assert all(c["treasury_account"] == "GK-0301" for c in contracts)
+    assert {c["provider_id"] for c in contracts if "provider_account" in c} == {providers[0]}
+    assert all(c["provider_account"] == "6222 0001" for c in contracts if "provider_account" in c)
+    # The closing visit's caregiver: a provider of its own, under no contract.
+    closing_cg = [r for r in plan.closing if r["type"] == "caregiver"][0]
+    assert closing_cg["provider_id"].startswith("IMPORT-")
+    assert closing_cg["provider_id"] not in providers
+    # No accounts: none on the contracts.
+    plain = importer.Import(export)
+    assert not [c for c in plain.reference if c["type"] == "contract" and
+                ("treasury_account" in c or "provider_account" in c)]
+    with pytest.raises(ValueError, match="does not have"):
+        importer.Import(export, provider_accounts={"NOPE": "1"})
+    assert importer.provider_accounts(["P1=6222 01"]) == {"P1": "6222 01"}
+    for bad in (["P1"], ["=1"], ["P1="], ["P1=国库"], ["P1=" + "9" * 65]):
+        with pytest.raises(ValueError):
+            importer.provider_accounts(bad)
+    with pytest.raises(ValueError):
+        importer.check_account("a\tb", "--treasury-account")
+    # A bad account is a bad option: exit status 2 before anything is posted.
+    args = importer.parse_args([path, "--treasury-account", "国库", "--ingest",
+                                "http://127.0.0.1:9"])
+    assert importer.run_import(args, out=io.StringIO(), log=io.StringIO()).status == 2
+
+
 def test_report_counts_ratio_and_clawback():
     orders = {"a": "P1", "b": "P1", "c": "P1", "d": "P2", "e": "P2", "f": "P2"}
     finals = {
@@ -471,12 +525,44 @@ def _expected_report(truth):
             row["reasons"][r] = row["reasons"].get(r, 0) + 1
         if "FROZEN_CAREGIVER" in t["may_also"]:
             row["frozen_max"] += 1
-        if not RED & set(rules) and t["fraud"] not in ("no_show", "schedule_overlap"):
+        # Never visited: NO_SHOW decides, no evidence window to expire.
+        if not RED & set(rules) and t["fraud"] not in ("no_show", "schedule_overlap",
+                                                       "hospital_stay", "cross_provider"):
             row["reasons"]["EVIDENCE_EXPIRED"] = row["reasons"].get("EVIDENCE_EXPIRED", 0) + 1
             # Its evidence was another order's: named beside the expiry.
             if t["evidence"] == "reused":
                 row["reasons"]["EVIDENCE_REUSE"] = row["reasons"].get("EVIDENCE_REUSE", 0) + 1
     return out
+
+
+def _assert_historical_payments(workdir, contract_prefix, first_day, report_rows, treasury):
+    """The import's contracts are historical on ref.contracts, and a payment
+    run over their days (live mode: the wall clock is past every settlement
+    instant) prepays nothing, publishes no statement for them and claws back
+    per provider what the import's report says, into the treasury."""
+    contracts = [r["value"] for r in read_topics(KAFKA_BROKERS, ["ref.contracts"])
+                 if r["name"] == "Contract" and
+                 r["value"]["contract_id"].startswith(contract_prefix)]
+    assert contracts, "the import registered no contract"
+    assert all(c["historical"] and c["treasury_account"] == treasury and
+               c["provider_account"] is None for c in contracts), contracts
+    config = os.path.join(workdir, "payment-scheduler.yaml")
+    with open(config, "w", encoding="utf-8") as f:
+        f.write("kafka:\n  brokers: %s\nadmin:\n  bind: 127.0.0.1\n  port: %d\n"
+                "time:\n  mode: live\n" % (KAFKA_BROKERS, free_port()))
+    last_day = datetime.date.fromisoformat(first_day) + datetime.timedelta(days=2)
+    period = "%s..%s" % (first_day, last_day)
+    _, instructions, statements = batch_run(config, period, os.path.join(workdir, "payments"))
+    ours = [i for i in instructions if i["contract_id"].startswith(contract_prefix)]
+    assert {i["kind"] for i in ours} <= {"CLAWBACK"}, ours
+    assert all((i["payer_account"], i["payee_account"]) == ("", treasury) for i in ours), ours
+    assert not [s for s in statements if s["contract_id"].startswith(contract_prefix)]
+    clawed = {}
+    for i in ours:
+        clawed[i["provider_id"]] = clawed.get(i["provider_id"], 0) + int(i["amount_cents"])
+    owed = {r["provider_id"]: int(r["clawback_cents"]) for r in report_rows
+            if r["provider_id"] != report.TOTAL and int(r["clawback_cents"])}
+    assert clawed == owed, (clawed, owed)
 
 
 def test_docs_import_and_live_feed_end_to_end(stack, tmp_path):
@@ -533,6 +619,8 @@ def test_docs_import_and_live_feed_end_to_end(stack, tmp_path):
     # The quality command (--strict) passed: every fraud caught, no false alarm.
     assert re.search(r"^honest +\(none: must be VALID, no reason\) +\d+ +- +- +0 +0$", out,
                      re.M), out
+    _assert_historical_payments(str(tmp_path), "K-%sI-" % unique, import_day, got.values(),
+                                "GK-0301")
 
     # The live feed: back-filled check-outs are LATE_SUBMISSION there.
     env["CW_INGEST"] = stack["live"].url

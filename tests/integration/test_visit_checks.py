@@ -17,11 +17,12 @@ from conftest import KAFKA_BROKERS, REGISTRY, TopicWatch, allocate_day, post
 
 CHECK_IN_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "PHOTO_REUSE", "GEO_DISTANCE",
                   "GEO_DUAL_MISMATCH", "GPS_INACCURATE", "IMPOSSIBLE_TRAVEL", "NO_CHECKOUT",
-                  "VISIT_OVERLAP", "FROZEN_CAREGIVER"}
+                  "VISIT_OVERLAP", "FROZEN_CAREGIVER", "ELDER_UNAVAILABLE",
+                  "CROSS_PROVIDER_OVERLAP"}
 CHECK_OUT_RULES = {"LATE_SUBMISSION", "VOICE_UNCONFIRMED", "PHOTO_REUSE", "GEO_DISTANCE",
                    "GEO_DUAL_MISMATCH", "GPS_INACCURATE", "SHORT_DURATION", "FROZEN_CAREGIVER",
                    "SERVICE_MISMATCH", "DAILY_HOURS_EXCEEDED"}
-ORDER_RULES = {"NO_SHOW", "SCHEDULE_OVERLAP", "UNCERTIFIED"}
+ORDER_RULES = {"NO_SHOW", "SCHEDULE_OVERLAP", "UNCERTIFIED", "CROSS_PROVIDER_OVERLAP"}
 CHECKER_EXPECTED = {k: v for k, v in EXPECTED.items() if k[1] not in INTAKE_RULES}
 
 
@@ -34,9 +35,19 @@ def post_batch(ingest, key, events):
     assert r.json()["rejected"] == 0, r.text
 
 
+def post_elder_statuses(ingest, keys, day, register=False):
+    """The day's hospital stays (POST /v1/elders/{id}/status); register:
+    the elders concerned first."""
+    for body in day.elder_statuses:
+        if register:
+            post(ingest, keys.registry, "elder",
+                 [e for e in day.elders if e["elder_id"] == body["elder_id"]][0])
+        post(ingest, keys.registry, "elder-status", body)
+
+
 def post_day_start(ingest, keys, day):
     for kind, bodies in (("elder", day.elders), ("caregiver", day.caregivers),
-                         ("contract", day.contracts)):
+                         ("contract", day.contracts), ("elder-status", day.elder_statuses)):
         for body in bodies:
             post(ingest, keys.registry, kind, body)
     for body in day.orders:
@@ -180,7 +191,15 @@ def test_scripted_day_gives_exactly_the_expected_verdicts(ingest, keys, checkers
 
     frozen = {r["value"]["caregiver_id"]: r["value"] for r in verdicts.records
               if r["topic"] == "caregiver.status" and r["key"].startswith(ids)}
-    assert sorted(frozen) == [ids + "CG10", ids + "CG11", ids + "CG12"]
+    assert sorted(frozen) == [ids + cg for cg in ("CG10", "CG11", "CG12", "CG14", "CG16", "CG18")]
+    assert frozen[ids + "CG16"]["reason"] == "CROSS_PROVIDER_OVERLAP on order %sO-XPROV-B" % ids
+    # The order-level verdict measures the schedules' overlap (16:30-17:00),
+    # the check-in's the visits' as known then: both still open, each for
+    # 240 minutes (18:02 + 240 min - 18:40 = 202 min).
+    assert checks[(ids + "O-XPROV-B", "CROSS_PROVIDER_OVERLAP")]["measured"] == 30.0
+    assert checks[(ids + "O-XVISIT-B-in", "CROSS_PROVIDER_OVERLAP")]["measured"] == 202.0
+    assert checks[(ids + "O-XVISIT-B", "CROSS_PROVIDER_OVERLAP")]["outcome"] == "PASS"
+    assert frozen[ids + "CG14"]["reason"] == "ELDER_UNAVAILABLE on order %sO-HOSP-VISIT" % ids
     assert frozen[ids + "CG11"]["reason"] == "SCHEDULE_OVERLAP on order %sO-SCHED-B" % ids
     assert frozen[ids + "CG12"]["reason"] == "UNCERTIFIED on order %sO-NOCERT" % ids
     # Nursing by a caregiver registered without a certificate; the same
@@ -243,17 +262,20 @@ def reproduce(records):
     assert p.flush(30) == 0
 
 
-def disorder(events, rnd, keep_whole=()):
+def disorder(events, rnd, keep_whole=(), person_of=None):
     """The events as many phones deliver them: the caregivers' streams
     interleaved at random, and within a caregiver's stream some visits'
     check-out before their check-in. Each caregiver's visits keep their
     order: an overlap is judged when the later check-in is processed
     (DESIGN.md 4.1), so reordering one caregiver's visits would change the
-    verdicts by design. Caregivers in keep_whole keep their events as
-    posted."""
+    verdicts by design. One person's registrations (person_of: caregiver ->
+    person) are one stream, as ingest keys them. Streams in keep_whole keep
+    their events as posted."""
+    person_of = person_of or {}
     streams = {}
     for kind, body in events:
-        streams.setdefault(body["caregiver_id"], []).append((kind, body))
+        cg = body["caregiver_id"]
+        streams.setdefault(person_of.get(cg, cg), []).append((kind, body))
     for cg, stream in streams.items():
         if cg in keep_whole:
             continue
@@ -279,6 +301,9 @@ def test_a_whole_day_in_one_batch_gives_the_same_verdicts(ingest, keys, checkers
     produces a later line that depends on it, and nothing is dead-lettered
     as unknown."""
     day = Day(ids, allocate_day())
+    # The registry's word on an elder is no batch line: that elder and its
+    # hospital stay go first (the batch then registers it again).
+    post_elder_statuses(ingest, keys, day, register=True)
     lines = ([("elder", b) for b in day.elders] + [("caregiver", b) for b in day.caregivers] +
              [("contract", b) for b in day.contracts] + [("order", b) for b in day.orders] +
              list(day.events))
@@ -299,7 +324,13 @@ def test_out_of_order_and_duplicates_give_the_same_verdicts(ingest, keys, checke
                                                             ids):
     day = Day(ids, allocate_day())
     post_day_start(ingest, keys, day)
-    events = disorder(day.events, random.Random(20240610), keep_whole={ids + "CG10"})
+    # CG10, CG14 and CG18 are frozen by a check-in: their check-outs must
+    # come after it to be judged frozen (freezing follows the caregiver's
+    # stream, CG18's being its person's).
+    person_of = {c["caregiver_id"]: c["person_id"] for c in day.caregivers if "person_id" in c}
+    events = disorder(day.events, random.Random(20240610),
+                      keep_whole={ids + "CG10", ids + "CG14", ids + "PERSON-2"},
+                      person_of=person_of)
     # Some check-outs before their check-ins, as a flaky phone network does.
     assert any(k == "check-out" and (b["order_id"], "check-in") in
                {(o["order_id"], j) for j, o in events[i + 1:]}

@@ -79,6 +79,7 @@ static void order_only(order_case *c)
     c->d.scheduled_start = START;
     add_check(c, "O1", "NO_SHOW", CW_PASS, START + 30 * MIN_MS);
     add_check(c, "O1", "SCHEDULE_OVERLAP", CW_PASS, START - HOUR_MS);
+    add_check(c, "O1", "CROSS_PROVIDER_OVERLAP", CW_PASS, START - HOUR_MS);
     add_check(c, "O1", "UNCERTIFIED", CW_PASS, START - HOUR_MS);
 }
 
@@ -275,6 +276,42 @@ static void test_no_check_in_is_invalid_only_after_24h(void **state)
     assert_int_equal(f.finalized_at, deadline);
 }
 
+/* An unvisited order of an elder in hospital (or dead) at its start is
+ * CANCELLED, not a no-show: neither paid nor deducted. */
+static void test_unvisited_order_of_an_elder_away_is_cancelled(void **state)
+{
+    (void)state;
+    int64_t deadline = START + 24 * HOUR_MS;
+    const cw_elder_status away[] = {CW_ELDER_HOSPITALIZED, CW_ELDER_DECEASED};
+    const char *reason[] = {"ELDER_HOSPITALIZED", "ELDER_DECEASED"};
+    for (int i = 0; i < 2; i++) {
+        order_case c;
+        order_only(&c);
+        set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+        c.d.elder_at_start = away[i];
+        fin_decision waiting = run(&c, deadline);
+        assert_int_equal(waiting.state, FIN_WAIT);
+        assert_int_equal(waiting.wake_at, deadline);
+        fin_decision f = run(&c, deadline + 1);
+        assert_int_equal(f.state, FIN_CANCELLED);
+        assert_reasons(&f, reason[i]);
+        assert_int_equal(f.finalized_at, deadline);
+        assert_string_equal(fin_state_name(f.state), "CANCELLED");
+    }
+    /* A red verdict still makes it INVALID. */
+    order_case r;
+    order_only(&r);
+    set_outcome(&r, "O1", "NO_SHOW", CW_ORANGE);
+    set_outcome(&r, "O1", "SCHEDULE_OVERLAP", CW_RED);
+    r.d.elder_at_start = CW_ELDER_HOSPITALIZED;
+    assert_int_equal(run(&r, deadline + 1).state, FIN_INVALID);
+    /* Visited anyway: judged as a visit (ELDER_UNAVAILABLE flags it). */
+    order_case v;
+    full_visit(&v);
+    v.d.elder_at_start = CW_ELDER_HOSPITALIZED;
+    assert_int_equal(run(&v, OUT_AT).state, FIN_VALID);
+}
+
 static void test_no_show_evidence_does_not_cure_an_undelivered_order(void **state)
 {
     (void)state;
@@ -459,12 +496,17 @@ static void test_assignment_receipt_time_is_not_event_time(void **state)
     full_visit(&c);
     /* Received live, years after the replayed visit. */
     for (size_t i = 0; i < c.d.check_count; i++)
-        if (strcmp(c.checks[i].rule, "SCHEDULE_OVERLAP") == 0 ||
-            strcmp(c.checks[i].rule, "UNCERTIFIED") == 0)
+        if (strcmp(c.checks[i].subject, "O1") == 0 && strcmp(c.checks[i].rule, "NO_SHOW") != 0)
             c.checks[i].at = START + 900LL * 24 * HOUR_MS;
     fin_decision f = run(&c, OUT_AT);
     assert_int_equal(f.state, FIN_VALID);
     assert_int_equal(f.finalized_at, OUT_AT);
+    /* The check-in's CROSS_PROVIDER_OVERLAP is event time: it counts. */
+    for (size_t i = 0; i < c.d.check_count; i++)
+        if (strcmp(c.checks[i].subject, "O1-in") == 0 &&
+            strcmp(c.checks[i].rule, "CROSS_PROVIDER_OVERLAP") == 0)
+            c.checks[i].at = OUT_AT + HOUR_MS;
+    assert_int_equal(run(&c, OUT_AT).finalized_at, OUT_AT + HOUR_MS);
 }
 
 /* UNCERTIFIED is owed for every order; red makes it INVALID however well
@@ -570,6 +612,7 @@ static void test_lower_bound_of_an_assignment_alone(void **state)
     assert_true(lb == START);
     add_check(&c, "O1", "NO_SHOW", CW_RED, START + 30 * MIN_MS);
     add_check(&c, "O1", "SCHEDULE_OVERLAP", CW_PASS, START - HOUR_MS);
+    add_check(&c, "O1", "CROSS_PROVIDER_OVERLAP", CW_PASS, START - HOUR_MS);
     add_check(&c, "O1", "UNCERTIFIED", CW_PASS, START - HOUR_MS);
     fin_decision f = run(&c, START + 2 * HOUR_MS);
     assert_int_equal(f.state, FIN_INVALID);
@@ -646,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_pass_verdicts_wait_for_the_events_they_vouch_for),
         cmocka_unit_test(test_red_is_invalid_at_once),
         cmocka_unit_test(test_no_check_in_is_invalid_only_after_24h),
+        cmocka_unit_test(test_unvisited_order_of_an_elder_away_is_cancelled),
         cmocka_unit_test(test_no_show_evidence_does_not_cure_an_undelivered_order),
         cmocka_unit_test(test_check_in_after_24h_is_no_visit),
         cmocka_unit_test(test_check_in_exactly_at_24h_is_a_late_visit),

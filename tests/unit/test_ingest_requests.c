@@ -15,7 +15,9 @@
 
 #include <jansson.h>
 
+#include "avro_codec.h"
 #include "json_fields.h"
+#include "records.h"
 #include "requests.h"
 
 /* ---- JSON helpers ------------------------------------------------------------
@@ -165,6 +167,11 @@ static int p_unfreeze(json_t *b, api_error *e)
 {
     return parse_unfreeze(b, &unfreeze, e);
 }
+static elder_status_req elder_status;
+static int p_elder_status(json_t *b, api_error *e)
+{
+    return parse_elder_status(b, &elder_status, e);
+}
 
 static void accepts(parser p, json_t *body, const char *what, int line)
 {
@@ -227,7 +234,8 @@ static void rejects(parser p, json_t *body, const char *code, const char *field,
     "{'contract_id':'K-2024-05','provider_id':'P002','period_start':'2024-01-01',"           \
     "'period_end':'2024-12-31','budget_cents':250000000000,'unit_price_cents':12345,"        \
     "'prepay_ratio':0.25,'invalid_deduction_cents':0,'publication_lag_days':5,"        \
-    "'street_ids':['S01','S02']}"
+    "'street_ids':['S01','S02'],'historical':true,'provider_account':'6222 0210 0101 2345',"   \
+    "'treasury_account':'GK-0301'}"
 
 #define ORDER_FULL                                                                           \
     "{'order_id':'O1','elder_id':'E1','caregiver_id':'CG1','service_type':'bathing',"        \
@@ -408,6 +416,9 @@ static void contract_every_field(void **state)
                                         {"invalid_deduction_cents", K_INT, 1},
                                         {"publication_lag_days", K_INT, 0},
                                         {"street_ids", K_ARRAY, 0},
+                                        {"historical", K_BOOL, 0},
+                                        {"provider_account", K_TEXT, 0},
+                                        {"treasury_account", K_TEXT, 0},
                                         {NULL, K_ID, 0}};
     check_every_field(p_contract, "contract", CONTRACT_FULL, fields);
 }
@@ -753,6 +764,9 @@ static void contract_minimal(void **state)
     assert_int_equal(contract.prepay_ratio_ppm, 300000);
     assert_int_equal(contract.invalid_deduction_cents, 16000);
     assert_int_equal(contract.publication_lag_days, 3);
+    assert_int_equal(contract.historical, 0);
+    assert_null(contract.provider_account);
+    assert_null(contract.treasury_account);
 }
 
 static void contract_full(void **state)
@@ -770,6 +784,69 @@ static void contract_full(void **state)
     assert_int_equal(contract.prepay_ratio_ppm, 250000);
     assert_int_equal(contract.invalid_deduction_cents, 0);
     assert_int_equal(contract.publication_lag_days, 5);
+    assert_int_equal(contract.historical, 1);
+    assert_string_equal(contract.provider_account, "6222 0210 0101 2345");
+    assert_string_equal(contract.treasury_account, "GK-0301");
+}
+
+/* Accounts are 1-64 printable ASCII characters; historical a boolean. */
+static void contract_history_and_accounts(void **state)
+{
+    (void)state;
+    static const char *const accounts[] = {"provider_account", "treasury_account"};
+    for (int i = 0; i < 2; i++) {
+        const char *name = accounts[i];
+        ACCEPTS(p_contract, with_repeated(CONTRACT_MIN, name, '7', 64));
+        REJECTS(p_contract, with_repeated(CONTRACT_MIN, name, '7', 65), "invalid_length", name);
+        REJECTS(p_contract, with(CONTRACT_MIN, name, "''"), "invalid_length", name);
+        ACCEPTS(p_contract, with(CONTRACT_MIN, name, "' !~'"));
+        REJECTS(p_contract, with(CONTRACT_MIN, name, "'GK\\t0301'"), "invalid_value", name);
+        REJECTS(p_contract, with(CONTRACT_MIN, name, "'国库0301'"), "invalid_value", name);
+        REJECTS(p_contract, with(CONTRACT_MIN, name, "'GK\\u007f'"), "invalid_value", name);
+    }
+    ACCEPTS(p_contract, with(CONTRACT_MIN, "historical", "false"));
+    assert_int_equal(contract.historical, 0);
+    ACCEPTS(p_contract, with(CONTRACT_MIN, "historical", "true"));
+    assert_int_equal(contract.historical, 1);
+    ACCEPTS(p_contract, with(CONTRACT_MIN, "historical", "null"));
+    assert_int_equal(contract.historical, 0);
+    REJECTS(p_contract, with(CONTRACT_MIN, "historical", "'true'"), "wrong_type", "historical");
+}
+
+/* The Contract record carries what the request said: historical, and the
+ * accounts or null. */
+static void contract_record_carries_history_and_accounts(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(cw_avro_init(err, sizeof(err)), 0);
+    const char *bodies[] = {CONTRACT_FULL, CONTRACT_MIN};
+    for (int i = 0; i < 2; i++) {
+        ACCEPTS(p_contract, J(bodies[i]));
+        encoded_record rec;
+        assert_int_equal(record_contract(&contract, 1714000000000LL, &rec, err, sizeof(err)), 0);
+        const cw_avro_schema *schema;
+        avro_value_t v;
+        int historical = -1;
+        const char *provider_account, *treasury_account;
+        assert_int_equal(cw_avro_decode(rec.data, rec.len, &schema, &v, err, sizeof(err)), 0);
+        assert_string_equal(schema->name, "Contract");
+        assert_int_equal(cw_av_get_bool(&v, "historical", &historical), 0);
+        assert_int_equal(cw_av_get_opt_str(&v, "provider_account", &provider_account), 0);
+        assert_int_equal(cw_av_get_opt_str(&v, "treasury_account", &treasury_account), 0);
+        if (i == 0) {
+            assert_int_equal(historical, 1);
+            assert_string_equal(provider_account, "6222 0210 0101 2345");
+            assert_string_equal(treasury_account, "GK-0301");
+        } else {
+            assert_int_equal(historical, 0);
+            assert_null(provider_account);
+            assert_null(treasury_account);
+        }
+        avro_value_decref(&v);
+        free(rec.data);
+    }
+    cw_avro_shutdown();
 }
 
 static void contract_period_order(void **state)
@@ -1425,6 +1502,38 @@ static void unfreeze_reason(void **state)
             "caregiver_id");
 }
 
+/* ---- an elder's status ------------------------------------------------------------- */
+
+static void elder_status_periods(void **state)
+{
+    (void)state;
+    ACCEPTS(p_elder_status, J("{'status':'HOSPITALIZED','from':'2024-06-01T08:00:00+08:00',"
+                              "'to':'2024-06-05T00:00:00+08:00'}"));
+    assert_string_equal(elder_status.status, "HOSPITALIZED");
+    assert_true(elder_status.from_ms == 1717200000000LL);
+    assert_true(elder_status.has_to && elder_status.to_ms == 1717516800000LL);
+    ACCEPTS(p_elder_status, J("{'status':'DECEASED','from':'2024-06-01T08:00:00+08:00'}"));
+    assert_false(elder_status.has_to);
+    ACCEPTS(p_elder_status, J("{'status':'ACTIVE','from':'2024-06-01T08:00:00Z','to':null}"));
+    assert_false(elder_status.has_to);
+    REJECTS(p_elder_status, J("{'status':'ASLEEP','from':'2024-06-01T08:00:00Z'}"),
+            "invalid_value", "status");
+    REJECTS(p_elder_status, J("{'status':'active','from':'2024-06-01T08:00:00Z'}"),
+            "invalid_value", "status");
+    REJECTS(p_elder_status, J("{'from':'2024-06-01T08:00:00Z'}"), "missing_field", "status");
+    REJECTS(p_elder_status, J("{'status':'ACTIVE'}"), "missing_field", "from");
+    REJECTS(p_elder_status, J("{'status':'ACTIVE','from':'yesterday'}"), "invalid_time", "from");
+    REJECTS(p_elder_status,
+            J("{'status':'HOSPITALIZED','from':'2024-06-01T08:00:00Z','to':'2024-06-01T08:00:00Z'}"),
+            "invalid_value", "to");
+    REJECTS(p_elder_status,
+            J("{'status':'DECEASED','from':'2024-06-01T08:00:00Z','to':'2024-06-02T08:00:00Z'}"),
+            "invalid_value", "to");
+    REJECTS(p_elder_status,
+            J("{'status':'ACTIVE','from':'2024-06-01T08:00:00Z','elder_id':'E1'}"),
+            "unknown_field", "elder_id");
+}
+
 /* ---- the batch envelope's "type" member ---------------------------------------- */
 
 static void type_member_tolerated(void **state)
@@ -1550,6 +1659,8 @@ int main(void)
         T(contract_prepay_ratio_sweep),
         T(contract_publication_lag_days),
         T(contract_unknown_fields),
+        T(contract_history_and_accounts),
+        T(contract_record_carries_history_and_accounts),
         T(order_full),
         T(order_scheduled_minutes_bounds),
         T(order_service_type_length),
@@ -1580,6 +1691,7 @@ int main(void)
         T(evidence_bad_hashes),
         T(evidence_unknown_fields),
         T(unfreeze_reason),
+        T(elder_status_periods),
         T(type_member_tolerated),
         T(type_member_only_at_top_level),
         T(error_json_shape),

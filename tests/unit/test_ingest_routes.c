@@ -140,6 +140,19 @@ static void unfreeze_overlong_id_does_not_overflow(void **state)
         assert_int_equal(r.kind, ROUTE_NOT_FOUND);
 }
 
+static void elder_status_extracts_id(void **state)
+{
+    (void)state;
+    route r = route_request("POST", "/v1/elders/E-001/status");
+    assert_int_equal(r.kind, ROUTE_ELDER_STATUS);
+    assert_true(r.method_allowed);
+    assert_string_equal(r.path_id, "E-001");
+    assert_int_equal(route_request("POST", "/v1/elders//status").kind, ROUTE_NOT_FOUND);
+    assert_int_equal(route_request("POST", "/v1/elders/E/1/status").kind, ROUTE_NOT_FOUND);
+    assert_int_equal(route_request("POST", "/v1/elders/E-001").kind, ROUTE_NOT_FOUND);
+    assert_method_not_allowed("GET", "/v1/elders/E-001/status", ROUTE_ELDER_STATUS);
+}
+
 static void unfreeze_get_is_405(void **state)
 {
     (void)state;
@@ -297,6 +310,7 @@ int main(void)
         cmocka_unit_test(unfreeze_id_of_64_chars),
         cmocka_unit_test(unfreeze_overlong_id_does_not_overflow),
         cmocka_unit_test(unfreeze_get_is_405),
+        cmocka_unit_test(elder_status_extracts_id),
         cmocka_unit_test(unfreeze_ids_with_slashes_rejected),
         cmocka_unit_test(unfreeze_malformed_paths),
         cmocka_unit_test(probes_get),

@@ -1,6 +1,7 @@
 /* services/payment-scheduler/payment_records: OrderFinalized, Contract and
  * LedgerCheckpoint records read into the payment structs (with their
- * checks), and the statements and instructions written out and read back. Records are built
+ * checks: a historical contract and its accounts too), and the statements
+ * and instructions (with payer and payee) written out and read back. Records are built
  * with the common Avro codec from the schemas/ files. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,6 +70,40 @@ static uint8_t *finalized(const char *order_id, const char *contract_id, const c
     return buf;
 }
 
+/* The fields every Contract has, into v (historical false, no accounts). */
+static void fill_contract(avro_value_t *v, const char *period_start, const char *period_end,
+                          int32_t ppm)
+{
+    assert_int_equal(cw_av_set_str(v, "contract_id", "C-2024-05"), 0);
+    assert_int_equal(cw_av_set_str(v, "provider_id", "P01"), 0);
+    assert_int_equal(cw_av_set_str(v, "period_start", period_start), 0);
+    assert_int_equal(cw_av_set_str(v, "period_end", period_end), 0);
+    assert_int_equal(cw_av_set_long(v, "budget_cents", 10000000), 0);
+    assert_int_equal(cw_av_set_long(v, "unit_price_cents", 4000), 0);
+    assert_int_equal(cw_av_set_int(v, "prepay_ratio_ppm", ppm), 0);
+    assert_int_equal(cw_av_set_long(v, "invalid_deduction_cents", 18000), 0);
+    assert_int_equal(cw_av_set_int(v, "publication_lag_days", 3), 0);
+    assert_int_equal(cw_av_set_long(v, "updated_at", 1714000000000LL), 0);
+}
+
+/* A historical contract with its accounts (NULL: null). malloc'd. */
+static uint8_t *historical_contract(const char *provider_account, const char *treasury_account,
+                                    size_t *len)
+{
+    const cw_avro_schema *s = cw_avro_schema_by_name("Contract");
+    avro_value_t v;
+    uint8_t *buf = NULL;
+    char err[256];
+    assert_int_equal(cw_avro_new_value(s, &v), 0);
+    fill_contract(&v, "2024-05-01", "2024-05-31", 300000);
+    assert_int_equal(cw_av_set_bool(&v, "historical", 1), 0);
+    assert_int_equal(cw_av_set_opt_str(&v, "provider_account", provider_account), 0);
+    assert_int_equal(cw_av_set_opt_str(&v, "treasury_account", treasury_account), 0);
+    assert_int_equal(cw_avro_encode(&v, s, &buf, len, err, sizeof(err)), 0);
+    avro_value_decref(&v);
+    return buf;
+}
+
 static uint8_t *contract_record(const char *period_start, const char *period_end, int32_t ppm,
                                 size_t *len)
 {
@@ -77,16 +112,7 @@ static uint8_t *contract_record(const char *period_start, const char *period_end
     uint8_t *buf = NULL;
     char err[256];
     assert_int_equal(cw_avro_new_value(s, &v), 0);
-    assert_int_equal(cw_av_set_str(&v, "contract_id", "C-2024-05"), 0);
-    assert_int_equal(cw_av_set_str(&v, "provider_id", "P01"), 0);
-    assert_int_equal(cw_av_set_str(&v, "period_start", period_start), 0);
-    assert_int_equal(cw_av_set_str(&v, "period_end", period_end), 0);
-    assert_int_equal(cw_av_set_long(&v, "budget_cents", 10000000), 0);
-    assert_int_equal(cw_av_set_long(&v, "unit_price_cents", 4000), 0);
-    assert_int_equal(cw_av_set_int(&v, "prepay_ratio_ppm", ppm), 0);
-    assert_int_equal(cw_av_set_long(&v, "invalid_deduction_cents", 18000), 0);
-    assert_int_equal(cw_av_set_int(&v, "publication_lag_days", 3), 0);
-    assert_int_equal(cw_av_set_long(&v, "updated_at", 1714000000000LL), 0);
+    fill_contract(&v, period_start, period_end, ppm);
     assert_int_equal(cw_avro_encode(&v, s, &buf, len, err, sizeof(err)), 0);
     avro_value_decref(&v);
     return buf;
@@ -115,6 +141,14 @@ static void order_is_read_with_its_fields(void **state)
     assert_int_equal(pay_read_order(buf, len, &v, &o, reason, sizeof(reason)), 0);
     assert_null(o.contract_id);
     assert_int_equal(o.valid, 0);
+    assert_int_equal(o.cancelled, 0);
+    avro_value_decref(&v);
+    free(buf);
+
+    buf = finalized("O-3", "C-2024-05", "2024-05-03", "CANCELLED", &len);
+    assert_int_equal(pay_read_order(buf, len, &v, &o, reason, sizeof(reason)), 0);
+    assert_int_equal(o.valid, 0);
+    assert_int_equal(o.cancelled, 1);
     avro_value_decref(&v);
     free(buf);
 }
@@ -171,6 +205,9 @@ static void contract_is_read_and_checked(void **state)
     assert_int_equal(c.invalid_deduction_cents, 18000);
     assert_int_equal(c.publication_lag_days, 3);
     assert_int_equal(c.updated_at, 1714000000000LL);
+    assert_int_equal(c.historical, 0);
+    assert_string_equal(c.provider_account, "");
+    assert_string_equal(c.treasury_account, "");
     free(buf);
 
     buf = contract_record("2024-05-31", "2024-05-01", 300000, &len);
@@ -180,6 +217,47 @@ static void contract_is_read_and_checked(void **state)
     buf = contract_record("2024-05-01", "2024-05-31", 1500000, &len);
     assert_int_equal(pay_read_contract(buf, len, &c, reason, sizeof(reason)), -1);
     assert_non_null(strstr(reason, "prepay_ratio_ppm"));
+    free(buf);
+}
+
+static void historical_contract_is_read_with_its_accounts(void **state)
+{
+    (void)state;
+    size_t len;
+    pay_contract c;
+    char reason[256];
+    uint8_t *buf = historical_contract("6222 0210 0101 2345", "GK-0301-区", &len);
+    /* 区 is not printable ASCII: ingest would have refused it. */
+    assert_int_equal(pay_read_contract(buf, len, &c, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "treasury_account is not 1-64 printable"));
+    free(buf);
+
+    buf = historical_contract("6222 0210 0101 2345", "GK-0301", &len);
+    assert_int_equal(pay_read_contract(buf, len, &c, reason, sizeof(reason)), 0);
+    assert_int_equal(c.historical, 1);
+    assert_string_equal(c.provider_account, "6222 0210 0101 2345");
+    assert_string_equal(c.treasury_account, "GK-0301");
+    assert_int_equal(c.budget_cents, 10000000);
+    free(buf);
+
+    buf = historical_contract(NULL, "GK-0301", &len);
+    assert_int_equal(pay_read_contract(buf, len, &c, reason, sizeof(reason)), 0);
+    assert_string_equal(c.provider_account, "");
+    assert_string_equal(c.treasury_account, "GK-0301");
+    free(buf);
+
+    char longest[PAY_ACCOUNT_MAX + 2];
+    memset(longest, '7', PAY_ACCOUNT_MAX);
+    longest[PAY_ACCOUNT_MAX] = '\0';
+    buf = historical_contract(longest, NULL, &len);
+    assert_int_equal(pay_read_contract(buf, len, &c, reason, sizeof(reason)), 0);
+    assert_int_equal(strlen(c.provider_account), PAY_ACCOUNT_MAX);
+    free(buf);
+    longest[PAY_ACCOUNT_MAX] = '7';
+    longest[PAY_ACCOUNT_MAX + 1] = '\0';
+    buf = historical_contract(longest, NULL, &len);
+    assert_int_equal(pay_read_contract(buf, len, &c, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "provider_account is longer than 64"));
     free(buf);
 }
 
@@ -259,8 +337,41 @@ static void instructions_round_trip_with_their_ids(void **state)
         assert_int_equal(back.period_end, day("2024-05-31"));
         assert_int_equal(back.created_at, 1717430400000LL);
         assert_string_equal(back.provider_id, "P01");
+        assert_string_equal(back.payer_account, "");
+        assert_string_equal(back.payee_account, "");
         cw_outbox_free(&ob);
     }
+}
+
+static void instruction_accounts_round_trip_and_empty_is_null(void **state)
+{
+    (void)state;
+    pay_instruction in = {.contract_id = "H1", .provider_id = "P01", .kind = PAY_CLAWBACK,
+                          .amount_cents = 36000, .period_start = day("2024-05-01"),
+                          .period_end = day("2024-05-31"), .created_at = 1717430400000LL,
+                          .payer_account = "6222 0001", .payee_account = ""};
+    cw_outbox ob = {0};
+    char err[256], reason[256];
+    assert_int_equal(pay_outbox_add_instruction(&ob, &in, err, sizeof(err)), 0);
+    const cw_avro_schema *schema;
+    avro_value_t v;
+    const char *payer, *payee;
+    assert_int_equal(cw_avro_decode(ob.records[0].value, ob.records[0].value_len, &schema, &v,
+                                    err, sizeof(err)), 0);
+    assert_int_equal(cw_av_get_opt_str(&v, "payer_account", &payer), 0);
+    assert_int_equal(cw_av_get_opt_str(&v, "payee_account", &payee), 0);
+    assert_string_equal(payer, "6222 0001");
+    assert_null(payee); /* "" goes out as null */
+    avro_value_decref(&v);
+
+    pay_instruction back;
+    assert_int_equal(pay_read_instruction(ob.records[0].value, ob.records[0].value_len, &back,
+                                          reason, sizeof(reason)), 0);
+    assert_string_equal(back.payer_account, "6222 0001");
+    assert_string_equal(back.payee_account, "");
+    assert_int_equal(back.kind, PAY_CLAWBACK);
+    assert_int_equal(back.amount_cents, 36000);
+    cw_outbox_free(&ob);
 }
 
 /* The fields every LedgerCheckpoint has, into v. */
@@ -380,6 +491,8 @@ int main(void)
         cmocka_unit_test(order_is_read_with_its_fields),
         cmocka_unit_test(bad_orders_are_refused_with_a_reason),
         cmocka_unit_test(contract_is_read_and_checked),
+        cmocka_unit_test(historical_contract_is_read_with_its_accounts),
+        cmocka_unit_test(instruction_accounts_round_trip_and_empty_is_null),
         cmocka_unit_test(statement_round_trips_with_its_id),
         cmocka_unit_test(instructions_round_trip_with_their_ids),
         cmocka_unit_test(checkpoint_is_read_with_its_finalized_through),

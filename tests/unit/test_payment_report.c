@@ -1,6 +1,7 @@
 /* services/payment-scheduler/report: the period, the CSV files and the
  * finance page of a small payment run whose totals are worked out by hand
- * in the comments. */
+ * in the comments, and of historical contracts (their clawback, 0 when
+ * nothing is owed, with payer and payee). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +46,34 @@ static void put(pay_state *st, const char *id, const char *provider, const char 
     c.updated_at = at("2024-04-01T00:00:00+08:00");
     pay_output o = {0};
     assert_int_equal(pay_state_put_contract(st, &c, &o), 0);
+    pay_output_free(&o);
+}
+
+/* A past period registered by an import (DESIGN §6): accounts may be NULL. */
+static void put_historical(pay_state *st, const char *id, const char *provider,
+                           const char *start, const char *end, const char *provider_account,
+                           const char *treasury_account)
+{
+    pay_contract c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.contract_id, sizeof(c.contract_id), "%s", id);
+    snprintf(c.provider_id, sizeof(c.provider_id), "%s", provider);
+    c.period_start = day(start);
+    c.period_end = day(end);
+    c.budget_cents = 1000000;
+    c.unit_price_cents = 4000;
+    c.invalid_deduction_cents = 18000;
+    c.prepay_ratio_ppm = 300000;
+    c.publication_lag_days = 3;
+    c.updated_at = at("2024-06-01T00:00:00+08:00");
+    c.historical = 1;
+    snprintf(c.provider_account, sizeof(c.provider_account), "%s",
+             provider_account ? provider_account : "");
+    snprintf(c.treasury_account, sizeof(c.treasury_account), "%s",
+             treasury_account ? treasury_account : "");
+    pay_output o = {0};
+    assert_int_equal(pay_state_put_contract(st, &c, &o), 0);
+    assert_int_equal(o.instruction_count, 0); /* no PREPAY */
     pay_output_free(&o);
 }
 
@@ -130,11 +159,11 @@ static void totals_by_provider(void **state)
         t.data,
         "provider_id,contracts,valid_orders,invalid_orders,late_valid_orders,late_invalid_orders,"
         "invalid_rate_percent,gross_cents,deduction_cents,prepaid_cents,settlement_cents,"
-        "clawback_cents,net_paid_cents,pending_orders,unpaid_orders\r\n"
-        "P01,1,3,1,1,0,20.00,16000,18000,300000,0,302000,-2000,0,0\r\n"
-        "P02,1,0,1,0,0,100.00,0,18000,300000,0,0,300000,0,0\r\n"
-        "P03,0,0,0,0,0,0.00,0,0,0,0,0,0,0,2\r\n"
-        "TOTAL,2,3,2,1,0,33.33,16000,36000,600000,0,302000,298000,0,2\r\n");
+        "clawback_cents,net_paid_cents,pending_orders,unpaid_orders,historical_contracts\r\n"
+        "P01,1,3,1,1,0,20.00,16000,18000,300000,0,302000,-2000,0,0,0\r\n"
+        "P02,1,0,1,0,0,100.00,0,18000,300000,0,0,300000,0,0,0\r\n"
+        "P03,0,0,0,0,0,0.00,0,0,0,0,0,0,0,2,0\r\n"
+        "TOTAL,2,3,2,1,0,33.33,16000,36000,600000,0,302000,298000,0,2,0\r\n");
     pay_text_free(&t);
     pay_state_free(st);
 }
@@ -159,13 +188,84 @@ static void statements_and_instructions(void **state)
     char expected[1024];
     snprintf(expected, sizeof(expected),
              "instruction_id,contract_id,provider_id,kind,amount_cents,period_start,period_end,"
-             "created_at\r\n"
-             "C1:PREPAY,C1,P01,PREPAY,300000,2024-05-01,2024-05-03,%lld\r\n"
-             "C1:CLAWBACK:2024-05-03,C1,P01,CLAWBACK,302000,2024-05-01,2024-05-03,%lld\r\n"
-             "C2:PREPAY,C2,P02,PREPAY,300000,2024-05-01,2024-05-31,%lld\r\n",
+             "created_at,payer_account,payee_account\r\n"
+             "C1:PREPAY,C1,P01,PREPAY,300000,2024-05-01,2024-05-03,%lld,,\r\n"
+             "C1:CLAWBACK:2024-05-03,C1,P01,CLAWBACK,302000,2024-05-01,2024-05-03,%lld,,\r\n"
+             "C2:PREPAY,C2,P02,PREPAY,300000,2024-05-01,2024-05-31,%lld,,\r\n",
              (long long)at("2024-04-01T00:00:00+08:00"), (long long)at("2024-05-07T00:00:00+08:00"),
              (long long)at("2024-04-01T00:00:00+08:00"));
     assert_string_equal(t.data, expected);
+    pay_text_free(&t);
+    pay_state_free(st);
+}
+
+/* H1 (P01, 1-3 May, historical): 2 valid, 2 invalid, a CLAWBACK of 2 ×
+ * 18000 from the provider's account to the treasury. H0 (P02, 10-12 May,
+ * historical, no accounts): 1 valid, nothing to claw back, no
+ * instruction. */
+static pay_state *historical_sample(void)
+{
+    pay_state *st = pay_state_new(480);
+    put_historical(st, "H1", "P01", "2024-05-01", "2024-05-03", "6222 0001 P01",
+                   "TREASURY-0301");
+    put_historical(st, "H0", "P02", "2024-05-10", "2024-05-12", NULL, NULL);
+    add(st, "h1", "H1", "P01", "2024-05-01", 1, "2024-05-02T10:00:00+08:00");
+    add(st, "h2", "H1", "P01", "2024-05-01", 0, "2024-05-02T11:00:00+08:00");
+    add(st, "h3", "H1", "P01", "2024-05-03", 0, "2024-05-06T23:59:00+08:00");
+    add(st, "h4", "H1", "P01", "2024-05-03", 1, "2024-05-04T10:00:00+08:00");
+    add(st, "k1", "H0", "P02", "2024-05-11", 1, "2024-05-12T10:00:00+08:00");
+    pay_output o = {0};
+    assert_int_equal(pay_state_advance(st, at("2024-05-20T00:00:00+08:00"), &o), 0);
+    assert_int_equal(o.statement_count, 0);
+    assert_int_equal(o.instruction_count, 1);
+    pay_output_free(&o);
+    return st;
+}
+
+static void historical_contracts_report_their_clawback(void **state)
+{
+    (void)state;
+    pay_state *st = historical_sample();
+    pay_report r = report_of(st, NULL, 0);
+    pay_text t = {0};
+    assert_int_equal(pay_report_totals_csv(&r, &t), 0);
+    /* Counted, not paid: no gross, no deduction, no prepayment; P02 shows
+     * a clawback of 0. */
+    assert_string_equal(
+        t.data,
+        "provider_id,contracts,valid_orders,invalid_orders,late_valid_orders,late_invalid_orders,"
+        "invalid_rate_percent,gross_cents,deduction_cents,prepaid_cents,settlement_cents,"
+        "clawback_cents,net_paid_cents,pending_orders,unpaid_orders,historical_contracts\r\n"
+        "P01,1,2,2,0,0,50.00,0,0,0,0,36000,-36000,0,0,1\r\n"
+        "P02,1,1,0,0,0,0.00,0,0,0,0,0,0,0,0,1\r\n"
+        "TOTAL,2,3,2,0,0,40.00,0,0,0,0,36000,-36000,0,0,2\r\n");
+    pay_text_free(&t);
+
+    assert_int_equal(pay_report_statements_csv(&r, &t), 0);
+    assert_null(strstr(t.data, "\r\nH")); /* the header alone */
+    pay_text_free(&t);
+
+    assert_int_equal(pay_report_instructions_csv(&r, &t), 0);
+    char expected[512];
+    snprintf(expected, sizeof(expected),
+             "instruction_id,contract_id,provider_id,kind,amount_cents,period_start,period_end,"
+             "created_at,payer_account,payee_account\r\n"
+             "H1:CLAWBACK:2024-05-03,H1,P01,CLAWBACK,36000,2024-05-01,2024-05-03,%lld,"
+             "6222 0001 P01,TREASURY-0301\r\n",
+             (long long)at("2024-05-07T00:00:00+08:00"));
+    assert_string_equal(t.data, expected);
+    pay_text_free(&t);
+
+    assert_int_equal(pay_report_html(&r, &t), 0);
+    assert_non_null(strstr(t.data, "6222 0001 P01 → TREASURY-0301"));
+    assert_non_null(strstr(t.data, "<td class=\"n\">360.00</td>"));
+    /* H0 is listed with nothing to claw back. */
+    const char *h0 = strstr(t.data, "<tr><td>H0 (");
+    assert_non_null(h0);
+    assert_non_null(strstr(h0, "no instruction"));
+    assert_non_null(strstr(h0, "<td>CLAWBACK</td><td class=\"n\">0.00</td>"));
+    assert_null(strstr(t.data, "H0:CLAWBACK"));
+    assert_null(strstr(t.data, ":PREPAY"));
     pay_text_free(&t);
     pay_state_free(st);
 }
@@ -239,6 +339,7 @@ int main(void)
         cmocka_unit_test(periods_are_months_or_day_ranges),
         cmocka_unit_test(totals_by_provider),
         cmocka_unit_test(statements_and_instructions),
+        cmocka_unit_test(historical_contracts_report_their_clawback),
         cmocka_unit_test(page_is_self_contained_with_chart_and_rates),
         cmocka_unit_test(text_is_escaped),
         cmocka_unit_test(text_buffer_grows),

@@ -240,6 +240,38 @@ static void ids_are_deterministic(void **state)
     assert_int_equal(pay_instruction_id(small, sizeof(small), "CONTRACT", PAY_PREPAY, 0), -1);
 }
 
+static void accounts_are_printable_ascii_up_to_64(void **state)
+{
+    (void)state;
+    char text[PAY_ACCOUNT_MAX + 2];
+    memset(text, 'A', sizeof(text) - 1);
+    text[PAY_ACCOUNT_MAX] = '\0';
+    assert_true(pay_account_ok(text));
+    text[PAY_ACCOUNT_MAX] = 'A';
+    text[PAY_ACCOUNT_MAX + 1] = '\0';
+    assert_false(pay_account_ok(text));
+    assert_true(pay_account_ok("6222 0210-0101/2345 ~"));
+    assert_false(pay_account_ok(""));
+    assert_false(pay_account_ok("6222\t0210"));
+    assert_false(pay_account_ok("GK\x7f"));
+    assert_false(pay_account_ok("国库"));
+}
+
+static void treasury_pays_the_provider_and_a_clawback_goes_back(void **state)
+{
+    (void)state;
+    const char *payer = NULL, *payee = NULL;
+    pay_accounts(PAY_PREPAY, "PROV", "TREAS", &payer, &payee);
+    assert_string_equal(payer, "TREAS");
+    assert_string_equal(payee, "PROV");
+    pay_accounts(PAY_SETTLEMENT, "PROV", "TREAS", &payer, &payee);
+    assert_string_equal(payer, "TREAS");
+    assert_string_equal(payee, "PROV");
+    pay_accounts(PAY_CLAWBACK, "PROV", "TREAS", &payer, &payee);
+    assert_string_equal(payer, "PROV");
+    assert_string_equal(payee, "TREAS");
+}
+
 static void kinds_round_trip(void **state)
 {
     (void)state;
@@ -385,6 +417,8 @@ int main(void)
         cmocka_unit_test(budget_levels_are_crossed_when_strictly_exceeded),
         cmocka_unit_test(statement_is_published_at_local_midnight_of_d_plus_lag_plus_one),
         cmocka_unit_test(ids_are_deterministic),
+        cmocka_unit_test(accounts_are_printable_ascii_up_to_64),
+        cmocka_unit_test(treasury_pays_the_provider_and_a_clawback_goes_back),
         cmocka_unit_test(kinds_round_trip),
         cmocka_unit_test(watermark_unknown_until_something_is_read),
         cmocka_unit_test(watermark_is_largest_event_minus_lateness_when_caught_up),

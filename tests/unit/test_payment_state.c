@@ -1,8 +1,11 @@
 /* services/payment-scheduler/payment_state: statements, late adjustments,
- * settlements and clawbacks to the cent; rejections; the batch run equal to
- * the streaming run; and a restart from what was published, after a crash
- * at every point of a stream, ending with the uninterrupted run's output
- * and no id published twice. Instants are written as RFC 3339 texts. */
+ * settlements and clawbacks to the cent; rejections; historical contracts
+ * (one CLAWBACK of their invalid orders, nothing when none, a flag changed
+ * by a newer version) and the payer and payee of every instruction; the
+ * batch run equal to the streaming run; and a restart from what was
+ * published, after a crash at every point of a stream, ending with the
+ * uninterrupted run's output and no id published twice. Instants are
+ * written as RFC 3339 texts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,6 +202,28 @@ static void prepay_is_issued_once_when_the_contract_is_first_seen(void **state)
 }
 
 /* ---- statements and settlement ------------------------------------------- */
+
+/* A CANCELLED order (its elder was in hospital) is on no statement and in
+ * no settlement: neither paid nor deducted; its id is seen all the same. */
+static void cancelled_orders_count_nothing(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-31", 3);
+    put(st, &c, &l);
+    pay_order v = order("V1", "C1", "P1", "2024-05-01", 1, at("2024-05-01T12:00:00+08:00"));
+    pay_order x = order("X1", "C1", "P1", "2024-05-01", 0, at("2024-05-02T10:00:00+08:00"));
+    x.cancelled = 1;
+    add(st, &v, PAY_ORDER_PENDING);
+    add(st, &x, PAY_ORDER_CANCELLED);
+    x.cancelled = 0; /* the same id again, whatever it says: a duplicate */
+    add(st, &x, PAY_ORDER_DUPLICATE);
+    advance(st, at("2024-06-04T00:00:00+08:00"), &l);
+    assert_statement(&l, "C1", "2024-05-01", 1, 0, 0, 0, UNIT, 0, "2024-05-05T00:00:00+08:00");
+    assert_instruction(&l, "C1", PAY_CLAWBACK, PREPAID - UNIT, at("2024-06-04T00:00:00+08:00"));
+    pay_state_free(st);
+}
 
 /* A contract of 200 yuan: five valid visits take it to its budget exactly
  * (BUDGET_80 with the statement that passes 160 yuan), a sixth beyond it
@@ -697,7 +722,9 @@ static int same_instruction(const pay_instruction *a, const pay_instruction *b)
     return strcmp(a->contract_id, b->contract_id) == 0 &&
            strcmp(a->provider_id, b->provider_id) == 0 && a->kind == b->kind &&
            a->amount_cents == b->amount_cents && a->period_start == b->period_start &&
-           a->period_end == b->period_end && a->created_at == b->created_at;
+           a->period_end == b->period_end && a->created_at == b->created_at &&
+           strcmp(a->payer_account, b->payer_account) == 0 &&
+           strcmp(a->payee_account, b->payee_account) == 0;
 }
 
 /* a and b hold the same records, and neither holds an id twice. */
@@ -957,6 +984,458 @@ static void dead_lettered_orders_are_only_marked_seen(void **state)
     pay_state_free(st);
 }
 
+/* ---- historical contracts ------------------------------------------------ */
+
+/* A past period registered by an import, with both accounts. */
+static pay_contract historical_contract(const char *id, const char *provider,
+                                        const char *start, const char *end, int lag)
+{
+    pay_contract c = contract(id, provider, start, end, lag);
+    c.historical = 1;
+    snprintf(c.provider_account, sizeof(c.provider_account), "ACC-%s", provider);
+    snprintf(c.treasury_account, sizeof(c.treasury_account), "TREASURY");
+    return c;
+}
+
+static void assert_accounts(const pay_instruction *in, const char *payer, const char *payee)
+{
+    assert_non_null(in);
+    assert_string_equal(in->payer_account, payer);
+    assert_string_equal(in->payee_account, payee);
+}
+
+static void historical_contract_gets_one_clawback_of_its_invalid_orders(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract h = historical_contract("H1", "P1", "2024-05-01", "2024-05-03", 3);
+    h.budget_cents = 20000; /* below the clawback: a clawback is not capped */
+    put(st, &h, &l);
+    assert_int_equal(l.ni, 0); /* no PREPAY */
+    pay_order orders[] = {
+        order("v1", "H1", "P1", "2024-05-01", 1, at("2024-05-01T12:00:00+08:00")),
+        order("i1", "H1", "P1", "2024-05-01", 0, at("2024-05-02T10:00:00+08:00")),
+        order("i2", "H1", "P1", "2024-05-02", 0, at("2024-05-03T10:00:00+08:00")),
+        order("v2", "H1", "P1", "2024-05-03", 1, at("2024-05-04T10:00:00+08:00")),
+        /* Finalized in the last millisecond before the settlement instant. */
+        order("i3", "H1", "P1", "2024-05-03", 0, at("2024-05-06T23:59:59.999+08:00")),
+    };
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
+        add(st, &orders[i], PAY_ORDER_PENDING);
+    pay_order too_late = order("i4", "H1", "P1", "2024-05-03", 0, at("2024-05-07T00:00:00+08:00"));
+    add(st, &too_late, PAY_ORDER_REJECTED);
+    const pay_account *a = pay_state_find_account(st, "H1");
+    assert_true(a->historical);
+    assert_false(a->closed);
+    assert_int_equal(a->pending_orders, 5);
+
+    /* No statement on any day, T+3 passed or not. */
+    advance(st, at("2024-05-06T23:59:59.999+08:00"), &l);
+    assert_int_equal(l.ns + l.ni + l.nb, 0);
+    assert_int_equal(pay_state_next_due(st), at("2024-05-07T00:00:00+08:00"));
+
+    advance(st, at("2024-05-07T00:00:00+08:00"), &l);
+    assert_int_equal(l.ns, 0);
+    assert_int_equal(l.nb, 0);
+    assert_int_equal(l.ni, 1);
+    assert_instruction(&l, "H1", PAY_CLAWBACK, 3 * DEDUCTION, at("2024-05-07T00:00:00+08:00"));
+    assert_accounts(&l.in[0], "ACC-P1", "TREASURY"); /* 上缴区财政国库 */
+    assert_int_equal(l.in[0].period_start, day("2024-05-01"));
+    assert_int_equal(l.in[0].period_end, day("2024-05-03"));
+    char id[PAY_RECORD_ID_MAX];
+    assert_int_equal(pay_instruction_id(id, sizeof(id), l.in[0].contract_id, l.in[0].kind,
+                                        l.in[0].period_end),
+                     0);
+    assert_string_equal(id, "H1:CLAWBACK:2024-05-03");
+
+    a = pay_state_find_account(st, "H1");
+    assert_true(a->settled && a->closed && a->historical);
+    assert_false(a->has_prepay);
+    assert_int_equal(a->historical_valid, 2);
+    assert_int_equal(a->historical_invalid, 3);
+    assert_int_equal(a->pending_orders, 0);
+    assert_int_equal(a->unsettled_orders, 0);
+    assert_int_equal(a->statement_count, 0);
+    assert_int_equal(pay_state_next_due(st), INT64_MAX);
+
+    /* Read after the close: refused, and nothing more is published. */
+    pay_order after = order("v3", "H1", "P1", "2024-05-02", 1, at("2024-05-05T10:00:00+08:00"));
+    add(st, &after, PAY_ORDER_REJECTED);
+    advance(st, final_watermark(), &l);
+    assert_int_equal(l.ni, 1);
+    pay_state_free(st);
+}
+
+/* Orders of a historical contract read before it is known wait for it;
+ * those outside its period are left unsettled at the close. */
+static void historical_orders_may_come_before_their_contract(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_order in = order("i1", "H1", "P1", "2024-05-02", 0, at("2024-05-03T10:00:00+08:00"));
+    pay_order out = order("o1", "H1", "P1", "2024-05-09", 0, at("2024-05-03T11:00:00+08:00"));
+    add(st, &in, PAY_ORDER_PENDING);
+    add(st, &out, PAY_ORDER_PENDING);
+    pay_contract h = historical_contract("H1", "P1", "2024-05-01", "2024-05-03", 3);
+    put(st, &h, &l);
+    advance(st, final_watermark(), &l);
+    assert_int_equal(l.ni, 1);
+    assert_instruction(&l, "H1", PAY_CLAWBACK, DEDUCTION, at("2024-05-07T00:00:00+08:00"));
+    assert_int_equal(pay_state_find_account(st, "H1")->unsettled_orders, 1);
+    pay_state_free(st);
+}
+
+/* Nothing to claw back: no instruction (not a CLAWBACK of 0), the account
+ * closed all the same; a later version cannot turn it into a running
+ * contract. */
+static void historical_without_invalid_orders_publishes_nothing(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract h = historical_contract("H0", "P1", "2024-05-01", "2024-05-02", 1);
+    pay_contract empty = historical_contract("HE", "P2", "2024-05-01", "2024-05-02", 1);
+    put(st, &h, &l);
+    put(st, &empty, &l);
+    pay_order v1 = order("v1", "H0", "P1", "2024-05-01", 1, at("2024-05-01T12:00:00+08:00"));
+    pay_order v2 = order("v2", "H0", "P1", "2024-05-02", 1, at("2024-05-02T12:00:00+08:00"));
+    add(st, &v1, PAY_ORDER_PENDING);
+    add(st, &v2, PAY_ORDER_PENDING);
+    advance(st, at("2024-05-04T00:00:00+08:00"), &l);
+    assert_int_equal(l.ns + l.ni + l.nb, 0);
+    for (int k = 0; k < 2; k++) {
+        const pay_account *a = pay_state_find_account(st, k == 0 ? "H0" : "HE");
+        assert_true(a->closed && a->historical);
+        assert_false(a->settled);
+        assert_int_equal(a->historical_invalid, 0);
+        assert_int_equal(a->historical_valid, k == 0 ? 2 : 0);
+    }
+    assert_int_equal(pay_state_next_due(st), INT64_MAX);
+    pay_order late = order("i1", "H0", "P1", "2024-05-02", 0, at("2024-05-03T12:00:00+08:00"));
+    add(st, &late, PAY_ORDER_REJECTED);
+
+    pay_contract running = h;
+    running.historical = 0;
+    running.updated_at += 1;
+    pay_output o = {0};
+    assert_int_equal(pay_state_put_contract(st, &running, &o), 0);
+    assert_int_equal(o.instruction_count, 0);
+    pay_output_free(&o);
+    advance(st, final_watermark(), &l);
+    assert_int_equal(l.ns + l.ni, 0);
+    assert_true(pay_state_find_account(st, "H0")->historical);
+    pay_state_free(st);
+}
+
+/* PREPAY and SETTLEMENT from the treasury to the provider, CLAWBACK back;
+ * accounts from the contract version held when the instruction is made;
+ * none named, none on the instruction. */
+static void instructions_carry_payer_and_payee(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract paid = historical_contract("C1", "P1", "2024-05-01", "2024-05-01", 3);
+    paid.historical = 0;
+    pay_contract back = historical_contract("C2", "P2", "2024-05-01", "2024-05-01", 3);
+    back.historical = 0;
+    pay_contract bare = contract("C3", "P3", "2024-05-01", "2024-05-01", 3);
+    put(st, &paid, &l);
+    put(st, &back, &l);
+    put(st, &bare, &l);
+    assert_accounts(instruction_of(&l, "C1", PAY_PREPAY), "TREASURY", "ACC-P1");
+    assert_accounts(instruction_of(&l, "C2", PAY_PREPAY), "TREASURY", "ACC-P2");
+    assert_accounts(instruction_of(&l, "C3", PAY_PREPAY), "", "");
+    /* The provider's account changes before the settlement. */
+    pay_contract moved = paid;
+    moved.updated_at += 1;
+    snprintf(moved.provider_account, sizeof(moved.provider_account), "ACC-P1-NEW");
+    put(st, &moved, &l);
+    char id[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(id, sizeof(id), "o%d", i);
+        pay_order o = order(id, "C1", "P1", "2024-05-01", 1, at("2024-05-01T12:00:00+08:00"));
+        add(st, &o, PAY_ORDER_PENDING);
+    }
+    advance(st, final_watermark(), &l);
+    assert_instruction(&l, "C1", PAY_SETTLEMENT, 100 * UNIT - PREPAID,
+                       at("2024-05-05T00:00:00+08:00"));
+    assert_accounts(instruction_of(&l, "C1", PAY_SETTLEMENT), "TREASURY", "ACC-P1-NEW");
+    assert_accounts(instruction_of(&l, "C1", PAY_PREPAY), "TREASURY", "ACC-P1");
+    assert_instruction(&l, "C2", PAY_CLAWBACK, PREPAID, at("2024-05-05T00:00:00+08:00"));
+    assert_accounts(instruction_of(&l, "C2", PAY_CLAWBACK), "ACC-P2", "TREASURY");
+    assert_accounts(instruction_of(&l, "C3", PAY_CLAWBACK), "", "");
+    pay_state_free(st);
+}
+
+/* What a version that changes the flag does (payment_state.h): a running
+ * contract stays one; a historical one not closed yet becomes a running one
+ * with its PREPAY then, and its waiting orders on its statements. */
+static void historical_flag_changed_by_a_newer_version(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-01", 3);
+    put(st, &c, &l);
+    pay_contract now_historical = c;
+    now_historical.historical = 1;
+    now_historical.updated_at += 1;
+    put(st, &now_historical, &l);
+    assert_false(pay_state_find_account(st, "C1")->historical);
+    pay_order v = order("v", "C1", "P1", "2024-05-01", 1, at("2024-05-01T12:00:00+08:00"));
+    add(st, &v, PAY_ORDER_PENDING);
+
+    pay_contract f = historical_contract("F1", "P2", "2024-05-01", "2024-05-02", 3);
+    put(st, &f, &l);
+    pay_order w = order("w", "F1", "P2", "2024-05-01", 0, at("2024-05-01T12:00:00+08:00"));
+    add(st, &w, PAY_ORDER_PENDING);
+    advance(st, at("2024-05-04T00:00:00+08:00"), &l);
+    assert_int_equal(l.ni, 1); /* C1's PREPAY only */
+    pay_contract running = f;
+    running.historical = 0;
+    running.updated_at = at("2024-05-04T09:00:00+08:00");
+    put(st, &running, &l);
+    assert_instruction(&l, "F1", PAY_PREPAY, PREPAID, running.updated_at);
+    assert_false(pay_state_find_account(st, "F1")->historical);
+
+    advance(st, final_watermark(), &l);
+    assert_statement(&l, "C1", "2024-05-01", 1, 0, 0, 0, UNIT, 0, "2024-05-05T00:00:00+08:00");
+    assert_instruction(&l, "C1", PAY_CLAWBACK, PREPAID - UNIT, at("2024-05-05T00:00:00+08:00"));
+    assert_statement(&l, "F1", "2024-05-01", 0, 1, 0, 0, 0, DEDUCTION,
+                     "2024-05-05T00:00:00+08:00");
+    assert_instruction(&l, "F1", PAY_CLAWBACK, PREPAID + DEDUCTION,
+                       at("2024-05-06T00:00:00+08:00"));
+    pay_state_free(st);
+
+    /* Closed with its CLAWBACK: a running version changes nothing. */
+    st = pay_state_new(480);
+    ledger m = {0};
+    pay_contract h = historical_contract("H1", "P1", "2024-05-01", "2024-05-01", 3);
+    put(st, &h, &m);
+    pay_order i = order("i", "H1", "P1", "2024-05-01", 0, at("2024-05-01T12:00:00+08:00"));
+    add(st, &i, PAY_ORDER_PENDING);
+    advance(st, final_watermark(), &m);
+    pay_contract late = h;
+    late.historical = 0;
+    late.updated_at += 1;
+    put(st, &late, &m);
+    advance(st, final_watermark(), &m);
+    assert_int_equal(m.ni, 1);
+    assert_instruction(&m, "H1", PAY_CLAWBACK, DEDUCTION, at("2024-05-05T00:00:00+08:00"));
+    assert_true(pay_state_find_account(st, "H1")->historical);
+    pay_state_free(st);
+}
+
+/* ---- historical contracts: batch and restart ----------------------------- */
+
+/* Historical contracts among a running one: H (P3) with valid and invalid
+ * orders, some finalized after its settlement instant; H0 (P4) with valid
+ * orders only; F (P5) registered historical and turned into a running
+ * contract by a newer version before its first statement instant; C1 (P1)
+ * running. Orders in finalized_at order, with a duplicate. */
+static size_t history_scenario(event *ev)
+{
+    static const struct {
+        const char *contract, *provider;
+        int lag, first, last, all_valid;
+    } who[] = {{"H", "P3", 3, 0, 3, 0},
+               {"H0", "P4", 1, 0, 1, 1},
+               {"F", "P5", 2, 1, 2, 0},
+               {"C1", "P1", 3, 0, 2, 0}};
+    size_t n = 0;
+    memset(ev, 0, sizeof(*ev) * MAX_EVENTS);
+    pay_contract running = historical_contract("C1", "P1", "2024-05-01", "2024-05-03", 3);
+    running.historical = 0;
+    const pay_contract contracts[] = {
+        historical_contract("H", "P3", "2024-05-01", "2024-05-04", 3),
+        historical_contract("H0", "P4", "2024-05-01", "2024-05-02", 1),
+        historical_contract("F", "P5", "2024-05-02", "2024-05-03", 2), running};
+    for (size_t i = 0; i < 4; i++) {
+        ev[n].is_contract = 1;
+        ev[n++].c = contracts[i];
+    }
+    uint32_t x = 88172645u;
+    int k = 0;
+    for (int d = 0; d < 4; d++) {
+        for (int i = 0; i < 12; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            size_t w = x % 4;
+            if (d < who[w].first || d > who[w].last)
+                w = 0;
+            event *e = &ev[n++];
+            snprintf(e->id, sizeof(e->id), "h%d", k++);
+            snprintf(e->contract_id, sizeof(e->contract_id), "%s", who[w].contract);
+            snprintf(e->provider, sizeof(e->provider), "%s", who[w].provider);
+            e->service_day = day("2024-05-01") + d;
+            e->valid = who[w].all_valid || (x >> 8) % 3 != 0;
+            /* From 08:00 of D+1 to 04:00 past the statement instant of D. */
+            int64_t span = (int64_t)who[w].lag * 24 * HOUR_MS - 4 * HOUR_MS;
+            e->finalized_at = at("2024-05-01T08:00:00+08:00") + (d + 1) * 24 * HOUR_MS +
+                              (int64_t)((x >> 4) % (uint32_t)(span / 60000)) * 60000;
+        }
+    }
+    /* H's invalid orders either side of its settlement instant. */
+    static const char *const edge[] = {"2024-05-07T23:59:59.999+08:00",
+                                       "2024-05-08T01:00:00+08:00"};
+    for (int i = 0; i < 2; i++) {
+        event *e = &ev[n++];
+        snprintf(e->id, sizeof(e->id), "edge%d", i);
+        snprintf(e->contract_id, sizeof(e->contract_id), "H");
+        snprintf(e->provider, sizeof(e->provider), "P3");
+        e->service_day = day("2024-05-04");
+        e->finalized_at = at(edge[i]);
+    }
+    event dup = ev[9];
+    ev[n++] = dup;
+    for (size_t i = 5; i < n; i++)
+        for (size_t j = i; j > 4 && ev[j].finalized_at < ev[j - 1].finalized_at; j--) {
+            event t = ev[j];
+            ev[j] = ev[j - 1];
+            ev[j - 1] = t;
+        }
+    /* F's newer version, after three orders: a running contract from then. */
+    memmove(&ev[8], &ev[7], (n - 7) * sizeof(*ev));
+    n++;
+    memset(&ev[7], 0, sizeof(*ev));
+    ev[7].is_contract = 1;
+    ev[7].c = contracts[2];
+    ev[7].c.historical = 0;
+    ev[7].c.updated_at = at("2024-05-02T09:00:00+08:00");
+    return n;
+}
+
+/* The batch run: every contract version in order, then the orders last to
+ * first, one advance. */
+static void batch_events(const event *ev, size_t n, ledger *l)
+{
+    pay_state *st = pay_state_new(480);
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].is_contract)
+            put(st, &ev[i].c, l);
+    for (size_t i = n; i-- > 0;) {
+        if (ev[i].is_contract)
+            continue;
+        char reason[256];
+        pay_order o = as_order(&ev[i]);
+        assert_int_not_equal(pay_state_add_order(st, &o, reason, sizeof(reason)),
+                             PAY_ORDER_ERROR);
+    }
+    advance(st, final_watermark(), l);
+    pay_state_free(st);
+}
+
+static void historical_runs_agree_and_survive_a_crash_anywhere(void **state)
+{
+    (void)state;
+    static event ev[MAX_EVENTS];
+    static ledger whole, batched, resumed;
+    size_t n = history_scenario(ev);
+    memset(&whole, 0, sizeof(whole));
+    uninterrupted(ev, n, &whole);
+
+    /* H: one CLAWBACK of its invalid orders finalized before T(period_end);
+     * the scenario does have some finalized after it. */
+    int64_t invalid = 0, refused = 0, h_orders = 0;
+    for (size_t i = 0; i < n; i++) {
+        int repeated = 0;
+        for (size_t k = 0; k < i; k++)
+            repeated |= !ev[k].is_contract && strcmp(ev[k].id, ev[i].id) == 0;
+        if (ev[i].is_contract || strcmp(ev[i].contract_id, "H") != 0 || repeated)
+            continue;
+        h_orders++;
+        if (ev[i].finalized_at >= at("2024-05-08T00:00:00+08:00"))
+            refused++;
+        else
+            invalid += !ev[i].valid;
+    }
+    if (h_orders < 10 || refused == 0 || invalid == 0)
+        fail_msg("H: %lld orders, %lld refused, %lld invalid", (long long)h_orders,
+                 (long long)refused, (long long)invalid);
+    assert_instruction(&whole, "H", PAY_CLAWBACK, invalid * DEDUCTION,
+                       at("2024-05-08T00:00:00+08:00"));
+    assert_accounts(instruction_of(&whole, "H", PAY_CLAWBACK), "ACC-P3", "TREASURY");
+    assert_null(instruction_of(&whole, "H", PAY_PREPAY));
+    assert_null(instruction_of(&whole, "H0", PAY_PREPAY));
+    assert_null(instruction_of(&whole, "H0", PAY_CLAWBACK));
+    for (size_t i = 0; i < whole.ns; i++)
+        assert_true(whole.st[i].contract_id[0] == 'F' || whole.st[i].contract_id[0] == 'C');
+    assert_instruction(&whole, "F", PAY_PREPAY, PREPAID, at("2024-05-02T09:00:00+08:00"));
+    assert_non_null(statement_of(&whole, "F", "2024-05-02"));
+    assert_non_null(instruction_of(&whole, "C1", PAY_PREPAY));
+    assert_int_equal(whole.ni, 5); /* H's CLAWBACK, F's and C1's PREPAY and settlement */
+
+    memset(&batched, 0, sizeof(batched));
+    batch_events(ev, n, &batched);
+    assert_same_ledger(&batched, &whole);
+
+    for (size_t k = 0; k <= n; k++) {
+        size_t seen[3] = {k, k + (n - k) / 2, n};
+        for (int j = 0; j < 3; j++) {
+            restart_after(ev, n, k, seen[j], &resumed);
+            assert_same_ledger(&resumed, &whole);
+        }
+    }
+}
+
+/* The restart finds H's CLAWBACK published: every replayed order is counted
+ * by it, nothing is published again, a new order is refused. Without it
+ * (the crash came first), the same CLAWBACK is published once. */
+static void restart_after_a_historical_clawback(void **state)
+{
+    (void)state;
+    pay_state *st = pay_state_new(480);
+    ledger l = {0};
+    pay_contract h = historical_contract("H1", "P1", "2024-05-01", "2024-05-02", 3);
+    pay_order orders[] = {
+        order("a", "H1", "P1", "2024-05-01", 1, at("2024-05-02T10:00:00+08:00")),
+        order("b", "H1", "P1", "2024-05-01", 0, at("2024-05-02T11:00:00+08:00")),
+        order("c", "H1", "P1", "2024-05-02", 0, at("2024-05-03T10:00:00+08:00")),
+    };
+    put(st, &h, &l);
+    for (size_t i = 0; i < 3; i++)
+        add(st, &orders[i], PAY_ORDER_PENDING);
+    advance(st, final_watermark(), &l);
+    assert_int_equal(l.ni, 1);
+    pay_state_free(st);
+
+    for (int published = 1; published >= 0; published--) {
+        st = pay_state_new(480);
+        ledger after = {0};
+        if (published) {
+            assert_int_equal(pay_state_restore_instruction(st, &l.in[0]), 0);
+            assert_int_equal(pay_state_restore_instruction(st, &l.in[0]), 1);
+        }
+        put(st, &h, &after);
+        assert_int_equal(after.ni, 0);
+        char reason[256];
+        for (size_t i = 0; i < 3; i++)
+            assert_int_equal(pay_state_replay_order(st, &orders[i], reason, sizeof(reason)),
+                             published ? PAY_ORDER_COUNTED : PAY_ORDER_PENDING);
+        assert_int_equal(pay_state_replay_order(st, &orders[1], reason, sizeof(reason)),
+                         PAY_ORDER_DUPLICATE);
+        assert_int_equal(pay_state_finish_replay(st), 0);
+        advance(st, final_watermark(), &after);
+        const pay_account *a = pay_state_find_account(st, "H1");
+        assert_true(a->closed && a->settled && a->historical);
+        assert_int_equal(a->historical_valid, 1);
+        assert_int_equal(a->historical_invalid, 2);
+        if (published) {
+            assert_int_equal(after.ni + after.ns, 0);
+        } else {
+            assert_int_equal(after.ni, 1);
+            assert_true(same_instruction(&after.in[0], &l.in[0]));
+        }
+        pay_order d = order("d", "H1", "P1", "2024-05-02", 0, at("2024-05-03T12:00:00+08:00"));
+        add(st, &d, PAY_ORDER_REJECTED);
+        pay_state_free(st);
+    }
+}
+
 static void accounts_are_listed_by_contract_id(void **state)
 {
     (void)state;
@@ -981,6 +1460,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prepay_is_issued_once_when_the_contract_is_first_seen),
         cmocka_unit_test(zero_orders_claws_the_prepayment_back),
+        cmocka_unit_test(cancelled_orders_count_nothing),
         cmocka_unit_test(budget_levels_alert_once_and_cap_the_settlement),
         cmocka_unit_test(all_invalid_is_a_clawback_of_deductions_and_prepayment),
         cmocka_unit_test(valid_orders_are_settled_to_the_cent),
@@ -997,6 +1477,13 @@ int main(void)
         cmocka_unit_test(restart_carries_an_order_read_after_its_statement),
         cmocka_unit_test(replay_after_the_settlement),
         cmocka_unit_test(dead_lettered_orders_are_only_marked_seen),
+        cmocka_unit_test(historical_contract_gets_one_clawback_of_its_invalid_orders),
+        cmocka_unit_test(historical_orders_may_come_before_their_contract),
+        cmocka_unit_test(historical_without_invalid_orders_publishes_nothing),
+        cmocka_unit_test(instructions_carry_payer_and_payee),
+        cmocka_unit_test(historical_flag_changed_by_a_newer_version),
+        cmocka_unit_test(historical_runs_agree_and_survive_a_crash_anywhere),
+        cmocka_unit_test(restart_after_a_historical_clawback),
         cmocka_unit_test(accounts_are_listed_by_contract_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

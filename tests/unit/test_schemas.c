@@ -36,19 +36,20 @@ static const struct {
     uint64_t fingerprint;
 } expected_fingerprints[] = {
     {"Alert", UINT64_C(0x6ae708773d583481)},
-    {"Caregiver", UINT64_C(0x3b74544b32db702a)},
+    {"Caregiver", UINT64_C(0xd1b307a5c454529a)},
     {"CaregiverStatusChanged", UINT64_C(0x2343ca56a7c3689f)},
     {"CheckResult", UINT64_C(0xfce504c82ce87155)},
-    {"Contract", UINT64_C(0x1c06915fd059f448)},
+    {"Contract", UINT64_C(0x624239b0276b1833)},
     {"DailyStatement", UINT64_C(0x12d6fb64e5933937)},
     {"DeadLetter", UINT64_C(0xd66bbf1e7116f94b)},
     {"Elder", UINT64_C(0x101c0e9e3c1a89d3)},
+    {"ElderStatusChanged", UINT64_C(0x27edb6dd6b5e84d4)},
     {"Evidence", UINT64_C(0xd6ff234153869407)},
     {"EvidenceRequested", UINT64_C(0x8bc1990eb09c7ffb)},
     {"LedgerCheckpoint", UINT64_C(0x29755c85fc090a24)},
-    {"OrderAssigned", UINT64_C(0x652582e47644aad8)},
-    {"OrderFinalized", UINT64_C(0x586602da83215088)},
-    {"PaymentInstruction", UINT64_C(0x61f61156871bbbb2)},
+    {"OrderAssigned", UINT64_C(0xf56ff1faff5c7d47)},
+    {"OrderFinalized", UINT64_C(0x067b663f8c3fdc83)},
+    {"PaymentInstruction", UINT64_C(0x58527e117155ca05)},
     {"VisitEvent", UINT64_C(0x22a8f1f2602da294)},
 };
 
@@ -63,13 +64,14 @@ static const struct {
               "home:{lat:double,lon:double,crs:enum(WGS84|GCJ02|BD09)} visits_per_month:int "
               "minutes_per_visit:int updated_at:long"},
     {"Caregiver", "caregiver_id:string provider_id:string certified:boolean level:?string "
-                  "updated_at:long"},
+                  "updated_at:long person_id:?string"},
     {"Contract", "contract_id:string provider_id:string period_start:string period_end:string "
                  "budget_cents:long unit_price_cents:long prepay_ratio_ppm:int "
-                 "invalid_deduction_cents:long publication_lag_days:int updated_at:long"},
+                 "invalid_deduction_cents:long publication_lag_days:int updated_at:long "
+                 "historical:boolean provider_account:?string treasury_account:?string"},
     {"OrderAssigned", "order_id:string elder_id:string caregiver_id:string provider_id:string "
                       "service_type:string scheduled_start:long scheduled_minutes:int "
-                      "received_at:long caregiver_certified:?boolean"},
+                      "received_at:long caregiver_certified:?boolean person_id:?string"},
     {"VisitEvent", "event_id:string kind:enum(CHECK_IN|CHECK_OUT) order_id:string "
                    "caregiver_id:string provider_id:string elder_id:string at:long "
                    "received_at:long gps:{lat:double,lon:double,accuracy_m:?double} "
@@ -78,6 +80,8 @@ static const struct {
     {"Evidence", "event_id:string order_id:string caregiver_id:string provider_id:string "
                  "at:long received_at:long watermark_photo_sha256:string "
                  "elder_recording_sha256:string"},
+    {"ElderStatusChanged", "elder_id:string status:enum(ACTIVE|HOSPITALIZED|DECEASED) "
+                           "from:long to:?long received_at:long"},
     {"EvidenceRequested", "request_id:string order_id:string provider_id:string "
                           "caregiver_id:string elder_id:string street_id:string "
                           "reasons:array<string> visit_end:long deadline:long at:long"},
@@ -97,10 +101,11 @@ static const struct {
                        "published_at:long"},
     {"PaymentInstruction", "instruction_id:string contract_id:string provider_id:string "
                            "kind:enum(PREPAY|SETTLEMENT|CLAWBACK) amount_cents:long "
-                           "period_start:string period_end:string created_at:long"},
+                           "period_start:string period_end:string created_at:long "
+                           "payer_account:?string payee_account:?string"},
     {"OrderFinalized", "order_id:string provider_id:string contract_id:?string "
                        "caregiver_id:string elder_id:string street_id:string service_day:string "
-                       "status:enum(VALID|INVALID) reasons:array<string> check_in_at:?long "
+                       "status:enum(VALID|INVALID|CANCELLED) reasons:array<string> check_in_at:?long "
                        "check_out_at:?long duration_minutes:?int unit_price_cents:long "
                        "finalized_at:long ledger_index:long"},
     {"LedgerCheckpoint", "log_id:string tree_size:long root_hash:bytes hash_alg:string "

@@ -70,7 +70,23 @@ ORDERS = [
     ("O-LONG-1", 7, "CG13", "P01", "07:00", "long_day"),
     ("O-LONG-2", 8, "CG13", "P01", "11:00", "long_day"),
     ("O-LONG-3", 9, "CG13", "P01", "15:00", "long_day"),
+    # Elder 12 goes to hospital at 14:00 (the registry says so at 12:00):
+    # a check-in at 15:02 is a visit that cannot have happened; an order
+    # never visited while the elder is away is cancelled, not a no-show.
+    ("O-HOSP-VISIT", 12, "CG14", "P01", "15:00", "elder_away"),
+    ("O-HOSP-SKIP", 12, "CG14", "P01", "17:00", "no_show"),
+    # One person registered at both providers (CG15 at P01, CG16 at P02):
+    # P02 books them over their P01 visit; never visited.
+    ("O-XPROV-A", 3, "CG15", "P01", "16:00", "honest"),
+    ("O-XPROV-B", 11, "CG16", "P02", "16:30", "no_show"),
+    # Another such person (CG17, CG18): booked apart, but their P02 check-in
+    # comes while their P01 visit is still open.
+    ("O-XVISIT-A", 4, "CG17", "P01", "18:00", "honest"),
+    ("O-XVISIT-B", 5, "CG18", "P02", "19:30", "cross_visit"),
 ]
+# caregiver -> person_id (the hash of an ID number; here a name)
+PERSONS = {"CG15": "PERSON-1", "CG16": "PERSON-1", "CG17": "PERSON-2", "CG18": "PERSON-2"}
+HOSPITAL_STAY = ("E012", "14:00", 2)  # elder, from, days in hospital
 CAREGIVERS = sorted({(cg, provider) for _, _, cg, provider, _, _ in ORDERS})
 UNCERTIFIED_CAREGIVERS = {"CG12"}  # no care-worker certificate
 # Every order is for bathing but these (a service that needs a certificate:
@@ -112,6 +128,13 @@ EXPECTED = {
     ("O-NOCERT-in", "FROZEN_CAREGIVER"): "RED",
     ("O-NOCERT-out", "FROZEN_CAREGIVER"): "RED",
     ("O-LONG-3-out", "DAILY_HOURS_EXCEEDED"): "ORANGE",
+    ("O-HOSP-VISIT-in", "ELDER_UNAVAILABLE"): "RED",
+    ("O-HOSP-VISIT-out", "FROZEN_CAREGIVER"): "RED",
+    ("O-HOSP-SKIP", "NO_SHOW"): "ORANGE",
+    ("O-XPROV-B", "CROSS_PROVIDER_OVERLAP"): "RED",
+    ("O-XPROV-B", "NO_SHOW"): "ORANGE",
+    ("O-XVISIT-B-in", "CROSS_PROVIDER_OVERLAP"): "RED",
+    ("O-XVISIT-B-out", "FROZEN_CAREGIVER"): "RED",
 }
 # Non-PASS verdicts of the day's evidence (posted with the closing visit).
 EXPECTED_EVIDENCE = {
@@ -148,6 +171,12 @@ EXPECTED_FINAL = {
     "O-LONG-1": "VALID",
     "O-LONG-2": "VALID",
     "O-LONG-3": "INVALID",    # the day's 601st visit minute and beyond, no evidence
+    "O-HOSP-VISIT": "INVALID",  # a check-in while the elder was in hospital
+    "O-HOSP-SKIP": "CANCELLED",  # not visited: the elder was in hospital
+    "O-XPROV-A": "VALID",
+    "O-XPROV-B": "INVALID",   # the same person booked at another provider meanwhile
+    "O-XVISIT-A": "VALID",
+    "O-XVISIT-B": "INVALID",  # checked in while the same person's other visit was open
     "O-CLOSE": "VALID",       # the closing visit, honest
 }
 # ...and once the last visit (a day after the week-later one) is in.
@@ -192,8 +221,9 @@ class Day:
                 "community_id": "C%02d" % ((i + 1) // 2),
                 "home": {"lat": round(lat, 7), "lon": round(lon, 7), "crs": crs},
             })
-        self.caregivers = [{"caregiver_id": p + cg, "provider_id": p + prov,
-                            "certified": cg not in UNCERTIFIED_CAREGIVERS}
+        self.caregivers = [dict({"caregiver_id": p + cg, "provider_id": p + prov,
+                                 "certified": cg not in UNCERTIFIED_CAREGIVERS},
+                                **({"person_id": p + PERSONS[cg]} if cg in PERSONS else {}))
                            for cg, prov in CAREGIVERS]
         period_end = (d0.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) \
             - datetime.timedelta(days=1)
@@ -206,6 +236,10 @@ class Day:
         ]
         self.orders = [self._order(oid, elder, cg, start)
                        for oid, elder, cg, _, start, _ in ORDERS]
+        stay_elder, stay_from, stay_days = HOSPITAL_STAY
+        self.elder_statuses = [{
+            "elder_id": p + stay_elder, "status": "HOSPITALIZED", "from": self.at(stay_from),
+            "to": self.at("00:00", (d0 + datetime.timedelta(days=stay_days)).isoformat())}]
 
         timed, backfilled = [], []
         for oid, elder, cg, _, start, pattern in ORDERS:
@@ -272,6 +306,8 @@ class Day:
             t_out = _add_minutes(start, 32)
         if pattern == "visit_overlap":  # checks in while O-VOVL-A is still open
             t_in, t_out = "15:40", "16:40"
+        if pattern == "cross_visit":  # O-XVISIT-A is open from 18:02 to 19:05
+            t_in, t_out = "18:40", "19:45"
         if pattern == "long_day":
             t_in, t_out = _add_minutes(start, 1), _add_minutes(start, 212)
         check_in = self._fix(oid, elder, cg, "in", t_in, offset_m=offset)

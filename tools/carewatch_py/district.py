@@ -68,7 +68,21 @@ FRAUD_RULES = {
     # The third of three 211-minute visits of one caregiver's day (633 min):
     # ghost visits or a caregiver no one should let work that long.
     "long_day": (("DAILY_HOURS_EXCEEDED",), ("DAILY_HOURS_EXCEEDED",), (), True),
+    # A visit while the registry says the elder is in hospital (a caregiver
+    # of its own, frozen by it). An export has no hospital stays.
+    "elder_away": (("ELDER_UNAVAILABLE",), (), ("FROZEN_CAREGIVER",), False),
+    # Not a fraud: an order never visited while its elder is in hospital is
+    # CANCELLED, not a no-show (history, without the stay, sees a no-show).
+    "hospital_stay": (("ELDER_HOSPITALIZED",), ("NO_SHOW",), (), False),
+    # One person registered at two providers (two caregivers sharing a
+    # person_id): the second provider books them over the first one's
+    # visit, and the order is never visited. An export has no person_id.
+    "cross_provider": (("CROSS_PROVIDER_OVERLAP", "NO_SHOW"), ("NO_SHOW",), (), False),
 }
+# Frauds whose live status is not INVALID.
+LIVE_STATUS = {"hospital_stay": "CANCELLED"}
+STAY_BEFORE_S = 2 * 3600   # a hospital stay starts this long before the order's start
+STAY_AFTER_S = 20 * 3600   # and ends this long after it
 # The honest order of a schedule- or visit-overlap pair: its caregiver is
 # frozen when the overlapping order is assigned (or its visit checks in while
 # this one is open), so this order's later events are FROZEN_CAREGIVER.
@@ -76,14 +90,15 @@ PARTNER = "overlap_partner"
 PARTNER_RULES = ("FROZEN_CAREGIVER",)
 FRAUD_TYPES = tuple(FRAUD_RULES)
 PAIR_TYPES = ("travel", "visit_overlap", "schedule_overlap")
-GROUP_TYPES = PAIR_TYPES + ("long_day",)
+GROUP_TYPES = PAIR_TYPES + ("long_day", "cross_provider")
 LONG_DAY_STARTS = (7 * 3600, 11 * 3600, 15 * 3600)  # local times of a long day's visits
 LONG_DAY_MINUTES = 210
 DEFAULT_RATES = {
     "no_show": 0.05, "short": 0.05, "away": 0.03, "dual": 0.02, "travel": 0.01,
     "visit_overlap": 0.005, "schedule_overlap": 0.005, "backfill": 0.02, "photo": 0.02,
     "face": 0.02, "voice": 0.01, "no_checkout": 0.01, "inaccurate": 0.01,
-    "mismatch": 0.01, "uncertified": 0.005, "long_day": 0.005,
+    "mismatch": 0.01, "uncertified": 0.005, "long_day": 0.005, "elder_away": 0.005,
+    "hospital_stay": 0.005, "cross_provider": 0.005,
     "evidence": 0.2,  # share of curable frauds whose evidence comes within 72 h
     # share of those whose evidence shows an earlier order's photo and
     # recording (EVIDENCE_REUSE: rejected, the order stays INVALID)
@@ -261,13 +276,17 @@ class District:
 
     def _inject(self):
         rnd = self.rnd
+        self.stays = []  # (posting time, elder status body)
         self.free = [o for o in self.orders]
         rnd.shuffle(self.free)
         self._taken = set()
+        self._photo_sources = set()  # honest check-ins whose photo a fraud copies
         self._rogues = 0
+        self._persons = 0
         for kind in PAIR_TYPES:
             self._inject_pairs(kind, self._count(kind))
         self._inject_long_days(self._count("long_day"))
+        self._inject_cross_provider(self._count("cross_provider"))
         # Back-fills last: their posting time waits for an event that the
         # others must not remove.
         singles = [k for k in FRAUD_TYPES if k not in GROUP_TYPES and k != "backfill"]
@@ -279,12 +298,14 @@ class District:
         o["fraud"] = fraud
         self._taken.add(o["order_id"])
 
-    def _rogue(self, street, certified=True):
-        """A caregiver of its own for a two-order fraud (or an uncertified one)."""
+    def _rogue(self, street, certified=True, person_id=None):
+        """A caregiver of its own for a two-order fraud (or an uncertified one,
+        or one registration of a person registered twice)."""
         self._rogues += 1
         cg = "%sCGX%04d" % (self.prefix, self._rogues)
         self.caregivers.append({"caregiver_id": cg, "provider_id": self.streets[street]["provider"],
-                                "street": street, "certified": certified})
+                                "street": street, "certified": certified,
+                                "person_id": person_id})
         return cg
 
     def _inject_pairs(self, kind, count):
@@ -343,6 +364,38 @@ class District:
             self._take(a, PARTNER)
             self._take(b, "schedule_overlap")
 
+    def _inject_cross_provider(self, count):
+        """Two orders of one day in streets of different providers move to two
+        caregivers of their own that are one person; the second is booked
+        half an hour into the first and never visited."""
+        by_day = {}
+        for o in self.free:
+            if o["order_id"] not in self._taken:
+                by_day.setdefault(o["day"], []).append(o)
+        made = 0
+        for day in sorted(by_day):
+            if made >= count:
+                break
+            orders = [o for o in by_day[day] if o["order_id"] not in self._taken]
+            for a in orders:
+                pa = self.streets[a["street"]]["provider"]
+                b = next((x for x in orders if x is not a and x["order_id"] not in self._taken
+                          and self.streets[x["street"]]["provider"] != pa), None)
+                if b is None:
+                    continue
+                self._persons += 1
+                person = "%sPX%04d" % (self.prefix, self._persons)
+                a["caregiver"] = self._rogue(a["street"], person_id=person)
+                b["caregiver"] = self._rogue(b["street"], person_id=person)
+                a["minutes"] = b["minutes"] = 60
+                b["start"] = a["start"] + 1800
+                vb = self.visits[b["order_id"]]
+                vb["in"] = vb["out"] = False
+                self._take(a, "honest")
+                self._take(b, "cross_provider")
+                made += 1
+                break
+
     def _inject_long_days(self, count):
         """Three orders of one day and street move to a caregiver of their
         own, 210 minutes each, visited 211 minutes at 07:00, 11:00 and 15:00:
@@ -369,6 +422,19 @@ class District:
                 self._take(o, "long_day" if i == 2 else "honest")
             made += 1
 
+    def _hospital_stay(self, o):
+        """The registry puts o's elder in hospital around o's start, posted an
+        hour before the stay begins; False when another order of the elder
+        falls in the stay."""
+        start, end = o["start"] - STAY_BEFORE_S, o["start"] + STAY_AFTER_S
+        if any(x is not o and x["elder"] == o["elder"] and start - 86400 <= x["start"] < end
+               for x in self.orders):
+            return False
+        self.stays.append((start - 3600, {
+            "elder_id": self.elders[o["elder"]]["elder_id"], "status": "HOSPITALIZED",
+            "from": rfc3339(start), "to": rfc3339(end)}))
+        return True
+
     def _last_of_day(self):
         """Orders after which their caregiver has no other that day."""
         last = {}
@@ -390,7 +456,7 @@ class District:
         if kind == "photo":
             sources = sorted((self.visits[o["order_id"]]["in_at"], o["order_id"])
                              for o in self.orders if o["fraud"] == "honest")
-            used_sources = set()
+            used_sources = self._photo_sources
         made = 0
         for o in self.free:
             if made >= count:
@@ -416,6 +482,14 @@ class District:
                 # ticks another service than the one ordered
                 others = [s for s in SERVICE_TYPES if s != o["service_type"]]
                 v["items"] = [others[rnd.randrange(len(others))]]
+            elif kind in ("elder_away", "hospital_stay"):
+                # (an order whose photo a PHOTO_REUSE fraud copies must stay visited)
+                if oid in self._photo_sources or not self._hospital_stay(o):
+                    continue
+                if kind == "elder_away":
+                    o["caregiver"] = self._rogue(o["street"])
+                else:
+                    v["in"] = v["out"] = False
             elif kind == "uncertified":
                 o["caregiver"] = self._rogue(o["street"], certified=False)
                 o["service_type"] = CERTIFIED_SERVICE_TYPES[
@@ -584,9 +658,10 @@ class District:
 
     def _build(self):
         self.reference = [dict(self.elder_body(e), type="elder") for e in self.elders]
-        self.reference += [{"type": "caregiver", "caregiver_id": c["caregiver_id"],
-                            "provider_id": c["provider_id"],
-                            "certified": c.get("certified", True)}
+        self.reference += [dict({"type": "caregiver", "caregiver_id": c["caregiver_id"],
+                                 "provider_id": c["provider_id"],
+                                 "certified": c.get("certified", True)},
+                                **({"person_id": c["person_id"]} if c.get("person_id") else {}))
                            for c in self.caregivers]
         self.reference += [dict(k, type="contract") for k in self.contracts()]
         timed = []
@@ -594,13 +669,16 @@ class District:
             # Orders are dispatched the day before (assignments do not move
             # the watermark), in order of their start.
             timed.append((o["start"] - 86400, 0, "%09d" % n, dict(self.order_body(o), type="order")))
+        for posted, body in self.stays:
+            timed.append((posted, 0, body["from"], dict(body, type="elder-status")))
         for o in self.orders:
             for kind, body, posted in self.event_bodies(o):
                 # A back-filled check-out goes right after the event it waited for.
                 late = 1 if posted != (self.visits[o["order_id"]]["out_at"]
                                        if kind == "check-out" else posted) else 0
                 timed.append((posted, 1 + late, body["at"], dict(body, type=kind)))
-        timed.sort(key=lambda x: (x[0], x[1], x[2], x[3].get("event_id", x[3].get("order_id"))))
+        timed.sort(key=lambda x: (x[0], x[1], x[2],
+                                  x[3].get("event_id", x[3].get("order_id", x[3].get("elder_id")))))
         self.timeline = [(posted, body) for posted, _, _, body in timed]
         self._closing()
         self._truth()
@@ -638,7 +716,7 @@ class District:
             else:
                 rules, hist, maybe, _ = FRAUD_RULES[fraud]
                 cured = v["evidence_at"] is not None and v["evidence_like"] is None
-            status = "VALID" if not rules or cured else "INVALID"
+            status = LIVE_STATUS.get(fraud, "VALID" if not rules or cured else "INVALID")
             hist_status = "VALID" if not hist or cured else "INVALID"
             self.truth.append({
                 "order_id": o["order_id"], "provider_id": self.streets[o["street"]]["provider"],

@@ -11,6 +11,10 @@ import requests
 from .ingest_client import IngestClient
 
 
+# Records that are no batch line: posted on their own, in their place.
+SINGLE_TYPES = ("elder-status",)
+
+
 class FeedError(Exception):
     pass
 
@@ -150,7 +154,53 @@ class Feeder:
                                       x.get("field")))
         return results
 
+    def _post_single(self, record):
+        """A record with an endpoint of its own (no batch line: an elder's
+        status), retried like a batch on 503 and lost connections."""
+        body = {k: v for k, v in record.items() if k != "type"}
+        waited, pause = 0.0, 0.5
+        while True:
+            try:
+                r = self.client.submit(record["type"], self.key, body)
+            except requests.RequestException as e:
+                status, text = None, str(e)
+            else:
+                status, text = r.status_code, r.text
+            if status is not None and status not in (502, 503, 504):
+                if status in (200, 202):
+                    return LineResult(status)
+                try:
+                    doc = json.loads(text)
+                except ValueError:
+                    doc = {}
+                return LineResult(status, doc.get("error"), doc.get("message"), doc.get("field"))
+            if waited >= self.retry_seconds:
+                raise FeedError("ingest still unavailable after %.0f s: %s %s"
+                                % (waited, status, text[:300]))
+            time.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 5.0)
+
     def post(self, records):
+        """Posts records in order: runs of batch lines as batches, the
+        others (SINGLE_TYPES) one by one between them."""
+        results = []
+        run = []
+        for r in list(records) + [None]:
+            if r is not None and r.get("type") not in SINGLE_TYPES:
+                run.append(r)
+                continue
+            results += self._post_batched(run)
+            run = []
+            if r is not None:
+                self._pace()
+                results.append(self._post_single(r))
+                self.sent += 1
+                if self.progress is not None:
+                    self.progress.advance(1)
+        return results
+
+    def _post_batched(self, records):
         encoded = [_encode(r) for r in records]
         results = []
         for i, j in self._chunks(encoded, 0):

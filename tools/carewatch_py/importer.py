@@ -9,7 +9,10 @@ reason, the invalid ratio and the clawback owed (seed 000 section 5.2).
 The export is read as UTF-8 (with or without a BOM) or else GB18030, as
 Chinese Excel writes it. Malformed rows are reported with their line
 numbers and skipped; the others register their elders, caregivers and a
-contract per provider and month, then go to POST /v1/batch in event-time
+historical contract per provider and month (paid long ago: the
+payment-scheduler claws back invalid orders x the deduction and pays
+nothing; --treasury-account and --provider-account name the accounts the
+clawback goes between), then go to POST /v1/batch in event-time
 order: each order a day before its start (assignments do not move event
 time), each check-in, check-out and evidence at its own time. A closing
 check-in some days after the last event moves every watermark past every
@@ -34,6 +37,26 @@ from .progress import Progress
 
 CLOSING_HOURS = 120
 SEGMENT = 5000  # records posted between two reads of orders.finalized
+ACCOUNT_MAX = 64  # Contract.provider_account / treasury_account
+
+
+def check_account(text, what):
+    """An account as contracts carry it: 1-64 printable ASCII characters."""
+    if not 1 <= len(text) <= ACCOUNT_MAX or any(not " " <= ch <= "~" for ch in text):
+        raise ValueError("%s %r: an account is 1-%d printable ASCII characters"
+                         % (what, text, ACCOUNT_MAX))
+    return text
+
+
+def provider_accounts(options):
+    """{provider_id: account} from PROVIDER=ACCOUNT options."""
+    out = {}
+    for option in options:
+        provider, sep, account = option.partition("=")
+        if not sep or not provider:
+            raise ValueError("--provider-account %r: PROVIDER=ACCOUNT expected" % option)
+        out[provider] = check_account(account, "--provider-account of %s" % provider)
+    return out
 
 
 def read_key(key=None, key_file=None, name="CW_IMPORTER_KEY"):
@@ -107,7 +130,7 @@ class Import:
 
     def __init__(self, export, unit_price_cents=18000, deduction_cents=18000,
                  contracts=True, closing=True, closing_hours=CLOSING_HOURS, closing_prefix=None,
-                 prepay_ratio=0.3):
+                 prepay_ratio=0.3, treasury_account=None, provider_accounts=None):
         self.export = export
         self.problems = list(export.problems)
         tz = histcsv._offset(export.mapping.utc_offset)
@@ -125,14 +148,27 @@ class Import:
             key = (f["provider_id"], _month_bounds(day))
             months[key] = months.get(key, 0) + 1
         self.reference = list(elders.values()) + list(caregivers.values())
+        accounts = provider_accounts or {}
+        unknown = sorted(set(accounts) - {p for p, _ in months})
+        if unknown:
+            raise ValueError("--provider-account names providers the export does not have: %s"
+                             % ", ".join(unknown))
         if contracts:
             for (provider, (first, last)), n in sorted(months.items()):
-                self.reference.append({
+                # A past period: the payment-scheduler prepays nothing and
+                # publishes no statements, only a CLAWBACK of its invalid
+                # orders x the deduction (DESIGN 6).
+                contract = {
                     "type": "contract", "contract_id": "K-%s-%s" % (provider, first.strftime("%Y-%m")),
                     "provider_id": provider, "period_start": first.isoformat(),
                     "period_end": last.isoformat(), "budget_cents": n * unit_price_cents,
                     "unit_price_cents": unit_price_cents, "prepay_ratio": prepay_ratio,
-                    "invalid_deduction_cents": deduction_cents})
+                    "invalid_deduction_cents": deduction_cents, "historical": True}
+                if treasury_account:
+                    contract["treasury_account"] = treasury_account
+                if provider in accounts:
+                    contract["provider_account"] = accounts[provider]
+                self.reference.append(contract)
         timed = []
         for row in export.rows:
             for t, order, rec in row_records(row):
@@ -148,12 +184,15 @@ class Import:
             last = max(t for t, _, _, _, _ in timed)
             at = last + closing_hours * 3600
             first = export.rows[0].f
+            # The closing visit's caregiver works for a provider of its own,
+            # which no contract covers: when later data finalizes its order
+            # (INVALID, never checked out), no clawback counts it.
             self.closing = [
                 {"type": "elder", "elder_id": p + "E", "street_id": first["street_id"],
                  "community_id": first["community_id"],
                  "home": {"lat": first["home_lat"], "lon": first["home_lon"],
                           "crs": first["home_crs"]}},
-                {"type": "caregiver", "caregiver_id": p + "CG", "provider_id": first["provider_id"],
+                {"type": "caregiver", "caregiver_id": p + "CG", "provider_id": p + "P",
                  "certified": True},
                 {"type": "order", "order_id": p + "O", "elder_id": p + "E", "caregiver_id": p + "CG",
                  "service_type": "closing", "scheduled_start": rfc3339(at),
@@ -237,6 +276,13 @@ def parse_args(argv):
                     help="unit price of the contracts the import registers (default 180)")
     ap.add_argument("--no-contracts", action="store_true",
                     help="register no contracts (they are registered already)")
+    ap.add_argument("--treasury-account", metavar="ACCOUNT",
+                    help="the district treasury account (区财政国库) on the contracts the import "
+                         "registers: where their clawbacks go")
+    ap.add_argument("--provider-account", action="append", default=[],
+                    metavar="PROVIDER=ACCOUNT",
+                    help="a provider's settlement account (结算账户) on its contracts: where its "
+                         "clawback comes from (repeatable)")
     ap.add_argument("--closing-hours", type=float, default=CLOSING_HOURS,
                     help="the closing check-in comes this long after the last event (default 120)")
     ap.add_argument("--no-closing", action="store_true",
@@ -277,9 +323,17 @@ def run_import(args, out=sys.stdout, log=sys.stderr):
         return Outcome(status=0, export=export)
     print_problems(export.problems, log)
     deduction = args.deduction_yuan * 100
-    plan = Import(export, unit_price_cents=args.unit_price_yuan * 100, deduction_cents=deduction,
-                  contracts=not args.no_contracts, closing=not args.no_closing,
-                  closing_hours=args.closing_hours)
+    try:
+        if args.treasury_account is not None:
+            check_account(args.treasury_account, "--treasury-account")
+        plan = Import(export, unit_price_cents=args.unit_price_yuan * 100,
+                      deduction_cents=deduction, contracts=not args.no_contracts,
+                      closing=not args.no_closing, closing_hours=args.closing_hours,
+                      treasury_account=args.treasury_account,
+                      provider_accounts=provider_accounts(args.provider_account))
+    except ValueError as e:
+        log.write("carewatch import: %s\n" % e)
+        return Outcome(status=2)
     try:
         key = read_key(args.key, args.key_file)
         reader = FinalizedReader(args.brokers, plan.orders)

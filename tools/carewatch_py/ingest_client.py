@@ -32,6 +32,11 @@ class IngestClient:
                                  timeout=self.timeout)
 
     def submit(self, kind, key, body):
+        """Posts one record. kind "elder-status" takes the elder from the
+        body's elder_id (POST /v1/elders/{id}/status)."""
+        if kind == "elder-status":
+            rest = {k: v for k, v in body.items() if k != "elder_id"}
+            return self.post("/v1/elders/%s/status" % body["elder_id"], key, rest)
         return self.post(PATHS[kind], key, body)
 
     def batch(self, key, lines):

@@ -3,7 +3,10 @@ orders imported, how many were finalized VALID and INVALID, the invalid
 orders by reason (an order counts once under each of its reasons), the
 invalid ratio, and the clawback owed: invalid orders x the deduction per
 invalid order (180 yuan in the seed). Money is integer cents; the ratio is
-rounded half up to four decimals."""
+rounded half up to four decimals. The import registers its contracts as
+historical, so a provider's clawback here is the sum of the CLAWBACK
+instructions the payment-scheduler issues for them (none for a contract
+without invalid orders), and nothing is prepaid or paid."""
 
 import csv
 import decimal
