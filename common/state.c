@@ -345,12 +345,13 @@ static void copy_str(char *dst, size_t len, const redisReply *e)
 
 int cw_state_load_elder(cw_redis *r, const char *elder_id, cw_elder_state *out)
 {
-    static const char *const fields[] = {"lat",          "lon",       "crs", "street_id",
-                                         "community_id", "geofence_m"};
+    static const char *const fields[] = {"lat",          "lon",        "crs",
+                                         "street_id",    "community_id", "geofence_m",
+                                         "visits_per_month", "minutes_per_visit"};
     char key[CW_KEY_MAX];
     redisReply *reply;
     snprintf(key, sizeof(key), CW_KEY_ELDER, elder_id);
-    int found = hmget(r, key, fields, 6, &reply);
+    int found = hmget(r, key, fields, 8, &reply);
     if (found <= 0) {
         if (reply)
             freeReplyObject(reply);
@@ -365,6 +366,12 @@ int cw_state_load_elder(cw_redis *r, const char *elder_id, cw_elder_state *out)
     out->geofence_m = reply->element[5]->type == REDIS_REPLY_STRING
                           ? (int)strtol(reply->element[5]->str, NULL, 10)
                           : 0;
+    out->visits_per_month = reply->element[6]->type == REDIS_REPLY_STRING
+                                ? (int)strtol(reply->element[6]->str, NULL, 10)
+                                : 0;
+    out->minutes_per_visit = reply->element[7]->type == REDIS_REPLY_STRING
+                                 ? (int)strtol(reply->element[7]->str, NULL, 10)
+                                 : 0;
     freeReplyObject(reply);
     return 1;
 }

@@ -25,6 +25,7 @@ typedef struct {
     char street_id[CW_ID_MAX];
     char community_id[CW_ID_MAX];
     int geofence_m; /* the home's GEO_DISTANCE radius; 0: the rule's */
+    int visits_per_month, minutes_per_visit; /* the elder's duty; 0: none */
 } cw_elder_state;
 
 typedef struct {

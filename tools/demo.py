@@ -57,7 +57,8 @@ def feed(client, day, registry_key, importer_key):
 def report_fed(day, summary):
     print("fed %d elders, %d caregivers, %d contracts, %d orders, %d visit events "
           "(batch: %d accepted, %d duplicates, %d rejected), then a closing visit two days later, "
-          "%d evidence records, a visit a week later and one a day after"
+          "%d evidence records, a visit a week later and one a day after, and visits in the "
+          "next month that close the month for UNDER_SERVED"
           % (len(day.elders), len(day.caregivers), len(day.contracts), len(day.orders),
              len(day.events), summary["accepted"], summary["duplicates"], summary["rejected"],
              len(day.evidence)))
@@ -65,10 +66,38 @@ def report_fed(day, summary):
 
 def feed_last(client, day, importer_key):
     """The last visit moves event time on once the day's orders are final,
-    so that the payment clock passes the day's statement after all of them."""
+    so that the payment clock passes the day's statement after all of them;
+    the month-closing visits (close_month) move it past the month's
+    UNDER_SERVED cutoff."""
     post_all(client, importer_key, "order", [day.last_order])
     for kind, body in day.last:
         post_all(client, importer_key, kind, [body])
+
+
+def close_month(client, brokers, day, importer_key, timeout):
+    """Posts the month-closing visits and shows the day's elders' month
+    once the payment-scheduler has judged it (UNDER_SERVED). Whether it did
+    within the timeout."""
+    post_all(client, importer_key, "order", [day.month_close_order])
+    for kind, body in day.month_close:
+        post_all(client, importer_key, kind, [body])
+    wanted = {subject for subject, _ in day.expected_month()}
+    deadline = time.monotonic() + timeout
+    while True:
+        got = {r["value"]["order_id"]: r["value"] for r in read_topics(brokers, ["visit.checks"])
+               if r["key"] in wanted and r["name"] == "CheckResult"
+               and r["value"]["rule"] == "UNDER_SERVED"}
+        if set(got) == wanted or time.monotonic() > deadline:
+            break
+        time.sleep(1.5)
+    flagged = [c for _, c in sorted(got.items()) if c["outcome"] != "PASS"]
+    print("\nthe month %s judged (UNDER_SERVED, per elder): %d of %d elders under-served"
+          % (day.month_label, len(flagged), len(got)))
+    for c in flagged:
+        print("  %-7s %-18s order %-11s subject %-14s %.2f %s of %s"
+              % (c["outcome"], c["rule"], c["order_id"], c["order_id"], c["measured"], c["unit"],
+                 "-" if c["threshold"] is None else "%d" % c["threshold"]))
+    return set(got) == wanted
 
 
 def demo_keys(day):
@@ -77,8 +106,10 @@ def demo_keys(day):
     of their own on the topics."""
     keys = {e["elder_id"] for e in day.elders} | {c["caregiver_id"] for c in day.caregivers}
     keys |= {k["contract_id"] for k in day.contracts} | {o["order_id"] for o in day.orders}
+    keys |= {subject for subject, _ in day.expected_month()}
+    keys |= {body["order_id"] for kind, body in day.month_close if kind == "order"}
     return keys | {day.closing_order["order_id"], day.week_later_order["order_id"],
-                   day.last_order["order_id"], LOG_ID}
+                   day.last_order["order_id"], day.month_close_order["order_id"], LOG_ID}
 
 
 def is_mine(record, mine, contracts):
@@ -240,9 +271,16 @@ def main():
     ap.add_argument("--prefix", default=os.environ.get("CW_DEMO_PREFIX", ""),
                     help="put in front of every id of the day, providers included (default "
                          "$CW_DEMO_PREFIX or none)")
+    ap.add_argument("--close-month", action="store_true",
+                    help="after the day was fed (and whatever came after it): post visits "
+                         "past the day's month and show its UNDER_SERVED verdicts")
     args = ap.parse_args()
     day = Day(prefix=args.prefix, date=args.date)
     client = IngestClient(args.ingest)
+    if args.close_month:
+        if not close_month(client, args.brokers, day, args.importer_key, args.timeout):
+            sys.exit("the month was not judged within %.0f s" % args.timeout)
+        return
     summary = feed(client, day, args.registry_key, args.importer_key)
     report_fed(day, summary)
     if not wait_final(args.brokers, day, args.timeout):

@@ -274,7 +274,7 @@ static int add_alert(router_ctx *r, const finding *f, const char *alert_id,
                       .provider_id = order->provider_id,
                       .caregiver_id = f->caregiver_id,
                       .elder_id = order->elder_id,
-                      .has_schedule = 1,
+                      .has_schedule = order->scheduled_start != 0,
                       .scheduled_start = order->scheduled_start,
                       .scheduled_minutes = order->scheduled_minutes,
                       .has_measured = f->has_measured,
@@ -314,12 +314,28 @@ static int produce_alert(router_ctx *r, const cw_stream_msg *msg, const finding 
 {
     cw_order_state order;
     cw_elder_state elder;
-    int found = cw_state_load_order(r->ck->redis, f->order_id, &order);
-    if (found < 0)
-        return CW_RETRY;
-    if (found == 0) {
-        snprintf(reason, reason_len, "unknown order %s", f->order_id);
-        return state_lost(r);
+    int found;
+    if (strcmp(f->rule, "UNDER_SERVED") == 0) {
+        /* About an elder's month, "<elder_id>:<YYYY-MM>": no order, no
+         * caregiver, no provider; routed by the elder's street. */
+        memset(&order, 0, sizeof(order));
+        const char *colon = strrchr(f->order_id, ':');
+        size_t n = colon ? (size_t)(colon - f->order_id) : 0;
+        if (n == 0 || n >= sizeof(order.elder_id)) {
+            snprintf(reason, reason_len, "UNDER_SERVED subject %s is not <elder>:<month>",
+                     f->order_id);
+            return CW_REJECT;
+        }
+        memcpy(order.elder_id, f->order_id, n);
+        order.elder_id[n] = '\0';
+    } else {
+        found = cw_state_load_order(r->ck->redis, f->order_id, &order);
+        if (found < 0)
+            return CW_RETRY;
+        if (found == 0) {
+            snprintf(reason, reason_len, "unknown order %s", f->order_id);
+            return state_lost(r);
+        }
     }
     found = cw_state_load_elder(r->ck->redis, order.elder_id, &elder);
     if (found < 0)

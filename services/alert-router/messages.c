@@ -78,6 +78,12 @@ static const rule_text rules[] = {
      "Caregiver {c} checked out of order {o} with {m} min of visits that day, more than {t} min "
      "({title})",
      NULL, NULL, 1},
+    {"UNDER_SERVED", "当月服务不足", "under-served month",
+     "老人当月（{o}）有效上门 {m} 次，少于约定的每月 {t} 次，或有有效上门时长不足约定（{title}）",
+     "Elder's month {o}: {m} valid visits, fewer than the {t} a month agreed, or a valid visit "
+     "shorter than agreed ({title})",
+     "老人当月（{o}）有效上门时长不足约定（{title}）",
+     "Elder's month {o}: a valid visit shorter than agreed ({title})", 1},
     {"CROSS_PROVIDER_OVERLAP", "跨机构重复派单", "one person at two providers",
      "护理员 {c} 的订单 {o} 与同一人在另一服务机构名下的订单或服务时间重叠 {m} 分钟（{title}）",
      "Caregiver {c}: order {o} overlaps by {m} min an order or visit of the same person "

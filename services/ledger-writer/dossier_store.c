@@ -138,6 +138,8 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
         .unit_price_cents = unit_price,
         .finalized_at = f->finalized_at,
         .ledger_index = ledger_log_size(c->log),
+        .visits_per_month = found ? elder.visits_per_month : 0,
+        .minutes_per_visit = found ? elder.minutes_per_visit : 0,
     };
     uint8_t *entry = NULL;
     size_t len = 0;
@@ -539,6 +541,10 @@ int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, cha
         snprintf(reason, len, "CheckResult lacks a field");
         return CW_REJECT;
     }
+    /* An elder's month (UNDER_SERVED, the payment-scheduler's) is about no
+     * order: it changes no order's status. */
+    if (strcmp(rule, "UNDER_SERVED") == 0)
+        return CW_HANDLED;
     /* check_id is "<subject>:<rule>" (check_result.h). */
     size_t id_len = strlen(check_id), rule_len = strlen(rule);
     if (id_len <= rule_len + 1 || check_id[id_len - rule_len - 1] != ':' ||

@@ -37,7 +37,11 @@ int finalized_encode(const finalized_order *o, uint8_t **out, size_t *len, char 
                                 has_duration ? fin_duration_minutes(o->in_at, o->out_at) : 0) ||
               cw_av_set_long(&v, "unit_price_cents", o->unit_price_cents) ||
               cw_av_set_long(&v, "finalized_at", o->finalized_at) ||
-              cw_av_set_long(&v, "ledger_index", (int64_t)o->ledger_index);
+              cw_av_set_long(&v, "ledger_index", (int64_t)o->ledger_index) ||
+              cw_av_set_opt_int(&v, "visits_per_month", o->visits_per_month > 0,
+                                o->visits_per_month) ||
+              cw_av_set_opt_int(&v, "minutes_per_visit", o->minutes_per_visit > 0,
+                                o->minutes_per_visit);
     int rc = -1;
     if (bad)
         snprintf(err, errlen, "cannot fill OrderFinalized");

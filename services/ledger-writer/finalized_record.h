@@ -23,6 +23,8 @@ typedef struct {
     int64_t unit_price_cents;
     int64_t finalized_at;
     uint64_t ledger_index;
+    /* The elder's duty when finalized (UNDER_SERVED); 0: not known. */
+    int visits_per_month, minutes_per_visit;
 } finalized_order;
 
 /* Single-object encoded OrderFinalized, malloc'd into *out (caller frees).

@@ -28,6 +28,12 @@ const cw_cfg_spec pay_config_spec[] = {
      .max = 100000, .help = "records consumed per transaction at most"},
     {.key = "stream.batch_wait_ms", .type = CW_CFG_INT, .default_value = "100", .min = 1,
      .max = 60000, .help = "how long a transaction waits for more records"},
+    {.key = "rules.under_served", .type = CW_CFG_BOOL, .default_value = "true",
+     .help = "judge UNDER_SERVED per elder and month (CheckResult on visit.checks)"},
+    {.key = "rules.under_served_lag_days", .type = CW_CFG_INT, .default_value = "3", .min = 0,
+     .max = 31,
+     .help = "a month is judged at 00:00 UTC+8 of the next month's first day plus this many "
+             "days, with the orders finalized before then"},
     {.key = "report.dir", .type = CW_CFG_STRING, .default_value = "reports",
      .help = "where --run writes its report files when --out is not given"},
     {.key = NULL},
@@ -47,4 +53,6 @@ void pay_settings_load(const cw_config *cfg, pay_settings *s)
     s->wait_for_ledger = cw_config_bool(cfg, "stream.wait_for_ledger");
     s->batch_max = (int)cw_config_int(cfg, "stream.batch_max");
     s->batch_wait_ms = (int)cw_config_int(cfg, "stream.batch_wait_ms");
+    s->under_served = cw_config_bool(cfg, "rules.under_served");
+    s->under_served_lag_days = (int)cw_config_int(cfg, "rules.under_served_lag_days");
 }

@@ -20,6 +20,8 @@ typedef struct {
     int wait_for_ledger;          /* stream.wait_for_ledger */
     int batch_max;
     int batch_wait_ms;
+    int under_served;             /* rules.under_served */
+    int under_served_lag_days;    /* rules.under_served_lag_days */
 } pay_settings;
 
 void pay_settings_load(const cw_config *cfg, pay_settings *s);

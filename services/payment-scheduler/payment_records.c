@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "avro_codec.h"
+#include "check_result.h"
 #include "timeutil.h"
 
 /* Copies an id of 1..PAY_ID_MAX characters. */
@@ -75,9 +76,14 @@ static int read_day(avro_value_t *v, const char *field, int64_t *day, char *reas
 int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reason_len)
 {
     const char *status;
+    int has_visits, has_minutes;
     memset(o, 0, sizeof(*o));
     if (cw_av_get_str(v, "order_id", &o->order_id) ||
         cw_av_get_str(v, "provider_id", &o->provider_id) ||
+        cw_av_get_str(v, "elder_id", &o->elder_id) ||
+        cw_av_get_opt_int(v, "duration_minutes", &o->has_duration, &o->duration_minutes) ||
+        cw_av_get_opt_int(v, "visits_per_month", &has_visits, &o->visits_per_month) ||
+        cw_av_get_opt_int(v, "minutes_per_visit", &has_minutes, &o->minutes_per_visit) ||
         cw_av_get_opt_str(v, "contract_id", &o->contract_id) ||
         cw_av_get_enum(v, "status", &status) ||
         cw_av_get_long(v, "finalized_at", &o->finalized_at) ||
@@ -87,6 +93,7 @@ int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reas
     }
     if (check_id(o->order_id, "order_id", reason, reason_len) ||
         check_id(o->provider_id, "provider_id", reason, reason_len) ||
+        check_id(o->elder_id, "elder_id", reason, reason_len) ||
         (o->contract_id != NULL && check_id(o->contract_id, "contract_id", reason, reason_len)) ||
         read_day(v, "service_day", &o->service_day, reason, reason_len))
         return -1;
@@ -294,6 +301,36 @@ int pay_outbox_add_statement(cw_outbox *ob, const pay_statement *s, char *err, s
         snprintf(err, errlen, "cannot fill DailyStatement %s", s->contract_id);
     avro_value_decref(&v);
     return rc;
+}
+
+int pay_month_subject(const pay_month_verdict *v, char *buf, size_t len)
+{
+    char day[16];
+    cw_date_format(v->month_first_day, day, sizeof(day));
+    int n = snprintf(buf, len, "%s:%.7s", v->elder_id, day);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int pay_outbox_add_month_verdict(cw_outbox *ob, const pay_month_verdict *v, char *err,
+                                 size_t errlen)
+{
+    char subject[PAY_ID_MAX + 16];
+    if (pay_month_subject(v, subject, sizeof(subject)) != 0) {
+        snprintf(err, errlen, "UNDER_SERVED subject of %s does not fit", v->elder_id);
+        return -1;
+    }
+    cw_verdict verdict = {.outcome = v->under_served ? CW_ORANGE : CW_PASS,
+                          .has_measured = 1,
+                          .measured = v->valid_orders,
+                          .has_threshold = v->visits_per_month > 0,
+                          .threshold = v->visits_per_month,
+                          .unit = "visits"};
+    if (cw_check_emit_verdict(ob, "payment-scheduler", subject, "UNDER_SERVED", &verdict,
+                              subject, "", NULL, v->at) != 0) {
+        snprintf(err, errlen, "cannot add the UNDER_SERVED verdict of %s", subject);
+        return -1;
+    }
+    return 0;
 }
 
 int pay_outbox_add_budget_alert(cw_outbox *ob, const pay_budget_alert *b, char *err,

@@ -7,7 +7,9 @@
  *   ledger.checkpoints     LedgerCheckpoint -> pay_checkpoint
  *   payments.statements    DailyStatement  <-> pay_statement   (key contract_id)
  *   payments.instructions  PaymentInstruction <-> pay_instruction (key contract_id)
- *   alerts.finance         Alert            <-  pay_budget_alert (key contract_id) */
+ *   alerts.finance         Alert            <-  pay_budget_alert (key contract_id)
+ *   visit.checks           CheckResult      <-  pay_month_verdict (UNDER_SERVED, key
+ *                                               "<elder_id>:<YYYY-MM>") */
 #ifndef PAYMENT_RECORDS_H
 #define PAYMENT_RECORDS_H
 
@@ -75,6 +77,16 @@ int pay_read_instruction(const void *payload, size_t len, pay_instruction *in, c
  * deterministic ids, into the outbox for their topic, keyed by contract_id.
  * 0, or -1 with a message in err. */
 int pay_outbox_add_statement(cw_outbox *ob, const pay_statement *s, char *err, size_t errlen);
+/* UNDER_SERVED of one elder and month as a CheckResult: check_id
+ * "<elder_id>:<YYYY-MM>:UNDER_SERVED", order_id "<elder_id>:<YYYY-MM>", no
+ * caregiver or event, ORANGE or PASS, measured the valid orders and
+ * threshold visits_per_month (absent when the elder has no monthly duty),
+ * unit "visits", at the month's cutoff. 0, or -1 with err. */
+int pay_outbox_add_month_verdict(cw_outbox *ob, const pay_month_verdict *v, char *err,
+                                 size_t errlen);
+/* "<elder_id>:<YYYY-MM>". 0, or -1 when it does not fit. */
+int pay_month_subject(const pay_month_verdict *v, char *buf, size_t len);
+
 /* A budget level crossed, as an Alert for finance: alert_id
  * "<contract_id>:<BUDGET_80|BUDGET_EXCEEDED>" (once per contract), order_id
  * the statement that crossed it, colour orange (80 %) or red (exceeded),

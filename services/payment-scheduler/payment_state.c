@@ -42,6 +42,7 @@ struct pay_state {
     account **accounts; /* by id */
     size_t count, cap;
     cw_idset seen;
+    pay_months *months; /* UNDER_SERVED; NULL: not judged */
 };
 
 /* ---- pay_contract_check, pay_output -------------------------------------- */
@@ -118,6 +119,7 @@ void pay_output_clear(pay_output *out)
     out->statement_count = 0;
     out->instruction_count = 0;
     out->budget_alert_count = 0;
+    out->month_verdict_count = 0;
 }
 
 void pay_output_free(pay_output *out)
@@ -125,6 +127,7 @@ void pay_output_free(pay_output *out)
     free(out->statements);
     free(out->instructions);
     free(out->budget_alerts);
+    free(out->month_verdicts);
     memset(out, 0, sizeof(*out));
 }
 
@@ -133,9 +136,22 @@ void pay_output_free(pay_output *out)
 pay_state *pay_state_new(int utc_offset_minutes)
 {
     pay_state *st = calloc(1, sizeof(*st));
-    if (st != NULL)
-        st->utc_offset = utc_offset_minutes;
+    if (st == NULL)
+        return NULL;
+    st->utc_offset = utc_offset_minutes;
+    st->months = pay_months_new(utc_offset_minutes, PAY_UNDER_SERVED_LAG_DAYS);
+    if (st->months == NULL) {
+        free(st);
+        return NULL;
+    }
     return st;
+}
+
+int pay_state_judge_months(pay_state *st, int enabled, int lag_days)
+{
+    pay_months_free(st->months);
+    st->months = enabled ? pay_months_new(st->utc_offset, lag_days) : NULL;
+    return enabled && st->months == NULL ? -1 : 0;
 }
 
 void pay_state_free(pay_state *st)
@@ -149,6 +165,7 @@ void pay_state_free(pay_state *st)
     }
     free(st->accounts);
     cw_idset_free(&st->seen);
+    pay_months_free(st->months);
     free(st);
 }
 
@@ -291,6 +308,9 @@ int pay_state_restore_statement(pay_state *st, const pay_statement *s)
         return -1;
     if (a->known && a->next_day < first_open_day(a))
         a->next_day = first_open_day(a);
+    /* The months judged with or before this statement's transaction. */
+    if (st->months != NULL)
+        pay_months_judged_through(st->months, s->published_at);
     return 0;
 }
 
@@ -310,6 +330,10 @@ int pay_state_restore_instruction(pay_state *st, const pay_instruction *in)
         a->settled = 1;
         a->closed = 1;
         a->settlement = *in;
+        /* Made when the watermark reached its created_at, in the
+         * transaction of the months judged by then. */
+        if (st->months != NULL)
+            pay_months_judged_through(st->months, in->created_at);
     }
     return 0;
 }
@@ -439,8 +463,27 @@ static pay_order_result admit(pay_state *st, const pay_order *o, account **out, 
     return PAY_ORDER_PENDING;
 }
 
-pay_order_result pay_state_add_order(pay_state *st, const pay_order *o, char *reason,
-                                     size_t reason_len)
+/* An order read and kept (not a duplicate, not refused) counts for its
+ * elder's month. */
+static pay_order_result note_month(pay_state *st, const pay_order *o, pay_order_result r)
+{
+    if (st->months == NULL || o->elder_id == NULL ||
+        (r != PAY_ORDER_PENDING && r != PAY_ORDER_COUNTED && r != PAY_ORDER_CANCELLED))
+        return r;
+    pay_month_order m = {.order_id = o->order_id,
+                         .elder_id = o->elder_id,
+                         .service_day = o->service_day,
+                         .valid = o->valid,
+                         .has_duration = o->has_duration,
+                         .duration_minutes = o->duration_minutes,
+                         .visits_per_month = o->visits_per_month,
+                         .minutes_per_visit = o->minutes_per_visit,
+                         .finalized_at = o->finalized_at};
+    return pay_months_note(st->months, &m) == 0 ? r : PAY_ORDER_ERROR;
+}
+
+static pay_order_result add_order(pay_state *st, const pay_order *o, char *reason,
+                                  size_t reason_len)
 {
     account *a = NULL;
     pay_order_result r = admit(st, o, &a, reason, reason_len);
@@ -454,8 +497,14 @@ pay_order_result pay_state_add_order(pay_state *st, const pay_order *o, char *re
     return add_pending(a, o) == 0 ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
 }
 
-pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char *reason,
-                                        size_t reason_len)
+pay_order_result pay_state_add_order(pay_state *st, const pay_order *o, char *reason,
+                                     size_t reason_len)
+{
+    return note_month(st, o, add_order(st, o, reason, reason_len));
+}
+
+static pay_order_result replay_order(pay_state *st, const pay_order *o, char *reason,
+                                     size_t reason_len)
 {
     account *a = NULL;
     pay_order_result r = admit(st, o, &a, reason, reason_len);
@@ -485,6 +534,12 @@ pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char 
         return PAY_ORDER_REJECTED;
     }
     return add_pending(a, o) == 0 ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
+}
+
+pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char *reason,
+                                        size_t reason_len)
+{
+    return note_month(st, o, replay_order(st, o, reason, reason_len));
 }
 
 int pay_state_mark_seen(pay_state *st, const char *order_id)
@@ -671,6 +726,10 @@ int pay_state_advance(pay_state *st, int64_t watermark, pay_output *out)
             settle(st, a, out) != 0)
             return -1;
     }
+    if (st->months != NULL &&
+        pay_months_advance(st->months, watermark, &out->month_verdicts, &out->month_verdict_count,
+                           &out->month_verdict_cap) != 0)
+        return -1;
     return 0;
 }
 
@@ -685,6 +744,11 @@ int64_t pay_state_next_due(const pay_state *st)
                           ? a->next_day
                           : a->contract.period_end;
         int64_t at = publication(st, a, day);
+        if (at < next)
+            next = at;
+    }
+    if (st->months != NULL) {
+        int64_t at = pay_months_next_due(st->months);
         if (at < next)
             next = at;
     }

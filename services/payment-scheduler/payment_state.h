@@ -76,6 +76,10 @@
 #include <stdint.h>
 
 #include "payment_rules.h"
+#include "service_months.h"
+
+/* UNDER_SERVED's default lag after a month's end (service_months.h). */
+#define PAY_UNDER_SERVED_LAG_DAYS 3
 
 typedef struct {
     char contract_id[PAY_ID_MAX + 1];
@@ -141,6 +145,8 @@ typedef struct {
     size_t instruction_count, instruction_cap;
     pay_budget_alert *budget_alerts;
     size_t budget_alert_count, budget_alert_cap;
+    pay_month_verdict *month_verdicts; /* UNDER_SERVED, per elder and month */
+    size_t month_verdict_count, month_verdict_cap;
 } pay_output;
 
 void pay_output_clear(pay_output *out);
@@ -154,6 +160,11 @@ typedef struct {
     int64_t service_day;
     int valid;     /* status VALID (1) or INVALID (0) */
     int cancelled; /* status CANCELLED: neither paid nor deducted */
+    /* For UNDER_SERVED (service_months.h): */
+    const char *elder_id; /* NULL: the order is not counted for its elder */
+    int has_duration;
+    int32_t duration_minutes;
+    int32_t visits_per_month, minutes_per_visit; /* the stamped duty; 0: none */
     int64_t finalized_at;
     int64_t ledger_index; /* its entry in the ledger (ledger_progress.h); not used here */
 } pay_order;
@@ -190,6 +201,9 @@ typedef struct pay_state pay_state;
 /* utc_offset_minutes: the service days' zone (480 = UTC+8). NULL when out
  * of memory. Freed with pay_state_free. */
 pay_state *pay_state_new(int utc_offset_minutes);
+/* Whether the state judges UNDER_SERVED (on by default, lag 3 days), and
+ * with which lag after a month's end. Before any order. 0 or -1 (memory). */
+int pay_state_judge_months(pay_state *st, int enabled, int lag_days);
 void pay_state_free(pay_state *st);
 
 /* ---- restart: what was published already --------------------------------- */

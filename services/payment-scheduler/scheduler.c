@@ -291,6 +291,13 @@ static rd_kafka_topic_partition_list_t *positions(const scheduler *s, int with_c
     return list;
 }
 
+/* Records the batch has to publish, encoded or not yet. */
+static size_t pending_outputs(const scheduler *s)
+{
+    return s->out.count + s->pout.statement_count + s->pout.instruction_count +
+           s->pout.budget_alert_count + s->pout.month_verdict_count;
+}
+
 /* Publishes the batch in one transaction. RUN_STOP when committed (or
  * nothing to do), RUN_REBUILD when aborted, RUN_FATAL. */
 static int publish(scheduler *s)
@@ -304,6 +311,10 @@ static int publish(scheduler *s)
             goto fatal;
     for (size_t i = 0; i < s->pout.budget_alert_count; i++)
         if (pay_outbox_add_budget_alert(&s->out, &s->pout.budget_alerts[i], err, sizeof(err)) !=
+            0)
+            goto fatal;
+    for (size_t i = 0; i < s->pout.month_verdict_count; i++)
+        if (pay_outbox_add_month_verdict(&s->out, &s->pout.month_verdicts[i], err, sizeof(err)) !=
             0)
             goto fatal;
     if (cw_txn_begin(s->producer, err, sizeof(err)) != CW_TXN_OK)
@@ -693,6 +704,11 @@ static int restore(scheduler *s)
     atomic_store(&s->ready, 0);
     reset(s);
     s->st = pay_state_new(s->set.utc_offset_minutes);
+    if (s->st != NULL &&
+        pay_state_judge_months(s->st, s->set.under_served, s->set.under_served_lag_days) != 0) {
+        pay_state_free(s->st);
+        s->st = NULL;
+    }
     if (s->st == NULL)
         return RUN_FATAL;
     if (read_all(s, PAY_TOPIC_INSTRUCTIONS, read_instruction, NULL) != 0 ||
@@ -716,11 +732,11 @@ static int restore(scheduler *s)
     snprintf(counted, sizeof(counted), "%llu", (unsigned long long)s->tally.counted);
     snprintf(pending, sizeof(pending), "%lld", (long long)pending_total(s->st));
     snprintf(outputs, sizeof(outputs), "%zu",
-             s->out.count + s->pout.statement_count + s->pout.instruction_count);
+             pending_outputs(s));
     cw_log_info("restore: state rebuilt", "orders_counted", counted, "orders_pending", pending,
                 "records_to_publish", outputs, NULL);
     memset(&s->tally, 0, sizeof(s->tally));
-    if (s->out.count + s->pout.statement_count + s->pout.instruction_count > 0) {
+    if (pending_outputs(s) > 0) {
         int rc = publish(s);
         if (rc != RUN_STOP) {
             rd_kafka_topic_partition_list_destroy(order_ends);
@@ -797,8 +813,7 @@ static int stream(scheduler *s)
             return RUN_FATAL;
         if (advance(s, stream_watermark(s)) != 0)
             return RUN_FATAL;
-        if (inputs == 0 && s->out.count == 0 && s->pout.statement_count == 0 &&
-            s->pout.instruction_count == 0)
+        if (inputs == 0 && pending_outputs(s) == 0)
             continue;
         int rc = publish(s);
         if (rc != RUN_STOP)

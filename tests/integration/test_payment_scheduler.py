@@ -156,13 +156,17 @@ def contract_record(c):
             "treasury_account": c["treasury_account"]}
 
 
-def finalized(order_id, provider, cid, day, valid, finalized_at, index=0):
+def finalized(order_id, provider, cid, day, valid, finalized_at, index=0, elder=None,
+              minutes=None, duty=(None, None)):
+    """An OrderFinalized; its elder is the provider's own unless named, with
+    no duty stamped unless duty = (visits_per_month, minutes_per_visit)."""
     return {"order_id": order_id, "provider_id": provider, "contract_id": cid,
-            "caregiver_id": "CG-" + order_id, "elder_id": "E1", "street_id": "S01",
+            "caregiver_id": "CG-" + order_id, "elder_id": elder or provider + "-E1",
+            "street_id": "S01",
             "service_day": day.isoformat(), "status": "VALID" if valid else "INVALID",
             "reasons": [] if valid else ["NO_SHOW"], "check_in_at": None, "check_out_at": None,
-            "duration_minutes": None, "unit_price_cents": 4000, "finalized_at": finalized_at,
-            "ledger_index": index}
+            "duration_minutes": minutes, "unit_price_cents": 4000, "finalized_at": finalized_at,
+            "ledger_index": index, "visits_per_month": duty[0], "minutes_per_visit": duty[1]}
 
 
 class Feed:
@@ -656,6 +660,72 @@ def test_kill9_mid_run_restart_then_batch_gives_one_instruction_set(tmp_path):
 
 
 # ---- one writer ---------------------------------------------------------------------------
+
+def test_under_served_months_are_judged_once_at_their_cutoff(tmp_path):
+    """UNDER_SERVED per elder and UTC+8 month: at 00:00 of the next month's
+    first day + 3 days, with the orders finalized before it; a CheckResult
+    per elder of the month (PASS too) on visit.checks, "<elder>:<YYYY-MM>",
+    once, and not again after a restart."""
+    p = "T%s-" % uuid.uuid4().hex[:8]
+    b = fresh_base_day()
+    first = b.replace(day=1)
+    month = (first + datetime.timedelta(days=40)).replace(day=1)  # a month wholly ahead
+    nxt = (month + datetime.timedelta(days=40)).replace(day=1)
+    days = [month + datetime.timedelta(days=i) for i in (1, 8, 15, 22)]
+    contract_row = contract(p + "KU", p + "PU", month, (nxt - month).days, 3, 10000000, 300000)
+    duty = (4, 60)
+    orders = []
+    for elder, valid, minutes in (("OK", 4, [61, 61, 61, 61]), ("FEW", 2, [61, 61, 61, 61]),
+                                  ("SHORT", 4, [61, 30, 61, 61])):
+        for i, d in enumerate(days):
+            orders.append(finalized("%s%s-%d" % (p, elder, i), p + "PU", p + "KU", d, i < valid,
+                                    ms(d, 12), elder=p + "E-" + elder, minutes=minutes[i],
+                                    duty=duty))
+    cutoff = publication(nxt - datetime.timedelta(days=1), 3)
+    # Finalized after the cutoff: not counted (FEW stays at two).
+    orders.append(finalized(p + "FEW-late", p + "PU", p + "KU", days[3], 1, cutoff + 1,
+                            elder=p + "E-FEW", minutes=61, duty=duty))
+    # Moves the watermark past the cutoff.
+    orders.append(finalized(p + "zz", p + "PU", None, nxt + datetime.timedelta(days=6), 1,
+                            cutoff + 2 * 86400000))
+    feed = Feed()
+    feed.contracts({contract_row["contract_id"]: contract_row})
+    workdir = str(tmp_path / "scheduler")
+    svc = Scheduler(workdir, "test-pay-" + uuid.uuid4().hex[:8], lateness_minutes=30)
+
+    def verdicts():
+        return [plain(r["value"]) for r in read_topics(KAFKA_BROKERS, ["visit.checks"])
+                if r["name"] == "CheckResult" and r["value"]["order_id"].startswith(p)]
+    try:
+        svc.wait_ready(svc.url + "/readyz")
+        feed.orders(orders)
+        wait_until(lambda: len(verdicts()) >= 3, 60, "the month's UNDER_SERVED verdicts")
+        time.sleep(2)
+        got = verdicts()
+    finally:
+        svc.stop()
+    label = month.strftime("%Y-%m")
+    assert sorted(v["check_id"] for v in got) == sorted(
+        "%sE-%s:%s:UNDER_SERVED" % (p, e, label) for e in ("FEW", "OK", "SHORT"))
+    by = {v["order_id"][len(p) + 2:].split(":")[0]: v for v in got}
+    assert (by["OK"]["outcome"], by["OK"]["measured"], by["OK"]["threshold"]) == ("PASS", 4.0,
+                                                                                  4.0)
+    assert (by["FEW"]["outcome"], by["FEW"]["measured"]) == ("ORANGE", 2.0)
+    assert (by["SHORT"]["outcome"], by["SHORT"]["measured"]) == ("ORANGE", 4.0)
+    assert all(v["rule"] == "UNDER_SERVED" and v["at"] == cutoff and v["caregiver_id"] == ""
+               and v["checker"] == "payment-scheduler" and v["unit"] == "visits" for v in got)
+
+    # A restart over the same stream does not judge the month again: KU's
+    # settlement, restored from payments.instructions, was made at the
+    # month's cutoff, in the transaction that judged it.
+    again = svc.restart()
+    try:
+        again.wait_ready(again.url + "/readyz")
+        time.sleep(2)
+    finally:
+        again.stop()
+    assert len(verdicts()) == 3
+
 
 def test_a_second_instance_fences_the_first(tmp_path):
     p = "T%s-" % uuid.uuid4().hex[:8]

@@ -48,7 +48,7 @@ static const struct {
     {"EvidenceRequested", UINT64_C(0x8bc1990eb09c7ffb)},
     {"LedgerCheckpoint", UINT64_C(0x29755c85fc090a24)},
     {"OrderAssigned", UINT64_C(0xf56ff1faff5c7d47)},
-    {"OrderFinalized", UINT64_C(0x067b663f8c3fdc83)},
+    {"OrderFinalized", UINT64_C(0x7d461e4ba35d4875)},
     {"PaymentInstruction", UINT64_C(0x58527e117155ca05)},
     {"VisitEvent", UINT64_C(0x22a8f1f2602da294)},
 };
@@ -107,7 +107,8 @@ static const struct {
                        "caregiver_id:string elder_id:string street_id:string service_day:string "
                        "status:enum(VALID|INVALID|CANCELLED) reasons:array<string> check_in_at:?long "
                        "check_out_at:?long duration_minutes:?int unit_price_cents:long "
-                       "finalized_at:long ledger_index:long"},
+                       "finalized_at:long ledger_index:long visits_per_month:?int "
+                       "minutes_per_visit:?int"},
     {"LedgerCheckpoint", "log_id:string tree_size:long root_hash:bytes hash_alg:string "
                          "timestamp:long key_id:string signature:bytes note:string"},
     {"DeadLetter", "service:string source_topic:string partition:int offset:long key:?bytes "

@@ -18,9 +18,16 @@ main job and by the integration tests, so both tell the same story.
                        an honest visit a week later, past every evidence
                        deadline of the day and the closing visit
     day.last_order, day.last
-                       a check-in a day after that, which lets the week-later
+                       a visit a day after that, which lets the week-later
                        visit be finalized (its finalized_at then moves the
                        payment clock past the day's T+3 statement)
+    day.month_close_order, day.month_close
+                       a visit on the 5th of the next month (or 27 days after
+                       the day, if later) and a check-in a day after it: the
+                       payment clock passes the month's UNDER_SERVED cutoff
+    day.expected_month()
+                       {(elder:month subject, "UNDER_SERVED"): outcome} of
+                       the flagged ones once the month is judged
     day.expected()     {(subject, rule): outcome} of every non-PASS verdict
     day.expected_final(after_last=False)
                        {order_id: status} once the week-later visit (or the
@@ -181,6 +188,10 @@ EXPECTED_FINAL = {
 }
 # ...and once the last visit (a day after the week-later one) is in.
 EXPECTED_FINAL_AFTER_LAST = dict(EXPECTED_FINAL, **{"O-WEEK": "VALID"})
+# Elders' monthly duty other than the default 4 visits of 60 minutes:
+# elder 1 needs one visit a month and gets it; every other elder of the day
+# has fewer than 4 valid visits in the month (UNDER_SERVED).
+VISITS_PER_MONTH = {1: 1}
 INTAKE_RULES = {"LATE_SUBMISSION", "FACE_MISMATCH", "VOICE_UNCONFIRMED", "PHOTO_REUSE",
                 "SERVICE_MISMATCH"}
 EXPECTED_INTAKE_FLAGS = {k: v for k, v in EXPECTED.items() if k[1] in INTAKE_RULES}
@@ -220,6 +231,7 @@ class Day:
                 "street_id": "S01" if i <= 6 else "S02",
                 "community_id": "C%02d" % ((i + 1) // 2),
                 "home": {"lat": round(lat, 7), "lon": round(lon, 7), "crs": crs},
+                "visits_per_month": VISITS_PER_MONTH.get(i, 4),
             })
         self.caregivers = [dict({"caregiver_id": p + cg, "provider_id": p + prov,
                                  "certified": cg not in UNCERTIFIED_CAREGIVERS},
@@ -269,7 +281,25 @@ class Day:
                                                    date=week_later))]
         last_day = (d0 + datetime.timedelta(days=8)).isoformat()
         self.last_order = self._order("O-LAST", 1, "CG01", "10:00", date=last_day)
-        self.last = [("check-in", self._fix("O-LAST", 1, "CG01", "in", "10:00", date=last_day))]
+        self.last = [("check-in", self._fix("O-LAST", 1, "CG01", "in", "10:00", date=last_day)),
+                     ("check-out", self._fix("O-LAST", 1, "CG01", "out", "11:05",
+                                             date=last_day))]
+        # The month's UNDER_SERVED cutoff is 00:00 UTC+8 of the next month's
+        # 4th (its first day + 3): a visit on the 5th, or later, after the
+        # main job's simulated district (which ends 25 days after the day),
+        # finalized once a check-in a day later is in.
+        next_month = (d0.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        close = max(next_month + datetime.timedelta(days=4), d0 + datetime.timedelta(days=27))
+        self.month_label = self.month
+        self.month_close_order = self._order("O-MONTH", 1, "CG01", "10:00",
+                                             date=close.isoformat())
+        after = (close + datetime.timedelta(days=1)).isoformat()
+        self.month_close = [
+            ("check-in", self._fix("O-MONTH", 1, "CG01", "in", "10:00", date=close.isoformat())),
+            ("check-out", self._fix("O-MONTH", 1, "CG01", "out", "11:05",
+                                    date=close.isoformat())),
+            ("order", self._order("O-MONTH-NEXT", 1, "CG01", "10:00", date=after)),
+            ("check-in", self._fix("O-MONTH-NEXT", 1, "CG01", "in", "10:00", date=after))]
 
     def at(self, hhmm, date=None):
         return "%sT%s:00%s" % (date or self.date, hhmm, TZ)
@@ -337,6 +367,15 @@ class Day:
         return ("evidence", {"event_id": "%s%s-evidence" % (p, oid), "order_id": p + oid,
                              "at": at, "watermark_photo_sha256": photo(src + "-watermark", p),
                              "elder_recording_sha256": photo(src + "-recording", p)})
+
+    def month_subject(self, elder_number):
+        return "%sE%03d:%s" % (self.prefix, elder_number, self.month_label)
+
+    def expected_month(self):
+        """{(subject, "UNDER_SERVED"): outcome} of the day's elders once their
+        month is judged (PASS ones included), prefixed."""
+        return {(self.month_subject(i), "UNDER_SERVED"): "PASS" if i in VISITS_PER_MONTH
+                else "ORANGE" for i in range(1, ELDERS + 1)}
 
     def expected_final(self, after_last=False):
         """{order_id: status} of the day's orders, prefixed."""
