@@ -89,7 +89,8 @@ static void parse_and_encode(unsigned which, json_t *body)
     case 3: {
         order_req r;
         if (parse_order(body, &r, &aerr) == 0)
-            check_record(record_order(&r, refs.provider_id, UPDATED_AT, &rec, err, sizeof(err)),
+            check_record(record_order(&r, refs.provider_id, 1, NULL, UPDATED_AT, &rec, err,
+                                      sizeof(err)),
                          &rec, "order", err);
         break;
     }

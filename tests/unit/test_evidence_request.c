@@ -221,7 +221,7 @@ static void test_record_round_trip_and_topic(void **state)
     assert_int_equal(cw_av_get_long(&val, "at", &t), 0);
     assert_true(t == OUT_AT);
     avro_value_t reasons, item;
-    size_t n;
+    size_t n = 0;
     assert_int_equal(cw_av_field(&val, "reasons", &reasons), 0);
     assert_int_equal(avro_value_get_size(&reasons, &n), 0);
     assert_int_equal(n, 1);
