@@ -852,6 +852,8 @@ REBUILT_FROM = {
     "ref.elders": "reference data: ingest, geo-validator, ledger-writer, alert-router",
     "ref.caregivers": "reference data: ingest, alert-router",
     "ref.contracts": "reference data: ingest, ledger-writer; the payment-scheduler's restore",
+    "ref.elder_status": "the elders' availability periods: ingest, overlap-detector, "
+                        "ledger-writer",
     "orders.assigned": "orders: ingest, alert-router, overlap-detector; input replay: "
                        "duration-timer, ledger-writer",
     "visit.events": "input replay: geo-validator, duration-timer, overlap-detector, "

@@ -575,7 +575,8 @@ class Services:
 class Feeder:
     """Posts the plan's records in order: NDJSON chunks through POST
     /v1/batch (importer key), unfreezes through POST
-    /v1/caregivers/{id}/unfreeze (admin key). A connection error, a 502,
+    /v1/caregivers/{id}/unfreeze (admin key), elders' statuses through POST
+    /v1/elders/{id}/status (importer key). A connection error, a 502,
     503 or 504 is waited out and the chunk posted again from its first line
     not done (a line done before answers 200 duplicate or 202 with the same
     ids); any other refusal fails the run. hook(done, total) is called
@@ -598,11 +599,11 @@ class Feeder:
     def _segments(self, records):
         lines = []
         for r in records:
-            if r["type"] == "unfreeze":
+            if r["type"] in ("unfreeze", "elder-status"):
                 if lines:
                     yield "batch", lines
                     lines = []
-                yield "unfreeze", r
+                yield r["type"], r
                 continue
             lines.append(json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode())
             if len(lines) >= self.chunk:
@@ -662,26 +663,33 @@ class Feeder:
             else:
                 raise RunFailed("ingest answered %d to a batch: %s" % (status, body[:500]))
 
-    def _post_unfreeze(self, rec):
+    def _post_single(self, path, key, body, what, ok=(202,)):
         waited = [None, 0]
         while True:
             try:
-                r = self.session.post("%s/v1/caregivers/%s/unfreeze" % (self.url,
-                                                                        rec["caregiver_id"]),
-                                      json={"reason": rec["reason"]},
-                                      headers={"Authorization": "Bearer " + self.admin_key},
-                                      timeout=60)
+                r = self.session.post(self.url + path, json=body,
+                                      headers={"Authorization": "Bearer " + key}, timeout=60)
             except requests.RequestException as e:
                 self._retry(waited, "connection: %s" % e)
                 continue
-            if r.status_code == 202:
+            if r.status_code in ok:
                 self.accepted += 1
                 return
             if r.status_code in (502, 503, 504):
                 self._retry(waited, "%d %s" % (r.status_code, r.text[:200]))
                 continue
-            raise RunFailed("ingest answered %d to the unfreeze of %s: %s"
-                            % (r.status_code, rec["caregiver_id"], r.text[:300]))
+            raise RunFailed("ingest answered %d to %s: %s" % (r.status_code, what, r.text[:300]))
+
+    def _post_unfreeze(self, rec):
+        self._post_single("/v1/caregivers/%s/unfreeze" % rec["caregiver_id"], self.admin_key,
+                          {"reason": rec["reason"]}, "the unfreeze of " + rec["caregiver_id"])
+
+    def _post_status(self, rec):
+        """An elder's status; posted again after a lost answer, it is a
+        duplicate (200)."""
+        body = {k: v for k, v in rec.items() if k not in ("type", "elder_id")}
+        self._post_single("/v1/elders/%s/status" % rec["elder_id"], self.importer_key, body,
+                          "the status of " + rec["elder_id"], ok=(200, 202))
 
     def run(self, records):
         total = len(records)
@@ -697,6 +705,9 @@ class Feeder:
             if kind == "batch":
                 self._post_batch(seg)
                 done += len(seg)
+            elif kind == "elder-status":
+                self._post_status(seg)
+                done += 1
             else:
                 self._post_unfreeze(seg)
                 done += 1
