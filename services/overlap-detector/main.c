@@ -101,32 +101,10 @@ static int next_field(const char **p, char *buf, size_t len)
     return 0;
 }
 
-/* Stores m under check_id unless a verdict is there already; *m becomes
- * the stored one, origin included. *same_origin = 1 when the stored
- * verdict was settled by origin (this call or an earlier run of the same
- * record). 0 or -1. */
-static int memo_settle(cw_redis *r, const char *check_id, memo *m, const char *origin,
-                       int *same_origin)
+/* Reads a kept verdict ("<OUTCOME>|<measured>|<other>|<origin>") into *m.
+ * 0, or -1 when it is not that. */
+static int memo_parse(const char *stored, memo *m)
 {
-    char key[CW_KEY_MAX], value[400], stored[400];
-    snprintf(key, sizeof(key), "cw:ov:memo:%s", check_id);
-    snprintf(m->origin, sizeof(m->origin), "%s", origin);
-    snprintf(value, sizeof(value), "%s|%.6f|%s|%s", cw_outcome_name(m->v.outcome),
-             m->v.has_measured ? m->v.measured : -1.0, m->other, m->origin);
-    const char *set[] = {"SET", key, value, "NX"};
-    redisReply *reply = cw_redis_cmd(r, 4, set);
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        if (reply)
-            freeReplyObject(reply);
-        return -1;
-    }
-    int stored_now = reply->type == REDIS_REPLY_STATUS;
-    freeReplyObject(reply);
-    *same_origin = 1;
-    if (stored_now)
-        return 0;
-    if (cw_redis_get_string(r, key, stored, sizeof(stored)) != 1)
-        return -1;
     char outcome[16], measured[32];
     const char *p = stored;
     if (next_field(&p, outcome, sizeof(outcome)) != 0 ||
@@ -140,8 +118,62 @@ static int memo_settle(cw_redis *r, const char *check_id, memo *m, const char *o
     double value_measured = strtod(measured, NULL);
     m->v.has_measured = value_measured >= 0;
     m->v.measured = value_measured >= 0 ? value_measured : 0;
-    *same_origin = strcmp(m->origin, origin) == 0;
     return 0;
+}
+
+#define MEMO_BATCH_MAX 4
+
+/* Stores each m[i] under check_ids[i] unless a verdict is there already,
+ * all in one round trip (SET NX GET: the verdict kept before, if any, comes
+ * back). Each m[i] becomes the stored one, origin included; same_origin[i]
+ * = 1 when it was settled by origin (this call or an earlier run of the same
+ * record). 0 or -1. */
+static int memo_settle_many(cw_redis *r, size_t n, char (*check_ids)[200], memo *m,
+                            const char *origin, int *same_origin)
+{
+    char keys[MEMO_BATCH_MAX][224], values[MEMO_BATCH_MAX][400];
+    const char *argv[MEMO_BATCH_MAX][5];
+    const char *const *cmds[MEMO_BATCH_MAX];
+    int argcs[MEMO_BATCH_MAX];
+    redisReply *replies[MEMO_BATCH_MAX];
+    if (n == 0 || n > MEMO_BATCH_MAX)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "cw:ov:memo:%s", check_ids[i]);
+        snprintf(m[i].origin, sizeof(m[i].origin), "%s", origin);
+        snprintf(values[i], sizeof(values[i]), "%s|%.6f|%s|%s", cw_outcome_name(m[i].v.outcome),
+                 m[i].v.has_measured ? m[i].v.measured : -1.0, m[i].other, m[i].origin);
+        argv[i][0] = "SET";
+        argv[i][1] = keys[i];
+        argv[i][2] = values[i];
+        argv[i][3] = "NX";
+        argv[i][4] = "GET";
+        cmds[i] = argv[i];
+        argcs[i] = 5;
+    }
+    if (cw_redis_pipeline(r, n, argcs, cmds, replies) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        same_origin[i] = 1;
+        if (replies[i]->type == REDIS_REPLY_NIL)
+            continue; /* stored now */
+        if (replies[i]->type != REDIS_REPLY_STRING || memo_parse(replies[i]->str, &m[i]) != 0)
+            rc = -1;
+        else
+            same_origin[i] = strcmp(m[i].origin, origin) == 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        freeReplyObject(replies[i]);
+    return rc;
+}
+
+static int memo_settle(cw_redis *r, const char *check_id, memo *m, const char *origin,
+                       int *same_origin)
+{
+    char ids[1][200];
+    snprintf(ids[0], sizeof(ids[0]), "%s", check_id);
+    return memo_settle_many(r, 1, ids, m, origin, same_origin);
 }
 
 /* 1 when the verdict kept under check_id is red, 0 when it is not or none
@@ -301,42 +333,18 @@ static int load_schedule(cw_redis *r, const char *key, const char *caregiver_id,
     return rc;
 }
 
-/* One overlap verdict of an assignment over candidates, kept like every
- * verdict that depends on processing order. */
-static int settle_schedule_rule(overlap_ctx *o, const char *origin, const char *order_id,
-                                const char *rule, const scheduled_order *candidates, size_t n,
-                                const scheduled_order *added, memo *m, int *same_origin)
+/* One overlap verdict of an assignment over candidates, with the other
+ * order. */
+static void judge_schedule_rule(const scheduled_order *candidates, size_t n,
+                                const scheduled_order *added, memo *m)
 {
     long other;
     memset(m, 0, sizeof(*m));
     m->v = rule_schedule_overlap(candidates, n, added, &other);
     if (other >= 0)
         snprintf(m->other, sizeof(m->other), "%s", candidates[other].order_id);
-    char check_id[200];
-    snprintf(check_id, sizeof(check_id), "%s:%s", order_id, rule);
-    if (memo_settle(o->ck->redis, check_id, m, origin, same_origin) != 0)
-        return -1;
-    m->v.has_threshold = 1;
-    m->v.unit = "min";
-    return 0;
 }
 
-/* UNCERTIFIED of an assignment, from the record alone. The verdict is
- * kept like the others so that only the record that settled it freezes. */
-static int judge_uncertified(overlap_ctx *o, const cw_stream_msg *msg, const char *order_id,
-                             const char *service_type, memo *m, int *same_origin)
-{
-    int has_certified, certified;
-    if (cw_av_get_opt_bool(msg->value, "caregiver_certified", &has_certified, &certified) != 0)
-        return -1;
-    memset(m, 0, sizeof(*m));
-    m->v = rule_uncertified(has_certified, certified, service_type, o->certified_types,
-                            o->certified_type_count);
-    char check_id[200], origin[ORIGIN_MAX];
-    snprintf(check_id, sizeof(check_id), "%s:UNCERTIFIED", order_id);
-    origin_of_message(msg, origin, sizeof(origin));
-    return memo_settle(o->ck->redis, check_id, m, origin, same_origin);
-}
 
 static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out, char *reason,
                         size_t len)
@@ -371,16 +379,28 @@ static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     if (load_schedule(o->ck->redis, stream, caregiver_id, start, added.end, own, others,
                       MAX_CANDIDATES, &n) != 0)
         return CW_RETRY;
-    char origin[ORIGIN_MAX], sstart[24], key[CW_KEY_MAX];
+    /* The assignment's verdicts, kept like every verdict that depends on
+     * processing order (UNCERTIFIED too: only the record that settled a
+     * verdict freezes), in one round trip. */
+    static const char *const rules[3] = {"SCHEDULE_OVERLAP", "CROSS_PROVIDER_OVERLAP",
+                                         "UNCERTIFIED"};
+    char origin[ORIGIN_MAX], sstart[24], key[CW_KEY_MAX], check_ids[3][200];
+    memo m[3];
+    int same[3];
+    judge_schedule_rule(own, n.own, &added, &m[0]);
+    judge_schedule_rule(others, n.others, &added, &m[1]);
+    memset(&m[2], 0, sizeof(m[2]));
+    m[2].v = rule_uncertified(has_certified, certified, service_type, o->certified_types,
+                              o->certified_type_count);
+    for (int i = 0; i < 3; i++)
+        snprintf(check_ids[i], sizeof(check_ids[i]), "%s:%s", order_id, rules[i]);
     origin_of_message(msg, origin, sizeof(origin));
-    memo sched, cross, cert;
-    int sched_same, cross_same, cert_same;
-    if (settle_schedule_rule(o, origin, order_id, "SCHEDULE_OVERLAP", own, n.own, &added, &sched,
-                             &sched_same) != 0 ||
-        settle_schedule_rule(o, origin, order_id, "CROSS_PROVIDER_OVERLAP", others, n.others,
-                             &added, &cross, &cross_same) != 0 ||
-        judge_uncertified(o, msg, order_id, service_type, &cert, &cert_same) != 0)
+    if (memo_settle_many(o->ck->redis, 3, check_ids, m, origin, same) != 0)
         return CW_RETRY;
+    for (int i = 0; i < 2; i++) {
+        m[i].v.has_threshold = 1;
+        m[i].v.unit = "min";
+    }
     snprintf(key, sizeof(key), "cw:ov:sched:%s", stream);
     snprintf(sstart, sizeof(sstart), "%" PRId64, start);
     const char *zadd[] = {"ZADD", key, sstart, order_id};
@@ -388,24 +408,16 @@ static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
         return CW_RETRY;
 
-    const struct {
-        const char *rule;
-        const memo *m;
-        int same_origin;
-    } verdicts[] = {{"SCHEDULE_OVERLAP", &sched, sched_same},
-                    {"CROSS_PROVIDER_OVERLAP", &cross, cross_same},
-                    {"UNCERTIFIED", &cert, cert_same}};
-    for (size_t i = 0; i < 3; i++)
-        if (cw_check_emit_verdict(out, SERVICE, order_id, verdicts[i].rule, &verdicts[i].m->v,
-                                  order_id, caregiver_id, NULL, received) != 0)
+    for (int i = 0; i < 3; i++)
+        if (cw_check_emit_verdict(out, SERVICE, order_id, rules[i], &m[i].v, order_id,
+                                  caregiver_id, NULL, received) != 0)
             return CW_RETRY;
     /* One freeze for the assignment, named after its first red rule, and
      * only by the record that settled that verdict. */
-    for (size_t i = 0; i < 3; i++) {
-        if (verdicts[i].m->v.outcome != CW_RED)
+    for (int i = 0; i < 3; i++) {
+        if (m[i].v.outcome != CW_RED)
             continue;
-        if (verdicts[i].same_origin &&
-            freeze(o, caregiver_id, verdicts[i].rule, order_id, received, out) != 0)
+        if (same[i] && freeze(o, caregiver_id, rules[i], order_id, received, out) != 0)
             return CW_RETRY;
         break;
     }
@@ -598,15 +610,16 @@ static int check_in_overlap(overlap_ctx *o, const cw_stream_msg *msg, const char
         return -1;
 
     memo m[VISIT_RULES];
-    char check_id[200], origin[ORIGIN_MAX];
+    char check_ids[VISIT_RULES][200], origin[ORIGIN_MAX];
     int same_origin[VISIT_RULES], waiting = 0, settled_here = 0;
     if (judge_visit_rules(o, &x, key, caregiver_id, m) != 0)
         return -1;
     origin_of_message(msg, origin, sizeof(origin));
+    for (int r = 0; r < VISIT_RULES; r++)
+        snprintf(check_ids[r], sizeof(check_ids[r]), "%s:%s:in", event_id, visit_rules[r]);
+    if (memo_settle_many(o->ck->redis, VISIT_RULES, check_ids, m, origin, same_origin) != 0)
+        return -1;
     for (int r = 0; r < VISIT_RULES; r++) {
-        snprintf(check_id, sizeof(check_id), "%s:%s:in", event_id, visit_rules[r]);
-        if (memo_settle(o->ck->redis, check_id, &m[r], origin, &same_origin[r]) != 0)
-            return -1;
         settled_here |= same_origin[r];
         if (m[r].v.outcome != CW_RED) {
             waiting = 1;
