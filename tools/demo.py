@@ -92,7 +92,7 @@ def close_month(client, brokers, day, importer_key, timeout):
         time.sleep(1.5)
     flagged = [c for _, c in sorted(got.items()) if c["outcome"] != "PASS"]
     print("\nthe month %s judged (UNDER_SERVED, per elder): %d of %d elders under-served"
-          % (day.month_label, len(flagged), len(got)))
+          % (day.month, len(flagged), len(got)))
     for c in flagged:
         print("  %-7s %-18s order %-11s subject %-14s %.2f %s of %s"
               % (c["outcome"], c["rule"], c["order_id"], c["order_id"], c["measured"], c["unit"],

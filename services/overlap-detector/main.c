@@ -181,11 +181,12 @@ static int memo_settle(cw_redis *r, const char *check_id, memo *m, const char *o
 static int memo_is_red(cw_redis *r, const char *check_id)
 {
     char key[224], stored[400];
+    memo m;
     snprintf(key, sizeof(key), "cw:ov:memo:%s", check_id);
     int found = cw_redis_get_string(r, key, stored, sizeof(stored));
-    if (found < 0)
+    if (found < 0 || (found && memo_parse(stored, &m) != 0))
         return -1;
-    return found && strncmp(stored, "RED|", 4) == 0;
+    return found && m.v.outcome == CW_RED;
 }
 
 /* ---- freezing ---------------------------------------------------------- */

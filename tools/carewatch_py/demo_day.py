@@ -290,7 +290,6 @@ class Day:
         # finalized once a check-in a day later is in.
         next_month = (d0.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
         close = max(next_month + datetime.timedelta(days=4), d0 + datetime.timedelta(days=27))
-        self.month_label = self.month
         self.month_close_order = self._order("O-MONTH", 1, "CG01", "10:00",
                                              date=close.isoformat())
         after = (close + datetime.timedelta(days=1)).isoformat()
@@ -369,7 +368,7 @@ class Day:
                              "elder_recording_sha256": photo(src + "-recording", p)})
 
     def month_subject(self, elder_number):
-        return "%sE%03d:%s" % (self.prefix, elder_number, self.month_label)
+        return "%sE%03d:%s" % (self.prefix, elder_number, self.month)
 
     def expected_month(self):
         """{(subject, "UNDER_SERVED"): outcome} of the day's elders once their

@@ -91,13 +91,24 @@ class Feeder:
         if delay > 0:
             time.sleep(delay)
 
+    def _wait(self, waited, status, body):
+        """Waits out one failure of ingest (503, 502/504, a lost connection);
+        waited is [seconds waited, next pause]. FeedError once retry_seconds
+        have passed."""
+        if waited[0] >= self.retry_seconds:
+            raise FeedError("ingest still unavailable after %.0f s: %s %s"
+                            % (waited[0], status, body[:300]))
+        time.sleep(waited[1])
+        waited[0] += waited[1]
+        waited[1] = min(waited[1] * 2, 5.0)
+
     def _post_chunk(self, lines):
         """Posts lines until every one has a final answer; returns their
         LineResults. Retries 503s and connection failures for up to
         retry_seconds; a 413 splits the chunk."""
         results = []
         pending = lines
-        waited, pause = 0.0, 0.5
+        waited = [0.0, 0.5]
         while pending:
             try:
                 r = self.client.post("/v1/batch", self.key, data=b"\n".join(pending) + b"\n",
@@ -118,15 +129,10 @@ class Feeder:
                 if status == 200:
                     break
                 if final:
-                    waited, pause = 0.0, 0.5
+                    waited = [0.0, 0.5]
             elif status is not None and status not in (502, 504):
                 raise FeedError("ingest answered %s to a batch: %s" % (status, body[:300]))
-            if waited >= self.retry_seconds:
-                raise FeedError("ingest still unavailable after %.0f s: %s %s"
-                                % (waited, status, body[:300]))
-            time.sleep(pause)
-            waited += pause
-            pause = min(pause * 2, 5.0)
+            self._wait(waited, status, body)
         return results
 
     @staticmethod
@@ -158,7 +164,7 @@ class Feeder:
         """A record with an endpoint of its own (no batch line: an elder's
         status), retried like a batch on 503 and lost connections."""
         body = {k: v for k, v in record.items() if k != "type"}
-        waited, pause = 0.0, 0.5
+        waited = [0.0, 0.5]
         while True:
             try:
                 r = self.client.submit(record["type"], self.key, body)
@@ -174,12 +180,7 @@ class Feeder:
                 except ValueError:
                     doc = {}
                 return LineResult(status, doc.get("error"), doc.get("message"), doc.get("field"))
-            if waited >= self.retry_seconds:
-                raise FeedError("ingest still unavailable after %.0f s: %s %s"
-                                % (waited, status, text[:300]))
-            time.sleep(pause)
-            waited += pause
-            pause = min(pause * 2, 5.0)
+            self._wait(waited, status, text)
 
     def post(self, records):
         """Posts records in order: runs of batch lines as batches, the
