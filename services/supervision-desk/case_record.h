@@ -1,0 +1,67 @@
+/* The desk's records in Avro: CaseEvent out and back (cases.events is
+ * both its output and, at start, the state it is rebuilt from), and the
+ * fields it reads of Alert, CheckResult, OrderFinalized and Elder.
+ *
+ * Decoders fill caller-owned structs; a decoded case_event owns its
+ * strings (case_event_clear). Every function returns 0, or -1 with why in
+ * err (undecodable, another record type, a field out of range). */
+#ifndef DESK_CASE_RECORD_H
+#define DESK_CASE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "case_book.h"
+#include "outbox.h"
+
+#define DESK_TOPIC_CASES "cases.events"
+#define DESK_TOPIC_ALERTS "alerts.all"
+#define DESK_TOPIC_CHECKS "visit.checks"
+#define DESK_TOPIC_FINALIZED "orders.finalized"
+#define DESK_TOPIC_ELDERS "ref.elders"
+#define DESK_TOPIC_CORRECTIONS "orders.corrections"
+
+/* A finalized order as the desk keeps it. */
+typedef struct {
+    case_subject subject; /* community_id from the elder, when known */
+    char service_day[11];
+    char status[10];      /* VALID, INVALID, CANCELLED */
+    char reasons[160];    /* comma-separated */
+    int has_check_in;
+    int64_t check_in_at, check_out_at;
+    int has_duration;
+    int duration_minutes;
+    int64_t finalized_at;
+    int64_t ledger_index;
+    int64_t corrects_index; /* -1: an order's first entry */
+} desk_order;
+
+typedef struct {
+    char elder_id[65];
+    char street_id[65];
+    char community_id[65];
+} desk_elder;
+
+int case_record_encode(const case_event *ev, uint8_t **out, size_t *len, char *err, size_t errlen);
+/* Adds ev to ob on cases.events, keyed by its case id. */
+int case_record_add(cw_outbox *ob, const case_event *ev, char *err, size_t errlen);
+int case_record_decode(const void *buf, size_t len, case_event *ev, char *err, size_t errlen);
+
+/* An Alert: the alert and its subject. */
+int case_record_decode_alert(const void *buf, size_t len, case_alert *a, case_subject *s,
+                             char **message_zh, char **message_en, char *err, size_t errlen);
+/* A CheckResult's event time (at). */
+int case_record_decode_check_at(const void *buf, size_t len, int64_t *at, char *err,
+                                size_t errlen);
+int case_record_decode_finalized(const void *buf, size_t len, desk_order *o, char *err,
+                                 size_t errlen);
+int case_record_decode_elder(const void *buf, size_t len, desk_elder *e, char *err,
+                             size_t errlen);
+
+/* An OrderCorrection (the street confirmed a denied call-back: the order is
+ * INVALID after the fact) into ob on orders.corrections, keyed by order id;
+ * its id is <order_id>:CORRECTION:<event_id>. */
+int case_record_add_correction(cw_outbox *ob, const case_event *resolved, char *err,
+                               size_t errlen);
+
+#endif

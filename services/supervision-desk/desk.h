@@ -1,0 +1,90 @@
+/* The supervision desk's state shared by its files: main.c (start-up and
+ * wiring), desk_stream.c (the rebuild from Kafka and the input loop),
+ * desk_ops.c (what a person asks: reading and working cases, call-backs,
+ * complaints, figures, each published before it is applied), desk_http.c
+ * (the HTTP API: routes, keys, bodies) and case_json.c (the answers).
+ *
+ * One lock guards everything below it: the stream thread holds it while it
+ * turns a batch into events and publishes them, an HTTP thread while it
+ * reads or publishes. Events are published in a Kafka transaction and only
+ * then applied to the book (a batch's events are applied as they are made,
+ * and an aborted transaction makes the desk rebuild its book from
+ * cases.events), so the book is always the fold of what cases.events holds.
+ * One instance: the transactional id fences an older one. */
+#ifndef DESK_H
+#define DESK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "access_keys.h"
+#include "case_book.h"
+#include "case_record.h"
+#include "case_rules.h"
+#include "config.h"
+#include "desk_clock.h"
+#include "id_set.h"
+#include "kafka_txn.h"
+#include "metrics.h"
+#include "outbox.h"
+
+typedef struct {
+    desk_order *items; /* owned */
+    size_t count, cap;
+    cw_idset by_id;    /* order id -> index */
+} desk_order_book;
+
+typedef struct {
+    desk_elder *items; /* owned */
+    size_t count, cap;
+    cw_idset by_id;
+} desk_elder_book;
+
+typedef struct {
+    const cw_config *cfg;
+    cw_key_table keys;
+    case_deadlines deadlines;
+    int utc_offset_minutes;
+    double callback_share;    /* desk.callback_share */
+    uint64_t callback_seed;   /* desk.callback_seed */
+    const char *group_id;     /* desk.group_id */
+    const char *transactional_id;
+
+    pthread_mutex_t lock;     /* guards everything below */
+    case_book book;
+    desk_order_book orders;
+    desk_elder_book elders;
+    desk_clock clock;
+    int64_t watermark;        /* INT64_MIN until known */
+    cw_txn_producer *producer;
+    rd_kafka_t *consumer;
+    cw_outbox out;            /* the batch being published */
+
+    atomic_int ready;         /* rebuilt and streaming */
+    cw_counter *events_out;   /* CaseEvents published, by action */
+    cw_counter *inputs;       /* records read, by topic and outcome */
+    cw_gauge *open_cases;     /* by status */
+} desk;
+
+/* desk_stream.c */
+/* Reads cases.events, orders.finalized and ref.elders to their ends into
+ * the books, then assigns the inputs (alerts.all and visit.checks from the
+ * group's committed offsets). 0, or -1 (logged). Called with the lock
+ * held. */
+int desk_restore(desk *d);
+/* The input loop, until shutdown. 0 clean stop, 1 failure. */
+int desk_stream_run(desk *d);
+/* Publishes d->out in one transaction with offsets (NULL: none). 0,
+ * 1 aborted (nothing published; the caller rebuilds), -1 fatal. Clears
+ * d->out. Called with the lock held. */
+int desk_publish(desk *d, const rd_kafka_topic_partition_list_t *offsets);
+
+/* Order and elder books (desk_stream.c). */
+const desk_order *desk_order_find(const desk *d, const char *order_id);
+const desk_elder *desk_elder_find(const desk *d, const char *elder_id);
+int desk_order_put(desk *d, const desk_order *o);
+int desk_elder_put(desk *d, const desk_elder *e);
+void desk_books_free(desk *d);
+
+#endif

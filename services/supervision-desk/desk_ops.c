@@ -1,0 +1,574 @@
+#include "desk_ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callback_rules.h"
+#include "case_json.h"
+#include "log.h"
+#include "shutdown.h"
+#include "timeutil.h"
+
+#define LIMIT_MAX 500
+
+json_t *desk_error(const char *code, const char *message, const char *field)
+{
+    return json_pack("{s:s, s:s, s:s}", "error", code, "message", message, "field",
+                     field ? field : "");
+}
+
+int desk_ops_ready(desk *d)
+{
+    return atomic_load(&d->ready);
+}
+
+static int fail(json_t **body, int status, const char *code, const char *message,
+                const char *field)
+{
+    *body = desk_error(code, message, field);
+    return status;
+}
+
+static int not_found(json_t **body, const char *what)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "no %s with this id", what);
+    return fail(body, 404, "not_found", msg, "");
+}
+
+/* The desk's event clock for a person's deed: the watermark, or the latest
+ * event time it has read when no watermark is known yet. */
+static int64_t person_clock(const desk *d)
+{
+    if (d->watermark != INT64_MIN)
+        return d->watermark;
+    int64_t latest = INT64_MIN;
+    for (int p = 0; p < d->clock.count; p++)
+        if (d->clock.clock[p] > latest)
+            latest = d->clock.clock[p];
+    return latest == INT64_MIN ? 0 : latest;
+}
+
+/* Publishes ev (and, when it confirms a denied call-back, the order's
+ * correction) and applies it. 0; otherwise an HTTP status with *body set. */
+static int publish_event(desk *d, const case_event *ev, json_t **body)
+{
+    char err[256];
+    const desk_case *before = case_book_find(&d->book, ev->case_id);
+    if (case_record_add(&d->out, ev, err, sizeof(err)) != 0 ||
+        (case_rules_confirms_denial(before, ev) &&
+         case_record_add_correction(&d->out, ev, err, sizeof(err)) != 0)) {
+        cw_outbox_clear(&d->out);
+        cw_log_error("cannot encode a case event", "error", err, NULL);
+        return fail(body, 500, "internal", "the event could not be encoded", "");
+    }
+    int rc = desk_publish(d, NULL);
+    if (rc == 1) {
+        if (desk_restore(d) != 0)
+            cw_shutdown_request();
+        return fail(body, 503, "unavailable", "Kafka refused the change; try again", "");
+    }
+    if (rc != 0) {
+        cw_shutdown_request();
+        return fail(body, 503, "unavailable", "Kafka is unavailable", "");
+    }
+    if (case_book_apply(&d->book, ev) != 1) {
+        cw_log_error("a published case event does not apply", "event_id", ev->event_id, NULL);
+        cw_shutdown_request();
+        return fail(body, 500, "internal", "the desk must restart", "");
+    }
+    cw_counter_add(d->events_out, CW_LABELS(case_action_name(ev->action)), 1);
+    return 0;
+}
+
+/* ---- cases ---------------------------------------------------------------- */
+
+static int matches(const desk *d, const desk_case *c, const cw_role *role,
+                   const desk_case_filter *f)
+{
+    if (!case_rules_may_read(c, role))
+        return 0;
+    if (f->status >= 0 && (int)c->status != f->status)
+        return 0;
+    if (f->colour >= 0 && (int)c->colour != f->colour)
+        return 0;
+    if (f->street_id && strcmp(c->subject.street_id, f->street_id) != 0)
+        return 0;
+    if (f->kind && strcmp(case_kind_name(c->kind), f->kind) != 0)
+        return 0;
+    if (f->since != INT64_MIN && c->updated_at < f->since)
+        return 0;
+    if (f->attention && c->colour != COLOUR_RED && c->status != CASE_ESC)
+        return 0;
+    if (f->overdue && !(c->status == CASE_OPEN && c->has_deadline &&
+                        d->watermark != INT64_MIN && d->watermark > c->deadline))
+        return 0;
+    return 1;
+}
+
+int desk_ops_list_cases(desk *d, const cw_role *role, const desk_case_filter *f, json_t **body)
+{
+    size_t limit = f->limit ? f->limit : 100;
+    if (limit > LIMIT_MAX)
+        limit = LIMIT_MAX;
+    json_t *cases = json_array();
+    pthread_mutex_lock(&d->lock);
+    size_t i = f->cursor, n = 0;
+    for (; i < d->book.count && n < limit; i++) {
+        const desk_case *c = d->book.cases[i];
+        if (!matches(d, c, role, f))
+            continue;
+        json_array_append_new(cases, case_json_summary(c, d->watermark, d->utc_offset_minutes));
+        n++;
+    }
+    int more = 0;
+    for (size_t j = i; j < d->book.count && !more; j++)
+        more = matches(d, d->book.cases[j], role, f);
+    char cursor[24];
+    snprintf(cursor, sizeof(cursor), "%zu", i);
+    *body = json_pack("{s:o, s:o, s:o}", "cases", cases, "next_cursor",
+                      more ? json_string(cursor) : json_null(), "watermark",
+                      case_json_time(d->watermark, d->utc_offset_minutes));
+    pthread_mutex_unlock(&d->lock);
+    return 200;
+}
+
+int desk_ops_may_see(desk *d, const cw_role *role, const char *case_id)
+{
+    pthread_mutex_lock(&d->lock);
+    const desk_case *c = case_book_find(&d->book, case_id);
+    int ok = c && case_rules_may_read(c, role);
+    pthread_mutex_unlock(&d->lock);
+    return ok;
+}
+
+int desk_ops_get_case(desk *d, const cw_role *role, const char *case_id, json_t **body)
+{
+    int status = 200;
+    pthread_mutex_lock(&d->lock);
+    const desk_case *c = case_book_find(&d->book, case_id);
+    if (!c || !case_rules_may_read(c, role))
+        status = not_found(body, "case");
+    else
+        *body = case_json_full(c, c->subject.order_id[0] ? desk_order_find(d, c->subject.order_id)
+                                                         : NULL,
+                               d->watermark, d->utc_offset_minutes);
+    pthread_mutex_unlock(&d->lock);
+    return status;
+}
+
+/* The request's note: a string of at most DESK_NOTE_MAX bytes, or absent
+ * (""). 0, or 400 with *body. */
+static int read_note(json_t *request, const char *name, int required, const char **note,
+                     json_t **body)
+{
+    json_t *v = request ? json_object_get(request, name) : NULL;
+    *note = "";
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return fail(body, 400, "missing_field", "this field is required", name);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return fail(body, 400, "invalid_type", "must be a string", name);
+    if (json_string_length(v) > DESK_NOTE_MAX)
+        return fail(body, 400, "too_long", "at most 2000 bytes", name);
+    if (required && json_string_length(v) == 0)
+        return fail(body, 400, "missing_field", "must not be empty", name);
+    *note = json_string_value(v);
+    return 0;
+}
+
+int desk_ops_deed(desk *d, const cw_role *role, const char *case_id, case_deed deed,
+                  json_t *request, json_t **body)
+{
+    const char *note, *why = "";
+    case_resolution resolution = RESOLUTION_NONE;
+    json_t *res = json_object_get(request, "resolution");
+    int status = read_note(request, "note", 0, &note, body);
+    if (status)
+        return status;
+    if (res && !json_is_null(res)) {
+        int r = json_is_string(res) ? case_resolution_parse(json_string_value(res)) : -1;
+        if (r < 0)
+            return fail(body, 400, "invalid_value",
+                        "resolution must be CONFIRMED, FALSE_ALARM, RECTIFIED or "
+                        "EVIDENCE_ACCEPTED",
+                        "resolution");
+        resolution = (case_resolution)r;
+    }
+    pthread_mutex_lock(&d->lock);
+    desk_case *c = case_book_find(&d->book, case_id);
+    case_event ev;
+    if (!c || !case_rules_may_read(c, role)) {
+        status = not_found(body, "case");
+    } else if (!case_rules_may_act(c, role)) {
+        status = fail(body, 403, "forbidden",
+                      "the command acts on red and escalated cases; streets on their own", "");
+    } else if ((status = case_rules_deed(c, deed, resolution, role, note, person_clock(d),
+                                         cw_now_ms(), &ev, &why)) != 0) {
+        status = fail(body, status, status == 409 ? "conflict" : "invalid_value", why,
+                      status == 400 ? "resolution" : "");
+    } else {
+        status = publish_event(d, &ev, body);
+        case_event_clear(&ev);
+        if (status == 0) {
+            status = 200;
+            *body = case_json_full(c, c->subject.order_id[0]
+                                          ? desk_order_find(d, c->subject.order_id)
+                                          : NULL,
+                                   d->watermark, d->utc_offset_minutes);
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return status;
+}
+
+/* ---- call-backs --------------------------------------------------------------- */
+
+/* street_id of the request: a street key its own (another answers 404 as
+ * nothing of it exists for that key); command and admin must name one. */
+static int street_of(const cw_role *role, const char *asked, const char **street, json_t **body)
+{
+    if (role->kind == CW_ROLE_STREET) {
+        if (asked && strcmp(asked, role->street_id) != 0)
+            return not_found(body, "street");
+        *street = role->street_id;
+        return 0;
+    }
+    if (!asked || !cw_id_is_valid(asked))
+        return fail(body, 400, "missing_field", "street_id is required for this key",
+                    "street_id");
+    *street = asked;
+    return 0;
+}
+
+int desk_ops_callbacks(desk *d, const cw_role *role, const char *street_id, const char *day,
+                       json_t **body)
+{
+    const char *street;
+    int status = street_of(role, street_id, &street, body);
+    if (status)
+        return status;
+    int64_t week = day ? callback_week(day) : -1;
+    if (week < 0)
+        return fail(body, 400, "invalid_value", "day must be a date YYYY-MM-DD", "day");
+    pthread_mutex_lock(&d->lock);
+    /* The orders of the day's week (every street: a caregiver's weekly
+     * call-back may fall on another street's order). */
+    size_t n = 0;
+    desk_order *week_orders = calloc(d->orders.count ? d->orders.count : 1, sizeof(*week_orders));
+    unsigned char *picked = calloc(d->orders.count ? d->orders.count : 1, 1);
+    json_t *list = json_array();
+    if (!week_orders || !picked || !list) {
+        status = fail(body, 500, "internal", "out of memory", "");
+        goto done;
+    }
+    for (size_t i = 0; i < d->orders.count; i++)
+        if (callback_week(d->orders.items[i].service_day) == week)
+            week_orders[n++] = d->orders.items[i];
+    callback_sample(week_orders, n, d->callback_seed, d->callback_share, picked);
+    size_t done_count = 0;
+    for (size_t i = 0; i < n; i++) {
+        const desk_order *o = &week_orders[i];
+        if (!picked[i] || strcmp(o->service_day, day) != 0 ||
+            strcmp(o->subject.street_id, street) != 0)
+            continue;
+        json_t *item = case_json_order(o, d->utc_offset_minutes);
+        const desk_case *c = case_book_find(&d->book, o->subject.order_id);
+        const case_event *last = NULL;
+        for (size_t j = 0; c && j < c->event_count; j++)
+            if (c->events[j].action == CASE_CALLBACK)
+                last = &c->events[j];
+        json_object_set_new(item, "callback",
+                            last ? case_json_event(last, d->utc_offset_minutes) : json_null());
+        done_count += last != NULL;
+        json_array_append_new(list, item);
+    }
+    *body = json_pack("{s:s, s:s, s:O, s:I, s:I}", "street_id", street, "day", day, "callbacks",
+                      list, "total", (json_int_t)json_array_size(list), "done",
+                      (json_int_t)done_count);
+    status = 200;
+done:
+    json_decref(list);
+    free(week_orders);
+    free(picked);
+    pthread_mutex_unlock(&d->lock);
+    return status;
+}
+
+int desk_ops_callback(desk *d, const cw_role *role, const char *order_id, json_t *request,
+                      json_t **body)
+{
+    const char *note;
+    json_t *r = json_object_get(request, "result");
+    int result = r && json_is_string(r) ? callback_result_parse(json_string_value(r)) : -1;
+    if (result < 0)
+        return fail(body, 400, "invalid_value", "result must be CONFIRMED, DENIED or UNREACHABLE",
+                    "result");
+    int status = read_note(request, "note", 0, &note, body);
+    if (status)
+        return status;
+    pthread_mutex_lock(&d->lock);
+    const desk_order *o = desk_order_find(d, order_id);
+    case_event ev;
+    if (!o || (role->kind == CW_ROLE_STREET && strcmp(o->subject.street_id, role->street_id))) {
+        status = not_found(body, "finalized order");
+    } else if (case_rules_callback(&d->book, &o->subject, (callback_result)result, role, note,
+                                   &d->deadlines, person_clock(d), cw_now_ms(), &ev) != 0) {
+        status = fail(body, 500, "internal", "out of memory", "");
+    } else {
+        status = publish_event(d, &ev, body);
+        if (status == 0) {
+            status = 201;
+            *body = case_json_event(&ev, d->utc_offset_minutes);
+            json_object_set_new(*body, "case_id", json_string(ev.case_id));
+        }
+        case_event_clear(&ev);
+    }
+    pthread_mutex_unlock(&d->lock);
+    return status;
+}
+
+/* ---- complaints ---------------------------------------------------------------- */
+
+int desk_ops_complaint(desk *d, const cw_role *role, json_t *request, json_t **body)
+{
+    const char *text, *channel = "hotline";
+    json_t *elder = json_object_get(request, "elder_id");
+    json_t *order = json_object_get(request, "order_id");
+    json_t *ch = json_object_get(request, "channel");
+    if (!elder || !json_is_string(elder) || !cw_id_is_valid(json_string_value(elder)))
+        return fail(body, 400, "invalid_id", "elder_id must be an id", "elder_id");
+    if (order && !json_is_null(order) &&
+        (!json_is_string(order) || !cw_id_is_valid(json_string_value(order))))
+        return fail(body, 400, "invalid_id", "order_id must be an id", "order_id");
+    if (ch && !json_is_null(ch)) {
+        if (!json_is_string(ch) || json_string_length(ch) == 0 || json_string_length(ch) > 31)
+            return fail(body, 400, "invalid_value", "channel: 1-31 characters", "channel");
+        channel = json_string_value(ch);
+    }
+    int status = read_note(request, "text", 1, &text, body);
+    if (status)
+        return status;
+    pthread_mutex_lock(&d->lock);
+    case_subject s;
+    memset(&s, 0, sizeof(s));
+    const desk_elder *e = desk_elder_find(d, json_string_value(elder));
+    const desk_order *o =
+        order && json_is_string(order) ? desk_order_find(d, json_string_value(order)) : NULL;
+    const desk_case *c =
+        order && json_is_string(order) ? case_book_find(&d->book, json_string_value(order)) : NULL;
+    if (!e || (role->kind == CW_ROLE_STREET && strcmp(e->street_id, role->street_id) != 0)) {
+        status = not_found(body, "elder");
+        goto done;
+    }
+    if (order && json_is_string(order)) {
+        if (o)
+            s = o->subject;
+        else if (c)
+            s = c->subject;
+        else {
+            status = not_found(body, "order");
+            goto done;
+        }
+        if (strcmp(s.elder_id, e->elder_id) != 0) {
+            status = fail(body, 422, "order_elder_mismatch", "the order is another elder's",
+                          "order_id");
+            goto done;
+        }
+    } else {
+        snprintf(s.elder_id, sizeof(s.elder_id), "%s", e->elder_id);
+        snprintf(s.street_id, sizeof(s.street_id), "%s", e->street_id);
+    }
+    snprintf(s.community_id, sizeof(s.community_id), "%s", e->community_id);
+    case_event ev;
+    if (case_rules_complaint(&d->book, &s, channel, text, role, &d->deadlines, person_clock(d),
+                             cw_now_ms(), &ev) != 0) {
+        status = fail(body, 500, "internal", "out of memory", "");
+        goto done;
+    }
+    status = publish_event(d, &ev, body);
+    if (status == 0) {
+        status = 201;
+        const desk_case *made = case_book_find(&d->book, ev.case_id);
+        *body = case_json_full(made, o, d->watermark, d->utc_offset_minutes);
+    }
+    case_event_clear(&ev);
+done:
+    pthread_mutex_unlock(&d->lock);
+    return status;
+}
+
+/* ---- orders and figures ---------------------------------------------------------- */
+
+int desk_ops_order(desk *d, const cw_role *role, const char *order_id, json_t **body)
+{
+    int status = 200;
+    pthread_mutex_lock(&d->lock);
+    const desk_order *o = desk_order_find(d, order_id);
+    const desk_case *c = case_book_find(&d->book, order_id);
+    if (!o || (role->kind == CW_ROLE_STREET && strcmp(o->subject.street_id, role->street_id))) {
+        status = not_found(body, "finalized order");
+    } else {
+        *body = case_json_order(o, d->utc_offset_minutes);
+        json_object_set_new(*body, "case",
+                            c && case_rules_may_read(c, role)
+                                ? case_json_summary(c, d->watermark, d->utc_offset_minutes)
+                                : json_null());
+    }
+    pthread_mutex_unlock(&d->lock);
+    return status;
+}
+
+typedef struct {
+    char key[DESK_ID_MAX];
+    long orders, visited, duration_met, valid, invalid, cancelled;
+    long alerts[3];
+    long cases[4];
+    long overdue;
+    long resolutions[4];
+    long callbacks, denied;
+} stat_row;
+
+static const char *group_key(const case_subject *s, const char *by)
+{
+    if (strcmp(by, "community") == 0)
+        return s->community_id;
+    if (strcmp(by, "provider") == 0)
+        return s->provider_id;
+    if (strcmp(by, "caregiver") == 0)
+        return s->caregiver_id;
+    return s->street_id;
+}
+
+static stat_row *row_for(stat_row **rows, size_t *n, size_t *cap, const char *key)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*rows)[i].key, key) == 0)
+            return &(*rows)[i];
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        stat_row *grown = realloc(*rows, c * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        *rows = grown;
+        *cap = c;
+    }
+    stat_row *r = &(*rows)[(*n)++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->key, sizeof(r->key), "%s", key);
+    return r;
+}
+
+static json_t *share(long part, long whole)
+{
+    return whole > 0 ? json_real((double)part / (double)whole) : json_null();
+}
+
+int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const char *from,
+                   const char *to, const char *by, json_t **body)
+{
+    int64_t from_day = INT64_MIN, to_day = INT64_MAX, day;
+    const char *street = NULL;
+    if (!by)
+        by = "street";
+    if (strcmp(by, "street") && strcmp(by, "community") && strcmp(by, "provider") &&
+        strcmp(by, "caregiver"))
+        return fail(body, 400, "invalid_value", "by must be street, community, provider or caregiver",
+                    "by");
+    if ((from && cw_date_parse(from, &from_day) != 0))
+        return fail(body, 400, "invalid_value", "from must be a date YYYY-MM-DD", "from");
+    if ((to && cw_date_parse(to, &to_day) != 0))
+        return fail(body, 400, "invalid_value", "to must be a date YYYY-MM-DD", "to");
+    if (role->kind == CW_ROLE_STREET) {
+        if (street_id && strcmp(street_id, role->street_id) != 0)
+            return not_found(body, "street");
+        street = role->street_id;
+    } else if (street_id) {
+        street = street_id;
+    }
+    stat_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    int status = 200;
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < d->orders.count; i++) {
+        const desk_order *o = &d->orders.items[i];
+        if ((street && strcmp(o->subject.street_id, street) != 0) ||
+            cw_date_parse(o->service_day, &day) != 0 || day < from_day || day > to_day)
+            continue;
+        stat_row *r = row_for(&rows, &n, &cap, group_key(&o->subject, by));
+        if (!r)
+            goto oom;
+        r->orders++;
+        r->visited += o->has_check_in;
+        r->duration_met += o->has_check_in && !strstr(o->reasons, "SHORT_DURATION");
+        r->valid += strcmp(o->status, "VALID") == 0;
+        r->invalid += strcmp(o->status, "INVALID") == 0;
+        r->cancelled += strcmp(o->status, "CANCELLED") == 0;
+    }
+    for (size_t i = 0; i < d->book.count; i++) {
+        const desk_case *c = d->book.cases[i];
+        if (street && strcmp(c->subject.street_id, street) != 0)
+            continue;
+        stat_row *r = row_for(&rows, &n, &cap, group_key(&c->subject, by));
+        if (!r)
+            goto oom;
+        int counted = 0;
+        for (size_t j = 0; j < c->event_count; j++) {
+            const case_event *ev = &c->events[j];
+            int64_t ev_day = cw_service_day(ev->at, d->utc_offset_minutes);
+            if (ev_day < from_day || ev_day > to_day)
+                continue;
+            counted = 1;
+            if (ev->has_alert)
+                r->alerts[ev->alert.colour]++;
+            if (ev->action == CASE_CALLBACK) {
+                r->callbacks++;
+                r->denied += ev->callback == CALLBACK_DENIED;
+            }
+        }
+        if (!counted || !c->visible)
+            continue;
+        r->cases[c->status]++;
+        if (c->resolution != RESOLUTION_NONE)
+            r->resolutions[c->resolution]++;
+        r->overdue += c->status == CASE_OPEN && c->has_deadline && d->watermark != INT64_MIN &&
+                      d->watermark > c->deadline;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const stat_row *r = &rows[i];
+        json_t *row = json_pack(
+            "{s:s, s:I, s:o, s:o, s:o, s:I, s:I, s:I,"
+            " s:{s:I, s:I, s:I},"
+            " s:{s:I, s:I, s:I, s:I, s:I},"
+            " s:{s:I, s:I, s:I, s:I},"
+            " s:{s:I, s:I}}",
+            by, r->key, "orders", (json_int_t)r->orders, "visited_share",
+            share(r->visited, r->orders), "duration_met_share", share(r->duration_met, r->visited),
+            "invalid_share", share(r->invalid, r->orders), "valid", (json_int_t)r->valid,
+            "invalid", (json_int_t)r->invalid, "cancelled", (json_int_t)r->cancelled, "alerts",
+            "red", (json_int_t)r->alerts[COLOUR_RED], "orange", (json_int_t)r->alerts[COLOUR_ORANGE],
+            "yellow", (json_int_t)r->alerts[COLOUR_YELLOW], "cases", "open",
+            (json_int_t)r->cases[CASE_OPEN], "acknowledged", (json_int_t)r->cases[CASE_ACK],
+            "escalated", (json_int_t)r->cases[CASE_ESC], "resolved",
+            (json_int_t)r->cases[CASE_DONE], "overdue", (json_int_t)r->overdue, "resolutions",
+            "CONFIRMED", (json_int_t)r->resolutions[RESOLUTION_CONFIRMED], "FALSE_ALARM",
+            (json_int_t)r->resolutions[RESOLUTION_FALSE_ALARM], "RECTIFIED",
+            (json_int_t)r->resolutions[RESOLUTION_RECTIFIED], "EVIDENCE_ACCEPTED",
+            (json_int_t)r->resolutions[RESOLUTION_EVIDENCE_ACCEPTED], "callbacks", "done",
+            (json_int_t)r->callbacks, "denied", (json_int_t)r->denied);
+        json_array_append_new(list, row);
+    }
+    *body = json_pack("{s:s, s:o, s:o}", "by", by, "rows", list, "watermark",
+                      case_json_time(d->watermark, d->utc_offset_minutes));
+    goto done;
+oom:
+    status = fail(body, 500, "internal", "out of memory", "");
+done:
+    pthread_mutex_unlock(&d->lock);
+    free(rows);
+    return status;
+}

@@ -1,0 +1,48 @@
+/* What a person asks of the desk, each behind the lock: reading cases,
+ * working them, call-backs, complaints, figures. Every change is published
+ * (one transaction) before it is applied to the book, so what is answered
+ * is what cases.events holds.
+ *
+ * Each returns an HTTP status and sets *body to a new JSON reference the
+ * caller owns: the answer, or {"error","message","field"}. A case another
+ * street cannot see answers 404 exactly like a missing one. */
+#ifndef DESK_OPS_H
+#define DESK_OPS_H
+
+#include <jansson.h>
+
+#include "desk.h"
+
+typedef struct {
+    int status;          /* -1: any */
+    int colour;          /* -1: any */
+    const char *street_id;
+    const char *kind;    /* NULL: any */
+    int64_t since;       /* updated_at >= since; INT64_MIN: any */
+    int attention;       /* red or escalated only */
+    int overdue;         /* open past its deadline only */
+    size_t limit;
+    size_t cursor;       /* index in the book to start from */
+} desk_case_filter;
+
+int desk_ops_list_cases(desk *d, const cw_role *role, const desk_case_filter *f, json_t **body);
+/* Whether role may see case_id (for the early 404, before a body is read). */
+int desk_ops_may_see(desk *d, const cw_role *role, const char *case_id);
+int desk_ops_get_case(desk *d, const cw_role *role, const char *case_id, json_t **body);
+int desk_ops_deed(desk *d, const cw_role *role, const char *case_id, case_deed deed,
+                  json_t *request, json_t **body);
+int desk_ops_callbacks(desk *d, const cw_role *role, const char *street_id, const char *day,
+                       json_t **body);
+int desk_ops_callback(desk *d, const cw_role *role, const char *order_id, json_t *request,
+                      json_t **body);
+int desk_ops_complaint(desk *d, const cw_role *role, json_t *request, json_t **body);
+int desk_ops_order(desk *d, const cw_role *role, const char *order_id, json_t **body);
+int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const char *from,
+                   const char *to, const char *by, json_t **body);
+/* Whether the desk is rebuilt and streaming. */
+int desk_ops_ready(desk *d);
+
+/* {"error": code, "message": message, "field": field}: a new reference. */
+json_t *desk_error(const char *code, const char *message, const char *field);
+
+#endif

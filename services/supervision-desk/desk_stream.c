@@ -1,0 +1,494 @@
+/* The desk's Kafka side: the rebuild of its books from the topics, and the
+ * loop that turns alerts into case events, follows the event clock on
+ * visit.checks, escalates what is overdue and keeps the order and elder
+ * books current. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_http.h"
+#include "desk.h"
+#include "log.h"
+#include "shutdown.h"
+#include "stream.h"
+#include "timeutil.h"
+
+#define SERVICE "supervision-desk"
+#define DLQ_TOPIC "dlq.supervision-desk"
+#define BATCH_MAX 500
+#define POLL_MS 100
+#define METADATA_TIMEOUT_MS 10000
+#define MAX_ESCALATIONS 256
+
+/* ---- order and elder books ------------------------------------------------ */
+
+const desk_order *desk_order_find(const desk *d, const char *order_id)
+{
+    uint64_t i;
+    return cw_idset_get(&d->orders.by_id, order_id, &i) == 1 ? &d->orders.items[i] : NULL;
+}
+
+const desk_elder *desk_elder_find(const desk *d, const char *elder_id)
+{
+    uint64_t i;
+    return cw_idset_get(&d->elders.by_id, elder_id, &i) == 1 ? &d->elders.items[i] : NULL;
+}
+
+/* Grows an array of `size`-byte items to hold one more. 0 or -1. */
+static int grow(void **items, size_t *cap, size_t count, size_t size)
+{
+    if (count < *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 256;
+    void *p = realloc(*items, n * size);
+    if (!p)
+        return -1;
+    *items = p;
+    *cap = n;
+    return 0;
+}
+
+/* A later entry of an order (a correction) replaces the earlier one. */
+int desk_order_put(desk *d, const desk_order *o)
+{
+    uint64_t i;
+    desk_order copy = *o;
+    const desk_elder *e = desk_elder_find(d, o->subject.elder_id);
+    if (e)
+        snprintf(copy.subject.community_id, sizeof(copy.subject.community_id), "%s",
+                 e->community_id);
+    if (cw_idset_get(&d->orders.by_id, o->subject.order_id, &i) == 1) {
+        if (d->orders.items[i].ledger_index <= o->ledger_index)
+            d->orders.items[i] = copy;
+        return 0;
+    }
+    if (grow((void **)&d->orders.items, &d->orders.cap, d->orders.count, sizeof(desk_order)))
+        return -1;
+    if (cw_idset_add(&d->orders.by_id, o->subject.order_id, d->orders.count) != 1)
+        return -1;
+    d->orders.items[d->orders.count++] = copy;
+    return 0;
+}
+
+int desk_elder_put(desk *d, const desk_elder *e)
+{
+    uint64_t i;
+    if (cw_idset_get(&d->elders.by_id, e->elder_id, &i) == 1) {
+        d->elders.items[i] = *e;
+        return 0;
+    }
+    if (grow((void **)&d->elders.items, &d->elders.cap, d->elders.count, sizeof(desk_elder)))
+        return -1;
+    if (cw_idset_add(&d->elders.by_id, e->elder_id, d->elders.count) != 1)
+        return -1;
+    d->elders.items[d->elders.count++] = *e;
+    return 0;
+}
+
+void desk_books_free(desk *d)
+{
+    case_book_free(&d->book);
+    free(d->orders.items);
+    cw_idset_free(&d->orders.by_id);
+    free(d->elders.items);
+    cw_idset_free(&d->elders.by_id);
+    memset(&d->orders, 0, sizeof(d->orders));
+    memset(&d->elders, 0, sizeof(d->elders));
+}
+
+/* ---- reading a record of each input ---------------------------------------- */
+
+static void dead_letter(desk *d, const rd_kafka_message_t *m, const char *reason)
+{
+    cw_log_warn("dead letter", "topic", rd_kafka_topic_name(m->rkt), "reason", reason, NULL);
+    if (cw_stream_dead_letter(&d->out, SERVICE, rd_kafka_topic_name(m->rkt), m->partition,
+                              m->offset, m->key, m->key_len, m->payload, m->len, reason,
+                              cw_now_ms()) != 0)
+        cw_log_error("cannot build a dead letter", "reason", reason, NULL);
+    cw_counter_add(d->inputs, CW_LABELS(rd_kafka_topic_name(m->rkt), "dead_letter"), 1);
+}
+
+static void count_in(desk *d, const rd_kafka_message_t *m, const char *outcome)
+{
+    cw_counter_add(d->inputs, CW_LABELS(rd_kafka_topic_name(m->rkt), outcome), 1);
+}
+
+/* An alert opens or joins its case. 0, or -1 (out of memory: fatal). */
+static int read_alert(desk *d, const rd_kafka_message_t *m)
+{
+    char err[256];
+    case_alert a;
+    case_subject s;
+    char *zh = NULL, *en = NULL;
+    if (case_record_decode_alert(m->payload, m->len, &a, &s, &zh, &en, err, sizeof(err)) != 0) {
+        dead_letter(d, m, err);
+        return 0;
+    }
+    case_event ev;
+    int rc = case_rules_from_alert(&d->book, &a, &s, &d->deadlines, cw_now_ms(), &ev);
+    free(zh);
+    free(en);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        count_in(d, m, "repeat");
+        return 0;
+    }
+    rc = case_record_add(&d->out, &ev, err, sizeof(err));
+    if (rc == 0 && case_book_apply(&d->book, &ev) != 1)
+        rc = -1;
+    if (rc == 0) {
+        cw_counter_add(d->events_out, CW_LABELS(case_action_name(ev.action)), 1);
+        count_in(d, m, "case");
+    }
+    case_event_clear(&ev);
+    return rc;
+}
+
+static void read_check(desk *d, const rd_kafka_message_t *m)
+{
+    char err[256];
+    int64_t at;
+    if (case_record_decode_check_at(m->payload, m->len, &at, err, sizeof(err)) != 0) {
+        /* Only the clock reads visit.checks: the checkers letter what they
+         * cannot read, and an unreadable verdict moves no time. */
+        count_in(d, m, "undecodable");
+        return;
+    }
+    desk_clock_read(&d->clock, m->partition, m->offset, at, cw_now_ms());
+    count_in(d, m, "clock");
+}
+
+static int read_finalized(desk *d, const void *buf, size_t len)
+{
+    char err[256];
+    desk_order o;
+    if (case_record_decode_finalized(buf, len, &o, err, sizeof(err)) != 0) {
+        cw_log_warn("an undecodable finalized order (the ledger-writer's): skipped", "error", err,
+                    NULL);
+        return 0;
+    }
+    return desk_order_put(d, &o);
+}
+
+static int read_elder(desk *d, const void *buf, size_t len)
+{
+    char err[256];
+    desk_elder e;
+    if (case_record_decode_elder(buf, len, &e, err, sizeof(err)) != 0) {
+        cw_log_warn("an undecodable elder: skipped", "error", err, NULL);
+        return 0;
+    }
+    return desk_elder_put(d, &e);
+}
+
+/* ---- restore ----------------------------------------------------------------- */
+
+static int restore_case_event(void *ud, const rd_kafka_message_t *m)
+{
+    desk *d = ud;
+    char err[256];
+    case_event ev;
+    if (case_record_decode(m->payload, m->len, &ev, err, sizeof(err)) != 0) {
+        cw_log_warn("an undecodable case event: skipped", "offset", "", "error", err, NULL);
+        return 0;
+    }
+    int rc = case_book_apply(&d->book, &ev);
+    if (rc < 0)
+        cw_log_error("a case event out of sequence", "event_id", ev.event_id, NULL);
+    case_event_clear(&ev);
+    return rc < 0 ? -1 : 0;
+}
+
+static int restore_finalized(void *ud, const rd_kafka_message_t *m)
+{
+    return read_finalized(ud, m->payload, m->len);
+}
+
+static int restore_elder(void *ud, const rd_kafka_message_t *m)
+{
+    return read_elder(ud, m->payload, m->len);
+}
+
+/* The partitions of topic, each with offset `offset`. NULL (logged). */
+static rd_kafka_topic_partition_list_t *topic_partitions(desk *d, const char *topic)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(d->consumer, topic, NULL);
+    if (rkt == NULL)
+        return NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(d->consumer, 0, rkt, &md, METADATA_TIMEOUT_MS);
+    rd_kafka_topic_destroy(rkt);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err ||
+        md->topics[0].partition_cnt == 0) {
+        cw_log_error("no metadata for an input topic", "topic", topic, "error",
+                     rd_kafka_err2str(e                ? e
+                                      : md->topic_cnt ? md->topics[0].err
+                                                      : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC),
+                     NULL);
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        return NULL;
+    }
+    rd_kafka_topic_partition_list_t *parts =
+        rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id);
+    rd_kafka_metadata_destroy(md);
+    return parts;
+}
+
+/* Sets each partition of parts to the group's committed offset, or the
+ * beginning when it has none. 0 or -1. */
+static int committed_or_beginning(desk *d, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_resp_err_t e = rd_kafka_committed(d->consumer, parts, METADATA_TIMEOUT_MS);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        cw_log_error("cannot read the group's committed offsets", "error", rd_kafka_err2str(e),
+                     NULL);
+        return -1;
+    }
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].offset < 0)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    return 0;
+}
+
+static void add_all(rd_kafka_topic_partition_list_t *to, const rd_kafka_topic_partition_list_t *from)
+{
+    for (int i = 0; from && i < from->cnt; i++)
+        rd_kafka_topic_partition_list_add(to, from->elems[i].topic, from->elems[i].partition)
+            ->offset = from->elems[i].offset;
+}
+
+int desk_restore(desk *d)
+{
+    char err[512];
+    rd_kafka_topic_partition_list_t *elder_ends = NULL, *order_ends = NULL, *case_ends = NULL;
+    rd_kafka_topic_partition_list_t *alerts = NULL, *checks = NULL, *all = NULL;
+    int rc = -1;
+    atomic_store(&d->ready, 0);
+    cw_outbox_clear(&d->out);
+    desk_books_free(d);
+    case_book_init(&d->book);
+    long n_cases = cw_kafka_read_to_end(d->cfg, DESK_TOPIC_CASES, restore_case_event, d,
+                                        &case_ends, err, sizeof(err));
+    long n_elders = n_cases < 0 ? -1
+                                : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_ELDERS, restore_elder, d,
+                                                       &elder_ends, err, sizeof(err));
+    long n_orders = n_elders < 0 ? -1
+                                 : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_FINALIZED,
+                                                        restore_finalized, d, &order_ends, err,
+                                                        sizeof(err));
+    if (n_orders < 0) {
+        cw_log_error("cannot rebuild from Kafka", "error", err, NULL);
+        goto done;
+    }
+    alerts = topic_partitions(d, DESK_TOPIC_ALERTS);
+    checks = topic_partitions(d, DESK_TOPIC_CHECKS);
+    if (!alerts || !checks || committed_or_beginning(d, alerts) != 0 ||
+        committed_or_beginning(d, checks) != 0)
+        goto done;
+    if (desk_clock_init(&d->clock, checks->cnt, d->clock.lateness_ms, d->clock.quiet_ms) != 0) {
+        cw_log_error("visit.checks has more partitions than the desk follows", NULL);
+        goto done;
+    }
+    d->watermark = INT64_MIN;
+    all = rd_kafka_topic_partition_list_new(alerts->cnt + checks->cnt + elder_ends->cnt +
+                                            order_ends->cnt);
+    add_all(all, alerts);
+    add_all(all, checks);
+    add_all(all, elder_ends);
+    add_all(all, order_ends);
+    rd_kafka_resp_err_t e = rd_kafka_assign(d->consumer, all);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        cw_log_error("cannot assign the inputs", "error", rd_kafka_err2str(e), NULL);
+        goto done;
+    }
+    char counts[160];
+    snprintf(counts, sizeof(counts), "%ld case events, %ld elders, %ld finalized orders", n_cases,
+             n_elders, n_orders);
+    cw_log_info("rebuilt from Kafka", "read", counts, NULL);
+    atomic_store(&d->ready, 1);
+    rc = 0;
+done:
+    if (case_ends)
+        rd_kafka_topic_partition_list_destroy(case_ends);
+    if (elder_ends)
+        rd_kafka_topic_partition_list_destroy(elder_ends);
+    if (order_ends)
+        rd_kafka_topic_partition_list_destroy(order_ends);
+    if (alerts)
+        rd_kafka_topic_partition_list_destroy(alerts);
+    if (checks)
+        rd_kafka_topic_partition_list_destroy(checks);
+    if (all)
+        rd_kafka_topic_partition_list_destroy(all);
+    return rc;
+}
+
+/* ---- publishing ---------------------------------------------------------------- */
+
+int desk_publish(desk *d, const rd_kafka_topic_partition_list_t *offsets)
+{
+    char err[512];
+    int rc = cw_txn_begin(d->producer, err, sizeof(err));
+    for (size_t i = 0; i < d->out.count && rc == CW_TXN_OK; i++)
+        rc = cw_txn_produce(d->producer, &d->out.records[i], err, sizeof(err));
+    if (rc == CW_TXN_OK)
+        rc = cw_txn_commit(d->producer, d->consumer, offsets, err, sizeof(err));
+    cw_outbox_clear(&d->out);
+    if (rc == CW_TXN_OK)
+        return 0;
+    if (rc == CW_TXN_ABORTED) {
+        cw_log_warn("transaction aborted; rebuilding from Kafka", "error", err, NULL);
+        return 1;
+    }
+    cw_log_error("cannot publish", "error", err, NULL);
+    return -1;
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+/* The next offsets of the alerts.all and visit.checks partitions the batch
+ * read, for the transaction to commit. NULL when it read none. */
+static rd_kafka_topic_partition_list_t *batch_offsets(rd_kafka_message_t **msgs, ssize_t n)
+{
+    rd_kafka_topic_partition_list_t *offsets = NULL;
+    for (ssize_t i = 0; i < n; i++) {
+        const char *topic = rd_kafka_topic_name(msgs[i]->rkt);
+        if (msgs[i]->err || (strcmp(topic, DESK_TOPIC_ALERTS) != 0 &&
+                             strcmp(topic, DESK_TOPIC_CHECKS) != 0))
+            continue;
+        if (!offsets)
+            offsets = rd_kafka_topic_partition_list_new(16);
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(offsets, topic, msgs[i]->partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(offsets, topic, msgs[i]->partition);
+        if (msgs[i]->offset + 1 > p->offset)
+            p->offset = msgs[i]->offset + 1;
+    }
+    return offsets;
+}
+
+/* Tells the clock where each visit.checks partition is and ends. */
+static void update_ends(desk *d)
+{
+    rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(d->clock.count);
+    for (int p = 0; p < d->clock.count; p++)
+        rd_kafka_topic_partition_list_add(pos, DESK_TOPIC_CHECKS, p);
+    int known = rd_kafka_position(d->consumer, pos) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int p = 0; p < d->clock.count; p++) {
+        int64_t low = -1, high = -1;
+        if (rd_kafka_get_watermark_offsets(d->consumer, DESK_TOPIC_CHECKS, p, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+            high = -1;
+        desk_clock_set_ends(&d->clock, p, known ? pos->elems[p].offset : -1, high);
+    }
+    rd_kafka_topic_partition_list_destroy(pos);
+}
+
+/* The ESCALATED events of the cases the watermark has passed. 0 or -1. */
+static int escalate_due(desk *d)
+{
+    desk_case *due[MAX_ESCALATIONS];
+    char err[256];
+    size_t n = case_rules_due(&d->book, d->watermark, due, MAX_ESCALATIONS);
+    for (size_t i = 0; i < n; i++) {
+        case_event ev;
+        if (case_rules_escalation(due[i], cw_now_ms(), &ev) != 0)
+            return -1;
+        int rc = case_record_add(&d->out, &ev, err, sizeof(err));
+        if (rc == 0 && case_book_apply(&d->book, &ev) != 1)
+            rc = -1;
+        if (rc == 0)
+            cw_counter_add(d->events_out, CW_LABELS(case_action_name(ev.action)), 1);
+        case_event_clear(&ev);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void count_open(desk *d)
+{
+    size_t by_status[4] = {0};
+    for (size_t i = 0; i < d->book.count; i++)
+        if (d->book.cases[i]->visible)
+            by_status[d->book.cases[i]->status]++;
+    for (int s = 0; s < 4; s++)
+        cw_gauge_set(d->open_cases, CW_LABELS(case_status_name((case_status)s)),
+                     (double)by_status[s]);
+}
+
+/* One turn: the batch's records into events, the clock, the escalations,
+ * one transaction. 0, 1 rebuild, -1 fatal. Called with the lock held. */
+static int handle_batch(desk *d, rd_kafka_message_t **msgs, ssize_t n)
+{
+    for (ssize_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                cw_log_warn("consumer error", "error", rd_kafka_message_errstr(m), NULL);
+            continue;
+        }
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        int rc = 0;
+        if (strcmp(topic, DESK_TOPIC_ALERTS) == 0)
+            rc = read_alert(d, m);
+        else if (strcmp(topic, DESK_TOPIC_CHECKS) == 0)
+            read_check(d, m);
+        else if (strcmp(topic, DESK_TOPIC_FINALIZED) == 0)
+            rc = read_finalized(d, m->payload, m->len);
+        else if (strcmp(topic, DESK_TOPIC_ELDERS) == 0)
+            rc = read_elder(d, m->payload, m->len);
+        if (rc != 0)
+            return -1;
+    }
+    update_ends(d);
+    d->watermark = desk_clock_watermark(&d->clock, cw_now_ms());
+    if (escalate_due(d) != 0)
+        return -1;
+    rd_kafka_topic_partition_list_t *offsets = batch_offsets(msgs, n);
+    int rc = 0;
+    if (d->out.count > 0 || offsets != NULL)
+        rc = desk_publish(d, offsets);
+    if (offsets)
+        rd_kafka_topic_partition_list_destroy(offsets);
+    count_open(d);
+    return rc;
+}
+
+int desk_stream_run(desk *d)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(d->consumer);
+    rd_kafka_message_t *msgs[BATCH_MAX];
+    int status = 0;
+    if (!q) {
+        cw_log_error("no consumer queue", NULL);
+        return 1;
+    }
+    while (!cw_shutdown_requested()) {
+        cw_admin_heartbeat();
+        ssize_t n = rd_kafka_consume_batch_queue(q, POLL_MS, msgs, BATCH_MAX);
+        if (n < 0) {
+            cw_log_error("cannot poll", "error", rd_kafka_err2str(rd_kafka_last_error()), NULL);
+            n = 0;
+        }
+        pthread_mutex_lock(&d->lock);
+        int rc = handle_batch(d, msgs, n);
+        if (rc == 1)
+            rc = desk_restore(d);
+        pthread_mutex_unlock(&d->lock);
+        for (ssize_t i = 0; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
+        if (rc != 0) {
+            status = 1;
+            break;
+        }
+    }
+    rd_kafka_queue_destroy(q);
+    return status;
+}
