@@ -12,6 +12,7 @@ import os
 import sys
 import time
 
+from carewatch_py import desk_demo
 from carewatch_py.demo_day import Day, EXPECTED
 from carewatch_py.ingest_client import IngestClient
 from carewatch_py.topics import read_topics
@@ -271,12 +272,26 @@ def main():
     ap.add_argument("--prefix", default=os.environ.get("CW_DEMO_PREFIX", ""),
                     help="put in front of every id of the day, providers included (default "
                          "$CW_DEMO_PREFIX or none)")
+    ap.add_argument("--desk", metavar="URL",
+                    help="after the day was fed: work the day's cases at the supervision desk "
+                         "with --street-key (street S01) and --command-key")
+    ap.add_argument("--street-key")
+    ap.add_argument("--command-key")
     ap.add_argument("--close-month", action="store_true",
                     help="after the day was fed (and whatever came after it): post visits "
                          "past the day's month and show its UNDER_SERVED verdicts")
     args = ap.parse_args()
     day = Day(prefix=args.prefix, date=args.date)
     client = IngestClient(args.ingest)
+    if args.desk:
+        if not (args.street_key and args.command_key):
+            ap.error("--desk needs --street-key and --command-key")
+        orders = {o["order_id"] for o in day.orders}
+        if not desk_demo.run(args.desk, args.street_key, args.command_key, args.brokers,
+                             day.date, orders,
+                             (day.prefix + "O-SCHED-B", day.prefix + "O-VOICE"), args.timeout):
+            sys.exit("the supervision desk step did not complete")
+        return
     if args.close_month:
         if not close_month(client, args.brokers, day, args.importer_key, args.timeout):
             sys.exit("the month was not judged within %.0f s" % args.timeout)

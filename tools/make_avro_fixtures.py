@@ -19,30 +19,40 @@ from carewatch_py.avro_single import REPO, Registry  # noqa: E402
 OUT = os.path.join(REPO, "tests", "unit", "data", "avro")
 
 
-def value_for(schema, name, depth=0):
+PRIMITIVES = {
+    "string": lambda name, depth: "%s-值-%d" % (name, depth),
+    "long": lambda name, depth: 1234567890123,
+    "int": lambda name, depth: -4242,
+    "double": lambda name, depth: 41.304123456789,
+    "boolean": lambda name, depth: True,
+    "bytes": lambda name, depth: bytes(range(7)) + name.encode(),
+}
+
+
+def value_for(schema, name, depth=0, named=None):
+    """A value of schema; named holds the named types seen so far (a type
+    used again by its name, as an enum shared by two fields)."""
+    named = {} if named is None else named
     if isinstance(schema, list):  # union: take the first non-null branch
         branch = next(b for b in schema if b != "null")
-        return value_for(branch, name, depth)
+        return value_for(branch, name, depth, named)
     if isinstance(schema, dict):
         kind = schema["type"]
+        if "name" in schema:
+            named[schema["name"]] = schema
         if kind == "record":
-            return {f["name"]: value_for(f["type"], f["name"], depth + 1)
+            return {f["name"]: value_for(f["type"], f["name"], depth + 1, named)
                     for f in schema["fields"]}
         if kind == "enum":
             return schema["symbols"][-1]
         if kind == "array":
-            return [value_for(schema["items"], name + "-%d" % i, depth) for i in range(2)]
+            return [value_for(schema["items"], name + "-%d" % i, depth, named) for i in range(2)]
         if kind == "long" and schema.get("logicalType") == "timestamp-millis":
             return 1714957320000  # 2024-05-06T09:02:00+08:00
-        return value_for(kind, name, depth)
-    return {
-        "string": "%s-值-%d" % (name, depth),
-        "long": 1234567890123,
-        "int": -4242,
-        "double": 41.304123456789,
-        "boolean": True,
-        "bytes": bytes(range(7)) + name.encode(),
-    }[schema]
+        return value_for(kind, name, depth, named)
+    if schema in PRIMITIVES:
+        return PRIMITIVES[schema](name, depth)
+    return value_for(named[schema.split(".")[-1]], name, depth, named)
 
 
 def main():

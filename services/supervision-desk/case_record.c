@@ -359,6 +359,71 @@ done:
     return rc;
 }
 
+int case_record_decode_change(const void *buf, size_t len, desk_change *c, char *err,
+                              size_t errlen)
+{
+    avro_value_t v;
+    int rc = -1;
+    memset(c, 0, sizeof(*c));
+    if (decode_as(buf, len, "OrderChange", &v, err, errlen) != 0)
+        return -1;
+    const char *id, *order, *provider, *street, *caregiver, *kind, *reason, *state, *by;
+    const char *approved_by, *new_caregiver;
+    if (cw_av_get_str(&v, "change_id", &id) || cw_av_get_str(&v, "order_id", &order) ||
+        cw_av_get_str(&v, "provider_id", &provider) || cw_av_get_str(&v, "street_id", &street) ||
+        cw_av_get_str(&v, "caregiver_id", &caregiver) || cw_av_get_enum(&v, "kind", &kind) ||
+        cw_av_get_str(&v, "reason_code", &reason) || cw_av_get_enum(&v, "state", &state) ||
+        cw_av_get_str(&v, "requested_by", &by) ||
+        cw_av_get_opt_str(&v, "approved_by", &approved_by) ||
+        cw_av_get_opt_str(&v, "new_caregiver_id", &new_caregiver) ||
+        cw_av_get_long(&v, "requested_at", &c->requested_at) ||
+        cw_av_get_long(&v, "scheduled_start", &c->scheduled_start) ||
+        cw_av_get_opt_long(&v, "new_scheduled_start", &c->has_new_start,
+                           &c->new_scheduled_start))
+        FAIL("OrderChange: a field is missing or malformed");
+    if (copy_field(c->change_id, sizeof(c->change_id), id) ||
+        copy_field(c->order_id, sizeof(c->order_id), order) ||
+        copy_field(c->provider_id, sizeof(c->provider_id), provider) ||
+        copy_field(c->street_id, sizeof(c->street_id), street) ||
+        copy_field(c->caregiver_id, sizeof(c->caregiver_id), caregiver) ||
+        copy_field(c->kind, sizeof(c->kind), kind) ||
+        copy_field(c->reason_code, sizeof(c->reason_code), reason) ||
+        copy_field(c->state, sizeof(c->state), state) ||
+        copy_field(c->requested_by, sizeof(c->requested_by), by) ||
+        copy_field(c->approved_by, sizeof(c->approved_by), approved_by ? approved_by : "") ||
+        copy_field(c->new_caregiver_id, sizeof(c->new_caregiver_id),
+                   new_caregiver ? new_caregiver : ""))
+        FAIL("OrderChange: a field is too long");
+    rc = 0;
+done:
+    avro_value_decref(&v);
+    return rc;
+}
+
+int case_record_decode_status(const void *buf, size_t len, desk_status_change *c, char *err,
+                              size_t errlen)
+{
+    avro_value_t v;
+    int rc = -1;
+    memset(c, 0, sizeof(*c));
+    if (decode_as(buf, len, "CaregiverStatusChanged", &v, err, errlen) != 0)
+        return -1;
+    const char *cg, *status, *reason, *order;
+    if (cw_av_get_str(&v, "caregiver_id", &cg) || cw_av_get_enum(&v, "status", &status) ||
+        cw_av_get_str(&v, "reason", &reason) || cw_av_get_opt_str(&v, "order_id", &order) ||
+        cw_av_get_long(&v, "at", &c->at))
+        FAIL("CaregiverStatusChanged: a field is missing or malformed");
+    if (copy_field(c->caregiver_id, sizeof(c->caregiver_id), cg) ||
+        copy_field(c->status, sizeof(c->status), status) ||
+        copy_field(c->order_id, sizeof(c->order_id), order ? order : ""))
+        FAIL("CaregiverStatusChanged: a field is too long");
+    snprintf(c->reason, sizeof(c->reason), "%s", reason); /* shown only: a long one is cut */
+    rc = 0;
+done:
+    avro_value_decref(&v);
+    return rc;
+}
+
 int case_record_add_correction(cw_outbox *ob, const case_event *resolved, char *err,
                                size_t errlen)
 {

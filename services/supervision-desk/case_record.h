@@ -20,6 +20,8 @@
 #define DESK_TOPIC_FINALIZED "orders.finalized"
 #define DESK_TOPIC_ELDERS "ref.elders"
 #define DESK_TOPIC_CORRECTIONS "orders.corrections"
+#define DESK_TOPIC_CHANGES "orders.changes"
+#define DESK_TOPIC_STATUS "caregiver.status"
 
 /* A finalized order as the desk keeps it. */
 typedef struct {
@@ -35,6 +37,33 @@ typedef struct {
     int64_t ledger_index;
     int64_t corrects_index; /* -1: an order's first entry */
 } desk_order;
+
+/* A maintenance request on an order (OrderChange), as its latest state. */
+typedef struct {
+    char change_id[80];
+    char order_id[65];
+    char provider_id[65];
+    char street_id[65];
+    char caregiver_id[65];
+    char kind[12];        /* CANCEL, RESCHEDULE, REASSIGN */
+    char reason_code[32];
+    char state[10];       /* EFFECTIVE, PENDING, APPROVED */
+    char requested_by[97];
+    char approved_by[97];
+    char new_caregiver_id[65];
+    int64_t requested_at, scheduled_start;
+    int has_new_start;
+    int64_t new_scheduled_start;
+} desk_change;
+
+/* A caregiver frozen or unfrozen (CaregiverStatusChanged). */
+typedef struct {
+    char caregiver_id[65];
+    char status[8]; /* ACTIVE, FROZEN */
+    char reason[97];
+    char order_id[65];
+    int64_t at;
+} desk_status_change;
 
 typedef struct {
     char elder_id[65];
@@ -57,6 +86,11 @@ int case_record_decode_finalized(const void *buf, size_t len, desk_order *o, cha
                                  size_t errlen);
 int case_record_decode_elder(const void *buf, size_t len, desk_elder *e, char *err,
                              size_t errlen);
+
+int case_record_decode_change(const void *buf, size_t len, desk_change *c, char *err,
+                              size_t errlen);
+int case_record_decode_status(const void *buf, size_t len, desk_status_change *c, char *err,
+                              size_t errlen);
 
 /* An OrderCorrection (the street confirmed a denied call-back: the order is
  * INVALID after the fact) into ob on orders.corrections, keyed by order id;

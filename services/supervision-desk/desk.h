@@ -42,6 +42,17 @@ typedef struct {
 } desk_elder_book;
 
 typedef struct {
+    desk_change *items; /* owned */
+    size_t count, cap;
+    cw_idset by_id;     /* change id -> index */
+} desk_change_book;
+
+typedef struct {
+    desk_status_change *items; /* owned, in the order read */
+    size_t count, cap;
+} desk_status_book;
+
+typedef struct {
     const cw_config *cfg;
     cw_key_table keys;
     case_deadlines deadlines;
@@ -55,6 +66,8 @@ typedef struct {
     case_book book;
     desk_order_book orders;
     desk_elder_book elders;
+    desk_change_book changes;
+    desk_status_book statuses;
     desk_clock clock;
     int64_t watermark;        /* INT64_MIN until known */
     cw_txn_producer *producer;
@@ -68,8 +81,8 @@ typedef struct {
 } desk;
 
 /* desk_stream.c */
-/* Reads cases.events, orders.finalized and ref.elders to their ends into
- * the books, then assigns the inputs (alerts.all and visit.checks from the
+/* Reads cases.events, orders.finalized, ref.elders, orders.changes and
+ * caregiver.status to their ends into the books, then assigns the inputs (alerts.all and visit.checks from the
  * group's committed offsets). 0, or -1 (logged). Called with the lock
  * held. */
 int desk_restore(desk *d);
@@ -80,11 +93,16 @@ int desk_stream_run(desk *d);
  * d->out. Called with the lock held. */
 int desk_publish(desk *d, const rd_kafka_topic_partition_list_t *offsets);
 
-/* Order and elder books (desk_stream.c). */
+/* desk_books.c: the order, elder, change and status books. Each put
+ * returns 0, or -1 out of memory. */
 const desk_order *desk_order_find(const desk *d, const char *order_id);
 const desk_elder *desk_elder_find(const desk *d, const char *elder_id);
 int desk_order_put(desk *d, const desk_order *o);
 int desk_elder_put(desk *d, const desk_elder *e);
+/* A later record of the same change id (APPROVED after PENDING) replaces
+ * the earlier one. */
+int desk_change_put(desk *d, const desk_change *c);
+int desk_status_put(desk *d, const desk_status_change *c);
 void desk_books_free(desk *d);
 
 #endif

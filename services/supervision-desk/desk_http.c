@@ -30,7 +30,9 @@ typedef enum {
     ROUTE_CALLBACK,
     ROUTE_COMPLAINTS,
     ROUTE_STATS,
-    ROUTE_ORDER
+    ROUTE_ORDER,
+    ROUTE_CHANGES,
+    ROUTE_CAREGIVER
 } route_kind;
 
 typedef struct {
@@ -83,6 +85,8 @@ static int route_of(const char *method, const char *url, route *r)
         r->kind = ROUTE_COMPLAINTS;
     else if (strcmp(url, "/v1/stats") == 0)
         r->kind = ROUTE_STATS;
+    else if (strcmp(url, "/v1/changes") == 0)
+        r->kind = ROUTE_CHANGES;
     else if (strncmp(url, "/v1/cases/", 10) == 0 &&
              take_id(url + 10, r->id, sizeof(r->id), &after) == 0) {
         if (*after == '\0')
@@ -99,6 +103,9 @@ static int route_of(const char *method, const char *url, route *r)
     } else if (strncmp(url, "/v1/orders/", 11) == 0 &&
                take_id(url + 11, r->id, DESK_ID_MAX, &after) == 0 && *after == '\0') {
         r->kind = ROUTE_ORDER;
+    } else if (strncmp(url, "/v1/caregivers/", 15) == 0 &&
+               take_id(url + 15, r->id, DESK_ID_MAX, &after) == 0 && *after == '\0') {
+        r->kind = ROUTE_CAREGIVER;
     }
     if (r->kind == ROUTE_NONE)
         return 404;
@@ -226,6 +233,10 @@ static enum MHD_Result dispatch(desk *d, struct MHD_Connection *conn, request *r
                                 arg(conn, "to"), arg(conn, "by"), &body);
         break;
     case ROUTE_ORDER: status = desk_ops_order(d, &rq->role, rq->r.id, &body); break;
+    case ROUTE_CHANGES:
+        status = desk_ops_changes(d, &rq->role, arg(conn, "street_id"), arg(conn, "state"), &body);
+        break;
+    case ROUTE_CAREGIVER: status = desk_ops_caregiver(d, &rq->role, rq->r.id, &body); break;
     default: status = 404; body = desk_error("not_found", "no such path", ""); break;
     }
     json_decref(req);

@@ -422,6 +422,110 @@ int desk_ops_order(desk *d, const cw_role *role, const char *order_id, json_t **
     return status;
 }
 
+static json_t *change_json(const desk_change *c, int tz)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "change_id", json_string(c->change_id));
+    json_object_set_new(o, "order_id", json_string(c->order_id));
+    json_object_set_new(o, "provider_id", json_string(c->provider_id));
+    json_object_set_new(o, "street_id", json_string(c->street_id));
+    json_object_set_new(o, "caregiver_id", json_string(c->caregiver_id));
+    json_object_set_new(o, "kind", json_string(c->kind));
+    json_object_set_new(o, "reason_code", json_string(c->reason_code));
+    json_object_set_new(o, "state", json_string(c->state));
+    json_object_set_new(o, "requested_by", json_string(c->requested_by));
+    json_object_set_new(o, "requested_at", case_json_time(c->requested_at, tz));
+    json_object_set_new(o, "scheduled_start", case_json_time(c->scheduled_start, tz));
+    json_object_set_new(o, "new_scheduled_start",
+                        c->has_new_start ? case_json_time(c->new_scheduled_start, tz) : json_null());
+    json_object_set_new(o, "new_caregiver_id",
+                        c->new_caregiver_id[0] ? json_string(c->new_caregiver_id) : json_null());
+    json_object_set_new(o, "approved_by",
+                        c->approved_by[0] ? json_string(c->approved_by) : json_null());
+    return o;
+}
+
+int desk_ops_changes(desk *d, const cw_role *role, const char *street_id, const char *state,
+                     json_t **body)
+{
+    const char *street;
+    int status = street_of(role, street_id, &street, body);
+    if (status)
+        return status;
+    if (state && strcmp(state, "PENDING") && strcmp(state, "EFFECTIVE") &&
+        strcmp(state, "APPROVED"))
+        return fail(body, 400, "invalid_value", "state: PENDING, EFFECTIVE or APPROVED", "state");
+    json_t *list = json_array();
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < d->changes.count; i++) {
+        const desk_change *c = &d->changes.items[i];
+        if (strcmp(c->street_id, street) == 0 && (!state || strcmp(c->state, state) == 0))
+            json_array_append_new(list, change_json(c, d->utc_offset_minutes));
+    }
+    pthread_mutex_unlock(&d->lock);
+    *body = json_pack("{s:s, s:o}", "street_id", street, "changes", list);
+    return 200;
+}
+
+int desk_ops_caregiver(desk *d, const cw_role *role, const char *caregiver_id, json_t **body)
+{
+    json_t *history = json_array(), *flags = json_array(), *open = json_array();
+    const char *status = "ACTIVE";
+    int seen = 0;
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < d->statuses.count; i++) {
+        const desk_status_change *c = &d->statuses.items[i];
+        if (strcmp(c->caregiver_id, caregiver_id) != 0)
+            continue;
+        status = c->status;
+        json_array_append_new(history,
+                              json_pack("{s:s, s:s, s:o, s:o}", "status", c->status, "reason",
+                                        c->reason, "order_id",
+                                        c->order_id[0] ? json_string(c->order_id) : json_null(),
+                                        "at", case_json_time(c->at, d->utc_offset_minutes)));
+    }
+    int known = json_array_size(history) > 0;
+    for (size_t i = 0; i < d->book.count; i++) {
+        const desk_case *c = d->book.cases[i];
+        if (strcmp(c->subject.caregiver_id, caregiver_id) != 0)
+            continue;
+        known = 1;
+        if (!case_rules_may_read(c, role))
+            continue;
+        seen = 1;
+        for (size_t j = 0; j < c->event_count; j++)
+            if (c->events[j].has_alert)
+                json_array_append_new(flags,
+                                      json_pack("{s:s, s:s, s:s, s:o}", "case_id", c->id, "rule",
+                                                c->events[j].alert.rule, "colour",
+                                                case_colour_name(c->events[j].alert.colour), "at",
+                                                case_json_time(c->events[j].alert.at,
+                                                               d->utc_offset_minutes)));
+        if (c->status != CASE_DONE)
+            json_array_append_new(open, case_json_summary(c, d->watermark,
+                                                          d->utc_offset_minutes));
+    }
+    for (size_t i = 0; !seen && i < d->orders.count; i++) {
+        const desk_order *o = &d->orders.items[i];
+        if (strcmp(o->subject.caregiver_id, caregiver_id) != 0)
+            continue;
+        known = 1;
+        seen = role->kind != CW_ROLE_STREET || strcmp(o->subject.street_id, role->street_id) == 0;
+    }
+    if (role->kind != CW_ROLE_STREET)
+        seen = known;
+    pthread_mutex_unlock(&d->lock);
+    if (!seen) {
+        json_decref(history);
+        json_decref(flags);
+        json_decref(open);
+        return not_found(body, "caregiver");
+    }
+    *body = json_pack("{s:s, s:s, s:o, s:o, s:o}", "caregiver_id", caregiver_id, "status", status,
+                      "freeze_history", history, "flagged", flags, "open_cases", open);
+    return 200;
+}
+
 typedef struct {
     char key[DESK_ID_MAX];
     long orders, visited, duration_met, valid, invalid, cancelled;
@@ -430,6 +534,7 @@ typedef struct {
     long overdue;
     long resolutions[4];
     long callbacks, denied;
+    long changes[3]; /* CANCEL, RESCHEDULE, REASSIGN */
 } stat_row;
 
 static const char *group_key(const case_subject *s, const char *by)
@@ -537,6 +642,26 @@ int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const ch
         r->overdue += c->status == CASE_OPEN && c->has_deadline && d->watermark != INT64_MIN &&
                       d->watermark > c->deadline;
     }
+    for (size_t i = 0; i < d->changes.count; i++) {
+        const desk_change *c = &d->changes.items[i];
+        case_subject s;
+        memset(&s, 0, sizeof(s));
+        snprintf(s.street_id, sizeof(s.street_id), "%s", c->street_id);
+        snprintf(s.provider_id, sizeof(s.provider_id), "%s", c->provider_id);
+        snprintf(s.caregiver_id, sizeof(s.caregiver_id), "%s", c->caregiver_id);
+        const desk_order *o = desk_order_find(d, c->order_id);
+        if (o)
+            snprintf(s.community_id, sizeof(s.community_id), "%s", o->subject.community_id);
+        day = cw_service_day(c->scheduled_start, d->utc_offset_minutes);
+        if ((street && strcmp(c->street_id, street) != 0) || day < from_day || day > to_day ||
+            strcmp(c->state, "PENDING") == 0)
+            continue;
+        stat_row *r = row_for(&rows, &n, &cap, group_key(&s, by));
+        if (!r)
+            goto oom;
+        int kind = strcmp(c->kind, "CANCEL") == 0 ? 0 : strcmp(c->kind, "RESCHEDULE") == 0 ? 1 : 2;
+        r->changes[kind]++;
+    }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
         const stat_row *r = &rows[i];
@@ -560,6 +685,12 @@ int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const ch
             (json_int_t)r->resolutions[RESOLUTION_RECTIFIED], "EVIDENCE_ACCEPTED",
             (json_int_t)r->resolutions[RESOLUTION_EVIDENCE_ACCEPTED], "callbacks", "done",
             (json_int_t)r->callbacks, "denied", (json_int_t)r->denied);
+        long changed = r->changes[0] + r->changes[1] + r->changes[2];
+        json_object_set_new(row, "maintenance",
+                            json_pack("{s:I, s:I, s:I, s:o}", "cancelled", (json_int_t)r->changes[0],
+                                      "rescheduled", (json_int_t)r->changes[1], "reassigned",
+                                      (json_int_t)r->changes[2], "rate",
+                                      share(changed, r->orders)));
         json_array_append_new(list, row);
     }
     *body = json_pack("{s:s, s:o, s:o}", "by", by, "rows", list, "watermark",

@@ -37,6 +37,14 @@ int desk_ops_callback(desk *d, const cw_role *role, const char *order_id, json_t
                       json_t **body);
 int desk_ops_complaint(desk *d, const cw_role *role, json_t *request, json_t **body);
 int desk_ops_order(desk *d, const cw_role *role, const char *order_id, json_t **body);
+/* Maintenance requests (orders.changes) of a street, PENDING ones (waiting
+ * for the street's approval at ingest) or all (state NULL). */
+int desk_ops_changes(desk *d, const cw_role *role, const char *street_id, const char *state,
+                     json_t **body);
+/* A caregiver: status, freeze history, flagged verdicts and open cases
+ * (a street key: its street's cases; 404 when none of the caregiver's
+ * cases or orders is of its street). */
+int desk_ops_caregiver(desk *d, const cw_role *role, const char *caregiver_id, json_t **body);
 int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const char *from,
                    const char *to, const char *by, json_t **body);
 /* Whether the desk is rebuilt and streaming. */

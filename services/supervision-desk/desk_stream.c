@@ -21,82 +21,6 @@
 #define METADATA_TIMEOUT_MS 10000
 #define MAX_ESCALATIONS 256
 
-/* ---- order and elder books ------------------------------------------------ */
-
-const desk_order *desk_order_find(const desk *d, const char *order_id)
-{
-    uint64_t i;
-    return cw_idset_get(&d->orders.by_id, order_id, &i) == 1 ? &d->orders.items[i] : NULL;
-}
-
-const desk_elder *desk_elder_find(const desk *d, const char *elder_id)
-{
-    uint64_t i;
-    return cw_idset_get(&d->elders.by_id, elder_id, &i) == 1 ? &d->elders.items[i] : NULL;
-}
-
-/* Grows an array of `size`-byte items to hold one more. 0 or -1. */
-static int grow(void **items, size_t *cap, size_t count, size_t size)
-{
-    if (count < *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 256;
-    void *p = realloc(*items, n * size);
-    if (!p)
-        return -1;
-    *items = p;
-    *cap = n;
-    return 0;
-}
-
-/* A later entry of an order (a correction) replaces the earlier one. */
-int desk_order_put(desk *d, const desk_order *o)
-{
-    uint64_t i;
-    desk_order copy = *o;
-    const desk_elder *e = desk_elder_find(d, o->subject.elder_id);
-    if (e)
-        snprintf(copy.subject.community_id, sizeof(copy.subject.community_id), "%s",
-                 e->community_id);
-    if (cw_idset_get(&d->orders.by_id, o->subject.order_id, &i) == 1) {
-        if (d->orders.items[i].ledger_index <= o->ledger_index)
-            d->orders.items[i] = copy;
-        return 0;
-    }
-    if (grow((void **)&d->orders.items, &d->orders.cap, d->orders.count, sizeof(desk_order)))
-        return -1;
-    if (cw_idset_add(&d->orders.by_id, o->subject.order_id, d->orders.count) != 1)
-        return -1;
-    d->orders.items[d->orders.count++] = copy;
-    return 0;
-}
-
-int desk_elder_put(desk *d, const desk_elder *e)
-{
-    uint64_t i;
-    if (cw_idset_get(&d->elders.by_id, e->elder_id, &i) == 1) {
-        d->elders.items[i] = *e;
-        return 0;
-    }
-    if (grow((void **)&d->elders.items, &d->elders.cap, d->elders.count, sizeof(desk_elder)))
-        return -1;
-    if (cw_idset_add(&d->elders.by_id, e->elder_id, d->elders.count) != 1)
-        return -1;
-    d->elders.items[d->elders.count++] = *e;
-    return 0;
-}
-
-void desk_books_free(desk *d)
-{
-    case_book_free(&d->book);
-    free(d->orders.items);
-    cw_idset_free(&d->orders.by_id);
-    free(d->elders.items);
-    cw_idset_free(&d->elders.by_id);
-    memset(&d->orders, 0, sizeof(d->orders));
-    memset(&d->elders, 0, sizeof(d->elders));
-}
-
 /* ---- reading a record of each input ---------------------------------------- */
 
 static void dead_letter(desk *d, const rd_kafka_message_t *m, const char *reason)
@@ -172,6 +96,28 @@ static int read_finalized(desk *d, const void *buf, size_t len)
     return desk_order_put(d, &o);
 }
 
+static int read_change(desk *d, const void *buf, size_t len)
+{
+    char err[256];
+    desk_change c;
+    if (case_record_decode_change(buf, len, &c, err, sizeof(err)) != 0) {
+        cw_log_warn("an undecodable order change: skipped", "error", err, NULL);
+        return 0;
+    }
+    return desk_change_put(d, &c);
+}
+
+static int read_status(desk *d, const void *buf, size_t len)
+{
+    char err[256];
+    desk_status_change c;
+    if (case_record_decode_status(buf, len, &c, err, sizeof(err)) != 0) {
+        cw_log_warn("an undecodable caregiver status: skipped", "error", err, NULL);
+        return 0;
+    }
+    return desk_status_put(d, &c);
+}
+
 static int read_elder(desk *d, const void *buf, size_t len)
 {
     char err[256];
@@ -209,6 +155,16 @@ static int restore_finalized(void *ud, const rd_kafka_message_t *m)
 static int restore_elder(void *ud, const rd_kafka_message_t *m)
 {
     return read_elder(ud, m->payload, m->len);
+}
+
+static int restore_change(void *ud, const rd_kafka_message_t *m)
+{
+    return read_change(ud, m->payload, m->len);
+}
+
+static int restore_status(void *ud, const rd_kafka_message_t *m)
+{
+    return read_status(ud, m->payload, m->len);
 }
 
 /* The partitions of topic, each with offset `offset`. NULL (logged). */
@@ -266,6 +222,7 @@ int desk_restore(desk *d)
 {
     char err[512];
     rd_kafka_topic_partition_list_t *elder_ends = NULL, *order_ends = NULL, *case_ends = NULL;
+    rd_kafka_topic_partition_list_t *change_ends = NULL, *status_ends = NULL;
     rd_kafka_topic_partition_list_t *alerts = NULL, *checks = NULL, *all = NULL;
     int rc = -1;
     atomic_store(&d->ready, 0);
@@ -281,7 +238,14 @@ int desk_restore(desk *d)
                                  : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_FINALIZED,
                                                         restore_finalized, d, &order_ends, err,
                                                         sizeof(err));
-    if (n_orders < 0) {
+    long n_changes = n_orders < 0 ? -1
+                                  : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_CHANGES, restore_change,
+                                                         d, &change_ends, err, sizeof(err));
+    long n_statuses = n_changes < 0 ? -1
+                                    : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_STATUS,
+                                                           restore_status, d, &status_ends, err,
+                                                           sizeof(err));
+    if (n_statuses < 0) {
         cw_log_error("cannot rebuild from Kafka", "error", err, NULL);
         goto done;
     }
@@ -296,19 +260,24 @@ int desk_restore(desk *d)
     }
     d->watermark = INT64_MIN;
     all = rd_kafka_topic_partition_list_new(alerts->cnt + checks->cnt + elder_ends->cnt +
-                                            order_ends->cnt);
+                                            order_ends->cnt + change_ends->cnt +
+                                            status_ends->cnt);
     add_all(all, alerts);
     add_all(all, checks);
     add_all(all, elder_ends);
     add_all(all, order_ends);
+    add_all(all, change_ends);
+    add_all(all, status_ends);
     rd_kafka_resp_err_t e = rd_kafka_assign(d->consumer, all);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         cw_log_error("cannot assign the inputs", "error", rd_kafka_err2str(e), NULL);
         goto done;
     }
-    char counts[160];
-    snprintf(counts, sizeof(counts), "%ld case events, %ld elders, %ld finalized orders", n_cases,
-             n_elders, n_orders);
+    char counts[240];
+    snprintf(counts, sizeof(counts),
+             "%ld case events, %ld elders, %ld finalized orders, %ld order changes, %ld caregiver "
+             "statuses",
+             n_cases, n_elders, n_orders, n_changes, n_statuses);
     cw_log_info("rebuilt from Kafka", "read", counts, NULL);
     atomic_store(&d->ready, 1);
     rc = 0;
@@ -319,6 +288,10 @@ done:
         rd_kafka_topic_partition_list_destroy(elder_ends);
     if (order_ends)
         rd_kafka_topic_partition_list_destroy(order_ends);
+    if (change_ends)
+        rd_kafka_topic_partition_list_destroy(change_ends);
+    if (status_ends)
+        rd_kafka_topic_partition_list_destroy(status_ends);
     if (alerts)
         rd_kafka_topic_partition_list_destroy(alerts);
     if (checks)
@@ -444,6 +417,10 @@ static int handle_batch(desk *d, rd_kafka_message_t **msgs, ssize_t n)
             rc = read_finalized(d, m->payload, m->len);
         else if (strcmp(topic, DESK_TOPIC_ELDERS) == 0)
             rc = read_elder(d, m->payload, m->len);
+        else if (strcmp(topic, DESK_TOPIC_CHANGES) == 0)
+            rc = read_change(d, m->payload, m->len);
+        else if (strcmp(topic, DESK_TOPIC_STATUS) == 0)
+            rc = read_status(d, m->payload, m->len);
         if (rc != 0)
             return -1;
     }

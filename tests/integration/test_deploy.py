@@ -256,8 +256,9 @@ def test_compose_runs_every_service_with_health_checks_and_restarts():
         assert conditions["redis"] == "service_healthy", name
         mounts = {target: (source, ro) for source, target, ro in compose_mounts(svc)}
         assert mounts["/etc/carewatch"] == ("./deploy/docker/config", True), name
-        # Scaled instances cannot share a fixed host port: only ingest publishes.
-        if name != "ingest":
+        # Scaled instances cannot share a fixed host port: only ingest and the
+        # desk (one instance: its transactional id fences a second) publish.
+        if name not in ("ingest", "supervision-desk"):
             assert "ports" not in svc, name
 
 
@@ -290,13 +291,17 @@ def test_compose_kafka_redis_and_topic_creation():
     assert mounts["./deploy/docker/create-topics.sh"] == init["entrypoint"][-1]
 
     # Every carewatch service reaches Kafka on the internal listener and Redis
-    # by its service name (from its configuration file or environment).
+    # by its service name (from its configuration file or environment); the
+    # supervision desk keeps no state in Redis.
     for name, svc in compose_carewatch_services().items():
         with open(os.path.join(DOCKER_DIR, "config", name + ".yaml"), encoding="utf-8") as f:
             config = flatten(yaml.safe_load(f))
         env = compose_env(svc)
         brokers = env.get(config_keys(name)["kafka.brokers"], config.get("kafka.brokers"))
         assert brokers == internal, name
+        if name == "supervision-desk":
+            assert "redis.host" not in config, name
+            continue
         assert env.get("CAREWATCH_REDIS_HOST", config.get("redis.host")) == "redis", name
 
 
@@ -334,11 +339,12 @@ def test_compose_ledger_writer_has_its_volume_and_key():
         "service_completed_successfully"
 
 
-def test_compose_ingest_publishes_its_api_port():
-    ingest = compose()["services"]["ingest"]
-    with open(os.path.join(DOCKER_DIR, "config", "ingest.yaml"), encoding="utf-8") as f:
+@pytest.mark.parametrize("name", ["ingest", "supervision-desk"])
+def test_compose_ingest_and_the_desk_publish_their_api_ports(name):
+    svc = compose()["services"][name]
+    with open(os.path.join(DOCKER_DIR, "config", name + ".yaml"), encoding="utf-8") as f:
         config = flatten(yaml.safe_load(f))
-    container_ports = [int(str(p).rsplit(":", 1)[1]) for p in ingest["ports"]]
+    container_ports = [int(str(p).rsplit(":", 1)[1]) for p in svc["ports"]]
     assert container_ports == [config["http.port"]]
     assert config["http.bind"] == "0.0.0.0"
 
@@ -849,7 +855,8 @@ def test_k8s_topics_job_uses_the_same_topics_and_script():
 # lost at the next rebuild, so each must keep its records in every
 # deployment: kept for ever, or compacted when keyed by entity.
 REBUILT_FROM = {
-    "ref.elders": "reference data: ingest, geo-validator, ledger-writer, alert-router",
+    "ref.elders": "reference data: ingest, geo-validator, ledger-writer, alert-router, "
+                  "supervision desk",
     "ref.caregivers": "reference data: ingest, alert-router",
     "ref.contracts": "reference data: ingest, ledger-writer; the payment-scheduler's restore",
     "ref.elder_status": "the elders' availability periods: ingest, overlap-detector, "
@@ -859,12 +866,16 @@ REBUILT_FROM = {
     "visit.events": "input replay: geo-validator, duration-timer, overlap-detector, "
                     "ledger-writer",
     "visit.checks": "input replay: ledger-writer (the dossiers)",
+    "orders.corrections": "input replay: ledger-writer (corrections held for orders not final)",
     "alerts.all": "the alert-router's alert claims",
-    "orders.finalized": "the payment-scheduler's restore",
+    "orders.finalized": "the payment-scheduler's restore; the supervision desk's orders",
     "payments.statements": "the payment-scheduler's restore",
     "payments.instructions": "the payment-scheduler's restore",
     "dlq.payment-scheduler": "the payment-scheduler's restore",
     "ledger.checkpoints": "the payment-scheduler's restore (the ledger's finalized_through)",
+    "cases.events": "the supervision desk's cases (its audit trail)",
+    "caregiver.status": "the supervision desk's freeze histories",
+    "orders.changes": "the supervision desk's maintenance requests",
 }
 
 C_STRING_ARRAY = re.compile(r"static const char \*const (\w+)\[\] = \{([^}]*)\};")

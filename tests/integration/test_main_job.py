@@ -2,6 +2,7 @@
 they leave it running): the main job, then the "Try it" block against the
 services it kept running."""
 
+import json
 import os
 import re
 import subprocess
@@ -94,6 +95,36 @@ def test_main_job_then_try_it(ids):
                 assert false_alarms == "0", out
             else:
                 assert caught == injected and missed == "0", (fraud, out)
+
+        # A street office worked its cases at the desk; a denied call-back
+        # became a correcting ledger entry.
+        assert "supervision desk (http://127.0.0.1:8081), street office S01:" in out, out
+        assert re.search(r"^  O-SCHED-B: acknowledge -> 200 ACKNOWLEDGED, resolve CONFIRMED -> "
+                         r"200 RESOLVED$", out, re.M), out
+        assert re.search(r"^  O-VOICE: acknowledge -> 200 ACKNOWLEDGED, resolve FALSE_ALARM -> "
+                         r"200 RESOLVED$", out, re.M), out
+        assert re.search(r"^    \S+ +DENIED +-> 201$", out, re.M), out
+        assert re.search(r"^    ledger: \S+ corrected to INVALID by entry #\d+ \(corrects #\d+\)",
+                         out, re.M), out
+        assert re.search(r"^  district command: \d+ red or escalated cases of the day \(S01 \d+, "
+                         r"S02 \d+\)$", out, re.M), out
+
+        # The README's desk commands, on the day's case of O-AWAY.
+        block = readme_block("## The supervision desk").replace("O-AWAY", ids + "O-AWAY")
+        block = block.replace("2024-05-20", day)
+        d = run('eval "$(deploy/local/keys)"\n' + block, 60)
+        assert d.returncode == 0, d.stdout + d.stderr
+        answers, text, decoder = [], d.stdout.strip(), json.JSONDecoder()
+        while text:  # curl prints each answer without a newline after it
+            value, end = decoder.raw_decode(text)
+            answers.append(value)
+            text = text[end:].lstrip()
+        assert len(answers) == 4, d.stdout
+        assert all(c["street_id"] == "S01" and c["status"] == "ESCALATED"
+                   for c in answers[0]["cases"]), answers[0]
+        assert answers[1]["status"] == "ACKNOWLEDGED" and answers[1]["case_id"] == ids + "O-AWAY"
+        assert answers[2]["status"] == "RESOLVED" and answers[2]["resolution"] == "CONFIRMED"
+        assert answers[3]["street_id"] == "S01" and answers[3]["day"] == day
 
         t = run(readme_block("### Try it"), 60)
         assert t.returncode == 0, t.stdout + t.stderr

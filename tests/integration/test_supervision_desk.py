@@ -373,3 +373,57 @@ def test_complaints_open_cases_and_keys_are_judged_before_bodies(desk):
     stats = desk.call("GET", "/v1/stats", k.s02, by="street")[1]
     assert [r["street"] for r in stats["rows"]] == ["S02"]
     assert stats["rows"][0]["cases"]["open"] >= 1
+
+
+def test_caregivers_and_maintenance_as_the_desk_sees_them(desk):
+    """A caregiver's freeze history and flagged verdicts; a street's pending
+    maintenance requests and the maintenance rate per provider."""
+    prefix = "DM" + uuid.uuid4().hex[:6]
+    day, t0 = fresh_day_ms()
+    feed = Feed(prefix)
+    k = desk.keys
+    cg, elder = prefix + "-CG1", prefix + "-E1"
+    feed.elder(elder, "S01")
+    orders = ["%s-O%d" % (prefix, i) for i in range(4)]
+    for i, o in enumerate(orders):
+        feed.finalized(o, "S01", elder, cg, day, index=i)
+    feed.alert(orders[0], "SCHEDULE_OVERLAP", "RED", t0, "S01", caregiver=cg, elder=elder)
+    feed.send("caregiver.status", cg, "CaregiverStatusChanged", {
+        "caregiver_id": cg, "status": "FROZEN", "reason": "SCHEDULE_OVERLAP",
+        "order_id": orders[0], "at": t0})
+    for state, kind in (("EFFECTIVE", "CANCEL"), ("PENDING", "RESCHEDULE")):
+        feed.send("orders.changes", orders[1], "OrderChange", {
+            "change_id": "%s@%s" % (orders[1], state), "order_id": orders[1],
+            "provider_id": "P01", "street_id": "S01", "kind": kind,
+            "reason_code": "ELDER_HOSPITALIZED", "note": None, "requested_at": t0,
+            "requested_by": "provider:P01", "scheduled_start": t0 + HOUR, "caregiver_id": cg,
+            "state": state, "approved_by": None, "approved_at": None, "approval_note": None,
+            "new_scheduled_start": t0 + 3 * HOUR if kind == "RESCHEDULE" else None,
+            "new_caregiver_id": None, "revision": 1 if state == "EFFECTIVE" else None})
+    feed.clock(t0)
+
+    def caregiver():
+        status, body = desk.call("GET", "/v1/caregivers/" + cg, k.s01)
+        return body if status == 200 and body["freeze_history"] and body["open_cases"] else None
+    wait_until(caregiver, 60, "the caregiver's freeze and case")
+    body = caregiver()
+    assert body["status"] == "FROZEN"
+    assert body["freeze_history"][0]["reason"] == "SCHEDULE_OVERLAP"
+    assert [f["rule"] for f in body["flagged"]] == ["SCHEDULE_OVERLAP"]
+    assert desk.call("GET", "/v1/caregivers/" + cg, k.s02)[0] == 404
+    assert desk.call("GET", "/v1/caregivers/" + prefix + "-nobody", k.admin)[0] == 404
+
+    def pending():
+        status, body = desk.call("GET", "/v1/changes", k.s01, state="PENDING")
+        return [c for c in body["changes"] if c["order_id"] == orders[1]] if status == 200 \
+            else None
+    wait_until(pending, 60, "the pending change")
+    assert pending()[0]["kind"] == "RESCHEDULE"
+    assert desk.call("GET", "/v1/changes", k.s02, street_id="S01")[0] == 404
+    stats = desk.call("GET", "/v1/stats", k.admin, by="caregiver",
+                      **{"from": day.isoformat(), "to": day.isoformat()})[1]
+    row = [r for r in stats["rows"] if r["caregiver"] == cg][0]
+    assert row["orders"] == 4
+    # The pending request is not maintenance done: one cancel of four orders.
+    assert row["maintenance"]["cancelled"] == 1 and row["maintenance"]["rescheduled"] == 0
+    assert row["maintenance"]["rate"] == 0.25

@@ -1,0 +1,113 @@
+/* The desk's books besides the cases: finalized orders, elders,
+ * maintenance changes and caregiver status changes, each kept as read from
+ * its topic (a later record of the same id replaces the earlier one). They
+ * live in the desk (desk.h) under its lock; desk_books_free frees them with
+ * the case book. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "desk.h"
+
+const desk_order *desk_order_find(const desk *d, const char *order_id)
+{
+    uint64_t i;
+    return cw_idset_get(&d->orders.by_id, order_id, &i) == 1 ? &d->orders.items[i] : NULL;
+}
+
+const desk_elder *desk_elder_find(const desk *d, const char *elder_id)
+{
+    uint64_t i;
+    return cw_idset_get(&d->elders.by_id, elder_id, &i) == 1 ? &d->elders.items[i] : NULL;
+}
+
+/* Grows an array of `size`-byte items to hold one more. 0 or -1. */
+static int grow(void **items, size_t *cap, size_t count, size_t size)
+{
+    if (count < *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 256;
+    void *p = realloc(*items, n * size);
+    if (!p)
+        return -1;
+    *items = p;
+    *cap = n;
+    return 0;
+}
+
+/* A later entry of an order (a correction) replaces the earlier one. */
+int desk_order_put(desk *d, const desk_order *o)
+{
+    uint64_t i;
+    desk_order copy = *o;
+    const desk_elder *e = desk_elder_find(d, o->subject.elder_id);
+    if (e)
+        snprintf(copy.subject.community_id, sizeof(copy.subject.community_id), "%s",
+                 e->community_id);
+    if (cw_idset_get(&d->orders.by_id, o->subject.order_id, &i) == 1) {
+        if (d->orders.items[i].ledger_index <= o->ledger_index)
+            d->orders.items[i] = copy;
+        return 0;
+    }
+    if (grow((void **)&d->orders.items, &d->orders.cap, d->orders.count, sizeof(desk_order)))
+        return -1;
+    if (cw_idset_add(&d->orders.by_id, o->subject.order_id, d->orders.count) != 1)
+        return -1;
+    d->orders.items[d->orders.count++] = copy;
+    return 0;
+}
+
+int desk_elder_put(desk *d, const desk_elder *e)
+{
+    uint64_t i;
+    if (cw_idset_get(&d->elders.by_id, e->elder_id, &i) == 1) {
+        d->elders.items[i] = *e;
+        return 0;
+    }
+    if (grow((void **)&d->elders.items, &d->elders.cap, d->elders.count, sizeof(desk_elder)))
+        return -1;
+    if (cw_idset_add(&d->elders.by_id, e->elder_id, d->elders.count) != 1)
+        return -1;
+    d->elders.items[d->elders.count++] = *e;
+    return 0;
+}
+
+int desk_change_put(desk *d, const desk_change *c)
+{
+    uint64_t i;
+    if (cw_idset_get(&d->changes.by_id, c->change_id, &i) == 1) {
+        d->changes.items[i] = *c;
+        return 0;
+    }
+    if (grow((void **)&d->changes.items, &d->changes.cap, d->changes.count, sizeof(*c)))
+        return -1;
+    if (cw_idset_add(&d->changes.by_id, c->change_id, d->changes.count) != 1)
+        return -1;
+    d->changes.items[d->changes.count++] = *c;
+    return 0;
+}
+
+int desk_status_put(desk *d, const desk_status_change *c)
+{
+    if (grow((void **)&d->statuses.items, &d->statuses.cap, d->statuses.count, sizeof(*c)))
+        return -1;
+    d->statuses.items[d->statuses.count++] = *c;
+    return 0;
+}
+
+void desk_books_free(desk *d)
+{
+    free(d->changes.items);
+    cw_idset_free(&d->changes.by_id);
+    free(d->statuses.items);
+    memset(&d->changes, 0, sizeof(d->changes));
+    memset(&d->statuses, 0, sizeof(d->statuses));
+    case_book_free(&d->book);
+    free(d->orders.items);
+    cw_idset_free(&d->orders.by_id);
+    free(d->elders.items);
+    cw_idset_free(&d->elders.by_id);
+    memset(&d->orders, 0, sizeof(d->orders));
+    memset(&d->elders, 0, sizeof(d->elders));
+}
+
