@@ -2,7 +2,11 @@
 
 #include <string.h>
 
+#include "geo.h"
 #include "timeutil.h"
+
+/* The GEO_DISTANCE rule's radius, when the elder has none of its own. */
+#define RULE_RADIUS_M 30
 
 json_t *case_json_time(int64_t ms, int utc_offset_minutes)
 {
@@ -154,5 +158,56 @@ json_t *case_json_full(const desk_case *c, const desk_order *order, int64_t wate
     json_object_set_new(o, "alert_list", alerts);
     json_object_set_new(o, "callbacks", callbacks);
     json_object_set_new(o, "order", order ? case_json_order(order, tz) : json_null());
+    return o;
+}
+
+static json_t *fix_json(const desk_fix *f, const desk_elder *elder, int tz)
+{
+    if (!f->present)
+        return json_null();
+    json_t *o = json_object();
+    json_object_set_new(o, "event_id", json_string(f->event_id));
+    json_object_set_new(o, "at", case_json_time(f->at, tz));
+    json_object_set_new(o, "gps", json_pack("{s:f, s:f, s:o}", "lat", f->lat, "lon", f->lon,
+                                            "accuracy_m", f->has_accuracy
+                                                              ? json_real(f->accuracy_m)
+                                                              : json_null()));
+    json_object_set_new(o, "beidou", f->has_beidou ? json_pack("{s:f, s:f}", "lat", f->beidou_lat,
+                                                               "lon", f->beidou_lon)
+                                                   : json_null());
+    if (elder) {
+        geo_point home = {elder->home_lat, elder->home_lon};
+        geo_point gps = {f->lat, f->lon};
+        json_object_set_new(o, "gps_distance_m", json_real(geo_distance_m(home, gps)));
+        if (f->has_beidou) {
+            geo_point bd = {f->beidou_lat, f->beidou_lon};
+            json_object_set_new(o, "beidou_distance_m", json_real(geo_distance_m(home, bd)));
+        }
+    }
+    return o;
+}
+
+json_t *case_json_visit(const desk_visit *v, const desk_elder *elder, int tz)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "service_type", v->has_schedule ? json_string(v->service_type)
+                                                           : json_null());
+    json_object_set_new(o, "scheduled_start",
+                        v->has_schedule ? case_json_time(v->scheduled_start, tz) : json_null());
+    json_object_set_new(o, "scheduled_minutes",
+                        v->has_schedule ? json_integer(v->scheduled_minutes) : json_null());
+    json_object_set_new(o, "check_in", fix_json(&v->check_in, elder, tz));
+    json_object_set_new(o, "check_out", fix_json(&v->check_out, elder, tz));
+    json_object_set_new(o, "evidence",
+                        v->has_evidence
+                            ? json_pack("{s:o, s:s, s:s}", "at", case_json_time(v->evidence_at, tz),
+                                        "watermark_photo_sha256", v->photo_sha256,
+                                        "elder_recording_sha256", v->recording_sha256)
+                            : json_null());
+    json_object_set_new(o, "home", elder ? json_pack("{s:f, s:f, s:i}", "lat", elder->home_lat,
+                                                     "lon", elder->home_lon, "radius_m",
+                                                     elder->geofence_m ? elder->geofence_m
+                                                                       : RULE_RADIUS_M)
+                                         : json_null());
     return o;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "avro_codec.h"
+#include "geo.h"
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
@@ -267,15 +268,18 @@ done:
     return rc;
 }
 
-int case_record_decode_check_at(const void *buf, size_t len, int64_t *at, char *err,
-                                size_t errlen)
+int case_record_decode_check_at(const void *buf, size_t len, int64_t *at, int *of_event,
+                                char *err, size_t errlen)
 {
     avro_value_t v;
+    const char *event_id;
     if (decode_as(buf, len, "CheckResult", &v, err, errlen) != 0)
         return -1;
-    int rc = cw_av_get_long(&v, "at", at);
+    int rc = cw_av_get_long(&v, "at", at) || cw_av_get_opt_str(&v, "event_id", &event_id) ? -1 : 0;
     if (rc != 0)
-        snprintf(err, errlen, "CheckResult without at");
+        snprintf(err, errlen, "CheckResult without at or event_id");
+    else
+        *of_event = event_id != NULL;
     avro_value_decref(&v);
     return rc;
 }
@@ -345,14 +349,96 @@ int case_record_decode_elder(const void *buf, size_t len, desk_elder *e, char *e
     memset(e, 0, sizeof(*e));
     if (decode_as(buf, len, "Elder", &v, err, errlen) != 0)
         return -1;
-    const char *id, *street, *community;
+    const char *id, *street, *community, *crs;
+    avro_value_t home;
+    int has_radius;
+    int32_t radius = 0;
+    geo_point p;
+    geo_crs system;
     if (cw_av_get_str(&v, "elder_id", &id) || cw_av_get_str(&v, "street_id", &street) ||
-        cw_av_get_str(&v, "community_id", &community))
+        cw_av_get_str(&v, "community_id", &community) || cw_av_field(&v, "home", &home) ||
+        cw_av_get_double(&home, "lat", &p.lat) || cw_av_get_double(&home, "lon", &p.lon) ||
+        cw_av_get_enum(&home, "crs", &crs) || geo_crs_parse(crs, &system) ||
+        cw_av_get_opt_int(&v, "geofence_radius_m", &has_radius, &radius))
         FAIL("Elder: a field is missing");
+    p = geo_to_wgs84(p, system);
+    e->home_lat = p.lat;
+    e->home_lon = p.lon;
+    e->geofence_m = has_radius ? radius : 0;
     if (copy_field(e->elder_id, sizeof(e->elder_id), id) ||
         copy_field(e->street_id, sizeof(e->street_id), street) ||
         copy_field(e->community_id, sizeof(e->community_id), community))
         FAIL("Elder: a field is too long");
+    rc = 0;
+done:
+    avro_value_decref(&v);
+    return rc;
+}
+
+static int get_fix(avro_value_t *v, desk_fix *f)
+{
+    avro_value_t gps, bd;
+    const char *event_id;
+    if (cw_av_get_str(v, "event_id", &event_id) || cw_av_get_long(v, "at", &f->at) ||
+        cw_av_field(v, "gps", &gps) || cw_av_get_double(&gps, "lat", &f->lat) ||
+        cw_av_get_double(&gps, "lon", &f->lon) ||
+        cw_av_get_opt_double(&gps, "accuracy_m", &f->has_accuracy, &f->accuracy_m) ||
+        cw_av_get_present(v, "beidou", &f->has_beidou, &bd) ||
+        copy_field(f->event_id, sizeof(f->event_id), event_id))
+        return -1;
+    if (f->has_beidou && (cw_av_get_double(&bd, "lat", &f->beidou_lat) ||
+                          cw_av_get_double(&bd, "lon", &f->beidou_lon)))
+        return -1;
+    f->present = 1;
+    return 0;
+}
+
+int case_record_decode_visit(const void *buf, size_t len, desk_visit *out, visit_rec *kind,
+                             char *err, size_t errlen)
+{
+    const cw_avro_schema *s;
+    avro_value_t v;
+    int rc = -1;
+    const char *order;
+    memset(out, 0, sizeof(*out));
+    *kind = VISIT_REC_OTHER;
+    if (cw_avro_decode(buf, len, &s, &v, err, errlen) != 0)
+        return -1;
+    if (strcmp(s->name, "OrderAssigned") == 0) {
+        const char *type;
+        int32_t minutes;
+        if (cw_av_get_str(&v, "order_id", &order) || cw_av_get_str(&v, "service_type", &type) ||
+            cw_av_get_long(&v, "scheduled_start", &out->scheduled_start) ||
+            cw_av_get_int(&v, "scheduled_minutes", &minutes))
+            FAIL("OrderAssigned: a field is missing or malformed");
+        snprintf(out->service_type, sizeof(out->service_type), "%s", type);
+        out->scheduled_minutes = minutes;
+        out->has_schedule = 1;
+        *kind = VISIT_REC_ASSIGNED;
+    } else if (strcmp(s->name, "VisitEvent") == 0) {
+        const char *visit_kind;
+        if (cw_av_get_str(&v, "order_id", &order) || cw_av_get_enum(&v, "kind", &visit_kind))
+            FAIL("VisitEvent: a field is missing or malformed");
+        desk_fix *f = strcmp(visit_kind, "CHECK_IN") == 0 ? &out->check_in : &out->check_out;
+        if (get_fix(&v, f) != 0)
+            FAIL("VisitEvent: a fix is missing or malformed");
+        *kind = VISIT_REC_EVENT;
+    } else if (strcmp(s->name, "Evidence") == 0) {
+        const char *photo, *recording;
+        if (cw_av_get_str(&v, "order_id", &order) || cw_av_get_long(&v, "at", &out->evidence_at) ||
+            cw_av_get_str(&v, "watermark_photo_sha256", &photo) ||
+            cw_av_get_str(&v, "elder_recording_sha256", &recording) ||
+            copy_field(out->photo_sha256, sizeof(out->photo_sha256), photo) ||
+            copy_field(out->recording_sha256, sizeof(out->recording_sha256), recording))
+            FAIL("Evidence: a field is missing or malformed");
+        out->has_evidence = 1;
+        *kind = VISIT_REC_EVIDENCE;
+    } else {
+        rc = 0; /* another record (an unfreeze): nothing of an order's visit */
+        goto done;
+    }
+    if (copy_field(out->order_id, sizeof(out->order_id), order) != 0)
+        FAIL("visit.events: an order id too long");
     rc = 0;
 done:
     avro_value_decref(&v);

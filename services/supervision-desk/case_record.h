@@ -22,6 +22,7 @@
 #define DESK_TOPIC_CORRECTIONS "orders.corrections"
 #define DESK_TOPIC_CHANGES "orders.changes"
 #define DESK_TOPIC_STATUS "caregiver.status"
+#define DESK_TOPIC_VISITS "visit.events"
 
 /* A finalized order as the desk keeps it. */
 typedef struct {
@@ -69,7 +70,39 @@ typedef struct {
     char elder_id[65];
     char street_id[65];
     char community_id[65];
+    double home_lat, home_lon; /* WGS-84 (converted from the registered CRS) */
+    int geofence_m;            /* 0: the rule's radius */
 } desk_elder;
+
+/* One position fix of a check-in or check-out. */
+typedef struct {
+    int present;
+    char event_id[65];
+    int64_t at;
+    double lat, lon;
+    int has_accuracy;
+    double accuracy_m;
+    int has_beidou;
+    double beidou_lat, beidou_lon;
+} desk_fix;
+
+/* What visit.events says of one order: its assignment (the latest
+ * revision), its check-in and check-out, its evidence. */
+typedef struct {
+    char order_id[65];
+    char service_type[32];
+    int has_schedule;
+    int64_t scheduled_start;
+    int scheduled_minutes;
+    desk_fix check_in, check_out;
+    int has_evidence;
+    int64_t evidence_at;
+    char photo_sha256[65];
+    char recording_sha256[65];
+} desk_visit;
+
+/* Which record of visit.events a message holds. */
+typedef enum { VISIT_REC_OTHER, VISIT_REC_ASSIGNED, VISIT_REC_EVENT, VISIT_REC_EVIDENCE } visit_rec;
 
 int case_record_encode(const case_event *ev, uint8_t **out, size_t *len, char *err, size_t errlen);
 /* Adds ev to ob on cases.events, keyed by its case id. */
@@ -79,13 +112,19 @@ int case_record_decode(const void *buf, size_t len, case_event *ev, char *err, s
 /* An Alert: the alert and its subject. */
 int case_record_decode_alert(const void *buf, size_t len, case_alert *a, case_subject *s,
                              char **message_zh, char **message_en, char *err, size_t errlen);
-/* A CheckResult's event time (at). */
-int case_record_decode_check_at(const void *buf, size_t len, int64_t *at, char *err,
-                                size_t errlen);
+/* A CheckResult's event time (at), and whether it judged a visit event
+ * (event_id set) rather than an order or a month. */
+int case_record_decode_check_at(const void *buf, size_t len, int64_t *at, int *of_event,
+                                char *err, size_t errlen);
 int case_record_decode_finalized(const void *buf, size_t len, desk_order *o, char *err,
                                  size_t errlen);
 int case_record_decode_elder(const void *buf, size_t len, desk_elder *e, char *err,
                              size_t errlen);
+
+/* A record of visit.events into v (the fields it has; v->order_id always):
+ * *kind says which. 0, or -1 undecodable. */
+int case_record_decode_visit(const void *buf, size_t len, desk_visit *v, visit_rec *kind,
+                             char *err, size_t errlen);
 
 int case_record_decode_change(const void *buf, size_t len, desk_change *c, char *err,
                               size_t errlen);

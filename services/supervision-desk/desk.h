@@ -26,6 +26,7 @@
 #include "desk_clock.h"
 #include "id_set.h"
 #include "kafka_txn.h"
+#include "live_feed.h"
 #include "metrics.h"
 #include "outbox.h"
 
@@ -53,6 +54,12 @@ typedef struct {
 } desk_status_book;
 
 typedef struct {
+    desk_visit *items; /* owned */
+    size_t count, cap;
+    cw_idset by_id;    /* order id -> index */
+} desk_visit_book;
+
+typedef struct {
     const cw_config *cfg;
     cw_key_table keys;
     case_deadlines deadlines;
@@ -68,11 +75,20 @@ typedef struct {
     desk_elder_book elders;
     desk_change_book changes;
     desk_status_book statuses;
+    desk_visit_book visits;
     desk_clock clock;
     int64_t watermark;        /* INT64_MIN until known */
     cw_txn_producer *producer;
     rd_kafka_t *consumer;
     cw_outbox out;            /* the batch being published */
+    /* Events applied since the last publication, for the live feed once
+     * their transaction is committed. */
+    struct desk_applied { char case_id[DESK_CASE_ID_MAX]; int seq; } *applied;
+    size_t applied_count, applied_cap;
+    live_feed feed;
+    const char *ledger_dir;   /* desk.ledger_dir: "" for none */
+    const char *ledger_key;   /* desk.ledger_public_key: "" for none */
+    const char *ingest_url;   /* desk.ingest_url: "" for none */
 
     atomic_int ready;         /* rebuilt and streaming */
     cw_counter *events_out;   /* CaseEvents published, by action */
@@ -93,6 +109,11 @@ int desk_stream_run(desk *d);
  * d->out. Called with the lock held. */
 int desk_publish(desk *d, const rd_kafka_topic_partition_list_t *offsets);
 
+/* Notes an event applied to the book (desk_stream.c); desk_publish
+ * passes the noted ones to the live feed when their transaction commits,
+ * and forgets them when it aborts. 0 or -1 out of memory. */
+int desk_note_applied(desk *d, const case_event *ev);
+
 /* desk_books.c: the order, elder, change and status books. Each put
  * returns 0, or -1 out of memory. */
 const desk_order *desk_order_find(const desk *d, const char *order_id);
@@ -103,6 +124,10 @@ int desk_elder_put(desk *d, const desk_elder *e);
  * the earlier one. */
 int desk_change_put(desk *d, const desk_change *c);
 int desk_status_put(desk *d, const desk_status_change *c);
+/* Merges what one visit.events record says of its order (kind) into the
+ * order's visit. */
+int desk_visit_merge(desk *d, const desk_visit *v, visit_rec kind);
+const desk_visit *desk_visit_find(const desk *d, const char *order_id);
 void desk_books_free(desk *d);
 
 #endif

@@ -95,8 +95,59 @@ int desk_status_put(desk *d, const desk_status_change *c)
     return 0;
 }
 
+const desk_visit *desk_visit_find(const desk *d, const char *order_id)
+{
+    uint64_t i;
+    return cw_idset_get(&d->visits.by_id, order_id, &i) == 1 ? &d->visits.items[i] : NULL;
+}
+
+int desk_visit_merge(desk *d, const desk_visit *v, visit_rec kind)
+{
+    uint64_t i;
+    if (kind == VISIT_REC_OTHER)
+        return 0;
+    if (cw_idset_get(&d->visits.by_id, v->order_id, &i) != 1) {
+        if (grow((void **)&d->visits.items, &d->visits.cap, d->visits.count, sizeof(*v)))
+            return -1;
+        i = d->visits.count;
+        if (cw_idset_add(&d->visits.by_id, v->order_id, i) != 1)
+            return -1;
+        memset(&d->visits.items[i], 0, sizeof(*v));
+        memcpy(d->visits.items[i].order_id, v->order_id, sizeof(v->order_id));
+        d->visits.count++;
+    }
+    desk_visit *have = &d->visits.items[i];
+    switch (kind) {
+    case VISIT_REC_ASSIGNED: /* a later revision replaces the schedule */
+        memcpy(have->service_type, v->service_type, sizeof(have->service_type));
+        have->has_schedule = 1;
+        have->scheduled_start = v->scheduled_start;
+        have->scheduled_minutes = v->scheduled_minutes;
+        break;
+    case VISIT_REC_EVENT: /* the first check-in and check-out are the visit */
+        if (v->check_in.present && !have->check_in.present)
+            have->check_in = v->check_in;
+        if (v->check_out.present && !have->check_out.present)
+            have->check_out = v->check_out;
+        break;
+    case VISIT_REC_EVIDENCE:
+        if (!have->has_evidence) {
+            have->has_evidence = 1;
+            have->evidence_at = v->evidence_at;
+            memcpy(have->photo_sha256, v->photo_sha256, sizeof(have->photo_sha256));
+            memcpy(have->recording_sha256, v->recording_sha256, sizeof(have->recording_sha256));
+        }
+        break;
+    case VISIT_REC_OTHER: break;
+    }
+    return 0;
+}
+
 void desk_books_free(desk *d)
 {
+    free(d->visits.items);
+    cw_idset_free(&d->visits.by_id);
+    memset(&d->visits, 0, sizeof(d->visits));
     free(d->changes.items);
     cw_idset_free(&d->changes.by_id);
     free(d->statuses.items);

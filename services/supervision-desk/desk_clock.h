@@ -1,6 +1,7 @@
 /* The desk's event clock: a watermark over the partitions of visit.checks
  * (every verdict of the district, flagged or not, so time moves on while
- * nothing is flagged). Each partition's clock is the largest `at` read from
+ * nothing is flagged). Each partition's clock is the largest `at` of the
+ * verdicts on visit events read from
  * it; the watermark is the smallest partition clock minus the allowed
  * lateness, so a deadline is passed only once every partition has passed it,
  * however fast each is read. A partition that is caught up (read to the end
@@ -28,7 +29,8 @@ typedef struct {
 
 /* count partitions (at most DESK_CLOCK_MAX_PARTITIONS); 0 or -1. */
 int desk_clock_init(desk_clock *k, int count, int64_t lateness_ms, int64_t quiet_ms);
-/* A record of partition p at offset, with event time at, read at now_ms. */
+/* A record of partition p at offset, with event time at (INT64_MIN: a
+ * record that moves no time), read at now_ms. */
 void desk_clock_read(desk_clock *k, int p, int64_t offset, int64_t at, int64_t now_ms);
 /* The partition's position (the client's: past transaction markers too)
  * and end offset as the client knows them; a negative value leaves that one

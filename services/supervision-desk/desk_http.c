@@ -7,10 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "desk_ops.h"
+#include "live_feed.h"
 #include "log.h"
+#include "shutdown.h"
+#include "static_files.h"
 #include "timeutil.h"
+
+/* A live stream sends a comment after this long without an event, so
+ * proxies keep the connection and a closed client is noticed. */
+#define LIVE_KEEPALIVE_MS 15000
+#define LIVE_WAIT_STEP_MS 500
 
 #define BODY_MAX (16 * 1024)
 
@@ -32,7 +41,13 @@ typedef enum {
     ROUTE_STATS,
     ROUTE_ORDER,
     ROUTE_CHANGES,
-    ROUTE_CAREGIVER
+    ROUTE_CAREGIVER,
+    ROUTE_PROOF,
+    ROUTE_LIVE,
+    ROUTE_STATIC,
+    ROUTE_WHOAMI,
+    ROUTE_CAREGIVERS,
+    ROUTE_UNFREEZE
 } route_kind;
 
 typedef struct {
@@ -87,6 +102,14 @@ static int route_of(const char *method, const char *url, route *r)
         r->kind = ROUTE_STATS;
     else if (strcmp(url, "/v1/changes") == 0)
         r->kind = ROUTE_CHANGES;
+    else if (strcmp(url, "/v1/live") == 0)
+        r->kind = ROUTE_LIVE;
+    else if (strcmp(url, "/v1/whoami") == 0)
+        r->kind = ROUTE_WHOAMI;
+    else if (strcmp(url, "/v1/caregivers") == 0)
+        r->kind = ROUTE_CAREGIVERS;
+    else if (desk_static_find(url) != NULL)
+        r->kind = ROUTE_STATIC;
     else if (strncmp(url, "/v1/cases/", 10) == 0 &&
              take_id(url + 10, r->id, sizeof(r->id), &after) == 0) {
         if (*after == '\0')
@@ -101,16 +124,24 @@ static int route_of(const char *method, const char *url, route *r)
                take_id(url + 14, r->id, DESK_ID_MAX, &after) == 0 && *after == '\0') {
         r->kind = ROUTE_CALLBACK;
     } else if (strncmp(url, "/v1/orders/", 11) == 0 &&
-               take_id(url + 11, r->id, DESK_ID_MAX, &after) == 0 && *after == '\0') {
-        r->kind = ROUTE_ORDER;
+               take_id(url + 11, r->id, DESK_ID_MAX, &after) == 0) {
+        if (*after == '\0')
+            r->kind = ROUTE_ORDER;
+        else if (strcmp(after, "/proof") == 0)
+            r->kind = ROUTE_PROOF;
     } else if (strncmp(url, "/v1/caregivers/", 15) == 0 &&
-               take_id(url + 15, r->id, DESK_ID_MAX, &after) == 0 && *after == '\0') {
-        r->kind = ROUTE_CAREGIVER;
+               take_id(url + 15, r->id, DESK_ID_MAX, &after) == 0) {
+        if (*after == '\0')
+            r->kind = ROUTE_CAREGIVER;
+        else if (strcmp(after, "/unfreeze") == 0)
+            r->kind = ROUTE_UNFREEZE;
     }
     if (r->kind == ROUTE_NONE)
         return 404;
+    if (r->kind == ROUTE_STATIC)
+        return get ? 0 : 405;
     int wants_post = r->kind == ROUTE_CASE_DEED || r->kind == ROUTE_CALLBACK ||
-                     r->kind == ROUTE_COMPLAINTS;
+                     r->kind == ROUTE_COMPLAINTS || r->kind == ROUTE_UNFREEZE;
     return (wants_post ? post : get) ? 0 : 405;
 }
 
@@ -237,10 +268,155 @@ static enum MHD_Result dispatch(desk *d, struct MHD_Connection *conn, request *r
         status = desk_ops_changes(d, &rq->role, arg(conn, "street_id"), arg(conn, "state"), &body);
         break;
     case ROUTE_CAREGIVER: status = desk_ops_caregiver(d, &rq->role, rq->r.id, &body); break;
+    case ROUTE_PROOF: status = desk_ops_proof(d, &rq->role, rq->r.id, &body); break;
+    case ROUTE_WHOAMI: status = desk_ops_whoami(&rq->role, &body); break;
+    case ROUTE_CAREGIVERS: status = desk_ops_caregivers(d, &rq->role, &body); break;
+    case ROUTE_UNFREEZE:
+        status = desk_ops_unfreeze(
+            d, &rq->role, rq->r.id,
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"), req, &body);
+        break;
     default: status = 404; body = desk_error("not_found", "no such path", ""); break;
     }
     json_decref(req);
     return answer(conn, status, body, 0);
+}
+
+/* ---- the console and the live stream ------------------------------------------------ */
+
+/* The console's files: no key (they hold no data; every call they make
+ * carries the key the person signed in with). */
+static enum MHD_Result serve_static(struct MHD_Connection *conn, const char *url)
+{
+    const struct desk_static_file *f = desk_static_find(url);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        f->len, (void *)f->bytes, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", desk_static_type(f->path));
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:");
+    enum MHD_Result rc = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+typedef struct {
+    desk *d;
+    cw_role role;
+    uint64_t next;     /* the feed's seq to send next */
+    char *pending;     /* what was read but not yet sent (owned) */
+    size_t pending_len, pending_off;
+} live_reader;
+
+/* Appends the SSE frames of the visible items after r->next (the lock
+ * held). 0 or -1 out of memory. */
+static int collect_live(live_reader *r)
+{
+    const live_feed *f = &r->d->feed;
+    if (f->last >= LIVE_FEED_SIZE && r->next <= f->last - LIVE_FEED_SIZE)
+        r->next = f->last - LIVE_FEED_SIZE + 1; /* a reader that fell behind skips */
+    size_t len = 0;
+    for (uint64_t s = r->next; s <= f->last; s++) {
+        const live_item *item = live_feed_get(f, s);
+        if (item && live_feed_visible(item, &r->role))
+            len += strlen(item->json) + 32;
+    }
+    free(r->pending);
+    r->pending = NULL;
+    r->pending_len = r->pending_off = 0;
+    if (len == 0) {
+        r->next = f->last + 1;
+        return 0;
+    }
+    r->pending = malloc(len + 1);
+    if (!r->pending)
+        return -1;
+    for (; r->next <= f->last; r->next++) {
+        const live_item *item = live_feed_get(f, r->next);
+        if (!item || !live_feed_visible(item, &r->role))
+            continue;
+        int w = snprintf(r->pending + r->pending_len, len + 1 - r->pending_len,
+                         "id: %llu\nevent: case\ndata: %s\n\n", (unsigned long long)item->seq,
+                         item->json);
+        if (w < 0 || (size_t)w > len - r->pending_len)
+            break;
+        r->pending_len += (size_t)w;
+    }
+    return 0;
+}
+
+static ssize_t read_live(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    live_reader *r = cls;
+    (void)pos;
+    if (r->pending_off == r->pending_len) {
+        desk *d = r->d;
+        int waited = 0, rc = 0;
+        pthread_mutex_lock(&d->lock);
+        while (d->feed.last < r->next && waited < LIVE_KEEPALIVE_MS && !cw_shutdown_requested()) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += LIVE_WAIT_STEP_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&d->feed.changed, &d->lock, &until);
+            waited += LIVE_WAIT_STEP_MS;
+        }
+        if (d->feed.last >= r->next)
+            rc = collect_live(r);
+        pthread_mutex_unlock(&d->lock);
+        if (rc != 0 || cw_shutdown_requested())
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (r->pending_len == 0) {
+            static const char keepalive[] = ": keepalive\n\n";
+            size_t n = sizeof(keepalive) - 1 < max ? sizeof(keepalive) - 1 : max;
+            memcpy(buf, keepalive, n);
+            return (ssize_t)n;
+        }
+    }
+    size_t n = r->pending_len - r->pending_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, r->pending + r->pending_off, n);
+    r->pending_off += n;
+    return (ssize_t)n;
+}
+
+static void free_live(void *cls)
+{
+    live_reader *r = cls;
+    free(r->pending);
+    free(r);
+}
+
+/* GET /v1/live: the case events the key may see, as Server-Sent Events
+ * (event "case", data {case, event}), from now on. */
+static enum MHD_Result serve_live(desk *d, struct MHD_Connection *conn, const cw_role *role)
+{
+    live_reader *r = calloc(1, sizeof(*r));
+    if (!r)
+        return MHD_NO;
+    r->d = d;
+    r->role = *role;
+    pthread_mutex_lock(&d->lock);
+    r->next = d->feed.last + 1;
+    pthread_mutex_unlock(&d->lock);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, read_live, r, free_live);
+    if (!resp) {
+        free_live(r);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    enum MHD_Result rc = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
 }
 
 /* ---- the first call: headers only ------------------------------------------------ */
@@ -260,6 +436,10 @@ static int judge_headers(struct desk_http *h, struct MHD_Connection *conn, const
     }
     if (rq->r.kind == ROUTE_LIVEZ) {
         *result = answer(conn, 200, json_pack("{s:s}", "status", "ok"), 0);
+        return -1;
+    }
+    if (rq->r.kind == ROUTE_STATIC) {
+        *result = serve_static(conn, url);
         return -1;
     }
     if (rq->r.kind == ROUTE_READYZ) {
@@ -289,6 +469,10 @@ static int judge_headers(struct desk_http *h, struct MHD_Connection *conn, const
     }
     if (!desk_ops_ready(h->d)) {
         *result = refuse(conn, 503, "unavailable", "the desk is rebuilding from Kafka");
+        return -1;
+    }
+    if (rq->r.kind == ROUTE_LIVE) {
+        *result = serve_live(h->d, conn, &rq->role);
         return -1;
     }
     const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");

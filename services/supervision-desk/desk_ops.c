@@ -6,6 +6,8 @@
 
 #include "callback_rules.h"
 #include "case_json.h"
+#include "ingest_proxy.h"
+#include "ledger_proof_json.h"
 #include "log.h"
 #include "shutdown.h"
 #include "timeutil.h"
@@ -78,6 +80,10 @@ static int publish_event(desk *d, const case_event *ev, json_t **body)
         cw_shutdown_request();
         return fail(body, 500, "internal", "the desk must restart", "");
     }
+    const desk_case *c = case_book_find(&d->book, ev->case_id);
+    if (live_feed_push(&d->feed, c, &c->events[c->event_count - 1], d->watermark,
+                       d->utc_offset_minutes) != 0)
+        cw_log_warn("the live feed is out of memory: an event is not shown live", NULL);
     cw_counter_add(d->events_out, CW_LABELS(case_action_name(ev->action)), 1);
     return 0;
 }
@@ -143,6 +149,21 @@ int desk_ops_may_see(desk *d, const cw_role *role, const char *case_id)
     return ok;
 }
 
+/* The whole case with the order's visit (schedule, fixes, evidence, the
+ * elder's home); called with the lock held. */
+static json_t *full_case(desk *d, const desk_case *c)
+{
+    const char *order = c->subject.order_id;
+    json_t *o = case_json_full(c, order[0] ? desk_order_find(d, order) : NULL, d->watermark,
+                               d->utc_offset_minutes);
+    const desk_visit *v = order[0] ? desk_visit_find(d, order) : NULL;
+    json_object_set_new(o, "visit",
+                        v ? case_json_visit(v, desk_elder_find(d, c->subject.elder_id),
+                                            d->utc_offset_minutes)
+                          : json_null());
+    return o;
+}
+
 int desk_ops_get_case(desk *d, const cw_role *role, const char *case_id, json_t **body)
 {
     int status = 200;
@@ -151,9 +172,7 @@ int desk_ops_get_case(desk *d, const cw_role *role, const char *case_id, json_t 
     if (!c || !case_rules_may_read(c, role))
         status = not_found(body, "case");
     else
-        *body = case_json_full(c, c->subject.order_id[0] ? desk_order_find(d, c->subject.order_id)
-                                                         : NULL,
-                               d->watermark, d->utc_offset_minutes);
+        *body = full_case(d, c);
     pthread_mutex_unlock(&d->lock);
     return status;
 }
@@ -215,10 +234,7 @@ int desk_ops_deed(desk *d, const cw_role *role, const char *case_id, case_deed d
         case_event_clear(&ev);
         if (status == 0) {
             status = 200;
-            *body = case_json_full(c, c->subject.order_id[0]
-                                          ? desk_order_find(d, c->subject.order_id)
-                                          : NULL,
-                                   d->watermark, d->utc_offset_minutes);
+            *body = full_case(d, c);
         }
     }
     pthread_mutex_unlock(&d->lock);
@@ -413,6 +429,11 @@ int desk_ops_order(desk *d, const cw_role *role, const char *order_id, json_t **
         status = not_found(body, "finalized order");
     } else {
         *body = case_json_order(o, d->utc_offset_minutes);
+        const desk_visit *v = desk_visit_find(d, order_id);
+        json_object_set_new(*body, "visit",
+                            v ? case_json_visit(v, desk_elder_find(d, o->subject.elder_id),
+                                                d->utc_offset_minutes)
+                              : json_null());
         json_object_set_new(*body, "case",
                             c && case_rules_may_read(c, role)
                                 ? case_json_summary(c, d->watermark, d->utc_offset_minutes)
@@ -702,4 +723,97 @@ done:
     pthread_mutex_unlock(&d->lock);
     free(rows);
     return status;
+}
+
+int desk_ops_proof(desk *d, const cw_role *role, const char *order_id, json_t **body)
+{
+    pthread_mutex_lock(&d->lock);
+    const desk_order *o = desk_order_find(d, order_id);
+    int visible = o && (role->kind != CW_ROLE_STREET ||
+                        strcmp(o->subject.street_id, role->street_id) == 0);
+    pthread_mutex_unlock(&d->lock);
+    if (!visible)
+        return not_found(body, "finalized order");
+    if (!d->ledger_dir[0])
+        return fail(body, 503, "unavailable", "this desk has no ledger (desk.ledger_dir)", "");
+    ledger_log_options opt = {0};
+    ledger_log *log = NULL;
+    ledger_key *key = NULL;
+    json_t *proof = NULL;
+    char err[512], msg[512];
+    int status;
+    if (ledger_log_open(d->ledger_dir, &opt, &log, err, sizeof(err)) != 0) {
+        cw_log_warn("cannot open the ledger", "error", err, NULL);
+        return fail(body, 503, "unavailable", "the ledger cannot be read now", "");
+    }
+    if (ledger_inclusion_proof_json(log, order_id, &proof, err, sizeof(err)) != LEDGER_AUDIT_OK) {
+        status = fail(body, 409, "not_yet", err, "");
+        goto done;
+    }
+    if (d->ledger_key[0] && ledger_key_load(d->ledger_key, 0, &key, err, sizeof(err)) != 0) {
+        cw_log_warn("cannot read the ledger's public key", "error", err, NULL);
+        status = fail(body, 503, "unavailable", "the ledger's key cannot be read", "");
+        goto done;
+    }
+    int ok = ledger_check_inclusion_proof(proof, key, msg, sizeof(msg)) == LEDGER_AUDIT_OK;
+    *body = json_pack("{s:O, s:b, s:b, s:s}", "proof", proof, "verified", ok, "signature_checked",
+                      key != NULL, "message", msg);
+    status = 200;
+done:
+    json_decref(proof);
+    ledger_key_free(key);
+    ledger_log_close(log);
+    return status;
+}
+
+int desk_ops_whoami(const cw_role *role, json_t **body)
+{
+    *body = json_pack("{s:s, s:o, s:s}", "role", cw_role_kind_name(role->kind), "street_id",
+                      role->kind == CW_ROLE_STREET ? json_string(role->street_id) : json_null(),
+                      "label", role->label);
+    return 200;
+}
+
+int desk_ops_caregivers(desk *d, const cw_role *role, json_t **body)
+{
+    json_t *frozen = json_array(), *active = json_array();
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < d->statuses.count; i++) {
+        const desk_status_change *c = &d->statuses.items[i];
+        int latest = 1;
+        for (size_t j = i + 1; j < d->statuses.count && latest; j++)
+            latest = strcmp(d->statuses.items[j].caregiver_id, c->caregiver_id) != 0;
+        if (!latest)
+            continue;
+        char case_id[DESK_CASE_ID_MAX];
+        snprintf(case_id, sizeof(case_id), "freeze:%s", c->caregiver_id);
+        const desk_case *fc = case_book_find(&d->book, case_id);
+        if (role->kind == CW_ROLE_STREET && !(fc && case_rules_may_read(fc, role)))
+            continue;
+        json_t *item = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "caregiver_id",
+                                 c->caregiver_id, "status", c->status, "reason", c->reason,
+                                 "order_id",
+                                 c->order_id[0] ? json_string(c->order_id) : json_null(), "at",
+                                 case_json_time(c->at, d->utc_offset_minutes), "case_id",
+                                 fc && fc->visible ? json_string(fc->id) : json_null());
+        json_array_append_new(strcmp(c->status, "FROZEN") == 0 ? frozen : active, item);
+    }
+    pthread_mutex_unlock(&d->lock);
+    json_array_extend(frozen, active);
+    json_decref(active);
+    *body = json_pack("{s:o}", "caregivers", frozen);
+    return 200;
+}
+
+int desk_ops_unfreeze(desk *d, const cw_role *role, const char *caregiver_id,
+                      const char *authorization, json_t *request, json_t **body)
+{
+    char path[128];
+    if (role->kind != CW_ROLE_ADMIN)
+        return fail(body, 403, "forbidden", "only an admin key unfreezes", "");
+    if (!d->ingest_url[0])
+        return fail(body, 503, "unavailable", "this desk has no ingest (desk.ingest_url)", "");
+    snprintf(path, sizeof(path), "/v1/caregivers/%s/unfreeze", caregiver_id);
+    int status = ingest_proxy_post(d->ingest_url, path, authorization, request, 10, body);
+    return status < 0 ? 502 : status;
 }

@@ -47,6 +47,17 @@ int desk_ops_changes(desk *d, const cw_role *role, const char *street_id, const 
 int desk_ops_caregiver(desk *d, const cw_role *role, const char *caregiver_id, json_t **body);
 int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const char *from,
                    const char *to, const char *by, json_t **body);
+/* The inclusion proof of the order's ledger entry (desk.ledger_dir),
+ * checked before it is served: {proof, verified, message}. */
+int desk_ops_proof(desk *d, const cw_role *role, const char *order_id, json_t **body);
+/* {role, street_id, label} of the key. */
+int desk_ops_whoami(const cw_role *role, json_t **body);
+/* The caregivers the desk knows a status of (frozen first), for a street
+ * those whose freeze case is its street's. */
+int desk_ops_caregivers(desk *d, const cw_role *role, json_t **body);
+/* An admin's unfreeze, passed on to ingest with the admin's key. */
+int desk_ops_unfreeze(desk *d, const cw_role *role, const char *caregiver_id,
+                      const char *authorization, json_t *request, json_t **body);
 /* Whether the desk is rebuilt and streaming. */
 int desk_ops_ready(desk *d);
 

@@ -60,7 +60,7 @@ static int read_alert(desk *d, const rd_kafka_message_t *m)
         return 0;
     }
     rc = case_record_add(&d->out, &ev, err, sizeof(err));
-    if (rc == 0 && case_book_apply(&d->book, &ev) != 1)
+    if (rc == 0 && (case_book_apply(&d->book, &ev) != 1 || desk_note_applied(d, &ev) != 0))
         rc = -1;
     if (rc == 0) {
         cw_counter_add(d->events_out, CW_LABELS(case_action_name(ev.action)), 1);
@@ -74,14 +74,18 @@ static void read_check(desk *d, const rd_kafka_message_t *m)
 {
     char err[256];
     int64_t at;
-    if (case_record_decode_check_at(m->payload, m->len, &at, err, sizeof(err)) != 0) {
+    int of_event;
+    if (case_record_decode_check_at(m->payload, m->len, &at, &of_event, err, sizeof(err)) != 0) {
         /* Only the clock reads visit.checks: the checkers letter what they
          * cannot read, and an unreadable verdict moves no time. */
         count_in(d, m, "undecodable");
         return;
     }
-    desk_clock_read(&d->clock, m->partition, m->offset, at, cw_now_ms());
-    count_in(d, m, "clock");
+    /* The clock is the time of the visit events judged; a verdict on an
+     * order or a month carries another instant (an assignment's receipt,
+     * a month's cutoff), which only the partition's position follows. */
+    desk_clock_read(&d->clock, m->partition, m->offset, of_event ? at : INT64_MIN, cw_now_ms());
+    count_in(d, m, of_event ? "clock" : "position");
 }
 
 static int read_finalized(desk *d, const void *buf, size_t len)
@@ -116,6 +120,16 @@ static int read_status(desk *d, const void *buf, size_t len)
         return 0;
     }
     return desk_status_put(d, &c);
+}
+
+static int read_visit(desk *d, const void *buf, size_t len)
+{
+    char err[256];
+    desk_visit v;
+    visit_rec kind;
+    if (case_record_decode_visit(buf, len, &v, &kind, err, sizeof(err)) != 0)
+        return 0; /* the checkers letter what they cannot read */
+    return desk_visit_merge(d, &v, kind);
 }
 
 static int read_elder(desk *d, const void *buf, size_t len)
@@ -155,6 +169,11 @@ static int restore_finalized(void *ud, const rd_kafka_message_t *m)
 static int restore_elder(void *ud, const rd_kafka_message_t *m)
 {
     return read_elder(ud, m->payload, m->len);
+}
+
+static int restore_visit(void *ud, const rd_kafka_message_t *m)
+{
+    return read_visit(ud, m->payload, m->len);
 }
 
 static int restore_change(void *ud, const rd_kafka_message_t *m)
@@ -222,11 +241,12 @@ int desk_restore(desk *d)
 {
     char err[512];
     rd_kafka_topic_partition_list_t *elder_ends = NULL, *order_ends = NULL, *case_ends = NULL;
-    rd_kafka_topic_partition_list_t *change_ends = NULL, *status_ends = NULL;
+    rd_kafka_topic_partition_list_t *change_ends = NULL, *status_ends = NULL, *visit_ends = NULL;
     rd_kafka_topic_partition_list_t *alerts = NULL, *checks = NULL, *all = NULL;
     int rc = -1;
     atomic_store(&d->ready, 0);
     cw_outbox_clear(&d->out);
+    d->applied_count = 0;
     desk_books_free(d);
     case_book_init(&d->book);
     long n_cases = cw_kafka_read_to_end(d->cfg, DESK_TOPIC_CASES, restore_case_event, d,
@@ -245,7 +265,10 @@ int desk_restore(desk *d)
                                     : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_STATUS,
                                                            restore_status, d, &status_ends, err,
                                                            sizeof(err));
-    if (n_statuses < 0) {
+    long n_visits = n_statuses < 0 ? -1
+                                   : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_VISITS, restore_visit,
+                                                          d, &visit_ends, err, sizeof(err));
+    if (n_visits < 0) {
         cw_log_error("cannot rebuild from Kafka", "error", err, NULL);
         goto done;
     }
@@ -261,23 +284,24 @@ int desk_restore(desk *d)
     d->watermark = INT64_MIN;
     all = rd_kafka_topic_partition_list_new(alerts->cnt + checks->cnt + elder_ends->cnt +
                                             order_ends->cnt + change_ends->cnt +
-                                            status_ends->cnt);
+                                            status_ends->cnt + visit_ends->cnt);
     add_all(all, alerts);
     add_all(all, checks);
     add_all(all, elder_ends);
     add_all(all, order_ends);
     add_all(all, change_ends);
     add_all(all, status_ends);
+    add_all(all, visit_ends);
     rd_kafka_resp_err_t e = rd_kafka_assign(d->consumer, all);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         cw_log_error("cannot assign the inputs", "error", rd_kafka_err2str(e), NULL);
         goto done;
     }
-    char counts[240];
+    char counts[320];
     snprintf(counts, sizeof(counts),
              "%ld case events, %ld elders, %ld finalized orders, %ld order changes, %ld caregiver "
-             "statuses",
-             n_cases, n_elders, n_orders, n_changes, n_statuses);
+             "statuses, %ld visit records",
+             n_cases, n_elders, n_orders, n_changes, n_statuses, n_visits);
     cw_log_info("rebuilt from Kafka", "read", counts, NULL);
     atomic_store(&d->ready, 1);
     rc = 0;
@@ -292,6 +316,8 @@ done:
         rd_kafka_topic_partition_list_destroy(change_ends);
     if (status_ends)
         rd_kafka_topic_partition_list_destroy(status_ends);
+    if (visit_ends)
+        rd_kafka_topic_partition_list_destroy(visit_ends);
     if (alerts)
         rd_kafka_topic_partition_list_destroy(alerts);
     if (checks)
@@ -303,6 +329,36 @@ done:
 
 /* ---- publishing ---------------------------------------------------------------- */
 
+int desk_note_applied(desk *d, const case_event *ev)
+{
+    if (d->applied_count == d->applied_cap) {
+        size_t cap = d->applied_cap ? d->applied_cap * 2 : 64;
+        struct desk_applied *grown = realloc(d->applied, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        d->applied = grown;
+        d->applied_cap = cap;
+    }
+    struct desk_applied *a = &d->applied[d->applied_count++];
+    memcpy(a->case_id, ev->case_id, sizeof(a->case_id));
+    a->seq = ev->seq;
+    return 0;
+}
+
+/* The noted events, now committed, to the live feed. */
+static void feed_applied(desk *d)
+{
+    for (size_t i = 0; i < d->applied_count; i++) {
+        const desk_case *c = case_book_find(&d->book, d->applied[i].case_id);
+        int seq = d->applied[i].seq;
+        if (c && seq >= 1 && (size_t)seq <= c->event_count &&
+            live_feed_push(&d->feed, c, &c->events[seq - 1], d->watermark,
+                           d->utc_offset_minutes) != 0)
+            cw_log_warn("the live feed is out of memory: an event is not shown live", NULL);
+    }
+    d->applied_count = 0;
+}
+
 int desk_publish(desk *d, const rd_kafka_topic_partition_list_t *offsets)
 {
     char err[512];
@@ -312,8 +368,11 @@ int desk_publish(desk *d, const rd_kafka_topic_partition_list_t *offsets)
     if (rc == CW_TXN_OK)
         rc = cw_txn_commit(d->producer, d->consumer, offsets, err, sizeof(err));
     cw_outbox_clear(&d->out);
-    if (rc == CW_TXN_OK)
+    if (rc == CW_TXN_OK) {
+        feed_applied(d);
         return 0;
+    }
+    d->applied_count = 0;
     if (rc == CW_TXN_ABORTED) {
         cw_log_warn("transaction aborted; rebuilding from Kafka", "error", err, NULL);
         return 1;
@@ -374,7 +433,7 @@ static int escalate_due(desk *d)
         if (case_rules_escalation(due[i], cw_now_ms(), &ev) != 0)
             return -1;
         int rc = case_record_add(&d->out, &ev, err, sizeof(err));
-        if (rc == 0 && case_book_apply(&d->book, &ev) != 1)
+        if (rc == 0 && (case_book_apply(&d->book, &ev) != 1 || desk_note_applied(d, &ev) != 0))
             rc = -1;
         if (rc == 0)
             cw_counter_add(d->events_out, CW_LABELS(case_action_name(ev.action)), 1);
@@ -421,6 +480,8 @@ static int handle_batch(desk *d, rd_kafka_message_t **msgs, ssize_t n)
             rc = read_change(d, m->payload, m->len);
         else if (strcmp(topic, DESK_TOPIC_STATUS) == 0)
             rc = read_status(d, m->payload, m->len);
+        else if (strcmp(topic, DESK_TOPIC_VISITS) == 0)
+            rc = read_visit(d, m->payload, m->len);
         if (rc != 0)
             return -1;
     }

@@ -51,6 +51,15 @@ static const cw_cfg_spec desk_spec[] = {
      .max = 1, .help = "share of VALID finalized orders drawn for a telephone call-back"},
     {.key = "desk.callback_seed", .type = CW_CFG_INT, .default_value = "1", .min = 0,
      .max = 9007199254740991.0, .help = "seed of the call-back draw (the same seed, the same list)"},
+    {.key = "desk.ledger_dir", .type = CW_CFG_STRING, .default_value = "",
+     .help = "the ledger-writer's ledger directory, read only, for inclusion proofs (empty: "
+             "GET /v1/orders/{id}/proof answers 503)"},
+    {.key = "desk.ledger_public_key", .type = CW_CFG_STRING, .default_value = "",
+     .help = "the ledger's public key (PEM): proofs are checked against it before they are "
+             "served (empty: checked without the signature)"},
+    {.key = "desk.ingest_url", .type = CW_CFG_STRING, .default_value = "http://127.0.0.1:8080",
+     .help = "ingest's API, to which an admin's unfreeze from the console is passed on (empty: "
+             "none)"},
     {.key = "stream.group_id", .type = CW_CFG_STRING,
      .default_value = "carewatch-supervision-desk",
      .help = "consumer group whose offsets the desk's transactions commit"},
@@ -95,6 +104,9 @@ static int load_settings(desk *d, const cw_config *cfg)
     d->callback_share = cw_config_double(cfg, "desk.callback_share");
     d->callback_seed = (uint64_t)cw_config_int(cfg, "desk.callback_seed");
     d->utc_offset_minutes = (int)cw_config_int(cfg, "time.utc_offset_minutes");
+    d->ledger_dir = cw_config_str(cfg, "desk.ledger_dir");
+    d->ledger_key = cw_config_str(cfg, "desk.ledger_public_key");
+    d->ingest_url = cw_config_str(cfg, "desk.ingest_url");
     d->group_id = cw_config_str(cfg, "stream.group_id");
     d->transactional_id = cw_config_str(cfg, "stream.transactional_id");
     d->clock.lateness_ms = cw_config_int(cfg, "stream.allowed_lateness_minutes") * 60000;
@@ -186,7 +198,7 @@ int main(int argc, char **argv)
         return start == CW_SERVICE_EXIT_OK ? 0 : 2;
     desk *d = calloc(1, sizeof(*d));
     int rc = 1;
-    if (d && pthread_mutex_init(&d->lock, NULL) == 0) {
+    if (d && pthread_mutex_init(&d->lock, NULL) == 0 && live_feed_init(&d->feed) == 0) {
         case_book_init(&d->book);
         if (load_settings(d, svc.cfg) != 0)
             rc = 2;
@@ -195,6 +207,8 @@ int main(int argc, char **argv)
         desk_books_free(d);
         cw_outbox_free(&d->out);
         cw_key_table_free(&d->keys);
+        free(d->applied);
+        live_feed_free(&d->feed);
         pthread_mutex_destroy(&d->lock);
     }
     free(d);
