@@ -14,7 +14,15 @@
  *                                      empty: every street): what the provider may order
  *   cw:order:<order_id>          hash  elder_id caregiver_id provider_id service_type
  *                                      scheduled_start (ms) scheduled_minutes
- *                                      street_id community_id
+ *                                      street_id community_id person_id
+ *                                      revision status (CANCELLED or "") of its latest
+ *                                      revision (docs/maintenance.md; an older revision
+ *                                      never overwrites a newer one)
+ *                                      final (the ledger-writer: its status once final)
+ *   cw:change:<order_id>         hash  the change waiting for the street's approval
+ *                                      (ingest; rebuilt from orders.changes)
+ *   cw:visited:<order_id>        string  set once ingest accepted a check-in of the order
+ *                                      (rebuilt from visit.events)
  *   cw:elder_status:<elder_id>   hash  "<from>|<status>|<to or ->" -> received_at
  *                                      (elder_status.h: every period posted)
  *   cw:cgstate:<caregiver_id>    hash  status (ACTIVE|FROZEN) reason order_id at
@@ -33,6 +41,8 @@
 #define CW_KEY_CONTRACT "cw:contract:%s"
 #define CW_KEY_PROVIDER_CONTRACTS "cw:provider_contracts:%s"
 #define CW_KEY_ORDER "cw:order:%s"
+#define CW_KEY_PENDING_CHANGE "cw:change:%s"
+#define CW_KEY_VISITED "cw:visited:%s"
 #define CW_KEY_CGSTATE "cw:cgstate:%s"
 #define CW_KEY_PHOTO "cw:photo:%s"
 /* The order whose evidence first showed a watermark photo or recording

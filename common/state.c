@@ -51,30 +51,90 @@ int cw_state_store_elder(cw_redis_batch *b, avro_value_t *v)
     return 0;
 }
 
+/* The HSET of an order's fields unless a newer revision is stored. */
+static const char STORE_ORDER_SCRIPT[] =
+    "local held = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0') "
+    "if tonumber(ARGV[1]) < held then return 0 end "
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 2)) "
+    "return 1";
+
 int cw_state_store_order(cw_redis_batch *b, avro_value_t *v)
 {
     const char *id, *elder, *caregiver, *provider, *service;
     int64_t start;
     int32_t minutes;
     const char *person;
+    cw_order_revision rev;
     if (cw_av_get_str(v, "order_id", &id) || cw_av_get_str(v, "elder_id", &elder) ||
         cw_av_get_str(v, "caregiver_id", &caregiver) ||
         cw_av_get_str(v, "provider_id", &provider) ||
         cw_av_get_str(v, "service_type", &service) ||
         cw_av_get_long(v, "scheduled_start", &start) ||
         cw_av_get_int(v, "scheduled_minutes", &minutes) ||
-        cw_av_get_opt_str(v, "person_id", &person))
+        cw_av_get_opt_str(v, "person_id", &person) || cw_order_revision_of(v, &rev))
         return -1;
-    char key[CW_KEY_MAX], sstart[24], sminutes[16];
+    char key[CW_KEY_MAX], sstart[24], sminutes[16], srev[16];
     snprintf(key, sizeof(key), CW_KEY_ORDER, id);
     fmt_i64(sstart, sizeof(sstart), start);
     snprintf(sminutes, sizeof(sminutes), "%d", (int)minutes);
-    const char *argv[] = {"HSET", key, "elder_id", elder, "caregiver_id", caregiver,
+    snprintf(srev, sizeof(srev), "%d", rev.revision);
+    const char *argv[] = {"EVAL", STORE_ORDER_SCRIPT, "1", key, srev,
+                          "elder_id", elder, "caregiver_id", caregiver,
                           "provider_id", provider, "service_type", service,
                           "scheduled_start", sstart, "scheduled_minutes", sminutes,
-                          "person_id", person ? person : ""};
+                          "person_id", person ? person : "", "revision", srev,
+                          "status", cw_order_revision_is_cancel(&rev) ? "CANCELLED" : ""};
     cw_redis_batch_add(b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     return 0;
+}
+
+int cw_order_revision_of(avro_value_t *v, cw_order_revision *out)
+{
+    const char *caregiver, *person, *previous, *previous_person;
+    int has_revision, has_change;
+    int32_t revision;
+    avro_value_t change;
+    memset(out, 0, sizeof(*out));
+    if (cw_av_get_str(v, "caregiver_id", &caregiver) ||
+        cw_av_get_opt_str(v, "person_id", &person) ||
+        cw_av_get_long(v, "received_at", &out->received_at) ||
+        cw_av_get_opt_int(v, "revision", &has_revision, &revision) ||
+        cw_av_get_present(v, "change", &has_change, &change))
+        return -1;
+    out->revision = has_revision ? (int)revision : 0;
+    out->stream_key = person != NULL && person[0] != '\0' ? person : caregiver;
+    if (out->revision < 0)
+        return -1;
+    if (out->revision == 0)
+        return 0;
+    if (!has_change || cw_av_get_enum(&change, "kind", &out->kind) ||
+        cw_av_get_str(&change, "reason_code", &out->reason_code) ||
+        cw_av_get_opt_str(&change, "previous_caregiver_id", &previous) ||
+        cw_av_get_opt_str(&change, "previous_person_id", &previous_person) || previous == NULL)
+        return -1;
+    out->previous_stream_key =
+        previous_person != NULL && previous_person[0] != '\0' ? previous_person : previous;
+    return 0;
+}
+
+int cw_order_revision_is_cancel(const cw_order_revision *r)
+{
+    return r->kind != NULL && strcmp(r->kind, "CANCEL") == 0;
+}
+
+int cw_order_revision_subject(const char *order_id, int revision, char *buf, size_t len)
+{
+    int n = revision == 0 ? snprintf(buf, len, "%s", order_id)
+                          : snprintf(buf, len, "%s@%d", order_id, revision);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+cw_revision_copy cw_order_revision_copy(const cw_order_revision *r, const char *message_key)
+{
+    cw_revision_copy c;
+    c.leave = r->previous_stream_key != NULL && strcmp(message_key, r->previous_stream_key) == 0;
+    c.arrive = strcmp(message_key, r->stream_key) == 0 && !cw_order_revision_is_cancel(r);
+    return c;
 }
 
 int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *v)
@@ -617,6 +677,14 @@ int cw_timers_remove(cw_redis *r, const char *service, int partition, const cw_t
     free(argv);
     free(dues);
     return rc;
+}
+
+void cw_timers_cancel(cw_redis_batch *b, const char *service, int partition, const char *member)
+{
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), KEY_TIMERS, service, partition);
+    const char *argv[] = {"ZREM", key, member};
+    cw_redis_batch_add(b, 3, argv);
 }
 
 void cw_timers_free(cw_timer_list *list)

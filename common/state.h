@@ -45,9 +45,49 @@ const char *cw_order_stream_key(const cw_order_state *o);
 
 /* Adds the HSET of an Elder / OrderAssigned record to b (what ingest
  * writes), so a service replaying the topics rebuilds a flushed Redis.
- * 0, or -1 when the record lacks a field. */
+ * An OrderAssigned is stored only when its revision is not older than the
+ * one stored (cw:order's revision field): the latest revision stands
+ * whatever order the topics are read in. 0, or -1 when the record lacks a
+ * field. */
 int cw_state_store_elder(cw_redis_batch *b, avro_value_t *elder);
 int cw_state_store_order(cw_redis_batch *b, avro_value_t *order);
+
+/* Revisions of an order (docs/maintenance.md). A change that takes effect
+ * (a cancel, reschedule or reassign) is published as the order again: an
+ * OrderAssigned with the same order_id, the next revision (1, 2...) and the
+ * change that made it, keyed like any assignment by the (new) caregiver's
+ * stream key; a reassign also by the previous caregiver's. Readers keep
+ * the highest revision. Strings are borrowed from the record. */
+typedef struct {
+    int revision;                    /* 0: the assignment as first posted */
+    const char *kind;                /* CANCEL | RESCHEDULE | REASSIGN; NULL for revision 0 */
+    const char *reason_code;         /* NULL for revision 0 */
+    const char *stream_key;          /* where the order's records go now */
+    const char *previous_stream_key; /* where they went before; NULL for revision 0 */
+    int64_t received_at;             /* when the revision took effect at ingest */
+} cw_order_revision;
+
+/* 0, or -1 when the record lacks a field. */
+int cw_order_revision_of(avro_value_t *order, cw_order_revision *out);
+int cw_order_revision_is_cancel(const cw_order_revision *r);
+
+/* The subject (check_id prefix) of the verdicts about a revision of an
+ * order: "<order_id>" for revision 0, "<order_id>@<revision>" after ('@'
+ * is in no id, so no event id can take it). 0, or -1 when it does not fit
+ * in len (CW_SUBJECT_MAX always fits). */
+#define CW_SUBJECT_MAX 80
+int cw_order_revision_subject(const char *order_id, int revision, char *buf, size_t len);
+
+/* What one copy of a revision, read from the partition of message_key,
+ * means there. Pure. leave: the partition held the previous revision (its
+ * schedule and timers are dropped); arrive: the order is scheduled there
+ * from now on (judged as if assigned so). A reschedule or cancel has one
+ * copy that leaves (and a reschedule's also arrives); a reassign to
+ * another person has two, one of each; revision 0 only arrives. */
+typedef struct {
+    int leave, arrive;
+} cw_revision_copy;
+cw_revision_copy cw_order_revision_copy(const cw_order_revision *r, const char *message_key);
 
 int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *caregiver);
 
@@ -161,6 +201,8 @@ typedef struct {
 int cw_timers_due(cw_redis *r, const char *service, int partition, int64_t before, size_t limit,
                   cw_timer_list *out);
 int cw_timers_remove(cw_redis *r, const char *service, int partition, const cw_timer_list *list);
+/* Adds to b the removal of one timer not fired yet (ZREM). */
+void cw_timers_cancel(cw_redis_batch *b, const char *service, int partition, const char *member);
 void cw_timers_free(cw_timer_list *list);
 
 /* Marks that this service holds state in Redis for one input partition

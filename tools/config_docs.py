@@ -13,7 +13,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(REPO, "docs", "configuration.md")
 SERVICES = ["ingest", "geo-validator", "duration-timer", "overlap-detector", "alert-router",
-            "ledger-writer", "payment-scheduler"]
+            "ledger-writer", "payment-scheduler", "supervision-desk"]
 
 HEADER = """# Configuration
 

@@ -1,5 +1,9 @@
 #include "duration_rules.h"
 
+#include <stdio.h>
+#include <string.h>
+
+#include "state.h"
 #include "timeutil.h"
 
 #define MINUTE_MS 60000.0
@@ -95,4 +99,39 @@ int64_t due_no_checkout(int64_t in_at, const duration_thresholds *t)
 int64_t due_evidence(int64_t out_at, const duration_thresholds *t)
 {
     return out_at + t->evidence_window_ms;
+}
+
+int64_t no_show_start(int64_t due, const duration_thresholds *t)
+{
+    return due - t->no_show_grace_ms;
+}
+
+int no_show_member(const char *order_id, int revision, char *buf, size_t len)
+{
+    char subject[CW_SUBJECT_MAX];
+    if (cw_order_revision_subject(order_id, revision, subject, sizeof(subject)) != 0)
+        return -1;
+    int n = snprintf(buf, len, "NO_SHOW|%s", subject);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int copy_part(char *dst, size_t len, const char *src, size_t n)
+{
+    if (n == 0 || n >= len)
+        return -1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+int timer_member_parse(const char *member, char *rule, size_t rule_len, char *subject,
+                       size_t subject_len, char *order_id, size_t order_len)
+{
+    const char *bar = strchr(member, '|');
+    if (bar == NULL || copy_part(rule, rule_len, member, (size_t)(bar - member)) != 0)
+        return -1;
+    const char *rest = bar + 1, *at = strchr(rest, '@');
+    if (copy_part(subject, subject_len, rest, strlen(rest)) != 0)
+        return -1;
+    return copy_part(order_id, order_len, rest, at ? (size_t)(at - rest) : strlen(rest));
 }

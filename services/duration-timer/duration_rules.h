@@ -5,6 +5,7 @@
 #ifndef DURATION_RULES_H
 #define DURATION_RULES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "check_result.h"
@@ -55,6 +56,21 @@ duration_verdict rule_daily_hours(int64_t day_total_ms, const duration_threshold
 
 /* When each timer is due. */
 int64_t due_no_show(int64_t scheduled_start, const duration_thresholds *t);
+/* The scheduled start a NO_SHOW timer due at `due` was set for: the timer
+ * carries the start of its own revision of the order, whatever revision
+ * the order has when it fires. */
+int64_t no_show_start(int64_t due, const duration_thresholds *t);
+
+/* Timer members: "<RULE>|<subject>". The NO_SHOW timer of a revision of an
+ * order has the revision's subject ("<order_id>", then "<order_id>@<n>":
+ * cw_order_revision_subject), so that each revision's timer is set and
+ * dropped on its own and its verdict has the revision's check id; the
+ * other timers have the order id. 0, or -1 when it does not fit. */
+int no_show_member(const char *order_id, int revision, char *buf, size_t len);
+/* Splits a member into its rule, subject and order id (the subject up to
+ * '@'). 0, or -1 when it is malformed or a part does not fit. */
+int timer_member_parse(const char *member, char *rule, size_t rule_len, char *subject,
+                       size_t subject_len, char *order_id, size_t order_len);
 int64_t due_no_checkout(int64_t in_at, const duration_thresholds *t);
 int64_t due_evidence(int64_t out_at, const duration_thresholds *t);
 

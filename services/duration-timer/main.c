@@ -8,9 +8,19 @@
  *
  * Input: orders.assigned and visit.events, both keyed by caregiver with the
  * same partition count, so one instance owns a caregiver's orders, visits
- * and timers. Redis state of its own:
+ * and timers. An order's revisions (a cancel, reschedule or reassign:
+ * docs/maintenance.md) are taken from their copies on visit.events, in the
+ * caregiver's stream order: the partition of the previous revision drops
+ * that revision's NO_SHOW timer, the partition of the new one sets the new
+ * revision's (none for a cancel), so each partition's timers follow its own
+ * stream whatever the speed of the others. Redis state of its own:
  *   cw:dt:visit:<order_id>  hash in_at in_event out_at out_event caregiver_id
- *                           (the first check-in and check-out processed)
+ *                           (the first check-in and check-out processed),
+ *                           left0 (revision 1 left the original assignment's
+ *                           partition: that assignment's NO_SHOW timer,
+ *                           set again should orders.assigned be read late,
+ *                           does not fire), cancelled (no timer of the order
+ *                           fires)
  *   cw:dt:day:<caregiver>:<day>  hash order_id -> visit length in ms, the
  *                           caregiver's visits of one service day (days
  *                           since 1970-01-01 in the service zone)
@@ -18,7 +28,8 @@
  *                           judged: DAILY_HOURS_EXCEEDED depends on which
  *                           visits were known then, and a replay after a
  *                           crash must repeat it
- *   cw:timers:duration-timer:<partition>  "<RULE>|<order_id>" by due time */
+ *   cw:timers:duration-timer:<partition>  "<RULE>|<order_id>" by due time
+ *                           ("NO_SHOW|<order_id>@<revision>" for a revision) */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,15 +69,19 @@ typedef struct {
     int has_in, has_out;
     int64_t in_at, out_at;
     char in_event[CW_ID_MAX], out_event[CW_ID_MAX], caregiver_id[CW_ID_MAX];
+    int cancelled, left0;
 } visit_state;
 
+#define VISIT_FIELD_COUNT 7
+
 /* The visit from the reply of HMGET cw:dt:visit:<order> in_at in_event
- * out_at out_event caregiver_id: 0, or -1 when the reply is not that;
- * missing fields leave has_in/has_out 0. */
+ * out_at out_event caregiver_id cancelled left0: 0, or -1 when the reply is
+ * not that; missing fields leave has_in/has_out 0. */
 static int visit_from_reply(const redisReply *reply, visit_state *v)
 {
     memset(v, 0, sizeof(*v));
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5)
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+        reply->elements != VISIT_FIELD_COUNT)
         return -1;
     redisReply **e = reply->element;
     if (e[0]->type == REDIS_REPLY_STRING && e[1]->type == REDIS_REPLY_STRING) {
@@ -81,6 +96,8 @@ static int visit_from_reply(const redisReply *reply, visit_state *v)
     }
     if (e[4]->type == REDIS_REPLY_STRING)
         snprintf(v->caregiver_id, sizeof(v->caregiver_id), "%s", e[4]->str);
+    v->cancelled = e[5]->type == REDIS_REPLY_STRING;
+    v->left0 = e[6]->type == REDIS_REPLY_STRING;
     return 0;
 }
 
@@ -96,7 +113,7 @@ static int visit_from_reply(const redisReply *reply, visit_state *v)
     "redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4]) "                                             \
     "redis.call('HSETNX', KEYS[2], 'caregiver_id', ARGV[5]) "                                      \
     "return {o, redis.call('HMGET', KEYS[2], 'in_at', 'in_event', 'out_at', 'out_event', "         \
-    "'caregiver_id')}"
+    "'caregiver_id', 'cancelled', 'left0')}"
 
 /* An order and its visit hash, read in one round trip: 1, 0 when the order
  * is unknown, -1 on a Redis error. */
@@ -109,10 +126,10 @@ static int load_order_and_visit(cw_redis *r, const char *order_id, cw_order_stat
     const char *order_argv[2 + CW_STATE_ORDER_FIELD_COUNT] = {"HMGET", order_key};
     for (int i = 0; i < CW_STATE_ORDER_FIELD_COUNT; i++)
         order_argv[2 + i] = cw_state_order_fields[i];
-    const char *visit_argv[] = {"HMGET",  visit_key,   "in_at",       "in_event",
-                                "out_at", "out_event", "caregiver_id"};
+    const char *visit_argv[] = {"HMGET",     visit_key,      "in_at",     "in_event", "out_at",
+                                "out_event", "caregiver_id", "cancelled", "left0"};
     const char *const *cmds[] = {order_argv, visit_argv};
-    const int argcs[] = {2 + CW_STATE_ORDER_FIELD_COUNT, 7};
+    const int argcs[] = {2 + CW_STATE_ORDER_FIELD_COUNT, 2 + VISIT_FIELD_COUNT};
     redisReply *replies[2];
     if (cw_redis_pipeline(r, 2, argcs, cmds, replies) != 0)
         return -1;
@@ -152,21 +169,59 @@ static int record_visit_event(cw_redis *r, const char *order_id, int is_in, int6
     return rc;
 }
 
+/* An assignment on orders.assigned: its NO_SHOW timer. A revision there is
+ * only stored (the order's hash keeps the newest); its copy on visit.events
+ * moves the timers (handle_revision). */
 static int handle_order(duration_ctx *d, const cw_stream_msg *msg, char *reason, size_t len)
 {
     const char *order_id;
     int64_t start;
+    cw_order_revision rev;
     cw_redis_batch b = {0};
     if (cw_av_get_str(msg->value, "order_id", &order_id) ||
         cw_av_get_long(msg->value, "scheduled_start", &start) ||
-        cw_state_store_order(&b, msg->value) != 0) {
+        cw_order_revision_of(msg->value, &rev) || cw_state_store_order(&b, msg->value) != 0) {
         cw_redis_batch_clear(&b);
         snprintf(reason, len, "OrderAssigned lacks a field");
         return CW_REJECT;
     }
     char member[CW_KEY_MAX];
-    snprintf(member, sizeof(member), "NO_SHOW|%s", order_id);
-    cw_checker_add_timer(d->ck, &b, msg->partition, due_no_show(start, &d->t), member);
+    if (rev.revision == 0 && no_show_member(order_id, 0, member, sizeof(member)) == 0)
+        cw_checker_add_timer(d->ck, &b, msg->partition, due_no_show(start, &d->t), member);
+    return cw_redis_batch_exec(d->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
+}
+
+/* A revision's copy on visit.events, at its place in the caregiver's
+ * stream (cw_order_revision_copy): the partition that held the previous
+ * revision drops its NO_SHOW timer; the partition of the new one sets the
+ * new revision's; a cancel marks the order, so that none of its timers
+ * fires. */
+static int handle_revision(duration_ctx *d, const cw_stream_msg *msg, char *reason, size_t len)
+{
+    const char *order_id;
+    int64_t start;
+    cw_order_revision rev;
+    cw_redis_batch b = {0};
+    if (cw_av_get_str(msg->value, "order_id", &order_id) ||
+        cw_av_get_long(msg->value, "scheduled_start", &start) ||
+        cw_order_revision_of(msg->value, &rev) || cw_state_store_order(&b, msg->value) != 0) {
+        cw_redis_batch_clear(&b);
+        snprintf(reason, len, "OrderAssigned lacks a field");
+        return CW_REJECT;
+    }
+    cw_revision_copy copy = cw_order_revision_copy(&rev, msg->key);
+    char key[CW_KEY_MAX], member[CW_KEY_MAX];
+    snprintf(key, sizeof(key), "cw:dt:visit:%s", order_id);
+    const char *left0[] = {"HSET", key, "left0", "1"};
+    const char *cancelled[] = {"HSET", key, "cancelled", rev.reason_code};
+    if (copy.leave && rev.revision == 1)
+        cw_redis_batch_add(&b, 4, left0);
+    if (cw_order_revision_is_cancel(&rev))
+        cw_redis_batch_add(&b, 4, cancelled);
+    if (copy.leave && no_show_member(order_id, rev.revision - 1, member, sizeof(member)) == 0)
+        cw_timers_cancel(&b, SERVICE, msg->partition, member);
+    if (copy.arrive && no_show_member(order_id, rev.revision, member, sizeof(member)) == 0)
+        cw_checker_add_timer(d->ck, &b, msg->partition, due_no_show(start, &d->t), member);
     return cw_redis_batch_exec(d->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
 }
 
@@ -247,7 +302,10 @@ static int handle_visit(duration_ctx *d, const cw_stream_msg *msg, cw_outbox *ou
     }
     cw_redis_batch b = {0};
     char member[CW_KEY_MAX];
-    if (is_in && strcmp(v.in_event, event_id) == 0) {
+    if (v.cancelled) {
+        /* A check-in that raced its order's cancel: no timer of a cancelled
+         * order fires (ingest refuses visits of a cancelled order). */
+    } else if (is_in && strcmp(v.in_event, event_id) == 0) {
         snprintf(member, sizeof(member), "NO_CHECKOUT|%s", order_id);
         cw_checker_add_timer(d->ck, &b, msg->partition, due_no_checkout(v.in_at, &d->t), member);
     } else if (!is_in && strcmp(v.out_event, event_id) == 0) {
@@ -270,8 +328,14 @@ static int duration_handle(void *user_data, const cw_stream_msg *msg, cw_outbox 
 {
     duration_ctx *d = user_data;
     const char *name = msg->schema->name;
-    if (strcmp(name, "OrderAssigned") == 0 && strcmp(msg->topic, "visit.events") == 0)
-        return CW_HANDLED; /* the overlap-detector's copy; orders.assigned has it */
+    if (strcmp(name, "OrderAssigned") == 0 && strcmp(msg->topic, "visit.events") == 0) {
+        /* A copy: orders.assigned has the assignment; a revision is taken
+         * here, in the caregiver's stream order. */
+        cw_order_revision rev;
+        if (cw_order_revision_of(msg->value, &rev) == 0 && rev.revision == 0)
+            return CW_HANDLED;
+        return handle_revision(d, msg, reason, len);
+    }
     if (strcmp(name, "OrderAssigned") == 0)
         return handle_order(d, msg, reason, len);
     if (strcmp(name, "VisitEvent") == 0)
@@ -294,14 +358,12 @@ static int duration_handle(void *user_data, const cw_stream_msg *msg, cw_outbox 
 static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out)
 {
     duration_ctx *d = user_data;
-    char rule[32];
-    const char *bar = strchr(member, '|');
-    if (bar == NULL || (size_t)(bar - member) >= sizeof(rule)) {
+    char rule[32], subject[CW_SUBJECT_MAX], order_id[CW_ID_MAX];
+    if (timer_member_parse(member, rule, sizeof(rule), subject, sizeof(subject), order_id,
+                           sizeof(order_id)) != 0) {
         cw_log_warn("ignoring a malformed timer", "timer", member, NULL);
         return CW_HANDLED;
     }
-    snprintf(rule, sizeof(rule), "%.*s", (int)(bar - member), member);
-    const char *order_id = bar + 1;
     cw_order_state order;
     visit_state v;
     int found = load_order_and_visit(d->ck->redis, order_id, &order, &v);
@@ -311,10 +373,16 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
         cw_log_warn("timer of an unknown order dropped", "timer", member, NULL);
         return CW_HANDLED;
     }
+    if (v.cancelled)
+        return CW_HANDLED; /* a cancelled order: nothing is owed, nothing fires */
+    if (v.left0 && strcmp(rule, "NO_SHOW") == 0 && strcmp(subject, order_id) == 0)
+        return CW_HANDLED; /* the original assignment's, set after its revision left */
     int rc;
     if (strcmp(rule, "NO_SHOW") == 0) {
-        duration_verdict verdict = rule_no_show(v.has_in, v.in_at, order.scheduled_start, &d->t);
-        rc = cw_check_emit_verdict(out, SERVICE, order_id, "NO_SHOW", &verdict, order_id,
+        /* The revision's own start (the order may have moved on since). */
+        duration_verdict verdict =
+            rule_no_show(v.has_in, v.in_at, no_show_start(due, &d->t), &d->t);
+        rc = cw_check_emit_verdict(out, SERVICE, subject, "NO_SHOW", &verdict, order_id,
                                    order.caregiver_id, v.has_in ? v.in_event : NULL, due);
     } else if (strcmp(rule, "NO_CHECKOUT") == 0 && v.has_in) {
         duration_verdict verdict = rule_no_checkout(v.in_at, v.has_out, v.out_at, &d->t);

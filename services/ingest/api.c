@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "access_rules.h"
+#include "api_internal.h"
 #include "batch_session.h"
 #include "elder_status.h"
 #include "json_fields.h"
@@ -16,7 +17,6 @@
 #include "state.h"
 #include "timeutil.h"
 
-#define MAX_RECORDS 5 /* a visit event and its (up to) four intake checks */
 
 static const char *const request_names[] = {"elder",    "caregiver", "contract", "order",
                                             "check-in", "check-out", "evidence"};
@@ -46,26 +46,15 @@ void ingest_ctx_destroy(ingest_ctx *ctx)
         pthread_mutex_destroy(&ctx->id_locks[i]);
 }
 
-/* Where one request's I/O goes: straight to Redis and Kafka, or, for a
- * line of a batch, through the batch's session (batch_session.h). */
-typedef struct {
-    ingest_ctx *ctx;
-    cw_redis *redis; /* the calling thread's connection */
-    batch_session *batch; /* NULL for a single request */
-    /* The provider's contract index (HVALS), read once per request or batch
-     * (load_cover); freed by the request's or batch's end. */
-    redisReply *contracts;
-    size_t line;
-} api_call;
 
-static api_call single_call(ingest_ctx *ctx)
+api_call api_single_call(ingest_ctx *ctx)
 {
     /* NULL when out of memory: every command on it then fails as
      * "unavailable". */
     return (api_call){.ctx = ctx, .redis = cw_redis_per_thread_get(&ctx->redis)};
 }
 
-static pthread_mutex_t *id_lock(ingest_ctx *ctx, const char *id)
+pthread_mutex_t *api_id_lock(ingest_ctx *ctx, const char *id)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)id; *p; p++)
@@ -73,7 +62,7 @@ static pthread_mutex_t *id_lock(ingest_ctx *ctx, const char *id)
     return &ctx->id_locks[h % ID_LOCK_STRIPES];
 }
 
-static int unavailable(api_error *err, const char *what)
+int api_unavailable(api_error *err, const char *what)
 {
     return api_fail(err, 503, "unavailable", "", "%s is unavailable; nothing was accepted, retry",
                     what);
@@ -85,13 +74,8 @@ static int unavailable(api_error *err, const char *what)
 
 /* ---- records waiting to be produced -------------------------------------- */
 
-typedef struct {
-    cw_kafka_record records[MAX_RECORDS];
-    encoded_record encoded[MAX_RECORDS];
-    size_t count;
-} outbox;
 
-static void outbox_free(outbox *box)
+void api_outbox_free(outbox *box)
 {
     for (size_t i = 0; i < box->count; i++)
         free(box->encoded[i].data);
@@ -99,7 +83,7 @@ static void outbox_free(outbox *box)
 }
 
 /* Takes ownership of rec->data. */
-static void outbox_add(outbox *box, const char *topic, const char *key, encoded_record rec)
+void api_outbox_add(outbox *box, const char *topic, const char *key, encoded_record rec)
 {
     size_t i = box->count++;
     box->encoded[i] = rec;
@@ -112,7 +96,7 @@ static void outbox_add(outbox *box, const char *topic, const char *key, encoded_
 
 /* The record added last, once more to another topic (same bytes, owned
  * by its first entry). */
-static void outbox_add_again(outbox *box, const char *topic)
+void api_outbox_add_again(outbox *box, const char *topic)
 {
     size_t i = box->count++;
     box->encoded[i] = (encoded_record){0};
@@ -121,18 +105,18 @@ static void outbox_add_again(outbox *box, const char *topic)
 }
 
 /* A batch's line keeps its records for the batch's one send. */
-static int outbox_send(api_call *call, outbox *box, api_error *err)
+int api_outbox_send(api_call *call, outbox *box, api_error *err)
 {
     int rc = call->batch
                  ? batch_session_add_records(call->batch, call->line, box->records, box->count)
                  : cw_producer_send_sync(call->ctx->producer, box->records, box->count);
-    outbox_free(box);
+    api_outbox_free(box);
     if (rc && call->batch)
         return api_fail(err, 500, "internal", "", "out of memory");
-    return rc ? unavailable(err, "Kafka") : 0;
+    return rc ? api_unavailable(err, "Kafka") : 0;
 }
 
-static int encoding_failed(api_error *err, const char *why)
+int api_encoding_failed(api_error *err, const char *why)
 {
     cw_log_error("record encoding failed", "error", why, NULL);
     return api_fail(err, 500, "internal", "", "could not encode the record");
@@ -153,7 +137,7 @@ static int flush_batch(api_call *call)
 
 /* HMGETs fields of key into values (each at most 128 bytes). Returns 1 when
  * the hash exists, 0 when it does not, -1 when Redis is unreachable. */
-static int load_hash(api_call *call, const char *key, const char *const *fields, size_t n,
+int api_load_hash(api_call *call, const char *key, const char *const *fields, size_t n,
                      char values[][128])
 {
     if (call->batch) {
@@ -187,6 +171,7 @@ static int load_hash(api_call *call, const char *key, const char *const *fields,
 typedef struct {
     char elder_id[128], caregiver_id[128], provider_id[128], service_type[128];
     char person_id[128]; /* "" when the caregiver has none */
+    char status[128];    /* "CANCELLED" once a cancel took effect, else "" */
 } order_row;
 
 /* The key of the order's records on visit.events: the person when the
@@ -198,13 +183,13 @@ static const char *stream_key(const order_row *row)
 
 static int load_order(api_call *call, const char *order_id, order_row *row, api_error *err)
 {
-    static const char *const fields[] = {"elder_id", "caregiver_id", "provider_id",
-                                         "service_type", "person_id"};
-    char key[CW_KEY_MAX], values[5][128];
+    static const char *const fields[] = {"elder_id",  "caregiver_id", "provider_id",
+                                         "service_type", "person_id", "status"};
+    char key[CW_KEY_MAX], values[6][128];
     snprintf(key, sizeof(key), CW_KEY_ORDER, order_id);
-    int found = load_hash(call, key, fields, 5, values);
+    int found = api_load_hash(call, key, fields, 6, values);
     if (found < 0)
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     if (!found)
         return api_fail(err, 404, "unknown_order", "order_id", "order %s is not known", order_id);
     memcpy(row->elder_id, values[0], 128);
@@ -212,12 +197,13 @@ static int load_order(api_call *call, const char *order_id, order_row *row, api_
     memcpy(row->provider_id, values[2], 128);
     memcpy(row->service_type, values[3], 128);
     memcpy(row->person_id, values[4], 128);
+    memcpy(row->status, values[5], 128);
     return 0;
 }
 
 /* An order the role may act on. Another provider's order answers exactly
  * as a missing one: a provider learns nothing of orders not its own. */
-static int load_own_order(api_call *call, const auth_role *role, const char *order_id,
+static int load_own_order(api_call *call, const cw_role *role, const char *order_id,
                           order_row *row, api_error *err)
 {
     if (load_order(call, order_id, row, err))
@@ -234,10 +220,10 @@ static int load_own_order(api_call *call, const auth_role *role, const char *ord
 /* A provider key's order and event ids begin with "<provider_id>:". The
  * answer depends on the id's text only: it says nothing of whether the id
  * is taken. */
-static int check_namespace(const auth_role *role, const char *field, const char *id,
+static int check_namespace(const cw_role *role, const char *field, const char *id,
                            api_error *err)
 {
-    if (role->kind != ROLE_PROVIDER || access_id_in_namespace(role->provider_id, id))
+    if (role->kind != CW_ROLE_PROVIDER || access_id_in_namespace(role->provider_id, id))
         return 0;
     return api_fail(err, 403, "id_namespace", field, "%s must begin with \"%s:\" for this key",
                     field, role->provider_id);
@@ -274,7 +260,7 @@ static int load_cover(api_call *call, const char *provider_id, int64_t day, cons
     return 0;
 }
 
-static void end_call(api_call *call)
+void api_end_call(api_call *call)
 {
     if (call->contracts)
         freeReplyObject(call->contracts);
@@ -284,20 +270,20 @@ static void end_call(api_call *call)
 /* A provider key orders only for elders its contracts serve on the order's
  * service day. An elder of a street none of them serves answers exactly as
  * an unregistered one. */
-static int check_contract_cover(api_call *call, const auth_role *role, const order_req *r,
-                                const char *street_id, api_error *err)
+int api_check_contract_cover(api_call *call, const cw_role *role, int64_t scheduled_start_ms,
+                             const char *elder_id, const char *street_id, api_error *err)
 {
-    if (role->kind != ROLE_PROVIDER)
+    if (role->kind != CW_ROLE_PROVIDER)
         return 0;
-    int64_t day = cw_service_day(r->scheduled_start_ms, SERVICE_DAY_UTC_OFFSET_MINUTES);
+    int64_t day = cw_service_day(scheduled_start_ms, SERVICE_DAY_UTC_OFFSET_MINUTES);
     contract_cover cover;
     if (load_cover(call, role->provider_id, day, street_id, &cover))
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     if (cover == COVER_SERVED)
         return 0;
     if (cover == COVER_OTHER_STREET)
         return api_fail(err, 422, "unknown_elder", "elder_id", "elder %s is not registered",
-                        r->elder_id);
+                        elder_id);
     char date[16];
     cw_date_format(day, date, sizeof(date));
     return api_fail(err, 422, "no_contract", "scheduled_start",
@@ -307,17 +293,17 @@ static int check_contract_cover(api_call *call, const auth_role *role, const ord
 /* Rights follow the caregiver: once a caregiver works for another provider,
  * the old provider's key may no longer check them in or out (the order is
  * to be reassigned). */
-static int check_caregiver_current(api_call *call, const auth_role *role,
+static int check_caregiver_current(api_call *call, const cw_role *role,
                                    const char *caregiver_id, api_error *err)
 {
     static const char *const fields[] = {"provider_id"};
-    if (role->kind != ROLE_PROVIDER)
+    if (role->kind != CW_ROLE_PROVIDER)
         return 0;
     char key[CW_KEY_MAX], provider[1][128];
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, caregiver_id);
-    int found = load_hash(call, key, fields, 1, provider);
+    int found = api_load_hash(call, key, fields, 1, provider);
     if (found < 0)
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     if (found && strcmp(provider[0], role->provider_id) == 0)
         return 0;
     return api_fail(err, 403, "caregiver_moved", "caregiver_id",
@@ -327,7 +313,7 @@ static int check_caregiver_current(api_call *call, const auth_role *role,
 
 /* ---- idempotency -------------------------------------------------------- */
 
-static void content_hash(json_t *body, char hex[65])
+void api_content_hash(json_t *body, char hex[65])
 {
     unsigned char digest[32];
     char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
@@ -349,12 +335,12 @@ static int idempotency_check(api_call *call, const char *kind, const char *id, c
         int unwritten = 0;
         found = batch_session_lookup_string(call->batch, key, stored, sizeof(stored), &unwritten);
         if (unwritten && flush_batch(call) != 0)
-            return unavailable(err, "Kafka or Redis");
+            return api_unavailable(err, "Kafka or Redis");
     }
     if (found == 2)
         found = cw_redis_get_string(call->redis, key, stored, sizeof(stored));
     if (found < 0)
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     *state = !found ? IDEM_NEW : strcmp(stored, hash) == 0 ? IDEM_DUPLICATE : IDEM_CONFLICT;
     return 0;
 }
@@ -390,18 +376,18 @@ static int resolve_idempotency(api_call *call, const char *kind, const char *id,
 
 /* A batch's line keeps its writes for after the batch's records were
  * acknowledged (and its later lines see them at once). */
-static int redis_commit(api_call *call, cw_redis_batch *b, api_error *err)
+int api_redis_commit(api_call *call, cw_redis_batch *b, api_error *err)
 {
     if (call->batch)
         return batch_session_add_writes(call->batch, call->line, b)
                    ? api_fail(err, 500, "internal", "", "out of memory")
                    : 0;
-    return cw_redis_batch_exec(call->redis, b) ? unavailable(err, "Redis") : 0;
+    return cw_redis_batch_exec(call->redis, b) ? api_unavailable(err, "Redis") : 0;
 }
 
 /* ---- reference data ------------------------------------------------------ */
 
-static void fmt_i64(char *buf, size_t len, int64_t v)
+void api_fmt_i64(char *buf, size_t len, int64_t v)
 {
     snprintf(buf, len, "%lld", (long long)v);
 }
@@ -418,19 +404,19 @@ static int submit_elder(api_call *call, json_t *body, const char *hash, api_outc
         return early > 0 ? 0 : -1;
     encoded_record rec;
     if (record_elder(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
-        return encoding_failed(err, e);
+        return api_encoding_failed(err, e);
     outbox box = {0};
-    outbox_add(&box, "ref.elders", r.elder_id, rec);
-    if (outbox_send(call, &box, err))
+    api_outbox_add(&box, "ref.elders", r.elder_id, rec);
+    if (api_outbox_send(call, &box, err))
         return -1;
     char key[CW_KEY_MAX], lat[32], lon[32], visits[24], minutes[24], geofence[24] = "";
     snprintf(key, sizeof(key), CW_KEY_ELDER, r.elder_id);
     snprintf(lat, sizeof(lat), "%.9f", r.lat);
     snprintf(lon, sizeof(lon), "%.9f", r.lon);
-    fmt_i64(visits, sizeof(visits), r.visits_per_month);
-    fmt_i64(minutes, sizeof(minutes), r.minutes_per_visit);
+    api_fmt_i64(visits, sizeof(visits), r.visits_per_month);
+    api_fmt_i64(minutes, sizeof(minutes), r.minutes_per_visit);
     if (r.has_geofence)
-        fmt_i64(geofence, sizeof(geofence), r.geofence_radius_m);
+        api_fmt_i64(geofence, sizeof(geofence), r.geofence_radius_m);
     /* "" clears an earlier version's radius. */
     const char *argv[] = {"HSET",     key,     "street_id", r.street_id, "community_id",
                           r.community_id, "lat", lat, "lon", lon, "crs", crs_name(r.crs),
@@ -439,7 +425,7 @@ static int submit_elder(api_call *call, json_t *body, const char *hash, api_outc
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     idempotency_record(&b, "elder", r.elder_id, hash);
-    return redis_commit(call, &b, err);
+    return api_redis_commit(call, &b, err);
 }
 
 static int submit_caregiver(api_call *call, json_t *body, const char *hash, api_outcome *out,
@@ -457,19 +443,19 @@ static int submit_caregiver(api_call *call, json_t *body, const char *hash, api_
      * partition the caregiver's records go to (cw_order_stream_key), and a
      * caregiver's stream must stay in one. */
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, r.caregiver_id);
-    int found = load_hash(call, key, held_fields, 2, held);
+    int found = api_load_hash(call, key, held_fields, 2, held);
     if (found < 0)
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     if (found && strcmp(held[1], r.person_id ? r.person_id : "") != 0)
         return api_fail(err, 409, "person_fixed", "person_id",
                         "caregiver %s is registered with %s person_id: it cannot change",
                         r.caregiver_id, held[1][0] ? "another" : "no");
     encoded_record rec;
     if (record_caregiver(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
-        return encoding_failed(err, e);
+        return api_encoding_failed(err, e);
     outbox box = {0};
-    outbox_add(&box, "ref.caregivers", r.caregiver_id, rec);
-    if (outbox_send(call, &box, err))
+    api_outbox_add(&box, "ref.caregivers", r.caregiver_id, rec);
+    if (api_outbox_send(call, &box, err))
         return -1;
     const char *argv[] = {"HSET",      key,
                           "provider_id", r.provider_id,
@@ -479,7 +465,7 @@ static int submit_caregiver(api_call *call, json_t *body, const char *hash, api_
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 10, argv);
     idempotency_record(&b, "caregiver", r.caregiver_id, hash);
-    return redis_commit(call, &b, err);
+    return api_redis_commit(call, &b, err);
 }
 
 /* Whether a new version would change a contract's historical flag, as its
@@ -519,9 +505,9 @@ static int submit_contract(api_call *call, json_t *body, const char *hash, api_o
                         "street_ids are too long together (at most %d bytes)",
                         CW_CONTRACT_COVER_MAX - 48);
     snprintf(key, sizeof(key), CW_KEY_CONTRACT, r.contract_id);
-    int found = load_hash(call, key, contract_fields, 2, held_by);
+    int found = api_load_hash(call, key, contract_fields, 2, held_by);
     if (found < 0)
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     int early = resolve_idempotency(call, "contract", r.contract_id, hash, 1, out, err);
     if (early)
         return early > 0 ? 0 : -1;
@@ -538,22 +524,22 @@ static int submit_contract(api_call *call, json_t *body, const char *hash, api_o
                         r.contract_id, r.historical ? "as not" : "as");
     encoded_record rec;
     if (record_contract(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
-        return encoding_failed(err, e);
+        return api_encoding_failed(err, e);
     outbox box = {0};
-    outbox_add(&box, "ref.contracts", r.contract_id, rec);
-    if (outbox_send(call, &box, err))
+    api_outbox_add(&box, "ref.contracts", r.contract_id, rec);
+    if (api_outbox_send(call, &box, err))
         return -1;
     cw_redis_batch b = {0};
     cw_state_write_contract(&b, &row);
     const char *flag_argv[] = {"HSET", key, "historical", r.historical ? "1" : "0"};
     cw_redis_batch_add(&b, 4, flag_argv);
     idempotency_record(&b, "contract", r.contract_id, hash);
-    return redis_commit(call, &b, err);
+    return api_redis_commit(call, &b, err);
 }
 
 /* ---- orders --------------------------------------------------------------- */
 
-static int submit_order(api_call *call, json_t *body, const char *hash, const auth_role *role,
+static int submit_order(api_call *call, json_t *body, const char *hash, const cw_role *role,
                         api_outcome *out, api_error *err)
 {
     static const char *const elder_fields[] = {"street_id", "community_id"};
@@ -563,16 +549,16 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
     if (parse_order(body, &r, err) || check_namespace(role, "order_id", r.order_id, err))
         return -1;
     snprintf(key, sizeof(key), CW_KEY_ELDER, r.elder_id);
-    int found = load_hash(call, key, elder_fields, 2, elder);
+    int found = api_load_hash(call, key, elder_fields, 2, elder);
     if (found < 0)
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     if (!found)
         return api_fail(err, 422, "unknown_elder", "elder_id", "elder %s is not registered",
                         r.elder_id);
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, r.caregiver_id);
-    found = load_hash(call, key, caregiver_fields, 3, caregiver);
+    found = api_load_hash(call, key, caregiver_fields, 3, caregiver);
     if (found < 0)
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     if (!found)
         return api_fail(err, 422, "unknown_caregiver", "caregiver_id",
                         "caregiver %s is not registered", r.caregiver_id);
@@ -580,7 +566,8 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
     if (!auth_may_act_for_provider(role, caregiver[0]))
         return api_fail(err, 422, "unknown_caregiver", "caregiver_id",
                         "caregiver %s is not registered", r.caregiver_id);
-    if (check_contract_cover(call, role, &r, elder[0], err))
+    if (api_check_contract_cover(call, role, r.scheduled_start_ms, r.elder_id, elder[0],
+                                 err))
         return -1;
     int early = resolve_idempotency(call, "order", r.order_id, hash, 0, out, err);
     if (early)
@@ -590,7 +577,7 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
     const char *person = caregiver[2][0] ? caregiver[2] : NULL;
     if (record_order(&r, caregiver[0], certified, person, call->ctx->now_ms(), &rec, e,
                      sizeof(e)))
-        return encoding_failed(err, e);
+        return api_encoding_failed(err, e);
     /* Also into the caregiver's partition of visit.events: the
      * overlap-detector reads assignments and visit events there as one
      * stream in posting order, so a freeze that an assignment causes
@@ -598,30 +585,34 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const au
     outbox box = {0};
     /* Keyed by the person (cw_order_stream_key): one partition holds every
      * registration of one person, so their overlaps are judged in order. */
-    outbox_add(&box, "orders.assigned", person ? person : r.caregiver_id, rec);
-    outbox_add_again(&box, "visit.events");
-    if (outbox_send(call, &box, err))
+    api_outbox_add(&box, "orders.assigned", person ? person : r.caregiver_id, rec);
+    api_outbox_add_again(&box, "visit.events");
+    if (api_outbox_send(call, &box, err))
         return -1;
     char start[24], minutes[24];
-    fmt_i64(start, sizeof(start), r.scheduled_start_ms);
-    fmt_i64(minutes, sizeof(minutes), r.scheduled_minutes);
+    api_fmt_i64(start, sizeof(start), r.scheduled_start_ms);
+    api_fmt_i64(minutes, sizeof(minutes), r.scheduled_minutes);
     snprintf(key, sizeof(key), CW_KEY_ORDER, r.order_id);
     const char *argv[] = {"HSET",         key,        "elder_id",        r.elder_id,
                           "caregiver_id", r.caregiver_id, "provider_id", caregiver[0],
                           "service_type", r.service_type, "scheduled_start", start,
                           "scheduled_minutes", minutes, "street_id", elder[0],
                           "community_id", elder[1], "person_id", caregiver[2]};
+    /* Revision 0, not cancelled (docs/maintenance.md), as
+     * cw_state_store_order writes them. */
+    const char *revision_argv[] = {"HSET", key, "revision", "0", "status", ""};
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+    cw_redis_batch_add(&b, 6, revision_argv);
     idempotency_record(&b, "order", r.order_id, hash);
-    return redis_commit(call, &b, err);
+    return api_redis_commit(call, &b, err);
 }
 
 /* ---- visit events ------------------------------------------------------- */
 
 /* Receipt time: the wall clock live; in replay, the stream clock (largest
  * event time accepted so far, this event's included). */
-static int receipt_time(api_call *call, int64_t at_ms, int64_t *received, api_error *err)
+int api_receipt_time(api_call *call, int64_t at_ms, int64_t *received, api_error *err)
 {
     if (!call->ctx->replay_mode) {
         *received = call->ctx->now_ms();
@@ -638,7 +629,7 @@ static int receipt_time(api_call *call, int64_t at_ms, int64_t *received, api_er
     } else {
         int found = cw_redis_get_string(call->redis, CW_KEY_STREAM_CLOCK, clock, sizeof(clock));
         if (found < 0)
-            return unavailable(err, "Redis");
+            return api_unavailable(err, "Redis");
         stream_clock = found ? strtoll(clock, NULL, 10) : 0;
     }
     *received = stream_clock > at_ms ? stream_clock : at_ms;
@@ -655,7 +646,7 @@ static void advance_stream_clock(api_call *call, cw_redis_batch *b, int64_t at_m
         return;
     }
     char at[24];
-    fmt_i64(at, sizeof(at), at_ms);
+    api_fmt_i64(at, sizeof(at), at_ms);
     const char *argv[] = {"EVAL", STREAM_CLOCK_SCRIPT, "1", CW_KEY_STREAM_CLOCK, at};
     cw_redis_batch_add(b, 5, argv);
 }
@@ -687,7 +678,7 @@ static int claim_hashes(api_call *call, const char *const *keys, size_t n, const
         argcs[2 * i + 1] = 2;
     }
     if (cw_redis_pipeline(call->redis, 2 * n, argcs, cmds, replies))
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     int ok = 1;
     for (size_t i = 0; i < n; i++) {
         const redisReply *held = replies[2 * i + 1];
@@ -698,7 +689,7 @@ static int claim_hashes(api_call *call, const char *const *keys, size_t n, const
     }
     for (size_t i = 0; i < 2 * n; i++)
         freeReplyObject(replies[i]);
-    return ok ? 0 : unavailable(err, "Redis");
+    return ok ? 0 : api_unavailable(err, "Redis");
 }
 
 static int add_intake_check(outbox *box, const intake_verdict *v, const visit_req *r,
@@ -708,8 +699,8 @@ static int add_intake_check(outbox *box, const intake_verdict *v, const visit_re
     char e[256];
     if (record_intake_check(v, r->order_id, r->caregiver_id, r->event_id, r->at_ms, received,
                             &rec, e, sizeof(e)))
-        return encoding_failed(err, e);
-    outbox_add(box, "visit.checks", r->order_id, rec);
+        return api_encoding_failed(err, e);
+    api_outbox_add(box, "visit.checks", r->order_id, rec);
     return 0;
 }
 
@@ -738,8 +729,8 @@ static int build_visit_records(api_call *call, const visit_req *r, const order_r
     order_refs refs = {order->provider_id, order->elder_id, order->caregiver_id};
     encoded_record rec;
     if (record_visit(r, &refs, received, &rec, e, sizeof(e)))
-        return encoding_failed(err, e);
-    outbox_add(box, "visit.events", stream_key(order), rec);
+        return api_encoding_failed(err, e);
+    api_outbox_add(box, "visit.events", stream_key(order), rec);
     for (int i = 0; i < nchecks; i++)
         if (add_intake_check(box, &checks[i], r, received, err))
             return -1;
@@ -747,7 +738,7 @@ static int build_visit_records(api_call *call, const visit_req *r, const order_r
 }
 
 static int submit_visit(api_call *call, visit_kind kind, json_t *body, const char *hash,
-                        const auth_role *role, api_outcome *out, api_error *err)
+                        const cw_role *role, api_outcome *out, api_error *err)
 {
     const char *kind_name = kind == VISIT_CHECK_IN ? "check-in" : "check-out";
     visit_req r;
@@ -761,26 +752,38 @@ static int submit_visit(api_call *call, visit_kind kind, json_t *body, const cha
     if (check_caregiver_current(call, role, r.caregiver_id, err))
         return -1;
     int64_t received;
-    if (receipt_time(call, r.at_ms, &received, err))
+    if (api_receipt_time(call, r.at_ms, &received, err))
         return -1;
     int early = resolve_idempotency(call, "event", r.event_id, hash, 0, out, err);
     if (early)
         return early > 0 ? 0 : -1;
+    if (strcmp(order.status, "CANCELLED") == 0)
+        return api_fail(err, 409, "order_cancelled", "order_id",
+                        "order %s was cancelled: no visit is taken for it", r.order_id);
     outbox box = {0};
     if (build_visit_records(call, &r, &order, received, &box, err)) {
-        outbox_free(&box);
+        api_outbox_free(&box);
         return -1;
     }
-    if (outbox_send(call, &box, err))
+    if (api_outbox_send(call, &box, err))
         return -1;
     cw_redis_batch b = {0};
     idempotency_record(&b, "event", r.event_id, hash);
     advance_stream_clock(call, &b, r.at_ms);
+    if (kind == VISIT_CHECK_IN) {
+        /* A visited order is changed no more (changes.c). A key of its own,
+         * not a field of the order's hash: a later line of a batch that reads
+         * the order need not wait for this write. */
+        char visited[CW_KEY_MAX];
+        snprintf(visited, sizeof(visited), CW_KEY_VISITED, r.order_id);
+        const char *argv[] = {"SET", visited, r.event_id};
+        cw_redis_batch_add(&b, 3, argv);
+    }
     cw_log_debug("visit accepted", "kind", kind_name, "event_id", r.event_id, NULL);
-    return redis_commit(call, &b, err);
+    return api_redis_commit(call, &b, err);
 }
 
-static int submit_evidence(api_call *call, json_t *body, const char *hash, const auth_role *role,
+static int submit_evidence(api_call *call, json_t *body, const char *hash, const cw_role *role,
                            api_outcome *out, api_error *err)
 {
     evidence_req r;
@@ -791,7 +794,7 @@ static int submit_evidence(api_call *call, json_t *body, const char *hash, const
         check_caregiver_current(call, role, order.caregiver_id, err))
         return -1;
     int64_t received;
-    if (receipt_time(call, r.at_ms, &received, err))
+    if (api_receipt_time(call, r.at_ms, &received, err))
         return -1;
     int early = resolve_idempotency(call, "event", r.event_id, hash, 0, out, err);
     if (early)
@@ -813,47 +816,51 @@ static int submit_evidence(api_call *call, json_t *body, const char *hash, const
     order_refs refs = {order.provider_id, order.elder_id, order.caregiver_id};
     encoded_record rec, check;
     if (record_evidence(&r, &refs, received, reused_from, &rec, e, sizeof(e)))
-        return encoding_failed(err, e);
+        return api_encoding_failed(err, e);
     outbox box = {0};
-    outbox_add(&box, "visit.events", stream_key(&order), rec);
+    api_outbox_add(&box, "visit.events", stream_key(&order), rec);
     if (record_intake_check(&reuse, r.order_id, order.caregiver_id, r.event_id, r.at_ms, received,
                             &check, e, sizeof(e))) {
-        outbox_free(&box);
-        return encoding_failed(err, e);
+        api_outbox_free(&box);
+        return api_encoding_failed(err, e);
     }
-    outbox_add(&box, "visit.checks", r.order_id, check);
-    if (outbox_send(call, &box, err))
+    api_outbox_add(&box, "visit.checks", r.order_id, check);
+    if (api_outbox_send(call, &box, err))
         return -1;
     cw_redis_batch b = {0};
     idempotency_record(&b, "event", r.event_id, hash);
     advance_stream_clock(call, &b, r.at_ms);
-    return redis_commit(call, &b, err);
+    return api_redis_commit(call, &b, err);
 }
 
-int request_role_check(request_type type, const auth_role *role, api_error *err)
+int request_role_check(request_type type, const cw_role *role, api_error *err)
 {
     int reference = type == REQ_ELDER || type == REQ_CAREGIVER || type == REQ_CONTRACT;
     if (reference && !auth_may_post_reference(role))
         return api_fail(err, 403, "forbidden", "", "this key may not post reference data");
-    if (!reference && role->kind == ROLE_REGISTRY)
+    if (!reference && role->kind == CW_ROLE_REGISTRY)
         return api_fail(err, 403, "forbidden", "", "this key may post reference data only");
+    if (!reference && !auth_may_post_orders(role))
+        return api_fail(err, 403, "forbidden", "",
+                        "orders and visits come from a provider's, the importer's or an "
+                        "admin's key");
     return 0;
 }
 
 /* Checks common to every record type, then the type's own handling. The
  * caller holds the id's lock. */
-static int submit(api_call *call, request_type type, json_t *body, const auth_role *role,
+static int submit(api_call *call, request_type type, json_t *body, const cw_role *role,
                   api_outcome *out, api_error *err)
 {
     memset(out, 0, sizeof(*out));
     if (atomic_load(&call->ctx->rebuilding))
-        return unavailable(err, "Redis (being rebuilt from Kafka)");
+        return api_unavailable(err, "Redis (being rebuilt from Kafka)");
     if (!json_is_object(body))
         return api_fail(err, 400, "invalid_json", "", "the body must be a JSON object");
     if (request_role_check(type, role, err))
         return -1;
     char hash[65];
-    content_hash(body, hash);
+    api_content_hash(body, hash);
     switch (type) {
     case REQ_ELDER: return submit_elder(call, body, hash, out, err);
     case REQ_CAREGIVER: return submit_caregiver(call, body, hash, out, err);
@@ -875,17 +882,17 @@ static const char *record_id(request_type type, json_t *body)
     return json_is_string(id) ? json_string_value(id) : "";
 }
 
-int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_role *role,
+int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const cw_role *role,
                   api_outcome *out, api_error *err)
 {
-    api_call call = single_call(ctx);
+    api_call call = api_single_call(ctx);
     /* From the idempotency check to the Redis write that records the id,
      * nobody else may handle the same id. */
-    pthread_mutex_t *lock = id_lock(ctx, record_id(type, body));
+    pthread_mutex_t *lock = api_id_lock(ctx, record_id(type, body));
     pthread_mutex_lock(lock);
     int rc = submit(&call, type, body, role, out, err);
     pthread_mutex_unlock(lock);
-    end_call(&call);
+    api_end_call(&call);
     return rc;
 }
 
@@ -902,7 +909,7 @@ ingest_batch *ingest_batch_begin(ingest_ctx *ctx)
     ingest_batch *b = calloc(1, sizeof(*b));
     if (!b)
         return NULL;
-    b->call = single_call(ctx);
+    b->call = api_single_call(ctx);
     b->call.batch = batch_session_new();
     if (!b->call.batch) {
         free(b);
@@ -911,15 +918,15 @@ ingest_batch *ingest_batch_begin(ingest_ctx *ctx)
     return b;
 }
 
-int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body, const auth_role *role)
+int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body, const cw_role *role)
 {
     static const char *const kinds[] = {"elder", "caregiver", "contract", "order",
                                         "event", "event",     "event"};
     char key[CW_KEY_MAX];
     const char *id = record_id(type, body);
-    if (!is_valid_id(id))
+    if (!cw_id_is_valid(id))
         return 0; /* the line is refused before it reads anything */
-    b->locked[id_lock(b->call.ctx, id) - b->call.ctx->id_locks] = 1;
+    b->locked[api_id_lock(b->call.ctx, id) - b->call.ctx->id_locks] = 1;
     snprintf(key, sizeof(key), CW_KEY_IDEMPOTENCY, kinds[type], id);
     int rc = batch_session_want_string(b->call.batch, key);
     json_t *ref;
@@ -941,7 +948,7 @@ int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body, const 
         rc |= batch_session_want_hash(b->call.batch, key);
     }
     /* A provider's check-in or check-out reads its caregiver's provider. */
-    if (role->kind == ROLE_PROVIDER && (type == REQ_CHECK_IN || type == REQ_CHECK_OUT) &&
+    if (role->kind == CW_ROLE_PROVIDER && (type == REQ_CHECK_IN || type == REQ_CHECK_OUT) &&
         json_is_string(ref = json_object_get(body, "caregiver_id"))) {
         snprintf(key, sizeof(key), CW_KEY_CAREGIVER, json_string_value(ref));
         rc |= batch_session_want_hash(b->call.batch, key);
@@ -971,7 +978,7 @@ int ingest_batch_prefetch(ingest_batch *b)
 }
 
 int ingest_batch_submit(ingest_batch *b, size_t line, request_type type, json_t *body,
-                        const auth_role *role, api_outcome *out, api_error *err)
+                        const cw_role *role, api_outcome *out, api_error *err)
 {
     b->call.line = line;
     return submit(&b->call, type, body, role, out, err);
@@ -991,34 +998,34 @@ void ingest_batch_end(ingest_batch *b)
         if (b->locked[i])
             pthread_mutex_unlock(&b->call.ctx->id_locks[i]);
     batch_session_free(b->call.batch);
-    end_call(&b->call);
+    api_end_call(&b->call);
     free(b);
 }
 
 /* ---- an elder's status ------------------------------------------------------- */
 
 int ingest_elder_status(ingest_ctx *ctx, const char *elder_id, json_t *body,
-                        const auth_role *role, api_outcome *out, api_error *err)
+                        const cw_role *role, api_outcome *out, api_error *err)
 {
     static const char *const fields[] = {"street_id"};
     elder_status_req r;
     char key[CW_KEY_MAX], values[1][128], field[96], received[24], e[256];
-    api_call call = single_call(ctx);
+    api_call call = api_single_call(ctx);
     memset(out, 0, sizeof(*out));
     if (atomic_load(&ctx->rebuilding))
-        return unavailable(err, "Redis (being rebuilt from Kafka)");
+        return api_unavailable(err, "Redis (being rebuilt from Kafka)");
     if (request_role_check(REQ_ELDER, role, err))
         return -1;
-    if (!is_valid_id(elder_id))
+    if (!cw_id_is_valid(elder_id))
         return api_fail(err, 400, "invalid_id", "elder_id", "invalid elder id in path");
     if (!json_is_object(body))
         return api_fail(err, 400, "invalid_json", "", "the body must be a JSON object");
     if (parse_elder_status(body, &r, err))
         return -1;
     snprintf(key, sizeof(key), CW_KEY_ELDER, elder_id);
-    int found = load_hash(&call, key, fields, 1, values);
+    int found = api_load_hash(&call, key, fields, 1, values);
     if (found < 0)
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     if (!found)
         return api_fail(err, 404, "unknown_elder", "elder_id", "elder %s is not registered",
                         elder_id);
@@ -1033,58 +1040,58 @@ int ingest_elder_status(ingest_ctx *ctx, const char *elder_id, json_t *body,
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
         if (reply)
             freeReplyObject(reply);
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     }
     out->duplicate = reply->integer == 1;
     freeReplyObject(reply);
     if (out->duplicate)
         return 0;
     int64_t at = ctx->now_ms();
-    if (ctx->replay_mode && receipt_time(&call, 0, &at, err))
+    if (ctx->replay_mode && api_receipt_time(&call, 0, &at, err))
         return -1;
     encoded_record rec;
     if (record_elder_status(elder_id, &r, at, &rec, e, sizeof(e)))
-        return encoding_failed(err, e);
+        return api_encoding_failed(err, e);
     outbox box = {0};
-    outbox_add(&box, "ref.elder_status", elder_id, rec);
-    if (outbox_send(&call, &box, err))
+    api_outbox_add(&box, "ref.elder_status", elder_id, rec);
+    if (api_outbox_send(&call, &box, err))
         return -1;
-    fmt_i64(received, sizeof(received), at);
+    api_fmt_i64(received, sizeof(received), at);
     const char *argv[] = {"HSETNX", key, field, received};
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 4, argv);
-    return redis_commit(&call, &b, err);
+    return api_redis_commit(&call, &b, err);
 }
 
 /* ---- unfreeze --------------------------------------------------------------- */
 
 int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
-                    const auth_role *role, api_outcome *out, api_error *err)
+                    const cw_role *role, api_outcome *out, api_error *err)
 {
     static const char *const fields[] = {"provider_id", "person_id"};
     unfreeze_req r;
     char key[CW_KEY_MAX], values[2][128], e[256];
-    api_call call = single_call(ctx);
+    api_call call = api_single_call(ctx);
     memset(out, 0, sizeof(*out));
     if (atomic_load(&ctx->rebuilding))
-        return unavailable(err, "Redis (being rebuilt from Kafka)");
+        return api_unavailable(err, "Redis (being rebuilt from Kafka)");
     if (!auth_may_unfreeze(role))
         return api_fail(err, 403, "forbidden", "", "only an admin key may unfreeze");
-    if (!is_valid_id(caregiver_id))
+    if (!cw_id_is_valid(caregiver_id))
         return api_fail(err, 400, "invalid_id", "caregiver_id", "invalid caregiver id in path");
     if (!json_is_object(body))
         return api_fail(err, 400, "invalid_json", "", "the body must be a JSON object");
     if (parse_unfreeze(body, &r, err))
         return -1;
     snprintf(key, sizeof(key), CW_KEY_CAREGIVER, caregiver_id);
-    int found = load_hash(&call, key, fields, 2, values);
+    int found = api_load_hash(&call, key, fields, 2, values);
     if (found < 0)
-        return unavailable(err, "Redis");
+        return api_unavailable(err, "Redis");
     if (!found)
         return api_fail(err, 404, "unknown_caregiver", "caregiver_id",
                         "caregiver %s is not registered", caregiver_id);
     int64_t at = ctx->now_ms();
-    if (ctx->replay_mode && receipt_time(&call, 0, &at, err))
+    if (ctx->replay_mode && api_receipt_time(&call, 0, &at, err))
         return -1;
     /* Into the caregiver's partition of visit.events (its person's, when it
      * has one), behind every event accepted before it: the overlap-detector lifts the freeze when it
@@ -1092,10 +1099,10 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
      * accepted before this answer is judged frozen (DESIGN.md 4.1). */
     encoded_record rec;
     if (record_status_changed(caregiver_id, "ACTIVE", r.reason, NULL, at, &rec, e, sizeof(e)))
-        return encoding_failed(err, e);
+        return api_encoding_failed(err, e);
     outbox box = {0};
-    outbox_add(&box, "visit.events", values[1][0] ? values[1] : caregiver_id, rec);
-    if (outbox_send(&call, &box, err))
+    api_outbox_add(&box, "visit.events", values[1][0] ? values[1] : caregiver_id, rec);
+    if (api_outbox_send(&call, &box, err))
         return -1;
     snprintf(out->id, sizeof(out->id), "%s", caregiver_id);
     return 0;

@@ -18,6 +18,7 @@
 
 #include "api_error.h"
 #include "auth.h"
+#include "change_rules.h"
 #include "intake_rules.h"
 #include "kafka.h"
 #include "redis.h"
@@ -32,10 +33,13 @@ typedef struct {
     cw_producer *producer; /* shared: cw_producer_share */
     cw_redis_per_thread redis;
     pthread_mutex_t id_locks[ID_LOCK_STRIPES];
-    auth_table auth;
+    cw_key_table auth;
     intake_thresholds thresholds;
     int replay_mode;       /* time.mode: replay */
     int64_t clock_skew_ms; /* live mode: events further ahead are rejected */
+    /* rules.order_final_hours: a change received later than this after the
+     * order's scheduled start is refused (an unvisited order is final). */
+    int64_t order_final_after_ms;
     int64_t (*now_ms)(void);
     size_t max_batch_lines;    /* http.max_batch_lines */
     size_t max_batch_failures; /* http.max_batch_failures */
@@ -56,7 +60,10 @@ typedef enum {
 
 typedef struct {
     int duplicate; /* 1: same id, same content, nothing produced */
-    char id[72];
+    char id[96];   /* an id, or a change's "<order_id>@<revision>" */
+    /* An order's change: "EFFECTIVE", "PENDING" or "APPROVED" (static);
+     * NULL for anything else. */
+    const char *state;
 } api_outcome;
 
 /* "elder", "caregiver", "contract", "order", "check-in", "check-out",
@@ -69,20 +76,31 @@ int ingest_ctx_init(ingest_ctx *ctx, const cw_config *cfg);
 void ingest_ctx_destroy(ingest_ctx *ctx);
 
 /* Whether role may post records of this type at all: reference data needs
- * registry, importer or admin; orders and visits anything but registry.
+ * registry, importer or admin; orders and visits a provider, the importer
+ * or an admin (not the registry, a street office or the command).
  * 0, or -1 with a 403 in err. (A provider's own orders are checked per
  * record.) Used from the headers (routes.c) and per batch line. */
-int request_role_check(request_type type, const auth_role *role, api_error *err);
+int request_role_check(request_type type, const cw_role *role, api_error *err);
 
-int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const auth_role *role,
+int ingest_submit(ingest_ctx *ctx, request_type type, json_t *body, const cw_role *role,
                   api_outcome *out, api_error *err);
 int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
-                    const auth_role *role, api_outcome *out, api_error *err);
+                    const cw_role *role, api_outcome *out, api_error *err);
 /* POST /v1/elders/{id}/status: a period of the elder's availability
  * (elder_status.h) onto ref.elder_status and into Redis. The same period
  * again answers as a duplicate. */
 int ingest_elder_status(ingest_ctx *ctx, const char *elder_id, json_t *body,
-                        const auth_role *role, api_outcome *out, api_error *err);
+                        const cw_role *role, api_outcome *out, api_error *err);
+
+/* POST /v1/orders/{id}/cancel, /reschedule, /reassign and /approve-change
+ * (changes.c, docs/maintenance.md): out->id is the change's id and
+ * out->state what became of it. */
+int ingest_order_change(ingest_ctx *ctx, change_action action, const char *order_id, json_t *body,
+                        const cw_role *role, api_outcome *out, api_error *err);
+/* Whether role may ask for (or approve) a change at all, from the headers:
+ * a provider, the importer or an admin asks; a street office (or an admin)
+ * approves. 0, or -1 with a 403 in err. */
+int ingest_change_role_check(change_action action, const cw_role *role, api_error *err);
 
 /* NDJSON batch (batch.c): each line {"type": ..., fields...}. Returns the
  * response document (caller decrefs): the counts, the failed lines (at most
@@ -91,7 +109,7 @@ int ingest_elder_status(ingest_ctx *ctx, const char *elder_id, json_t *body,
  * way (lines before resume_line are final; it and the lines after it are
  * not: the failed ones reported 503, the untried ones "not_processed"), or
  * 413 when it has more than max_batch_lines lines (none handled). */
-json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const auth_role *role,
+json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const cw_role *role,
                           int *status);
 
 /* The steps of a batch (batch_session.h says where their I/O goes):
@@ -103,10 +121,10 @@ json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const a
  *   end. Lines are numbered from 1. */
 typedef struct ingest_batch ingest_batch;
 ingest_batch *ingest_batch_begin(ingest_ctx *ctx);
-int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body, const auth_role *role);
+int ingest_batch_expect(ingest_batch *b, request_type type, json_t *body, const cw_role *role);
 int ingest_batch_prefetch(ingest_batch *b);
 int ingest_batch_submit(ingest_batch *b, size_t line, request_type type, json_t *body,
-                        const auth_role *role, api_outcome *out, api_error *err);
+                        const cw_role *role, api_outcome *out, api_error *err);
 size_t ingest_batch_finish(ingest_batch *b);
 void ingest_batch_end(ingest_batch *b);
 

@@ -168,7 +168,7 @@ static void stop_at_first_waiting(batch_line *lines, size_t n, const char *what)
 /* Handles the lines: one prefetch, the lines in order, one produce, one
  * Redis pipeline (batch_session.h). A line answered 503 stops the batch
  * there. Returns 503 when a dependency failed part way, else 200. */
-static int run_lines(ingest_ctx *ctx, batch_line *lines, size_t n, const auth_role *role)
+static int run_lines(ingest_ctx *ctx, batch_line *lines, size_t n, const cw_role *role)
 {
     ingest_batch *b = ingest_batch_begin(ctx);
     int expected = b != NULL;
@@ -204,7 +204,7 @@ static int run_lines(ingest_ctx *ctx, batch_line *lines, size_t n, const auth_ro
     return first_failed ? 503 : status;
 }
 
-json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const auth_role *role,
+json_t *ingest_post_batch(ingest_ctx *ctx, const char *data, size_t len, const cw_role *role,
                           int *status)
 {
     batch_tally t = {.failures = json_array(), .max_failures = ctx->max_batch_failures};

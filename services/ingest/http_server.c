@@ -29,7 +29,7 @@ typedef struct {
     int too_large;
     int overloaded; /* answered 503 at once */
     int refused;    /* the key: answered 401 or 403 at once */
-    auth_role role;
+    cw_role role;
     api_error auth_err;
     struct timespec started;
 } request_state;
@@ -49,6 +49,11 @@ static const char *route_label(const route *r)
     case ROUTE_SUBMIT: return names[r->type];
     case ROUTE_UNFREEZE: return "unfreeze";
     case ROUTE_ELDER_STATUS: return "elder_status";
+    case ROUTE_ORDER_CHANGE: {
+        static const char *const changes[] = {"cancel", "reschedule", "reassign",
+                                              "approve_change"};
+        return changes[r->change];
+    }
     case ROUTE_BATCH: return "batch";
     case ROUTE_PROBE: return "probe";
     case ROUTE_NOT_FOUND: break;
@@ -90,9 +95,11 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, const api_error 
 
 static enum MHD_Result queue_outcome(struct MHD_Connection *conn, const api_outcome *out)
 {
-    return queue_json(conn, out->duplicate ? 200 : 202,
-                      json_pack("{s:s, s:s}", "status", out->duplicate ? "duplicate" : "accepted",
-                                "id", out->id));
+    const char *status = out->duplicate ? "duplicate" : "accepted";
+    json_t *doc = out->state ? json_pack("{s:s, s:s, s:s}", "status", status, "id", out->id,
+                                         "change", out->state)
+                             : json_pack("{s:s, s:s}", "status", status, "id", out->id);
+    return queue_json(conn, out->duplicate ? 200 : 202, doc);
 }
 
 static int append_body(http_server *srv, request_state *rs, const char *data, size_t n)
@@ -122,7 +129,7 @@ static int append_body(http_server *srv, request_state *rs, const char *data, si
     return 0;
 }
 
-static int authenticate(http_server *srv, struct MHD_Connection *conn, auth_role *role,
+static int authenticate(http_server *srv, struct MHD_Connection *conn, cw_role *role,
                         api_error *err);
 
 static request_state *begin_request(http_server *srv, struct MHD_Connection *conn,
@@ -170,7 +177,7 @@ static enum MHD_Result queue_overloaded(struct MHD_Connection *conn)
     return rc;
 }
 
-static int authenticate(http_server *srv, struct MHD_Connection *conn, auth_role *role,
+static int authenticate(http_server *srv, struct MHD_Connection *conn, cw_role *role,
                         api_error *err)
 {
     const char *header =
@@ -211,7 +218,7 @@ static enum MHD_Result answer_api(http_server *srv, struct MHD_Connection *conn,
 {
     api_error err = {0};
     api_outcome out;
-    auth_role role = rs->role; /* judged from the headers in begin_request */
+    cw_role role = rs->role; /* judged from the headers in begin_request */
     if (rs->route.kind == ROUTE_BATCH) {
         json_t *doc = ingest_post_batch(srv->ctx, rs->body ? rs->body : "", rs->len, &role, status);
         return queue_json(conn, *status, doc);
@@ -222,6 +229,9 @@ static enum MHD_Result answer_api(http_server *srv, struct MHD_Connection *conn,
         rc = ingest_submit(srv->ctx, rs->route.type, doc, &role, &out, &err);
     else if (doc && rs->route.kind == ROUTE_ELDER_STATUS)
         rc = ingest_elder_status(srv->ctx, rs->route.path_id, doc, &role, &out, &err);
+    else if (doc && rs->route.kind == ROUTE_ORDER_CHANGE)
+        rc = ingest_order_change(srv->ctx, rs->route.change, rs->route.path_id, doc, &role, &out,
+                                 &err);
     else if (doc)
         rc = ingest_unfreeze(srv->ctx, rs->route.path_id, doc, &role, &out, &err);
     json_decref(doc);

@@ -7,19 +7,6 @@
 
 #include "timeutil.h"
 
-int is_valid_id(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > ID_MAX_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!isalnum(c) && c != '_' && c != '.' && c != ':' && c != '-')
-            return 0;
-    }
-    return 1;
-}
-
 int is_valid_sha256_hex(const char *s)
 {
     if (strlen(s) != 64)
@@ -124,7 +111,7 @@ int jf_require_id(json_t *obj, const char *prefix, const char *name, const char 
         return -1;
     if (!present)
         return missing(prefix, name, err);
-    if (!is_valid_id(*out)) {
+    if (!cw_id_is_valid(*out)) {
         char path[96];
         field_path(path, sizeof(path), prefix, name);
         return api_fail(err, 400, "invalid_id", path,

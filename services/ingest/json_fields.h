@@ -10,12 +10,11 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "access_keys.h" /* cw_id_is_valid */
 #include "api_error.h"
 
 #define ID_MAX_LEN 64
 
-/* 1-64 chars of [A-Za-z0-9_.:-]. */
-int is_valid_id(const char *s);
 /* 64 hex digits. */
 int is_valid_sha256_hex(const char *s);
 

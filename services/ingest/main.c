@@ -11,6 +11,7 @@
 
 #include "admin_http.h"
 #include "api.h"
+#include "change_store.h"
 #include "http_server.h"
 #include "kafka.h"
 #include "log.h"
@@ -59,7 +60,8 @@ static void observe_request(const char *route, int status, double seconds)
     cw_histogram_observe(request_seconds, CW_LABELS(route), seconds);
 }
 
-/* Redis is the fast copy of the reference data and orders, rebuilt from
+/* Redis is the fast copy of the reference data and orders (with what
+ * ingest keeps of their changes: change_store.h), rebuilt from
  * the topics when it lost them (a flush, a new empty instance) or may have
  * lost some (a restart: it may have come back from an older snapshot or
  * without its last second of writes, so its run_id changed). Requests wait
@@ -89,23 +91,24 @@ static void rebuild_if_lost(const cw_config *cfg, ingest_ctx *ctx, cw_redis *r)
                 NULL);
     char err[256], n[24];
     long stored = cw_state_bootstrap(cfg, r, topics, err, sizeof(err));
-    if (stored < 0 || cw_state_partition_mark(r, "ingest", "reference", 0) != 0) {
-        cw_log_error("rebuild failed; retrying", "error", stored < 0 ? err : "cannot mark",
+    long kept = stored < 0 ? -1 : change_store_rebuild(cfg, r, err, sizeof(err));
+    if (kept < 0 || cw_state_partition_mark(r, "ingest", "reference", 0) != 0) {
+        cw_log_error("rebuild failed; retrying", "error", kept < 0 ? err : "cannot mark",
                      NULL);
         return; /* still rebuilding: the next turn tries again */
     }
-    snprintf(n, sizeof(n), "%ld", stored);
+    snprintf(n, sizeof(n), "%ld", stored + kept);
     cw_log_info("reference data rebuilt from Kafka", "records", n, NULL);
     snprintf(known_run_id, sizeof(known_run_id), "%s", run_id);
     atomic_store(&ctx->rebuilding, 0);
 }
 
-static int load_auth(const cw_config *cfg, auth_table *table)
+static int load_auth(const cw_config *cfg, cw_key_table *table)
 {
     size_t n = 0;
     const char *const *entries = cw_config_list(cfg, "auth.keys", &n);
     char err[256];
-    if (auth_table_load(table, entries, n, err, sizeof(err)) != 0) {
+    if (cw_key_table_load(table, entries, n, err, sizeof(err)) != 0) {
         cw_log(CW_LOG_ERROR, "bad auth.keys", "error", err, NULL);
         return -1;
     }
@@ -159,6 +162,7 @@ static int run(const cw_config *cfg)
     ingest_thresholds_from_config(cfg, &ctx.thresholds);
     ctx.replay_mode = strcmp(cw_config_str(cfg, "time.mode"), "replay") == 0;
     ctx.clock_skew_ms = (int64_t)(cw_config_double(cfg, "rules.clock_skew_minutes") * 60000.0);
+    ctx.order_final_after_ms = cw_config_int(cfg, "rules.order_final_hours") * 3600000;
     ctx.now_ms = cw_now_ms;
     ctx.max_batch_lines = (size_t)cw_config_int(cfg, "http.max_batch_lines");
     ctx.max_batch_failures = (size_t)cw_config_int(cfg, "http.max_batch_failures");
@@ -198,7 +202,7 @@ static int run(const cw_config *cfg)
 out_admin:
     cw_admin_stop();
 out:
-    auth_table_free(&ctx.auth);
+    cw_key_table_free(&ctx.auth);
     cw_redis_free(state_redis);
     cw_redis_free(ready.redis);
     if (ctx_ready)

@@ -166,6 +166,77 @@ int record_order(const order_req *r, const char *provider_id, int certified,
     return builder_finish(&b, out, err, errlen);
 }
 
+int record_order_revision(const order_revision *r, encoded_record *out, char *err,
+                          size_t errlen)
+{
+    record_builder b;
+    if (builder_start(&b, "OrderAssigned", err, errlen) != 0)
+        return -1;
+    avro_value_t *v = &b.value;
+    avro_value_t change;
+    SET(&b, cw_av_set_str(v, "order_id", r->order_id), "order_id");
+    SET(&b, cw_av_set_str(v, "elder_id", r->elder_id), "elder_id");
+    SET(&b, cw_av_set_str(v, "caregiver_id", r->caregiver_id), "caregiver_id");
+    SET(&b, cw_av_set_str(v, "provider_id", r->provider_id), "provider_id");
+    SET(&b, cw_av_set_str(v, "service_type", r->service_type), "service_type");
+    SET(&b, cw_av_set_long(v, "scheduled_start", r->scheduled_start), "scheduled_start");
+    SET(&b, cw_av_set_int(v, "scheduled_minutes", (int32_t)r->scheduled_minutes),
+        "scheduled_minutes");
+    SET(&b, cw_av_set_long(v, "received_at", r->received_at), "received_at");
+    SET(&b, cw_av_set_bool(v, "caregiver_certified", r->certified), "caregiver_certified");
+    SET(&b, cw_av_set_opt_str(v, "person_id", r->person_id), "person_id");
+    SET(&b, cw_av_set_int(v, "revision", (int32_t)r->revision), "revision");
+    if (cw_av_set_present(v, "change", &change) == 0) {
+        SET(&b, cw_av_set_enum(&change, "kind", r->kind), "change.kind");
+        SET(&b, cw_av_set_str(&change, "reason_code", r->reason_code), "change.reason_code");
+        SET(&b, cw_av_set_opt_str(&change, "note", r->note), "change.note");
+        SET(&b, cw_av_set_long(&change, "requested_at", r->requested_at), "change.requested_at");
+        SET(&b, cw_av_set_opt_str(&change, "approved_by", r->approved_by), "change.approved_by");
+        SET(&b, cw_av_set_str(&change, "previous_caregiver_id", r->previous_caregiver_id),
+            "change.previous_caregiver_id");
+        SET(&b, cw_av_set_long(&change, "previous_scheduled_start", r->previous_scheduled_start),
+            "change.previous_scheduled_start");
+        SET(&b, cw_av_set_opt_str(&change, "previous_person_id", r->previous_person_id),
+            "change.previous_person_id");
+        SET(&b, cw_av_set_str(&change, "change_id", r->change_id), "change.change_id");
+    } else {
+        SET(&b, -1, "change");
+    }
+    return builder_finish(&b, out, err, errlen);
+}
+
+int record_order_change(const order_change_record *c, encoded_record *out, char *err,
+                        size_t errlen)
+{
+    record_builder b;
+    if (builder_start(&b, "OrderChange", err, errlen) != 0)
+        return -1;
+    avro_value_t *v = &b.value;
+    int approved = c->approved_by != NULL;
+    SET(&b, cw_av_set_str(v, "change_id", c->change_id), "change_id");
+    SET(&b, cw_av_set_str(v, "order_id", c->order_id), "order_id");
+    SET(&b, cw_av_set_str(v, "provider_id", c->provider_id), "provider_id");
+    SET(&b, cw_av_set_str(v, "street_id", c->street_id), "street_id");
+    SET(&b, cw_av_set_enum(v, "kind", c->kind), "kind");
+    SET(&b, cw_av_set_str(v, "reason_code", c->reason_code), "reason_code");
+    SET(&b, cw_av_set_opt_str(v, "note", c->note), "note");
+    SET(&b, cw_av_set_long(v, "requested_at", c->requested_at), "requested_at");
+    SET(&b, cw_av_set_str(v, "requested_by", c->requested_by), "requested_by");
+    SET(&b, cw_av_set_long(v, "scheduled_start", c->scheduled_start), "scheduled_start");
+    SET(&b, cw_av_set_str(v, "caregiver_id", c->caregiver_id), "caregiver_id");
+    SET(&b, cw_av_set_enum(v, "state", c->state), "state");
+    SET(&b, cw_av_set_opt_str(v, "approved_by", c->approved_by), "approved_by");
+    SET(&b, cw_av_set_opt_long(v, "approved_at", approved, c->approved_at), "approved_at");
+    SET(&b, cw_av_set_opt_str(v, "approval_note", c->approval_note), "approval_note");
+    SET(&b, cw_av_set_opt_long(v, "new_scheduled_start", c->has_new_start,
+                               c->new_scheduled_start),
+        "new_scheduled_start");
+    SET(&b, cw_av_set_opt_str(v, "new_caregiver_id", c->new_caregiver_id), "new_caregiver_id");
+    SET(&b, cw_av_set_opt_int(v, "revision", c->revision > 0, (int32_t)c->revision),
+        "revision");
+    return builder_finish(&b, out, err, errlen);
+}
+
 int record_visit(const visit_req *r, const order_refs *refs, int64_t received_at,
                  encoded_record *out, char *err, size_t errlen)
 {

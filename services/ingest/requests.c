@@ -107,7 +107,7 @@ static int parse_street_ids(json_t *body, contract_req *out, api_error *err)
         snprintf(path, sizeof(path), "street_ids[%zu]", i);
         const char *id = json_string_value(street);
         if (!json_is_string(street) || strlen(id) != json_string_length(street) ||
-            !is_valid_id(id))
+            !cw_id_is_valid(id))
             return api_fail(err, 400, "invalid_id", path,
                             "%s must be an id of 1-64 characters [A-Za-z0-9_.:-]", path);
         out->street_ids[out->street_count++] = id;
@@ -357,6 +357,40 @@ int parse_unfreeze(json_t *body, unfreeze_req *out, api_error *err)
     memset(out, 0, sizeof(*out));
     if (jf_reject_unknown(body, "", fields, err) ||
         jf_require_text(body, "", "reason", 500, &out->reason, err))
+        return -1;
+    return 0;
+}
+
+int parse_change(json_t *body, change_action action, change_req *out, api_error *err)
+{
+    static const char *const cancel_fields[] = {"reason_code", "note", NULL};
+    static const char *const reschedule_fields[] = {"scheduled_start", "reason_code", "note",
+                                                    NULL};
+    static const char *const reassign_fields[] = {"caregiver_id", "reason_code", "note", NULL};
+    const char *const *fields = action == CHANGE_RESCHEDULE ? reschedule_fields
+                                : action == CHANGE_REASSIGN ? reassign_fields
+                                                            : cancel_fields;
+    memset(out, 0, sizeof(*out));
+    if (jf_reject_unknown(body, "", fields, err) ||
+        (action == CHANGE_RESCHEDULE &&
+         jf_require_time(body, "", "scheduled_start", &out->scheduled_start_ms, err)) ||
+        (action == CHANGE_REASSIGN &&
+         jf_require_id(body, "", "caregiver_id", &out->caregiver_id, err)) ||
+        jf_require_text(body, "", "reason_code", 32, &out->reason_code, err) ||
+        jf_optional_text(body, "", "note", MAX_NOTE_LEN, &out->note, err))
+        return -1;
+    if (!change_reason_is_valid(out->reason_code))
+        return api_fail(err, 400, "invalid_value", "reason_code", "reason_code must be one of %s",
+                        change_reason_list);
+    return 0;
+}
+
+int parse_approve(json_t *body, approve_req *out, api_error *err)
+{
+    static const char *const fields[] = {"note", NULL};
+    memset(out, 0, sizeof(*out));
+    if (jf_reject_unknown(body, "", fields, err) ||
+        jf_optional_text(body, "", "note", MAX_NOTE_LEN, &out->note, err))
         return -1;
     return 0;
 }

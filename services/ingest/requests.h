@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "api_error.h"
+#include "change_rules.h"
 
 #define MAX_ITEMS 100
 #define MAX_CONTRACT_STREETS CW_CONTRACT_MAX_STREETS
@@ -102,6 +103,23 @@ typedef struct {
     int64_t to_ms;
 } elder_status_req;
 
+/* POST /v1/orders/{id}/cancel, /reschedule, /reassign (the order id is the
+ * path's): reason_code one of change_rules.h's codes, note up to
+ * MAX_NOTE_LEN bytes; a reschedule's new scheduled_start, a reassign's new
+ * caregiver_id. */
+#define MAX_NOTE_LEN 500
+typedef struct {
+    const char *reason_code;
+    const char *note; /* NULL when absent */
+    int64_t scheduled_start_ms; /* CHANGE_RESCHEDULE */
+    const char *caregiver_id;   /* CHANGE_REASSIGN */
+} change_req;
+
+/* POST /v1/orders/{id}/approve-change. */
+typedef struct {
+    const char *note; /* NULL when absent */
+} approve_req;
+
 int parse_elder(json_t *body, elder_req *out, api_error *err);
 int parse_caregiver(json_t *body, caregiver_req *out, api_error *err);
 int parse_contract(json_t *body, contract_req *out, api_error *err);
@@ -110,6 +128,9 @@ int parse_visit(json_t *body, visit_kind kind, visit_req *out, api_error *err);
 int parse_evidence(json_t *body, evidence_req *out, api_error *err);
 int parse_unfreeze(json_t *body, unfreeze_req *out, api_error *err);
 int parse_elder_status(json_t *body, elder_status_req *out, api_error *err);
+/* action is CHANGE_CANCEL, CHANGE_RESCHEDULE or CHANGE_REASSIGN. */
+int parse_change(json_t *body, change_action action, change_req *out, api_error *err);
+int parse_approve(json_t *body, approve_req *out, api_error *err);
 
 const char *crs_name(crs_kind crs);
 

@@ -37,6 +37,16 @@ static int match_path_id(const char *url, const char *prefix, const char *suffix
     return 1;
 }
 
+static const struct {
+    const char *suffix;
+    change_action action;
+} change_routes[] = {
+    {"/cancel", CHANGE_CANCEL},
+    {"/reschedule", CHANGE_RESCHEDULE},
+    {"/reassign", CHANGE_REASSIGN},
+    {"/approve-change", CHANGE_APPROVE},
+};
+
 route route_request(const char *method, const char *url)
 {
     route r = {.kind = ROUTE_NOT_FOUND, .method_allowed = 1};
@@ -65,14 +75,25 @@ route route_request(const char *method, const char *url)
         r.kind = ROUTE_ELDER_STATUS;
         r.method_allowed = post;
     }
+    for (size_t i = 0; r.kind == ROUTE_NOT_FOUND && i < sizeof(change_routes) /
+                                                          sizeof(change_routes[0]); i++) {
+        if (match_path_id(url, "/v1/orders/", change_routes[i].suffix, r.path_id,
+                          sizeof(r.path_id))) {
+            r.kind = ROUTE_ORDER_CHANGE;
+            r.change = change_routes[i].action;
+            r.method_allowed = post;
+        }
+    }
     return r;
 }
 
-int route_role_check(const route *r, const auth_role *role, api_error *err)
+int route_role_check(const route *r, const cw_role *role, api_error *err)
 {
     if (r->kind == ROUTE_UNFREEZE && !auth_may_unfreeze(role))
         return api_fail(err, 403, "forbidden", "", "only an admin key may unfreeze");
     if (r->kind == ROUTE_ELDER_STATUS)
         return request_role_check(REQ_ELDER, role, err);
+    if (r->kind == ROUTE_ORDER_CHANGE)
+        return ingest_change_role_check(r->change, role, err);
     return r->kind == ROUTE_SUBMIT ? request_role_check(r->type, role, err) : 0;
 }

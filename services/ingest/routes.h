@@ -12,6 +12,7 @@ typedef enum {
     ROUTE_SUBMIT,   /* one record; type says which */
     ROUTE_UNFREEZE, /* caregiver id in path_id */
     ROUTE_ELDER_STATUS, /* elder id in path_id */
+    ROUTE_ORDER_CHANGE, /* order id in path_id; change says which */
     ROUTE_BATCH,
     ROUTE_PROBE /* /livez, /healthz, /readyz, /metrics */
 } route_kind;
@@ -19,6 +20,7 @@ typedef enum {
 typedef struct {
     route_kind kind;
     request_type type;
+    change_action change;
     int method_allowed; /* 0: the path exists but not for this method */
     char path_id[72];
 } route;
@@ -29,8 +31,11 @@ route route_request(const char *method, const char *url);
  * any body is read: reference data needs registry, importer or admin;
  * orders and visits a provider or the importer (a provider's own
  * caregivers and orders are checked per record, in api.c); unfreeze an
- * admin; an elder's status what an elder's registration needs; a batch any role (each line is checked as its record would be).
+ * admin; an elder's status what an elder's registration needs; an
+ * order's cancel, reschedule or reassign a provider, the importer or an
+ * admin, its approve-change a street office or an admin; a batch any role
+ * (each line is checked as its record would be).
  * 0, or -1 with a 403 in err. */
-int route_role_check(const route *r, const auth_role *role, api_error *err);
+int route_role_check(const route *r, const cw_role *role, api_error *err);
 
 #endif

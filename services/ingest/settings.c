@@ -32,8 +32,8 @@ const cw_cfg_spec ingest_config_spec[] = {
      .max = 65536, .help = "connections one client address may hold open (0: no limit; behind a "
              "proxy every client has its address)"},
     {.key = "auth.keys", .type = CW_CFG_LIST,
-     .help = "bearer keys as <sha256 hex of the key>=<role>; roles: registry, importer, admin, "
-             "provider:<provider_id>"},
+     .help = "bearer keys as <sha256 hex of the key>=<role>[#<label>]; roles: registry, "
+             "importer, admin, provider:<provider_id>, street:<street_id>, command"},
     {.key = "rules.late_submission_minutes", .type = CW_CFG_DOUBLE, .default_value = "10",
      .min = 0, .max = 10080, .help = "LATE_SUBMISSION when received more than this after at"},
     {.key = "rules.late_submission_enabled", .type = CW_CFG_BOOL, .default_value = "true",
@@ -44,6 +44,12 @@ const cw_cfg_spec ingest_config_spec[] = {
      .min = 0, .max = 1, .help = "VOICE_UNCONFIRMED below this score"},
     {.key = "rules.clock_skew_minutes", .type = CW_CFG_DOUBLE, .default_value = "5", .min = 0,
      .max = 1440, .help = "live mode rejects events whose at is further ahead of the clock"},
+    {.key = "rules.order_final_hours", .type = CW_CFG_INT, .default_value = "24", .min = 1,
+     .max = 8760,
+     .help = "a change of an order (cancel, reschedule, reassign, approve-change) received more "
+             "than this after its scheduled start is refused 409 order_final: the ledger-writer "
+             "finalizes an unvisited order then (keep it equal to its "
+             "rules.no_show_invalid_hours)"},
     {.key = NULL},
 };
 

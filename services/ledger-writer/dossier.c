@@ -75,6 +75,14 @@ static int parse_field(dossier *d, const char *f, const char *v)
         return copy_id(d->d.in_event, sizeof(d->d.in_event), v);
     if (strcmp(f, "out_ev") == 0)
         return copy_id(d->d.out_event, sizeof(d->d.out_event), v);
+    if (strcmp(f, "cancel") == 0) {
+        if (v[0] == '\0')
+            return 0; /* the latest revision is no cancel */
+        if (copy_id(d->d.cancel_reason, sizeof(d->d.cancel_reason), v) != 0)
+            return -1;
+        d->d.cancelled = 1;
+        return 0;
+    }
     if (parse_i64(v, &n) != 0)
         return -1;
     if (strcmp(f, "start") == 0)
@@ -83,6 +91,10 @@ static int parse_field(dossier *d, const char *f, const char *v)
         d->scheduled_minutes = (int)n;
     else if (strcmp(f, "part") == 0 && n >= 0 && n <= INT32_MAX)
         d->partition = (int)n;
+    else if (strcmp(f, "rev") == 0 && n >= 0 && n <= INT32_MAX)
+        d->d.revision = (int)n;
+    else if (strcmp(f, "chg_at") == 0)
+        d->d.changed_at = n;
     else if (strcmp(f, "in_at") == 0)
         d->d.in_at = n;
     else if (strcmp(f, "out_at") == 0)

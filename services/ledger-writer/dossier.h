@@ -7,6 +7,10 @@
  *   ev_at                              the first evidence seen
  *   rev_at                             the first evidence seen that shows
  *                                      another order's hashes (EVIDENCE_REUSE)
+ *   rev cancel chg_at                  the latest revision of the order
+ *                                      (docs/maintenance.md), the reason
+ *                                      code when it is a cancel (else ""),
+ *                                      when it took effect
  *   k:<subject>|<rule>                 "<OUTCOME>|<at>" of each verdict
  *
  * Pure: parsing takes the hash's field/value pairs. */

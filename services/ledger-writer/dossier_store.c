@@ -7,6 +7,13 @@
  *   cw:lw:d:<order_id>               the dossier
  *   cw:lw:pending                    orders not final yet, scored by the
  *                                    lower bound of their finalized_at
+ *   cw:order:<order_id> final        the status, once final (ingest's hash:
+ *                                    no change of a final order is taken)
+ *
+ * An order's revisions (docs/maintenance.md) update its dossier only when
+ * newer than what it holds (rev), so that the assignment and its revisions
+ * may be read in any order; a revision read after the order is final
+ * changes nothing (carewatch_ledger_after_final_total).
  *
  * An order's contract and street come from the reference data ingest
  * writes before it accepts an order (the provider's contract index and
@@ -35,6 +42,11 @@
 #define MAX_VERDICT_SOURCES 16
 /* A finalized order's dossier is kept a while for inspection. */
 #define FINAL_DOSSIER_TTL "604800"
+/* The order's status into ingest's hash of it (field final), when there is
+ * one: no change of the order is accepted after that. */
+#define FINAL_MARK_SCRIPT                                                                          \
+    "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'final', ARGV[1]) " \
+    "end return 1"
 
 /* ---- small Redis helpers --------------------------------------------------- */
 
@@ -171,9 +183,14 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     snprintf(key, sizeof(key), DOSSIER_KEY, d->d.order_id);
     const char *expire[] = {"EXPIRE", key, FINAL_DOSSIER_TTL};
     const char *unpend[] = {"ZREM", PENDING_KEY, d->d.order_id};
+    /* ingest refuses a change of a final order (docs/maintenance.md). */
+    char order_key[CW_KEY_MAX];
+    snprintf(order_key, sizeof(order_key), CW_KEY_ORDER, d->d.order_id);
+    const char *mark[] = {"EVAL", FINAL_MARK_SCRIPT, "1", order_key, fin_state_name(f->state)};
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 3, expire);
     cw_redis_batch_add(&b, 3, unpend);
+    cw_redis_batch_add(&b, 5, mark);
     (void)cw_redis_batch_exec(c->ck->redis, &b);
     const char *status[] = {fin_state_name(f->state)};
     cw_counter_add(c->finalized, status, 1);
@@ -451,32 +468,50 @@ static int already_final(ledger_ctx *c, const char *order_id)
     return 1;
 }
 
+/* The order's fields unless the dossier holds a newer revision: the
+ * original assignment and its revisions may be read in any order (a
+ * reassign's revision is in another partition than the assignment). */
+#define ORDER_UPDATE_SCRIPT                                                                        \
+    "local held = tonumber(redis.call('HGET', KEYS[1], 'rev') or '-1') "                           \
+    "if tonumber(ARGV[1]) < held then return 0 end "                                               \
+    "redis.call('HSET', KEYS[1], 'rev', ARGV[1], unpack(ARGV, 2)) "                                \
+    "return 1"
+
 int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
                     size_t len)
 {
     const char *order_id, *elder_id, *caregiver_id, *provider_id;
     int64_t start;
     int32_t minutes;
+    cw_order_revision rev;
     avro_value_t *v = msg->value;
     if (cw_av_get_str(v, "order_id", &order_id) || cw_av_get_str(v, "elder_id", &elder_id) ||
         cw_av_get_str(v, "caregiver_id", &caregiver_id) ||
         cw_av_get_str(v, "provider_id", &provider_id) ||
         cw_av_get_long(v, "scheduled_start", &start) ||
-        cw_av_get_int(v, "scheduled_minutes", &minutes)) {
+        cw_av_get_int(v, "scheduled_minutes", &minutes) || cw_order_revision_of(v, &rev)) {
         snprintf(reason, len, "OrderAssigned lacks a field");
         return CW_REJECT;
     }
+    /* A reassign's copy for the previous caregiver's partition says
+     * nothing new here: the copy keyed by the new caregiver has it all. */
+    if (rev.revision > 0 && strcmp(msg->key, rev.stream_key) != 0)
+        return CW_HANDLED;
     if (already_final(c, order_id))
         return CW_HANDLED;
-    char key[CW_KEY_MAX], s_start[24], s_minutes[16], s_part[16];
+    char key[CW_KEY_MAX], s_start[24], s_minutes[16], s_part[16], s_rev[16], s_changed[24];
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
     snprintf(s_start, sizeof(s_start), "%" PRId64, start);
     snprintf(s_minutes, sizeof(s_minutes), "%d", (int)minutes);
     snprintf(s_part, sizeof(s_part), "%d", (int)msg->partition);
-    const char *argv[] = {"HSET",  key,          "start", s_start,     "minutes",
-                          s_minutes, "cg",       caregiver_id, "prov", provider_id,
-                          "elder", elder_id,     "part",  s_part};
-    return update1_and_evaluate(c, out, order_id, 14, argv);
+    snprintf(s_rev, sizeof(s_rev), "%d", rev.revision);
+    snprintf(s_changed, sizeof(s_changed), "%" PRId64, rev.revision > 0 ? rev.received_at : 0);
+    const char *argv[] = {"EVAL",  ORDER_UPDATE_SCRIPT, "1",     key,         s_rev,
+                          "start", s_start,             "minutes", s_minutes, "cg",
+                          caregiver_id, "prov",         provider_id, "elder", elder_id,
+                          "part",  s_part,              "chg_at", s_changed,  "cancel",
+                          cw_order_revision_is_cancel(&rev) ? rev.reason_code : ""};
+    return update1_and_evaluate(c, out, order_id, (int)(sizeof(argv) / sizeof(argv[0])), argv);
 }
 
 int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,

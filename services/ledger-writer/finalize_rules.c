@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "state.h"
+
 const char *const fin_order_rules[] = {"NO_SHOW", "SCHEDULE_OVERLAP", "CROSS_PROVIDER_OVERLAP",
                                        "UNCERTIFIED", NULL};
 const char *const fin_check_in_rules[] = {
@@ -62,20 +64,37 @@ static int64_t max64(int64_t a, int64_t b)
     return a > b ? a : b;
 }
 
-/* The order's verdicts but NO_SHOW (SCHEDULE_OVERLAP, CROSS_PROVIDER_OVERLAP,
- * UNCERTIFIED) are judged when the assignment is received: their time is a
- * receipt time, not the event time of the visit. */
-static int receipt_time(const fin_dossier *d, const fin_check *c)
+int fin_order_subject(const fin_dossier *d, char *buf, size_t len)
 {
-    return strcmp(c->subject, d->order_id) == 0 && strcmp(c->rule, "NO_SHOW") != 0;
+    return cw_order_revision_subject(d->order_id, d->revision, buf, len);
+}
+
+/* The order's verdicts but NO_SHOW (SCHEDULE_OVERLAP, CROSS_PROVIDER_OVERLAP,
+ * UNCERTIFIED) are judged when the assignment (or its revision) is
+ * received: their time is a receipt time, not the event time of the visit.
+ * subject: the order's current one. */
+static int receipt_time(const char *subject, const fin_check *c)
+{
+    return strcmp(c->subject, subject) == 0 && strcmp(c->rule, "NO_SHOW") != 0;
+}
+
+/* A verdict about another revision of the order than the current one
+ * (subject): neither owed nor a flag. */
+static int other_revision(const fin_dossier *d, const char *subject, const fin_check *c)
+{
+    size_t n = strlen(d->order_id);
+    int about_order = strncmp(c->subject, d->order_id, n) == 0 &&
+                      (c->subject[n] == '\0' || c->subject[n] == '@');
+    return about_order && strcmp(c->subject, subject) != 0;
 }
 
 /* Checks that every verdict of rules about subject is in, raising *latest
  * to their times. 0 when complete, else -1 with the first missing one.
  * without_pair: the subject is a check-out without check-in, so rules that
  * need both events are not owed. */
-static int require(const fin_dossier *d, const char *subject, const char *const *rules,
-                   int without_pair, int64_t *latest, fin_decision *out)
+static int require(const fin_dossier *d, const char *order_subject, const char *subject,
+                   const char *const *rules, int without_pair, int64_t *latest,
+                   fin_decision *out)
 {
     for (size_t i = 0; rules[i] != NULL; i++) {
         if (without_pair && needs_both_events(rules[i]))
@@ -86,7 +105,7 @@ static int require(const fin_dossier *d, const char *subject, const char *const 
             snprintf(out->missing_rule, sizeof(out->missing_rule), "%s", rules[i]);
             return -1;
         }
-        if (!receipt_time(d, c))
+        if (!receipt_time(order_subject, c))
             *latest = max64(*latest, c->at);
     }
     return 0;
@@ -110,12 +129,13 @@ static void add_reason(fin_decision *out, const char *rule)
     out->reason_count++;
 }
 
-/* Collects the flagged rules; returns whether any was red. */
-static int collect_flags(const fin_dossier *d, fin_decision *out)
+/* Collects the flagged rules (not those of earlier revisions); returns
+ * whether any was red. */
+static int collect_flags(const fin_dossier *d, const char *subject, fin_decision *out)
 {
     int red = 0;
     for (size_t i = 0; i < d->check_count; i++) {
-        if (d->checks[i].outcome == CW_PASS)
+        if (d->checks[i].outcome == CW_PASS || other_revision(d, subject, &d->checks[i]))
             continue;
         add_reason(out, d->checks[i].rule);
         if (d->checks[i].outcome == CW_RED)
@@ -160,16 +180,28 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
         snprintf(out.missing_rule, sizeof(out.missing_rule), "OrderAssigned");
         return out;
     }
+    if (d->cancelled) {
+        /* A provider's cancel took effect: nothing else is owed. */
+        add_reason(&out, d->cancel_reason);
+        return decide(out, FIN_CANCELLED, max64(d->scheduled_start, d->changed_at));
+    }
+    char subject[FIN_SUBJECT_MAX];
+    if (fin_order_subject(d, subject, sizeof(subject)) != 0) {
+        snprintf(out.missing_subject, sizeof(out.missing_subject), "%s", d->order_id);
+        snprintf(out.missing_rule, sizeof(out.missing_rule), "revision");
+        return out;
+    }
     int64_t latest = INT64_MIN;
-    if (require(d, d->order_id, fin_order_rules, 0, &latest, &out) != 0)
+    if (require(d, subject, subject, fin_order_rules, 0, &latest, &out) != 0)
         return out;
     if (d->has_in) {
-        if (require(d, d->in_event, fin_check_in_rules, 0, &latest, &out) != 0)
+        if (require(d, subject, d->in_event, fin_check_in_rules, 0, &latest, &out) != 0)
             return out;
         latest = max64(latest, d->in_at);
     }
     if (d->has_out) {
-        if (require(d, d->out_event, fin_check_out_rules, !d->has_in, &latest, &out) != 0)
+        if (require(d, subject, d->out_event, fin_check_out_rules, !d->has_in, &latest, &out) !=
+            0)
             return out;
         latest = max64(latest, d->out_at);
     }
@@ -177,7 +209,7 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
     /* Verdicts and events come on different topics: a PASS that vouches
      * for an event (a check-in in time, a check-out in time) means that
      * event is on its way. */
-    const fin_check *no_show = find_check(d, d->order_id, "NO_SHOW");
+    const fin_check *no_show = find_check(d, subject, "NO_SHOW");
     if (no_show->outcome == CW_PASS && !d->has_in)
         return missing_event(out, d->order_id, "CHECK_IN");
     if (d->has_in) {
@@ -186,7 +218,7 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
             return missing_event(out, d->order_id, "CHECK_OUT");
     }
 
-    int red = collect_flags(d, &out);
+    int red = collect_flags(d, subject, &out);
     if (red)
         return decide(out, FIN_INVALID, latest);
 
@@ -243,16 +275,19 @@ int64_t finalize_lower_bound(const fin_dossier *d)
      * events. Evidence is left
      * out: evidence after its deadline does not count. */
     int64_t lb = INT64_MIN;
+    char subject[FIN_SUBJECT_MAX];
+    if (fin_order_subject(d, subject, sizeof(subject)) != 0)
+        subject[0] = '\0';
     if (d->has_in)
         lb = max64(lb, d->in_at);
     if (d->has_out)
         lb = max64(lb, d->out_at);
     for (size_t i = 0; i < d->check_count; i++) {
         const fin_check *c = &d->checks[i];
-        int about = strcmp(c->subject, d->order_id) == 0 ||
+        int about = strcmp(c->subject, subject) == 0 ||
                     (d->has_in && strcmp(c->subject, d->in_event) == 0) ||
                     (d->has_out && strcmp(c->subject, d->out_event) == 0);
-        if (about && !receipt_time(d, c))
+        if (about && !receipt_time(subject, c))
             lb = max64(lb, c->at);
     }
     if (lb == INT64_MIN && d->has_order)

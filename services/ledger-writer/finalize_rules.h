@@ -17,6 +17,15 @@
  *       at <= deadline is in, where deadline = check-out + 72 h (no
  *       check-out: check-in + 240 min + 72 h); INVALID with
  *       EVIDENCE_EXPIRED once the watermark is past the deadline.
+ * An order whose latest revision is a cancel (docs/maintenance.md: a
+ * provider's change that took effect, at once or with the street's
+ * approval) is CANCELLED at once with its reason code, whatever else is
+ * known of it (ingest refuses a cancel once the order has a check-in; a
+ * check-in that raced the cancel does not undo it), finalized_at the later
+ * of its scheduled start and the cancel's taking effect. A rescheduled or
+ * reassigned order is decided on its latest revision: the order verdicts
+ * owed are those with the revision's subject ("<order_id>@<revision>"),
+ * and the verdicts of earlier revisions are neither waited for nor flags.
  * An order not visited (no check-in) whose elder was HOSPITALIZED or
  * DECEASED at its scheduled start is CANCELLED instead, once the watermark
  * is past start + 24 h, with the one reason ELDER_HOSPITALIZED or
@@ -35,11 +44,13 @@
 #include "elder_status.h"
 
 #define FIN_ID_MAX 65
+/* A verdict's subject: an event id, an order id, or "<order_id>@<n>" */
+#define FIN_SUBJECT_MAX 80
 #define FIN_RULE_MAX 32
 #define FIN_MAX_REASONS 16
 
 typedef struct {
-    char subject[FIN_ID_MAX]; /* event id, or the order id for order rules */
+    char subject[FIN_SUBJECT_MAX]; /* event id, or the order's revision for order rules */
     char rule[FIN_RULE_MAX];
     cw_outcome outcome;
     int64_t at;
@@ -65,6 +76,13 @@ typedef struct {
      * received by the no-show deadline (elder_status.h); ACTIVE when none.
      * An order never visited while the elder was away is CANCELLED. */
     cw_elder_status elder_at_start;
+    /* The order's latest revision (0: as first assigned); its order
+     * verdicts have the subject fin_order_subject gives. */
+    int revision;
+    /* The latest revision is a cancel, with this reason code. */
+    int cancelled;
+    char cancel_reason[FIN_RULE_MAX];
+    int64_t changed_at; /* when the latest revision took effect */
 } fin_dossier;
 
 typedef struct {
@@ -88,7 +106,7 @@ typedef struct {
     int64_t wake_at;
     /* FIN_WAIT for verdicts: the first one missing (diagnostics); rule
      * "CHECK_IN" / "CHECK_OUT" when an event is awaited. */
-    char missing_subject[FIN_ID_MAX];
+    char missing_subject[FIN_SUBJECT_MAX];
     char missing_rule[FIN_RULE_MAX];
     /* The order is questionable: every verdict is in, none red, it was
      * visited in time, and yellow / orange ones flag it (reasons, without
@@ -101,6 +119,11 @@ typedef struct {
 } fin_decision;
 
 void fin_windows_default(fin_windows *w);
+
+/* The subject of the order verdicts of the dossier's latest revision:
+ * "<order_id>", then "<order_id>@<revision>". 0, or -1 when it does not
+ * fit. */
+int fin_order_subject(const fin_dossier *d, char *buf, size_t len);
 
 /* The verdicts owed, for the test of completeness; rules lists end with
  * NULL. */

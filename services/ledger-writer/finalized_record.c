@@ -41,7 +41,11 @@ int finalized_encode(const finalized_order *o, uint8_t **out, size_t *len, char 
               cw_av_set_opt_int(&v, "visits_per_month", o->visits_per_month > 0,
                                 o->visits_per_month) ||
               cw_av_set_opt_int(&v, "minutes_per_visit", o->minutes_per_visit > 0,
-                                o->minutes_per_visit);
+                                o->minutes_per_visit) ||
+              cw_av_set_opt_long(&v, "corrects_index", o->has_corrects,
+                                 (int64_t)o->corrects_index) ||
+              cw_av_set_opt_str(&v, "correction_id", o->has_corrects ? o->correction_id : NULL) ||
+              cw_av_set_opt_long(&v, "decided_at", o->has_corrects, o->decided_at);
     int rc = -1;
     if (bad)
         snprintf(err, errlen, "cannot fill OrderFinalized");

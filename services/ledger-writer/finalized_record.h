@@ -25,6 +25,13 @@ typedef struct {
     uint64_t ledger_index;
     /* The elder's duty when finalized (UNDER_SERVED); 0: not known. */
     int visits_per_month, minutes_per_visit;
+    /* A correcting entry (correction_rules.h): the entry it corrects, its
+     * correction and that one's decided_at. has_corrects 0: a first entry
+     * (the three are null on the wire). */
+    int has_corrects;
+    uint64_t corrects_index;
+    const char *correction_id;
+    int64_t decided_at;
 } finalized_order;
 
 /* Single-object encoded OrderFinalized, malloc'd into *out (caller frees).

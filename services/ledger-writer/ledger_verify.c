@@ -29,6 +29,8 @@ typedef struct {
     uint64_t *by_size; /* indices of parsed checkpoints, smallest tree first */
     uint64_t by_size_count;
     cw_idset orders; /* order id -> its entry */
+    cw_idset corrected;   /* "<index>" of a corrected entry -> the entry correcting it */
+    cw_idset corrections; /* correction id -> its entry */
 } verify_run;
 
 static void entry_problem(verify_run *run, ledger_problem p, uint64_t index, const char *fmt, ...)
@@ -174,6 +176,50 @@ static int sort_by_size(verify_run *run)
     return 0;
 }
 
+/* A correcting entry: it corrects the latest earlier entry of its order,
+ * under a correction id no earlier entry has. */
+static void check_correction(verify_run *run, avro_value_t *v, const char *order_id,
+                             uint64_t index, int64_t corrects)
+{
+    const char *correction_id = NULL;
+    avro_value_t f;
+    uint64_t latest, next, earlier = 0;
+    char key[24];
+    if (cw_av_field(v, "correction_id", &f) != 0 ||
+        cw_av_get_opt_str(v, "correction_id", &correction_id) != 0 || correction_id == NULL) {
+        entry_problem(run, LEDGER_PROBLEM_ENTRY_CORRECTION, index,
+                      "a correcting entry without correction_id");
+        return;
+    }
+    if (!cw_idset_get(&run->orders, order_id, &latest)) {
+        entry_problem(run, LEDGER_PROBLEM_ENTRY_CORRECTION, index,
+                      "corrects entry %" PRId64 ", but order %s has no earlier entry", corrects,
+                      order_id);
+        return;
+    }
+    for (;;) {
+        snprintf(key, sizeof(key), "%" PRIu64, latest);
+        if (!cw_idset_get(&run->corrected, key, &next))
+            break;
+        latest = next;
+    }
+    if (corrects < 0 || (uint64_t)corrects != latest) {
+        entry_problem(run, LEDGER_PROBLEM_ENTRY_CORRECTION, index,
+                      "corrects entry %" PRId64 ", but the latest entry of order %s is entry %" PRIu64,
+                      corrects, order_id, latest);
+        return;
+    }
+    int rc = cw_idset_add(&run->corrections, correction_id, index);
+    if (rc == 0 && cw_idset_get(&run->corrections, correction_id, &earlier) == 1) {
+        entry_problem(run, LEDGER_PROBLEM_ENTRY_CORRECTION, index,
+                      "correction %s is entry %" PRIu64 " already", correction_id, earlier);
+    } else if (rc < 0 || cw_idset_add(&run->corrected, key, index) < 0) {
+        entry_problem(run, LEDGER_PROBLEM_ENTRY_DECODE, index, "out of memory");
+    } else {
+        run->rep->corrections++;
+    }
+}
+
 /* The first checks of entry index that only the entry itself can fail. */
 static void check_order_entry(verify_run *run, const uint8_t *entry, size_t len, uint64_t index)
 {
@@ -186,7 +232,9 @@ static void check_order_entry(verify_run *run, const uint8_t *entry, size_t len,
         return;
     }
     const char *order_id = NULL;
-    int64_t ledger_index = -1;
+    int64_t ledger_index = -1, corrects = 0;
+    int has_corrects = 0;
+    avro_value_t field;
     if (strcmp(schema->name, "OrderFinalized") != 0) {
         entry_problem(run, LEDGER_PROBLEM_ENTRY_DECODE, index, "a %s record, not an OrderFinalized",
                       schema->name);
@@ -199,6 +247,12 @@ static void check_order_entry(verify_run *run, const uint8_t *entry, size_t len,
                       "its ledger_index is %" PRId64 ": entries were removed, inserted or "
                       "reordered before it",
                       ledger_index);
+    } else if (cw_av_field(&v, "corrects_index", &field) == 0 &&
+               cw_av_get_opt_long(&v, "corrects_index", &has_corrects, &corrects) != 0) {
+        entry_problem(run, LEDGER_PROBLEM_ENTRY_DECODE, index,
+                      "an OrderFinalized whose corrects_index is not a long");
+    } else if (has_corrects) {
+        check_correction(run, &v, order_id, index, corrects);
     } else {
         int rc = cw_idset_add(&run->orders, order_id, index);
         uint64_t first = 0;
@@ -343,11 +397,17 @@ static void summarize(verify_run *run)
     if (rep->entries > rep->covered)
         snprintf(uncovered, sizeof(uncovered), "; %" PRIu64 " newer entries not covered by a "
                  "checkpoint yet", rep->entries - rep->covered);
+    char corrections[128] = "";
+    if (rep->corrections > 0)
+        snprintf(corrections, sizeof(corrections),
+                 " (%" PRIu64 " of them correcting entries, each of its order's latest entry)",
+                 rep->corrections);
     snprintf(rep->message, sizeof(rep->message),
              "%s: %" PRIu64 " entries, %" PRIu64 " checkpoints, the last covering %" PRIu64
-             " entries; every entry is a distinct order at its index, every checkpoint root "
+             " entries; every entry is a distinct order at its index%s, every checkpoint root "
              "matches; %s%s",
-             rep->origin, rep->entries, rep->checkpoints, rep->covered, signatures, uncovered);
+             rep->origin, rep->entries, rep->checkpoints, rep->covered, corrections, signatures,
+             uncovered);
 }
 
 static int io_error(ledger_verify_report *rep, const char *dir, const char *name)
@@ -434,6 +494,8 @@ out:
     free(run.cps);
     free(run.by_size);
     cw_idset_free(&run.orders);
+    cw_idset_free(&run.corrected);
+    cw_idset_free(&run.corrections);
     ledger_hasher_free(run.hasher);
     return rc;
 }
@@ -459,6 +521,8 @@ int ledger_find_order(const ledger_log *log, const char *order_id, uint64_t *ind
         return LEDGER_AUDIT_ERROR;
     size_t id_len = strlen(order_id);
     uint64_t n = ledger_log_size(log);
+    int found = 0;
+    /* The last match: a corrected order's latest entry. */
     for (uint64_t i = 0; i < n; i++) {
         const uint8_t *entry;
         size_t len;
@@ -478,9 +542,11 @@ int ledger_find_order(const ledger_log *log, const char *order_id, uint64_t *ind
         avro_value_decref(&v);
         if (match) {
             *index = i;
-            return LEDGER_AUDIT_OK;
+            found = 1;
         }
     }
+    if (found)
+        return LEDGER_AUDIT_OK;
     snprintf(err, errlen, "no entry of %s is order %s", ledger_log_origin(log), order_id);
     return LEDGER_AUDIT_FAILED;
 }

@@ -33,6 +33,8 @@ typedef enum {
     LEDGER_PROBLEM_ENTRY_DECODE,    /* not a single-object OrderFinalized record */
     LEDGER_PROBLEM_ENTRY_INDEX,     /* ledger_index is not the entry's position */
     LEDGER_PROBLEM_ENTRY_DUPLICATE, /* its order_id is at an earlier entry too */
+    LEDGER_PROBLEM_ENTRY_CORRECTION, /* a correcting entry that does not correct its
+                                        order's latest entry, or reuses a correction id */
     /* checkpoints */
     LEDGER_PROBLEM_CHECKPOINT_FORMAT,    /* not a checkpoint note */
     LEDGER_PROBLEM_CHECKPOINT_TORN,      /* the file ends inside a note */
@@ -47,6 +49,7 @@ typedef struct ledger_verify_report {
     char origin[LEDGER_ORIGIN_MAX + 1];
     uint64_t entries;     /* complete entries read */
     uint64_t checkpoints; /* checkpoint notes read */
+    uint64_t corrections; /* correcting entries read */
     uint64_t covered;     /* largest tree size of a checkpoint that verified */
     int signatures_checked;
     char key_id_hex[2 * LEDGER_KEY_ID_LEN + 1]; /* the given key's id, when checked */
@@ -72,14 +75,17 @@ typedef struct ledger_verify_report {
 
 /* Verifies the log in dir without trusting it: every entry's framing,
  * that each is an OrderFinalized whose ledger_index is its position and
- * whose order_id is not at an earlier entry; every checkpoint's form,
+ * whose order_id is not at an earlier entry, unless it is a correcting
+ * entry (corrects_index set) that corrects the latest earlier entry of its
+ * order under a correction id no other entry has; every checkpoint's form,
  * origin, order and root (re-derived from the entries), and with key
  * (may be NULL) its signature. A torn tail counts as a problem here (the
  * writer cuts it when it next opens the log). Never writes. */
 int ledger_verify_dir(const char *dir, const ledger_key *key, ledger_verify_report *rep);
 
-/* The index of the entry of order_id: LEDGER_AUDIT_OK and *index,
- * LEDGER_AUDIT_FAILED when no entry has it, LEDGER_AUDIT_ERROR. */
+/* The index of the latest entry of order_id (its last correcting entry,
+ * when it was corrected): LEDGER_AUDIT_OK and *index, LEDGER_AUDIT_FAILED
+ * when no entry has it, LEDGER_AUDIT_ERROR. */
 int ledger_find_order(const ledger_log *log, const char *order_id, uint64_t *index, char *err,
                       size_t errlen);
 

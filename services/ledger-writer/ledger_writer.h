@@ -1,7 +1,8 @@
 /* The ledger-writer's state shared by its files: main.c (start-up, the
  * record dispatch and timers), dossier_store.c (dossiers in Redis and the
  * decision of each order), evidence_request.c (the notice a questionable
- * order sends its provider) and publication.c (what the log holds that
+ * order sends its provider), correction.c (the supervision desk's
+ * corrections of final orders) and publication.c (what the log holds that
  * Kafka must get). One instance, one thread. */
 #ifndef LEDGER_WRITER_H
 #define LEDGER_WRITER_H
@@ -44,6 +45,13 @@ typedef struct {
     ledger_key *signer;
     char log_id[128];
     cw_idset index;        /* order id -> ledger index: the orders that are final */
+    /* Correcting entries (correction.c), read back from the log at start:
+     * an order's latest entry is found from its first by following
+     * corrected. */
+    cw_idset corrected;   /* "<index>" of a corrected entry -> the entry correcting it */
+    cw_idset corrections; /* correction id -> the entry it appended */
+    long held_orders;     /* orders with corrections held in Redis; -1: not known */
+    cw_counter *correction_outcomes; /* OrderCorrection records, by outcome */
     uint64_t checkpointed; /* log size at the last checkpoint */
     uint64_t published;    /* entries [0, published) are acknowledged on Kafka */
     char published_path[PATH_MAX];
@@ -73,6 +81,21 @@ int lw_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id);
 /* finalized_through now (see above), never below the last published one.
  * 0, or -1 when Redis cannot be asked or no partition is assigned. */
 int lw_finalized_through(ledger_ctx *c, int64_t *out);
+
+/* correction.c: the supervision desk's OrderCorrection records
+ * (correction_rules.h). */
+/* One record: a correcting entry appended, or the correction held in the
+ * order's dossier until the order is final, or nothing. CW_HANDLED,
+ * CW_REJECT (with reason) or CW_RETRY (Redis). */
+int lw_handle_correction(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                         size_t len);
+/* Applies the held corrections of the orders that are final now (the
+ * tick's, after the timers). CW_HANDLED or CW_RETRY. */
+int lw_apply_held_corrections(ledger_ctx *c);
+/* At start-up, after lw_index_log: registers the metric, reads the
+ * correcting entries of the log into c->corrected and c->corrections and
+ * marks the held corrections as to be looked at. 0 or -1. */
+int lw_corrections_start(ledger_ctx *c);
 
 /* publication.c */
 /* Reads every entry's order id into c->index. 0 or -1. */

@@ -3,7 +3,9 @@
  * INVALID once all its verdicts are in (finalize_rules.h), appends the
  * OrderFinalized record to the Merkle log on disk and publishes the same
  * bytes on orders.finalized, with a signed checkpoint on
- * ledger.checkpoints after every batch that appended.
+ * ledger.checkpoints after every batch that appended. The supervision
+ * desk's decisions on orders.corrections become correcting entries
+ * (correction.c).
  *
  * One writer, one log: the service runs as a single instance (its consumer
  * group then holds every partition). The log is the source of truth for
@@ -36,6 +38,8 @@
  *   cw:timers:ledger-writer:<part>   order ids by the event time at which
  *                                    they decide themselves (no-show 24 h,
  *                                    evidence deadline)
+ *   cw:lw:held                       orders with corrections held in their
+ *                                    dossiers (correction.c)
  * It reads the elders and contracts ingest keeps (state.h); after a Redis
  * loss it rebuilds them from ref.elders and ref.contracts before reading
  * its input again (dossier_store.c says why). */
@@ -108,6 +112,8 @@ static int ledger_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
         return lw_handle_evidence(c, msg, out, reason, len);
     if (strcmp(name, "CheckResult") == 0)
         return lw_handle_check(c, msg, out, reason, len);
+    if (strcmp(name, "OrderCorrection") == 0)
+        return lw_handle_correction(c, msg, out, reason, len);
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
     return CW_REJECT;
 }
@@ -123,7 +129,9 @@ static int fire(void *user_data, const char *order_id, int64_t due, cw_outbox *o
 static int ledger_tick(void *user_data, cw_outbox *out)
 {
     ledger_ctx *c = user_data;
-    return cw_checker_fire_timers(c->ck, fire, c, out);
+    int rc = cw_checker_fire_timers(c->ck, fire, c, out);
+    /* Orders just finalized may have corrections waiting. */
+    return rc == CW_HANDLED ? lw_apply_held_corrections(c) : rc;
 }
 
 static void ledger_tick_done(void *user_data)
@@ -161,7 +169,7 @@ static int open_ledger(ledger_ctx *c)
         return -1;
     }
     snprintf(c->published_path, sizeof(c->published_path), "%s/published", dir);
-    if (lw_index_log(c) != 0)
+    if (lw_index_log(c) != 0 || lw_corrections_start(c) != 0)
         return -1;
     uint64_t checkpoints = ledger_log_checkpoint_count(c->log);
     if (checkpoints > 0) {
@@ -199,6 +207,8 @@ static void ledger_teardown(cw_checker *ck)
         ledger_log_close(c->log);
     ledger_key_free(c->signer);
     cw_idset_free(&c->index);
+    cw_idset_free(&c->corrected);
+    cw_idset_free(&c->corrections);
     cw_topic_maker_free(c->notice_topics);
     free(c);
     ck->user_data = NULL;
@@ -251,7 +261,8 @@ static int ledger_setup(cw_checker *ck)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {"orders.assigned", "visit.events", "visit.checks", NULL};
+    static const char *const topics[] = {"orders.assigned", "visit.events", "visit.checks",
+                                         "orders.corrections", NULL};
     static const char *const bootstrap[] = {"ref.elders", "ref.contracts", "ref.elder_status",
                                             NULL};
     static const cw_cfg_spec *const specs[] = {ledger_config_spec, NULL};

@@ -17,9 +17,18 @@
  * unfreezes, so one partition holds a caregiver's whole stream in posting
  * order and a freeze that an assignment causes covers exactly the events
  * posted after it, however the stream is read (orders.assigned, a topic of
- * its own, could be read ahead of or behind visit.events). Redis state of
- * its own:
+ * its own, could be read ahead of or behind visit.events). An order's
+ * revisions (a cancel, reschedule or reassign: docs/maintenance.md) come
+ * there too, at their place in the stream: the previous revision's stream
+ * drops the order from its schedule, the new one's judges the revision as
+ * if it had been assigned so (check ids "<order_id>@<revision>:<RULE>").
+ * Schedules are judged from the slots each stream keeps in its own order,
+ * never from the order's hash, which ingest moves on at once. Redis state
+ * of its own:
  *   cw:ov:sched:<caregiver>   zset of order ids by scheduled start
+ *   cw:ov:slot:<caregiver>    hash order id -> "<start>|<end>|<caregiver_id>", as
+ *                             this stream scheduled it (an order's revisions
+ *                             move it: docs/maintenance.md)
  *   cw:ov:visits:<caregiver>  zset of order ids by check-in time
  *   cw:ov:visit:<order_id>    hash in_at in_event out_at out_event
  *   cw:ov:memo:<check_id>     "<OUTCOME>|<measured>|<other order>": a verdict
@@ -296,40 +305,95 @@ typedef struct {
     size_t own, others;
 } split_count;
 
+/* The kept slots (schedule_slot_format) of the first n members of an
+ * array reply, in one HMGET of cw:ov:slot:<key>: the reply (the caller
+ * frees it), or NULL on a Redis error. */
+static redisReply *load_slots(cw_redis *r, const char *key, const redisReply *members, size_t n)
+{
+    char slot_key[CW_KEY_MAX];
+    snprintf(slot_key, sizeof(slot_key), "cw:ov:slot:%s", key);
+    const char **argv = malloc((n + 2) * sizeof(*argv));
+    if (argv == NULL)
+        return NULL;
+    argv[0] = "HMGET";
+    argv[1] = slot_key;
+    for (size_t i = 0; i < n; i++)
+        argv[2 + i] = members->element[i]->str;
+    redisReply *reply = cw_redis_cmd(r, (int)(n + 2), argv);
+    free(argv);
+    if (reply != NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != n)) {
+        freeReplyObject(reply);
+        reply = NULL;
+    }
+    return reply;
+}
+
+/* A schedule entry from the order's hash: an order scheduled before slots
+ * were kept. 1, 0 when the order is unknown, -1. */
+static int slot_from_order(const redisReply *order, scheduled_order *so, char *caregiver,
+                           size_t len)
+{
+    cw_order_state st;
+    int found = cw_state_order_from_reply(order, &st);
+    if (found <= 0)
+        return found;
+    so->start = st.scheduled_start;
+    so->end = st.scheduled_start + (int64_t)st.scheduled_minutes * 60000;
+    snprintf(caregiver, len, "%s", st.caregiver_id);
+    return 1;
+}
+
 /* The orders of the stream key (the person, or the caregiver without one)
  * that start before `before` (and not long before `after`), with their
- * intervals, read in one round trip: the caregiver's into own, the other
- * registrations' into others. 0, or -1. */
+ * intervals as this stream last scheduled them (the slots its partition
+ * keeps in its own order, so that a revision read elsewhere first changes
+ * nothing here): the caregiver's into own, the other registrations' into
+ * others. 0, or -1. */
 static int load_schedule(cw_redis *r, const char *key, const char *caregiver_id, int64_t after,
                          int64_t before, scheduled_order *own, scheduled_order *others,
                          size_t max, split_count *n)
 {
     static redisReply *orders[MAX_CANDIDATES];
+    n->own = n->others = 0;
     redisReply *reply = caregiver_members(r, "cw:ov:sched:", key, after, before, 1);
     if (reply == NULL)
         return -1;
     size_t asked = reply->elements < max ? reply->elements : max;
-    if (hmget_members(r, "cw:order:", reply, asked, cw_state_order_fields,
-                      CW_STATE_ORDER_FIELD_COUNT, orders) != 0) {
+    redisReply *slots = asked ? load_slots(r, key, reply, asked) : NULL;
+    if (asked && slots == NULL) {
+        freeReplyObject(reply);
+        return -1;
+    }
+    int legacy = 0;
+    for (size_t i = 0; i < asked; i++)
+        legacy |= slots->element[i]->type != REDIS_REPLY_STRING;
+    if (legacy && hmget_members(r, "cw:order:", reply, asked, cw_state_order_fields,
+                                CW_STATE_ORDER_FIELD_COUNT, orders) != 0) {
+        freeReplyObject(slots);
         freeReplyObject(reply);
         return -1;
     }
     int rc = 0;
-    n->own = n->others = 0;
     for (size_t i = 0; i < asked && rc == 0; i++) {
-        cw_order_state st;
-        int found = cw_state_order_from_reply(orders[i], &st);
+        scheduled_order so;
+        char cg[CW_ID_MAX];
+        int found = slots->element[i]->type == REDIS_REPLY_STRING
+                        ? schedule_slot_parse(slots->element[i]->str, &so, cg, sizeof(cg)) == 0
+                        : slot_from_order(orders[i], &so, cg, sizeof(cg));
         if (found < 0)
             rc = -1;
         if (found <= 0)
             continue;
-        int mine = strcmp(st.caregiver_id, caregiver_id) == 0;
-        scheduled_order *so = mine ? &own[n->own++] : &others[n->others++];
-        snprintf(so->order_id, sizeof(so->order_id), "%s", reply->element[i]->str);
-        so->start = st.scheduled_start;
-        so->end = st.scheduled_start + (int64_t)st.scheduled_minutes * 60000;
+        snprintf(so.order_id, sizeof(so.order_id), "%s", reply->element[i]->str);
+        if (strcmp(cg, caregiver_id) == 0)
+            own[n->own++] = so;
+        else
+            others[n->others++] = so;
     }
-    free_replies(orders, asked);
+    if (legacy)
+        free_replies(orders, asked);
+    if (slots)
+        freeReplyObject(slots);
     freeReplyObject(reply);
     return rc;
 }
@@ -347,54 +411,43 @@ static void judge_schedule_rule(const scheduled_order *candidates, size_t n,
 }
 
 
-static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out, char *reason,
-                        size_t len)
-{
-    const char *order_id, *caregiver_id, *service_type, *person_id;
-    int64_t start, received;
-    int32_t minutes;
+/* An assignment as this stream schedules it: the original one, or a
+ * revision that arrives here (docs/maintenance.md). */
+typedef struct {
+    const char *order_id, *caregiver_id, *service_type, *stream;
+    char subject[CW_SUBJECT_MAX]; /* of its verdicts: "<order_id>[@<revision>]" */
+    int64_t start, end, received;
     int has_certified, certified;
-    cw_redis_batch b = {0};
-    if (cw_av_get_str(msg->value, "order_id", &order_id) ||
-        cw_av_get_str(msg->value, "caregiver_id", &caregiver_id) ||
-        cw_av_get_str(msg->value, "service_type", &service_type) ||
-        cw_av_get_long(msg->value, "scheduled_start", &start) ||
-        cw_av_get_int(msg->value, "scheduled_minutes", &minutes) ||
-        cw_av_get_long(msg->value, "received_at", &received) ||
-        cw_av_get_opt_bool(msg->value, "caregiver_certified", &has_certified, &certified) ||
-        cw_av_get_opt_str(msg->value, "person_id", &person_id) ||
-        cw_state_store_order(&b, msg->value) != 0) {
-        cw_redis_batch_clear(&b);
-        snprintf(reason, len, "OrderAssigned lacks a field");
-        return CW_REJECT;
-    }
-    if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
-        return CW_RETRY;
-    /* Every registration of one person shares the person's schedule. */
-    const char *stream = person_id != NULL && person_id[0] ? person_id : caregiver_id;
+} assignment;
 
-    scheduled_order added = {.start = start, .end = start + (int64_t)minutes * 60000};
-    snprintf(added.order_id, sizeof(added.order_id), "%s", order_id);
+/* SCHEDULE_OVERLAP, CROSS_PROVIDER_OVERLAP and UNCERTIFIED of an assignment
+ * over the stream's schedule, kept like every verdict that depends on
+ * processing order (only the record that settled a red one freezes), and
+ * the order into the stream's schedule. The revision is in the check ids:
+ * a revision is judged afresh, never given an earlier revision's verdict. */
+static int judge_assignment(overlap_ctx *o, const cw_stream_msg *msg, const assignment *a,
+                            cw_outbox *out)
+{
+    scheduled_order added = {.start = a->start, .end = a->end};
+    snprintf(added.order_id, sizeof(added.order_id), "%s", a->order_id);
     static scheduled_order own[MAX_CANDIDATES], others[MAX_CANDIDATES];
     split_count n;
-    if (load_schedule(o->ck->redis, stream, caregiver_id, start, added.end, own, others,
+    if (load_schedule(o->ck->redis, a->stream, a->caregiver_id, a->start, a->end, own, others,
                       MAX_CANDIDATES, &n) != 0)
         return CW_RETRY;
-    /* The assignment's verdicts, kept like every verdict that depends on
-     * processing order (UNCERTIFIED too: only the record that settled a
-     * verdict freezes), in one round trip. */
     static const char *const rules[3] = {"SCHEDULE_OVERLAP", "CROSS_PROVIDER_OVERLAP",
                                          "UNCERTIFIED"};
-    char origin[ORIGIN_MAX], sstart[24], key[CW_KEY_MAX], check_ids[3][200];
+    char origin[ORIGIN_MAX], sstart[24], key[CW_KEY_MAX], slot_key[CW_KEY_MAX];
+    char slot[CW_KEY_MAX], check_ids[3][200];
     memo m[3];
     int same[3];
     judge_schedule_rule(own, n.own, &added, &m[0]);
     judge_schedule_rule(others, n.others, &added, &m[1]);
     memset(&m[2], 0, sizeof(m[2]));
-    m[2].v = rule_uncertified(has_certified, certified, service_type, o->certified_types,
-                              o->certified_type_count);
+    m[2].v = rule_uncertified(a->has_certified, a->certified, a->service_type,
+                              o->certified_types, o->certified_type_count);
     for (int i = 0; i < 3; i++)
-        snprintf(check_ids[i], sizeof(check_ids[i]), "%s:%s", order_id, rules[i]);
+        snprintf(check_ids[i], sizeof(check_ids[i]), "%s:%s", a->subject, rules[i]);
     origin_of_message(msg, origin, sizeof(origin));
     if (memo_settle_many(o->ck->redis, 3, check_ids, m, origin, same) != 0)
         return CW_RETRY;
@@ -402,27 +455,79 @@ static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
         m[i].v.has_threshold = 1;
         m[i].v.unit = "min";
     }
-    snprintf(key, sizeof(key), "cw:ov:sched:%s", stream);
-    snprintf(sstart, sizeof(sstart), "%" PRId64, start);
-    const char *zadd[] = {"ZADD", key, sstart, order_id};
+    snprintf(key, sizeof(key), "cw:ov:sched:%s", a->stream);
+    snprintf(slot_key, sizeof(slot_key), "cw:ov:slot:%s", a->stream);
+    snprintf(sstart, sizeof(sstart), "%" PRId64, a->start);
+    if (schedule_slot_format(a->start, a->end, a->caregiver_id, slot, sizeof(slot)) != 0)
+        return CW_RETRY;
+    const char *zadd[] = {"ZADD", key, sstart, a->order_id};
+    const char *hset[] = {"HSET", slot_key, a->order_id, slot};
+    cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 4, zadd);
+    cw_redis_batch_add(&b, 4, hset);
     if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
         return CW_RETRY;
 
     for (int i = 0; i < 3; i++)
-        if (cw_check_emit_verdict(out, SERVICE, order_id, rules[i], &m[i].v, order_id,
-                                  caregiver_id, NULL, received) != 0)
+        if (cw_check_emit_verdict(out, SERVICE, a->subject, rules[i], &m[i].v, a->order_id,
+                                  a->caregiver_id, NULL, a->received) != 0)
             return CW_RETRY;
     /* One freeze for the assignment, named after its first red rule, and
      * only by the record that settled that verdict. */
     for (int i = 0; i < 3; i++) {
         if (m[i].v.outcome != CW_RED)
             continue;
-        if (same[i] && freeze(o, caregiver_id, rules[i], order_id, received, out) != 0)
+        if (same[i] && freeze(o, a->caregiver_id, rules[i], a->order_id, a->received, out) != 0)
             return CW_RETRY;
         break;
     }
     return CW_HANDLED;
+}
+
+/* An assignment's copy on visit.events, or a revision's
+ * (cw_order_revision_copy): the partition that held the previous revision
+ * drops the order from the stream's schedule (a cancel: from every
+ * schedule); the partition of the new one judges it as if assigned so. */
+static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                        size_t len)
+{
+    assignment a;
+    cw_order_revision rev;
+    int32_t minutes;
+    cw_redis_batch b = {0};
+    memset(&a, 0, sizeof(a));
+    if (cw_av_get_str(msg->value, "order_id", &a.order_id) ||
+        cw_av_get_str(msg->value, "caregiver_id", &a.caregiver_id) ||
+        cw_av_get_str(msg->value, "service_type", &a.service_type) ||
+        cw_av_get_long(msg->value, "scheduled_start", &a.start) ||
+        cw_av_get_int(msg->value, "scheduled_minutes", &minutes) ||
+        cw_av_get_long(msg->value, "received_at", &a.received) ||
+        cw_av_get_opt_bool(msg->value, "caregiver_certified", &a.has_certified, &a.certified) ||
+        cw_order_revision_of(msg->value, &rev) ||
+        cw_order_revision_subject(a.order_id, rev.revision, a.subject, sizeof(a.subject)) ||
+        cw_state_store_order(&b, msg->value) != 0) {
+        cw_redis_batch_clear(&b);
+        snprintf(reason, len, "OrderAssigned lacks a field");
+        return CW_REJECT;
+    }
+    /* Every registration of one person shares the person's schedule. */
+    a.stream = rev.stream_key;
+    a.end = a.start + (int64_t)minutes * 60000;
+    cw_revision_copy copy = cw_order_revision_copy(&rev, msg->key);
+    if (rev.revision > 0 && copy.leave) {
+        char key[CW_KEY_MAX], slot_key[CW_KEY_MAX];
+        snprintf(key, sizeof(key), "cw:ov:sched:%s", msg->key);
+        snprintf(slot_key, sizeof(slot_key), "cw:ov:slot:%s", msg->key);
+        const char *zrem[] = {"ZREM", key, a.order_id};
+        const char *hdel[] = {"HDEL", slot_key, a.order_id};
+        cw_redis_batch_add(&b, 3, zrem);
+        cw_redis_batch_add(&b, 3, hdel);
+    }
+    if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
+        return CW_RETRY;
+    if (rev.revision > 0 && !copy.arrive)
+        return CW_HANDLED;
+    return judge_assignment(o, msg, &a, out);
 }
 
 /* ---- visits ------------------------------------------------------------------ */

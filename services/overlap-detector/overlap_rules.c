@@ -1,5 +1,9 @@
 #include "overlap_rules.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MINUTE_MS 60000.0
@@ -92,4 +96,32 @@ cw_verdict caregiver_stream_step(int *frozen, caregiver_item item)
         break;
     }
     return v;
+}
+
+int schedule_slot_format(int64_t start, int64_t end, const char *caregiver_id, char *buf,
+                         size_t len)
+{
+    int n = snprintf(buf, len, "%" PRId64 "|%" PRId64 "|%s", start, end, caregiver_id);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int schedule_slot_parse(const char *value, scheduled_order *so, char *caregiver_id, size_t len)
+{
+    char *end;
+    errno = 0;
+    long long start = strtoll(value, &end, 10);
+    if (errno != 0 || end == value || *end != '|')
+        return -1;
+    const char *p = end + 1;
+    long long finish = strtoll(p, &end, 10);
+    if (errno != 0 || end == p || *end != '|' || finish < start)
+        return -1;
+    const char *cg = end + 1;
+    size_t n = strlen(cg);
+    if (n == 0 || n >= len)
+        return -1;
+    memcpy(caregiver_id, cg, n + 1);
+    so->start = start;
+    so->end = finish;
+    return 0;
 }

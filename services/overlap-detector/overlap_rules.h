@@ -32,6 +32,16 @@ int intervals_overlap(int64_t a_start, int64_t a_end, int64_t b_start, int64_t b
 cw_verdict rule_schedule_overlap(const scheduled_order *existing, size_t n,
                                  const scheduled_order *added, long *other);
 
+/* What the overlap-detector keeps of each order in the schedule of the
+ * stream (person or caregiver) it was read from, written and dropped in
+ * that stream's order (an order's revisions move it: docs/maintenance.md):
+ * "<start>|<end>|<caregiver_id>". format: 0, or -1 when it does not fit.
+ * parse fills so's start and end (not its order id) and the caregiver:
+ * 0, or -1 when value is not that. */
+int schedule_slot_format(int64_t start, int64_t end, const char *caregiver_id, char *buf,
+                         size_t len);
+int schedule_slot_parse(const char *value, scheduled_order *so, char *caregiver_id, size_t len);
+
 /* Where a visit ends for the overlap rules: its check-out, or check-in +
  * open_max_ms when it has none. */
 int64_t visit_end(const visit_interval *v, int64_t open_max_ms);

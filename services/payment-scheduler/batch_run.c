@@ -89,8 +89,8 @@ static int on_order(void *user_data, const rd_kafka_message_t *m)
     switch (pay_state_add_order(b->st, &o, reason, sizeof(reason))) {
     case PAY_ORDER_REJECTED:
         cw_log_debug("order not paid", "reason", reason, NULL);
-        if (o.service_day >= b->period.first_day && o.service_day <= b->period.last_day &&
-            note_unpaid(b, o.provider_id) != 0)
+        if (!o.has_corrects && o.service_day >= b->period.first_day &&
+            o.service_day <= b->period.last_day && note_unpaid(b, o.provider_id) != 0)
             rc = -1;
         break;
     case PAY_ORDER_ERROR:
@@ -185,16 +185,16 @@ static void print_summary(const pay_report *r)
             continue;
         contracts++;
         statements += a->statement_count;
-        const pay_instruction *ins[2] = {a->has_prepay ? &a->prepay : NULL,
-                                         a->settled ? &a->settlement : NULL};
-        for (int k = 0; k < 2; k++) {
-            char id[PAY_RECORD_ID_MAX];
-            if (ins[k] == NULL ||
-                pay_instruction_id(id, sizeof(id), ins[k]->contract_id, ins[k]->kind,
-                                   ins[k]->period_end) != 0)
+        size_t n = 2 + a->correction_count;
+        for (size_t k = 0; k < n; k++) {
+            const pay_instruction *in = k == 0   ? (a->has_prepay ? &a->prepay : NULL)
+                                        : k == 1 ? (a->settled ? &a->settlement : NULL)
+                                                 : &a->corrections[k - 2];
+            char id[PAY_INSTRUCTION_ID_MAX];
+            if (in == NULL || pay_instruction_record_id(in, id, sizeof(id)) != 0)
                 continue;
-            printf("instruction %s %s %lld\n", id, pay_kind_name(ins[k]->kind),
-                   (long long)ins[k]->amount_cents);
+            printf("instruction %s %s %lld\n", id, pay_kind_name(in->kind),
+                   (long long)in->amount_cents);
         }
     }
     char wm[40] = "none";

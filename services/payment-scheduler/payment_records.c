@@ -73,6 +73,29 @@ static int read_day(avro_value_t *v, const char *field, int64_t *day, char *reas
     return 0;
 }
 
+/* corrects_index and correction_id: null, or absent from the writer's
+ * schema (entries written before corrections existed), for a first entry. */
+static int read_correction(avro_value_t *v, pay_order *o, char *reason, size_t len)
+{
+    avro_value_t f;
+    if (cw_av_field(v, "corrects_index", &f) != 0)
+        return 0;
+    if (cw_av_get_opt_long(v, "corrects_index", &o->has_corrects, &o->corrects_index) != 0 ||
+        cw_av_get_opt_str(v, "correction_id", &o->correction_id) != 0) {
+        snprintf(reason, len, "OrderFinalized corrects_index or correction_id is malformed");
+        return -1;
+    }
+    if (!o->has_corrects)
+        return 0;
+    if (o->correction_id == NULL || o->correction_id[0] == '\0' ||
+        strlen(o->correction_id) > PAY_CORRECTION_ID_MAX || o->corrects_index < 0) {
+        snprintf(reason, len, "a correcting OrderFinalized needs a correction_id of 1 to %d "
+                 "characters and a corrects_index of 0 or more", PAY_CORRECTION_ID_MAX);
+        return -1;
+    }
+    return 0;
+}
+
 int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reason_len)
 {
     const char *status;
@@ -91,7 +114,8 @@ int pay_order_from_avro(avro_value_t *v, pay_order *o, char *reason, size_t reas
         snprintf(reason, reason_len, "OrderFinalized lacks a field");
         return -1;
     }
-    if (check_id(o->order_id, "order_id", reason, reason_len) ||
+    if (read_correction(v, o, reason, reason_len) ||
+        check_id(o->order_id, "order_id", reason, reason_len) ||
         check_id(o->provider_id, "provider_id", reason, reason_len) ||
         check_id(o->elder_id, "elder_id", reason, reason_len) ||
         (o->contract_id != NULL && check_id(o->contract_id, "contract_id", reason, reason_len)) ||
@@ -172,12 +196,35 @@ int pay_statement_from_avro(avro_value_t *v, pay_statement *s, char *reason, siz
                : 0;
 }
 
+/* A correction's own instruction is "<contract_id>:<KIND>:<correction_id>"
+ * where the contract's is "<contract_id>:<KIND>:<period_end>". */
+static int read_correction_id(const char *instruction_id, pay_instruction *in, char *reason,
+                              size_t len)
+{
+    char own[PAY_INSTRUCTION_ID_MAX];
+    if (in->kind == PAY_PREPAY ||
+        (pay_instruction_id(own, sizeof(own), in->contract_id, in->kind, in->period_end) == 0 &&
+         strcmp(own, instruction_id) == 0))
+        return 0;
+    char prefix[PAY_ID_MAX + 16];
+    int n = snprintf(prefix, sizeof(prefix), "%s:%s:", in->contract_id, pay_kind_name(in->kind));
+    size_t plen = n > 0 ? (size_t)n : 0;
+    if (n < 0 || plen >= sizeof(prefix) || strncmp(instruction_id, prefix, plen) != 0 ||
+        instruction_id[plen] == '\0' || strlen(instruction_id + plen) > PAY_CORRECTION_ID_MAX) {
+        snprintf(reason, len, "PaymentInstruction id %s is not its contract's", instruction_id);
+        return -1;
+    }
+    snprintf(in->correction_id, sizeof(in->correction_id), "%s", instruction_id + plen);
+    return 0;
+}
+
 int pay_instruction_from_avro(avro_value_t *v, pay_instruction *in, char *reason,
                               size_t reason_len)
 {
-    const char *contract_id, *provider_id, *kind;
+    const char *contract_id, *provider_id, *kind, *instruction_id;
     memset(in, 0, sizeof(*in));
-    if (cw_av_get_str(v, "contract_id", &contract_id) ||
+    if (cw_av_get_str(v, "instruction_id", &instruction_id) ||
+        cw_av_get_str(v, "contract_id", &contract_id) ||
         cw_av_get_str(v, "provider_id", &provider_id) || cw_av_get_enum(v, "kind", &kind) ||
         cw_av_get_long(v, "amount_cents", &in->amount_cents) ||
         cw_av_get_long(v, "created_at", &in->created_at) || pay_kind_parse(kind, &in->kind)) {
@@ -189,7 +236,8 @@ int pay_instruction_from_avro(avro_value_t *v, pay_instruction *in, char *reason
                    read_day(v, "period_start", &in->period_start, reason, reason_len) ||
                    read_day(v, "period_end", &in->period_end, reason, reason_len) ||
                    read_account(v, "payer_account", in->payer_account, reason, reason_len) ||
-                   read_account(v, "payee_account", in->payee_account, reason, reason_len)
+                   read_account(v, "payee_account", in->payee_account, reason, reason_len) ||
+                   read_correction_id(instruction_id, in, reason, reason_len)
                ? -1
                : 0;
 }
@@ -388,7 +436,7 @@ int pay_outbox_add_instruction(cw_outbox *ob, const pay_instruction *in, char *e
                                size_t errlen)
 {
     const cw_avro_schema *schema = cw_avro_schema_by_name("PaymentInstruction");
-    char id[PAY_RECORD_ID_MAX], start[16], end[16];
+    char id[PAY_INSTRUCTION_ID_MAX], start[16], end[16];
     avro_value_t v;
     if (schema == NULL || cw_avro_new_value(schema, &v) != 0) {
         snprintf(err, errlen, "no PaymentInstruction schema");
@@ -397,7 +445,7 @@ int pay_outbox_add_instruction(cw_outbox *ob, const pay_instruction *in, char *e
     cw_date_format(in->period_start, start, sizeof(start));
     cw_date_format(in->period_end, end, sizeof(end));
     int rc = -1;
-    if (pay_instruction_id(id, sizeof(id), in->contract_id, in->kind, in->period_end) == 0 &&
+    if (pay_instruction_record_id(in, id, sizeof(id)) == 0 &&
         cw_av_set_str(&v, "instruction_id", id) == 0 &&
         cw_av_set_str(&v, "contract_id", in->contract_id) == 0 &&
         cw_av_set_str(&v, "provider_id", in->provider_id) == 0 &&

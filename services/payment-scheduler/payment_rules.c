@@ -45,6 +45,13 @@ int pay_times_cents(int64_t count, int64_t unit_cents, int64_t *out)
     return __builtin_mul_overflow(count, unit_cents, out) ? -1 : 0;
 }
 
+int pay_signed_times_cents(int64_t count, int64_t unit_cents, int64_t *out)
+{
+    if (unit_cents < 0)
+        return -1;
+    return __builtin_mul_overflow(count, unit_cents, out) ? -1 : 0;
+}
+
 int pay_add_cents(int64_t a, int64_t b, int64_t *out)
 {
     return __builtin_add_overflow(a, b, out) ? -1 : 0;
@@ -67,6 +74,21 @@ int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid
         *kind = PAY_CLAWBACK;
         *amount_cents = -due;
     }
+    return 0;
+}
+
+int pay_correction_due(int64_t net_before, int64_t net_after, int64_t budget_cents,
+                       pay_kind *kind, int64_t *amount_cents)
+{
+    int64_t before = net_before < budget_cents ? net_before : budget_cents;
+    int64_t after = net_after < budget_cents ? net_after : budget_cents;
+    int64_t delta;
+    if (__builtin_sub_overflow(after, before, &delta) || delta == INT64_MIN)
+        return -1;
+    if (delta == 0)
+        return 1;
+    *kind = delta > 0 ? PAY_SETTLEMENT : PAY_CLAWBACK;
+    *amount_cents = delta > 0 ? delta : -delta;
     return 0;
 }
 
@@ -132,6 +154,15 @@ int pay_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind 
     char day[16];
     cw_date_format(period_end, day, sizeof(day));
     return fits(snprintf(buf, len, "%s:%s:%s", contract_id, pay_kind_name(kind), day), len);
+}
+
+int pay_correction_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind kind,
+                                  const char *correction_id)
+{
+    if (kind == PAY_PREPAY)
+        return -1;
+    return fits(snprintf(buf, len, "%s:%s:%s", contract_id, pay_kind_name(kind), correction_id),
+                len);
 }
 
 int64_t pay_watermark(const pay_partition_clock *parts, size_t n, int64_t now_ms, int live,

@@ -18,6 +18,11 @@
 #define PAY_ACCOUNT_MAX 64
 /* "<contract_id>:SETTLEMENT:YYYY-MM-DD" and the like, with the NUL. */
 #define PAY_RECORD_ID_MAX (PAY_ID_MAX + 32)
+/* A correction id (OrderFinalized.correction_id): 1-190 characters. */
+#define PAY_CORRECTION_ID_MAX 190
+/* Any instruction id, a correction's "<contract_id>:CLAWBACK:<correction_id>"
+ * included, with the NUL. */
+#define PAY_INSTRUCTION_ID_MAX (PAY_ID_MAX + 16 + PAY_CORRECTION_ID_MAX)
 
 typedef enum { PAY_PREPAY = 0, PAY_SETTLEMENT = 1, PAY_CLAWBACK = 2 } pay_kind;
 
@@ -36,6 +41,10 @@ int pay_ratio_cents(int64_t amount_cents, int64_t ratio_ppm, int64_t *out);
  * operand. */
 int pay_times_cents(int64_t count, int64_t unit_cents, int64_t *out);
 
+/* count × unit_cents for a count of either sign (a correction's change of
+ * the valid or invalid count); unit_cents >= 0. 0, or -1 on overflow. */
+int pay_signed_times_cents(int64_t count, int64_t unit_cents, int64_t *out);
+
 /* a + b, or -1 on overflow. */
 int pay_add_cents(int64_t a, int64_t b, int64_t *out);
 
@@ -46,6 +55,16 @@ int pay_add_cents(int64_t a, int64_t b, int64_t *out);
  * Returns 0, or -1 on overflow. */
 int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid_cents,
                    int64_t budget_cents, pay_kind *kind, int64_t *amount_cents);
+
+/* The money of a correction after its contract's settlement instant: the
+ * contract is paid min(net, budget) in all (pay_settlement), so a net going
+ * from net_before to net_after moves min(net_after, budget) −
+ * min(net_before, budget): a SETTLEMENT of it when positive, a CLAWBACK of
+ * its opposite when negative. 0 and *kind, *amount_cents > 0; 1 when it
+ * moves nothing; -1 on overflow. A historical contract, not capped, passes
+ * INT64_MAX as its budget. */
+int pay_correction_due(int64_t net_before, int64_t net_after, int64_t budget_cents,
+                       pay_kind *kind, int64_t *amount_cents);
 
 /* Whether s is an account name as contracts carry them: 1-64 printable
  * ASCII characters (space to '~'). 1 or 0. */
@@ -87,6 +106,10 @@ int pay_statement_id(char *buf, size_t len, const char *contract_id, int64_t ser
  * "<contract_id>:CLAWBACK:<period_end>". 0 or -1 (does not fit). */
 int pay_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind kind,
                        int64_t period_end);
+/* A correction's own instruction: "<contract_id>:CLAWBACK:<correction_id>"
+ * or "<contract_id>:SETTLEMENT:<correction_id>". 0 or -1 (does not fit). */
+int pay_correction_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind kind,
+                                  const char *correction_id);
 
 /* One input partition's clock: the largest event time seen in it
  * (INT64_MIN when none), and whether it is caught up

@@ -13,6 +13,21 @@ typedef struct {
     int valid;
 } pending_order;
 
+typedef enum {
+    FIX_STATEMENT = 0, /* waits for a statement (or a historical close) */
+    FIX_LATE,          /* after the settlement instant: waits for its instruction */
+    FIX_DONE           /* counted, instructed, or moved nothing */
+} fix_state;
+
+/* A correction of an order of the account (payment_state.h, Corrections). */
+typedef struct {
+    char correction_id[PAY_CORRECTION_ID_MAX + 1];
+    int64_t service_day, finalized_at, ledger_index;
+    int32_t valid, invalid; /* the change of the counts */
+    fix_state state;
+    int published; /* restart: its instruction is on the topic */
+} fix;
+
 /* One contract's account. view comes first: pointers to it are handed out
  * as const pay_account *. */
 typedef struct {
@@ -35,6 +50,13 @@ typedef struct {
     int64_t carry_valid, carry_invalid;         /* owed to the next statement */
     int64_t hist_valid, hist_invalid;           /* counted by a historical close */
     int64_t unsettled;
+    fix *fixes; /* by finalized_at, ledger index, correction id */
+    size_t fix_count, fix_cap;
+    pay_instruction *corr_instr; /* the corrections' own instructions */
+    size_t corr_instr_count, corr_instr_cap;
+    int64_t late_net;                           /* net change the late fixes brought */
+    int64_t after_valid, after_invalid;         /* count changes they brought */
+    int64_t replayed_neg_valid, replayed_neg_invalid; /* replay: fixes' negative parts */
 } account;
 
 struct pay_state {
@@ -42,6 +64,12 @@ struct pay_state {
     account **accounts; /* by id */
     size_t count, cap;
     cw_idset seen;
+    /* "<order_id>@<ledger_index>" -> 1 + status (0 VALID, 1 INVALID, 2
+     * CANCELLED) of an entry on the books, 0 of one refused: what a
+     * correction of it changes. */
+    cw_idset entries;
+    cw_idset corrections; /* correction ids seen */
+    cw_idset instructed;  /* correction ids whose instruction was published */
     pay_months *months; /* UNDER_SERVED; NULL: not judged */
 };
 
@@ -161,10 +189,15 @@ void pay_state_free(pay_state *st)
     for (size_t i = 0; i < st->count; i++) {
         free(st->accounts[i]->statements);
         free(st->accounts[i]->pending);
+        free(st->accounts[i]->fixes);
+        free(st->accounts[i]->corr_instr);
         free(st->accounts[i]);
     }
     free(st->accounts);
     cw_idset_free(&st->seen);
+    cw_idset_free(&st->entries);
+    cw_idset_free(&st->corrections);
+    cw_idset_free(&st->instructed);
     pay_months_free(st->months);
     free(st);
 }
@@ -314,11 +347,31 @@ int pay_state_restore_statement(pay_state *st, const pay_statement *s)
     return 0;
 }
 
+static int add_corr_instr(account *a, const pay_instruction *in)
+{
+    if (grow((void **)&a->corr_instr, &a->corr_instr_cap, a->corr_instr_count + 1,
+             sizeof(*in)) != 0)
+        return -1;
+    a->corr_instr[a->corr_instr_count++] = *in;
+    return 0;
+}
+
 int pay_state_restore_instruction(pay_state *st, const pay_instruction *in)
 {
     account *a = get(st, in->contract_id);
     if (a == NULL)
         return -1;
+    if (in->correction_id[0] != '\0') {
+        /* A correction's own: the correction is done when replayed. */
+        int added = cw_idset_add(&st->instructed, in->correction_id, 0);
+        if (added <= 0)
+            return added < 0 ? -1 : 1;
+        if (add_corr_instr(a, in) != 0)
+            return -1;
+        if (st->months != NULL)
+            pay_months_judged_through(st->months, in->created_at);
+        return 0;
+    }
     if (in->kind == PAY_PREPAY) {
         if (a->has_prepay)
             return 1;
@@ -385,7 +438,7 @@ int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out
 /* Checks that do not depend on what was counted; NULL when the order can
  * be counted under a. */
 static const char *order_problem(const pay_state *st, const account *a, const pay_order *o,
-                                 char *reason, size_t len)
+                                 int by_settlement, char *reason, size_t len)
 {
     if (!a->known)
         return NULL; /* judged once the contract is known */
@@ -402,7 +455,7 @@ static const char *order_problem(const pay_state *st, const account *a, const pa
                  o->order_id, day, c->contract_id);
         return reason;
     }
-    if (o->finalized_at >= publication(st, a, c->period_end)) {
+    if (by_settlement && o->finalized_at >= publication(st, a, c->period_end)) {
         cw_date_format(c->period_end, end, sizeof(end));
         snprintf(reason, len,
                  "order %s finalized after the settlement instant of contract %s (period end "
@@ -424,6 +477,9 @@ static int add_pending(account *a, const pay_order *o)
     return 0;
 }
 
+static pay_order_result contract_account(pay_state *st, const pay_order *o, int by_settlement,
+                                         account **out, char *reason, size_t len);
+
 /* Dedup and the checks common to add and replay; the account in *out, or
  * a result other than PENDING. */
 static pay_order_result admit(pay_state *st, const pay_order *o, account **out, char *reason,
@@ -442,6 +498,14 @@ static pay_order_result admit(pay_state *st, const pay_order *o, account **out, 
      * died): on no statement, in no settlement or clawback. */
     if (o->cancelled)
         return PAY_ORDER_CANCELLED;
+    return contract_account(st, o, 1, out, reason, len);
+}
+
+/* The account o is paid under, after the checks of its contract
+ * (order_problem); PENDING and *out, or REJECTED or ERROR. */
+static pay_order_result contract_account(pay_state *st, const pay_order *o, int by_settlement,
+                                         account **out, char *reason, size_t len)
+{
     if (o->contract_id == NULL || o->contract_id[0] == '\0') {
         char day[16];
         cw_date_format(o->service_day, day, sizeof(day));
@@ -457,7 +521,7 @@ static pay_order_result admit(pay_state *st, const pay_order *o, account **out, 
     account *a = get(st, o->contract_id);
     if (a == NULL)
         return PAY_ORDER_ERROR;
-    if (order_problem(st, a, o, reason, len) != NULL)
+    if (order_problem(st, a, o, by_settlement, reason, len) != NULL)
         return PAY_ORDER_REJECTED;
     *out = a;
     return PAY_ORDER_PENDING;
@@ -497,10 +561,178 @@ static pay_order_result add_order(pay_state *st, const pay_order *o, char *reaso
     return add_pending(a, o) == 0 ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
 }
 
+/* ---- corrections ----------------------------------------------------------- */
+
+#define ENTRY_KEY_MAX (PAY_ID_MAX + 32)
+
+/* 0 VALID, 1 INVALID, 2 CANCELLED. */
+static int status_code(const pay_order *o)
+{
+    return o->cancelled ? 2 : o->valid ? 0 : 1;
+}
+
+static int entry_key(char *buf, size_t len, const char *order_id, int64_t ledger_index)
+{
+    int n = snprintf(buf, len, "%s@%lld", order_id, (long long)ledger_index);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Records what a correction of entry o will find: on the books with its
+ * status, or refused. */
+static pay_order_result note_entry(pay_state *st, const pay_order *o, pay_order_result r)
+{
+    char key[ENTRY_KEY_MAX];
+    if (r == PAY_ORDER_DUPLICATE || r == PAY_ORDER_ERROR ||
+        entry_key(key, sizeof(key), o->order_id, o->ledger_index) != 0)
+        return r;
+    uint64_t v = r == PAY_ORDER_REJECTED ? 0 : (uint64_t)(1 + status_code(o));
+    return cw_idset_add(&st->entries, key, v) < 0 ? PAY_ORDER_ERROR : r;
+}
+
+/* Dedup, the entry corrected and the contract's checks of a correcting
+ * entry: the account in *out and the change of the counts, or a result
+ * other than PENDING. */
+static pay_order_result admit_correction(pay_state *st, const pay_order *o, account **out,
+                                         int32_t *valid, int32_t *invalid, char *reason,
+                                         size_t len)
+{
+    const char *id = o->correction_id;
+    if (id == NULL || id[0] == '\0' || strlen(id) > PAY_CORRECTION_ID_MAX) {
+        snprintf(reason, len, "order %s: a correcting entry needs a correction_id of 1 to %d "
+                 "characters", o->order_id, PAY_CORRECTION_ID_MAX);
+        return PAY_ORDER_REJECTED;
+    }
+    int added = cw_idset_add(&st->corrections, id, 0);
+    if (added <= 0)
+        return added < 0 ? PAY_ORDER_ERROR : PAY_ORDER_DUPLICATE;
+    char key[ENTRY_KEY_MAX];
+    uint64_t was;
+    if (entry_key(key, sizeof(key), o->order_id, o->corrects_index) != 0 ||
+        !cw_idset_get(&st->entries, key, &was) || was == 0) {
+        snprintf(reason, len, "correction %s of order %s: the entry it corrects (%lld) was %s",
+                 id, o->order_id, (long long)o->corrects_index,
+                 cw_idset_contains(&st->entries, key) ? "not paid" : "not read");
+        return PAY_ORDER_REJECTED;
+    }
+    int before = (int)was - 1, after = status_code(o);
+    *valid = (after == 0) - (before == 0);
+    *invalid = (after == 1) - (before == 1);
+    if (*valid == 0 && *invalid == 0)
+        return PAY_ORDER_CANCELLED; /* no count changes */
+    return contract_account(st, o, 0, out, reason, len);
+}
+
+/* Whether fix x comes before (at, index, id): finalized_at, then ledger
+ * index, then correction id. */
+static int fix_before(const fix *x, int64_t at, int64_t index, const char *id)
+{
+    if (x->finalized_at != at)
+        return x->finalized_at < at;
+    if (x->ledger_index != index)
+        return x->ledger_index < index;
+    return strcmp(x->correction_id, id) < 0;
+}
+
+/* Adds o's fix to a in its place; NULL out of memory. */
+static fix *add_fix(account *a, const pay_order *o, int32_t valid, int32_t invalid,
+                    fix_state state)
+{
+    if (grow((void **)&a->fixes, &a->fix_cap, a->fix_count + 1, sizeof(*a->fixes)) != 0)
+        return NULL;
+    size_t i = a->fix_count;
+    while (i > 0 && !fix_before(&a->fixes[i - 1], o->finalized_at, o->ledger_index,
+                                o->correction_id))
+        i--;
+    memmove(&a->fixes[i + 1], &a->fixes[i], (a->fix_count - i) * sizeof(*a->fixes));
+    fix *x = &a->fixes[i];
+    memset(x, 0, sizeof(*x));
+    snprintf(x->correction_id, sizeof(x->correction_id), "%s", o->correction_id);
+    x->service_day = o->service_day;
+    x->finalized_at = o->finalized_at;
+    x->ledger_index = o->ledger_index;
+    x->valid = valid;
+    x->invalid = invalid;
+    x->state = state;
+    a->fix_count++;
+    return x;
+}
+
+/* Whether a correction finalized at is past a's settlement instant (it
+ * gets an instruction of its own). */
+static int after_settlement(const pay_state *st, const account *a, int64_t at)
+{
+    return a->known && at >= publication(st, a, a->contract.period_end);
+}
+
+static pay_order_result add_correction(pay_state *st, const pay_order *o, char *reason,
+                                       size_t len)
+{
+    account *a = NULL;
+    int32_t valid = 0, invalid = 0;
+    pay_order_result r = admit_correction(st, o, &a, &valid, &invalid, reason, len);
+    if (r != PAY_ORDER_PENDING)
+        return r;
+    int late = after_settlement(st, a, o->finalized_at);
+    if (!late && a->closed) {
+        snprintf(reason, len, "correction %s of order %s arrived after contract %s was settled",
+                 o->correction_id, o->order_id, a->id);
+        return PAY_ORDER_REJECTED;
+    }
+    return add_fix(a, o, valid, invalid, late ? FIX_LATE : FIX_STATEMENT) != NULL
+               ? PAY_ORDER_PENDING
+               : PAY_ORDER_ERROR;
+}
+
+/* The replay's counterpart: done when its instruction is on the topic or a
+ * published statement (or a historical close) counted it. */
+static pay_order_result replay_correction(pay_state *st, const pay_order *o, char *reason,
+                                          size_t len)
+{
+    account *a = NULL;
+    int32_t valid = 0, invalid = 0;
+    pay_order_result r = admit_correction(st, o, &a, &valid, &invalid, reason, len);
+    if (r != PAY_ORDER_PENDING)
+        return r;
+    if (cw_idset_contains(&st->instructed, o->correction_id)) {
+        /* Taken again in its turn by process_late, which instructs
+         * nothing for it. */
+        fix *x = add_fix(a, o, valid, invalid, FIX_LATE);
+        if (x == NULL)
+            return PAY_ORDER_ERROR;
+        x->published = 1;
+        return PAY_ORDER_COUNTED;
+    }
+    if (after_settlement(st, a, o->finalized_at))
+        return add_fix(a, o, valid, invalid, FIX_LATE) ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
+    if (a->closed && historical(a)) {
+        a->hist_valid += valid;
+        a->hist_invalid += invalid;
+        return add_fix(a, o, valid, invalid, FIX_DONE) ? PAY_ORDER_COUNTED : PAY_ORDER_ERROR;
+    }
+    for (size_t i = 0; i < a->statement_count; i++) {
+        const pay_statement *s = &a->statements[i];
+        if (s->service_day >= o->service_day && s->published_at > o->finalized_at) {
+            a->replayed_valid += valid;
+            a->replayed_invalid += invalid;
+            a->replayed_neg_valid += valid < 0 ? valid : 0;
+            a->replayed_neg_invalid += invalid < 0 ? invalid : 0;
+            return add_fix(a, o, valid, invalid, FIX_DONE) ? PAY_ORDER_COUNTED : PAY_ORDER_ERROR;
+        }
+    }
+    if (a->closed) {
+        snprintf(reason, len, "correction %s of order %s arrived after contract %s was settled",
+                 o->correction_id, o->order_id, a->id);
+        return PAY_ORDER_REJECTED;
+    }
+    return add_fix(a, o, valid, invalid, FIX_STATEMENT) ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
+}
+
 pay_order_result pay_state_add_order(pay_state *st, const pay_order *o, char *reason,
                                      size_t reason_len)
 {
-    return note_month(st, o, add_order(st, o, reason, reason_len));
+    if (o->has_corrects)
+        return note_entry(st, o, add_correction(st, o, reason, reason_len));
+    return note_entry(st, o, note_month(st, o, add_order(st, o, reason, reason_len)));
 }
 
 static pay_order_result replay_order(pay_state *st, const pay_order *o, char *reason,
@@ -539,12 +771,26 @@ static pay_order_result replay_order(pay_state *st, const pay_order *o, char *re
 pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char *reason,
                                         size_t reason_len)
 {
-    return note_month(st, o, replay_order(st, o, reason, reason_len));
+    if (o->has_corrects)
+        return note_entry(st, o, replay_correction(st, o, reason, reason_len));
+    return note_entry(st, o, note_month(st, o, replay_order(st, o, reason, reason_len)));
 }
 
 int pay_state_mark_seen(pay_state *st, const char *order_id)
 {
     return cw_idset_add(&st->seen, order_id, 0) < 0 ? -1 : 0;
+}
+
+int pay_state_mark_refused(pay_state *st, const pay_order *o)
+{
+    int rc = 0;
+    if (!o->has_corrects)
+        rc = cw_idset_add(&st->seen, o->order_id, 0);
+    else if (o->correction_id != NULL)
+        rc = cw_idset_add(&st->corrections, o->correction_id, 0);
+    if (rc < 0)
+        return -1;
+    return note_entry(st, o, PAY_ORDER_REJECTED) == PAY_ORDER_ERROR ? -1 : 0;
 }
 
 int pay_state_finish_replay(pay_state *st)
@@ -553,13 +799,15 @@ int pay_state_finish_replay(pay_state *st)
         account *a = st->accounts[i];
         if (!a->closed) {
             /* Fewer replayed than published happens when old records have
-             * left the input topic (retention): nothing is owed then. */
+             * left the input topic (retention): nothing is owed then,
+             * beyond what the replayed corrections take back. */
             int64_t v = a->replayed_valid - a->published_valid;
             int64_t n = a->replayed_invalid - a->published_invalid;
-            a->carry_valid += v > 0 ? v : 0;
-            a->carry_invalid += n > 0 ? n : 0;
+            a->carry_valid += v > a->replayed_neg_valid ? v : a->replayed_neg_valid;
+            a->carry_invalid += n > a->replayed_neg_invalid ? n : a->replayed_neg_invalid;
         }
         a->replayed_valid = a->replayed_invalid = 0;
+        a->replayed_neg_valid = a->replayed_neg_invalid = 0;
     }
     return 0;
 }
@@ -611,10 +859,24 @@ static int publish_day(pay_state *st, account *a, int64_t day, pay_output *out)
         else
             *(p.valid ? &late_valid : &late_invalid) += 1;
     }
-    if (valid + invalid + late_valid + late_invalid == 0)
+    a->pending_count = kept;
+    /* Corrections count like orders, by their change of the counts. */
+    for (size_t i = 0; i < a->fix_count; i++) {
+        fix *x = &a->fixes[i];
+        if (x->state != FIX_STATEMENT || x->service_day < c->period_start ||
+            x->service_day > day || x->finalized_at >= at)
+            continue;
+        *(x->service_day == day ? &valid : &late_valid) += x->valid;
+        *(x->service_day == day ? &invalid : &late_invalid) += x->invalid;
+        x->state = FIX_DONE;
+    }
+    if (valid == 0 && invalid == 0 && late_valid == 0 && late_invalid == 0) {
+        a->carry_valid = a->carry_invalid = 0;
         return 0;
+    }
     if (valid > INT32_MAX || invalid > INT32_MAX || late_valid > INT32_MAX ||
-        late_invalid > INT32_MAX)
+        late_invalid > INT32_MAX || valid < INT32_MIN || invalid < INT32_MIN ||
+        late_valid < INT32_MIN || late_invalid < INT32_MIN)
         return -1;
     pay_statement s;
     memset(&s, 0, sizeof(s));
@@ -626,18 +888,26 @@ static int publish_day(pay_state *st, account *a, int64_t day, pay_output *out)
     s.late_valid_orders = (int32_t)late_valid;
     s.late_invalid_orders = (int32_t)late_invalid;
     s.published_at = at;
-    if (pay_times_cents(valid + late_valid, c->unit_price_cents, &s.gross_cents) != 0 ||
-        pay_times_cents(invalid + late_invalid, c->invalid_deduction_cents,
-                        &s.deduction_cents) != 0)
+    if (pay_signed_times_cents(valid + late_valid, c->unit_price_cents, &s.gross_cents) != 0 ||
+        pay_signed_times_cents(invalid + late_invalid, c->invalid_deduction_cents,
+                               &s.deduction_cents) != 0)
         return -1;
     int64_t before = a->sum_gross - a->sum_deduction;
     if (insert_statement(a, &s) != 0 || add_counts(a, &s) != 0 || out_statement(out, &s) != 0)
         return -1;
     if (budget_alerts(a, &s, before, out) != 0)
         return -1;
-    a->pending_count = kept;
     a->carry_valid = a->carry_invalid = 0;
     return 0;
+}
+
+/* Corrections not counted by the time the account closes get an
+ * instruction of their own. */
+static void fixes_to_late(account *a)
+{
+    for (size_t i = 0; i < a->fix_count; i++)
+        if (a->fixes[i].state == FIX_STATEMENT)
+            a->fixes[i].state = FIX_LATE;
 }
 
 static int settle(pay_state *st, account *a, pay_output *out)
@@ -661,6 +931,7 @@ static int settle(pay_state *st, account *a, pay_output *out)
      * them. */
     a->unsettled += (int64_t)a->pending_count;
     a->pending_count = 0;
+    fixes_to_late(a);
     return 0;
 }
 
@@ -675,7 +946,7 @@ static int close_historical(pay_state *st, account *a, pay_output *out)
 {
     const pay_contract *c = &a->contract;
     int64_t end = publication(st, a, c->period_end);
-    int64_t valid = 0, invalid = 0, left = 0, amount;
+    int64_t valid = 0, invalid = 0, left = 0, amount = 0;
     for (size_t i = 0; i < a->pending_count; i++) {
         pending_order p = a->pending[i];
         if (p.service_day < c->period_start || p.service_day > c->period_end ||
@@ -684,7 +955,17 @@ static int close_historical(pay_state *st, account *a, pay_output *out)
         else
             *(p.valid ? &valid : &invalid) += 1;
     }
-    if (pay_times_cents(invalid, c->invalid_deduction_cents, &amount) != 0)
+    for (size_t i = 0; i < a->fix_count; i++) {
+        fix *x = &a->fixes[i];
+        if (x->state != FIX_STATEMENT || x->service_day < c->period_start ||
+            x->service_day > c->period_end || x->finalized_at >= end)
+            continue;
+        valid += x->valid;
+        invalid += x->invalid;
+        x->state = FIX_DONE;
+    }
+    fixes_to_late(a);
+    if (invalid > 0 && pay_times_cents(invalid, c->invalid_deduction_cents, &amount) != 0)
         return -1;
     if (invalid > 0) {
         pay_instruction in = new_instruction(a, PAY_CLAWBACK, end);
@@ -702,28 +983,89 @@ static int close_historical(pay_state *st, account *a, pay_output *out)
     return 0;
 }
 
+/* The instruction of the next late correction x of the closed account a
+ * (payment_state.h, Corrections), into out unless it was published before;
+ * nothing when it moves no money. 0 or -1 (overflow, memory). */
+static int instruct_late(pay_state *st, account *a, fix *x, pay_output *out)
+{
+    const pay_contract *c = &a->contract;
+    int64_t gross, deduction, change, before, after, amount, end;
+    pay_kind kind;
+    int moves;
+    if (pay_signed_times_cents(x->valid, c->unit_price_cents, &gross) != 0 ||
+        pay_signed_times_cents(x->invalid, c->invalid_deduction_cents, &deduction) != 0 ||
+        __builtin_sub_overflow(gross, deduction, &change))
+        return -1;
+    if (historical(a)) {
+        /* Its close clawed back invalid orders × deduction, uncapped. */
+        moves = pay_correction_due(0, -deduction, INT64_MAX, &kind, &amount);
+    } else {
+        if (__builtin_sub_overflow(a->sum_gross, a->sum_deduction, &before) ||
+            __builtin_add_overflow(before, a->late_net, &before) ||
+            __builtin_add_overflow(before, change, &after))
+            return -1;
+        moves = pay_correction_due(before, after, c->budget_cents, &kind, &amount);
+        a->late_net += change;
+    }
+    if (moves < 0)
+        return -1;
+    a->after_valid += x->valid;
+    a->after_invalid += x->invalid;
+    x->state = FIX_DONE;
+    if (moves == 1 || x->published)
+        return 0;
+    end = publication(st, a, c->period_end);
+    pay_instruction in = new_instruction(a, kind, x->finalized_at > end ? x->finalized_at : end);
+    in.amount_cents = amount;
+    snprintf(in.correction_id, sizeof(in.correction_id), "%s", x->correction_id);
+    return add_corr_instr(a, &in) == 0 && out_instruction(out, &in) == 0 ? 0 : -1;
+}
+
+/* A closed account's late corrections due at the watermark, in order: one
+ * published before is taken whatever the watermark (it was taken in its
+ * turn), so the budget cap splits the money as it did. */
+static int process_late(pay_state *st, account *a, int64_t watermark, pay_output *out)
+{
+    for (size_t i = 0; i < a->fix_count; i++) {
+        fix *x = &a->fixes[i];
+        if (x->state != FIX_LATE)
+            continue;
+        if (!x->published && x->finalized_at > watermark)
+            break;
+        if (instruct_late(st, a, x, out) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The statements, settlement or historical close of an open account due at
+ * the watermark. 0 or -1. */
+static int advance_account(pay_state *st, account *a, int64_t watermark, pay_output *out)
+{
+    const pay_contract *c = &a->contract;
+    if (historical(a))
+        return publication(st, a, c->period_end) <= watermark ? close_historical(st, a, out) : 0;
+    while (a->next_day <= c->period_end && publication(st, a, a->next_day) <= watermark) {
+        if (publish_day(st, a, a->next_day, out) != 0)
+            return -1;
+        a->next_day++;
+    }
+    if (a->next_day > c->period_end && publication(st, a, c->period_end) <= watermark)
+        return settle(st, a, out);
+    return 0;
+}
+
 int pay_state_advance(pay_state *st, int64_t watermark, pay_output *out)
 {
     if (watermark < pay_state_next_due(st))
         return 0;
     for (size_t i = 0; i < st->count; i++) {
         account *a = st->accounts[i];
-        if (!a->known || a->closed)
+        if (!a->known)
             continue;
-        const pay_contract *c = &a->contract;
-        if (historical(a)) {
-            if (publication(st, a, c->period_end) <= watermark &&
-                close_historical(st, a, out) != 0)
-                return -1;
-            continue;
-        }
-        while (a->next_day <= c->period_end && publication(st, a, a->next_day) <= watermark) {
-            if (publish_day(st, a, a->next_day, out) != 0)
-                return -1;
-            a->next_day++;
-        }
-        if (a->next_day > c->period_end && publication(st, a, c->period_end) <= watermark &&
-            settle(st, a, out) != 0)
+        if (!a->closed && advance_account(st, a, watermark, out) != 0)
+            return -1;
+        if (a->closed && process_late(st, a, watermark, out) != 0)
             return -1;
     }
     if (st->months != NULL &&
@@ -733,17 +1075,31 @@ int pay_state_advance(pay_state *st, int64_t watermark, pay_output *out)
     return 0;
 }
 
+/* When a closed account's next late correction is due, or INT64_MAX. */
+static int64_t next_late(const account *a)
+{
+    for (size_t i = 0; i < a->fix_count; i++)
+        if (a->fixes[i].state == FIX_LATE)
+            return a->fixes[i].finalized_at;
+    return INT64_MAX;
+}
+
 int64_t pay_state_next_due(const pay_state *st)
 {
     int64_t next = INT64_MAX;
     for (size_t i = 0; i < st->count; i++) {
         const account *a = st->accounts[i];
-        if (!a->known || a->closed)
+        if (!a->known)
             continue;
-        int64_t day = a->next_day <= a->contract.period_end && !historical(a)
-                          ? a->next_day
-                          : a->contract.period_end;
-        int64_t at = publication(st, a, day);
+        int64_t at;
+        if (a->closed) {
+            at = next_late(a);
+        } else {
+            int64_t day = a->next_day <= a->contract.period_end && !historical(a)
+                              ? a->next_day
+                              : a->contract.period_end;
+            at = publication(st, a, day);
+        }
         if (at < next)
             next = at;
     }
@@ -779,6 +1135,13 @@ static const pay_account *view(account *a)
     v->historical_invalid = a->hist_invalid;
     v->pending_orders = a->pending_count;
     v->unsettled_orders = a->unsettled;
+    v->corrections = a->corr_instr;
+    v->correction_count = a->corr_instr_count;
+    v->corrected_valid = a->after_valid;
+    v->corrected_invalid = a->after_invalid;
+    v->pending_corrections = 0;
+    for (size_t i = 0; i < a->fix_count; i++)
+        v->pending_corrections += a->fixes[i].state != FIX_DONE;
     return v;
 }
 
@@ -796,4 +1159,12 @@ const pay_account *pay_state_find_account(const pay_state *st, const char *contr
 int pay_state_utc_offset(const pay_state *st)
 {
     return st->utc_offset;
+}
+
+int pay_instruction_record_id(const pay_instruction *in, char *buf, size_t len)
+{
+    if (in->correction_id[0] != '\0')
+        return pay_correction_instruction_id(buf, len, in->contract_id, in->kind,
+                                             in->correction_id);
+    return pay_instruction_id(buf, len, in->contract_id, in->kind, in->period_end);
 }

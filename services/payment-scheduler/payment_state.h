@@ -61,6 +61,38 @@
  * A historical account whose CLAWBACK was published counts every replayed
  * order as counted by it (the scheduler skips those it dead-lettered).
  *
+ * Corrections. A correcting entry (OrderFinalized.corrects_index, the
+ * supervision desk's later decision) moves the order from the status of
+ * the entry it corrects to its own: it adds the change of the counts
+ * (VALID -> INVALID: valid -1, invalid +1) to its contract. It is admitted
+ * as an order is (same provider, service day in the period), once per
+ * correction id, and only when the entry it corrects was admitted (one
+ * that was refused stays finance's to handle). Finalized before
+ * T(period_end), it counts by its finalized_at like an order, on the
+ * first statement on or after its order's day published after it: in
+ * valid_orders / invalid_orders on its order's own day's statement, else
+ * in late_valid_orders / late_invalid_orders, which may then be negative
+ * (and gross_cents or deduction_cents with them: a statement that carries
+ * only a correction from VALID to INVALID has late_valid_orders -1,
+ * gross_cents -unit price). One read after the settlement although
+ * finalized before T(period_end) (only without the ledger's promise) is
+ * refused like a late order. Finalized at or after T(period_end), it gets
+ * an instruction of its own once the contract is settled (or, historical,
+ * closed) and the watermark reaches its finalized_at: the money the
+ * settlement would have moved differently, pay_correction_due (running
+ * contract: min(net, budget) before and after; historical: its change of
+ * invalid orders × invalid deduction), a CLAWBACK
+ * "<contract_id>:CLAWBACK:<correction_id>" or a SETTLEMENT
+ * "<contract_id>:SETTLEMENT:<correction_id>", created_at = its
+ * finalized_at (T(period_end) at the earliest); none when it moves
+ * nothing. Such corrections are taken in order of finalized_at, then
+ * ledger index, then correction id, so the budget cap splits the money the
+ * same way however the partitions were read. On a restart they are taken again in that order from the
+ * settlement's net: one whose instruction was published is not instructed
+ * again, one before it moved nothing and moves nothing again, the rest are
+ * instructed as they come due. UNDER_SERVED reads an order's first entry
+ * only.
+ *
  * Usage:
  *   st = pay_state_new(480);
  *   restore_instruction / restore_statement   (everything published)
@@ -122,7 +154,14 @@ typedef struct {
     /* From the contract held when it was made (pay_accounts); "": none. */
     char payer_account[PAY_ACCOUNT_MAX + 1];
     char payee_account[PAY_ACCOUNT_MAX + 1];
+    /* A correction's own instruction (see Corrections above); "": the
+     * contract's PREPAY, SETTLEMENT or CLAWBACK. */
+    char correction_id[PAY_CORRECTION_ID_MAX + 1];
 } pay_instruction;
+
+/* The instruction's id: pay_instruction_id, or for a correction's
+ * pay_correction_instruction_id. 0 or -1 (does not fit). */
+int pay_instruction_record_id(const pay_instruction *in, char *buf, size_t len);
 
 /* A budget level crossed by a statement (alerts.finance). */
 typedef struct {
@@ -166,14 +205,21 @@ typedef struct {
     int32_t duration_minutes;
     int32_t visits_per_month, minutes_per_visit; /* the stamped duty; 0: none */
     int64_t finalized_at;
-    int64_t ledger_index; /* its entry in the ledger (ledger_progress.h); not used here */
+    int64_t ledger_index; /* its entry in the ledger (ledger_progress.h) */
+    /* A correcting entry: the ledger index of the entry it corrects and its
+     * correction id (both from the OrderFinalized); has_corrects 0 for an
+     * order's first entry. */
+    int has_corrects;
+    int64_t corrects_index;
+    const char *correction_id;
 } pay_order;
 
 typedef enum {
-    PAY_ORDER_PENDING = 0, /* waits for its statement */
-    PAY_ORDER_COUNTED,     /* replay: a published statement counted it already */
-    PAY_ORDER_DUPLICATE,   /* its id was seen before: nothing counted */
-    PAY_ORDER_CANCELLED,   /* CANCELLED (the elder was away): seen, never counted */
+    PAY_ORDER_PENDING = 0, /* waits for its statement (a correction: or its instruction) */
+    PAY_ORDER_COUNTED,     /* replay: a published statement (or instruction) counted it */
+    PAY_ORDER_DUPLICATE,   /* its id (a correction's: its correction id) was seen before */
+    PAY_ORDER_CANCELLED,   /* CANCELLED (the elder was away), or a correction that
+                              changes no count: seen, never counted */
     PAY_ORDER_REJECTED,    /* cannot be paid; the reason says why */
     PAY_ORDER_ERROR        /* out of memory */
 } pay_order_result;
@@ -194,6 +240,13 @@ typedef struct {
     int64_t historical_invalid;       /* (its CLAWBACK is invalid × deduction) */
     size_t pending_orders;            /* accepted, not counted yet */
     int64_t unsettled_orders;         /* left uncounted at the settlement */
+    /* Corrections after the settlement instant (see Corrections above): the
+     * instructions made for them, and the changes of the counts they
+     * brought after the settlement. */
+    const pay_instruction *corrections;
+    size_t correction_count;
+    int64_t corrected_valid, corrected_invalid;
+    size_t pending_corrections;       /* accepted, neither counted nor instructed yet */
 } pay_account;
 
 typedef struct pay_state pay_state;
@@ -237,6 +290,9 @@ pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char 
 /* Marks an order id as seen without counting it (its record went to the
  * dead letters before). 0 or -1 out of memory. */
 int pay_state_mark_seen(pay_state *st, const char *order_id);
+/* The same for any entry: its order id, or a correcting entry's correction
+ * id, is seen, and the entry is not paid (a correction of it is refused). */
+int pay_state_mark_refused(pay_state *st, const pay_order *o);
 
 /* Ends the replay: whatever the published statements are short of the
  * replayed orders becomes late adjustments of the next statement. 0 or -1. */

@@ -162,6 +162,15 @@ static int account_row(const pay_account *a, provider_total *p)
         add(a->settlement.kind == PAY_CLAWBACK ? &p->clawback : &p->settlement,
             a->settlement.amount_cents))
         return -1;
+    /* Corrections after the settlement: their own instructions, and their
+     * changes of the counts as late ones. */
+    for (size_t k = 0; k < a->correction_count; k++) {
+        const pay_instruction *in = &a->corrections[k];
+        if (add(in->kind == PAY_CLAWBACK ? &p->clawback : &p->settlement, in->amount_cents))
+            return -1;
+    }
+    if (add(&p->late_valid, a->corrected_valid) || add(&p->late_invalid, a->corrected_invalid))
+        return -1;
     return add(&p->pending, (int64_t)a->pending_orders) ||
            add(&p->unpaid, a->unsettled_orders);
 }
@@ -289,8 +298,8 @@ int pay_report_statements_csv(const pay_report *r, pay_text *out)
 
 static int instruction_row(pay_text *out, const pay_instruction *in)
 {
-    char id[PAY_RECORD_ID_MAX], start[16], end[16];
-    if (pay_instruction_id(id, sizeof(id), in->contract_id, in->kind, in->period_end) != 0)
+    char id[PAY_INSTRUCTION_ID_MAX], start[16], end[16];
+    if (pay_instruction_record_id(in, id, sizeof(id)) != 0)
         return -1;
     cw_date_format(in->period_start, start, sizeof(start));
     cw_date_format(in->period_end, end, sizeof(end));
@@ -319,6 +328,9 @@ int pay_report_instructions_csv(const pay_report *r, pay_text *out)
         if ((a->has_prepay && instruction_row(out, &a->prepay) != 0) ||
             (a->settled && instruction_row(out, &a->settlement) != 0))
             return -1;
+        for (size_t k = 0; k < a->correction_count; k++)
+            if (instruction_row(out, &a->corrections[k]) != 0)
+                return -1;
     }
     return out->failed ? -1 : 0;
 }
@@ -538,8 +550,8 @@ static void html_daily(pay_text *t, const pay_report *r, const day_total *d, siz
 
 static void html_instruction(pay_text *t, const pay_instruction *in)
 {
-    char id[PAY_RECORD_ID_MAX], start[16], end[16];
-    if (pay_instruction_id(id, sizeof(id), in->contract_id, in->kind, in->period_end) != 0)
+    char id[PAY_INSTRUCTION_ID_MAX], start[16], end[16];
+    if (pay_instruction_record_id(in, id, sizeof(id)) != 0)
         snprintf(id, sizeof(id), "?");
     cw_date_format(in->period_start, start, sizeof(start));
     cw_date_format(in->period_end, end, sizeof(end));
@@ -588,6 +600,8 @@ static void html_instructions(pay_text *t, const pay_report *r)
             html_instruction(t, &a->settlement);
         else if (a->closed && a->historical)
             html_nothing_owed(t, a);
+        for (size_t k = 0; k < a->correction_count; k++)
+            html_instruction(t, &a->corrections[k]);
     }
     pay_text_printf(t, "</table>\n");
 }

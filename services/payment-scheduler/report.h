@@ -59,7 +59,10 @@ typedef struct {
  * net_paid_cents, pending_orders, unpaid_orders, historical_contracts; then
  * a TOTAL row. A historical contract adds the orders its close counted to
  * valid_orders and invalid_orders (no gross, no deduction: it has no
- * statements) and its CLAWBACK, 0 when it had no invalid order.
+ * statements) and its CLAWBACK, 0 when it had no invalid order. A
+ * correction after its contract's settlement instant adds its change of the
+ * counts to the late columns and its own instruction to settlement_cents or
+ * clawback_cents.
  * 0, or -1 out of memory or on an overflow. */
 int pay_report_totals_csv(const pay_report *r, pay_text *out);
 

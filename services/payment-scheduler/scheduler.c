@@ -178,7 +178,7 @@ static int on_order(scheduler *s, const rd_kafka_message_t *m, input_mode mode)
             /* Marked seen as the replay marks a dead-lettered order. */
             snprintf(reason, sizeof(reason), "order %s: ledger_index %lld out of range",
                      o.order_id, (long long)o.ledger_index);
-            rc = pay_state_mark_seen(s->st, o.order_id) != 0 ? -1 : dead_letter(s, m, reason);
+            rc = pay_state_mark_refused(s->st, &o) != 0 ? -1 : dead_letter(s, m, reason);
         }
         if (lr != PAY_LEDGER_TAKEN) {
             avro_value_decref(&value);
@@ -188,7 +188,7 @@ static int on_order(scheduler *s, const rd_kafka_message_t *m, input_mode mode)
     dead_key(key, sizeof(key), PAY_TOPIC_FINALIZED, m->partition, m->offset);
     if (mode == MODE_REPLAY && cw_idset_contains(&s->dead, key)) {
         /* Refused before (under the contract as it was then): stays so. */
-        rc = pay_state_mark_seen(s->st, o.order_id);
+        rc = pay_state_mark_refused(s->st, &o);
         avro_value_decref(&value);
         return rc;
     }
@@ -238,8 +238,8 @@ static int on_checkpoint(scheduler *s, const rd_kafka_message_t *m)
 
 static void log_instruction(const pay_instruction *in)
 {
-    char id[PAY_RECORD_ID_MAX], amount[32];
-    if (pay_instruction_id(id, sizeof(id), in->contract_id, in->kind, in->period_end) != 0)
+    char id[PAY_INSTRUCTION_ID_MAX], amount[32];
+    if (pay_instruction_record_id(in, id, sizeof(id)) != 0)
         return;
     pay_format_yuan(amount, sizeof(amount), in->amount_cents);
     cw_log_info("payment instruction", "instruction_id", id, "kind", pay_kind_name(in->kind),

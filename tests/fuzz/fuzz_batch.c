@@ -92,9 +92,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const auth_role roles[] = {
-        {.kind = ROLE_REGISTRY}, {.kind = ROLE_IMPORTER}, {.kind = ROLE_ADMIN},
-        {.kind = ROLE_PROVIDER, .provider_id = "P001"}};
+    static const cw_role roles[] = {
+        {.kind = CW_ROLE_REGISTRY}, {.kind = CW_ROLE_IMPORTER}, {.kind = CW_ROLE_ADMIN},
+        {.kind = CW_ROLE_PROVIDER, .provider_id = "P001"}};
     if (size < 1)
         return 0;
     int status = 0;

@@ -2,8 +2,9 @@
  * and, for a body they accept, the record ingest would publish for it
  * (services/ingest/records.c), decoded back with common/avro_codec.c.
  *
- * Input: byte 0 picks the request (modulo 8: elder, caregiver, contract,
- * order, check-in, check-out, evidence, unfreeze); the rest is the body,
+ * Input: byte 0 picks the request (modulo 12: elder, caregiver, contract,
+ * order, check-in, check-out, evidence, unfreeze, an order's cancel,
+ * reschedule, reassign, approve-change); the rest is the body,
  * loaded as http_server.c loads it (json_loadb, JSON_REJECT_DUPLICATES).
  * Like api.c, only a JSON object reaches a parser.
  *
@@ -59,6 +60,53 @@ static void check_record(int rc, encoded_record *rec, const char *what, const ch
     free(rec->data);
 }
 
+/* A change the body asks for, as the revision and the OrderChange ingest
+ * would publish if it took effect. */
+static void parse_change_and_encode(change_action action, json_t *body)
+{
+    change_req r;
+    api_error aerr;
+    encoded_record rec;
+    char err[256] = "";
+    if (parse_change(body, action, &r, &aerr) != 0)
+        return;
+    int reschedule = action == CHANGE_RESCHEDULE, reassign = action == CHANGE_REASSIGN;
+    order_revision rev = {.order_id = "P001:O1",
+                          .elder_id = "E1",
+                          .caregiver_id = reassign ? r.caregiver_id : "CG1",
+                          .provider_id = "P001",
+                          .service_type = "bathing",
+                          .certified = 1,
+                          .scheduled_start = reschedule ? r.scheduled_start_ms : UPDATED_AT,
+                          .scheduled_minutes = 60,
+                          .received_at = UPDATED_AT,
+                          .revision = 1,
+                          .change_id = "P001:O1@1",
+                          .kind = change_action_name(action),
+                          .reason_code = r.reason_code,
+                          .note = r.note,
+                          .requested_at = UPDATED_AT,
+                          .previous_caregiver_id = "CG1",
+                          .previous_scheduled_start = UPDATED_AT};
+    check_record(record_order_revision(&rev, &rec, err, sizeof(err)), &rec, "revision", err);
+    order_change_record c = {.change_id = "P001:O1@1",
+                             .order_id = "P001:O1",
+                             .provider_id = "P001",
+                             .street_id = "S01",
+                             .kind = change_action_name(action),
+                             .reason_code = r.reason_code,
+                             .note = r.note,
+                             .requested_at = UPDATED_AT,
+                             .requested_by = "provider:P001",
+                             .scheduled_start = UPDATED_AT,
+                             .caregiver_id = "CG1",
+                             .state = "PENDING",
+                             .has_new_start = reschedule,
+                             .new_scheduled_start = r.scheduled_start_ms,
+                             .new_caregiver_id = reassign ? r.caregiver_id : NULL};
+    check_record(record_order_change(&c, &rec, err, sizeof(err)), &rec, "change", err);
+}
+
 static void parse_and_encode(unsigned which, json_t *body)
 {
     static const order_refs refs = {"P001", "E1", "CG1"};
@@ -110,11 +158,19 @@ static void parse_and_encode(unsigned which, json_t *body)
                          "evidence", err);
         break;
     }
-    default: {
+    case 7: {
         unfreeze_req r;
         parse_unfreeze(body, &r, &aerr);
         break;
     }
+    case 11: {
+        approve_req r;
+        parse_approve(body, &r, &aerr);
+        break;
+    }
+    default:
+        parse_change_and_encode((change_action)(which - 8), body);
+        break;
     }
 }
 
@@ -127,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (body == NULL)
         return 0;
     if (json_is_object(body))
-        parse_and_encode(data[0] % 8u, body);
+        parse_and_encode(data[0] % 12u, body);
     json_decref(body);
     return 0;
 }

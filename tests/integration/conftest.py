@@ -193,10 +193,14 @@ class Keys:
         self.admin = secrets.token_hex(16)
         self.p01 = secrets.token_hex(16)
         self.p02 = secrets.token_hex(16)
+        # Street offices S01 and S02 (the label names the holder).
+        self.s01 = secrets.token_hex(16)
+        self.s02 = secrets.token_hex(16)
 
     def config_entries(self):
         pairs = [(self.registry, "registry"), (self.importer, "importer"),
-                 (self.admin, "admin"), (self.p01, "provider:P01"), (self.p02, "provider:P02")]
+                 (self.admin, "admin"), (self.p01, "provider:P01"), (self.p02, "provider:P02"),
+                 (self.s01, "street:S01#S01 office"), (self.s02, "street:S02#S02 office")]
         return ["%s=%s" % (sha256_hex(k), role) for k, role in pairs]
 
 

@@ -421,6 +421,57 @@ static void test_due_times_match_rule_boundaries(void **state)
     assert_int_equal(rule_no_checkout(T0, 1, out + 1, &t).outcome, CW_ORANGE);
 }
 
+/* ---- revisions of an order (docs/maintenance.md) --------------------------------- */
+
+static void test_no_show_timer_remembers_its_revisions_start(void **state)
+{
+    (void)state;
+    duration_thresholds t;
+    duration_thresholds_default(&t);
+    assert_int_equal(no_show_start(due_no_show(T0, &t), &t), T0);
+    t.no_show_grace_ms = 45 * MIN_MS;
+    assert_int_equal(no_show_start(due_no_show(T0 + HOUR_MS, &t), &t), T0 + HOUR_MS);
+}
+
+static void test_no_show_members_carry_the_revision(void **state)
+{
+    (void)state;
+    char buf[128];
+    assert_int_equal(no_show_member("P01:O1", 0, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "NO_SHOW|P01:O1");
+    assert_int_equal(no_show_member("P01:O1", 2, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "NO_SHOW|P01:O1@2");
+    char small[12];
+    assert_int_equal(no_show_member("P01:O1", 2, small, sizeof(small)), -1);
+}
+
+static void test_timer_members_parse_back(void **state)
+{
+    (void)state;
+    char rule[32], subject[96], order[72];
+    assert_int_equal(timer_member_parse("NO_SHOW|P01:O1@2", rule, sizeof(rule), subject,
+                                        sizeof(subject), order, sizeof(order)),
+                     0);
+    assert_string_equal(rule, "NO_SHOW");
+    assert_string_equal(subject, "P01:O1@2");
+    assert_string_equal(order, "P01:O1");
+    assert_int_equal(timer_member_parse("NO_CHECKOUT|P01:O1", rule, sizeof(rule), subject,
+                                        sizeof(subject), order, sizeof(order)),
+                     0);
+    assert_string_equal(rule, "NO_CHECKOUT");
+    assert_string_equal(subject, "P01:O1");
+    assert_string_equal(order, "P01:O1");
+    static const char *const bad[] = {"NO_SHOW", "|O1", "NO_SHOW|", "NO_SHOW|@2"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (timer_member_parse(bad[i], rule, sizeof(rule), subject, sizeof(subject), order,
+                               sizeof(order)) == 0)
+            fail_msg("parsed %s", bad[i]);
+    char tiny[4];
+    assert_int_equal(timer_member_parse("NO_SHOW|O1", tiny, sizeof(tiny), subject,
+                                        sizeof(subject), order, sizeof(order)),
+                     -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +502,9 @@ int main(void)
         cmocka_unit_test(test_daily_hours_cap_is_a_parameter),
         cmocka_unit_test(test_daily_hours_day_is_the_check_ins_utc8_date),
         cmocka_unit_test(test_visit_length_is_half_open_and_never_negative),
+        cmocka_unit_test(test_no_show_timer_remembers_its_revisions_start),
+        cmocka_unit_test(test_no_show_members_carry_the_revision),
+        cmocka_unit_test(test_timer_members_parse_back),
         cmocka_unit_test(test_daily_hours_third_long_visit_crosses_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -670,9 +670,167 @@ static void test_duration_minutes(void **state)
     assert_int_equal(fin_duration_minutes(OUT_AT, IN_AT), 0);
 }
 
+/* ---- revisions of an order (docs/maintenance.md) ------------------------------ */
+
+/* The order verdicts of a revision, all PASS but NO_SHOW's outcome. */
+static void revision_verdicts(order_case *c, int revision, cw_outcome no_show, int64_t start)
+{
+    char subject[FIN_SUBJECT_MAX];
+    snprintf(subject, sizeof(subject), "O1@%d", revision);
+    c->d.revision = revision;
+    c->d.scheduled_start = start;
+    add_check(c, subject, "NO_SHOW", no_show, start + 30 * MIN_MS);
+    add_check(c, subject, "SCHEDULE_OVERLAP", CW_PASS, START - HOUR_MS);
+    add_check(c, subject, "CROSS_PROVIDER_OVERLAP", CW_PASS, START - HOUR_MS);
+    add_check(c, subject, "UNCERTIFIED", CW_PASS, START - HOUR_MS);
+}
+
+static void test_a_cancel_is_cancelled_with_its_reason_at_once(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    c.d.revision = 1;
+    c.d.cancelled = 1;
+    snprintf(c.d.cancel_reason, sizeof(c.d.cancel_reason), "ELDER_REFUSED");
+    c.d.changed_at = START - 2 * HOUR_MS;
+    fin_decision f = run(&c, INT64_MIN);
+    assert_int_equal(f.state, FIN_CANCELLED);
+    assert_reasons(&f, "ELDER_REFUSED");
+    /* Not before its scheduled start: no earlier instant than the order's. */
+    assert_int_equal(f.finalized_at, START);
+    /* Approved after the start: then. */
+    c.d.changed_at = START + 3 * HOUR_MS;
+    assert_int_equal(run(&c, INT64_MIN).finalized_at, START + 3 * HOUR_MS);
+}
+
+static void test_a_cancel_stands_whatever_else_came(void **state)
+{
+    (void)state;
+    order_case c;
+    full_visit(&c);
+    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    set_outcome(&c, "O1-in", "GEO_DISTANCE", CW_RED);
+    c.d.revision = 2;
+    c.d.cancelled = 1;
+    snprintf(c.d.cancel_reason, sizeof(c.d.cancel_reason), "WEATHER");
+    c.d.changed_at = START + HOUR_MS;
+    fin_decision f = run(&c, INT64_MIN);
+    assert_int_equal(f.state, FIN_CANCELLED);
+    assert_reasons(&f, "WEATHER");
+    assert_int_equal(f.finalized_at, START + HOUR_MS);
+    assert_false(f.questionable);
+}
+
+static void test_a_revision_waits_for_its_own_verdicts(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    /* Revision 0 was complete (a no-show, even); revision 1 moved it. */
+    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    c.d.revision = 1;
+    c.d.scheduled_start = START + 5 * HOUR_MS;
+    fin_decision f = run(&c, INT64_MAX);
+    assert_int_equal(f.state, FIN_WAIT);
+    assert_string_equal(f.missing_subject, "O1@1");
+    assert_string_equal(f.missing_rule, "NO_SHOW");
+    /* With them, a visit at the new time is valid: the first revision's
+     * no-show is neither waited for nor a reason. */
+    revision_verdicts(&c, 1, CW_PASS, START + 5 * HOUR_MS);
+    with_check_in(&c, START + 5 * HOUR_MS + 2 * MIN_MS);
+    with_check_out(&c, START + 6 * HOUR_MS + 5 * MIN_MS);
+    f = run(&c, INT64_MIN);
+    assert_int_equal(f.state, FIN_VALID);
+    assert_int_equal(f.reason_count, 0);
+    assert_int_equal(f.finalized_at, START + 6 * HOUR_MS + 5 * MIN_MS);
+}
+
+static void test_an_earlier_revisions_red_is_no_flag(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    set_outcome(&c, "O1", "SCHEDULE_OVERLAP", CW_RED);
+    revision_verdicts(&c, 1, CW_PASS, START + 5 * HOUR_MS);
+    with_check_in(&c, START + 5 * HOUR_MS);
+    with_check_out(&c, START + 6 * HOUR_MS);
+    assert_int_equal(run(&c, INT64_MIN).state, FIN_VALID);
+    /* A red verdict of the revision itself decides it. */
+    set_outcome(&c, "O1@1", "SCHEDULE_OVERLAP", CW_RED);
+    fin_decision f = run(&c, INT64_MIN);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "SCHEDULE_OVERLAP");
+    /* A later revision's verdicts count for nothing either while the
+     * dossier knows revision 1 only... */
+    order_case d;
+    order_only(&d);
+    revision_verdicts(&d, 2, CW_ORANGE, START + 8 * HOUR_MS);
+    revision_verdicts(&d, 1, CW_PASS, START + 5 * HOUR_MS);
+    with_check_in(&d, START + 5 * HOUR_MS);
+    with_check_out(&d, START + 6 * HOUR_MS);
+    assert_int_equal(run(&d, INT64_MIN).state, FIN_VALID);
+    /* ...and an event id that merely begins with the order id is another
+     * subject than a revision. */
+    snprintf(d.checks[0].subject, sizeof(d.checks[0].subject), "O1-x");
+    d.checks[0].outcome = CW_ORANGE;
+    assert_true(run(&d, INT64_MIN).reason_count > 0);
+}
+
+static void test_no_show_of_a_revision_decides_as_before(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    revision_verdicts(&c, 1, CW_ORANGE, START + 5 * HOUR_MS);
+    int64_t deadline = START + 5 * HOUR_MS + 24 * HOUR_MS;
+    fin_decision f = run(&c, deadline);
+    assert_int_equal(f.state, FIN_WAIT);
+    assert_int_equal(f.wake_at, deadline);
+    f = run(&c, deadline + 1);
+    assert_int_equal(f.state, FIN_INVALID);
+    assert_reasons(&f, "NO_SHOW");
+    assert_int_equal(f.finalized_at, deadline);
+}
+
+static void test_lower_bound_follows_the_current_revision(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    /* Revision 0's no-show verdict (start + 30 min) is not what revision 1
+     * decides by: the bound is revision 1's start until its verdicts come. */
+    c.d.revision = 1;
+    c.d.scheduled_start = START + 5 * MIN_MS;
+    c.checks[0].at = START + 3 * HOUR_MS;
+    assert_int_equal(finalize_lower_bound(&c.d), START + 5 * MIN_MS);
+    revision_verdicts(&c, 1, CW_ORANGE, START + 5 * MIN_MS);
+    assert_int_equal(finalize_lower_bound(&c.d), START + 35 * MIN_MS);
+}
+
+static void test_order_subject_is_the_revisions(void **state)
+{
+    (void)state;
+    order_case c;
+    order_only(&c);
+    char buf[FIN_SUBJECT_MAX];
+    assert_int_equal(fin_order_subject(&c.d, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "O1");
+    c.d.revision = 12;
+    assert_int_equal(fin_order_subject(&c.d, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "O1@12");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_cancel_is_cancelled_with_its_reason_at_once),
+        cmocka_unit_test(test_a_cancel_stands_whatever_else_came),
+        cmocka_unit_test(test_a_revision_waits_for_its_own_verdicts),
+        cmocka_unit_test(test_an_earlier_revisions_red_is_no_flag),
+        cmocka_unit_test(test_no_show_of_a_revision_decides_as_before),
+        cmocka_unit_test(test_lower_bound_follows_the_current_revision),
+        cmocka_unit_test(test_order_subject_is_the_revisions),
         cmocka_unit_test(test_reused_evidence_cures_nothing_and_is_named),
         cmocka_unit_test(test_lower_bound_never_exceeds_finalized_at),
         cmocka_unit_test(test_lower_bound_of_an_assignment_alone),

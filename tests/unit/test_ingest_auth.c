@@ -1,4 +1,4 @@
-/* Bearer-key authorization: the key table ("<sha256 hex>=<role>"), resolving
+/* Bearer-key authorization: the key table ("<sha256 hex>=<role>[#label]"), resolving
  * an Authorization header to a role, and what each role may do
  * (DESIGN.md 3). */
 #include <setjmp.h>
@@ -34,13 +34,13 @@ static const char *const standard_entries[] = {
     SHA_P002 "=provider:P002",
 };
 
-static auth_table table;
+static cw_key_table table;
 static char err[256];
 
 static int load(const char *const *entries, size_t n)
 {
     memset(err, 0, sizeof(err));
-    return auth_table_load(&table, entries, n, err, sizeof(err));
+    return cw_key_table_load(&table, entries, n, err, sizeof(err));
 }
 
 static int load_standard(void **state)
@@ -54,7 +54,7 @@ static int load_standard(void **state)
 static int free_table(void **state)
 {
     (void)state;
-    auth_table_free(&table);
+    cw_key_table_free(&table);
     return 0;
 }
 
@@ -71,9 +71,9 @@ static void assert_load_rejected(const char *const *entries, size_t n, const cha
     assert_int_equal(table.count, 0);
 }
 
-static role_kind role_of(const char *authorization)
+static cw_role_kind role_of(const char *authorization)
 {
-    auth_role role;
+    cw_role role;
     api_error e;
     memset(&role, 0, sizeof(role));
     if (auth_authenticate(&table, authorization, &role, &e) != 0)
@@ -83,7 +83,7 @@ static role_kind role_of(const char *authorization)
 
 static void assert_unauthorized(const char *authorization)
 {
-    auth_role role;
+    cw_role role;
     api_error e;
     memset(&role, 0, sizeof(role));
     memset(&e, 0, sizeof(e));
@@ -92,7 +92,7 @@ static void assert_unauthorized(const char *authorization)
                  (int)role.kind);
     assert_int_equal(e.status, 401);
     assert_string_equal(e.code, "unauthorized");
-    assert_int_equal(role.kind, ROLE_NONE);
+    assert_int_equal(role.kind, CW_ROLE_NONE);
 }
 
 /* ---- loading the table --------------------------------------------------------- */
@@ -102,12 +102,12 @@ static void load_valid_entries(void **state)
     (void)state;
     assert_int_equal(load(standard_entries, 5), 0);
     assert_int_equal(table.count, 5);
-    assert_int_equal(table.keys[0].role.kind, ROLE_REGISTRY);
-    assert_int_equal(table.keys[1].role.kind, ROLE_IMPORTER);
-    assert_int_equal(table.keys[2].role.kind, ROLE_ADMIN);
-    assert_int_equal(table.keys[3].role.kind, ROLE_PROVIDER);
+    assert_int_equal(table.keys[0].role.kind, CW_ROLE_REGISTRY);
+    assert_int_equal(table.keys[1].role.kind, CW_ROLE_IMPORTER);
+    assert_int_equal(table.keys[2].role.kind, CW_ROLE_ADMIN);
+    assert_int_equal(table.keys[3].role.kind, CW_ROLE_PROVIDER);
     assert_string_equal(table.keys[3].role.provider_id, "P001");
-    assert_int_equal(table.keys[4].role.kind, ROLE_PROVIDER);
+    assert_int_equal(table.keys[4].role.kind, CW_ROLE_PROVIDER);
     assert_string_equal(table.keys[4].role.provider_id, "P002");
     /* The hash is held as bytes. */
     static const unsigned char test_hash_start[4] = {0x66, 0xbc, 0x0d, 0x7c};
@@ -129,7 +129,7 @@ static void load_accepts_upper_case_hex(void **state)
     static const char *const entries[] = {
         "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08=admin"};
     assert_int_equal(load(entries, 1), 0);
-    assert_int_equal(role_of("Bearer test"), ROLE_ADMIN);
+    assert_int_equal(role_of("Bearer test"), CW_ROLE_ADMIN);
 }
 
 static void load_provider_id_of_64_chars(void **state)
@@ -233,25 +233,25 @@ static void load_error_does_not_quote_any_entry(void **state)
 static void authenticate_each_role(void **state)
 {
     (void)state;
-    auth_role role;
+    cw_role role;
     api_error e;
-    assert_int_equal(role_of("Bearer " KEY_REGISTRY), ROLE_REGISTRY);
-    assert_int_equal(role_of("Bearer " KEY_IMPORTER), ROLE_IMPORTER);
-    assert_int_equal(role_of("Bearer " KEY_ADMIN), ROLE_ADMIN);
+    assert_int_equal(role_of("Bearer " KEY_REGISTRY), CW_ROLE_REGISTRY);
+    assert_int_equal(role_of("Bearer " KEY_IMPORTER), CW_ROLE_IMPORTER);
+    assert_int_equal(role_of("Bearer " KEY_ADMIN), CW_ROLE_ADMIN);
     assert_int_equal(auth_authenticate(&table, "Bearer " KEY_P001, &role, &e), 0);
-    assert_int_equal(role.kind, ROLE_PROVIDER);
+    assert_int_equal(role.kind, CW_ROLE_PROVIDER);
     assert_string_equal(role.provider_id, "P001");
     assert_int_equal(auth_authenticate(&table, "Bearer " KEY_P002, &role, &e), 0);
-    assert_int_equal(role.kind, ROLE_PROVIDER);
+    assert_int_equal(role.kind, CW_ROLE_PROVIDER);
     assert_string_equal(role.provider_id, "P002");
 }
 
 static void authenticate_scheme_is_case_insensitive(void **state)
 {
     (void)state;
-    assert_int_equal(role_of("bearer " KEY_ADMIN), ROLE_ADMIN);
-    assert_int_equal(role_of("BEARER " KEY_ADMIN), ROLE_ADMIN);
-    assert_int_equal(role_of("BeArEr " KEY_REGISTRY), ROLE_REGISTRY);
+    assert_int_equal(role_of("bearer " KEY_ADMIN), CW_ROLE_ADMIN);
+    assert_int_equal(role_of("BEARER " KEY_ADMIN), CW_ROLE_ADMIN);
+    assert_int_equal(role_of("BeArEr " KEY_REGISTRY), CW_ROLE_REGISTRY);
 }
 
 static void authenticate_missing_header(void **state)
@@ -293,7 +293,7 @@ static void authenticate_unknown_key(void **state)
 static void authenticate_error_does_not_echo_key(void **state)
 {
     (void)state;
-    auth_role role;
+    cw_role role;
     api_error e;
     assert_int_equal(auth_authenticate(&table, "Bearer guessed-key-1234", &role, &e), -1);
     assert_null(strstr(e.message, "guessed-key-1234"));
@@ -302,9 +302,9 @@ static void authenticate_error_does_not_echo_key(void **state)
 
 /* ---- permissions --------------------------------------------------------------- */
 
-static auth_role make_role(role_kind kind, const char *provider_id)
+static cw_role make_role(cw_role_kind kind, const char *provider_id)
 {
-    auth_role r;
+    cw_role r;
     memset(&r, 0, sizeof(r));
     r.kind = kind;
     if (provider_id)
@@ -315,9 +315,9 @@ static auth_role make_role(role_kind kind, const char *provider_id)
 static void may_post_reference_per_role(void **state)
 {
     (void)state;
-    auth_role registry = make_role(ROLE_REGISTRY, NULL), admin = make_role(ROLE_ADMIN, NULL),
-              importer = make_role(ROLE_IMPORTER, NULL),
-              provider = make_role(ROLE_PROVIDER, "P001"), none = make_role(ROLE_NONE, NULL);
+    cw_role registry = make_role(CW_ROLE_REGISTRY, NULL), admin = make_role(CW_ROLE_ADMIN, NULL),
+              importer = make_role(CW_ROLE_IMPORTER, NULL),
+              provider = make_role(CW_ROLE_PROVIDER, "P001"), none = make_role(CW_ROLE_NONE, NULL);
     assert_true(auth_may_post_reference(&registry));
     assert_true(auth_may_post_reference(&admin));
     /* Imports of a past period carry their reference data. */
@@ -329,9 +329,9 @@ static void may_post_reference_per_role(void **state)
 static void may_unfreeze_only_admin(void **state)
 {
     (void)state;
-    auth_role registry = make_role(ROLE_REGISTRY, NULL), admin = make_role(ROLE_ADMIN, NULL),
-              importer = make_role(ROLE_IMPORTER, NULL),
-              provider = make_role(ROLE_PROVIDER, "P001"), none = make_role(ROLE_NONE, NULL);
+    cw_role registry = make_role(CW_ROLE_REGISTRY, NULL), admin = make_role(CW_ROLE_ADMIN, NULL),
+              importer = make_role(CW_ROLE_IMPORTER, NULL),
+              provider = make_role(CW_ROLE_PROVIDER, "P001"), none = make_role(CW_ROLE_NONE, NULL);
     assert_true(auth_may_unfreeze(&admin));
     assert_false(auth_may_unfreeze(&registry));
     assert_false(auth_may_unfreeze(&importer));
@@ -342,7 +342,7 @@ static void may_unfreeze_only_admin(void **state)
 static void may_act_for_provider_own_only(void **state)
 {
     (void)state;
-    auth_role p1 = make_role(ROLE_PROVIDER, "P001");
+    cw_role p1 = make_role(CW_ROLE_PROVIDER, "P001");
     assert_true(auth_may_act_for_provider(&p1, "P001"));
     assert_false(auth_may_act_for_provider(&p1, "P002"));
     assert_false(auth_may_act_for_provider(&p1, "P0011"));
@@ -354,7 +354,7 @@ static void may_act_for_provider_own_only(void **state)
 static void may_act_for_provider_importer_and_admin_any(void **state)
 {
     (void)state;
-    auth_role importer = make_role(ROLE_IMPORTER, NULL), admin = make_role(ROLE_ADMIN, NULL);
+    cw_role importer = make_role(CW_ROLE_IMPORTER, NULL), admin = make_role(CW_ROLE_ADMIN, NULL);
     assert_true(auth_may_act_for_provider(&importer, "P001"));
     assert_true(auth_may_act_for_provider(&importer, "P999"));
     assert_true(auth_may_act_for_provider(&admin, "P001"));
@@ -364,24 +364,72 @@ static void may_act_for_provider_importer_and_admin_any(void **state)
 static void may_act_for_provider_registry_and_none_never(void **state)
 {
     (void)state;
-    auth_role registry = make_role(ROLE_REGISTRY, NULL), none = make_role(ROLE_NONE, NULL);
+    cw_role registry = make_role(CW_ROLE_REGISTRY, NULL), none = make_role(CW_ROLE_NONE, NULL);
     assert_false(auth_may_act_for_provider(&registry, "P001"));
     assert_false(auth_may_act_for_provider(&none, "P001"));
     /* A stale provider id on a non-provider role grants nothing. */
-    auth_role odd = make_role(ROLE_REGISTRY, "P001");
+    cw_role odd = make_role(CW_ROLE_REGISTRY, "P001");
     assert_false(auth_may_act_for_provider(&odd, "P001"));
 }
 
 static void authenticated_provider_acts_for_itself_only(void **state)
 {
     (void)state;
-    auth_role role;
+    cw_role role;
     api_error e;
     assert_int_equal(auth_authenticate(&table, "Bearer " KEY_P002, &role, &e), 0);
     assert_true(auth_may_act_for_provider(&role, "P002"));
     assert_false(auth_may_act_for_provider(&role, "P001"));
     assert_false(auth_may_post_reference(&role));
     assert_false(auth_may_unfreeze(&role));
+}
+
+/* Street and command keys (the supervision desk's roles), and labels: the
+ * holder's name for audit records, the role's text when none is given. */
+static void load_street_command_and_labels(void **state)
+{
+    (void)state;
+    static const char *const entries[] = {
+        SHA_TEST "=street:S01#Wang Li, street office",
+        SHA_ADMIN "=command",
+        SHA_P001 "=provider:P001",
+    };
+    assert_int_equal(load(entries, 3), 0);
+    assert_int_equal(table.keys[0].role.kind, CW_ROLE_STREET);
+    assert_string_equal(table.keys[0].role.street_id, "S01");
+    assert_string_equal(table.keys[0].role.label, "Wang Li, street office");
+    assert_int_equal(table.keys[1].role.kind, CW_ROLE_COMMAND);
+    assert_string_equal(table.keys[1].role.label, "command");
+    assert_string_equal(table.keys[2].role.label, "provider:P001");
+    assert_string_equal(cw_role_kind_name(table.keys[0].role.kind), "street");
+    assert_int_equal(role_of("Bearer " KEY_ADMIN), CW_ROLE_COMMAND);
+}
+
+static void load_rejects_bad_street_and_label(void **state)
+{
+    (void)state;
+    static const char *const no_street[] = {SHA_TEST "=street:"};
+    assert_load_rejected(no_street, 1, "entry 1", NULL);
+    static const char *const colon[] = {SHA_TEST "=street:S:01"};
+    assert_load_rejected(colon, 1, "entry 1", NULL);
+    static const char *const empty_label[] = {SHA_TEST "=command#"};
+    assert_load_rejected(empty_label, 1, "entry 1", NULL);
+    static const char *const quote[] = {SHA_TEST "=admin#the \"boss\""};
+    assert_load_rejected(quote, 1, "entry 1", NULL);
+    static const char *const control[] = {SHA_TEST "=admin#a\nb"};
+    assert_load_rejected(control, 1, "entry 1", NULL);
+}
+
+static void street_and_command_keys_post_nothing_to_ingest(void **state)
+{
+    (void)state;
+    cw_role street = {.kind = CW_ROLE_STREET, .street_id = "S01"};
+    cw_role command = {.kind = CW_ROLE_COMMAND};
+    assert_false(auth_may_post_reference(&street));
+    assert_false(auth_may_post_reference(&command));
+    assert_false(auth_may_unfreeze(&command));
+    assert_false(auth_may_act_for_provider(&street, "S01"));
+    assert_false(auth_may_act_for_provider(&command, "P001"));
 }
 
 #define WITH_TABLE(fn) cmocka_unit_test_setup_teardown(fn, load_standard, free_table)
@@ -402,6 +450,9 @@ int main(void)
         FREES_TABLE(load_rejects_provider_with_invalid_id),
         FREES_TABLE(load_rejects_missing_separator),
         FREES_TABLE(load_error_does_not_quote_any_entry),
+        FREES_TABLE(load_street_command_and_labels),
+        FREES_TABLE(load_rejects_bad_street_and_label),
+        cmocka_unit_test(street_and_command_keys_post_nothing_to_ingest),
         WITH_TABLE(authenticate_each_role),
         WITH_TABLE(authenticate_scheme_is_case_insensitive),
         WITH_TABLE(authenticate_missing_header),

@@ -1594,13 +1594,13 @@ static void api_fail_fills_error(void **state)
 static void valid_id_helper(void **state)
 {
     (void)state;
-    assert_true(is_valid_id("a"));
-    assert_true(is_valid_id(ID64));
-    assert_false(is_valid_id(""));
-    assert_false(is_valid_id(ID65));
-    assert_false(is_valid_id("a b"));
-    assert_false(is_valid_id("a/b"));
-    assert_false(is_valid_id("\xc3\xa9"));
+    assert_true(cw_id_is_valid("a"));
+    assert_true(cw_id_is_valid(ID64));
+    assert_false(cw_id_is_valid(""));
+    assert_false(cw_id_is_valid(ID65));
+    assert_false(cw_id_is_valid("a b"));
+    assert_false(cw_id_is_valid("a/b"));
+    assert_false(cw_id_is_valid("\xc3\xa9"));
 }
 
 static void valid_sha256_helper(void **state)

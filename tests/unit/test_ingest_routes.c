@@ -249,10 +249,10 @@ static void unknown_paths_404_for_any_method(void **state)
 
 /* ---- which roles may use a route, from the headers alone ---------------------- */
 
-static int allowed(const char *url, role_kind kind)
+static int allowed(const char *url, cw_role_kind kind)
 {
     route r = route_request("POST", url);
-    auth_role role = {.kind = kind};
+    cw_role role = {.kind = kind};
     snprintf(role.provider_id, sizeof(role.provider_id), "P01");
     api_error err = {0};
     int rc = route_role_check(&r, &role, &err);
@@ -266,10 +266,10 @@ static void reference_data_needs_registry_importer_or_admin(void **state)
     (void)state;
     static const char *const urls[] = {"/v1/elders", "/v1/caregivers", "/v1/contracts"};
     for (size_t i = 0; i < 3; i++) {
-        assert_true(allowed(urls[i], ROLE_REGISTRY));
-        assert_true(allowed(urls[i], ROLE_IMPORTER));
-        assert_true(allowed(urls[i], ROLE_ADMIN));
-        assert_false(allowed(urls[i], ROLE_PROVIDER));
+        assert_true(allowed(urls[i], CW_ROLE_REGISTRY));
+        assert_true(allowed(urls[i], CW_ROLE_IMPORTER));
+        assert_true(allowed(urls[i], CW_ROLE_ADMIN));
+        assert_false(allowed(urls[i], CW_ROLE_PROVIDER));
     }
 }
 
@@ -279,20 +279,95 @@ static void orders_and_visits_refuse_the_registry(void **state)
     static const char *const urls[] = {"/v1/orders", "/v1/visits/check-in",
                                        "/v1/visits/check-out", "/v1/visits/evidence"};
     for (size_t i = 0; i < 4; i++) {
-        assert_false(allowed(urls[i], ROLE_REGISTRY));
-        assert_true(allowed(urls[i], ROLE_PROVIDER));
-        assert_true(allowed(urls[i], ROLE_IMPORTER));
+        assert_false(allowed(urls[i], CW_ROLE_REGISTRY));
+        assert_true(allowed(urls[i], CW_ROLE_PROVIDER));
+        assert_true(allowed(urls[i], CW_ROLE_IMPORTER));
     }
+}
+
+static void orders_and_visits_refuse_street_and_command_keys(void **state)
+{
+    (void)state;
+    static const char *const urls[] = {"/v1/orders", "/v1/visits/check-in",
+                                       "/v1/visits/check-out", "/v1/visits/evidence"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_false(allowed(urls[i], CW_ROLE_STREET));
+        assert_false(allowed(urls[i], CW_ROLE_COMMAND));
+        assert_true(allowed(urls[i], CW_ROLE_ADMIN));
+    }
+}
+
+/* ---- an order's maintenance (docs/maintenance.md) -------------------------------- */
+
+static void assert_change(const char *url, change_action action, const char *order_id)
+{
+    route r = route_request("POST", url);
+    if (r.kind != ROUTE_ORDER_CHANGE || r.change != action || !r.method_allowed ||
+        strcmp(r.path_id, order_id) != 0)
+        fail_msg("POST %s: kind %d change %d allowed %d id %s", url, (int)r.kind,
+                 (int)r.change, r.method_allowed, r.path_id);
+}
+
+static void change_paths_extract_the_order(void **state)
+{
+    (void)state;
+    assert_change("/v1/orders/P01:O-1/cancel", CHANGE_CANCEL, "P01:O-1");
+    assert_change("/v1/orders/P01:O-1/reschedule", CHANGE_RESCHEDULE, "P01:O-1");
+    assert_change("/v1/orders/O.2/reassign", CHANGE_REASSIGN, "O.2");
+    assert_change("/v1/orders/O_3/approve-change", CHANGE_APPROVE, "O_3");
+    assert_method_not_allowed("GET", "/v1/orders/O1/cancel", ROUTE_ORDER_CHANGE);
+    assert_method_not_allowed("PUT", "/v1/orders/O1/approve-change", ROUTE_ORDER_CHANGE);
+    assert_not_found("POST", "/v1/orders//cancel");
+    assert_not_found("POST", "/v1/orders/a/b/cancel");
+    assert_not_found("POST", "/v1/orders/O1/cancel/");
+    assert_not_found("POST", "/v1/orders/O1/approve");
+    assert_not_found("POST", "/v1/orders/O1/Cancel");
+}
+
+static void changes_are_the_providers_approvals_the_streets(void **state)
+{
+    (void)state;
+    static const char *const asks[] = {"/v1/orders/O1/cancel", "/v1/orders/O1/reschedule",
+                                       "/v1/orders/O1/reassign"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(allowed(asks[i], CW_ROLE_PROVIDER));
+        assert_true(allowed(asks[i], CW_ROLE_IMPORTER));
+        assert_true(allowed(asks[i], CW_ROLE_ADMIN));
+        assert_false(allowed(asks[i], CW_ROLE_REGISTRY));
+        assert_false(allowed(asks[i], CW_ROLE_STREET));
+        assert_false(allowed(asks[i], CW_ROLE_COMMAND));
+    }
+    const char *approve = "/v1/orders/O1/approve-change";
+    assert_true(allowed(approve, CW_ROLE_STREET));
+    assert_true(allowed(approve, CW_ROLE_ADMIN));
+    assert_false(allowed(approve, CW_ROLE_PROVIDER));
+    assert_false(allowed(approve, CW_ROLE_IMPORTER));
+    assert_false(allowed(approve, CW_ROLE_REGISTRY));
+    assert_false(allowed(approve, CW_ROLE_COMMAND));
+}
+
+static void a_street_approves_for_its_own_street(void **state)
+{
+    (void)state;
+    cw_role street = {.kind = CW_ROLE_STREET}, admin = {.kind = CW_ROLE_ADMIN};
+    cw_role provider = {.kind = CW_ROLE_PROVIDER};
+    snprintf(street.street_id, sizeof(street.street_id), "S01");
+    snprintf(provider.provider_id, sizeof(provider.provider_id), "S01");
+    assert_true(auth_may_approve_for_street(&street, "S01"));
+    assert_false(auth_may_approve_for_street(&street, "S02"));
+    assert_false(auth_may_approve_for_street(&street, "S0"));
+    assert_true(auth_may_approve_for_street(&admin, "S02"));
+    assert_false(auth_may_approve_for_street(&provider, "S01"));
 }
 
 static void unfreeze_is_for_admins_and_batches_for_all(void **state)
 {
     (void)state;
-    assert_true(allowed("/v1/caregivers/CG1/unfreeze", ROLE_ADMIN));
-    assert_false(allowed("/v1/caregivers/CG1/unfreeze", ROLE_PROVIDER));
-    assert_false(allowed("/v1/caregivers/CG1/unfreeze", ROLE_IMPORTER));
-    assert_true(allowed("/v1/batch", ROLE_REGISTRY));
-    assert_true(allowed("/v1/batch", ROLE_PROVIDER));
+    assert_true(allowed("/v1/caregivers/CG1/unfreeze", CW_ROLE_ADMIN));
+    assert_false(allowed("/v1/caregivers/CG1/unfreeze", CW_ROLE_PROVIDER));
+    assert_false(allowed("/v1/caregivers/CG1/unfreeze", CW_ROLE_IMPORTER));
+    assert_true(allowed("/v1/batch", CW_ROLE_REGISTRY));
+    assert_true(allowed("/v1/batch", CW_ROLE_PROVIDER));
 }
 
 int main(void)
@@ -302,6 +377,10 @@ int main(void)
         cmocka_unit_test(reference_data_needs_registry_importer_or_admin),
         cmocka_unit_test(orders_and_visits_refuse_the_registry),
         cmocka_unit_test(unfreeze_is_for_admins_and_batches_for_all),
+        cmocka_unit_test(orders_and_visits_refuse_street_and_command_keys),
+        cmocka_unit_test(change_paths_extract_the_order),
+        cmocka_unit_test(changes_are_the_providers_approvals_the_streets),
+        cmocka_unit_test(a_street_approves_for_its_own_street),
         cmocka_unit_test(get_on_record_paths_is_405),
         cmocka_unit_test(other_methods_on_record_paths_are_405),
         cmocka_unit_test(method_not_allowed_keeps_record_type),

@@ -549,10 +549,45 @@ static void test_unfreeze_then_freeze_again(void **state)
     assert_int_equal(got[2], CW_RED);
 }
 
+/* ---- a stream's kept schedule (docs/maintenance.md) -------------------------------- */
+
+static void test_schedule_slot_round_trip(void **state)
+{
+    (void)state;
+    char buf[128], cg[65];
+    scheduled_order so = {0};
+    assert_int_equal(schedule_slot_format(1714957200000LL, 1714960800000LL, "CG-1", buf,
+                                          sizeof(buf)),
+                     0);
+    assert_string_equal(buf, "1714957200000|1714960800000|CG-1");
+    assert_int_equal(schedule_slot_parse(buf, &so, cg, sizeof(cg)), 0);
+    assert_int_equal(so.start, 1714957200000LL);
+    assert_int_equal(so.end, 1714960800000LL);
+    assert_string_equal(cg, "CG-1");
+    char small[16];
+    assert_int_equal(schedule_slot_format(1, 2, "CG-1-and-more", small, sizeof(small)), -1);
+}
+
+static void test_schedule_slot_malformed(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"", "1|2", "1|2|", "x|2|CG", "1|x|CG", "5|4|CG",
+                                      "1 2|CG"};
+    char cg[65];
+    scheduled_order so = {0};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (schedule_slot_parse(bad[i], &so, cg, sizeof(cg)) == 0)
+            fail_msg("parsed '%s'", bad[i]);
+    char tiny[3];
+    assert_int_equal(schedule_slot_parse("1|2|CG-1", &so, tiny, sizeof(tiny)), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_intervals_touching_do_not_overlap),
+        cmocka_unit_test(test_schedule_slot_round_trip),
+        cmocka_unit_test(test_schedule_slot_malformed),
         cmocka_unit_test(test_intervals_one_ms_overlap),
         cmocka_unit_test(test_intervals_one_ms_gap),
         cmocka_unit_test(test_intervals_partial_overlap),

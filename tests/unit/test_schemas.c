@@ -36,6 +36,7 @@ static const struct {
     uint64_t fingerprint;
 } expected_fingerprints[] = {
     {"Alert", UINT64_C(0x6ae708773d583481)},
+    {"CaseEvent", UINT64_C(0x7ea24219d214c6fe)},
     {"Caregiver", UINT64_C(0xd1b307a5c454529a)},
     {"CaregiverStatusChanged", UINT64_C(0x2343ca56a7c3689f)},
     {"CheckResult", UINT64_C(0xfce504c82ce87155)},
@@ -47,8 +48,10 @@ static const struct {
     {"Evidence", UINT64_C(0xd6ff234153869407)},
     {"EvidenceRequested", UINT64_C(0x8bc1990eb09c7ffb)},
     {"LedgerCheckpoint", UINT64_C(0x29755c85fc090a24)},
-    {"OrderAssigned", UINT64_C(0xf56ff1faff5c7d47)},
-    {"OrderFinalized", UINT64_C(0x7d461e4ba35d4875)},
+    {"OrderAssigned", UINT64_C(0xca3822e6431b3bef)},
+    {"OrderChange", UINT64_C(0x81ce1475505d23f9)},
+    {"OrderCorrection", UINT64_C(0x28162ab75b8e3978)},
+    {"OrderFinalized", UINT64_C(0x7064f69d8f450323)},
     {"PaymentInstruction", UINT64_C(0x58527e117155ca05)},
     {"VisitEvent", UINT64_C(0x22a8f1f2602da294)},
 };
@@ -71,7 +74,17 @@ static const struct {
                  "historical:boolean provider_account:?string treasury_account:?string"},
     {"OrderAssigned", "order_id:string elder_id:string caregiver_id:string provider_id:string "
                       "service_type:string scheduled_start:long scheduled_minutes:int "
-                      "received_at:long caregiver_certified:?boolean person_id:?string"},
+                      "received_at:long caregiver_certified:?boolean person_id:?string "
+                      "revision:?int change:?{kind:enum(CANCEL|RESCHEDULE|REASSIGN),"
+                      "reason_code:string,note:?string,requested_at:long,approved_by:?string,"
+                      "previous_caregiver_id:?string,previous_scheduled_start:?long,"
+                      "previous_person_id:?string,change_id:string}"},
+    {"OrderChange", "change_id:string order_id:string provider_id:string street_id:string "
+                    "kind:enum(CANCEL|RESCHEDULE|REASSIGN) reason_code:string note:?string "
+                    "requested_at:long requested_by:string scheduled_start:long "
+                    "caregiver_id:string state:enum(EFFECTIVE|PENDING|APPROVED) "
+                    "approved_by:?string approved_at:?long approval_note:?string "
+                    "new_scheduled_start:?long new_caregiver_id:?string revision:?int"},
     {"VisitEvent", "event_id:string kind:enum(CHECK_IN|CHECK_OUT) order_id:string "
                    "caregiver_id:string provider_id:string elder_id:string at:long "
                    "received_at:long gps:{lat:double,lon:double,accuracy_m:?double} "
@@ -82,6 +95,13 @@ static const struct {
                  "elder_recording_sha256:string"},
     {"ElderStatusChanged", "elder_id:string status:enum(ACTIVE|HOSPITALIZED|DECEASED) "
                            "from:long to:?long received_at:long"},
+    {"CaseEvent", "event_id:string case_id:string seq:int kind:enum(ORDER|FREEZE|COMPLAINT) "
+                  "action:enum(OPENED|ALERT_ADDED|ACKNOWLEDGED|ESCALATED|RESOLVED|REOPENED|"
+                  "CALLBACK|COMPLAINT) status:enum(OPEN|ACKNOWLEDGED|ESCALATED|RESOLVED) "
+                  "resolution:?enum(CONFIRMED|FALSE_ALARM|RECTIFIED|EVIDENCE_ACCEPTED) "
+                  "colour:enum(YELLOW|ORANGE|RED) deadline:?long actor:string actor_role:string "
+                  "note:string at:long recorded_at:long order_id:?string street_id:string "
+                  "community_id:string provider_id:string caregiver_id:string elder_id:string"},
     {"EvidenceRequested", "request_id:string order_id:string provider_id:string "
                           "caregiver_id:string elder_id:string street_id:string "
                           "reasons:array<string> visit_end:long deadline:long at:long"},
@@ -108,7 +128,11 @@ static const struct {
                        "status:enum(VALID|INVALID|CANCELLED) reasons:array<string> check_in_at:?long "
                        "check_out_at:?long duration_minutes:?int unit_price_cents:long "
                        "finalized_at:long ledger_index:long visits_per_month:?int "
-                       "minutes_per_visit:?int"},
+                       "minutes_per_visit:?int corrects_index:?long correction_id:?string "
+                       "decided_at:?long"},
+    {"OrderCorrection", "correction_id:string order_id:string "
+                        "status:enum(VALID|INVALID|CANCELLED) reason:string case_id:string "
+                        "decided_by:string decided_at:long note:string"},
     {"LedgerCheckpoint", "log_id:string tree_size:long root_hash:bytes hash_alg:string "
                          "timestamp:long key_id:string signature:bytes note:string"},
     {"DeadLetter", "service:string source_topic:string partition:int offset:long key:?bytes "

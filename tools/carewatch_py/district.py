@@ -78,6 +78,11 @@ FRAUD_RULES = {
     # person_id): the second provider books them over the first one's
     # visit, and the order is never visited. An export has no person_id.
     "cross_provider": (("CROSS_PROVIDER_OVERLAP", "NO_SHOW"), ("NO_SHOW",), (), False),
+    # A visit that did not happen although its records look honest (the
+    # caregiver checked in and out at the door): no rule can see it, only
+    # the elder on a call-back (the supervision desk's sample), whose denial
+    # the street confirms and the ledger corrects to INVALID.
+    "phantom": ((), (), (), False),
 }
 # Frauds whose live status is not INVALID.
 LIVE_STATUS = {"hospital_stay": "CANCELLED"}
@@ -98,7 +103,7 @@ DEFAULT_RATES = {
     "visit_overlap": 0.005, "schedule_overlap": 0.005, "backfill": 0.02, "photo": 0.02,
     "face": 0.02, "voice": 0.01, "no_checkout": 0.01, "inaccurate": 0.01,
     "mismatch": 0.01, "uncertified": 0.005, "long_day": 0.005, "elder_away": 0.005,
-    "hospital_stay": 0.005, "cross_provider": 0.005,
+    "hospital_stay": 0.005, "cross_provider": 0.005, "phantom": 0.02,
     "evidence": 0.2,  # share of curable frauds whose evidence comes within 72 h
     # share of those whose evidence shows an earlier order's photo and
     # recording (EVIDENCE_REUSE: rejected, the order stays INVALID)
@@ -289,8 +294,8 @@ class District:
         self._inject_cross_provider(self._count("cross_provider"))
         # Back-fills last: their posting time waits for an event that the
         # others must not remove.
-        singles = [k for k in FRAUD_TYPES if k not in GROUP_TYPES and k != "backfill"]
-        for kind in singles + ["backfill"]:
+        singles = [k for k in FRAUD_TYPES if k not in GROUP_TYPES + ("backfill", "phantom")]
+        for kind in singles + ["backfill", "phantom"]:
             self._inject_single(kind, self._count(kind))
         self._evidence()
 

@@ -39,6 +39,11 @@ class IngestClient:
             return self.post("/v1/elders/%s/status" % body["elder_id"], key, rest)
         return self.post(PATHS[kind], key, body)
 
+    def change(self, order_id, action, key, body):
+        """An order's maintenance (docs/maintenance.md): action is "cancel",
+        "reschedule", "reassign" or "approve-change"."""
+        return self.post("/v1/orders/%s/%s" % (order_id, action), key, body)
+
     def batch(self, key, lines):
         text = "\n".join(json.dumps(line) for line in lines) + "\n"
         return self.post("/v1/batch", key, data=text,

@@ -98,6 +98,28 @@ def _evidence_reuse(truth, finals, types, misses):
                            sorted(final["reasons"]), "INVALID", ["EVIDENCE_REUSE"]))
 
 
+CALLBACK_ROW = "callback"
+
+
+def add_callbacks(result, truth, worked):
+    """The call-back row: of the phantom visits the desk drew for a
+    call-back (only those can be caught: the sample is the point), how many
+    the ledger corrected to INVALID; an honest order denied is a false
+    alarm. Also the share drawn, for the note under the table."""
+    fraud = {t["order_id"]: t["fraud"] for t in truth}
+    denied, corrected = set(worked["denied"]), set(worked["corrected"])
+    phantoms = [o for o, f in fraud.items() if f == "phantom"]
+    c = {"injected": len(denied), "caught": len(denied & corrected),
+         "missed": len(denied - corrected), "not_final": 0,
+         "false_alarms": sum(1 for o in denied if fraud.get(o) != "phantom")}
+    result["types"][CALLBACK_ROW] = c
+    for o in sorted(denied - corrected):
+        result["misses"].append((o, CALLBACK_ROW, "VALID", [], "INVALID", ["CALLBACK_DENIED"]))
+    result["callbacks"] = {"drawn": worked["drawn"], "phantoms": len(phantoms),
+                           "phantoms_drawn": len(denied), "valid": sum(
+                               1 for t in truth if t["status"] == "VALID")}
+
+
 def ok(result):
     """No missed fraud, no false alarm, every order final."""
     return (not result["misses"] and not result["false_alarms"] and
@@ -108,7 +130,7 @@ def format_result(result, limit=20):
     rules_idx = 0 if result["mode"] == "feed" else 1
     lines = ["%-17s %-36s %8s %7s %7s %9s %12s" % ("fraud", "rules", "injected", "caught",
                                                   "missed", "not final", "false alarms")]
-    order = ["honest"] + list(FRAUD_RULES) + [PARTNER, EVIDENCE_REUSE_ROW]
+    order = ["honest"] + list(FRAUD_RULES) + [PARTNER, EVIDENCE_REUSE_ROW, CALLBACK_ROW]
     for fraud in order + sorted(set(result["types"]) - set(order)):
         c = result["types"].get(fraud)
         if c is None:
@@ -119,9 +141,13 @@ def format_result(result, limit=20):
             rules = "FROZEN_CAREGIVER (side effect)"
         elif fraud == EVIDENCE_REUSE_ROW:
             rules = "EVIDENCE_REUSE (evidence of another)"
+        elif fraud == CALLBACK_ROW:
+            rules = "CALLBACK_DENIED (phantoms called back)"
+        elif fraud == "phantom":
+            rules = "(none: only a call-back sees it)"
         else:
             rules = ",".join(FRAUD_RULES[fraud][rules_idx]) or "(none in history)"
-        judged = fraud in (PARTNER, EVIDENCE_REUSE_ROW) or (
+        judged = fraud in (PARTNER, EVIDENCE_REUSE_ROW, CALLBACK_ROW) or (
             fraud in FRAUD_RULES and FRAUD_RULES[fraud][rules_idx])
         if not judged:
             lines.append("%-17s %-36s %8d %7s %7s %9d %12d" % (fraud, rules, c["injected"], "-",
@@ -131,6 +157,11 @@ def format_result(result, limit=20):
             lines.append("%-17s %-36s %8d %7d %7d %9d %12s" % (fraud, rules, c["injected"],
                                                              c["caught"], c["missed"],
                                                              c["not_final"], "-"))
+    cb = result.get("callbacks")
+    if cb:
+        lines.append("call-backs: %d orders drawn of %d valid; %d of %d phantom visits drawn "
+                     "and denied (the others passed as VALID: only a call-back sees them)"
+                     % (cb["drawn"], cb["valid"], cb["phantoms_drawn"], cb["phantoms"]))
     for oid, fraud, status, reasons, want_status, wanted in result["misses"][:limit]:
         lines.append("missed: %s (%s) %s %s, expected %s with %s"
                      % (oid, fraud, status, ",".join(reasons) or "-", want_status,

@@ -6,7 +6,8 @@ through ingest.
         [--streets 18 --communities 212 --elders 31750 --providers 6]
         [--start 2024-05-01 --days 31] [--rates no_show=0.05,short=0.05,...]
         [--csv [FILE] --encoding utf-8|utf-8-sig|gb18030 --headers en|zh --broken N]
-        [--feed URL --key-file FILE [--rate N] [--brokers HOST:PORT --timeout S]]
+        [--feed URL --key-file FILE [--rate N] [--brokers HOST:PORT --timeout S]
+         [--desk URL --street-keys S01=KEY,S02=KEY,...]]
 
 DIR/district.ndjson  every API body (with its "type") in posting order:
                      elders, caregivers, contracts; then orders (each a day
@@ -20,6 +21,9 @@ DIR/truth.csv        one row per order: order_id, provider_id, caregiver_id,
                      same for its historical export), evidence
 DIR/export.csv       with --csv: the period as a historical export
 DIR/broken.csv       with --broken: line, kind and order id of each broken row
+With --desk the street offices then work the supervision desk's call-backs
+(the elders answer as the truth says: a phantom visit is denied) and the
+quality table gains the call-back row.
 The same seed and options give identical files.
 """
 
@@ -31,7 +35,7 @@ import json
 import os
 import sys
 
-from . import histcsv, quality
+from . import callbacks, histcsv, quality
 from .district import DEFAULT_RATES, District, parse_rates
 from .feed import Feeder, FeedError
 from .finalized import read_finals
@@ -92,6 +96,10 @@ def parse_args(argv):
     ap.add_argument("--brokers", help="after --feed, wait for every order on orders.finalized "
                                       "and print the detection quality")
     ap.add_argument("--timeout", type=float, default=900.0)
+    ap.add_argument("--desk", metavar="URL", help="after --brokers: work every street's call-backs "
+                                                   "at the supervision desk at URL")
+    ap.add_argument("--street-keys", default="",
+                    help="with --desk: the street offices' keys, S01=KEY,S02=KEY,...")
     return ap.parse_args(argv)
 
 
@@ -156,6 +164,16 @@ def main(argv=None):
                          progress)
     progress.close()
     result = quality.evaluate(district.truth, finals, "feed")
+    if args.desk:
+        street_of_elder = {e["elder_id"]: district.streets[e["street"]]["street_id"]
+                           for e in district.elders}
+        try:
+            worked = callbacks.work(args.desk, callbacks.parse_street_keys(args.street_keys),
+                                    district.truth, street_of_elder, args.brokers, args.timeout)
+        except (callbacks.DeskError, ValueError) as e:
+            sys.stderr.write("carewatch simulate: call-backs: %s\n" % e)
+            return 1
+        quality.add_callbacks(result, district.truth, worked)
     print(quality.format_result(result))
     return 0 if quality.ok(result) and not refused else 1
 
