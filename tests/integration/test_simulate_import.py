@@ -527,7 +527,8 @@ def _expected_report(truth):
             row["frozen_max"] += 1
         # Never visited: NO_SHOW decides, no evidence window to expire.
         if not RED & set(rules) and t["fraud"] not in ("no_show", "schedule_overlap",
-                                                       "hospital_stay", "cross_provider"):
+                                                       "hospital_stay", "cross_provider",
+                                                       "cancelled", "late_cancel"):
             row["reasons"]["EVIDENCE_EXPIRED"] = row["reasons"].get("EVIDENCE_EXPIRED", 0) + 1
             # Its evidence was another order's: named beside the expiry.
             if t["evidence"] == "reused":

@@ -141,11 +141,12 @@ class Feed:
             "message_en": "check-in away from home"})
 
     def clock(self, at):
-        """A PASS verdict on every visit.checks partition: the event clock."""
+        """A PASS verdict on a visit event on every visit.checks partition:
+        the desk's event clock (verdicts on orders move no time)."""
         for p in range(6):
             check = {"check_id": "%s:clock:%d:%d" % (self.prefix, at, p),
                      "order_id": "%s-clock" % self.prefix, "caregiver_id": "CGX",
-                     "event_id": None, "rule": "GEO_DISTANCE", "outcome": "PASS",
+                     "event_id": "%s-clock-%d" % (self.prefix, at), "rule": "GEO_DISTANCE", "outcome": "PASS",
                      "measured": None, "threshold": None, "unit": "m", "checker": "test",
                      "at": at, "produced_at": at}
             self.producer.produce("visit.checks", key=check["check_id"], partition=p,

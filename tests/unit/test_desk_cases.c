@@ -432,6 +432,11 @@ static void the_event_clock(void **state)
     desk_clock_set_ends(&k, 1, 1, 1);
     assert_int_equal(desk_clock_watermark(&k, 500), T0 - 2 * MIN);
     assert_int_equal(desk_clock_watermark(&k, 1100), T0 + 10 * MIN - 2 * MIN);
+    /* A verdict on an order (no event time) moves the position, not the
+     * clock. */
+    desk_clock_read(&k, 0, 1, INT64_MIN, 1100);
+    assert_int_equal(k.clock[0], T0 + 10 * MIN);
+    assert_int_equal(k.position[0], 2);
     /* More on partition 1: it holds the watermark again. */
     desk_clock_set_ends(&k, 1, -1, 5);
     assert_int_equal(desk_clock_watermark(&k, 5000), T0 - 2 * MIN);

@@ -599,7 +599,7 @@ class Feeder:
     def _segments(self, records):
         lines = []
         for r in records:
-            if r["type"] in ("unfreeze", "elder-status"):
+            if r["type"] in ("unfreeze", "elder-status", "cancel"):
                 if lines:
                     yield "batch", lines
                     lines = []
@@ -691,6 +691,13 @@ class Feeder:
         self._post_single("/v1/elders/%s/status" % rec["elder_id"], self.importer_key, body,
                           "the status of " + rec["elder_id"], ok=(200, 202))
 
+    def _post_cancel(self, rec):
+        """An order's cancel; posted again after a lost answer, it is a
+        duplicate (200)."""
+        body = {k: v for k, v in rec.items() if k not in ("type", "order_id")}
+        self._post_single("/v1/orders/%s/cancel" % rec["order_id"], self.importer_key, body,
+                          "the cancel of " + rec["order_id"], ok=(200, 202))
+
     def run(self, records):
         total = len(records)
         done = 0
@@ -707,6 +714,9 @@ class Feeder:
                 done += len(seg)
             elif kind == "elder-status":
                 self._post_status(seg)
+                done += 1
+            elif kind == "cancel":
+                self._post_cancel(seg)
                 done += 1
             else:
                 self._post_unfreeze(seg)

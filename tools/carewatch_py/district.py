@@ -39,6 +39,12 @@ CLOSING_DAYS = 5  # the closing visit: this many days after the period ends
 UNIT_PRICE_CENTS = 18000  # seed 000: 180 yuan a visit
 DEDUCTION_CENTS = 18000
 
+# The reason code of the simulated cancels, and when they are received
+# relative to the scheduled start.
+CANCEL_REASON = "ELDER_REFUSED"
+CANCEL_BEFORE_S = 2 * 3600
+LATE_CANCEL_AFTER_S = 2 * 3600
+
 # fraud type -> (rules it trips in a live feed, rules it trips in a
 # historical import, rules it may also trip, may evidence cure it)
 FRAUD_RULES = {
@@ -83,9 +89,16 @@ FRAUD_RULES = {
     # the elder on a call-back (the supervision desk's sample), whose denial
     # the street confirms and the ledger corrects to INVALID.
     "phantom": ((), (), (), False),
+    # Not frauds: visit maintenance (docs/maintenance.md). A cancel received
+    # before the start (the elder refused the visit) is CANCELLED, neither
+    # paid nor deducted; one received after the start, never approved by
+    # the street, leaves the order as it was: a no-show. History has no
+    # cancels: its export shows an unvisited order.
+    "cancelled": ((CANCEL_REASON,), ("NO_SHOW",), (), False),
+    "late_cancel": (("NO_SHOW",), ("NO_SHOW",), (), False),
 }
 # Frauds whose live status is not INVALID.
-LIVE_STATUS = {"hospital_stay": "CANCELLED"}
+LIVE_STATUS = {"hospital_stay": "CANCELLED", "cancelled": "CANCELLED"}
 STAY_BEFORE_S = 2 * 3600   # a hospital stay starts this long before the order's start
 STAY_AFTER_S = 20 * 3600   # and ends this long after it
 # The honest order of a schedule- or visit-overlap pair: its caregiver is
@@ -103,7 +116,8 @@ DEFAULT_RATES = {
     "visit_overlap": 0.005, "schedule_overlap": 0.005, "backfill": 0.02, "photo": 0.02,
     "face": 0.02, "voice": 0.01, "no_checkout": 0.01, "inaccurate": 0.01,
     "mismatch": 0.01, "uncertified": 0.005, "long_day": 0.005, "elder_away": 0.005,
-    "hospital_stay": 0.005, "cross_provider": 0.005, "phantom": 0.02,
+    "hospital_stay": 0.005, "cross_provider": 0.005, "phantom": 0.02, "cancelled": 0.01,
+    "late_cancel": 0.005,
     "evidence": 0.2,  # share of curable frauds whose evidence comes within 72 h
     # share of those whose evidence shows an earlier order's photo and
     # recording (EVIDENCE_REUSE: rejected, the order stays INVALID)
@@ -294,8 +308,10 @@ class District:
         self._inject_cross_provider(self._count("cross_provider"))
         # Back-fills last: their posting time waits for an event that the
         # others must not remove.
-        singles = [k for k in FRAUD_TYPES if k not in GROUP_TYPES + ("backfill", "phantom")]
-        for kind in singles + ["backfill", "phantom"]:
+        # The kinds added last keep the earlier kinds' draws of a seed.
+        last = ("backfill", "phantom", "cancelled", "late_cancel")
+        singles = [k for k in FRAUD_TYPES if k not in GROUP_TYPES + last]
+        for kind in singles + list(last):
             self._inject_single(kind, self._count(kind))
         self._evidence()
 
@@ -495,6 +511,12 @@ class District:
                     o["caregiver"] = self._rogue(o["street"])
                 else:
                     v["in"] = v["out"] = False
+            elif kind in ("cancelled", "late_cancel"):
+                if oid in self._photo_sources:
+                    continue
+                v["in"] = v["out"] = False
+                o["cancel_at"] = o["start"] + (-CANCEL_BEFORE_S if kind == "cancelled"
+                                               else LATE_CANCEL_AFTER_S)
             elif kind == "uncertified":
                 o["caregiver"] = self._rogue(o["street"], certified=False)
                 o["service_type"] = CERTIFIED_SERVICE_TYPES[
@@ -676,6 +698,11 @@ class District:
             timed.append((o["start"] - 86400, 0, "%09d" % n, dict(self.order_body(o), type="order")))
         for posted, body in self.stays:
             timed.append((posted, 0, body["from"], dict(body, type="elder-status")))
+        for o in self.orders:
+            if "cancel_at" in o:
+                timed.append((o["cancel_at"], 1, rfc3339(o["cancel_at"]), {
+                    "type": "cancel", "order_id": o["order_id"], "reason_code": CANCEL_REASON,
+                    "note": "the elder refused the visit"}))
         for o in self.orders:
             for kind, body, posted in self.event_bodies(o):
                 # A back-filled check-out goes right after the event it waited for.

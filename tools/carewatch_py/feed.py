@@ -12,7 +12,7 @@ from .ingest_client import IngestClient
 
 
 # Records that are no batch line: posted on their own, in their place.
-SINGLE_TYPES = ("elder-status",)
+SINGLE_TYPES = ("elder-status", "cancel")
 
 
 class FeedError(Exception):
@@ -162,7 +162,8 @@ class Feeder:
 
     def _post_single(self, record):
         """A record with an endpoint of its own (no batch line: an elder's
-        status), retried like a batch on 503 and lost connections."""
+        status, an order's cancel), retried like a batch on 503 and lost
+        connections."""
         body = {k: v for k, v in record.items() if k != "type"}
         waited = [0.0, 0.5]
         while True:

@@ -33,10 +33,14 @@ class IngestClient:
 
     def submit(self, kind, key, body):
         """Posts one record. kind "elder-status" takes the elder from the
-        body's elder_id (POST /v1/elders/{id}/status)."""
+        body's elder_id (POST /v1/elders/{id}/status); an order's
+        maintenance ("cancel", ...) the order from its order_id."""
         if kind == "elder-status":
             rest = {k: v for k, v in body.items() if k != "elder_id"}
             return self.post("/v1/elders/%s/status" % body["elder_id"], key, rest)
+        if kind in ("cancel", "reschedule", "reassign", "approve-change"):
+            rest = {k: v for k, v in body.items() if k != "order_id"}
+            return self.change(body["order_id"], kind, key, rest)
         return self.post(PATHS[kind], key, body)
 
     def change(self, order_id, action, key, body):
