@@ -642,9 +642,18 @@ int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const ch
         if (!r)
             goto oom;
         int counted = 0;
+        /* A call-back is counted on its order's service day (it is made
+         * days later), everything else on the day of its event time. */
+        const desk_order *order = c->subject.order_id[0] ? desk_order_find(d, c->subject.order_id)
+                                                         : NULL;
+        int64_t order_day;
+        if (!order || cw_date_parse(order->service_day, &order_day) != 0)
+            order_day = INT64_MIN;
         for (size_t j = 0; j < c->event_count; j++) {
             const case_event *ev = &c->events[j];
-            int64_t ev_day = cw_service_day(ev->at, d->utc_offset_minutes);
+            int64_t ev_day = ev->action == CASE_CALLBACK && order_day != INT64_MIN
+                                 ? order_day
+                                 : cw_service_day(ev->at, d->utc_offset_minutes);
             if (ev_day < from_day || ev_day > to_day)
                 continue;
             counted = 1;
