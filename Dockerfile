@@ -56,6 +56,6 @@ WORKDIR /var/lib/carewatch
 # Inside containers every service serves /livez, /readyz and /metrics on 9100
 # (the binaries' default admin.port; the configuration files under
 # deploy/docker/config and deploy/k8s bind it to 0.0.0.0); ingest's API is on 8080.
-EXPOSE 8080 9100
+EXPOSE 8080 8081 9100
 ENTRYPOINT ["/usr/local/lib/carewatch/entrypoint"]
 CMD ["list"]

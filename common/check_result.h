@@ -1,4 +1,4 @@
-/* CheckResult records (DESIGN.md 4.2), the verdict every checker emits for
+/* CheckResult records (docs/design.md §4.2), the verdict every checker emits for
  * every event it examines, PASS included. */
 #ifndef CW_CHECK_RESULT_H
 #define CW_CHECK_RESULT_H

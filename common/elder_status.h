@@ -1,4 +1,4 @@
-/* An elder's availability (DESIGN 4.1 ELDER_UNAVAILABLE): the periods the
+/* An elder's availability (docs/design.md §4.1 ELDER_UNAVAILABLE): the periods the
  * registry posted (ElderStatusChanged: ACTIVE, HOSPITALIZED or DECEASED
  * from `from`, until `to` when given) and what they say of one instant.
  *

@@ -1,4 +1,4 @@
-/* The Alert record (schemas/Alert.avsc, DESIGN.md 4.2) and its id. */
+/* The Alert record (schemas/Alert.avsc, docs/design.md §4.2) and its id. */
 #ifndef ALERT_ALERT_H
 #define ALERT_ALERT_H
 

@@ -1,5 +1,5 @@
 /* The human-readable text of an alert, in Chinese and English: one template
- * per rule code of DESIGN.md 4 (and CAREGIVER_FROZEN), filled with the
+ * per rule code of docs/design.md §4 (and CAREGIVER_FROZEN), filled with the
  * caregiver, the order, the measured value and the threshold, then a
  * sentence with the elder and the order's schedule:
  *

@@ -170,8 +170,8 @@ int alert_routing_check_contract(const alert_routing *r, char *err, size_t errle
                                c == ALERT_RED ? ALERT_TOPIC_COMMAND : NULL};
         for (size_t i = 0; i < 3; i++) {
             if (need[i] != NULL && !has_template(r, (alert_colour)c, need[i])) {
-                snprintf(err, errlen, "%s alerts must go to %s (DESIGN.md 4.2)", colour_names[c],
-                         need[i]);
+                snprintf(err, errlen, "%s alerts must go to %s (docs/design.md §4.2)",
+                         colour_names[c], need[i]);
                 return -1;
             }
         }

@@ -9,7 +9,7 @@
  *   red:    alerts.street.{street_id}, alerts.command, alerts.all
  *   extra:  FACE_MISMATCH=alerts.command     (one target per entry)
  *
- * DESIGN.md 4.2 makes part of it a contract: every alert goes to alerts.all
+ * docs/design.md §4.2 makes part of it a contract: every alert goes to alerts.all
  * and alerts.street.<street_id>, red also to alerts.command.
  * alert_routing_check_contract() refuses a table that drops any of these, so
  * configuration can only add targets. */

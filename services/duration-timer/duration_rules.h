@@ -1,4 +1,4 @@
-/* The time rules of DESIGN.md section 4: SHORT_DURATION, NO_SHOW,
+/* The time rules of docs/design.md §4: SHORT_DURATION, NO_SHOW,
  * NO_CHECKOUT, DAILY_HOURS_EXCEEDED, and the evidence deadline (72 h after
  * check-out) the finalizer waits for. Pure: times (ms since the epoch) and thresholds are
  * parameters. Thresholds are crossed only when strictly exceeded. */

@@ -1,4 +1,4 @@
-/* The location rules of DESIGN.md section 4: GEO_DISTANCE,
+/* The location rules of docs/design.md §4: GEO_DISTANCE,
  * GEO_DUAL_MISMATCH, IMPOSSIBLE_TRAVEL, and GPS_INACCURATE (a fix too
  * imprecise to judge the distance rule by, EVV practice). Pure: positions,
  * times and thresholds are parameters. A threshold is crossed only when

@@ -1096,7 +1096,7 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
     /* Into the caregiver's partition of visit.events (its person's, when it
      * has one), behind every event accepted before it: the overlap-detector lifts the freeze when it
      * reaches it (and publishes it on caregiver.status), so every event
-     * accepted before this answer is judged frozen (DESIGN.md 4.1). */
+     * accepted before this answer is judged frozen (docs/design.md §4.1). */
     encoded_record rec;
     if (record_status_changed(caregiver_id, "ACTIVE", r.reason, NULL, at, &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);

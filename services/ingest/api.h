@@ -1,5 +1,5 @@
 /* ingest's request handling: validation, authorization, idempotency, intake
- * checks, publishing and Redis upkeep for each endpoint of DESIGN.md 3.
+ * checks, publishing and Redis upkeep for each endpoint of docs/design.md §3.
  *
  * A request is answered "accepted" only after Kafka acknowledged every
  * record it produced and Redis holds the state it changed; Kafka is written

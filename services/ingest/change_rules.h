@@ -1,4 +1,4 @@
-/* Maintenance of an order (DESIGN.md 4.1 "Maintenance", docs/maintenance.md):
+/* Maintenance of an order (docs/design.md §4.1 "Maintenance", docs/maintenance.md):
  * when a provider's cancel, reschedule or reassign takes effect, and when a
  * street office's approval may make a waiting one take effect. Pure: the
  * order's state, the receipt time and the window are parameters.
@@ -27,7 +27,7 @@ typedef enum {
  * "APPROVE". */
 const char *change_action_name(change_action a);
 
-/* Whether code is one of the reason codes of DESIGN.md 4 (exact text). */
+/* Whether code is one of the reason codes of docs/design.md §4 (exact text). */
 int change_reason_is_valid(const char *code);
 /* The codes, comma-separated, for error messages. */
 extern const char change_reason_list[];

@@ -1,4 +1,4 @@
-/* Intake checks judged by ingest as an event arrives (DESIGN.md 4 and 4.1):
+/* Intake checks judged by ingest as an event arrives (docs/design.md §4 and 4.1):
  * LATE_SUBMISSION, FACE_MISMATCH, VOICE_UNCONFIRMED, PHOTO_REUSE, and
  * SERVICE_MISMATCH (seed 000 §1.3 B, 服务项目与需求错配), and for evidence
  * EVIDENCE_REUSE (seed 000 §1.3 C, PS水印照片 / 批量录音剪辑).

@@ -1,4 +1,4 @@
-/* carewatch-ingest: the HTTP API of DESIGN.md section 3.
+/* carewatch-ingest: the HTTP API of docs/design.md §3.
  *
  * Wiring only: configuration, the Kafka producer, Redis, the key table, the
  * admin listener and the HTTP server. Requests are handled on the HTTP

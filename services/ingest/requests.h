@@ -1,4 +1,4 @@
-/* The validated forms of ingest's request bodies (DESIGN.md section 3).
+/* The validated forms of ingest's request bodies (docs/design.md §3).
  *
  * parse_* functions are pure: they read a JSON object, check every field
  * (presence, type, range, format, unknown fields) and fill the struct, or
@@ -46,7 +46,7 @@ typedef struct {
     const char *street_ids[MAX_CONTRACT_STREETS];
     size_t street_count;
     /* A past period (an import's): paid long ago, only its invalid orders
-     * are clawed back (DESIGN 6). false when absent. */
+     * are clawed back (docs/design.md §6). false when absent. */
     int historical;
     /* The provider's settlement account and the district treasury's: 1-64
      * printable ASCII characters; NULL when absent. */

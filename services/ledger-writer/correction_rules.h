@@ -1,5 +1,5 @@
 /* What a supervision desk's OrderCorrection does to an order in the ledger
- * (DESIGN.md 5: a later decision is a new correcting entry that names the
+ * (docs/design.md §5: a later decision is a new correcting entry that names the
  * entry it corrects). Pure: the correction and the order's latest entry
  * are parameters; correction.c does the Redis and log work.
  *

@@ -1,4 +1,4 @@
-/* When an order is final and what its verdict is (DESIGN.md section 5,
+/* When an order is final and what its verdict is (docs/design.md §5,
  * 4.1). Pure: the dossier (what is known of one order), the watermark and
  * the windows are parameters.
  *

@@ -1,4 +1,4 @@
-/* The OrderFinalized record (DESIGN.md section 5) of a decided order, and
+/* The OrderFinalized record (docs/design.md §5) of a decided order, and
  * the contract it belongs to. The encoded record is both the ledger entry
  * and the value published on orders.finalized: an auditor hashes a Kafka
  * record to find its leaf. Avro's binary encoding of a record is

@@ -1,4 +1,4 @@
-/* UNCERTIFIED (DESIGN.md 4.1, seed 000 §1.3 B 护理员无证), judged at
+/* UNCERTIFIED (docs/design.md §4.1, seed 000 §1.3 B 护理员无证), judged at
  * assignment like SCHEDULE_OVERLAP, from the assignment record alone:
  * ingest stamps the caregiver's certificate as registered when it accepted
  * the order (OrderAssigned.caregiver_certified), so a replay judges as live

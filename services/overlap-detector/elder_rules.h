@@ -1,4 +1,4 @@
-/* ELDER_UNAVAILABLE (DESIGN.md 4.1; seed 003 对接金民工程): a check-in
+/* ELDER_UNAVAILABLE (docs/design.md §4.1; seed 003 对接金民工程): a check-in
  * while the elder is in hospital or after their death, by the registry's
  * periods (elder_status.h) as received by the check-in's own receipt, so a
  * replay judges as live did. Pure. */

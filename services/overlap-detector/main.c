@@ -10,7 +10,7 @@
  * verdict freezes the caregiver in Redis and publishes
  * CaregiverStatusChanged; an admin's unfreeze, which ingest puts into the
  * caregiver's partition of visit.events, lifts it when this service reaches
- * it, so freezing follows the caregiver's stream order (DESIGN.md 4.1).
+ * it, so freezing follows the caregiver's stream order (docs/design.md §4.1).
  *
  * Input: visit.events alone, keyed by caregiver: ingest puts a copy of
  * every assignment there beside the caregiver's check-ins, check-outs and

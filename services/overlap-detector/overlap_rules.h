@@ -1,4 +1,4 @@
-/* The overlap rules of DESIGN.md section 4: SCHEDULE_OVERLAP, VISIT_OVERLAP
+/* The overlap rules of docs/design.md §4: SCHEDULE_OVERLAP, VISIT_OVERLAP
  * and FROZEN_CAREGIVER. Pure. Intervals are half-open [start, end): touching
  * intervals do not overlap. */
 #ifndef OVERLAP_RULES_H
@@ -58,7 +58,7 @@ cw_verdict rule_visit_overlap(const visit_interval *others, size_t n, const visi
 cw_verdict rule_frozen_caregiver(int frozen);
 
 /* What the overlap-detector meets in one caregiver's stream, in the order
- * ingest accepted it (DESIGN.md 4.1): a check-in or check-out, a red
+ * ingest accepted it (docs/design.md §4.1): a check-in or check-out, a red
  * verdict of its own about one (which freezes), an admin's unfreeze. */
 typedef enum { CG_VISIT_EVENT, CG_RED_VERDICT, CG_UNFREEZE } caregiver_item;
 

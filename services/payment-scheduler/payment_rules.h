@@ -1,4 +1,4 @@
-/* The payment formulas (DESIGN §6), as pure functions.
+/* The payment formulas (docs/design.md §6), as pure functions.
  *
  * Money is integer cents (分), never floating point; ratios are parts per
  * million and round half up. Service days are days since 1970-01-01 of the
@@ -11,7 +11,7 @@
 
 #define PAY_DAY_MS 86400000LL
 #define PAY_PPM 1000000LL
-/* Contract and provider ids are 1-64 characters (DESIGN §3). */
+/* Contract and provider ids are 1-64 characters (docs/design.md §3). */
 #define PAY_ID_MAX 64
 /* A payer or payee account (Contract.provider_account, treasury_account):
  * 1-64 printable ASCII characters. */
@@ -70,7 +70,7 @@ int pay_correction_due(int64_t net_before, int64_t net_after, int64_t budget_cen
  * ASCII characters (space to '~'). 1 or 0. */
 int pay_account_ok(const char *s);
 
-/* Who pays whom (DESIGN §6): the treasury account pays PREPAY and
+/* Who pays whom (docs/design.md §6): the treasury account pays PREPAY and
  * SETTLEMENT to the provider's settlement account; a CLAWBACK goes from the
  * provider back to the treasury (上缴区财政国库). *payer and *payee point to
  * provider_account or treasury_account. */

@@ -1,5 +1,5 @@
 /* The payment run as a state machine, without I/O: contracts, finalized
- * orders, daily statements and payment instructions (DESIGN §6).
+ * orders, daily statements and payment instructions (docs/design.md §6).
  *
  * Daily statement of contract c for service day D, published at
  * T(D) = 00:00 local of D + publication_lag_days + 1, once the watermark has
@@ -17,7 +17,7 @@
  * (pay_budget_crossed): once each, as the statements are published once.
  *
  * Historical contracts (Contract.historical: a past period registered by an
- * import, DESIGN §6 and §7) were paid long ago: no PREPAY, no statement, no
+ * import, docs/design.md §6 and §7) were paid long ago: no PREPAY, no statement, no
  * budget alert. Their orders wait, admitted as any other, until T(period_end);
  * then one CLAWBACK of (invalid orders) × invalid_deduction_cents, not capped
  * by the budget (it pays nothing), or no instruction at all when none was

@@ -1,4 +1,4 @@
-/* UNDER_SERVED (DESIGN.md 4.1; seed 000 §1.2 每月不少于4次、每次不少于1小时):
+/* UNDER_SERVED (docs/design.md §4.1; seed 000 §1.2 每月不少于4次、每次不少于1小时):
  * per elder and UTC+8 calendar month, once the month's orders are final,
  * fewer VALID orders than the elder's visits_per_month, or a VALID visit
  * shorter than minutes_per_visit. Pure: the finalized orders and the

@@ -240,7 +240,7 @@ def test_evidence_with_another_orders_photo_or_recording_is_rejected(ingest, key
     evidence used them first, and judged orange. The first evidence passes,
     so does the first order's own evidence posted again under a new id, and
     so does a third order's showing the first order's check-in photo (only
-    evidence of another order counts, DESIGN 4.1)."""
+    evidence of another order counts, docs/design.md §4.1)."""
     post_registry(ingest, keys, ids)
     for n in (1, 2, 3):
         assert ingest.client.submit("order", keys.p01, order_body(ids, n)).status_code == 202

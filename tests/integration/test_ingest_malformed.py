@@ -1,5 +1,5 @@
 """Every kind of malformed request gets a JSON 4xx with the error format of
-DESIGN.md section 3, and the server keeps answering."""
+docs/design.md §3, and the server keeps answering."""
 
 import json
 import socket

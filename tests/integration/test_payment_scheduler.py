@@ -1,7 +1,7 @@
 """payment-scheduler against the real broker: Contract and OrderFinalized
 records are produced directly (fastavro single-object encoding), the
 service's payments.* and dead letters are read back with confluent-kafka
-and compared, to the cent, with an independent model of DESIGN §6
+and compared, to the cent, with an independent model of docs/design.md §6
 written here, historical contracts (no PREPAY, no statement, one CLAWBACK
 of invalid orders x deduction) and the payer and payee accounts included.
 Then kill -9 in the middle of a run, restarts, and the batch run over the

@@ -267,7 +267,7 @@ def disorder(events, rnd, keep_whole=(), person_of=None):
     interleaved at random, and within a caregiver's stream some visits'
     check-out before their check-in. Each caregiver's visits keep their
     order: an overlap is judged when the later check-in is processed
-    (DESIGN.md 4.1), so reordering one caregiver's visits would change the
+    (docs/design.md §4.1), so reordering one caregiver's visits would change the
     verdicts by design. One person's registrations (person_of: caregiver ->
     person) are one stream, as ingest keys them. Streams in keep_whole keep
     their events as posted."""

@@ -14,7 +14,7 @@
 #include "messages.h"
 #include "timeutil.h"
 
-/* The rule codes of DESIGN.md 4, and the freeze alert. */
+/* The rule codes of docs/design.md §4, and the freeze alert. */
 static const char *const all_rules[] = {
     "GEO_DISTANCE",      "GEO_DUAL_MISMATCH", "IMPOSSIBLE_TRAVEL", "SHORT_DURATION",
     "NO_SHOW",           "NO_CHECKOUT",       "SCHEDULE_OVERLAP",  "VISIT_OVERLAP",

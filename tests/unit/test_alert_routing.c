@@ -1,4 +1,4 @@
-/* services/alert-router/routing: the default table of DESIGN.md 4 / 4.2,
+/* services/alert-router/routing: the default table of docs/design.md §4 / 4.2,
  * template expansion, rule targets, the contract check and topic names. */
 #include <setjmp.h>
 #include <stdarg.h>

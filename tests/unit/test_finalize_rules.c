@@ -1,6 +1,6 @@
 /* services/ledger-writer/finalize_rules: when an order is final, VALID or
  * INVALID, its reasons and its event-time finalized_at, on every path of
- * DESIGN.md section 5: complete or not, red, no-show within and beyond
+ * docs/design.md §5: complete or not, red, no-show within and beyond
  * 24 h, questionable cured by evidence at and after the 72 h deadline,
  * with and without a check-out. */
 #include <setjmp.h>

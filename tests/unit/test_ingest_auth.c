@@ -1,6 +1,6 @@
 /* Bearer-key authorization: the key table ("<sha256 hex>=<role>[#label]"), resolving
  * an Authorization header to a role, and what each role may do
- * (DESIGN.md 3). */
+ * (docs/design.md §3). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

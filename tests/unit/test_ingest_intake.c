@@ -1,4 +1,4 @@
-/* Intake checks judged by ingest (DESIGN.md 4 and 4.1): LATE_SUBMISSION,
+/* Intake checks judged by ingest (docs/design.md §4 and 4.1): LATE_SUBMISSION,
  * FACE_MISMATCH, VOICE_UNCONFIRMED, PHOTO_REUSE. Thresholds are crossed only
  * when strictly exceeded. */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include "intake_rules.h"
 #include "requests.h"
 
-/* The defaults of DESIGN.md 4: 10 min, 0.80, 0.80. */
+/* The defaults of docs/design.md §4: 10 min, 0.80, 0.80. */
 static const intake_thresholds defaults = {
     .late_submission_ms = 10 * 60 * 1000,
     .face_match_min = 0.80,

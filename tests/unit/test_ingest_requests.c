@@ -1,4 +1,4 @@
-/* Validation of ingest's request bodies (DESIGN.md 3): every field of every
+/* Validation of ingest's request bodies (docs/design.md §3): every field of every
  * request type — presence, type, range, format, unknown members — and the
  * values the parsed structs hold. */
 #include <setjmp.h>

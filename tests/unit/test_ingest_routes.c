@@ -1,4 +1,4 @@
-/* Request line -> ingest operation (DESIGN.md 3). */
+/* Request line -> ingest operation (docs/design.md §3). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

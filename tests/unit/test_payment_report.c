@@ -49,7 +49,7 @@ static void put(pay_state *st, const char *id, const char *provider, const char 
     pay_output_free(&o);
 }
 
-/* A past period registered by an import (DESIGN §6): accounts may be NULL. */
+/* A past period registered by an import (docs/design.md §6): accounts may be NULL. */
 static void put_historical(pay_state *st, const char *id, const char *provider,
                            const char *start, const char *end, const char *provider_account,
                            const char *treasury_account)

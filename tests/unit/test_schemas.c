@@ -1,6 +1,6 @@
 /* The project's Avro schemas: the files in schemas/ are the ones compiled
  * in, follow the conventions (namespace, docs, null defaults, timestamps),
- * carry the contract's field names and types (DESIGN.md 3, 4.2, 5, 6), have
+ * carry the contract's field names and types (docs/design.md §3, 4.2, 5, 6), have
  * the expected fingerprints, and every record survives an encode / decode
  * round trip field for field, with its optional fields present and null.
  *

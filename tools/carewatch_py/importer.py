@@ -157,7 +157,7 @@ class Import:
             for (provider, (first, last)), n in sorted(months.items()):
                 # A past period: the payment-scheduler prepays nothing and
                 # publishes no statements, only a CLAWBACK of its invalid
-                # orders x the deduction (DESIGN 6).
+                # orders x the deduction (docs/design.md §6).
                 contract = {
                     "type": "contract", "contract_id": "K-%s-%s" % (provider, first.strftime("%Y-%m")),
                     "provider_id": provider, "period_start": first.isoformat(),

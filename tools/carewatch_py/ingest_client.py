@@ -1,4 +1,4 @@
-"""A small client for ingest's HTTP API (DESIGN.md section 3)."""
+"""A small client for ingest's HTTP API (docs/design.md §3)."""
 
 import json
 
