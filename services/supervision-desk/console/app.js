@@ -242,17 +242,26 @@ async function loadCases() {
   if ($("f-status").value) q.set("status", $("f-status").value);
   if ($("f-colour").value) q.set("colour", $("f-colour").value);
   if ($("f-overdue").checked) q.set("overdue", "true");
-  const r = await api("GET", "/v1/cases?" + q);
+  // Every page (the API lists oldest first), shown newest first.
+  let all = [], watermark = null;
+  for (let page = 0; page < 40; page++) {
+    const r = await api("GET", "/v1/cases?" + q);
+    if (r.status !== 200) break;
+    all = all.concat(r.data.cases);
+    watermark = r.data.watermark;
+    if (!r.data.next_cursor) break;
+    q.set("cursor", r.data.next_cursor);
+  }
   rows.replaceChildren();
   const community = $("f-community").value.trim();
-  const cases = (r.data.cases || []).filter((c) => !community || c.community_id === community);
+  const cases = all.reverse().filter((c) => !community || c.community_id === community);
   state.caseIds = cases.map((c) => c.case_id);
   if (!cases.length) rows.append(el("tr", {}, el("td", { colspan: "6", text: t("noCases") })));
   for (const c of cases) {
     const tr = el("tr", { tabindex: "0", "data-case": c.case_id },
       el("td", { text: c.case_id }), el("td", {}, colour(c.colour)),
       el("td", { text: t(c.status) }), el("td", { text: c.rules.join(", ") }),
-      el("td", { text: c.community_id }), deadlineCell(c, r.data.watermark));
+      el("td", { text: c.community_id }), deadlineCell(c, watermark));
     tr.addEventListener("click", () => openCase(c.case_id));
     tr.addEventListener("keydown", (e) => {
       if (e.key === "Enter") openCase(c.case_id);
@@ -477,9 +486,17 @@ async function loadDashboard() {
 /* ---- the command view -------------------------------------------------------------- */
 
 async function loadCommand() {
-  const r = await api("GET", "/v1/cases?attention=true&limit=500");
+  const q = new URLSearchParams({ attention: "true", limit: "500" });
+  let all = [];
+  for (let page = 0; page < 40; page++) {
+    const r = await api("GET", "/v1/cases?" + q);
+    if (r.status !== 200) break;
+    all = all.concat(r.data.cases);
+    if (!r.data.next_cursor) break;
+    q.set("cursor", r.data.next_cursor);
+  }
   const byStreet = {};
-  for (const c of r.data.cases || []) (byStreet[c.street_id] = byStreet[c.street_id] || []).push(c);
+  for (const c of all.reverse()) (byStreet[c.street_id] = byStreet[c.street_id] || []).push(c);
   const box = $("command-streets");
   box.replaceChildren();
   for (const street of Object.keys(byStreet).sort()) {
