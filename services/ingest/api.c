@@ -572,6 +572,19 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const cw
     int early = resolve_idempotency(call, "order", r.order_id, hash, 0, out, err);
     if (early)
         return early > 0 ? 0 : -1;
+    /* An order a change has revised (its idempotency mark lost with Redis,
+     * the order rebuilt at its latest revision) is not assigned anew: that
+     * would undo the change. */
+    static const char *const revision_field[] = {"revision"};
+    char revision[1][128];
+    snprintf(key, sizeof(key), CW_KEY_ORDER, r.order_id);
+    found = api_load_hash(call, key, revision_field, 1, revision);
+    if (found < 0)
+        return api_unavailable(err, "Redis");
+    if (found && atoi(revision[0]) > 0)
+        return api_fail(err, 409, "order_changed", "order_id",
+                        "order %s was changed (revision %s): its assignment is not posted again",
+                        r.order_id, revision[0]);
     encoded_record rec;
     int certified = strcmp(caregiver[1], "1") == 0;
     const char *person = caregiver[2][0] ? caregiver[2] : NULL;

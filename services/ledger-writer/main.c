@@ -29,7 +29,9 @@
  * finalized_through (ledger_writer.h), and the latest checkpoint is
  * published again when only that moved on, so statements wait for every
  * order that will be finalized before their instant, however the services
- * were scheduled or restarted.
+ * were scheduled or restarted. At start the last promise this log
+ * published is read back from ledger.checkpoints: a correcting entry
+ * stamped while the writer catches up is never below it.
  *
  * Redis state of its own:
  *   cw:lw:d:<order_id>               the dossier (dossier.h)
@@ -48,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kafka_txn.h" /* cw_kafka_read_to_end */
 #include "ledger_writer.h"
 #include "log.h"
 #include "timeutil.h"
@@ -142,6 +145,46 @@ static void ledger_tick_done(void *user_data)
 
 /* The order id of entry i, borrowed from *v (which the caller releases).
  * 0 or -1. */
+
+/* One LedgerCheckpoint of ledger.checkpoints: the largest finalized_through
+ * this log published. */
+static int read_promise(void *ud, const rd_kafka_message_t *m)
+{
+    ledger_ctx *c = ud;
+    const cw_avro_schema *s;
+    avro_value_t v;
+    char err[256];
+    if (m->len == 0 || cw_avro_decode(m->payload, m->len, &s, &v, err, sizeof(err)) != 0)
+        return 0; /* not this writer's record: its readers letter it */
+    const char *log_id;
+    int has = 0;
+    int64_t through = 0;
+    if (strcmp(s->name, "LedgerCheckpoint") == 0 && cw_av_get_str(&v, "log_id", &log_id) == 0 &&
+        strcmp(log_id, c->log_id) == 0 &&
+        cw_av_get_opt_long(&v, "finalized_through", &has, &through) == 0 && has &&
+        through > c->finalized_through)
+        c->finalized_through = through;
+    avro_value_decref(&v);
+    return 0;
+}
+
+/* The promise this log last published (finalized_through on
+ * ledger.checkpoints), so that a restart never stamps a correcting entry
+ * below it while the writer catches up. 0 or -1. */
+static int restore_promise(ledger_ctx *c)
+{
+    char err[256];
+    rd_kafka_topic_partition_list_t *ends = NULL;
+    if (cw_kafka_read_to_end(c->ck->cfg, "ledger.checkpoints", read_promise, c, &ends, err,
+                             sizeof(err)) < 0) {
+        cw_log_error("cannot read the published promise from ledger.checkpoints", "error", err,
+                     NULL);
+        return -1;
+    }
+    rd_kafka_topic_partition_list_destroy(ends);
+    return 0;
+}
+
 static int open_ledger(ledger_ctx *c)
 {
     const cw_config *cfg = c->ck->cfg;
@@ -195,7 +238,7 @@ static int open_ledger(ledger_ctx *c)
         cw_log_error("cannot publish the ledger's unpublished entries", NULL);
         return -1;
     }
-    return 0;
+    return restore_promise(c);
 }
 
 static void ledger_teardown(cw_checker *ck)

@@ -1,8 +1,8 @@
 /* The supervision desk's cases, as the fold of their CaseEvents.
  *
  * A case is what a street office works: the alerts of one order (case id =
- * the order id), of one caregiver's freeze (freeze:<caregiver_id>) or one
- * complaint. Its status moves OPEN -> ACKNOWLEDGED -> RESOLVED, or to
+ * the order id), of one caregiver's freeze in one street
+ * (freeze:<street_id>:<caregiver_id>) or one complaint. Its status moves OPEN -> ACKNOWLEDGED -> RESOLVED, or to
  * ESCALATED (to the district command) when it is not acknowledged by its
  * deadline; a new alert reopens a resolved case. Every change is one
  * CaseEvent, numbered within its case (seq 1, 2, ...): applying the events
@@ -26,7 +26,7 @@
 #include "id_set.h"
 
 #define DESK_ID_MAX 65        /* ids: 1-64 chars */
-#define DESK_CASE_ID_MAX 136  /* complaint:<elder_id>:<n> */
+#define DESK_CASE_ID_MAX 140  /* freeze:<street_id>:<caregiver_id> */
 #define DESK_RULE_MAX 48
 #define DESK_LABEL_MAX 97
 #define DESK_NOTE_MAX 2000    /* bytes of a note or complaint text */

@@ -406,11 +406,14 @@ int case_record_decode_visit(const void *buf, size_t len, desk_visit *out, visit
         return -1;
     if (strcmp(s->name, "OrderAssigned") == 0) {
         const char *type;
-        int32_t minutes;
+        int32_t minutes, revision = 0;
+        int has_revision = 0;
         if (cw_av_get_str(&v, "order_id", &order) || cw_av_get_str(&v, "service_type", &type) ||
             cw_av_get_long(&v, "scheduled_start", &out->scheduled_start) ||
-            cw_av_get_int(&v, "scheduled_minutes", &minutes))
+            cw_av_get_int(&v, "scheduled_minutes", &minutes) ||
+            cw_av_get_opt_int(&v, "revision", &has_revision, &revision))
             FAIL("OrderAssigned: a field is missing or malformed");
+        out->revision = has_revision ? revision : 0;
         snprintf(out->service_type, sizeof(out->service_type), "%s", type);
         out->scheduled_minutes = minutes;
         out->has_schedule = 1;

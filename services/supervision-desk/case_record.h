@@ -92,6 +92,7 @@ typedef struct {
     char order_id[65];
     char service_type[32];
     int has_schedule;
+    int revision;         /* of the schedule held: a later one replaces it */
     int64_t scheduled_start;
     int scheduled_minutes;
     desk_fix check_in, check_out;

@@ -8,7 +8,9 @@ void case_rules_case_id(const char *rule, const case_subject *s, char *case_id, 
                         case_kind *kind)
 {
     if (strcmp(rule, "CAREGIVER_FROZEN") == 0) {
-        snprintf(case_id, len, "freeze:%s", s->caregiver_id);
+        /* One per street: a caregiver frozen again for another street's
+         * order is that street's case, not a look into the first one. */
+        snprintf(case_id, len, "freeze:%s:%s", s->street_id, s->caregiver_id);
         *kind = CASE_KIND_FREEZE;
     } else {
         snprintf(case_id, len, "%s", s->order_id);
@@ -224,6 +226,8 @@ int case_rules_callback(const case_book *b, const case_subject *s, callback_resu
                         int64_t clock, int64_t recorded_at, case_event *out)
 {
     const desk_case *c = case_book_find(b, s->order_id);
+    if (c && clock < c->updated_at) /* never before what the case holds */
+        clock = c->updated_at;
     if (event_start(c, s->order_id, CASE_KIND_ORDER, CASE_CALLBACK, clock, recorded_at, out) != 0)
         return -1;
     out->subject = *s;
@@ -265,6 +269,8 @@ int case_rules_complaint(const case_book *b, const case_subject *s, const char *
         }
     }
     const desk_case *c = case_book_find(b, case_id);
+    if (c && clock < c->updated_at)
+        clock = c->updated_at;
     if (event_start(c, case_id, kind, CASE_COMPLAINT, clock, recorded_at, out) != 0)
         return -1;
     out->subject = *s;

@@ -28,8 +28,8 @@ typedef struct {
 
 typedef enum { CASE_DO_ACKNOWLEDGE, CASE_DO_RESOLVE, CASE_DO_ESCALATE } case_deed;
 
-/* The case an alert belongs to: its order's, or freeze:<caregiver_id> for
- * CAREGIVER_FROZEN. kind set. */
+/* The case an alert belongs to: its order's, or
+ * freeze:<street_id>:<caregiver_id> for CAREGIVER_FROZEN. kind set. */
 void case_rules_case_id(const char *rule, const case_subject *s, char *case_id, size_t len,
                         case_kind *kind);
 

@@ -78,6 +78,7 @@ typedef struct {
     desk_visit_book visits;
     desk_clock clock;
     int64_t watermark;        /* INT64_MIN until known */
+    int64_t book_clock;       /* the latest event time the case book holds */
     cw_txn_producer *producer;
     rd_kafka_t *consumer;
     cw_outbox out;            /* the batch being published */

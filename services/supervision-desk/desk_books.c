@@ -118,7 +118,11 @@ int desk_visit_merge(desk *d, const desk_visit *v, visit_rec kind)
     }
     desk_visit *have = &d->visits.items[i];
     switch (kind) {
-    case VISIT_REC_ASSIGNED: /* a later revision replaces the schedule */
+    case VISIT_REC_ASSIGNED: /* a later revision replaces the schedule, whatever the order
+                                 its partitions are read in */
+        if (have->has_schedule && v->revision < have->revision)
+            break;
+        have->revision = v->revision;
         memcpy(have->service_type, v->service_type, sizeof(have->service_type));
         have->has_schedule = 1;
         have->scheduled_start = v->scheduled_start;

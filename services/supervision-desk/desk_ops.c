@@ -39,17 +39,23 @@ static int not_found(json_t **body, const char *what)
     return fail(body, 404, "not_found", msg, "");
 }
 
-/* The desk's event clock for a person's deed: the watermark, or the latest
- * event time it has read when no watermark is known yet. */
+/* The desk's event clock for a person's deed: the watermark, else the
+ * latest event time read since the start, else the latest event time its
+ * case book holds (a restart begins there); INT64_MIN when none is known. */
 static int64_t person_clock(const desk *d)
 {
     if (d->watermark != INT64_MIN)
         return d->watermark;
-    int64_t latest = INT64_MIN;
+    int64_t latest = d->book_clock;
     for (int p = 0; p < d->clock.count; p++)
         if (d->clock.clock[p] > latest)
             latest = d->clock.clock[p];
-    return latest == INT64_MIN ? 0 : latest;
+    return latest;
+}
+
+static int clock_known(const desk *d)
+{
+    return person_clock(d) != INT64_MIN;
 }
 
 /* Publishes ev (and, when it confirms a denied call-back, the order's
@@ -225,6 +231,8 @@ int desk_ops_deed(desk *d, const cw_role *role, const char *case_id, case_deed d
     } else if (!case_rules_may_act(c, role)) {
         status = fail(body, 403, "forbidden",
                       "the command acts on red and escalated cases; streets on their own", "");
+    } else if (!clock_known(d)) {
+        status = fail(body, 503, "no_clock", "the desk's event clock is not known yet", "");
     } else if ((status = case_rules_deed(c, deed, resolution, role, note, person_clock(d),
                                          cw_now_ms(), &ev, &why)) != 0) {
         status = fail(body, status, status == 409 ? "conflict" : "invalid_value", why,
@@ -273,15 +281,17 @@ int desk_ops_callbacks(desk *d, const cw_role *role, const char *street_id, cons
     pthread_mutex_lock(&d->lock);
     /* The orders of the day's week (every street: a caregiver's weekly
      * call-back may fall on another street's order). */
-    size_t n = 0;
-    desk_order *week_orders = calloc(d->orders.count ? d->orders.count : 1, sizeof(*week_orders));
-    unsigned char *picked = calloc(d->orders.count ? d->orders.count : 1, 1);
+    size_t n = 0, in_week = 0;
+    for (size_t i = 0; i < d->orders.count; i++)
+        in_week += callback_week(d->orders.items[i].service_day) == week;
+    desk_order *week_orders = calloc(in_week ? in_week : 1, sizeof(*week_orders));
+    unsigned char *picked = calloc(in_week ? in_week : 1, 1);
     json_t *list = json_array();
     if (!week_orders || !picked || !list) {
         status = fail(body, 500, "internal", "out of memory", "");
         goto done;
     }
-    for (size_t i = 0; i < d->orders.count; i++)
+    for (size_t i = 0; i < d->orders.count && n < in_week; i++)
         if (callback_week(d->orders.items[i].service_day) == week)
             week_orders[n++] = d->orders.items[i];
     callback_sample(week_orders, n, d->callback_seed, d->callback_share, picked);
@@ -331,6 +341,11 @@ int desk_ops_callback(desk *d, const cw_role *role, const char *order_id, json_t
     case_event ev;
     if (!o || (role->kind == CW_ROLE_STREET && strcmp(o->subject.street_id, role->street_id))) {
         status = not_found(body, "finalized order");
+    } else if (strcmp(o->status, "VALID") != 0) {
+        status = fail(body, 409, "not_valid",
+                      "only a VALID order is called back (the draw is of valid orders)", "");
+    } else if (!clock_known(d)) {
+        status = fail(body, 503, "no_clock", "the desk's event clock is not known yet", "");
     } else if (case_rules_callback(&d->book, &o->subject, (callback_result)result, role, note,
                                    &d->deadlines, person_clock(d), cw_now_ms(), &ev) != 0) {
         status = fail(body, 500, "internal", "out of memory", "");
@@ -399,6 +414,10 @@ int desk_ops_complaint(desk *d, const cw_role *role, json_t *request, json_t **b
         snprintf(s.street_id, sizeof(s.street_id), "%s", e->street_id);
     }
     snprintf(s.community_id, sizeof(s.community_id), "%s", e->community_id);
+    if (!clock_known(d)) {
+        status = fail(body, 503, "no_clock", "the desk's event clock is not known yet", "");
+        goto done;
+    }
     case_event ev;
     if (case_rules_complaint(&d->book, &s, channel, text, role, &d->deadlines, person_clock(d),
                              cw_now_ms(), &ev) != 0) {
@@ -488,24 +507,40 @@ int desk_ops_changes(desk *d, const cw_role *role, const char *street_id, const 
     return 200;
 }
 
+/* Whether role may see the freeze of order_id: its case (or finalized
+ * order) is of the role's street. Command and admin see all. */
+static int may_see_order(desk *d, const cw_role *role, const char *order_id)
+{
+    if (role->kind != CW_ROLE_STREET)
+        return 1;
+    const desk_case *c = case_book_find(&d->book, order_id);
+    if (c)
+        return case_rules_may_read(c, role);
+    const desk_order *o = desk_order_find(d, order_id);
+    return o && strcmp(o->subject.street_id, role->street_id) == 0;
+}
+
 int desk_ops_caregiver(desk *d, const cw_role *role, const char *caregiver_id, json_t **body)
 {
     json_t *history = json_array(), *flags = json_array(), *open = json_array();
-    const char *status = "ACTIVE";
-    int seen = 0;
+    char status[8] = "ACTIVE"; /* copied under the lock: the book may move */
+    int seen = 0, known = 0;
     pthread_mutex_lock(&d->lock);
     for (size_t i = 0; i < d->statuses.count; i++) {
         const desk_status_change *c = &d->statuses.items[i];
         if (strcmp(c->caregiver_id, caregiver_id) != 0)
             continue;
-        status = c->status;
+        known = 1;
+        snprintf(status, sizeof(status), "%s", c->status);
+        /* A street sees the freezes its own orders caused (and unfreezes). */
+        if (c->order_id[0] && !may_see_order(d, role, c->order_id))
+            continue;
         json_array_append_new(history,
                               json_pack("{s:s, s:s, s:o, s:o}", "status", c->status, "reason",
                                         c->reason, "order_id",
                                         c->order_id[0] ? json_string(c->order_id) : json_null(),
                                         "at", case_json_time(c->at, d->utc_offset_minutes)));
     }
-    int known = json_array_size(history) > 0;
     for (size_t i = 0; i < d->book.count; i++) {
         const desk_case *c = d->book.cases[i];
         if (strcmp(c->subject.caregiver_id, caregiver_id) != 0)
@@ -794,10 +829,16 @@ int desk_ops_caregivers(desk *d, const cw_role *role, json_t **body)
             latest = strcmp(d->statuses.items[j].caregiver_id, c->caregiver_id) != 0;
         if (!latest)
             continue;
-        char case_id[DESK_CASE_ID_MAX];
-        snprintf(case_id, sizeof(case_id), "freeze:%s", c->caregiver_id);
-        const desk_case *fc = case_book_find(&d->book, case_id);
-        if (role->kind == CW_ROLE_STREET && !(fc && case_rules_may_read(fc, role)))
+        /* The caregiver's latest freeze case the role may read. */
+        const desk_case *fc = NULL;
+        for (size_t k = 0; k < d->book.count; k++) {
+            const desk_case *x = d->book.cases[k];
+            if (x->kind == CASE_KIND_FREEZE &&
+                strcmp(x->subject.caregiver_id, c->caregiver_id) == 0 &&
+                case_rules_may_read(x, role))
+                fc = x;
+        }
+        if (role->kind == CW_ROLE_STREET && !fc)
             continue;
         json_t *item = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "caregiver_id",
                                  c->caregiver_id, "status", c->status, "reason", c->reason,
@@ -820,6 +861,8 @@ int desk_ops_unfreeze(desk *d, const cw_role *role, const char *caregiver_id,
     char path[128];
     if (role->kind != CW_ROLE_ADMIN)
         return fail(body, 403, "forbidden", "only an admin key unfreezes", "");
+    if (!cw_id_is_valid(caregiver_id))
+        return fail(body, 400, "invalid_id", "not a caregiver id", "");
     if (!d->ingest_url[0])
         return fail(body, 503, "unavailable", "this desk has no ingest (desk.ingest_url)", "");
     snprintf(path, sizeof(path), "/v1/caregivers/%s/unfreeze", caregiver_id);

@@ -157,6 +157,8 @@ static int restore_case_event(void *ud, const rd_kafka_message_t *m)
     int rc = case_book_apply(&d->book, &ev);
     if (rc < 0)
         cw_log_error("a case event out of sequence", "event_id", ev.event_id, NULL);
+    if (ev.at > d->book_clock)
+        d->book_clock = ev.at;
     case_event_clear(&ev);
     return rc < 0 ? -1 : 0;
 }
@@ -249,6 +251,7 @@ int desk_restore(desk *d)
     d->applied_count = 0;
     desk_books_free(d);
     case_book_init(&d->book);
+    d->book_clock = INT64_MIN;
     long n_cases = cw_kafka_read_to_end(d->cfg, DESK_TOPIC_CASES, restore_case_event, d,
                                         &case_ends, err, sizeof(err));
     long n_elders = n_cases < 0 ? -1
@@ -519,6 +522,14 @@ int desk_stream_run(desk *d)
         int rc = handle_batch(d, msgs, n);
         if (rc == 1)
             rc = desk_restore(d);
+        if (rc != 0) {
+            /* Events of this batch may be in the book unpublished: nobody
+             * may read or publish them. */
+            cw_outbox_clear(&d->out);
+            d->applied_count = 0;
+            atomic_store(&d->ready, 0);
+            cw_shutdown_request();
+        }
         pthread_mutex_unlock(&d->lock);
         for (ssize_t i = 0; i < n; i++)
             rd_kafka_message_destroy(msgs[i]);

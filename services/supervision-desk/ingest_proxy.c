@@ -101,11 +101,12 @@ int ingest_proxy_post(const char *ingest_url, const char *path, const char *auth
     }
     close(fd);
     int status = 0;
-    if (!ok || sscanf(in, "HTTP/1.%*d %d", &status) != 1) {
+    if (in)
+        in[got] = '\0';
+    if (!ok || got == 0 || sscanf(in, "HTTP/1.%*d %d", &status) != 1) {
         free(in);
         return unreachable(answer, "ingest did not answer");
     }
-    in[got] = '\0';
     const char *start = strstr(in, "\r\n\r\n");
     *answer = start ? json_loads(start + 4, 0, NULL) : NULL;
     if (!*answer)

@@ -474,6 +474,14 @@ def test_ingests_redis_is_rebuilt_with_every_change(keys, ids, tmp_path):
         assert redis.cli("HGET", "cw:order:" + s.order_id("K3"), "scheduled_start") == str(
             s.ms("16:00"))
         refused(s.visit_event("check-in", "K2", 2, "CG2", "09:20"), 422, "caregiver_mismatch")
+        # The original assignment posted again (its idempotency mark went with
+        # the flush) would undo the reassign: refused.
+        r = svc.client.submit("order", keys.p01, {
+            "order_id": s.order_id("K2"), "elder_id": ids + "E2", "caregiver_id": ids + "CG2",
+            "service_type": "bathing", "scheduled_start": s.at("09:00"),
+            "scheduled_minutes": 60})
+        refused(r, 409, "order_changed", "order_id")
+        assert redis.cli("HGET", "cw:order:" + s.order_id("K2"), "caregiver_id") == ids + "CG5"
     finally:
         svc.stop()
         redis.stop()

@@ -311,6 +311,8 @@ def test_a_denied_call_back_confirmed_corrects_the_order(desk):
     orders = ["%s-O%d" % (prefix, i) for i in range(3)]
     for i, o in enumerate(orders):
         feed.finalized(o, "S01", elder, prefix + "-CG1", day, index=i)
+    invalid = prefix + "-X1"
+    feed.finalized(invalid, "S01", elder, prefix + "-CG1", day, status="INVALID", index=9)
     feed.clock(t0)
 
     # Other tests' orders may share the street and the day: only ours count
@@ -331,6 +333,9 @@ def test_a_denied_call_back_confirmed_corrects_the_order(desk):
                      day=day.isoformat())[0] == 404
     assert desk.call("GET", "/v1/callbacks", k.command, day=day.isoformat())[0] == 400
 
+    assert invalid not in picked
+    # Only a VALID (paid) order is called back.
+    assert desk.call("POST", "/v1/callbacks/" + invalid, k.s01, {"result": "DENIED"})[0] == 409
     order = picked[0]
     assert desk.call("POST", "/v1/callbacks/" + order, k.s01, {"result": "MAYBE"})[0] == 400
     status, ev = desk.call("POST", "/v1/callbacks/" + order, k.s01,

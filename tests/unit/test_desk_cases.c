@@ -112,7 +112,7 @@ static void a_freeze_is_the_caregivers_case(void **state)
     case_book b;
     case_book_init(&b);
     desk_case *c = take_alert(&b, "O7", "S01", "CAREGIVER_FROZEN", COLOUR_RED, T0);
-    assert_string_equal(c->id, "freeze:CG1");
+    assert_string_equal(c->id, "freeze:S01:CG1");
     assert_int_equal(c->kind, CASE_KIND_FREEZE);
     case_book_free(&b);
 }
