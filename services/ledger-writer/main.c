@@ -53,7 +53,11 @@
 #include "kafka_txn.h" /* cw_kafka_read_to_end */
 #include "ledger_writer.h"
 #include "log.h"
+#include "shutdown.h"
 #include "timeutil.h"
+
+/* Attempts, a second apart, to read ledger.checkpoints at start. */
+#define PROMISE_READ_ATTEMPTS 60
 
 #define SERVICE "ledger-writer"
 
@@ -174,15 +178,24 @@ static int read_promise(void *ud, const rd_kafka_message_t *m)
 static int restore_promise(ledger_ctx *c)
 {
     char err[256];
-    rd_kafka_topic_partition_list_t *ends = NULL;
-    if (cw_kafka_read_to_end(c->ck->cfg, "ledger.checkpoints", read_promise, c, &ends, err,
-                             sizeof(err)) < 0) {
-        cw_log_error("cannot read the published promise from ledger.checkpoints", "error", err,
-                     NULL);
-        return -1;
+    /* A broker that has just started may not lead its partitions yet: the
+     * read is tried again for a minute, as the stream's own start waits. */
+    for (int attempt = 1; !cw_shutdown_requested(); attempt++) {
+        rd_kafka_topic_partition_list_t *ends = NULL;
+        if (cw_kafka_read_to_end(c->ck->cfg, "ledger.checkpoints", read_promise, c, &ends, err,
+                                 sizeof(err)) >= 0) {
+            rd_kafka_topic_partition_list_destroy(ends);
+            return 0;
+        }
+        if (attempt >= PROMISE_READ_ATTEMPTS) {
+            cw_log_error("cannot read the published promise from ledger.checkpoints", "error",
+                         err, NULL);
+            return -1;
+        }
+        cw_log_warn("ledger.checkpoints not readable yet; retrying", "error", err, NULL);
+        cw_shutdown_sleep_ms(1000);
     }
-    rd_kafka_topic_partition_list_destroy(ends);
-    return 0;
+    return -1;
 }
 
 static int open_ledger(ledger_ctx *c)
