@@ -172,19 +172,29 @@ static int record_visit_event(cw_redis *r, const char *order_id, int is_in, int6
 /* An assignment on orders.assigned: its NO_SHOW timer. A revision there is
  * only stored (the order's hash keeps the newest); its copy on visit.events
  * moves the timers (handle_revision). */
+/* The fields of an OrderAssigned both handlers read, with the order's
+ * store queued in b. 0, or -1 (b cleared, reason set). */
+static int read_assignment(const cw_stream_msg *msg, const char **order_id, int64_t *start,
+                           cw_order_revision *rev, cw_redis_batch *b, char *reason, size_t len)
+{
+    if (cw_av_get_str(msg->value, "order_id", order_id) ||
+        cw_av_get_long(msg->value, "scheduled_start", start) ||
+        cw_order_revision_of(msg->value, rev) || cw_state_store_order(b, msg->value) != 0) {
+        cw_redis_batch_clear(b);
+        snprintf(reason, len, "OrderAssigned lacks a field");
+        return -1;
+    }
+    return 0;
+}
+
 static int handle_order(duration_ctx *d, const cw_stream_msg *msg, char *reason, size_t len)
 {
     const char *order_id;
     int64_t start;
     cw_order_revision rev;
     cw_redis_batch b = {0};
-    if (cw_av_get_str(msg->value, "order_id", &order_id) ||
-        cw_av_get_long(msg->value, "scheduled_start", &start) ||
-        cw_order_revision_of(msg->value, &rev) || cw_state_store_order(&b, msg->value) != 0) {
-        cw_redis_batch_clear(&b);
-        snprintf(reason, len, "OrderAssigned lacks a field");
+    if (read_assignment(msg, &order_id, &start, &rev, &b, reason, len) != 0)
         return CW_REJECT;
-    }
     char member[CW_KEY_MAX];
     if (rev.revision == 0 && no_show_member(order_id, 0, member, sizeof(member)) == 0)
         cw_checker_add_timer(d->ck, &b, msg->partition, due_no_show(start, &d->t), member);
@@ -202,13 +212,8 @@ static int handle_revision(duration_ctx *d, const cw_stream_msg *msg, char *reas
     int64_t start;
     cw_order_revision rev;
     cw_redis_batch b = {0};
-    if (cw_av_get_str(msg->value, "order_id", &order_id) ||
-        cw_av_get_long(msg->value, "scheduled_start", &start) ||
-        cw_order_revision_of(msg->value, &rev) || cw_state_store_order(&b, msg->value) != 0) {
-        cw_redis_batch_clear(&b);
-        snprintf(reason, len, "OrderAssigned lacks a field");
+    if (read_assignment(msg, &order_id, &start, &rev, &b, reason, len) != 0)
         return CW_REJECT;
-    }
     cw_revision_copy copy = cw_order_revision_copy(&rev, msg->key);
     char key[CW_KEY_MAX], member[CW_KEY_MAX];
     snprintf(key, sizeof(key), "cw:dt:visit:%s", order_id);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 static const char *const kind_names[] = {"ORDER", "FREEZE", "COMPLAINT"};
 static const char *const action_names[] = {"OPENED",   "ALERT_ADDED", "ACKNOWLEDGED",
                                            "ESCALATED", "RESOLVED",   "REOPENED",
@@ -116,14 +118,8 @@ int case_book_next_seq(const case_book *b, const char *case_id)
 
 static desk_case *case_new(case_book *b, const case_event *ev)
 {
-    if (b->count == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        desk_case **grown = realloc(b->cases, cap * sizeof(*grown));
-        if (!grown)
-            return NULL;
-        b->cases = grown;
-        b->cap = cap;
-    }
+    if (cw_grow((void **)&b->cases, &b->cap, b->count, sizeof(*b->cases), 64) != 0)
+        return NULL;
     desk_case *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
@@ -140,14 +136,8 @@ static desk_case *case_new(case_book *b, const case_event *ev)
 
 static int append_event(desk_case *c, const case_event *ev)
 {
-    if (c->event_count == c->event_cap) {
-        size_t cap = c->event_cap ? c->event_cap * 2 : 4;
-        case_event *grown = realloc(c->events, cap * sizeof(*grown));
-        if (!grown)
-            return -1;
-        c->events = grown;
-        c->event_cap = cap;
-    }
+    if (cw_grow((void **)&c->events, &c->event_cap, c->event_count, sizeof(*c->events), 4))
+        return -1;
     if (case_event_copy(&c->events[c->event_count], ev) != 0)
         return -1;
     c->event_count++;

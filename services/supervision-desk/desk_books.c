@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "desk.h"
+#include "grow.h"
 
 const desk_order *desk_order_find(const desk *d, const char *order_id)
 {
@@ -19,20 +20,6 @@ const desk_elder *desk_elder_find(const desk *d, const char *elder_id)
 {
     uint64_t i;
     return cw_idset_get(&d->elders.by_id, elder_id, &i) == 1 ? &d->elders.items[i] : NULL;
-}
-
-/* Grows an array of `size`-byte items to hold one more. 0 or -1. */
-static int grow(void **items, size_t *cap, size_t count, size_t size)
-{
-    if (count < *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 256;
-    void *p = realloc(*items, n * size);
-    if (!p)
-        return -1;
-    *items = p;
-    *cap = n;
-    return 0;
 }
 
 /* A later entry of an order (a correction) replaces the earlier one. */
@@ -49,7 +36,8 @@ int desk_order_put(desk *d, const desk_order *o)
             d->orders.items[i] = copy;
         return 0;
     }
-    if (grow((void **)&d->orders.items, &d->orders.cap, d->orders.count, sizeof(desk_order)))
+    if (cw_grow((void **)&d->orders.items, &d->orders.cap, d->orders.count, sizeof(desk_order),
+                256))
         return -1;
     if (cw_idset_add(&d->orders.by_id, o->subject.order_id, d->orders.count) != 1)
         return -1;
@@ -64,7 +52,8 @@ int desk_elder_put(desk *d, const desk_elder *e)
         d->elders.items[i] = *e;
         return 0;
     }
-    if (grow((void **)&d->elders.items, &d->elders.cap, d->elders.count, sizeof(desk_elder)))
+    if (cw_grow((void **)&d->elders.items, &d->elders.cap, d->elders.count, sizeof(desk_elder),
+                256))
         return -1;
     if (cw_idset_add(&d->elders.by_id, e->elder_id, d->elders.count) != 1)
         return -1;
@@ -79,7 +68,8 @@ int desk_change_put(desk *d, const desk_change *c)
         d->changes.items[i] = *c;
         return 0;
     }
-    if (grow((void **)&d->changes.items, &d->changes.cap, d->changes.count, sizeof(*c)))
+    if (cw_grow((void **)&d->changes.items, &d->changes.cap, d->changes.count, sizeof(*c),
+                256))
         return -1;
     if (cw_idset_add(&d->changes.by_id, c->change_id, d->changes.count) != 1)
         return -1;
@@ -89,7 +79,8 @@ int desk_change_put(desk *d, const desk_change *c)
 
 int desk_status_put(desk *d, const desk_status_change *c)
 {
-    if (grow((void **)&d->statuses.items, &d->statuses.cap, d->statuses.count, sizeof(*c)))
+    if (cw_grow((void **)&d->statuses.items, &d->statuses.cap, d->statuses.count, sizeof(*c),
+                256))
         return -1;
     d->statuses.items[d->statuses.count++] = *c;
     return 0;
@@ -107,7 +98,8 @@ int desk_visit_merge(desk *d, const desk_visit *v, visit_rec kind)
     if (kind == VISIT_REC_OTHER)
         return 0;
     if (cw_idset_get(&d->visits.by_id, v->order_id, &i) != 1) {
-        if (grow((void **)&d->visits.items, &d->visits.cap, d->visits.count, sizeof(*v)))
+        if (cw_grow((void **)&d->visits.items, &d->visits.cap, d->visits.count, sizeof(*v),
+                    256))
             return -1;
         i = d->visits.count;
         if (cw_idset_add(&d->visits.by_id, v->order_id, i) != 1)

@@ -821,14 +821,15 @@ int desk_ops_whoami(const cw_role *role, json_t **body)
 int desk_ops_caregivers(desk *d, const cw_role *role, json_t **body)
 {
     json_t *frozen = json_array(), *active = json_array();
+    cw_idset seen = {0}; /* caregivers whose latest status is listed */
     pthread_mutex_lock(&d->lock);
-    for (size_t i = 0; i < d->statuses.count; i++) {
+    for (size_t i = d->statuses.count; i-- > 0;) {
         const desk_status_change *c = &d->statuses.items[i];
-        int latest = 1;
-        for (size_t j = i + 1; j < d->statuses.count && latest; j++)
-            latest = strcmp(d->statuses.items[j].caregiver_id, c->caregiver_id) != 0;
-        if (!latest)
-            continue;
+        int added = cw_idset_add(&seen, c->caregiver_id, 0);
+        if (added == 0)
+            continue; /* an older status of a caregiver listed already */
+        if (added < 0)
+            break;
         /* The caregiver's latest freeze case the role may read. */
         const desk_case *fc = NULL;
         for (size_t k = 0; k < d->book.count; k++) {
@@ -849,6 +850,7 @@ int desk_ops_caregivers(desk *d, const cw_role *role, json_t **body)
         json_array_append_new(strcmp(c->status, "FROZEN") == 0 ? frozen : active, item);
     }
     pthread_mutex_unlock(&d->lock);
+    cw_idset_free(&seen);
     json_array_extend(frozen, active);
     json_decref(active);
     *body = json_pack("{s:o}", "caregivers", frozen);

@@ -9,6 +9,7 @@
 
 #include "admin_http.h"
 #include "desk.h"
+#include "grow.h"
 #include "log.h"
 #include "shutdown.h"
 #include "stream.h"
@@ -163,29 +164,31 @@ static int restore_case_event(void *ud, const rd_kafka_message_t *m)
     return rc < 0 ? -1 : 0;
 }
 
-static int restore_finalized(void *ud, const rd_kafka_message_t *m)
-{
-    return read_finalized(ud, m->payload, m->len);
-}
+/* The books besides the cases, each filled from its topic at the restore
+ * and kept current by the loop, by the one reader of its records. */
+typedef int (*book_reader)(desk *d, const void *buf, size_t len);
+static const struct {
+    const char *topic;
+    book_reader read;
+    const char *what; /* for the log */
+} BOOKS[] = {
+    {DESK_TOPIC_ELDERS, read_elder, "elders"},
+    {DESK_TOPIC_FINALIZED, read_finalized, "finalized orders"},
+    {DESK_TOPIC_CHANGES, read_change, "order changes"},
+    {DESK_TOPIC_STATUS, read_status, "caregiver statuses"},
+    {DESK_TOPIC_VISITS, read_visit, "visit records"},
+};
+#define BOOK_COUNT (sizeof(BOOKS) / sizeof(BOOKS[0]))
 
-static int restore_elder(void *ud, const rd_kafka_message_t *m)
-{
-    return read_elder(ud, m->payload, m->len);
-}
+typedef struct {
+    desk *d;
+    book_reader read;
+} book_restore;
 
-static int restore_visit(void *ud, const rd_kafka_message_t *m)
+static int restore_book(void *ud, const rd_kafka_message_t *m)
 {
-    return read_visit(ud, m->payload, m->len);
-}
-
-static int restore_change(void *ud, const rd_kafka_message_t *m)
-{
-    return read_change(ud, m->payload, m->len);
-}
-
-static int restore_status(void *ud, const rd_kafka_message_t *m)
-{
-    return read_status(ud, m->payload, m->len);
+    book_restore *r = ud;
+    return r->read(r->d, m->payload, m->len);
 }
 
 /* The partitions of topic, each with offset `offset`. NULL (logged). */
@@ -241,10 +244,9 @@ static void add_all(rd_kafka_topic_partition_list_t *to, const rd_kafka_topic_pa
 
 int desk_restore(desk *d)
 {
-    char err[512];
-    rd_kafka_topic_partition_list_t *elder_ends = NULL, *order_ends = NULL, *case_ends = NULL;
-    rd_kafka_topic_partition_list_t *change_ends = NULL, *status_ends = NULL, *visit_ends = NULL;
-    rd_kafka_topic_partition_list_t *alerts = NULL, *checks = NULL, *all = NULL;
+    char err[512], counts[320];
+    rd_kafka_topic_partition_list_t *ends = NULL, *alerts = NULL, *checks = NULL;
+    rd_kafka_topic_partition_list_t *all = rd_kafka_topic_partition_list_new(64);
     int rc = -1;
     atomic_store(&d->ready, 0);
     cw_outbox_clear(&d->out);
@@ -252,26 +254,27 @@ int desk_restore(desk *d)
     desk_books_free(d);
     case_book_init(&d->book);
     d->book_clock = INT64_MIN;
-    long n_cases = cw_kafka_read_to_end(d->cfg, DESK_TOPIC_CASES, restore_case_event, d,
-                                        &case_ends, err, sizeof(err));
-    long n_elders = n_cases < 0 ? -1
-                                : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_ELDERS, restore_elder, d,
-                                                       &elder_ends, err, sizeof(err));
-    long n_orders = n_elders < 0 ? -1
-                                 : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_FINALIZED,
-                                                        restore_finalized, d, &order_ends, err,
-                                                        sizeof(err));
-    long n_changes = n_orders < 0 ? -1
-                                  : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_CHANGES, restore_change,
-                                                         d, &change_ends, err, sizeof(err));
-    long n_statuses = n_changes < 0 ? -1
-                                    : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_STATUS,
-                                                           restore_status, d, &status_ends, err,
-                                                           sizeof(err));
-    long n_visits = n_statuses < 0 ? -1
-                                   : cw_kafka_read_to_end(d->cfg, DESK_TOPIC_VISITS, restore_visit,
-                                                          d, &visit_ends, err, sizeof(err));
-    if (n_visits < 0) {
+    long n = cw_kafka_read_to_end(d->cfg, DESK_TOPIC_CASES, restore_case_event, d, &ends, err,
+                                  sizeof(err));
+    int used = snprintf(counts, sizeof(counts), "%ld case events", n);
+    if (ends)
+        rd_kafka_topic_partition_list_destroy(ends);
+    /* Each book read to its end, and read on from there. */
+    for (size_t i = 0; i < BOOK_COUNT && n >= 0; i++) {
+        book_restore r = {d, BOOKS[i].read};
+        ends = NULL;
+        n = cw_kafka_read_to_end(d->cfg, BOOKS[i].topic, restore_book, &r, &ends, err,
+                                 sizeof(err));
+        if (n >= 0) {
+            add_all(all, ends);
+            if (used > 0 && (size_t)used < sizeof(counts))
+                used += snprintf(counts + used, sizeof(counts) - (size_t)used, ", %ld %s", n,
+                                 BOOKS[i].what);
+        }
+        if (ends)
+            rd_kafka_topic_partition_list_destroy(ends);
+    }
+    if (n < 0) {
         cw_log_error("cannot rebuild from Kafka", "error", err, NULL);
         goto done;
     }
@@ -285,48 +288,22 @@ int desk_restore(desk *d)
         goto done;
     }
     d->watermark = INT64_MIN;
-    all = rd_kafka_topic_partition_list_new(alerts->cnt + checks->cnt + elder_ends->cnt +
-                                            order_ends->cnt + change_ends->cnt +
-                                            status_ends->cnt + visit_ends->cnt);
     add_all(all, alerts);
     add_all(all, checks);
-    add_all(all, elder_ends);
-    add_all(all, order_ends);
-    add_all(all, change_ends);
-    add_all(all, status_ends);
-    add_all(all, visit_ends);
     rd_kafka_resp_err_t e = rd_kafka_assign(d->consumer, all);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         cw_log_error("cannot assign the inputs", "error", rd_kafka_err2str(e), NULL);
         goto done;
     }
-    char counts[320];
-    snprintf(counts, sizeof(counts),
-             "%ld case events, %ld elders, %ld finalized orders, %ld order changes, %ld caregiver "
-             "statuses, %ld visit records",
-             n_cases, n_elders, n_orders, n_changes, n_statuses, n_visits);
     cw_log_info("rebuilt from Kafka", "read", counts, NULL);
     atomic_store(&d->ready, 1);
     rc = 0;
 done:
-    if (case_ends)
-        rd_kafka_topic_partition_list_destroy(case_ends);
-    if (elder_ends)
-        rd_kafka_topic_partition_list_destroy(elder_ends);
-    if (order_ends)
-        rd_kafka_topic_partition_list_destroy(order_ends);
-    if (change_ends)
-        rd_kafka_topic_partition_list_destroy(change_ends);
-    if (status_ends)
-        rd_kafka_topic_partition_list_destroy(status_ends);
-    if (visit_ends)
-        rd_kafka_topic_partition_list_destroy(visit_ends);
     if (alerts)
         rd_kafka_topic_partition_list_destroy(alerts);
     if (checks)
         rd_kafka_topic_partition_list_destroy(checks);
-    if (all)
-        rd_kafka_topic_partition_list_destroy(all);
+    rd_kafka_topic_partition_list_destroy(all);
     return rc;
 }
 
@@ -334,14 +311,9 @@ done:
 
 int desk_note_applied(desk *d, const case_event *ev)
 {
-    if (d->applied_count == d->applied_cap) {
-        size_t cap = d->applied_cap ? d->applied_cap * 2 : 64;
-        struct desk_applied *grown = realloc(d->applied, cap * sizeof(*grown));
-        if (!grown)
-            return -1;
-        d->applied = grown;
-        d->applied_cap = cap;
-    }
+    if (cw_grow((void **)&d->applied, &d->applied_cap, d->applied_count, sizeof(*d->applied),
+                64) != 0)
+        return -1;
     struct desk_applied *a = &d->applied[d->applied_count++];
     memcpy(a->case_id, ev->case_id, sizeof(a->case_id));
     a->seq = ev->seq;
@@ -475,16 +447,10 @@ static int handle_batch(desk *d, rd_kafka_message_t **msgs, ssize_t n)
             rc = read_alert(d, m);
         else if (strcmp(topic, DESK_TOPIC_CHECKS) == 0)
             read_check(d, m);
-        else if (strcmp(topic, DESK_TOPIC_FINALIZED) == 0)
-            rc = read_finalized(d, m->payload, m->len);
-        else if (strcmp(topic, DESK_TOPIC_ELDERS) == 0)
-            rc = read_elder(d, m->payload, m->len);
-        else if (strcmp(topic, DESK_TOPIC_CHANGES) == 0)
-            rc = read_change(d, m->payload, m->len);
-        else if (strcmp(topic, DESK_TOPIC_STATUS) == 0)
-            rc = read_status(d, m->payload, m->len);
-        else if (strcmp(topic, DESK_TOPIC_VISITS) == 0)
-            rc = read_visit(d, m->payload, m->len);
+        else
+            for (size_t b = 0; b < BOOK_COUNT; b++)
+                if (strcmp(topic, BOOKS[b].topic) == 0)
+                    rc = BOOKS[b].read(d, m->payload, m->len);
         if (rc != 0)
             return -1;
     }

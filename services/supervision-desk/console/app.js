@@ -220,6 +220,21 @@ async function startLive() {
 
 /* ---- cases ---------------------------------------------------------------------- */
 
+/* Every page of a case list (the API lists oldest first), newest first,
+ * and the desk's watermark. */
+async function allCases(q) {
+  let all = [], watermark = null;
+  for (let page = 0; page < 40; page++) {
+    const r = await api("GET", "/v1/cases?" + q);
+    if (r.status !== 200) break;
+    all = all.concat(r.data.cases);
+    watermark = r.data.watermark;
+    if (!r.data.next_cursor) break;
+    q.set("cursor", r.data.next_cursor);
+  }
+  return { cases: all.reverse(), watermark };
+}
+
 function deadlineCell(c, watermark) {
   if (!c.deadline) return el("td", { text: "—" });
   if (c.overdue) return el("td", { class: "overdue", text: t("overdue") });
@@ -242,19 +257,10 @@ async function loadCases() {
   if ($("f-status").value) q.set("status", $("f-status").value);
   if ($("f-colour").value) q.set("colour", $("f-colour").value);
   if ($("f-overdue").checked) q.set("overdue", "true");
-  // Every page (the API lists oldest first), shown newest first.
-  let all = [], watermark = null;
-  for (let page = 0; page < 40; page++) {
-    const r = await api("GET", "/v1/cases?" + q);
-    if (r.status !== 200) break;
-    all = all.concat(r.data.cases);
-    watermark = r.data.watermark;
-    if (!r.data.next_cursor) break;
-    q.set("cursor", r.data.next_cursor);
-  }
+  const { cases: all, watermark } = await allCases(q);
   rows.replaceChildren();
   const community = $("f-community").value.trim();
-  const cases = all.reverse().filter((c) => !community || c.community_id === community);
+  const cases = all.filter((c) => !community || c.community_id === community);
   state.caseIds = cases.map((c) => c.case_id);
   if (!cases.length) rows.append(el("tr", {}, el("td", { colspan: "6", text: t("noCases") })));
   for (const c of cases) {
@@ -487,16 +493,9 @@ async function loadDashboard() {
 
 async function loadCommand() {
   const q = new URLSearchParams({ attention: "true", limit: "500" });
-  let all = [];
-  for (let page = 0; page < 40; page++) {
-    const r = await api("GET", "/v1/cases?" + q);
-    if (r.status !== 200) break;
-    all = all.concat(r.data.cases);
-    if (!r.data.next_cursor) break;
-    q.set("cursor", r.data.next_cursor);
-  }
+  const { cases: all } = await allCases(q);
   const byStreet = {};
-  for (const c of all.reverse()) (byStreet[c.street_id] = byStreet[c.street_id] || []).push(c);
+  for (const c of all) (byStreet[c.street_id] = byStreet[c.street_id] || []).push(c);
   const box = $("command-streets");
   box.replaceChildren();
   for (const street of Object.keys(byStreet).sort()) {
