@@ -909,6 +909,13 @@ def code_rebuild_topics():
                         array == "topics" and "handlers.redis = NULL" not in text):
                     found.update(re.findall(r'"([^"]+)"', items))
         for args in C_WHOLE_TOPIC_READ.findall(text):
+            # A topic taken from a table (BOOKS[i].topic): every topic
+            # define the table names.
+            for table in re.findall(r"\b(\w+)\[\w+\]\.topic\b", args):
+                body = re.search(r"\b%s\[\] = \{(.*?)\n\};" % table, text, re.S)
+                assert body, "%s: no table %s" % (path, table)
+                found.update(defines[m] for m in re.findall(r"\b[A-Z][A-Z0-9_]*\b",
+                                                             body.group(1)) if m in defines)
             found.update(defines[m] for m in re.findall(r"\b[A-Z][A-Z0-9_]*\b", args)
                          if m in defines)
             found.update(re.findall(r'"([a-z][a-z0-9.-]*)"', args))
