@@ -14,7 +14,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config librdkafka-dev libavro-dev libhiredis-dev \
-        libmicrohttpd-dev libyaml-dev libjansson-dev libssl-dev libcmocka-dev \
+        libmicrohttpd-dev libyaml-dev libjansson-dev libssl-dev libcmocka-dev python3 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./

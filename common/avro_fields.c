@@ -182,6 +182,11 @@ int cw_av_set_bool(avro_value_t *rec, const char *field, int v)
     return ok(avro_value_set_boolean(&slot, v != 0));
 }
 
+int cw_av_set_opt_bool(avro_value_t *rec, const char *field, int has_value, int v)
+{
+    return has_value ? cw_av_set_bool(rec, field, v) : cw_av_set_null(rec, field);
+}
+
 int cw_av_set_enum(avro_value_t *rec, const char *field, const char *symbol)
 {
     avro_value_t slot;
@@ -391,6 +396,20 @@ int cw_av_get_enum(avro_value_t *rec, const char *field, const char **out)
         return -1;
     *out = avro_schema_enum_get(schema, index);
     return *out == NULL ? -1 : 0;
+}
+
+int cw_av_get_opt_enum(avro_value_t *rec, const char *field, const char **out)
+{
+    avro_value_t slot;
+    if (out == NULL)
+        return -1;
+    *out = NULL;
+    int kind = readable_slot(rec, field, AVRO_ENUM, &slot);
+    if (kind == SLOT_NULL)
+        return 0;
+    if (kind != SLOT_VALUE)
+        return -1;
+    return cw_av_get_enum(rec, field, out);
 }
 
 int cw_av_get_bytes(avro_value_t *rec, const char *field, const void **buf, size_t *len)

@@ -45,6 +45,7 @@ int cw_av_set_opt_int(avro_value_t *rec, const char *field, int has_value, int32
 int cw_av_set_double(avro_value_t *rec, const char *field, double v);
 int cw_av_set_opt_double(avro_value_t *rec, const char *field, int has_value, double v);
 int cw_av_set_bool(avro_value_t *rec, const char *field, int v);
+int cw_av_set_opt_bool(avro_value_t *rec, const char *field, int has_value, int v);
 /* symbol must be one of the enum's symbols ("CHECK_IN"). */
 int cw_av_set_enum(avro_value_t *rec, const char *field, const char *symbol);
 int cw_av_set_bytes(avro_value_t *rec, const char *field, const void *buf, size_t len);
@@ -88,6 +89,8 @@ int cw_av_get_bool(avro_value_t *rec, const char *field, int *out);
 int cw_av_get_opt_bool(avro_value_t *rec, const char *field, int *has_value, int *out);
 /* *out is the symbol name, borrowed from the schema. */
 int cw_av_get_enum(avro_value_t *rec, const char *field, const char **out);
+/* *out = NULL when the field is null. */
+int cw_av_get_opt_enum(avro_value_t *rec, const char *field, const char **out);
 int cw_av_get_bytes(avro_value_t *rec, const char *field, const void **buf, size_t *len);
 /* *buf = NULL and *len = 0 when the field is null. */
 int cw_av_get_opt_bytes(avro_value_t *rec, const char *field, const void **buf, size_t *len);

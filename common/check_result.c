@@ -6,24 +6,7 @@
 #include "avro_codec.h"
 #include "log.h"
 #include "timeutil.h"
-
-static const char *const outcome_names[] = {"PASS", "YELLOW", "ORANGE", "RED"};
-
-const char *cw_outcome_name(cw_outcome outcome)
-{
-    return (unsigned)outcome < 4 ? outcome_names[outcome] : "PASS";
-}
-
-int cw_outcome_parse(const char *name, cw_outcome *out)
-{
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(name, outcome_names[i]) == 0) {
-            *out = (cw_outcome)i;
-            return 0;
-        }
-    }
-    return -1;
-}
+#include "topics.h"
 
 int cw_check_set_id(cw_check *c, const char *subject, const char *rule)
 {
@@ -67,7 +50,7 @@ int cw_check_emit(cw_outbox *ob, const cw_check *c, char *err, size_t errlen)
     size_t len;
     if (cw_check_encode(c, &buf, &len, err, errlen) != 0)
         return -1;
-    if (cw_outbox_add_owned(ob, "visit.checks", c->order_id, buf, len) != 0) {
+    if (cw_outbox_add_owned(ob, CW_TOPIC_VISIT_CHECKS, c->order_id, buf, len) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }

@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "avro_records.h" /* cw_outcome */
 #include "outbox.h"
 
-typedef enum { CW_PASS = 0, CW_YELLOW, CW_ORANGE, CW_RED } cw_outcome;
 
 typedef struct {
     char check_id[200]; /* deterministic: "<event or order id>:<rule>" */
@@ -37,9 +37,6 @@ typedef struct {
     const char *unit;
 } cw_verdict;
 
-const char *cw_outcome_name(cw_outcome outcome);
-/* "PASS".. -> outcome; 0 or -1. */
-int cw_outcome_parse(const char *name, cw_outcome *out);
 
 /* Sets check_id to "<subject>:<rule>". 0, or -1 when it does not fit. */
 int cw_check_set_id(cw_check *c, const char *subject, const char *rule);

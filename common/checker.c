@@ -12,6 +12,7 @@
 #include "state.h"
 #include "redis_keys.h"
 #include "timeutil.h"
+#include "topics.h"
 
 #define MAX_SPECS 8
 #define MAX_TOPICS 8
@@ -234,9 +235,9 @@ int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_o
                 best = i;
         }
         if (best == SIZE_MAX)
-            return CW_HANDLED;
+            return CW_OK;
         size_t k = pos[best]++;
-        if (fn(user_data, ck->fired[best].members[k], ck->fired[best].due[k], out) != CW_HANDLED)
+        if (fn(user_data, ck->fired[best].members[k], ck->fired[best].due[k], out) != CW_OK)
             return retry_tick(ck, first);
     }
 }
@@ -379,7 +380,7 @@ static int run(const cw_checker_def *def, cw_checker *ck)
     ck->handlers.tick_needed_data = ck;
     ck->handlers.rewound = checker_rewound;
     ck->handlers.rewound_data = ck;
-    ck->timer_topic = def->timer_topic ? def->timer_topic : "visit.events";
+    ck->timer_topic = def->timer_topic ? def->timer_topic : CW_TOPIC_VISIT_EVENTS;
     ck->quiet_ms = cw_config_int(ck->cfg, "stream.quiet_partition_ms");
     for (int i = 0; i < CW_CHECKER_MAX_PARTITIONS; i++) {
         ck->next_due[i] = INT64_MIN; /* unknown until the first tick */

@@ -5,23 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const names[] = {"ACTIVE", "HOSPITALIZED", "DECEASED"};
-
-const char *cw_elder_status_name(cw_elder_status s)
-{
-    return (unsigned)s < 3 ? names[s] : "ACTIVE";
-}
-
-int cw_elder_status_parse(const char *name, cw_elder_status *out)
-{
-    for (int i = 0; i < 3; i++)
-        if (strcmp(name, names[i]) == 0) {
-            *out = (cw_elder_status)i;
-            return 0;
-        }
-    return -1;
-}
-
 /* 1 when a speaks for its instant rather than b (both hold it). */
 static int outranks(const cw_elder_period *a, const cw_elder_period *b)
 {
@@ -43,7 +26,7 @@ cw_elder_status cw_elder_status_at(const cw_elder_period *periods, size_t n, int
         if (best == NULL || outranks(p, best))
             best = p;
     }
-    return best ? best->status : CW_ELDER_ACTIVE;
+    return best ? best->status : CW_ELDER_STATUS_ACTIVE;
 }
 
 int cw_elder_period_field(const cw_elder_period *p, char *buf, size_t len)

@@ -22,11 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum {
-    CW_ELDER_ACTIVE = 0,
-    CW_ELDER_HOSPITALIZED = 1,
-    CW_ELDER_DECEASED = 2
-} cw_elder_status;
+#include "avro_records.h" /* cw_elder_status: ACTIVE < HOSPITALIZED < DECEASED, the graver last */
+
 
 typedef struct {
     cw_elder_status status;
@@ -36,10 +33,6 @@ typedef struct {
     int64_t received_at;
 } cw_elder_period;
 
-/* "ACTIVE", "HOSPITALIZED", "DECEASED". */
-const char *cw_elder_status_name(cw_elder_status s);
-/* 0 and *out, or -1 for another name. */
-int cw_elder_status_parse(const char *name, cw_elder_status *out);
 
 /* The status at t of the periods received by known_by (see above). */
 cw_elder_status cw_elder_status_at(const cw_elder_period *periods, size_t n, int64_t t,

@@ -122,7 +122,7 @@ void cw_txn_producer_free(cw_txn_producer *p)
         return;
     if (p->open) {
         char err[256];
-        if (cw_txn_abort(p, err, sizeof(err)) != CW_TXN_OK)
+        if (cw_txn_abort(p, err, sizeof(err)) != CW_OK)
             cw_log_warn("abort at close failed", "error", err, NULL);
     }
     rd_kafka_destroy(p->rk);
@@ -134,10 +134,10 @@ int cw_txn_begin(cw_txn_producer *p, char *err, size_t errlen)
     rd_kafka_error_t *error = rd_kafka_begin_transaction(p->rk);
     if (error != NULL) {
         take_error(error, "begin_transaction", err, errlen);
-        return CW_TXN_FATAL;
+        return CW_FATAL;
     }
     p->open = 1;
-    return CW_TXN_OK;
+    return CW_OK;
 }
 
 int cw_txn_abort(cw_txn_producer *p, char *err, size_t errlen)
@@ -146,12 +146,12 @@ int cw_txn_abort(cw_txn_producer *p, char *err, size_t errlen)
         rd_kafka_error_t *error = rd_kafka_abort_transaction(p->rk, TXN_CALL_TIMEOUT_MS);
         if (error == NULL) {
             p->open = 0;
-            return CW_TXN_OK;
+            return CW_OK;
         }
         int retry = rd_kafka_error_is_retriable(error) && !cw_shutdown_requested();
         take_error(error, "abort_transaction", err, errlen);
         if (!retry)
-            return CW_TXN_FATAL;
+            return CW_FATAL;
         cw_log_warn("retrying the abort", "error", err, NULL);
     }
 }
@@ -163,13 +163,13 @@ static int fail(cw_txn_producer *p, rd_kafka_error_t *error, const char *what, c
     int fatal = rd_kafka_error_is_fatal(error);
     take_error(error, what, err, errlen);
     if (fatal)
-        return CW_TXN_FATAL;
+        return CW_FATAL;
     char abort_err[256];
-    if (cw_txn_abort(p, abort_err, sizeof(abort_err)) != CW_TXN_OK) {
+    if (cw_txn_abort(p, abort_err, sizeof(abort_err)) != CW_OK) {
         snprintf(err, errlen, "%s", abort_err);
-        return CW_TXN_FATAL;
+        return CW_FATAL;
     }
-    return CW_TXN_ABORTED;
+    return CW_RETRY;
 }
 
 int cw_txn_produce(cw_txn_producer *p, const cw_kafka_record *r, char *err, size_t errlen)
@@ -185,12 +185,12 @@ int cw_txn_produce(cw_txn_producer *p, const cw_kafka_record *r, char *err, size
         rd_kafka_poll(p->rk, 10);
     }
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-        return CW_TXN_OK;
+        return CW_OK;
     snprintf(err, errlen, "produce to %s: %s", r->topic, rd_kafka_err2name(e));
     char abort_err[256];
-    if (e == RD_KAFKA_RESP_ERR__FATAL || cw_txn_abort(p, abort_err, sizeof(abort_err)) != CW_TXN_OK)
-        return CW_TXN_FATAL;
-    return CW_TXN_ABORTED;
+    if (e == RD_KAFKA_RESP_ERR__FATAL || cw_txn_abort(p, abort_err, sizeof(abort_err)) != CW_OK)
+        return CW_FATAL;
+    return CW_RETRY;
 }
 
 int cw_txn_commit(cw_txn_producer *p, rd_kafka_t *consumer,
@@ -201,8 +201,8 @@ int cw_txn_commit(cw_txn_producer *p, rd_kafka_t *consumer,
         if (cgmd == NULL) {
             snprintf(err, errlen, "no consumer group metadata");
             char abort_err[256];
-            return cw_txn_abort(p, abort_err, sizeof(abort_err)) == CW_TXN_OK ? CW_TXN_ABORTED
-                                                                              : CW_TXN_FATAL;
+            return cw_txn_abort(p, abort_err, sizeof(abort_err)) == CW_OK ? CW_RETRY
+                                                                              : CW_FATAL;
         }
         rd_kafka_error_t *error;
         for (;;) {
@@ -222,7 +222,7 @@ int cw_txn_commit(cw_txn_producer *p, rd_kafka_t *consumer,
         rd_kafka_error_t *error = rd_kafka_commit_transaction(p->rk, TXN_CALL_TIMEOUT_MS);
         if (error == NULL) {
             p->open = 0;
-            return CW_TXN_OK;
+            return CW_OK;
         }
         if (!rd_kafka_error_is_retriable(error) || cw_shutdown_requested())
             return fail(p, error, "commit_transaction", err, errlen);

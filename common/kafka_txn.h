@@ -11,9 +11,9 @@
  *       cw_txn_begin(p, ...);
  *       cw_txn_produce(p, &record, ...) for each output;
  *       switch (cw_txn_commit(p, c, positions, ...)) {
- *       case CW_TXN_OK:      break;
- *       case CW_TXN_ABORTED: ... nothing of it was published: rewind, recompute
- *       case CW_TXN_FATAL:   ... fenced by a newer instance or broken: exit
+ *       case CW_OK:      break;
+ *       case CW_RETRY: ... nothing of it was published: rewind, recompute
+ *       case CW_FATAL:   ... fenced by a newer instance or broken: exit
  *       }
  *   }
  *
@@ -31,13 +31,12 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "result.h"
 #include "kafka.h"
 
-enum {
-    CW_TXN_OK = 0,
-    CW_TXN_ABORTED = 1, /* the transaction was aborted: none of it is visible */
-    CW_TXN_FATAL = -1   /* the producer cannot go on (fenced, fatal error) */
-};
+/* The transaction steps answer a cw_result (result.h): CW_OK, CW_RETRY when
+ * the transaction was aborted (none of it is visible) or CW_FATAL when the
+ * producer cannot go on (fenced, a fatal error). */
 
 typedef struct cw_txn_producer cw_txn_producer;
 
@@ -50,22 +49,22 @@ cw_txn_producer *cw_txn_producer_new(const cw_config *cfg, const char *transacti
 /* Aborts an open transaction, then closes. Safe with NULL. */
 void cw_txn_producer_free(cw_txn_producer *p);
 
-/* CW_TXN_OK or CW_TXN_FATAL. */
+/* CW_OK or CW_FATAL. */
 int cw_txn_begin(cw_txn_producer *p, char *err, size_t errlen);
 
-/* Queues one record in the open transaction (copied). CW_TXN_OK, or
- * CW_TXN_ABORTED / CW_TXN_FATAL when it could not be queued (the transaction
+/* Queues one record in the open transaction (copied). CW_OK, or
+ * CW_RETRY / CW_FATAL when it could not be queued (the transaction
  * has then been aborted). */
 int cw_txn_produce(cw_txn_producer *p, const cw_kafka_record *r, char *err, size_t errlen);
 
 /* Sends offsets (may be NULL or empty: none) as consumer's group offsets
  * within the transaction, then commits it, waiting for every record's
- * acknowledgement. CW_TXN_OK when committed; CW_TXN_ABORTED when it had to
- * be aborted; CW_TXN_FATAL. */
+ * acknowledgement. CW_OK when committed; CW_RETRY when it had to
+ * be aborted; CW_FATAL. */
 int cw_txn_commit(cw_txn_producer *p, rd_kafka_t *consumer,
                   const rd_kafka_topic_partition_list_t *offsets, char *err, size_t errlen);
 
-/* Aborts the open transaction. CW_TXN_OK or CW_TXN_FATAL. */
+/* Aborts the open transaction. CW_OK or CW_FATAL. */
 int cw_txn_abort(cw_txn_producer *p, char *err, size_t errlen);
 
 /* Whether a transaction is open (begun, not committed or aborted). */

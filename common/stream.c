@@ -10,6 +10,7 @@
 #include "shutdown.h"
 #include "state.h"
 #include "timeutil.h"
+#include "topics.h"
 
 #define RETRY_PAUSE_MS 500
 #define STOP_SHUTDOWN 1
@@ -65,7 +66,7 @@ int cw_stream_dead_letter(cw_outbox *out, const char *service, const char *topic
     char err[256], dlq[96];
     if (s == NULL || cw_avro_new_value(s, &v) != 0)
         return -1;
-    snprintf(dlq, sizeof(dlq), "dlq.%s", service);
+    snprintf(dlq, sizeof(dlq), CW_TOPIC_DEAD_LETTER_PREFIX "%s", service);
     int rc = -1;
     if (cw_av_set_str(&v, "service", service) == 0 && cw_av_set_str(&v, "source_topic", topic) == 0 &&
         cw_av_set_int(&v, "partition", partition) == 0 && cw_av_set_long(&v, "offset", offset) == 0 &&

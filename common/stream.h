@@ -26,6 +26,7 @@
 #include "kafka.h"
 #include "outbox.h"
 #include "redis.h"
+#include "result.h"
 
 typedef struct {
     const char *topic;
@@ -37,11 +38,9 @@ typedef struct {
     int attempt;         /* 0, then 1, 2... when the handler asked to retry */
 } cw_stream_msg;
 
-enum {
-    CW_HANDLED = 0,  /* done; results (if any) are in the outbox */
-    CW_REJECT = 1,   /* dead-letter it with the reason */
-    CW_RETRY = -1    /* transient failure; nothing must have been added */
-};
+/* A handler answers a cw_result (result.h): CW_OK with its results in the
+ * outbox, CW_REJECT to dead-letter the message with the reason, CW_RETRY
+ * having added nothing. */
 
 typedef struct {
     const char *service; /* "geo-validator": dead letters go to dlq.<service> */
@@ -50,7 +49,7 @@ typedef struct {
     int (*handle)(void *user_data, const cw_stream_msg *msg, cw_outbox *out, char *reason,
                   size_t reason_len);
     /* Optional: called after each batch and when idle (at most every
-     * tick_interval_ms); CW_HANDLED or CW_RETRY. */
+     * tick_interval_ms); CW_OK or CW_RETRY. */
     int (*tick)(void *user_data, cw_outbox *out);
     /* Optional: asked after every handled message; when it answers
      * non-zero, tick is called at once (timers due within the batch). */

@@ -8,6 +8,7 @@
 #include "kafka.h"
 #include "routing.h"
 #include "state.h"
+#include "topics.h"
 
 #define KEY_CLAIM "cw:alert:claim:%s:%s"
 #define KEY_LAST "cw:alert:last:%s:%s"
@@ -184,5 +185,5 @@ long alert_claims_rebuild(const cw_config *cfg, cw_redis *r, int64_t ttl_seconds
 {
     rebuild_run run = {.window_colours = window_colours};
     snprintf(run.ttl, sizeof(run.ttl), "%" PRId64, ttl_seconds);
-    return cw_state_replay_topic(cfg, r, ALERT_TOPIC_ALL, restore, &run, err, errlen);
+    return cw_state_replay_topic(cfg, r, CW_TOPIC_ALERTS_ALL, restore, &run, err, errlen);
 }

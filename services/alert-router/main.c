@@ -25,6 +25,7 @@
 #include "routing.h"
 #include "state.h"
 #include "timeutil.h"
+#include "topics.h"
 
 #define SERVICE "alert-router"
 /* Attempts (the stream pauses 0.5 s between them) to make or find a topic
@@ -132,7 +133,7 @@ static int ensure_state(router_ctx *r)
     if (present < 0)
         return -1;
     if (present == 0) {
-        static const char *const reference[] = {"ref.elders", "ref.caregivers", "orders.assigned",
+        static const char *const reference[] = {CW_TOPIC_ELDERS, CW_TOPIC_CAREGIVERS, CW_TOPIC_ORDERS_ASSIGNED,
                                                 NULL};
         char err[256], nref[24], nalerts[24];
         cw_log_warn("no alert state in Redis: rebuilding reference data, orders and claims "
@@ -379,7 +380,7 @@ static int produce_alert(router_ctx *r, const cw_stream_msg *msg, const finding 
     cw_log_info("alert", "alert_id", alert_id, "colour", alert_colour_name(f->colour), "street_id",
                 elder.street_id, "topics", ntargets, "decision",
                 alert_dedup_action_name(d->action), NULL);
-    return CW_HANDLED;
+    return CW_OK;
 }
 
 /* The deduplication of one flagged check or freeze (dedup.h). */
@@ -416,7 +417,7 @@ static int raise_alert(router_ctx *r, const cw_stream_msg *msg, const finding *f
             return CW_RETRY; /* Redis error or loss, or claimed meanwhile: decide again */
     }
     cw_counter_add(r->decisions, CW_LABELS(f->rule, alert_dedup_action_name(d.action)), 1);
-    return CW_HANDLED;
+    return CW_OK;
 }
 
 /* ---- the two inputs -------------------------------------------------------- */
@@ -437,7 +438,7 @@ static int handle_check(router_ctx *r, const cw_stream_msg *msg, cw_outbox *out,
         return CW_REJECT;
     }
     if (strcmp(outcome, "PASS") == 0)
-        return CW_HANDLED;
+        return CW_OK;
     if (alert_colour_parse(outcome, &f.colour) != 0) {
         snprintf(reason, len, "unknown outcome %s", outcome);
         return CW_REJECT;
@@ -461,7 +462,7 @@ static int handle_status(router_ctx *r, const cw_stream_msg *msg, cw_outbox *out
     if (msg->attempt == 0)
         cw_counter_add(r->statuses, CW_LABELS(status), 1);
     if (strcmp(status, "FROZEN") != 0 || !r->frozen_alerts)
-        return CW_HANDLED;
+        return CW_OK;
     if (f.order_id == NULL) {
         snprintf(reason, len, "freeze of %s names no order: no street to alert", f.caregiver_id);
         return CW_REJECT;
@@ -493,7 +494,7 @@ static int router_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
 static int router_tick(void *user_data, cw_outbox *out)
 {
     (void)out;
-    return ensure_state(user_data) == 0 ? CW_HANDLED : CW_RETRY;
+    return ensure_state(user_data) == 0 ? CW_OK : CW_RETRY;
 }
 
 /* The batch's alerts are acknowledged: their claims become delivered, and
@@ -645,7 +646,7 @@ static int router_setup(cw_checker *ck)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {"visit.checks", "caregiver.status", NULL};
+    static const char *const topics[] = {CW_TOPIC_VISIT_CHECKS, CW_TOPIC_CAREGIVER_STATUS, NULL};
     static const cw_cfg_spec *const specs[] = {router_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,
                                 .topics = topics,

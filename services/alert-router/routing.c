@@ -1,4 +1,5 @@
 #include "routing.h"
+#include "topics.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -166,8 +167,8 @@ static int has_template(const alert_routing *r, alert_colour c, const char *tmpl
 int alert_routing_check_contract(const alert_routing *r, char *err, size_t errlen)
 {
     for (int c = 0; c < ALERT_COLOURS; c++) {
-        const char *need[3] = {ALERT_TOPIC_ALL, ALERT_TEMPLATE_STREET,
-                               c == ALERT_RED ? ALERT_TOPIC_COMMAND : NULL};
+        const char *need[3] = {CW_TOPIC_ALERTS_ALL, CW_TOPIC_ALERTS_STREET_TEMPLATE,
+                               c == ALERT_RED ? CW_TOPIC_ALERTS_COMMAND : NULL};
         for (size_t i = 0; i < 3; i++) {
             if (need[i] != NULL && !has_template(r, (alert_colour)c, need[i])) {
                 snprintf(err, errlen, "%s alerts must go to %s (docs/design.md §4.2)",

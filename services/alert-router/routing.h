@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include "topics.h"
+
 /* Kafka topic names are at most 249 characters. */
 #define ALERT_TOPIC_MAX 250
 #define ALERT_RULE_MAX 64
@@ -25,10 +27,6 @@
 #define ALERT_MAX_RULE_TARGETS 32
 /* A colour's targets plus every extra target of one rule. */
 #define ALERT_MAX_TARGETS (ALERT_MAX_COLOUR_TARGETS + ALERT_MAX_RULE_TARGETS)
-
-#define ALERT_TOPIC_ALL "alerts.all"
-#define ALERT_TOPIC_COMMAND "alerts.command"
-#define ALERT_TEMPLATE_STREET "alerts.street.{street_id}"
 
 typedef enum { ALERT_YELLOW = 0, ALERT_ORANGE, ALERT_RED, ALERT_COLOURS } alert_colour;
 

@@ -30,14 +30,14 @@ int64_t visit_length_ms(int64_t in_at, int64_t out_at)
 
 duration_verdict rule_daily_hours(int64_t day_total_ms, const duration_thresholds *t)
 {
-    duration_verdict v = {.outcome = CW_PASS,
+    duration_verdict v = {.outcome = CW_OUTCOME_PASS,
                           .has_measured = 1,
                           .measured = (double)day_total_ms / 60000.0,
                           .has_threshold = 1,
                           .threshold = (double)t->daily_visit_max_ms / 60000.0,
                           .unit = "min"};
     if (day_total_ms > t->daily_visit_max_ms)
-        v.outcome = CW_ORANGE;
+        v.outcome = CW_OUTCOME_ORANGE;
     return v;
 }
 
@@ -46,7 +46,7 @@ duration_verdict rule_short_duration(int64_t in_at, int64_t out_at, int schedule
 {
     int64_t required_ms = (int64_t)scheduled_minutes * 60000LL - t->short_margin_ms;
     int64_t actual_ms = out_at - in_at;
-    return (duration_verdict){.outcome = actual_ms < required_ms ? CW_ORANGE : CW_PASS,
+    return (duration_verdict){.outcome = actual_ms < required_ms ? CW_OUTCOME_ORANGE : CW_OUTCOME_PASS,
                               .has_measured = 1,
                               .measured = actual_ms / MINUTE_MS,
                               .has_threshold = 1,
@@ -57,7 +57,7 @@ duration_verdict rule_short_duration(int64_t in_at, int64_t out_at, int schedule
 duration_verdict rule_no_show(int has_check_in, int64_t check_in_at, int64_t scheduled_start,
                               const duration_thresholds *t)
 {
-    duration_verdict v = {.outcome = CW_ORANGE,
+    duration_verdict v = {.outcome = CW_OUTCOME_ORANGE,
                           .has_threshold = 1,
                           .threshold = t->no_show_grace_ms / MINUTE_MS,
                           .unit = "min"};
@@ -65,7 +65,7 @@ duration_verdict rule_no_show(int has_check_in, int64_t check_in_at, int64_t sch
         v.has_measured = 1;
         v.measured = (check_in_at - scheduled_start) / MINUTE_MS;
         if (check_in_at <= scheduled_start + t->no_show_grace_ms)
-            v.outcome = CW_PASS;
+            v.outcome = CW_OUTCOME_PASS;
     }
     return v;
 }
@@ -73,7 +73,7 @@ duration_verdict rule_no_show(int has_check_in, int64_t check_in_at, int64_t sch
 duration_verdict rule_no_checkout(int64_t in_at, int has_check_out, int64_t out_at,
                                   const duration_thresholds *t)
 {
-    duration_verdict v = {.outcome = CW_ORANGE,
+    duration_verdict v = {.outcome = CW_OUTCOME_ORANGE,
                           .has_threshold = 1,
                           .threshold = t->no_checkout_ms / MINUTE_MS,
                           .unit = "min"};
@@ -81,7 +81,7 @@ duration_verdict rule_no_checkout(int64_t in_at, int has_check_out, int64_t out_
         v.has_measured = 1;
         v.measured = (out_at - in_at) / MINUTE_MS;
         if (out_at <= in_at + t->no_checkout_ms)
-            v.outcome = CW_PASS;
+            v.outcome = CW_OUTCOME_PASS;
     }
     return v;
 }

@@ -41,6 +41,7 @@
 #include "log.h"
 #include "redis_keys.h"
 #include "state.h"
+#include "topics.h"
 
 #define SERVICE "duration-timer"
 
@@ -198,7 +199,7 @@ static int handle_order(duration_ctx *d, const cw_stream_msg *msg, char *reason,
     char member[CW_KEY_MAX];
     if (rev.revision == 0 && no_show_member(order_id, 0, member, sizeof(member)) == 0)
         cw_checker_add_timer(d->ck, &b, msg->partition, due_no_show(start, &d->t), member);
-    return cw_redis_batch_exec(d->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
+    return cw_redis_batch_exec(d->ck->redis, &b) == 0 ? CW_OK : CW_RETRY;
 }
 
 /* A revision's copy on visit.events, at its place in the caregiver's
@@ -227,7 +228,7 @@ static int handle_revision(duration_ctx *d, const cw_stream_msg *msg, char *reas
         cw_timers_cancel(&b, SERVICE, msg->partition, member);
     if (copy.arrive && no_show_member(order_id, rev.revision, member, sizeof(member)) == 0)
         cw_checker_add_timer(d->ck, &b, msg->partition, due_no_show(start, &d->t), member);
-    return cw_redis_batch_exec(d->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
+    return cw_redis_batch_exec(d->ck->redis, &b) == 0 ? CW_OK : CW_RETRY;
 }
 
 /* Adds the visit to its caregiver's day (KEYS[1], field ARGV[1] = order,
@@ -325,7 +326,7 @@ static int handle_visit(duration_ctx *d, const cw_stream_msg *msg, cw_outbox *ou
         (judge_short(d, order_id, &v, &order, out) != 0 ||
          judge_daily_hours(d, order_id, &v, out) != 0))
         return CW_RETRY;
-    return CW_HANDLED;
+    return CW_OK;
 }
 
 static int duration_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *out,
@@ -333,12 +334,12 @@ static int duration_handle(void *user_data, const cw_stream_msg *msg, cw_outbox 
 {
     duration_ctx *d = user_data;
     const char *name = msg->schema->name;
-    if (strcmp(name, "OrderAssigned") == 0 && strcmp(msg->topic, "visit.events") == 0) {
+    if (strcmp(name, "OrderAssigned") == 0 && strcmp(msg->topic, CW_TOPIC_VISIT_EVENTS) == 0) {
         /* A copy: orders.assigned has the assignment; a revision is taken
          * here, in the caregiver's stream order. */
         cw_order_revision rev;
         if (cw_order_revision_of(msg->value, &rev) == 0 && rev.revision == 0)
-            return CW_HANDLED;
+            return CW_OK;
         return handle_revision(d, msg, reason, len);
     }
     if (strcmp(name, "OrderAssigned") == 0)
@@ -346,14 +347,14 @@ static int duration_handle(void *user_data, const cw_stream_msg *msg, cw_outbox 
     if (strcmp(name, "VisitEvent") == 0)
         return handle_visit(d, msg, out, reason, len);
     if (strcmp(name, "CaregiverStatusChanged") == 0)
-        return CW_HANDLED; /* an admin's unfreeze: the overlap-detector applies it */
+        return CW_OK; /* an admin's unfreeze: the overlap-detector applies it */
     if (strcmp(name, "Evidence") == 0) {
         int64_t at;
         if (cw_av_get_long(msg->value, "at", &at) != 0) {
             snprintf(reason, len, "Evidence lacks its time");
             return CW_REJECT;
         }
-        return cw_checker_advance_clock(d->ck, msg->partition, at) == 0 ? CW_HANDLED
+        return cw_checker_advance_clock(d->ck, msg->partition, at) == 0 ? CW_OK
                                                                                : CW_RETRY;
     }
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
@@ -367,7 +368,7 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
     if (timer_member_parse(member, rule, sizeof(rule), subject, sizeof(subject), order_id,
                            sizeof(order_id)) != 0) {
         cw_log_warn("ignoring a malformed timer", "timer", member, NULL);
-        return CW_HANDLED;
+        return CW_OK;
     }
     cw_order_state order;
     visit_state v;
@@ -376,12 +377,12 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
         return CW_RETRY;
     if (found == 0) {
         cw_log_warn("timer of an unknown order dropped", "timer", member, NULL);
-        return CW_HANDLED;
+        return CW_OK;
     }
     if (v.cancelled)
-        return CW_HANDLED; /* a cancelled order: nothing is owed, nothing fires */
+        return CW_OK; /* a cancelled order: nothing is owed, nothing fires */
     if (v.left0 && strcmp(rule, "NO_SHOW") == 0 && strcmp(subject, order_id) == 0)
-        return CW_HANDLED; /* the original assignment's, set after its revision left */
+        return CW_OK; /* the original assignment's, set after its revision left */
     int rc;
     if (strcmp(rule, "NO_SHOW") == 0) {
         /* The revision's own start (the order may have moved on since). */
@@ -396,7 +397,7 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
     } else if (strcmp(rule, "EVIDENCE_DEADLINE") == 0) {
         /* Not a finding: tells the finalizer that the evidence window of a
          * checked-out order has closed. */
-        duration_verdict verdict = {.outcome = CW_PASS,
+        duration_verdict verdict = {.outcome = CW_OUTCOME_PASS,
                                     .has_measured = 1,
                                     .measured = d->t.evidence_window_ms / 3600000.0,
                                     .has_threshold = 1,
@@ -406,9 +407,9 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
                                    order_id, order.caregiver_id, NULL, due);
     } else {
         cw_log_warn("ignoring an unknown timer", "timer", member, NULL);
-        return CW_HANDLED;
+        return CW_OK;
     }
-    return rc == 0 ? CW_HANDLED : CW_RETRY;
+    return rc == 0 ? CW_OK : CW_RETRY;
 }
 
 static int duration_tick(void *user_data, cw_outbox *out)
@@ -452,8 +453,8 @@ static void duration_teardown(cw_checker *ck)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {"orders.assigned", "visit.events", NULL};
-    static const char *const bootstrap[] = {"orders.assigned", NULL};
+    static const char *const topics[] = {CW_TOPIC_ORDERS_ASSIGNED, CW_TOPIC_VISIT_EVENTS, NULL};
+    static const char *const bootstrap[] = {CW_TOPIC_ORDERS_ASSIGNED, NULL};
     static const cw_cfg_spec *const specs[] = {duration_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,
                                 .topics = topics,

@@ -11,21 +11,21 @@ void geo_thresholds_default(geo_thresholds *t)
 
 geo_verdict rule_gps_inaccurate(int has_accuracy, double accuracy_m, const geo_thresholds *t)
 {
-    geo_verdict v = {.outcome = CW_PASS, .has_threshold = 1, .threshold = t->accuracy_max_m,
+    geo_verdict v = {.outcome = CW_OUTCOME_PASS, .has_threshold = 1, .threshold = t->accuracy_max_m,
                      .unit = "m"};
     if (!has_accuracy)
         return v;
     v.has_measured = 1;
     v.measured = accuracy_m;
     if (accuracy_m > t->accuracy_max_m)
-        v.outcome = CW_YELLOW;
+        v.outcome = CW_OUTCOME_YELLOW;
     return v;
 }
 
 geo_verdict rule_geo_distance(geo_point fix, geo_point home, const geo_thresholds *t)
 {
     double d = geo_distance_m(fix, home);
-    return (geo_verdict){.outcome = d > t->distance_max_m ? CW_YELLOW : CW_PASS,
+    return (geo_verdict){.outcome = d > t->distance_max_m ? CW_OUTCOME_YELLOW : CW_OUTCOME_PASS,
                          .has_measured = 1,
                          .measured = d,
                          .has_threshold = 1,
@@ -36,21 +36,21 @@ geo_verdict rule_geo_distance(geo_point fix, geo_point home, const geo_threshold
 geo_verdict rule_dual_mismatch(geo_point gps, int has_beidou, geo_point beidou,
                                const geo_thresholds *t)
 {
-    geo_verdict v = {.outcome = CW_PASS, .has_threshold = 1, .threshold = t->dual_max_m,
+    geo_verdict v = {.outcome = CW_OUTCOME_PASS, .has_threshold = 1, .threshold = t->dual_max_m,
                      .unit = "m"};
     if (!has_beidou)
         return v;
     v.has_measured = 1;
     v.measured = geo_distance_m(gps, beidou);
     if (v.measured > t->dual_max_m)
-        v.outcome = CW_YELLOW;
+        v.outcome = CW_OUTCOME_YELLOW;
     return v;
 }
 
 geo_verdict rule_impossible_travel(int has_prev, geo_point prev, int64_t prev_at_ms,
                                    geo_point cur, int64_t cur_at_ms, const geo_thresholds *t)
 {
-    geo_verdict v = {.outcome = CW_PASS, .has_threshold = 1, .threshold = t->travel_max_kmh,
+    geo_verdict v = {.outcome = CW_OUTCOME_PASS, .has_threshold = 1, .threshold = t->travel_max_kmh,
                      .unit = "km/h"};
     if (!has_prev)
         return v;
@@ -58,12 +58,12 @@ geo_verdict rule_impossible_travel(int has_prev, geo_point prev, int64_t prev_at
     int64_t dt_ms = cur_at_ms - prev_at_ms;
     if (dt_ms <= 0) {
         if (d > t->travel_min_m)
-            v.outcome = CW_ORANGE;
+            v.outcome = CW_OUTCOME_ORANGE;
         return v;
     }
     v.has_measured = 1;
     v.measured = (d / 1000.0) / (dt_ms / 3600000.0);
     if (d > t->travel_min_m && v.measured > t->travel_max_kmh)
-        v.outcome = CW_ORANGE;
+        v.outcome = CW_OUTCOME_ORANGE;
     return v;
 }

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "state.h"
 #include "timeutil.h"
+#include "topics.h"
 
 #define SERVICE "geo-validator"
 /* A waiting check-in's hash outlives any sensible lateness. */
@@ -93,7 +94,7 @@ static int handle_elder(geo_ctx *g, const cw_stream_msg *msg, char *reason, size
         snprintf(reason, len, "Elder record lacks a field");
         return CW_REJECT;
     }
-    return cw_redis_batch_exec(g->ck->redis, &b) == 0 ? CW_HANDLED : CW_RETRY;
+    return cw_redis_batch_exec(g->ck->redis, &b) == 0 ? CW_OK : CW_RETRY;
 }
 
 /* Remembers a check-out for later travel checks, or a check-in waiting for
@@ -160,7 +161,7 @@ static int handle_visit(geo_ctx *g, const cw_stream_msg *msg, cw_outbox *out, ch
         emit(out, f.event_id, "GPS_INACCURATE", &accuracy, f.order_id, f.caregiver_id,
              f.event_id, f.at))
         return CW_RETRY;
-    return CW_HANDLED;
+    return CW_OK;
 }
 
 static int geo_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *out, char *reason,
@@ -173,11 +174,11 @@ static int geo_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *out,
     if (strcmp(name, "VisitEvent") == 0)
         return handle_visit(g, msg, out, reason, len);
     if (strcmp(name, "CaregiverStatusChanged") == 0)
-        return CW_HANDLED; /* an admin's unfreeze: the overlap-detector applies it */
+        return CW_OK; /* an admin's unfreeze: the overlap-detector applies it */
     if (strcmp(name, "Evidence") == 0)
-        return CW_HANDLED; /* no location to judge */
+        return CW_OK; /* no location to judge */
     if (strcmp(name, "OrderAssigned") == 0)
-        return CW_HANDLED; /* the overlap-detector's copy in the caregiver's stream */
+        return CW_OK; /* the overlap-detector's copy in the caregiver's stream */
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
     return CW_REJECT;
 }
@@ -249,7 +250,7 @@ static int judge_travel(geo_ctx *g, const char *event_id, cw_outbox *out)
 static int fire_travel(void *user_data, const char *event_id, int64_t due, cw_outbox *out)
 {
     (void)due;
-    return judge_travel(user_data, event_id, out) == 0 ? CW_HANDLED : CW_RETRY;
+    return judge_travel(user_data, event_id, out) == 0 ? CW_OK : CW_RETRY;
 }
 
 static int geo_tick(void *user_data, cw_outbox *out)
@@ -292,8 +293,8 @@ static void geo_teardown(cw_checker *ck)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {"ref.elders", "visit.events", NULL};
-    static const char *const bootstrap[] = {"ref.elders", NULL};
+    static const char *const topics[] = {CW_TOPIC_ELDERS, CW_TOPIC_VISIT_EVENTS, NULL};
+    static const char *const bootstrap[] = {CW_TOPIC_ELDERS, NULL};
     static const cw_cfg_spec *const specs[] = {geo_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,
                                 .topics = topics,

@@ -16,6 +16,7 @@
 #include "requests.h"
 #include "state.h"
 #include "timeutil.h"
+#include "topics.h"
 
 
 static const char *const request_names[] = {"elder",    "caregiver", "contract", "order",
@@ -406,7 +407,7 @@ static int submit_elder(api_call *call, json_t *body, const char *hash, api_outc
     if (record_elder(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);
     outbox box = {0};
-    api_outbox_add(&box, "ref.elders", r.elder_id, rec);
+    api_outbox_add(&box, CW_TOPIC_ELDERS, r.elder_id, rec);
     if (api_outbox_send(call, &box, err))
         return -1;
     char key[CW_KEY_MAX], lat[32], lon[32], visits[24], minutes[24], geofence[24] = "";
@@ -454,7 +455,7 @@ static int submit_caregiver(api_call *call, json_t *body, const char *hash, api_
     if (record_caregiver(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);
     outbox box = {0};
-    api_outbox_add(&box, "ref.caregivers", r.caregiver_id, rec);
+    api_outbox_add(&box, CW_TOPIC_CAREGIVERS, r.caregiver_id, rec);
     if (api_outbox_send(call, &box, err))
         return -1;
     const char *argv[] = {"HSET",      key,
@@ -526,7 +527,7 @@ static int submit_contract(api_call *call, json_t *body, const char *hash, api_o
     if (record_contract(&r, call->ctx->now_ms(), &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);
     outbox box = {0};
-    api_outbox_add(&box, "ref.contracts", r.contract_id, rec);
+    api_outbox_add(&box, CW_TOPIC_CONTRACTS, r.contract_id, rec);
     if (api_outbox_send(call, &box, err))
         return -1;
     cw_redis_batch b = {0};
@@ -598,8 +599,8 @@ static int submit_order(api_call *call, json_t *body, const char *hash, const cw
     outbox box = {0};
     /* Keyed by the person (cw_order_stream_key): one partition holds every
      * registration of one person, so their overlaps are judged in order. */
-    api_outbox_add(&box, "orders.assigned", person ? person : r.caregiver_id, rec);
-    api_outbox_add_again(&box, "visit.events");
+    api_outbox_add(&box, CW_TOPIC_ORDERS_ASSIGNED, person ? person : r.caregiver_id, rec);
+    api_outbox_add_again(&box, CW_TOPIC_VISIT_EVENTS);
     if (api_outbox_send(call, &box, err))
         return -1;
     char start[24], minutes[24];
@@ -713,7 +714,7 @@ static int add_intake_check(outbox *box, const intake_verdict *v, const visit_re
     if (record_intake_check(v, r->order_id, r->caregiver_id, r->event_id, r->at_ms, received,
                             &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);
-    api_outbox_add(box, "visit.checks", r->order_id, rec);
+    api_outbox_add(box, CW_TOPIC_VISIT_CHECKS, r->order_id, rec);
     return 0;
 }
 
@@ -743,7 +744,7 @@ static int build_visit_records(api_call *call, const visit_req *r, const order_r
     encoded_record rec;
     if (record_visit(r, &refs, received, &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);
-    api_outbox_add(box, "visit.events", stream_key(order), rec);
+    api_outbox_add(box, CW_TOPIC_VISIT_EVENTS, stream_key(order), rec);
     for (int i = 0; i < nchecks; i++)
         if (add_intake_check(box, &checks[i], r, received, err))
             return -1;
@@ -831,13 +832,13 @@ static int submit_evidence(api_call *call, json_t *body, const char *hash, const
     if (record_evidence(&r, &refs, received, reused_from, &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);
     outbox box = {0};
-    api_outbox_add(&box, "visit.events", stream_key(&order), rec);
+    api_outbox_add(&box, CW_TOPIC_VISIT_EVENTS, stream_key(&order), rec);
     if (record_intake_check(&reuse, r.order_id, order.caregiver_id, r.event_id, r.at_ms, received,
                             &check, e, sizeof(e))) {
         api_outbox_free(&box);
         return api_encoding_failed(err, e);
     }
-    api_outbox_add(&box, "visit.checks", r.order_id, check);
+    api_outbox_add(&box, CW_TOPIC_VISIT_CHECKS, r.order_id, check);
     if (api_outbox_send(call, &box, err))
         return -1;
     cw_redis_batch b = {0};
@@ -1066,7 +1067,7 @@ int ingest_elder_status(ingest_ctx *ctx, const char *elder_id, json_t *body,
     if (record_elder_status(elder_id, &r, at, &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);
     outbox box = {0};
-    api_outbox_add(&box, "ref.elder_status", elder_id, rec);
+    api_outbox_add(&box, CW_TOPIC_ELDER_STATUS, elder_id, rec);
     if (api_outbox_send(&call, &box, err))
         return -1;
     api_fmt_i64(received, sizeof(received), at);
@@ -1114,7 +1115,7 @@ int ingest_unfreeze(ingest_ctx *ctx, const char *caregiver_id, json_t *body,
     if (record_status_changed(caregiver_id, "ACTIVE", r.reason, NULL, at, &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);
     outbox box = {0};
-    api_outbox_add(&box, "visit.events", values[1][0] ? values[1] : caregiver_id, rec);
+    api_outbox_add(&box, CW_TOPIC_VISIT_EVENTS, values[1][0] ? values[1] : caregiver_id, rec);
     if (api_outbox_send(&call, &box, err))
         return -1;
     snprintf(out->id, sizeof(out->id), "%s", caregiver_id);

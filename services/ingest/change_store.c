@@ -7,6 +7,7 @@
 #include "avro_fields.h"
 #include "redis_keys.h"
 #include "state.h"
+#include "topics.h"
 
 void change_store_waiting(cw_redis_batch *b, const waiting_change *w)
 {
@@ -95,7 +96,7 @@ static int rebuild_one(void *user_data, const rd_kafka_message_t *m, const cw_av
 
 long change_store_rebuild(const cw_config *cfg, cw_redis *r, char *err, size_t errlen)
 {
-    static const char *const topics[] = {"orders.changes", "visit.events"};
+    static const char *const topics[] = {CW_TOPIC_ORDER_CHANGES, CW_TOPIC_VISIT_EVENTS};
     long stored = 0;
     for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
         long n = cw_state_replay_topic(cfg, r, topics[i], rebuild_one, NULL, err, errlen);

@@ -30,8 +30,8 @@
 #include "redis_keys.h"
 #include "requests.h"
 #include "state.h"
+#include "topics.h"
 
-#define CHANGES_TOPIC "orders.changes"
 #define FIELD_MAX 128
 #define IDEM_MAX 256
 
@@ -336,7 +336,7 @@ static int add_change_record(outbox *box, const order_change_record *c, api_erro
     char e[256];
     if (record_order_change(c, &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);
-    api_outbox_add(box, CHANGES_TOPIC, c->order_id, rec);
+    api_outbox_add(box, CW_TOPIC_ORDER_CHANGES, c->order_id, rec);
     return 0;
 }
 
@@ -402,13 +402,13 @@ static int apply_change(api_call *call, const char *order_id, const order_view *
     if (record_order_revision(&r, &rec, e, sizeof(e)))
         return api_encoding_failed(err, e);
     outbox box = {0};
-    api_outbox_add(&box, "orders.assigned", new_key, rec);
-    api_outbox_add_again(&box, "visit.events");
+    api_outbox_add(&box, CW_TOPIC_ORDERS_ASSIGNED, new_key, rec);
+    api_outbox_add_again(&box, CW_TOPIC_VISIT_EVENTS);
     /* The previous caregiver's partitions drop the order (their schedule,
      * their timers): the services read each partition alone. */
     if (strcmp(new_key, old_key) != 0) {
-        add_copy(&box, 0, "orders.assigned", old_key);
-        add_copy(&box, 0, "visit.events", old_key);
+        add_copy(&box, 0, CW_TOPIC_ORDERS_ASSIGNED, old_key);
+        add_copy(&box, 0, CW_TOPIC_VISIT_EVENTS, old_key);
     }
     order_change_record c =
         change_record(order_id, v, refs, p, approved_by ? "APPROVED" : "EFFECTIVE");

@@ -22,6 +22,7 @@
 #include "shutdown.h"
 #include "state.h"
 #include "timeutil.h"
+#include "topics.h"
 
 /* Readiness (0 = ready) runs on the admin thread; it has its own Redis connection so it
  * never shares one with the request threads. */
@@ -69,9 +70,9 @@ static void observe_request(const char *route, int status, double seconds)
  * are not in Kafka and start afresh. */
 static void rebuild_if_lost(const cw_config *cfg, ingest_ctx *ctx, cw_redis *r)
 {
-    static const char *const topics[] = {"ref.elders", "ref.caregivers", "ref.contracts",
-                                         "ref.elder_status",
-                                         "orders.assigned", NULL};
+    static const char *const topics[] = {CW_TOPIC_ELDERS, CW_TOPIC_CAREGIVERS, CW_TOPIC_CONTRACTS,
+                                         CW_TOPIC_ELDER_STATUS,
+                                         CW_TOPIC_ORDERS_ASSIGNED, NULL};
     static char known_run_id[64];
     char run_id[64];
     if (cw_redis_run_id(r, run_id, sizeof(run_id)) != 0)

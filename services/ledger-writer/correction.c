@@ -230,7 +230,7 @@ static int apply(ledger_ctx *c, const corr_request *x)
 }
 
 /* Applies the corrections held in a final order's dossier, in decision
- * order, then forgets them. CW_HANDLED or CW_RETRY. */
+ * order, then forgets them. CW_OK or CW_RETRY. */
 static int apply_held(ledger_ctx *c, const char *order_id)
 {
     char key[CW_KEY_MAX];
@@ -245,9 +245,9 @@ static int apply_held(ledger_ctx *c, const char *order_id)
     size_t pairs = hash->elements / 2, n = 0;
     corr_request *held = calloc(pairs + 1, sizeof(*held));
     const char **del = calloc(pairs + 3, sizeof(*del));
-    int rc = held != NULL && del != NULL ? CW_HANDLED : CW_RETRY;
+    int rc = held != NULL && del != NULL ? CW_OK : CW_RETRY;
     size_t ndel = 2;
-    for (size_t i = 0; rc == CW_HANDLED && i < pairs; i++) {
+    for (size_t i = 0; rc == CW_OK && i < pairs; i++) {
         const char *field = hash->element[2 * i]->str, *value = hash->element[2 * i + 1]->str;
         if (strncmp(field, CORR_HELD_PREFIX, strlen(CORR_HELD_PREFIX)) != 0)
             continue;
@@ -259,10 +259,10 @@ static int apply_held(ledger_ctx *c, const char *order_id)
                         "field", field, NULL);
     }
     corr_sort(held, n);
-    for (size_t i = 0; rc == CW_HANDLED && i < n; i++)
+    for (size_t i = 0; rc == CW_OK && i < n; i++)
         if (apply(c, &held[i]) != 0)
             rc = CW_RETRY;
-    if (rc == CW_HANDLED) {
+    if (rc == CW_OK) {
         del[0] = "HDEL";
         del[1] = key;
         const char *srem[] = {"SREM", HELD_KEY, order_id};
@@ -285,7 +285,7 @@ static int apply_held(ledger_ctx *c, const char *order_id)
 int lw_apply_held_corrections(ledger_ctx *c)
 {
     if (c->held_orders == 0)
-        return CW_HANDLED;
+        return CW_OK;
     const char *argv[] = {"SMEMBERS", HELD_KEY};
     redisReply *members = cw_redis_cmd(c->ck->redis, 2, argv);
     if (members == NULL || members->type != REDIS_REPLY_ARRAY) {
@@ -294,8 +294,8 @@ int lw_apply_held_corrections(ledger_ctx *c)
         return CW_RETRY;
     }
     long waiting = 0;
-    int rc = CW_HANDLED;
-    for (size_t i = 0; rc == CW_HANDLED && i < members->elements; i++) {
+    int rc = CW_OK;
+    for (size_t i = 0; rc == CW_OK && i < members->elements; i++) {
         uint64_t index;
         const char *order_id = members->element[i]->str;
         if (!cw_idset_get(&c->index, order_id, &index))
@@ -303,7 +303,7 @@ int lw_apply_held_corrections(ledger_ctx *c)
         else
             rc = apply_held(c, order_id);
     }
-    if (rc == CW_HANDLED)
+    if (rc == CW_OK)
         c->held_orders = waiting;
     freeReplyObject(members);
     return rc;
@@ -329,7 +329,7 @@ static int hold(ledger_ctx *c, const corr_request *x)
     cw_log_info("correction held until the order is final", "order_id", x->order_id,
                 "correction_id", x->correction_id, NULL);
     count(c, "held");
-    return CW_HANDLED;
+    return CW_OK;
 }
 
 int lw_handle_correction(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
@@ -352,14 +352,14 @@ int lw_handle_correction(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out
     uint64_t index;
     if (cw_idset_get(&c->corrections, x.correction_id, &index)) {
         count(c, "duplicate");
-        return CW_HANDLED;
+        return CW_OK;
     }
     if (!cw_idset_get(&c->index, x.order_id, &index))
         return hold(c, &x);
     /* Those held before it were decided before it. */
-    if (c->held_orders != 0 && apply_held(c, x.order_id) != CW_HANDLED)
+    if (c->held_orders != 0 && apply_held(c, x.order_id) != CW_OK)
         return CW_RETRY;
-    return apply(c, &x) == 0 ? CW_HANDLED : CW_RETRY;
+    return apply(c, &x) == 0 ? CW_OK : CW_RETRY;
 }
 
 int lw_corrections_start(ledger_ctx *c)

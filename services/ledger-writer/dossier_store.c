@@ -118,7 +118,7 @@ static int order_contract(ledger_ctx *c, const char *provider_id, int64_t day,
     return rc;
 }
 
-/* Appends a decided order (before_produce publishes it). CW_HANDLED or
+/* Appends a decided order (before_produce publishes it). CW_OK or
  * CW_RETRY (before anything was appended). */
 static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
 {
@@ -195,7 +195,7 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     const char *status[] = {fin_state_name(f->state)};
     cw_counter_add(c->finalized, status, 1);
     cw_gauge_set(c->size, NULL, (double)ledger_log_size(c->log));
-    return CW_HANDLED;
+    return CW_OK;
 }
 
 /* Asks the order's provider for evidence (evidence_request.h), on the
@@ -239,7 +239,7 @@ static int unvisited(const fin_dossier *d)
     if (d->has_in || !d->has_order)
         return 0;
     for (size_t i = 0; i < d->check_count; i++)
-        if (strcmp(d->checks[i].rule, "NO_SHOW") == 0 && d->checks[i].outcome != CW_PASS)
+        if (strcmp(d->checks[i].rule, "NO_SHOW") == 0 && d->checks[i].outcome != CW_OUTCOME_PASS)
             return 1;
     return 0;
 }
@@ -258,7 +258,7 @@ static int elder_at_start(ledger_ctx *c, dossier *d)
     return 0;
 }
 
-/* Decides an order from its dossier (an HGETALL reply). CW_HANDLED or
+/* Decides an order from its dossier (an HGETALL reply). CW_OK or
  * CW_RETRY. */
 static int decide_from(ledger_ctx *c, cw_outbox *out, const char *order_id,
                        const redisReply *hash)
@@ -280,7 +280,7 @@ static int decide_from(ledger_ctx *c, cw_outbox *out, const char *order_id,
             dossier_free(&d);
         return CW_RETRY;
     }
-    int rc = CW_HANDLED;
+    int rc = CW_OK;
     if (unvisited(&d.d) && elder_at_start(c, &d) != 0) {
         rc = CW_RETRY;
         goto out;
@@ -329,13 +329,13 @@ out:
 
 /* Applies up to MAX_UPDATES commands to an order's dossier and reads the
  * dossier back in the same round trip, then decides the order.
- * CW_HANDLED or CW_RETRY. */
+ * CW_OK or CW_RETRY. */
 static int update_and_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id, size_t n,
                                const int *argcs, const char *const *const *cmds)
 {
     uint64_t index;
     if (cw_idset_get(&c->index, order_id, &index))
-        return CW_HANDLED;
+        return CW_OK;
     char key[CW_KEY_MAX];
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
     const char *hgetall_argv[] = {"HGETALL", key};
@@ -350,7 +350,7 @@ static int update_and_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_
     all_argc[n] = 2;
     if (cw_redis_pipeline(c->ck->redis, n + 1, all_argc, all, replies) != 0)
         return CW_RETRY;
-    int rc = CW_HANDLED;
+    int rc = CW_OK;
     for (size_t i = 0; i < n; i++) {
         if (replies[i]->type == REDIS_REPLY_ERROR) {
             cw_log_error("redis command rejected", "command", cmds[i][0], "error",
@@ -358,7 +358,7 @@ static int update_and_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_
             rc = CW_RETRY;
         }
     }
-    if (rc == CW_HANDLED)
+    if (rc == CW_OK)
         rc = decide_from(c, out, order_id, replies[n]);
     for (size_t i = 0; i <= n; i++)
         freeReplyObject(replies[i]);
@@ -496,9 +496,9 @@ int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, cha
     /* A reassign's copy for the previous caregiver's partition says
      * nothing new here: the copy keyed by the new caregiver has it all. */
     if (rev.revision > 0 && strcmp(msg->key, rev.stream_key) != 0)
-        return CW_HANDLED;
+        return CW_OK;
     if (already_final(c, order_id))
-        return CW_HANDLED;
+        return CW_OK;
     char key[CW_KEY_MAX], s_start[24], s_minutes[16], s_part[16], s_rev[16], s_changed[24];
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
     snprintf(s_start, sizeof(s_start), "%" PRId64, start);
@@ -528,7 +528,7 @@ int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, cha
     if (cw_checker_advance_clock(c->ck, msg->partition, at) != 0)
         return CW_RETRY;
     if (already_final(c, order_id))
-        return CW_HANDLED;
+        return CW_OK;
     int is_in = strcmp(kind, "CHECK_IN") == 0;
     char key[CW_KEY_MAX], s_at[24];
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
@@ -554,7 +554,7 @@ int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, 
     if (cw_checker_advance_clock(c->ck, msg->partition, at) != 0)
         return CW_RETRY;
     if (already_final(c, order_id))
-        return CW_HANDLED;
+        return CW_OK;
     char key[CW_KEY_MAX], s_at[24];
     snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
     snprintf(s_at, sizeof(s_at), "%" PRId64, at);
@@ -579,7 +579,7 @@ int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, cha
     /* An elder's month (UNDER_SERVED, the payment-scheduler's) is about no
      * order: it changes no order's status. */
     if (strcmp(rule, "UNDER_SERVED") == 0)
-        return CW_HANDLED;
+        return CW_OK;
     /* check_id is "<subject>:<rule>" (check_result.h). */
     size_t id_len = strlen(check_id), rule_len = strlen(rule);
     if (id_len <= rule_len + 1 || check_id[id_len - rule_len - 1] != ':' ||
@@ -588,7 +588,7 @@ int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, cha
         return CW_REJECT;
     }
     if (already_final(c, order_id))
-        return CW_HANDLED;
+        return CW_OK;
     char subject[FIN_ID_MAX], field[FIN_ID_MAX + FIN_RULE_MAX + 8], value[48];
     char key[CW_KEY_MAX];
     snprintf(subject, sizeof(subject), "%.*s", (int)(id_len - rule_len - 1), check_id);

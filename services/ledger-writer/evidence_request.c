@@ -5,6 +5,7 @@
 
 #include "avro_codec.h"
 #include "avro_fields.h"
+#include "topics.h"
 
 evidence_request evidence_request_of(const fin_decision *f, const char *order_id,
                                      const char *provider_id, const char *caregiver_id,
@@ -31,7 +32,7 @@ evidence_request evidence_request_of(const fin_decision *f, const char *order_id
 
 int evidence_request_topic(const char *provider_id, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, "%s%s", EVIDENCE_TOPIC_PREFIX, provider_id);
+    int n = snprintf(buf, len, "%s%s", CW_TOPIC_PROVIDER_NOTICE_PREFIX, provider_id);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "finalize_rules.h"
+#include "topics.h"
 
-#define EVIDENCE_TOPIC_PREFIX "notices.provider."
 
 typedef struct {
     const char *order_id, *provider_id, *caregiver_id, *elder_id, *street_id;

@@ -135,10 +135,10 @@ static int collect_flags(const fin_dossier *d, const char *subject, fin_decision
 {
     int red = 0;
     for (size_t i = 0; i < d->check_count; i++) {
-        if (d->checks[i].outcome == CW_PASS || other_revision(d, subject, &d->checks[i]))
+        if (d->checks[i].outcome == CW_OUTCOME_PASS || other_revision(d, subject, &d->checks[i]))
             continue;
         add_reason(out, d->checks[i].rule);
-        if (d->checks[i].outcome == CW_RED)
+        if (d->checks[i].outcome == CW_OUTCOME_RED)
             red = 1;
     }
     return red;
@@ -210,11 +210,11 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
      * for an event (a check-in in time, a check-out in time) means that
      * event is on its way. */
     const fin_check *no_show = find_check(d, subject, "NO_SHOW");
-    if (no_show->outcome == CW_PASS && !d->has_in)
+    if (no_show->outcome == CW_OUTCOME_PASS && !d->has_in)
         return missing_event(out, d->order_id, "CHECK_IN");
     if (d->has_in) {
         const fin_check *no_checkout = find_check(d, d->in_event, "NO_CHECKOUT");
-        if (no_checkout->outcome == CW_PASS && !d->has_out)
+        if (no_checkout->outcome == CW_OUTCOME_PASS && !d->has_out)
             return missing_event(out, d->order_id, "CHECK_OUT");
     }
 
@@ -223,10 +223,10 @@ fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows
         return decide(out, FIN_INVALID, latest);
 
     int64_t no_show_deadline = d->scheduled_start + w->no_show_invalid_ms;
-    if (!d->has_in && d->elder_at_start != CW_ELDER_ACTIVE) {
+    if (!d->has_in && d->elder_at_start != CW_ELDER_STATUS_ACTIVE) {
         /* The elder was away: the visit could not happen. Not a no-show. */
         out.reason_count = 0;
-        add_reason(&out, d->elder_at_start == CW_ELDER_DECEASED ? "ELDER_DECEASED"
+        add_reason(&out, d->elder_at_start == CW_ELDER_STATUS_DECEASED ? "ELDER_DECEASED"
                                                                 : "ELDER_HOSPITALIZED");
         if (wm > no_show_deadline)
             return decide(out, FIN_CANCELLED, max64(latest, no_show_deadline));

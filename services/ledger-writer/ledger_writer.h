@@ -64,7 +64,7 @@ typedef struct {
 } ledger_ctx;
 
 /* dossier_store.c: each takes one input record into the order's dossier
- * and decides the order if it can. CW_HANDLED, CW_REJECT (with reason) or
+ * and decides the order if it can. CW_OK, CW_REJECT (with reason) or
  * CW_RETRY (Redis). */
 int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
                     size_t len);
@@ -76,7 +76,7 @@ int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, cha
                     size_t len);
 /* Decides an order if it can be decided (appending it to the log), else
  * makes sure its timer is set. A questionable order also gets its
- * EvidenceRequested notice into out. CW_HANDLED or CW_RETRY. */
+ * EvidenceRequested notice into out. CW_OK or CW_RETRY. */
 int lw_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id);
 /* finalized_through now (see above), never below the last published one.
  * 0, or -1 when Redis cannot be asked or no partition is assigned. */
@@ -85,12 +85,12 @@ int lw_finalized_through(ledger_ctx *c, int64_t *out);
 /* correction.c: the supervision desk's OrderCorrection records
  * (correction_rules.h). */
 /* One record: a correcting entry appended, or the correction held in the
- * order's dossier until the order is final, or nothing. CW_HANDLED,
+ * order's dossier until the order is final, or nothing. CW_OK,
  * CW_REJECT (with reason) or CW_RETRY (Redis). */
 int lw_handle_correction(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
                          size_t len);
 /* Applies the held corrections of the orders that are final now (the
- * tick's, after the timers). CW_HANDLED or CW_RETRY. */
+ * tick's, after the timers). CW_OK or CW_RETRY. */
 int lw_apply_held_corrections(ledger_ctx *c);
 /* At start-up, after lw_index_log: registers the metric, reads the
  * correcting entries of the log into c->corrected and c->corrections and

@@ -55,6 +55,7 @@
 #include "log.h"
 #include "shutdown.h"
 #include "timeutil.h"
+#include "topics.h"
 
 /* Attempts, a second apart, to read ledger.checkpoints at start. */
 #define PROMISE_READ_ATTEMPTS 60
@@ -107,14 +108,14 @@ static int ledger_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *o
 {
     ledger_ctx *c = user_data;
     const char *name = msg->schema->name;
-    if (strcmp(name, "OrderAssigned") == 0 && strcmp(msg->topic, "visit.events") == 0)
-        return CW_HANDLED; /* the overlap-detector's copy; orders.assigned has it */
+    if (strcmp(name, "OrderAssigned") == 0 && strcmp(msg->topic, CW_TOPIC_VISIT_EVENTS) == 0)
+        return CW_OK; /* the overlap-detector's copy; orders.assigned has it */
     if (strcmp(name, "OrderAssigned") == 0)
         return lw_handle_order(c, msg, out, reason, len);
     if (strcmp(name, "VisitEvent") == 0)
         return lw_handle_visit(c, msg, out, reason, len);
     if (strcmp(name, "CaregiverStatusChanged") == 0)
-        return CW_HANDLED; /* an admin's unfreeze: the overlap-detector applies it */
+        return CW_OK; /* an admin's unfreeze: the overlap-detector applies it */
     if (strcmp(name, "Evidence") == 0)
         return lw_handle_evidence(c, msg, out, reason, len);
     if (strcmp(name, "CheckResult") == 0)
@@ -138,7 +139,7 @@ static int ledger_tick(void *user_data, cw_outbox *out)
     ledger_ctx *c = user_data;
     int rc = cw_checker_fire_timers(c->ck, fire, c, out);
     /* Orders just finalized may have corrections waiting. */
-    return rc == CW_HANDLED ? lw_apply_held_corrections(c) : rc;
+    return rc == CW_OK ? lw_apply_held_corrections(c) : rc;
 }
 
 static void ledger_tick_done(void *user_data)
@@ -182,7 +183,7 @@ static int restore_promise(ledger_ctx *c)
      * read is tried again for a minute, as the stream's own start waits. */
     for (int attempt = 1; !cw_shutdown_requested(); attempt++) {
         rd_kafka_topic_partition_list_t *ends = NULL;
-        if (cw_kafka_read_to_end(c->ck->cfg, "ledger.checkpoints", read_promise, c, &ends, err,
+        if (cw_kafka_read_to_end(c->ck->cfg, CW_TOPIC_LEDGER_CHECKPOINTS, read_promise, c, &ends, err,
                                  sizeof(err)) >= 0) {
             rd_kafka_topic_partition_list_destroy(ends);
             return 0;
@@ -317,9 +318,9 @@ static int ledger_setup(cw_checker *ck)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {"orders.assigned", "visit.events", "visit.checks",
-                                         "orders.corrections", NULL};
-    static const char *const bootstrap[] = {"ref.elders", "ref.contracts", "ref.elder_status",
+    static const char *const topics[] = {CW_TOPIC_ORDERS_ASSIGNED, CW_TOPIC_VISIT_EVENTS, CW_TOPIC_VISIT_CHECKS,
+                                         CW_TOPIC_ORDER_CORRECTIONS, NULL};
+    static const char *const bootstrap[] = {CW_TOPIC_ELDERS, CW_TOPIC_CONTRACTS, CW_TOPIC_ELDER_STATUS,
                                             NULL};
     static const cw_cfg_spec *const specs[] = {ledger_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,

@@ -17,6 +17,7 @@
 #include "ledger_writer.h"
 #include "log.h"
 #include "timeutil.h"
+#include "topics.h"
 
 /* Calls fn(user_data, index, order_id, entry, len) for the entries
  * [from, to) of the log, each decoded once for its order id (borrowed for
@@ -60,7 +61,7 @@ static int add_to_outbox(void *user_data, uint64_t index, const char *order_id,
     }
     memcpy(copy, entry, len);
     /* The outbox owns copy from here on, also when adding fails. */
-    return cw_outbox_add_owned(user_data, "orders.finalized", order_id, copy, len) == 0 ? 0 : -1;
+    return cw_outbox_add_owned(user_data, CW_TOPIC_ORDERS_FINALIZED, order_id, copy, len) == 0 ? 0 : -1;
 }
 
 static int add_checkpoint(ledger_ctx *c, const ledger_checkpoint *cp, int64_t finalized_through,
@@ -70,7 +71,7 @@ static int add_checkpoint(ledger_ctx *c, const ledger_checkpoint *cp, int64_t fi
     uint8_t *bytes = NULL;
     size_t len = 0;
     if (checkpoint_record_encode(cp, finalized_through, &bytes, &len, err, sizeof(err)) != 0 ||
-        cw_outbox_add_owned(out, "ledger.checkpoints", c->log_id, bytes, len) != 0) {
+        cw_outbox_add_owned(out, CW_TOPIC_LEDGER_CHECKPOINTS, c->log_id, bytes, len) != 0) {
         cw_log_error("cannot publish a checkpoint", "error", err, NULL);
         return -1;
     }

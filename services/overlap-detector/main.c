@@ -51,6 +51,7 @@
 #include "redis_keys.h"
 #include "state.h"
 #include "timeutil.h"
+#include "topics.h"
 
 #define SERVICE "overlap-detector"
 #define MAX_CANDIDATES 512
@@ -195,7 +196,7 @@ static int memo_is_red(cw_redis *r, const char *check_id)
     int found = cw_redis_get_string(r, key, stored, sizeof(stored));
     if (found < 0 || (found && memo_parse(stored, &m) != 0))
         return -1;
-    return found && m.v.outcome == CW_RED;
+    return found && m.v.outcome == CW_OUTCOME_RED;
 }
 
 /* ---- freezing ---------------------------------------------------------- */
@@ -230,7 +231,7 @@ static int freeze(overlap_ctx *o, const char *caregiver_id, const char *rule,
     if (cw_av_set_str(&v, "caregiver_id", caregiver_id) == 0 &&
         cw_av_set_enum(&v, "status", "FROZEN") == 0 && cw_av_set_str(&v, "reason", reason) == 0 &&
         cw_av_set_opt_str(&v, "order_id", order_id) == 0 && cw_av_set_long(&v, "at", at) == 0)
-        rc = cw_outbox_add_avro(out, "caregiver.status", caregiver_id, &v, s, err, sizeof(err));
+        rc = cw_outbox_add_avro(out, CW_TOPIC_CAREGIVER_STATUS, caregiver_id, &v, s, err, sizeof(err));
     avro_value_decref(&v);
     if (rc == 0)
         cw_log_info("caregiver frozen", "caregiver_id", caregiver_id, "reason", reason, NULL);
@@ -475,13 +476,13 @@ static int judge_assignment(overlap_ctx *o, const cw_stream_msg *msg, const assi
     /* One freeze for the assignment, named after its first red rule, and
      * only by the record that settled that verdict. */
     for (int i = 0; i < 3; i++) {
-        if (m[i].v.outcome != CW_RED)
+        if (m[i].v.outcome != CW_OUTCOME_RED)
             continue;
         if (same[i] && freeze(o, a->caregiver_id, rules[i], a->order_id, a->received, out) != 0)
             return CW_RETRY;
         break;
     }
-    return CW_HANDLED;
+    return CW_OK;
 }
 
 /* An assignment's copy on visit.events, or a revision's
@@ -526,7 +527,7 @@ static int handle_order(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
     if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
         return CW_RETRY;
     if (rev.revision > 0 && !copy.arrive)
-        return CW_HANDLED;
+        return CW_OK;
     return judge_assignment(o, msg, &a, out);
 }
 
@@ -680,7 +681,7 @@ static int emit_visit_rule(overlap_ctx *o, const char *rule, memo *m, int same_o
     if (cw_check_emit_verdict(out, SERVICE, in_event, rule, &m->v, order_id, caregiver_id,
                               in_event, in_at) != 0)
         return -1;
-    if (m->v.outcome != CW_RED || *froze)
+    if (m->v.outcome != CW_OUTCOME_RED || *froze)
         return 0;
     *froze = 1;
     return same_origin ? freeze(o, caregiver_id, rule, order_id, in_at, out) : 0;
@@ -727,7 +728,7 @@ static int check_in_overlap(overlap_ctx *o, const cw_stream_msg *msg, const char
         return -1;
     for (int r = 0; r < VISIT_RULES; r++) {
         settled_here |= same_origin[r];
-        if (m[r].v.outcome != CW_RED) {
+        if (m[r].v.outcome != CW_OUTCOME_RED) {
             waiting = 1;
             continue;
         }
@@ -771,7 +772,7 @@ static int judge_elder_unavailable(overlap_ctx *o, const char *event_id, const c
     if (cw_check_emit_verdict(out, SERVICE, event_id, "ELDER_UNAVAILABLE", &m.v, order_id,
                               caregiver_id, event_id, at) != 0)
         return -1;
-    if (m.v.outcome == CW_RED && same_origin && !frozen_now &&
+    if (m.v.outcome == CW_OUTCOME_RED && same_origin && !frozen_now &&
         freeze(o, caregiver_id, "ELDER_UNAVAILABLE", order_id, at, out) != 0)
         return -1;
     return 0;
@@ -824,7 +825,7 @@ static int handle_visit(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *out
                   judge_elder_unavailable(o, event_id, order_id, caregiver_id, order.elder_id, at,
                                           received, origin, red_now, out) != 0))
         return CW_RETRY;
-    return CW_HANDLED;
+    return CW_OK;
 }
 
 /* An admin's unfreeze, at its place in the caregiver's stream: every event
@@ -855,11 +856,11 @@ static int handle_status(overlap_ctx *o, const cw_stream_msg *msg, cw_outbox *ou
     cw_redis_batch_add(&b, 10, argv);
     if (cw_redis_batch_exec(o->ck->redis, &b) != 0)
         return CW_RETRY;
-    if (cw_outbox_add_avro(out, "caregiver.status", caregiver_id, msg->value, msg->schema, err,
+    if (cw_outbox_add_avro(out, CW_TOPIC_CAREGIVER_STATUS, caregiver_id, msg->value, msg->schema, err,
                            sizeof(err)) != 0)
         return CW_RETRY;
     cw_log_info("caregiver unfrozen", "caregiver_id", caregiver_id, "reason", why, NULL);
-    return CW_HANDLED;
+    return CW_OK;
 }
 
 static int overlap_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *out,
@@ -871,10 +872,10 @@ static int overlap_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *
         return handle_order(o, msg, out, reason, len);
     if (strcmp(name, "VisitEvent") == 0)
         return handle_visit(o, msg, out, reason, len);
-    if (strcmp(name, "CaregiverStatusChanged") == 0 && strcmp(msg->topic, "visit.events") == 0)
+    if (strcmp(name, "CaregiverStatusChanged") == 0 && strcmp(msg->topic, CW_TOPIC_VISIT_EVENTS) == 0)
         return handle_status(o, msg, out, reason, len);
     if (strcmp(name, "Evidence") == 0)
-        return CW_HANDLED;
+        return CW_OK;
     snprintf(reason, len, "unexpected %s record on %s", name, msg->topic);
     return CW_REJECT;
 }
@@ -888,7 +889,7 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
     overlap_ctx *o = user_data;
     const char *order_id = strchr(member, '|');
     if (order_id == NULL)
-        return CW_HANDLED;
+        return CW_OK;
     order_id++;
     visit_interval x;
     char in_event[CW_ID_MAX];
@@ -901,7 +902,7 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
         return CW_RETRY;
     if (!found || !have_order) {
         cw_log_warn("timer without its visit dropped", "timer", member, NULL);
-        return CW_HANDLED;
+        return CW_OK;
     }
     memo m[VISIT_RULES];
     char check_id[200], origin[ORIGIN_MAX];
@@ -926,7 +927,7 @@ static int fire(void *user_data, const char *member, int64_t due, cw_outbox *out
                             order.caregiver_id, due, out, &froze) != 0)
             return CW_RETRY;
     }
-    return CW_HANDLED;
+    return CW_OK;
 }
 
 static int overlap_tick(void *user_data, cw_outbox *out)
@@ -966,8 +967,8 @@ static void overlap_teardown(cw_checker *ck)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {"visit.events", NULL};
-    static const char *const bootstrap[] = {"orders.assigned", "ref.elder_status", NULL};
+    static const char *const topics[] = {CW_TOPIC_VISIT_EVENTS, NULL};
+    static const char *const bootstrap[] = {CW_TOPIC_ORDERS_ASSIGNED, CW_TOPIC_ELDER_STATUS, NULL};
     static const cw_cfg_spec *const specs[] = {overlap_config_spec, NULL};
     const cw_checker_def def = {.name = SERVICE,
                                 .topics = topics,

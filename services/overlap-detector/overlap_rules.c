@@ -26,14 +26,14 @@ static int64_t max64(int64_t a, int64_t b)
 cw_verdict rule_schedule_overlap(const scheduled_order *existing, size_t n,
                                  const scheduled_order *added, long *other)
 {
-    cw_verdict v = {.outcome = CW_PASS, .has_threshold = 1, .threshold = 0, .unit = "min"};
+    cw_verdict v = {.outcome = CW_OUTCOME_PASS, .has_threshold = 1, .threshold = 0, .unit = "min"};
     *other = -1;
     for (size_t i = 0; i < n; i++) {
         const scheduled_order *e = &existing[i];
         if (strcmp(e->order_id, added->order_id) == 0)
             continue;
         if (intervals_overlap(e->start, e->end, added->start, added->end)) {
-            v.outcome = CW_RED;
+            v.outcome = CW_OUTCOME_RED;
             v.has_measured = 1;
             v.measured =
                 (min64(e->end, added->end) - max64(e->start, added->start)) / MINUTE_MS;
@@ -57,7 +57,7 @@ static int started_before(const visit_interval *a, const visit_interval *b)
 cw_verdict rule_visit_overlap(const visit_interval *others, size_t n, const visit_interval *x,
                               int64_t open_max_ms, long *other)
 {
-    cw_verdict v = {.outcome = CW_PASS, .has_threshold = 1, .threshold = 0, .unit = "min"};
+    cw_verdict v = {.outcome = CW_OUTCOME_PASS, .has_threshold = 1, .threshold = 0, .unit = "min"};
     *other = -1;
     int64_t x_end = visit_end(x, open_max_ms);
     for (size_t i = 0; i < n; i++) {
@@ -66,7 +66,7 @@ cw_verdict rule_visit_overlap(const visit_interval *others, size_t n, const visi
             continue;
         int64_t o_end = visit_end(o, open_max_ms);
         if (o_end > x->in_at) {
-            v.outcome = CW_RED;
+            v.outcome = CW_OUTCOME_RED;
             v.has_measured = 1;
             v.measured = (min64(o_end, x_end) - x->in_at) / MINUTE_MS;
             *other = (long)i;
@@ -78,7 +78,7 @@ cw_verdict rule_visit_overlap(const visit_interval *others, size_t n, const visi
 
 cw_verdict rule_frozen_caregiver(int frozen)
 {
-    return (cw_verdict){.outcome = frozen ? CW_RED : CW_PASS, .unit = ""};
+    return (cw_verdict){.outcome = frozen ? CW_OUTCOME_RED : CW_OUTCOME_PASS, .unit = ""};
 }
 
 cw_verdict caregiver_stream_step(int *frozen, caregiver_item item)

@@ -15,6 +15,7 @@
 #include "report.h"
 #include "shutdown.h"
 #include "timeutil.h"
+#include "topics.h"
 
 typedef struct {
     pay_state *st;
@@ -220,13 +221,13 @@ int pay_batch_run(const cw_config *cfg, const char *period, const char *out_dir)
         return 1;
     b.max_event = INT64_MIN;
     int rc = 1;
-    long contracts = cw_kafka_read_topic(cfg, PAY_TOPIC_CONTRACTS, on_contract, &b, err,
+    long contracts = cw_kafka_read_topic(cfg, CW_TOPIC_CONTRACTS, on_contract, &b, err,
                                          sizeof(err));
     if (contracts < 0 || b.failed) {
         cw_log_error("cannot read the contracts", "error", err, NULL);
         goto out;
     }
-    long orders = cw_kafka_read_topic(cfg, PAY_TOPIC_FINALIZED, on_order, &b, err, sizeof(err));
+    long orders = cw_kafka_read_topic(cfg, CW_TOPIC_ORDERS_FINALIZED, on_order, &b, err, sizeof(err));
     if (orders < 0 || b.failed) {
         cw_log_error("cannot read the finalized orders", "error", err, NULL);
         goto out;

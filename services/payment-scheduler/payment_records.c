@@ -6,6 +6,7 @@
 #include "avro_codec.h"
 #include "check_result.h"
 #include "timeutil.h"
+#include "topics.h"
 
 /* Copies an id of 1..PAY_ID_MAX characters. */
 static int copy_id(char *dst, const char *src, const char *field, char *reason, size_t len)
@@ -343,7 +344,7 @@ int pay_outbox_add_statement(cw_outbox *ob, const pay_statement *s, char *err, s
         cw_av_set_int(&v, "late_valid_orders", s->late_valid_orders) == 0 &&
         cw_av_set_int(&v, "late_invalid_orders", s->late_invalid_orders) == 0 &&
         cw_av_set_long(&v, "published_at", s->published_at) == 0)
-        rc = cw_outbox_add_avro(ob, PAY_TOPIC_STATEMENTS, s->contract_id, &v, schema, err,
+        rc = cw_outbox_add_avro(ob, CW_TOPIC_PAYMENT_STATEMENTS, s->contract_id, &v, schema, err,
                                 errlen);
     else
         snprintf(err, errlen, "cannot fill DailyStatement %s", s->contract_id);
@@ -367,7 +368,7 @@ int pay_outbox_add_month_verdict(cw_outbox *ob, const pay_month_verdict *v, char
         snprintf(err, errlen, "UNDER_SERVED subject of %s does not fit", v->elder_id);
         return -1;
     }
-    cw_verdict verdict = {.outcome = v->under_served ? CW_ORANGE : CW_PASS,
+    cw_verdict verdict = {.outcome = v->under_served ? CW_OUTCOME_ORANGE : CW_OUTCOME_PASS,
                           .has_measured = 1,
                           .measured = v->valid_orders,
                           .has_threshold = v->visits_per_month > 0,
@@ -418,7 +419,7 @@ int pay_outbox_add_budget_alert(cw_outbox *ob, const pay_budget_alert *b, char *
         cw_av_set_opt_double(&v, "threshold", 1, (double)b->threshold_cents / 100.0) == 0 &&
         cw_av_set_long(&v, "at", b->at) == 0 && cw_av_set_long(&v, "raised_at", b->at) == 0 &&
         cw_av_set_str(&v, "message_zh", zh) == 0 && cw_av_set_str(&v, "message_en", en) == 0)
-        rc = cw_outbox_add_avro(ob, PAY_TOPIC_FINANCE_ALERTS, b->contract_id, &v, schema, err,
+        rc = cw_outbox_add_avro(ob, CW_TOPIC_ALERTS_FINANCE, b->contract_id, &v, schema, err,
                                 errlen);
     else
         snprintf(err, errlen, "cannot fill the %s alert of %s", rule, b->contract_id);
@@ -456,7 +457,7 @@ int pay_outbox_add_instruction(cw_outbox *ob, const pay_instruction *in, char *e
         cw_av_set_long(&v, "created_at", in->created_at) == 0 &&
         cw_av_set_opt_str(&v, "payer_account", optional(in->payer_account)) == 0 &&
         cw_av_set_opt_str(&v, "payee_account", optional(in->payee_account)) == 0)
-        rc = cw_outbox_add_avro(ob, PAY_TOPIC_INSTRUCTIONS, in->contract_id, &v, schema, err,
+        rc = cw_outbox_add_avro(ob, CW_TOPIC_PAYMENT_INSTRUCTIONS, in->contract_id, &v, schema, err,
                                 errlen);
     else
         snprintf(err, errlen, "cannot fill PaymentInstruction %s", in->contract_id);

@@ -18,14 +18,8 @@
 
 #include "outbox.h"
 #include "payment_state.h"
+#include "topics.h"
 
-#define PAY_TOPIC_FINALIZED "orders.finalized"
-#define PAY_TOPIC_CONTRACTS "ref.contracts"
-#define PAY_TOPIC_STATEMENTS "payments.statements"
-#define PAY_TOPIC_INSTRUCTIONS "payments.instructions"
-#define PAY_TOPIC_DLQ "dlq.payment-scheduler"
-#define PAY_TOPIC_CHECKPOINTS "ledger.checkpoints"
-#define PAY_TOPIC_FINANCE_ALERTS "alerts.finance"
 
 /* What the scheduler reads of a LedgerCheckpoint (ledger_progress.h). */
 typedef struct {

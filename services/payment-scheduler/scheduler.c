@@ -17,6 +17,7 @@
 #include "shutdown.h"
 #include "stream.h"
 #include "timeutil.h"
+#include "topics.h"
 
 #define SERVICE "payment-scheduler"
 #define INIT_TIMEOUT_MS 30000
@@ -185,7 +186,7 @@ static int on_order(scheduler *s, const rd_kafka_message_t *m, input_mode mode)
             return lr == PAY_LEDGER_NOMEM ? -1 : rc;
         }
     }
-    dead_key(key, sizeof(key), PAY_TOPIC_FINALIZED, m->partition, m->offset);
+    dead_key(key, sizeof(key), CW_TOPIC_ORDERS_FINALIZED, m->partition, m->offset);
     if (mode == MODE_REPLAY && cw_idset_contains(&s->dead, key)) {
         /* Refused before (under the contract as it was then): stays so. */
         rc = pay_state_mark_refused(s->st, &o);
@@ -216,7 +217,7 @@ static int on_checkpoint(scheduler *s, const rd_kafka_message_t *m)
     char reason[256];
     if (s->checkpoint_pos != NULL) {
         rd_kafka_topic_partition_t *pos = rd_kafka_topic_partition_list_find(
-            s->checkpoint_pos, PAY_TOPIC_CHECKPOINTS, m->partition);
+            s->checkpoint_pos, CW_TOPIC_LEDGER_CHECKPOINTS, m->partition);
         if (pos != NULL && m->offset + 1 > pos->offset)
             pos->offset = m->offset + 1;
     }
@@ -281,11 +282,11 @@ static rd_kafka_topic_partition_list_t *positions(const scheduler *s, int with_c
         rd_kafka_topic_partition_list_new((int)s->part_count + (cps ? cps->cnt : 0) + 1);
     for (size_t i = 0; i < s->part_count; i++)
         if (s->parts[i].next >= 0)
-            rd_kafka_topic_partition_list_add(list, PAY_TOPIC_FINALIZED, s->parts[i].partition)
+            rd_kafka_topic_partition_list_add(list, CW_TOPIC_ORDERS_FINALIZED, s->parts[i].partition)
                 ->offset = s->parts[i].next;
     for (int i = 0; cps != NULL && i < cps->cnt; i++)
         if (cps->elems[i].offset >= 0)
-            rd_kafka_topic_partition_list_add(list, PAY_TOPIC_CHECKPOINTS,
+            rd_kafka_topic_partition_list_add(list, CW_TOPIC_LEDGER_CHECKPOINTS,
                                               cps->elems[i].partition)
                 ->offset = cps->elems[i].offset;
     return list;
@@ -317,22 +318,22 @@ static int publish(scheduler *s)
         if (pay_outbox_add_month_verdict(&s->out, &s->pout.month_verdicts[i], err, sizeof(err)) !=
             0)
             goto fatal;
-    if (cw_txn_begin(s->producer, err, sizeof(err)) != CW_TXN_OK)
+    if (cw_txn_begin(s->producer, err, sizeof(err)) != CW_OK)
         goto fatal;
-    int rc = CW_TXN_OK;
-    for (size_t i = 0; i < s->out.count && rc == CW_TXN_OK; i++)
+    int rc = CW_OK;
+    for (size_t i = 0; i < s->out.count && rc == CW_OK; i++)
         rc = cw_txn_produce(s->producer, &s->out.records[i], err, sizeof(err));
-    if (rc == CW_TXN_OK) {
+    if (rc == CW_OK) {
         rd_kafka_topic_partition_list_t *offsets = positions(s, 1);
         rc = cw_txn_commit(s->producer, s->consumer, offsets, err, sizeof(err));
         rd_kafka_topic_partition_list_destroy(offsets);
     }
-    if (rc == CW_TXN_OK) {
+    if (rc == CW_OK) {
         count_committed(s);
         clear_batch(s);
         return RUN_STOP;
     }
-    if (rc == CW_TXN_ABORTED) {
+    if (rc == CW_RETRY) {
         cw_counter_add(s->m.transactions, CW_LABELS("aborted"), 1);
         cw_log_warn("transaction aborted; rebuilding the state from Kafka", "error", err, NULL);
         clear_batch(s);
@@ -356,7 +357,7 @@ static void update_positions(scheduler *s)
         part_position *pp = &s->parts[i];
         pp->position = pp->next;
         rd_kafka_topic_partition_t *p =
-            known ? rd_kafka_topic_partition_list_find(pos, PAY_TOPIC_FINALIZED, pp->partition)
+            known ? rd_kafka_topic_partition_list_find(pos, CW_TOPIC_ORDERS_FINALIZED, pp->partition)
                   : NULL;
         if (p != NULL && p->offset > pp->position)
             pp->position = p->offset;
@@ -371,7 +372,7 @@ static int caught_up_cached(const scheduler *s, size_t i, int64_t now)
 {
     const part_position *pp = &s->parts[i];
     int64_t low = -1, high = -1;
-    if (rd_kafka_get_watermark_offsets(s->consumer, PAY_TOPIC_FINALIZED, pp->partition, &low,
+    if (rd_kafka_get_watermark_offsets(s->consumer, CW_TOPIC_ORDERS_FINALIZED, pp->partition, &low,
                                        &high) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0;
     return pay_partition_caught_up(now - pp->last_message_ms, s->set.quiet_ms, pp->position,
@@ -388,12 +389,12 @@ static int caught_up_at_broker(scheduler *s, size_t i, int64_t now)
         return 0;
     int64_t low = -1, high = -1;
     rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-        s->consumer, PAY_TOPIC_FINALIZED, pp->partition, &low, &high, END_QUERY_TIMEOUT_MS);
+        s->consumer, CW_TOPIC_ORDERS_FINALIZED, pp->partition, &low, &high, END_QUERY_TIMEOUT_MS);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         char part[16];
         snprintf(part, sizeof(part), "%d", (int)pp->partition);
         cw_log_warn("cannot ask the broker for the end of a partition", "topic",
-                    PAY_TOPIC_FINALIZED, "partition", part, "error", rd_kafka_err2str(e), NULL);
+                    CW_TOPIC_ORDERS_FINALIZED, "partition", part, "error", rd_kafka_err2str(e), NULL);
         pp->query_after_ms = now + RETRY_PAUSE_MS;
         return 0;
     }
@@ -458,9 +459,9 @@ static int advance(scheduler *s, int64_t wm)
  * would be paid again or missed. Warns when one keeps them for a time only. */
 static void check_retention(scheduler *s)
 {
-    static const char *const topics[] = {PAY_TOPIC_FINALIZED, PAY_TOPIC_STATEMENTS,
-                                         PAY_TOPIC_INSTRUCTIONS, PAY_TOPIC_DLQ,
-                                         PAY_TOPIC_CHECKPOINTS};
+    static const char *const topics[] = {CW_TOPIC_ORDERS_FINALIZED, CW_TOPIC_PAYMENT_STATEMENTS,
+                                         CW_TOPIC_PAYMENT_INSTRUCTIONS, CW_TOPIC_DEAD_LETTER_PREFIX "payment-scheduler",
+                                         CW_TOPIC_LEDGER_CHECKPOINTS};
     size_t n = sizeof(topics) / sizeof(topics[0]) - (s->set.wait_for_ledger ? 0 : 1);
     for (size_t i = 0; i < n; i++) {
         char value[64];
@@ -631,7 +632,7 @@ static int init_clocks(scheduler *s, const rd_kafka_topic_partition_list_t *part
 static int restore_orders(scheduler *s, rd_kafka_topic_partition_list_t **ends)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->consumer, PAY_TOPIC_FINALIZED, NULL);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->consumer, CW_TOPIC_ORDERS_FINALIZED, NULL);
     if (rkt == NULL)
         return -1;
     rd_kafka_resp_err_t e = rd_kafka_metadata(s->consumer, 0, rkt, &md, 10000);
@@ -648,12 +649,12 @@ static int restore_orders(scheduler *s, rd_kafka_topic_partition_list_t **ends)
     rd_kafka_topic_partition_list_t *parts =
         rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt + 1);
     for (int i = 0; i < md->topics[0].partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(parts, PAY_TOPIC_FINALIZED,
+        rd_kafka_topic_partition_list_add(parts, CW_TOPIC_ORDERS_FINALIZED,
                                           md->topics[0].partitions[i].id);
     rd_kafka_metadata_destroy(md);
     int rc = init_clocks(s, parts);
     rd_kafka_topic_partition_list_destroy(parts);
-    if (rc != 0 || read_all(s, PAY_TOPIC_FINALIZED, read_order, ends) != 0)
+    if (rc != 0 || read_all(s, CW_TOPIC_ORDERS_FINALIZED, read_order, ends) != 0)
         return -1;
     for (int i = 0; i < (*ends)->cnt; i++) {
         int p = part_index(s, (*ends)->elems[i].partition);
@@ -669,14 +670,14 @@ static int assign(scheduler *s, const rd_kafka_topic_partition_list_t *order_end
     rd_kafka_topic_partition_list_t *all = rd_kafka_topic_partition_list_new(
         order_ends->cnt + s->contract_ends->cnt + (cps ? cps->cnt : 0) + 1);
     for (int i = 0; i < s->contract_ends->cnt; i++)
-        rd_kafka_topic_partition_list_add(all, PAY_TOPIC_CONTRACTS,
+        rd_kafka_topic_partition_list_add(all, CW_TOPIC_CONTRACTS,
                                           s->contract_ends->elems[i].partition)
             ->offset = s->contract_ends->elems[i].offset;
     for (int i = 0; i < order_ends->cnt; i++)
-        rd_kafka_topic_partition_list_add(all, PAY_TOPIC_FINALIZED, order_ends->elems[i].partition)
+        rd_kafka_topic_partition_list_add(all, CW_TOPIC_ORDERS_FINALIZED, order_ends->elems[i].partition)
             ->offset = order_ends->elems[i].offset;
     for (int i = 0; cps != NULL && i < cps->cnt; i++)
-        rd_kafka_topic_partition_list_add(all, PAY_TOPIC_CHECKPOINTS, cps->elems[i].partition)
+        rd_kafka_topic_partition_list_add(all, CW_TOPIC_LEDGER_CHECKPOINTS, cps->elems[i].partition)
             ->offset = cps->elems[i].offset;
     rd_kafka_resp_err_t e = rd_kafka_assign(s->consumer, all);
     rd_kafka_topic_partition_list_destroy(all);
@@ -711,16 +712,16 @@ static int restore(scheduler *s)
     }
     if (s->st == NULL)
         return RUN_FATAL;
-    if (read_all(s, PAY_TOPIC_INSTRUCTIONS, read_instruction, NULL) != 0 ||
-        read_all(s, PAY_TOPIC_STATEMENTS, read_statement, NULL) != 0 ||
-        read_all(s, PAY_TOPIC_DLQ, read_dead_letter, NULL) != 0 ||
-        read_all(s, PAY_TOPIC_CONTRACTS, read_contract, &s->contract_ends) != 0 ||
+    if (read_all(s, CW_TOPIC_PAYMENT_INSTRUCTIONS, read_instruction, NULL) != 0 ||
+        read_all(s, CW_TOPIC_PAYMENT_STATEMENTS, read_statement, NULL) != 0 ||
+        read_all(s, CW_TOPIC_DEAD_LETTER_PREFIX "payment-scheduler", read_dead_letter, NULL) != 0 ||
+        read_all(s, CW_TOPIC_CONTRACTS, read_contract, &s->contract_ends) != 0 ||
         restore_orders(s, &order_ends) != 0)
         goto retry;
     /* After the orders, so that most checkpoints count at once (one read
      * before its entries waits for them). */
     if (s->set.wait_for_ledger &&
-        read_all(s, PAY_TOPIC_CHECKPOINTS, read_checkpoint, &s->checkpoint_pos) != 0)
+        read_all(s, CW_TOPIC_LEDGER_CHECKPOINTS, read_checkpoint, &s->checkpoint_pos) != 0)
         goto retry;
     if (pay_state_finish_replay(s->st) != 0 ||
         advance(s, capped(s, pay_watermark(s->clocks, s->part_count, cw_now_ms(), s->set.live,
@@ -788,10 +789,10 @@ static int consume_batch(scheduler *s)
         const char *topic = rd_kafka_topic_name(m->rkt);
         cw_metrics_event_in(topic);
         int rc;
-        if (strcmp(topic, PAY_TOPIC_FINALIZED) == 0) {
+        if (strcmp(topic, CW_TOPIC_ORDERS_FINALIZED) == 0) {
             rc = on_order(s, m, MODE_LIVE);
             inputs++;
-        } else if (strcmp(topic, PAY_TOPIC_CHECKPOINTS) == 0) {
+        } else if (strcmp(topic, CW_TOPIC_LEDGER_CHECKPOINTS) == 0) {
             rc = on_checkpoint(s, m);
             inputs++;
         } else {

@@ -6,6 +6,7 @@
 
 #include "avro_codec.h"
 #include "geo.h"
+#include "topics.h"
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
@@ -96,7 +97,7 @@ int case_record_add(cw_outbox *ob, const case_event *ev, char *err, size_t errle
     size_t len = 0;
     if (case_record_encode(ev, &buf, &len, err, errlen) != 0)
         return -1;
-    if (cw_outbox_add_owned(ob, DESK_TOPIC_CASES, ev->case_id, buf, len) != 0) {
+    if (cw_outbox_add_owned(ob, CW_TOPIC_CASE_EVENTS, ev->case_id, buf, len) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -533,7 +534,7 @@ int case_record_add_correction(cw_outbox *ob, const case_event *resolved, char *
         cw_av_set_long(&v, "decided_at", resolved->at) ||
         cw_av_set_str(&v, "note", resolved->note ? resolved->note : ""))
         FAIL("OrderCorrection: a field does not fit the schema");
-    rc = cw_outbox_add_avro(ob, DESK_TOPIC_CORRECTIONS, resolved->subject.order_id, &v, s, err,
+    rc = cw_outbox_add_avro(ob, CW_TOPIC_ORDER_CORRECTIONS, resolved->subject.order_id, &v, s, err,
                             errlen);
 done:
     avro_value_decref(&v);

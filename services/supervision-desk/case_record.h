@@ -13,16 +13,8 @@
 
 #include "case_book.h"
 #include "outbox.h"
+#include "topics.h"
 
-#define DESK_TOPIC_CASES "cases.events"
-#define DESK_TOPIC_ALERTS "alerts.all"
-#define DESK_TOPIC_CHECKS "visit.checks"
-#define DESK_TOPIC_FINALIZED "orders.finalized"
-#define DESK_TOPIC_ELDERS "ref.elders"
-#define DESK_TOPIC_CORRECTIONS "orders.corrections"
-#define DESK_TOPIC_CHANGES "orders.changes"
-#define DESK_TOPIC_STATUS "caregiver.status"
-#define DESK_TOPIC_VISITS "visit.events"
 
 /* A finalized order as the desk keeps it. */
 typedef struct {

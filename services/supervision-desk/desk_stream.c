@@ -14,9 +14,9 @@
 #include "shutdown.h"
 #include "stream.h"
 #include "timeutil.h"
+#include "topics.h"
 
 #define SERVICE "supervision-desk"
-#define DLQ_TOPIC "dlq.supervision-desk"
 #define BATCH_MAX 500
 #define POLL_MS 100
 #define METADATA_TIMEOUT_MS 10000
@@ -172,11 +172,11 @@ static const struct {
     book_reader read;
     const char *what; /* for the log */
 } BOOKS[] = {
-    {DESK_TOPIC_ELDERS, read_elder, "elders"},
-    {DESK_TOPIC_FINALIZED, read_finalized, "finalized orders"},
-    {DESK_TOPIC_CHANGES, read_change, "order changes"},
-    {DESK_TOPIC_STATUS, read_status, "caregiver statuses"},
-    {DESK_TOPIC_VISITS, read_visit, "visit records"},
+    {CW_TOPIC_ELDERS, read_elder, "elders"},
+    {CW_TOPIC_ORDERS_FINALIZED, read_finalized, "finalized orders"},
+    {CW_TOPIC_ORDER_CHANGES, read_change, "order changes"},
+    {CW_TOPIC_CAREGIVER_STATUS, read_status, "caregiver statuses"},
+    {CW_TOPIC_VISIT_EVENTS, read_visit, "visit records"},
 };
 #define BOOK_COUNT (sizeof(BOOKS) / sizeof(BOOKS[0]))
 
@@ -254,7 +254,7 @@ int desk_restore(desk *d)
     desk_books_free(d);
     case_book_init(&d->book);
     d->book_clock = INT64_MIN;
-    long n = cw_kafka_read_to_end(d->cfg, DESK_TOPIC_CASES, restore_case_event, d, &ends, err,
+    long n = cw_kafka_read_to_end(d->cfg, CW_TOPIC_CASE_EVENTS, restore_case_event, d, &ends, err,
                                   sizeof(err));
     int used = snprintf(counts, sizeof(counts), "%ld case events", n);
     if (ends)
@@ -278,8 +278,8 @@ int desk_restore(desk *d)
         cw_log_error("cannot rebuild from Kafka", "error", err, NULL);
         goto done;
     }
-    alerts = topic_partitions(d, DESK_TOPIC_ALERTS);
-    checks = topic_partitions(d, DESK_TOPIC_CHECKS);
+    alerts = topic_partitions(d, CW_TOPIC_ALERTS_ALL);
+    checks = topic_partitions(d, CW_TOPIC_VISIT_CHECKS);
     if (!alerts || !checks || committed_or_beginning(d, alerts) != 0 ||
         committed_or_beginning(d, checks) != 0)
         goto done;
@@ -338,17 +338,17 @@ int desk_publish(desk *d, const rd_kafka_topic_partition_list_t *offsets)
 {
     char err[512];
     int rc = cw_txn_begin(d->producer, err, sizeof(err));
-    for (size_t i = 0; i < d->out.count && rc == CW_TXN_OK; i++)
+    for (size_t i = 0; i < d->out.count && rc == CW_OK; i++)
         rc = cw_txn_produce(d->producer, &d->out.records[i], err, sizeof(err));
-    if (rc == CW_TXN_OK)
+    if (rc == CW_OK)
         rc = cw_txn_commit(d->producer, d->consumer, offsets, err, sizeof(err));
     cw_outbox_clear(&d->out);
-    if (rc == CW_TXN_OK) {
+    if (rc == CW_OK) {
         feed_applied(d);
         return 0;
     }
     d->applied_count = 0;
-    if (rc == CW_TXN_ABORTED) {
+    if (rc == CW_RETRY) {
         cw_log_warn("transaction aborted; rebuilding from Kafka", "error", err, NULL);
         return 1;
     }
@@ -365,8 +365,8 @@ static rd_kafka_topic_partition_list_t *batch_offsets(rd_kafka_message_t **msgs,
     rd_kafka_topic_partition_list_t *offsets = NULL;
     for (ssize_t i = 0; i < n; i++) {
         const char *topic = rd_kafka_topic_name(msgs[i]->rkt);
-        if (msgs[i]->err || (strcmp(topic, DESK_TOPIC_ALERTS) != 0 &&
-                             strcmp(topic, DESK_TOPIC_CHECKS) != 0))
+        if (msgs[i]->err || (strcmp(topic, CW_TOPIC_ALERTS_ALL) != 0 &&
+                             strcmp(topic, CW_TOPIC_VISIT_CHECKS) != 0))
             continue;
         if (!offsets)
             offsets = rd_kafka_topic_partition_list_new(16);
@@ -385,11 +385,11 @@ static void update_ends(desk *d)
 {
     rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(d->clock.count);
     for (int p = 0; p < d->clock.count; p++)
-        rd_kafka_topic_partition_list_add(pos, DESK_TOPIC_CHECKS, p);
+        rd_kafka_topic_partition_list_add(pos, CW_TOPIC_VISIT_CHECKS, p);
     int known = rd_kafka_position(d->consumer, pos) == RD_KAFKA_RESP_ERR_NO_ERROR;
     for (int p = 0; p < d->clock.count; p++) {
         int64_t low = -1, high = -1;
-        if (rd_kafka_get_watermark_offsets(d->consumer, DESK_TOPIC_CHECKS, p, &low, &high) !=
+        if (rd_kafka_get_watermark_offsets(d->consumer, CW_TOPIC_VISIT_CHECKS, p, &low, &high) !=
             RD_KAFKA_RESP_ERR_NO_ERROR)
             high = -1;
         desk_clock_set_ends(&d->clock, p, known ? pos->elems[p].offset : -1, high);
@@ -443,9 +443,9 @@ static int handle_batch(desk *d, rd_kafka_message_t **msgs, ssize_t n)
         }
         const char *topic = rd_kafka_topic_name(m->rkt);
         int rc = 0;
-        if (strcmp(topic, DESK_TOPIC_ALERTS) == 0)
+        if (strcmp(topic, CW_TOPIC_ALERTS_ALL) == 0)
             rc = read_alert(d, m);
-        else if (strcmp(topic, DESK_TOPIC_CHECKS) == 0)
+        else if (strcmp(topic, CW_TOPIC_VISIT_CHECKS) == 0)
             read_check(d, m);
         else
             for (size_t b = 0; b < BOOK_COUNT; b++)

@@ -16,7 +16,7 @@ static void test_uncertified_on_a_certified_service_is_red(void **state)
 {
     (void)state;
     cw_verdict v = rule_uncertified(1, 0, "nursing", DEFAULT_TYPES, N_DEFAULT);
-    assert_int_equal(v.outcome, CW_RED);
+    assert_int_equal(v.outcome, CW_OUTCOME_RED);
     assert_true(v.has_measured);
     assert_true(v.measured == 0.0);
     assert_true(v.has_threshold);
@@ -28,21 +28,21 @@ static void test_every_listed_service_needs_the_certificate(void **state)
     (void)state;
     for (size_t i = 0; i < N_DEFAULT; i++)
         assert_int_equal(rule_uncertified(1, 0, DEFAULT_TYPES[i], DEFAULT_TYPES, N_DEFAULT).outcome,
-                         CW_RED);
+                         CW_OUTCOME_RED);
 }
 
 static void test_uncertified_on_an_open_service_passes(void **state)
 {
     (void)state;
-    assert_int_equal(rule_uncertified(1, 0, "cleaning", DEFAULT_TYPES, N_DEFAULT).outcome, CW_PASS);
-    assert_int_equal(rule_uncertified(1, 0, "meal", DEFAULT_TYPES, N_DEFAULT).outcome, CW_PASS);
+    assert_int_equal(rule_uncertified(1, 0, "cleaning", DEFAULT_TYPES, N_DEFAULT).outcome, CW_OUTCOME_PASS);
+    assert_int_equal(rule_uncertified(1, 0, "meal", DEFAULT_TYPES, N_DEFAULT).outcome, CW_OUTCOME_PASS);
 }
 
 static void test_certified_passes_everything(void **state)
 {
     (void)state;
     cw_verdict v = rule_uncertified(1, 1, "medication", DEFAULT_TYPES, N_DEFAULT);
-    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_true(v.measured == 1.0);
 }
 
@@ -50,7 +50,7 @@ static void test_unstamped_assignment_passes_without_a_measure(void **state)
 {
     (void)state;
     cw_verdict v = rule_uncertified(0, 0, "nursing", DEFAULT_TYPES, N_DEFAULT);
-    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_false(v.has_measured);
 }
 
@@ -58,10 +58,10 @@ static void test_unstamped_assignment_passes_without_a_measure(void **state)
 static void test_service_type_is_matched_exactly(void **state)
 {
     (void)state;
-    assert_int_equal(rule_uncertified(1, 0, "Nursing", DEFAULT_TYPES, N_DEFAULT).outcome, CW_PASS);
-    assert_int_equal(rule_uncertified(1, 0, "nurs", DEFAULT_TYPES, N_DEFAULT).outcome, CW_PASS);
+    assert_int_equal(rule_uncertified(1, 0, "Nursing", DEFAULT_TYPES, N_DEFAULT).outcome, CW_OUTCOME_PASS);
+    assert_int_equal(rule_uncertified(1, 0, "nurs", DEFAULT_TYPES, N_DEFAULT).outcome, CW_OUTCOME_PASS);
     assert_int_equal(rule_uncertified(1, 0, "nursing ", DEFAULT_TYPES, N_DEFAULT).outcome,
-                     CW_PASS);
+                     CW_OUTCOME_PASS);
 }
 
 /* The table is configuration: an empty one asks no certificate at all. */
@@ -69,9 +69,9 @@ static void test_the_table_is_a_parameter(void **state)
 {
     (void)state;
     static const char *const only_cleaning[] = {"cleaning"};
-    assert_int_equal(rule_uncertified(1, 0, "nursing", NULL, 0).outcome, CW_PASS);
-    assert_int_equal(rule_uncertified(1, 0, "cleaning", only_cleaning, 1).outcome, CW_RED);
-    assert_int_equal(rule_uncertified(1, 0, "nursing", only_cleaning, 1).outcome, CW_PASS);
+    assert_int_equal(rule_uncertified(1, 0, "nursing", NULL, 0).outcome, CW_OUTCOME_PASS);
+    assert_int_equal(rule_uncertified(1, 0, "cleaning", only_cleaning, 1).outcome, CW_OUTCOME_RED);
+    assert_int_equal(rule_uncertified(1, 0, "nursing", only_cleaning, 1).outcome, CW_OUTCOME_PASS);
 }
 
 int main(void)

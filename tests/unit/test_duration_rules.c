@@ -64,7 +64,7 @@ static void test_daily_hours_exactly_at_the_cap_passes(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_daily_hours(600 * MIN_MS, &t);
-    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_minutes(v.measured, 600 * MIN_MS);
     assert_minutes(v.threshold, 600 * MIN_MS);
     assert_unit_min(&v);
@@ -75,7 +75,7 @@ static void test_daily_hours_one_ms_over_the_cap_is_orange(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_daily_hours(600 * MIN_MS + 1, &t);
-    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.outcome, CW_OUTCOME_ORANGE);
     assert_minutes(v.measured, 600 * MIN_MS + 1);
 }
 
@@ -84,8 +84,8 @@ static void test_daily_hours_cap_is_a_parameter(void **state)
     (void)state;
     duration_thresholds t = defaults();
     t.daily_visit_max_ms = 480 * MIN_MS;
-    assert_int_equal(rule_daily_hours(480 * MIN_MS, &t).outcome, CW_PASS);
-    assert_int_equal(rule_daily_hours(481 * MIN_MS, &t).outcome, CW_ORANGE);
+    assert_int_equal(rule_daily_hours(480 * MIN_MS, &t).outcome, CW_OUTCOME_PASS);
+    assert_int_equal(rule_daily_hours(481 * MIN_MS, &t).outcome, CW_OUTCOME_ORANGE);
     assert_minutes(rule_daily_hours(0, &t).threshold, 480 * MIN_MS);
 }
 
@@ -124,9 +124,9 @@ static void test_daily_hours_third_long_visit_crosses_the_cap(void **state)
         total += visit_length_ms(in, in + 211 * MIN_MS);
         got[i] = rule_daily_hours(total, &t).outcome;
     }
-    assert_int_equal(got[0], CW_PASS);
-    assert_int_equal(got[1], CW_PASS);
-    assert_int_equal(got[2], CW_ORANGE);
+    assert_int_equal(got[0], CW_OUTCOME_PASS);
+    assert_int_equal(got[1], CW_OUTCOME_PASS);
+    assert_int_equal(got[2], CW_OUTCOME_ORANGE);
 }
 
 /* ---- rule_short_duration ------------------------------------------------- */
@@ -136,7 +136,7 @@ static void test_short_exactly_at_threshold_passes(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_short_duration(T0, T0 + 55 * MIN_MS, 60, &t);
-    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_int_equal(v.has_measured, 1);
     assert_minutes(v.measured, 55 * MIN_MS);
     assert_int_equal(v.has_threshold, 1);
@@ -150,7 +150,7 @@ static void test_short_one_ms_under_threshold_is_orange(void **state)
     duration_thresholds t = defaults();
     int64_t dur = 54 * MIN_MS + 59 * SEC_MS + 999;
     duration_verdict v = rule_short_duration(T0, T0 + dur, 60, &t);
-    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.outcome, CW_OUTCOME_ORANGE);
     assert_int_equal(v.has_measured, 1);
     assert_minutes(v.measured, dur);
     assert_true(v.measured < 55.0);
@@ -164,7 +164,7 @@ static void test_short_one_ms_over_threshold_passes(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_short_duration(T0, T0 + 55 * MIN_MS + 1, 60, &t);
-    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_minutes(v.measured, 55 * MIN_MS + 1);
 }
 
@@ -173,12 +173,12 @@ static void test_short_scheduled_30_threshold_25(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict at = rule_short_duration(T0, T0 + 25 * MIN_MS, 30, &t);
-    assert_int_equal(at.outcome, CW_PASS);
+    assert_int_equal(at.outcome, CW_OUTCOME_PASS);
     assert_minutes(at.threshold, 25 * MIN_MS);
     assert_minutes(at.measured, 25 * MIN_MS);
 
     duration_verdict under = rule_short_duration(T0, T0 + 25 * MIN_MS - 1, 30, &t);
-    assert_int_equal(under.outcome, CW_ORANGE);
+    assert_int_equal(under.outcome, CW_OUTCOME_ORANGE);
     assert_minutes(under.threshold, 25 * MIN_MS);
     assert_minutes(under.measured, 25 * MIN_MS - 1);
 }
@@ -188,11 +188,11 @@ static void test_short_full_and_overlong_visits_pass(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict full = rule_short_duration(T0, T0 + 60 * MIN_MS, 60, &t);
-    assert_int_equal(full.outcome, CW_PASS);
+    assert_int_equal(full.outcome, CW_OUTCOME_PASS);
     assert_minutes(full.measured, 60 * MIN_MS);
 
     duration_verdict longer = rule_short_duration(T0, T0 + 3 * HOUR_MS, 60, &t);
-    assert_int_equal(longer.outcome, CW_PASS);
+    assert_int_equal(longer.outcome, CW_OUTCOME_PASS);
     assert_minutes(longer.measured, 3 * HOUR_MS);
     assert_minutes(longer.threshold, 55 * MIN_MS);
 }
@@ -202,7 +202,7 @@ static void test_short_zero_length_visit_is_orange(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_short_duration(T0, T0, 60, &t);
-    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.outcome, CW_OUTCOME_ORANGE);
     assert_int_equal(v.has_measured, 1);
     assert_minutes(v.measured, 0);
 }
@@ -213,24 +213,24 @@ static void test_short_margin_comes_from_thresholds(void **state)
     duration_thresholds t = defaults();
     t.short_margin_ms = 10 * MIN_MS;
     duration_verdict at = rule_short_duration(T0, T0 + 50 * MIN_MS, 60, &t);
-    assert_int_equal(at.outcome, CW_PASS);
+    assert_int_equal(at.outcome, CW_OUTCOME_PASS);
     assert_minutes(at.threshold, 50 * MIN_MS);
     duration_verdict under = rule_short_duration(T0, T0 + 50 * MIN_MS - 1, 60, &t);
-    assert_int_equal(under.outcome, CW_ORANGE);
+    assert_int_equal(under.outcome, CW_OUTCOME_ORANGE);
 
     /* A default-margin visit of 54 min would be short; with the wider
      * margin it is not. */
     duration_verdict wider = rule_short_duration(T0, T0 + 54 * MIN_MS, 60, &t);
-    assert_int_equal(wider.outcome, CW_PASS);
+    assert_int_equal(wider.outcome, CW_OUTCOME_PASS);
 
     t.short_margin_ms = 0;
     duration_verdict none = rule_short_duration(T0, T0 + 60 * MIN_MS - 1, 60, &t);
-    assert_int_equal(none.outcome, CW_ORANGE);
+    assert_int_equal(none.outcome, CW_OUTCOME_ORANGE);
     assert_minutes(none.threshold, 60 * MIN_MS);
 
     t.short_margin_ms = 90 * SEC_MS;
     duration_verdict half = rule_short_duration(T0, T0 + 58 * MIN_MS + 30 * SEC_MS, 60, &t);
-    assert_int_equal(half.outcome, CW_PASS);
+    assert_int_equal(half.outcome, CW_OUTCOME_PASS);
     assert_minutes(half.threshold, 58 * MIN_MS + 30 * SEC_MS);
 }
 
@@ -239,7 +239,7 @@ static void test_short_threshold_zero_accepts_zero_length(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_short_duration(T0, T0, 5, &t);
-    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_minutes(v.threshold, 0);
 }
 
@@ -251,7 +251,7 @@ static void test_no_show_without_check_in_is_orange(void **state)
     duration_thresholds t = defaults();
     /* check_in_at is ignored without a check-in, even inside the grace. */
     duration_verdict v = rule_no_show(0, T0 + MIN_MS, T0, &t);
-    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.outcome, CW_OUTCOME_ORANGE);
     assert_int_equal(v.has_measured, 0);
     assert_int_equal(v.has_threshold, 1);
     assert_minutes(v.threshold, 30 * MIN_MS);
@@ -263,7 +263,7 @@ static void test_no_show_check_in_exactly_at_grace_passes(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_no_show(1, T0 + 30 * MIN_MS, T0, &t);
-    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_int_equal(v.has_measured, 1);
     assert_minutes(v.measured, 30 * MIN_MS);
     assert_int_equal(v.has_threshold, 1);
@@ -276,7 +276,7 @@ static void test_no_show_one_ms_after_grace_is_orange(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_no_show(1, T0 + 30 * MIN_MS + 1, T0, &t);
-    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.outcome, CW_OUTCOME_ORANGE);
     assert_int_equal(v.has_measured, 1);
     assert_minutes(v.measured, 30 * MIN_MS + 1);
     assert_true(v.measured > 30.0);
@@ -287,18 +287,18 @@ static void test_no_show_on_time_and_early_pass(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict on_time = rule_no_show(1, T0, T0, &t);
-    assert_int_equal(on_time.outcome, CW_PASS);
+    assert_int_equal(on_time.outcome, CW_OUTCOME_PASS);
     assert_int_equal(on_time.has_measured, 1);
     assert_minutes(on_time.measured, 0);
 
     duration_verdict early = rule_no_show(1, T0 - 10 * MIN_MS, T0, &t);
-    assert_int_equal(early.outcome, CW_PASS);
+    assert_int_equal(early.outcome, CW_OUTCOME_PASS);
     assert_int_equal(early.has_measured, 1);
     assert_minutes(early.measured, -10 * MIN_MS);
     assert_true(early.measured < 0);
 
     duration_verdict hours_early = rule_no_show(1, T0 - 5 * HOUR_MS - 1, T0, &t);
-    assert_int_equal(hours_early.outcome, CW_PASS);
+    assert_int_equal(hours_early.outcome, CW_OUTCOME_PASS);
     assert_minutes(hours_early.measured, -5 * HOUR_MS - 1);
 }
 
@@ -308,14 +308,14 @@ static void test_no_show_grace_comes_from_thresholds(void **state)
     duration_thresholds t = defaults();
     t.no_show_grace_ms = 10 * MIN_MS;
     duration_verdict at = rule_no_show(1, T0 + 10 * MIN_MS, T0, &t);
-    assert_int_equal(at.outcome, CW_PASS);
+    assert_int_equal(at.outcome, CW_OUTCOME_PASS);
     assert_minutes(at.threshold, 10 * MIN_MS);
     duration_verdict after = rule_no_show(1, T0 + 10 * MIN_MS + 1, T0, &t);
-    assert_int_equal(after.outcome, CW_ORANGE);
+    assert_int_equal(after.outcome, CW_OUTCOME_ORANGE);
 
     t.no_show_grace_ms = 0;
-    assert_int_equal(rule_no_show(1, T0, T0, &t).outcome, CW_PASS);
-    assert_int_equal(rule_no_show(1, T0 + 1, T0, &t).outcome, CW_ORANGE);
+    assert_int_equal(rule_no_show(1, T0, T0, &t).outcome, CW_OUTCOME_PASS);
+    assert_int_equal(rule_no_show(1, T0 + 1, T0, &t).outcome, CW_OUTCOME_ORANGE);
 }
 
 /* ---- rule_no_checkout ---------------------------------------------------- */
@@ -325,7 +325,7 @@ static void test_no_checkout_exactly_at_window_passes(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_no_checkout(T0, 1, T0 + 240 * MIN_MS, &t);
-    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_int_equal(v.has_measured, 1);
     assert_minutes(v.measured, 240 * MIN_MS);
     assert_int_equal(v.has_threshold, 1);
@@ -338,7 +338,7 @@ static void test_no_checkout_one_ms_after_window_is_orange(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_no_checkout(T0, 1, T0 + 240 * MIN_MS + 1, &t);
-    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.outcome, CW_OUTCOME_ORANGE);
     assert_int_equal(v.has_measured, 1);
     assert_minutes(v.measured, 240 * MIN_MS + 1);
     assert_minutes(v.threshold, 240 * MIN_MS);
@@ -350,7 +350,7 @@ static void test_no_checkout_without_check_out_is_orange(void **state)
     duration_thresholds t = defaults();
     /* out_at is ignored without a check-out, even inside the window. */
     duration_verdict v = rule_no_checkout(T0, 0, T0 + MIN_MS, &t);
-    assert_int_equal(v.outcome, CW_ORANGE);
+    assert_int_equal(v.outcome, CW_OUTCOME_ORANGE);
     assert_int_equal(v.has_measured, 0);
     assert_int_equal(v.has_threshold, 1);
     assert_minutes(v.threshold, 240 * MIN_MS);
@@ -362,11 +362,11 @@ static void test_no_checkout_short_visit_passes(void **state)
     (void)state;
     duration_thresholds t = defaults();
     duration_verdict v = rule_no_checkout(T0, 1, T0 + 45 * MIN_MS + 30 * SEC_MS, &t);
-    assert_int_equal(v.outcome, CW_PASS);
+    assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_minutes(v.measured, 45 * MIN_MS + 30 * SEC_MS);
 
     duration_verdict zero = rule_no_checkout(T0, 1, T0, &t);
-    assert_int_equal(zero.outcome, CW_PASS);
+    assert_int_equal(zero.outcome, CW_OUTCOME_PASS);
     assert_minutes(zero.measured, 0);
 }
 
@@ -376,10 +376,10 @@ static void test_no_checkout_window_comes_from_thresholds(void **state)
     duration_thresholds t = defaults();
     t.no_checkout_ms = 120 * MIN_MS;
     duration_verdict at = rule_no_checkout(T0, 1, T0 + 120 * MIN_MS, &t);
-    assert_int_equal(at.outcome, CW_PASS);
+    assert_int_equal(at.outcome, CW_OUTCOME_PASS);
     assert_minutes(at.threshold, 120 * MIN_MS);
     duration_verdict after = rule_no_checkout(T0, 1, T0 + 120 * MIN_MS + 1, &t);
-    assert_int_equal(after.outcome, CW_ORANGE);
+    assert_int_equal(after.outcome, CW_OUTCOME_ORANGE);
 }
 
 /* ---- due times ----------------------------------------------------------- */
@@ -413,12 +413,12 @@ static void test_due_times_match_rule_boundaries(void **state)
     (void)state;
     duration_thresholds t = defaults();
     int64_t show = due_no_show(T0, &t);
-    assert_int_equal(rule_no_show(1, show, T0, &t).outcome, CW_PASS);
-    assert_int_equal(rule_no_show(1, show + 1, T0, &t).outcome, CW_ORANGE);
+    assert_int_equal(rule_no_show(1, show, T0, &t).outcome, CW_OUTCOME_PASS);
+    assert_int_equal(rule_no_show(1, show + 1, T0, &t).outcome, CW_OUTCOME_ORANGE);
 
     int64_t out = due_no_checkout(T0, &t);
-    assert_int_equal(rule_no_checkout(T0, 1, out, &t).outcome, CW_PASS);
-    assert_int_equal(rule_no_checkout(T0, 1, out + 1, &t).outcome, CW_ORANGE);
+    assert_int_equal(rule_no_checkout(T0, 1, out, &t).outcome, CW_OUTCOME_PASS);
+    assert_int_equal(rule_no_checkout(T0, 1, out + 1, &t).outcome, CW_OUTCOME_ORANGE);
 }
 
 /* ---- revisions of an order (docs/maintenance.md) --------------------------------- */

@@ -28,51 +28,51 @@ static cw_elder_period period(cw_elder_status s, int64_t from, int has_to, int64
 static void test_no_period_is_active(void **state)
 {
     (void)state;
-    assert_int_equal(cw_elder_status_at(NULL, 0, T0, T0), CW_ELDER_ACTIVE);
+    assert_int_equal(cw_elder_status_at(NULL, 0, T0, T0), CW_ELDER_STATUS_ACTIVE);
 }
 
 /* A stay is half-open: from its first instant, not at its end. */
 static void test_hospital_stay_is_half_open(void **state)
 {
     (void)state;
-    cw_elder_period p[] = {period(CW_ELDER_HOSPITALIZED, T0, 1, T0 + DAY_MS, T0 - DAY_MS)};
+    cw_elder_period p[] = {period(CW_ELDER_STATUS_HOSPITALIZED, T0, 1, T0 + DAY_MS, T0 - DAY_MS)};
     const int64_t late = T0 + 10 * DAY_MS;
-    assert_int_equal(cw_elder_status_at(p, 1, T0 - 1, late), CW_ELDER_ACTIVE);
-    assert_int_equal(cw_elder_status_at(p, 1, T0, late), CW_ELDER_HOSPITALIZED);
-    assert_int_equal(cw_elder_status_at(p, 1, T0 + DAY_MS - 1, late), CW_ELDER_HOSPITALIZED);
-    assert_int_equal(cw_elder_status_at(p, 1, T0 + DAY_MS, late), CW_ELDER_ACTIVE);
+    assert_int_equal(cw_elder_status_at(p, 1, T0 - 1, late), CW_ELDER_STATUS_ACTIVE);
+    assert_int_equal(cw_elder_status_at(p, 1, T0, late), CW_ELDER_STATUS_HOSPITALIZED);
+    assert_int_equal(cw_elder_status_at(p, 1, T0 + DAY_MS - 1, late), CW_ELDER_STATUS_HOSPITALIZED);
+    assert_int_equal(cw_elder_status_at(p, 1, T0 + DAY_MS, late), CW_ELDER_STATUS_ACTIVE);
 }
 
 /* An open stay lasts until a discharge (ACTIVE from a later instant). */
 static void test_open_stay_ends_with_a_discharge(void **state)
 {
     (void)state;
-    cw_elder_period p[] = {period(CW_ELDER_HOSPITALIZED, T0, 0, 0, T0),
-                           period(CW_ELDER_ACTIVE, T0 + 3 * DAY_MS, 0, 0, T0 + 3 * DAY_MS)};
+    cw_elder_period p[] = {period(CW_ELDER_STATUS_HOSPITALIZED, T0, 0, 0, T0),
+                           period(CW_ELDER_STATUS_ACTIVE, T0 + 3 * DAY_MS, 0, 0, T0 + 3 * DAY_MS)};
     const int64_t late = T0 + 10 * DAY_MS;
-    assert_int_equal(cw_elder_status_at(p, 2, T0 + 2 * DAY_MS, late), CW_ELDER_HOSPITALIZED);
-    assert_int_equal(cw_elder_status_at(p, 2, T0 + 3 * DAY_MS, late), CW_ELDER_ACTIVE);
-    assert_int_equal(cw_elder_status_at(p, 2, T0 + 9 * DAY_MS, late), CW_ELDER_ACTIVE);
+    assert_int_equal(cw_elder_status_at(p, 2, T0 + 2 * DAY_MS, late), CW_ELDER_STATUS_HOSPITALIZED);
+    assert_int_equal(cw_elder_status_at(p, 2, T0 + 3 * DAY_MS, late), CW_ELDER_STATUS_ACTIVE);
+    assert_int_equal(cw_elder_status_at(p, 2, T0 + 9 * DAY_MS, late), CW_ELDER_STATUS_ACTIVE);
 }
 
 static void test_death_lasts(void **state)
 {
     (void)state;
-    cw_elder_period p[] = {period(CW_ELDER_DECEASED, T0, 0, 0, T0)};
+    cw_elder_period p[] = {period(CW_ELDER_STATUS_DECEASED, T0, 0, 0, T0)};
     assert_int_equal(cw_elder_status_at(p, 1, T0 + 400 * DAY_MS, T0 + 400 * DAY_MS),
-                     CW_ELDER_DECEASED);
-    assert_int_equal(cw_elder_status_at(p, 1, T0 - 1, T0), CW_ELDER_ACTIVE);
+                     CW_ELDER_STATUS_DECEASED);
+    assert_int_equal(cw_elder_status_at(p, 1, T0 - 1, T0), CW_ELDER_STATUS_ACTIVE);
 }
 
 /* What was not received by known_by does not count, however it applies. */
 static void test_only_periods_received_by_known_by_count(void **state)
 {
     (void)state;
-    cw_elder_period p[] = {period(CW_ELDER_HOSPITALIZED, T0, 0, 0, T0 + 5 * HOUR_MS)};
+    cw_elder_period p[] = {period(CW_ELDER_STATUS_HOSPITALIZED, T0, 0, 0, T0 + 5 * HOUR_MS)};
     assert_int_equal(cw_elder_status_at(p, 1, T0 + HOUR_MS, T0 + 5 * HOUR_MS - 1),
-                     CW_ELDER_ACTIVE);
+                     CW_ELDER_STATUS_ACTIVE);
     assert_int_equal(cw_elder_status_at(p, 1, T0 + HOUR_MS, T0 + 5 * HOUR_MS),
-                     CW_ELDER_HOSPITALIZED);
+                     CW_ELDER_STATUS_HOSPITALIZED);
 }
 
 /* The latest start speaks; on the same start the later receipt (a
@@ -81,32 +81,32 @@ static void test_precedence(void **state)
 {
     (void)state;
     cw_elder_period p[] = {
-        period(CW_ELDER_HOSPITALIZED, T0, 1, T0 + 5 * DAY_MS, T0),
-        period(CW_ELDER_DECEASED, T0 + 2 * DAY_MS, 0, 0, T0 + 2 * DAY_MS),
+        period(CW_ELDER_STATUS_HOSPITALIZED, T0, 1, T0 + 5 * DAY_MS, T0),
+        period(CW_ELDER_STATUS_DECEASED, T0 + 2 * DAY_MS, 0, 0, T0 + 2 * DAY_MS),
     };
     cw_elder_period q[] = {p[1], p[0]};
     const int64_t late = T0 + 10 * DAY_MS;
-    assert_int_equal(cw_elder_status_at(p, 2, T0 + 3 * DAY_MS, late), CW_ELDER_DECEASED);
-    assert_int_equal(cw_elder_status_at(q, 2, T0 + 3 * DAY_MS, late), CW_ELDER_DECEASED);
-    assert_int_equal(cw_elder_status_at(p, 2, T0 + DAY_MS, late), CW_ELDER_HOSPITALIZED);
+    assert_int_equal(cw_elder_status_at(p, 2, T0 + 3 * DAY_MS, late), CW_ELDER_STATUS_DECEASED);
+    assert_int_equal(cw_elder_status_at(q, 2, T0 + 3 * DAY_MS, late), CW_ELDER_STATUS_DECEASED);
+    assert_int_equal(cw_elder_status_at(p, 2, T0 + DAY_MS, late), CW_ELDER_STATUS_HOSPITALIZED);
 
-    cw_elder_period corrected[] = {period(CW_ELDER_HOSPITALIZED, T0, 0, 0, T0),
-                                   period(CW_ELDER_ACTIVE, T0, 0, 0, T0 + HOUR_MS)};
-    assert_int_equal(cw_elder_status_at(corrected, 2, T0 + DAY_MS, late), CW_ELDER_ACTIVE);
-    assert_int_equal(cw_elder_status_at(corrected, 2, T0 + DAY_MS, T0), CW_ELDER_HOSPITALIZED);
+    cw_elder_period corrected[] = {period(CW_ELDER_STATUS_HOSPITALIZED, T0, 0, 0, T0),
+                                   period(CW_ELDER_STATUS_ACTIVE, T0, 0, 0, T0 + HOUR_MS)};
+    assert_int_equal(cw_elder_status_at(corrected, 2, T0 + DAY_MS, late), CW_ELDER_STATUS_ACTIVE);
+    assert_int_equal(cw_elder_status_at(corrected, 2, T0 + DAY_MS, T0), CW_ELDER_STATUS_HOSPITALIZED);
 
-    cw_elder_period tie[] = {period(CW_ELDER_HOSPITALIZED, T0, 0, 0, T0),
-                             period(CW_ELDER_DECEASED, T0, 0, 0, T0)};
+    cw_elder_period tie[] = {period(CW_ELDER_STATUS_HOSPITALIZED, T0, 0, 0, T0),
+                             period(CW_ELDER_STATUS_DECEASED, T0, 0, 0, T0)};
     cw_elder_period eit[] = {tie[1], tie[0]};
-    assert_int_equal(cw_elder_status_at(tie, 2, T0, T0), CW_ELDER_DECEASED);
-    assert_int_equal(cw_elder_status_at(eit, 2, T0, T0), CW_ELDER_DECEASED);
+    assert_int_equal(cw_elder_status_at(tie, 2, T0, T0), CW_ELDER_STATUS_DECEASED);
+    assert_int_equal(cw_elder_status_at(eit, 2, T0, T0), CW_ELDER_STATUS_DECEASED);
 }
 
 static void test_redis_form_round_trips(void **state)
 {
     (void)state;
-    cw_elder_period in[] = {period(CW_ELDER_HOSPITALIZED, T0, 1, T0 + DAY_MS, T0 - 5),
-                            period(CW_ELDER_DECEASED, T0, 0, 0, T0 + 7)};
+    cw_elder_period in[] = {period(CW_ELDER_STATUS_HOSPITALIZED, T0, 1, T0 + DAY_MS, T0 - 5),
+                            period(CW_ELDER_STATUS_DECEASED, T0, 0, 0, T0 + 7)};
     for (size_t i = 0; i < 2; i++) {
         char field[96], value[24];
         assert_int_equal(cw_elder_period_field(&in[i], field, sizeof(field)), 0);
@@ -143,22 +143,22 @@ static void test_names(void **state)
     (void)state;
     cw_elder_status s;
     assert_int_equal(cw_elder_status_parse("DECEASED", &s), 0);
-    assert_int_equal(s, CW_ELDER_DECEASED);
+    assert_int_equal(s, CW_ELDER_STATUS_DECEASED);
     assert_int_equal(cw_elder_status_parse("deceased", &s), -1);
-    assert_string_equal(cw_elder_status_name(CW_ELDER_HOSPITALIZED), "HOSPITALIZED");
+    assert_string_equal(cw_elder_status_name(CW_ELDER_STATUS_HOSPITALIZED), "HOSPITALIZED");
 }
 
 static void test_elder_unavailable_verdict(void **state)
 {
     (void)state;
-    cw_verdict v = rule_elder_unavailable(CW_ELDER_ACTIVE);
-    assert_int_equal(v.outcome, CW_PASS);
+    cw_verdict v = rule_elder_unavailable(CW_ELDER_STATUS_ACTIVE);
+    assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_true(v.has_measured && v.measured == 0.0);
-    v = rule_elder_unavailable(CW_ELDER_HOSPITALIZED);
-    assert_int_equal(v.outcome, CW_RED);
+    v = rule_elder_unavailable(CW_ELDER_STATUS_HOSPITALIZED);
+    assert_int_equal(v.outcome, CW_OUTCOME_RED);
     assert_true(v.measured == 1.0);
-    v = rule_elder_unavailable(CW_ELDER_DECEASED);
-    assert_int_equal(v.outcome, CW_RED);
+    v = rule_elder_unavailable(CW_ELDER_STATUS_DECEASED);
+    assert_int_equal(v.outcome, CW_OUTCOME_RED);
     assert_true(v.measured == 2.0);
 }
 

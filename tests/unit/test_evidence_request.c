@@ -50,7 +50,7 @@ static void add(visit *v, const char *subject, const char *const *rules, int64_t
         memset(k, 0, sizeof(*k));
         snprintf(k->subject, sizeof(k->subject), "%s", subject);
         snprintf(k->rule, sizeof(k->rule), "%s", rules[i]);
-        k->outcome = CW_PASS;
+        k->outcome = CW_OUTCOME_PASS;
         k->at = at;
     }
 }
@@ -95,8 +95,8 @@ static void test_questionable_order_is_asked_with_its_deadline(void **state)
     (void)state;
     visit v;
     full_visit(&v);
-    flag(&v, "O1-out", "VOICE_UNCONFIRMED", CW_YELLOW, OUT_AT);
-    flag(&v, "O1-in", "GEO_DISTANCE", CW_YELLOW, IN_AT + 5 * MIN_MS);
+    flag(&v, "O1-out", "VOICE_UNCONFIRMED", CW_OUTCOME_YELLOW, OUT_AT);
+    flag(&v, "O1-in", "GEO_DISTANCE", CW_OUTCOME_YELLOW, IN_AT + 5 * MIN_MS);
     fin_decision f = decide(&v, INT64_MIN);
     assert_int_equal(f.state, FIN_WAIT);
     assert_true(f.questionable);
@@ -116,7 +116,7 @@ static void test_request_is_the_same_whatever_the_outcome(void **state)
     (void)state;
     visit v;
     full_visit(&v);
-    flag(&v, "O1-out", "SHORT_DURATION", CW_ORANGE, OUT_AT);
+    flag(&v, "O1-out", "SHORT_DURATION", CW_OUTCOME_ORANGE, OUT_AT);
     fin_decision waiting = decide(&v, INT64_MIN);
     fin_decision expired = decide(&v, OUT_AT + 73 * HOUR_MS);
     assert_int_equal(expired.state, FIN_INVALID);
@@ -155,8 +155,8 @@ static void test_red_unvisited_and_clean_orders_are_not_questionable(void **stat
     visit v;
     full_visit(&v);
     assert_false(decide(&v, INT64_MIN).questionable); /* VALID, nothing to ask */
-    flag(&v, "O1-out", "SHORT_DURATION", CW_ORANGE, OUT_AT);
-    flag(&v, "O1-in", "VISIT_OVERLAP", CW_RED, IN_AT);
+    flag(&v, "O1-out", "SHORT_DURATION", CW_OUTCOME_ORANGE, OUT_AT);
+    flag(&v, "O1-in", "VISIT_OVERLAP", CW_OUTCOME_RED, IN_AT);
     assert_false(decide(&v, INT64_MIN).questionable); /* red: evidence cures nothing */
 
     visit n;
@@ -166,13 +166,13 @@ static void test_red_unvisited_and_clean_orders_are_not_questionable(void **stat
     snprintf(n.d.order_id, sizeof(n.d.order_id), "O2");
     n.d.scheduled_start = START;
     add(&n, "O2", fin_order_rules, START + 30 * MIN_MS);
-    flag(&n, "O2", "NO_SHOW", CW_ORANGE, START + 30 * MIN_MS);
+    flag(&n, "O2", "NO_SHOW", CW_OUTCOME_ORANGE, START + 30 * MIN_MS);
     assert_false(decide(&n, START + 25 * HOUR_MS).questionable); /* never visited */
 
     visit w;
     full_visit(&w);
     w.d.check_count--; /* a verdict still to come: not yet */
-    flag(&w, "O1-in", "GEO_DISTANCE", CW_YELLOW, IN_AT);
+    flag(&w, "O1-in", "GEO_DISTANCE", CW_OUTCOME_YELLOW, IN_AT);
     assert_false(decide(&w, INT64_MIN).questionable);
 }
 
@@ -188,7 +188,7 @@ static void test_open_visit_ends_at_the_no_checkout_window(void **state)
         if (strcmp(v.checks[i].subject, "O1-out") != 0)
             v.checks[kept++] = v.checks[i];
     v.d.check_count = kept;
-    flag(&v, "O1-in", "NO_CHECKOUT", CW_ORANGE, IN_AT + 240 * MIN_MS);
+    flag(&v, "O1-in", "NO_CHECKOUT", CW_OUTCOME_ORANGE, IN_AT + 240 * MIN_MS);
     fin_decision f = decide(&v, INT64_MIN);
     assert_true(f.questionable);
     assert_true(f.visit_end == IN_AT + 240 * MIN_MS);
@@ -200,7 +200,7 @@ static void test_record_round_trip_and_topic(void **state)
     (void)state;
     visit v;
     full_visit(&v);
-    flag(&v, "O1-in", "FACE_MISMATCH", CW_ORANGE, IN_AT);
+    flag(&v, "O1-in", "FACE_MISMATCH", CW_OUTCOME_ORANGE, IN_AT);
     fin_decision f = decide(&v, INT64_MIN);
     evidence_request r = evidence_request_of(&f, "O1", "P1", "CG1", "E1", "S01");
     uint8_t *bytes;

@@ -45,7 +45,7 @@ static void add_all(order_case *c, const char *subject, const char *const *rules
     for (size_t i = 0; rules[i] != NULL; i++)
         if (!(skip_short && (strcmp(rules[i], "SHORT_DURATION") == 0 ||
                              strcmp(rules[i], "DAILY_HOURS_EXCEEDED") == 0)))
-            add_check(c, subject, rules[i], CW_PASS, at);
+            add_check(c, subject, rules[i], CW_OUTCOME_PASS, at);
 }
 
 /* Removes every verdict of one rule (it has not come yet). */
@@ -77,10 +77,10 @@ static void order_only(order_case *c)
     c->d.has_order = 1;
     snprintf(c->d.order_id, sizeof(c->d.order_id), "O1");
     c->d.scheduled_start = START;
-    add_check(c, "O1", "NO_SHOW", CW_PASS, START + 30 * MIN_MS);
-    add_check(c, "O1", "SCHEDULE_OVERLAP", CW_PASS, START - HOUR_MS);
-    add_check(c, "O1", "CROSS_PROVIDER_OVERLAP", CW_PASS, START - HOUR_MS);
-    add_check(c, "O1", "UNCERTIFIED", CW_PASS, START - HOUR_MS);
+    add_check(c, "O1", "NO_SHOW", CW_OUTCOME_PASS, START + 30 * MIN_MS);
+    add_check(c, "O1", "SCHEDULE_OVERLAP", CW_OUTCOME_PASS, START - HOUR_MS);
+    add_check(c, "O1", "CROSS_PROVIDER_OVERLAP", CW_OUTCOME_PASS, START - HOUR_MS);
+    add_check(c, "O1", "UNCERTIFIED", CW_OUTCOME_PASS, START - HOUR_MS);
 }
 
 static void with_check_in(order_case *c, int64_t in_at)
@@ -90,7 +90,7 @@ static void with_check_in(order_case *c, int64_t in_at)
     snprintf(c->d.in_event, sizeof(c->d.in_event), "O1-in");
     add_all(c, "O1-in", fin_check_in_rules, in_at, 0);
     /* NO_CHECKOUT is judged when its timer fires, 240 min after check-in. */
-    set_outcome(c, "O1-in", "NO_CHECKOUT", CW_PASS);
+    set_outcome(c, "O1-in", "NO_CHECKOUT", CW_OUTCOME_PASS);
     c->checks[c->d.check_count - 1].at = in_at;
 }
 
@@ -203,7 +203,7 @@ static void test_daily_hours_is_awaited_and_questionable(void **state)
 
     order_case c;
     full_visit(&c);
-    set_outcome(&c, "O1-out", "DAILY_HOURS_EXCEEDED", CW_ORANGE);
+    set_outcome(&c, "O1-out", "DAILY_HOURS_EXCEEDED", CW_OUTCOME_ORANGE);
     fin_decision f = run(&c, OUT_AT + 72 * HOUR_MS + 1);
     assert_int_equal(f.state, FIN_INVALID);
     assert_reasons(&f, "DAILY_HOURS_EXCEEDED,EVIDENCE_EXPIRED");
@@ -215,7 +215,7 @@ static void test_check_out_without_check_in_needs_no_short_duration(void **state
     order_case c;
     order_only(&c);
     with_check_out(&c, OUT_AT);
-    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    set_outcome(&c, "O1", "NO_SHOW", CW_OUTCOME_ORANGE);
     fin_decision f = run(&c, START + 24 * HOUR_MS + 1);
     assert_int_equal(f.state, FIN_INVALID);
     assert_reasons(&f, "NO_SHOW");
@@ -248,8 +248,8 @@ static void test_red_is_invalid_at_once(void **state)
     (void)state;
     order_case c;
     full_visit(&c);
-    set_outcome(&c, "O1-in", "VISIT_OVERLAP", CW_RED);
-    set_outcome(&c, "O1-out", "GEO_DISTANCE", CW_YELLOW);
+    set_outcome(&c, "O1-in", "VISIT_OVERLAP", CW_OUTCOME_RED);
+    set_outcome(&c, "O1-out", "GEO_DISTANCE", CW_OUTCOME_YELLOW);
     c.d.has_evidence = 1;
     c.d.evidence_at = OUT_AT + HOUR_MS; /* evidence does not cure red */
     fin_decision f = run(&c, OUT_AT);
@@ -263,7 +263,7 @@ static void test_no_check_in_is_invalid_only_after_24h(void **state)
     (void)state;
     order_case c;
     order_only(&c);
-    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    set_outcome(&c, "O1", "NO_SHOW", CW_OUTCOME_ORANGE);
     int64_t deadline = START + 24 * HOUR_MS;
     fin_decision waiting = run(&c, deadline);
     assert_int_equal(waiting.state, FIN_WAIT);
@@ -282,12 +282,12 @@ static void test_unvisited_order_of_an_elder_away_is_cancelled(void **state)
 {
     (void)state;
     int64_t deadline = START + 24 * HOUR_MS;
-    const cw_elder_status away[] = {CW_ELDER_HOSPITALIZED, CW_ELDER_DECEASED};
+    const cw_elder_status away[] = {CW_ELDER_STATUS_HOSPITALIZED, CW_ELDER_STATUS_DECEASED};
     const char *reason[] = {"ELDER_HOSPITALIZED", "ELDER_DECEASED"};
     for (int i = 0; i < 2; i++) {
         order_case c;
         order_only(&c);
-        set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+        set_outcome(&c, "O1", "NO_SHOW", CW_OUTCOME_ORANGE);
         c.d.elder_at_start = away[i];
         fin_decision waiting = run(&c, deadline);
         assert_int_equal(waiting.state, FIN_WAIT);
@@ -301,14 +301,14 @@ static void test_unvisited_order_of_an_elder_away_is_cancelled(void **state)
     /* A red verdict still makes it INVALID. */
     order_case r;
     order_only(&r);
-    set_outcome(&r, "O1", "NO_SHOW", CW_ORANGE);
-    set_outcome(&r, "O1", "SCHEDULE_OVERLAP", CW_RED);
-    r.d.elder_at_start = CW_ELDER_HOSPITALIZED;
+    set_outcome(&r, "O1", "NO_SHOW", CW_OUTCOME_ORANGE);
+    set_outcome(&r, "O1", "SCHEDULE_OVERLAP", CW_OUTCOME_RED);
+    r.d.elder_at_start = CW_ELDER_STATUS_HOSPITALIZED;
     assert_int_equal(run(&r, deadline + 1).state, FIN_INVALID);
     /* Visited anyway: judged as a visit (ELDER_UNAVAILABLE flags it). */
     order_case v;
     full_visit(&v);
-    v.d.elder_at_start = CW_ELDER_HOSPITALIZED;
+    v.d.elder_at_start = CW_ELDER_STATUS_HOSPITALIZED;
     assert_int_equal(run(&v, OUT_AT).state, FIN_VALID);
 }
 
@@ -317,7 +317,7 @@ static void test_no_show_evidence_does_not_cure_an_undelivered_order(void **stat
     (void)state;
     order_case c;
     order_only(&c);
-    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    set_outcome(&c, "O1", "NO_SHOW", CW_OUTCOME_ORANGE);
     c.d.has_evidence = 1;
     c.d.evidence_at = START + HOUR_MS;
     fin_decision f = run(&c, START + 25 * HOUR_MS);
@@ -330,7 +330,7 @@ static void test_check_in_after_24h_is_no_visit(void **state)
     (void)state;
     order_case c;
     order_only(&c);
-    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    set_outcome(&c, "O1", "NO_SHOW", CW_OUTCOME_ORANGE);
     with_check_in(&c, START + 24 * HOUR_MS + 1);
     with_check_out(&c, START + 25 * HOUR_MS);
     c.d.has_evidence = 1;
@@ -346,7 +346,7 @@ static void test_check_in_exactly_at_24h_is_a_late_visit(void **state)
     (void)state;
     order_case c;
     order_only(&c);
-    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    set_outcome(&c, "O1", "NO_SHOW", CW_OUTCOME_ORANGE);
     with_check_in(&c, START + 24 * HOUR_MS);
     with_check_out(&c, START + 25 * HOUR_MS);
     c.d.has_evidence = 1;
@@ -364,7 +364,7 @@ static void test_questionable_waits_for_the_deadline(void **state)
     (void)state;
     order_case c;
     full_visit(&c);
-    set_outcome(&c, "O1-in", "FACE_MISMATCH", CW_ORANGE);
+    set_outcome(&c, "O1-in", "FACE_MISMATCH", CW_OUTCOME_ORANGE);
     int64_t deadline = OUT_AT + 72 * HOUR_MS;
     fin_decision f = run(&c, deadline);
     assert_int_equal(f.state, FIN_WAIT);
@@ -376,8 +376,8 @@ static void test_questionable_expires_one_ms_after_deadline(void **state)
     (void)state;
     order_case c;
     full_visit(&c);
-    set_outcome(&c, "O1-in", "FACE_MISMATCH", CW_ORANGE);
-    set_outcome(&c, "O1-out", "VOICE_UNCONFIRMED", CW_YELLOW);
+    set_outcome(&c, "O1-in", "FACE_MISMATCH", CW_OUTCOME_ORANGE);
+    set_outcome(&c, "O1-out", "VOICE_UNCONFIRMED", CW_OUTCOME_YELLOW);
     int64_t deadline = OUT_AT + 72 * HOUR_MS;
     fin_decision f = run(&c, deadline + 1);
     assert_int_equal(f.state, FIN_INVALID);
@@ -390,7 +390,7 @@ static void test_evidence_exactly_at_deadline_cures(void **state)
     (void)state;
     order_case c;
     full_visit(&c);
-    set_outcome(&c, "O1-out", "SHORT_DURATION", CW_ORANGE);
+    set_outcome(&c, "O1-out", "SHORT_DURATION", CW_OUTCOME_ORANGE);
     c.d.has_evidence = 1;
     c.d.evidence_at = OUT_AT + 72 * HOUR_MS;
     /* Decided as soon as the evidence is known, whatever the watermark. */
@@ -405,7 +405,7 @@ static void test_evidence_one_ms_late_does_not_cure(void **state)
     (void)state;
     order_case c;
     full_visit(&c);
-    set_outcome(&c, "O1-out", "SHORT_DURATION", CW_ORANGE);
+    set_outcome(&c, "O1-out", "SHORT_DURATION", CW_OUTCOME_ORANGE);
     c.d.has_evidence = 1;
     c.d.evidence_at = OUT_AT + 72 * HOUR_MS + 1;
     assert_int_equal(run(&c, OUT_AT + 72 * HOUR_MS).state, FIN_WAIT);
@@ -420,7 +420,7 @@ static void test_no_checkout_deadline_counts_from_check_in(void **state)
     order_case c;
     order_only(&c);
     with_check_in(&c, IN_AT);
-    set_outcome(&c, "O1-in", "NO_CHECKOUT", CW_ORANGE);
+    set_outcome(&c, "O1-in", "NO_CHECKOUT", CW_OUTCOME_ORANGE);
     int64_t deadline = IN_AT + 240 * MIN_MS + 72 * HOUR_MS;
     fin_decision waiting = run(&c, deadline);
     assert_int_equal(waiting.state, FIN_WAIT);
@@ -444,7 +444,7 @@ static void test_late_check_in_within_24h_is_questionable(void **state)
     (void)state;
     order_case c;
     order_only(&c);
-    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    set_outcome(&c, "O1", "NO_SHOW", CW_OUTCOME_ORANGE);
     with_check_in(&c, START + 3 * HOUR_MS);
     with_check_out(&c, START + 4 * HOUR_MS);
     fin_decision f = run(&c, START + 4 * HOUR_MS + 72 * HOUR_MS + 1);
@@ -459,10 +459,10 @@ static void test_reasons_sorted_once_whatever_the_arrival_order(void **state)
     (void)state;
     order_case c;
     full_visit(&c);
-    set_outcome(&c, "O1-out", "PHOTO_REUSE", CW_ORANGE);
-    set_outcome(&c, "O1-in", "PHOTO_REUSE", CW_ORANGE);
-    set_outcome(&c, "O1-in", "GEO_DISTANCE", CW_YELLOW);
-    set_outcome(&c, "O1-out", "FROZEN_CAREGIVER", CW_RED);
+    set_outcome(&c, "O1-out", "PHOTO_REUSE", CW_OUTCOME_ORANGE);
+    set_outcome(&c, "O1-in", "PHOTO_REUSE", CW_OUTCOME_ORANGE);
+    set_outcome(&c, "O1-in", "GEO_DISTANCE", CW_OUTCOME_YELLOW);
+    set_outcome(&c, "O1-out", "FROZEN_CAREGIVER", CW_OUTCOME_RED);
     fin_decision a = run(&c, OUT_AT);
 
     order_case reversed = c;
@@ -516,7 +516,7 @@ static void test_uncertified_is_awaited_and_red_invalidates(void **state)
     (void)state;
     order_case c;
     full_visit(&c);
-    set_outcome(&c, "O1", "UNCERTIFIED", CW_RED);
+    set_outcome(&c, "O1", "UNCERTIFIED", CW_OUTCOME_RED);
     c.d.has_evidence = 1;
     c.d.evidence_at = OUT_AT + HOUR_MS;
     fin_decision f = run(&c, OUT_AT + HOUR_MS);
@@ -539,7 +539,7 @@ static void test_reused_evidence_cures_nothing_and_is_named(void **state)
     (void)state;
     order_case c;
     full_visit(&c);
-    set_outcome(&c, "O1-in", "GEO_DISTANCE", CW_YELLOW);
+    set_outcome(&c, "O1-in", "GEO_DISTANCE", CW_OUTCOME_YELLOW);
     c.d.has_reused_evidence = 1;
     c.d.reused_evidence_at = OUT_AT + 2 * HOUR_MS;
     fin_decision f = run(&c, OUT_AT + 71 * HOUR_MS);
@@ -581,13 +581,13 @@ static void test_lower_bound_never_exceeds_finalized_at(void **state)
     assert_true(lb <= f.finalized_at && lb_in <= f.finalized_at);
 
     /* A verdict about another event of the order is not taken. */
-    add_check(&c, "O1-in-again", "GEO_DISTANCE", CW_PASS, OUT_AT + 5 * HOUR_MS);
+    add_check(&c, "O1-in-again", "GEO_DISTANCE", CW_OUTCOME_PASS, OUT_AT + 5 * HOUR_MS);
     assert_int_equal(finalize_lower_bound(&c.d), OUT_AT);
 
     /* Evidence after its deadline does not raise finalized_at: nor the bound. */
     order_case q;
     full_visit(&q);
-    set_outcome(&q, "O1-in", "GEO_DISTANCE", CW_YELLOW);
+    set_outcome(&q, "O1-in", "GEO_DISTANCE", CW_OUTCOME_YELLOW);
     q.d.has_evidence = 1;
     q.d.evidence_at = OUT_AT + 80 * HOUR_MS;
     int64_t lb_q = finalize_lower_bound(&q.d);
@@ -610,10 +610,10 @@ static void test_lower_bound_of_an_assignment_alone(void **state)
     c.d.scheduled_start = START;
     int64_t lb = finalize_lower_bound(&c.d);
     assert_true(lb == START);
-    add_check(&c, "O1", "NO_SHOW", CW_RED, START + 30 * MIN_MS);
-    add_check(&c, "O1", "SCHEDULE_OVERLAP", CW_PASS, START - HOUR_MS);
-    add_check(&c, "O1", "CROSS_PROVIDER_OVERLAP", CW_PASS, START - HOUR_MS);
-    add_check(&c, "O1", "UNCERTIFIED", CW_PASS, START - HOUR_MS);
+    add_check(&c, "O1", "NO_SHOW", CW_OUTCOME_RED, START + 30 * MIN_MS);
+    add_check(&c, "O1", "SCHEDULE_OVERLAP", CW_OUTCOME_PASS, START - HOUR_MS);
+    add_check(&c, "O1", "CROSS_PROVIDER_OVERLAP", CW_OUTCOME_PASS, START - HOUR_MS);
+    add_check(&c, "O1", "UNCERTIFIED", CW_OUTCOME_PASS, START - HOUR_MS);
     fin_decision f = run(&c, START + 2 * HOUR_MS);
     assert_int_equal(f.state, FIN_INVALID);
     assert_true(lb <= f.finalized_at);
@@ -680,9 +680,9 @@ static void revision_verdicts(order_case *c, int revision, cw_outcome no_show, i
     c->d.revision = revision;
     c->d.scheduled_start = start;
     add_check(c, subject, "NO_SHOW", no_show, start + 30 * MIN_MS);
-    add_check(c, subject, "SCHEDULE_OVERLAP", CW_PASS, START - HOUR_MS);
-    add_check(c, subject, "CROSS_PROVIDER_OVERLAP", CW_PASS, START - HOUR_MS);
-    add_check(c, subject, "UNCERTIFIED", CW_PASS, START - HOUR_MS);
+    add_check(c, subject, "SCHEDULE_OVERLAP", CW_OUTCOME_PASS, START - HOUR_MS);
+    add_check(c, subject, "CROSS_PROVIDER_OVERLAP", CW_OUTCOME_PASS, START - HOUR_MS);
+    add_check(c, subject, "UNCERTIFIED", CW_OUTCOME_PASS, START - HOUR_MS);
 }
 
 static void test_a_cancel_is_cancelled_with_its_reason_at_once(void **state)
@@ -709,8 +709,8 @@ static void test_a_cancel_stands_whatever_else_came(void **state)
     (void)state;
     order_case c;
     full_visit(&c);
-    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
-    set_outcome(&c, "O1-in", "GEO_DISTANCE", CW_RED);
+    set_outcome(&c, "O1", "NO_SHOW", CW_OUTCOME_ORANGE);
+    set_outcome(&c, "O1-in", "GEO_DISTANCE", CW_OUTCOME_RED);
     c.d.revision = 2;
     c.d.cancelled = 1;
     snprintf(c.d.cancel_reason, sizeof(c.d.cancel_reason), "WEATHER");
@@ -728,7 +728,7 @@ static void test_a_revision_waits_for_its_own_verdicts(void **state)
     order_case c;
     order_only(&c);
     /* Revision 0 was complete (a no-show, even); revision 1 moved it. */
-    set_outcome(&c, "O1", "NO_SHOW", CW_ORANGE);
+    set_outcome(&c, "O1", "NO_SHOW", CW_OUTCOME_ORANGE);
     c.d.revision = 1;
     c.d.scheduled_start = START + 5 * HOUR_MS;
     fin_decision f = run(&c, INT64_MAX);
@@ -737,7 +737,7 @@ static void test_a_revision_waits_for_its_own_verdicts(void **state)
     assert_string_equal(f.missing_rule, "NO_SHOW");
     /* With them, a visit at the new time is valid: the first revision's
      * no-show is neither waited for nor a reason. */
-    revision_verdicts(&c, 1, CW_PASS, START + 5 * HOUR_MS);
+    revision_verdicts(&c, 1, CW_OUTCOME_PASS, START + 5 * HOUR_MS);
     with_check_in(&c, START + 5 * HOUR_MS + 2 * MIN_MS);
     with_check_out(&c, START + 6 * HOUR_MS + 5 * MIN_MS);
     f = run(&c, INT64_MIN);
@@ -751,13 +751,13 @@ static void test_an_earlier_revisions_red_is_no_flag(void **state)
     (void)state;
     order_case c;
     order_only(&c);
-    set_outcome(&c, "O1", "SCHEDULE_OVERLAP", CW_RED);
-    revision_verdicts(&c, 1, CW_PASS, START + 5 * HOUR_MS);
+    set_outcome(&c, "O1", "SCHEDULE_OVERLAP", CW_OUTCOME_RED);
+    revision_verdicts(&c, 1, CW_OUTCOME_PASS, START + 5 * HOUR_MS);
     with_check_in(&c, START + 5 * HOUR_MS);
     with_check_out(&c, START + 6 * HOUR_MS);
     assert_int_equal(run(&c, INT64_MIN).state, FIN_VALID);
     /* A red verdict of the revision itself decides it. */
-    set_outcome(&c, "O1@1", "SCHEDULE_OVERLAP", CW_RED);
+    set_outcome(&c, "O1@1", "SCHEDULE_OVERLAP", CW_OUTCOME_RED);
     fin_decision f = run(&c, INT64_MIN);
     assert_int_equal(f.state, FIN_INVALID);
     assert_reasons(&f, "SCHEDULE_OVERLAP");
@@ -765,15 +765,15 @@ static void test_an_earlier_revisions_red_is_no_flag(void **state)
      * dossier knows revision 1 only... */
     order_case d;
     order_only(&d);
-    revision_verdicts(&d, 2, CW_ORANGE, START + 8 * HOUR_MS);
-    revision_verdicts(&d, 1, CW_PASS, START + 5 * HOUR_MS);
+    revision_verdicts(&d, 2, CW_OUTCOME_ORANGE, START + 8 * HOUR_MS);
+    revision_verdicts(&d, 1, CW_OUTCOME_PASS, START + 5 * HOUR_MS);
     with_check_in(&d, START + 5 * HOUR_MS);
     with_check_out(&d, START + 6 * HOUR_MS);
     assert_int_equal(run(&d, INT64_MIN).state, FIN_VALID);
     /* ...and an event id that merely begins with the order id is another
      * subject than a revision. */
     snprintf(d.checks[0].subject, sizeof(d.checks[0].subject), "O1-x");
-    d.checks[0].outcome = CW_ORANGE;
+    d.checks[0].outcome = CW_OUTCOME_ORANGE;
     assert_true(run(&d, INT64_MIN).reason_count > 0);
 }
 
@@ -782,7 +782,7 @@ static void test_no_show_of_a_revision_decides_as_before(void **state)
     (void)state;
     order_case c;
     order_only(&c);
-    revision_verdicts(&c, 1, CW_ORANGE, START + 5 * HOUR_MS);
+    revision_verdicts(&c, 1, CW_OUTCOME_ORANGE, START + 5 * HOUR_MS);
     int64_t deadline = START + 5 * HOUR_MS + 24 * HOUR_MS;
     fin_decision f = run(&c, deadline);
     assert_int_equal(f.state, FIN_WAIT);
@@ -804,7 +804,7 @@ static void test_lower_bound_follows_the_current_revision(void **state)
     c.d.scheduled_start = START + 5 * MIN_MS;
     c.checks[0].at = START + 3 * HOUR_MS;
     assert_int_equal(finalize_lower_bound(&c.d), START + 5 * MIN_MS);
-    revision_verdicts(&c, 1, CW_ORANGE, START + 5 * MIN_MS);
+    revision_verdicts(&c, 1, CW_OUTCOME_ORANGE, START + 5 * MIN_MS);
     assert_int_equal(finalize_lower_bound(&c.d), START + 35 * MIN_MS);
 }
 

@@ -81,8 +81,8 @@ static void test_geo_distance_boundary(void **state)
     const struct {
         double d;
         cw_outcome outcome;
-    } cases[] = {{0.0, CW_PASS}, {29.99, CW_PASS}, {30.00, CW_PASS}, {30.01, CW_YELLOW},
-                 {5000.0, CW_YELLOW}};
+    } cases[] = {{0.0, CW_OUTCOME_PASS}, {29.99, CW_OUTCOME_PASS}, {30.00, CW_OUTCOME_PASS}, {30.01, CW_OUTCOME_YELLOW},
+                 {5000.0, CW_OUTCOME_YELLOW}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         geo_point fix = north_of(home, cases[i].d);
         geo_verdict v = rule_geo_distance(fix, home, &t);
@@ -101,12 +101,12 @@ static void test_geo_distance_uses_given_threshold(void **state)
     double d = geo_distance_m(fix, home);
 
     t.distance_max_m = 10.0;
-    assert_verdict(rule_geo_distance(fix, home, &t), CW_YELLOW, 10.0, "m");
+    assert_verdict(rule_geo_distance(fix, home, &t), CW_OUTCOME_YELLOW, 10.0, "m");
     /* Exactly at the threshold is not "more than" it. */
     t.distance_max_m = d;
-    assert_verdict(rule_geo_distance(fix, home, &t), CW_PASS, d, "m");
+    assert_verdict(rule_geo_distance(fix, home, &t), CW_OUTCOME_PASS, d, "m");
     t.distance_max_m = nextafter(d, 0.0);
-    assert_int_equal(rule_geo_distance(fix, home, &t).outcome, CW_YELLOW);
+    assert_int_equal(rule_geo_distance(fix, home, &t).outcome, CW_OUTCOME_YELLOW);
 }
 
 /* ---- GEO_DUAL_MISMATCH ---------------------------------------------------- */
@@ -117,7 +117,7 @@ static void test_dual_mismatch_without_beidou(void **state)
     geo_thresholds t = defaults();
     geo_point far = north_of(home, 5000.0);
     geo_verdict v = rule_dual_mismatch(home, 0, far, &t);
-    assert_verdict(v, CW_PASS, 30.0, "m");
+    assert_verdict(v, CW_OUTCOME_PASS, 30.0, "m");
     assert_int_equal(v.has_measured, 0);
 }
 
@@ -128,7 +128,7 @@ static void test_dual_mismatch_boundary(void **state)
     const struct {
         double d;
         cw_outcome outcome;
-    } cases[] = {{0.0, CW_PASS}, {29.99, CW_PASS}, {30.00, CW_PASS}, {30.01, CW_YELLOW}};
+    } cases[] = {{0.0, CW_OUTCOME_PASS}, {29.99, CW_OUTCOME_PASS}, {30.00, CW_OUTCOME_PASS}, {30.01, CW_OUTCOME_YELLOW}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         geo_point beidou = north_of(home, cases[i].d);
         geo_verdict v = rule_dual_mismatch(home, 1, beidou, &t);
@@ -139,9 +139,9 @@ static void test_dual_mismatch_boundary(void **state)
 
     geo_point beidou = north_of(home, 20.0);
     t.dual_max_m = geo_distance_m(home, beidou);
-    assert_int_equal(rule_dual_mismatch(home, 1, beidou, &t).outcome, CW_PASS);
+    assert_int_equal(rule_dual_mismatch(home, 1, beidou, &t).outcome, CW_OUTCOME_PASS);
     t.dual_max_m = nextafter(t.dual_max_m, 0.0);
-    assert_int_equal(rule_dual_mismatch(home, 1, beidou, &t).outcome, CW_YELLOW);
+    assert_int_equal(rule_dual_mismatch(home, 1, beidou, &t).outcome, CW_OUTCOME_YELLOW);
 }
 
 /* ---- IMPOSSIBLE_TRAVEL ---------------------------------------------------- */
@@ -153,8 +153,8 @@ static void test_gps_inaccurate_boundary(void **state)
     const struct {
         double accuracy;
         cw_outcome outcome;
-    } cases[] = {{0.0, CW_PASS}, {6.0, CW_PASS}, {50.0, CW_PASS}, {50.01, CW_YELLOW},
-                 {300.0, CW_YELLOW}};
+    } cases[] = {{0.0, CW_OUTCOME_PASS}, {6.0, CW_OUTCOME_PASS}, {50.0, CW_OUTCOME_PASS}, {50.01, CW_OUTCOME_YELLOW},
+                 {300.0, CW_OUTCOME_YELLOW}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         geo_verdict v = rule_gps_inaccurate(1, cases[i].accuracy, &t);
         assert_verdict(v, cases[i].outcome, 50.0, "m");
@@ -162,8 +162,8 @@ static void test_gps_inaccurate_boundary(void **state)
         assert_near(v.measured, cases[i].accuracy, 0.0, "GPS_INACCURATE measured");
     }
     t.accuracy_max_m = 120.0;
-    assert_int_equal(rule_gps_inaccurate(1, 120.0, &t).outcome, CW_PASS);
-    assert_int_equal(rule_gps_inaccurate(1, nextafter(120.0, 1e9), &t).outcome, CW_YELLOW);
+    assert_int_equal(rule_gps_inaccurate(1, 120.0, &t).outcome, CW_OUTCOME_PASS);
+    assert_int_equal(rule_gps_inaccurate(1, nextafter(120.0, 1e9), &t).outcome, CW_OUTCOME_YELLOW);
 }
 
 static void test_gps_inaccurate_without_accuracy(void **state)
@@ -171,7 +171,7 @@ static void test_gps_inaccurate_without_accuracy(void **state)
     (void)state;
     geo_thresholds t = defaults();
     geo_verdict v = rule_gps_inaccurate(0, 1e6, &t);
-    assert_verdict(v, CW_PASS, 50.0, "m");
+    assert_verdict(v, CW_OUTCOME_PASS, 50.0, "m");
     assert_int_equal(v.has_measured, 0);
 }
 
@@ -181,7 +181,7 @@ static void test_travel_without_previous(void **state)
     geo_thresholds t = defaults();
     geo_point far = north_of(home, 500000.0);
     geo_verdict v = rule_impossible_travel(0, far, T0_MS, home, T0_MS + 1, &t);
-    assert_verdict(v, CW_PASS, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_PASS, 80.0, "km/h");
     assert_int_equal(v.has_measured, 0);
 }
 
@@ -193,27 +193,27 @@ static void test_travel_distance_threshold_is_strict(void **state)
     /* 1000 m in one second is 3600 km/h, but not more than 1000 m. */
     geo_point cur = north_of(home, 1000.0);
     geo_verdict v = rule_impossible_travel(1, home, T0_MS, cur, T0_MS + 1000, &t);
-    assert_verdict(v, CW_PASS, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_PASS, 80.0, "km/h");
     assert_int_equal(v.has_measured, 1);
     assert_near(v.measured, 3600.0, 1e-3, "1000 m in 1 s");
 
     cur = north_of(home, 1000.5);
     v = rule_impossible_travel(1, home, T0_MS, cur, T0_MS + 1000, &t);
-    assert_verdict(v, CW_ORANGE, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_ORANGE, 80.0, "km/h");
     assert_int_equal(v.has_measured, 1);
     assert_near(v.measured, 3601.8, 1e-3, "1000.5 m in 1 s");
 
     /* Far enough but slow: an hour for 1000.5 m is 1.0005 km/h. */
     v = rule_impossible_travel(1, home, T0_MS, cur, T0_MS + 60 * MINUTE_MS, &t);
-    assert_verdict(v, CW_PASS, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_PASS, 80.0, "km/h");
     assert_near(v.measured, 1.0005, 1e-6, "1000.5 m in 1 h");
 
     t.travel_min_m = geo_distance_m(home, cur);
     assert_int_equal(rule_impossible_travel(1, home, T0_MS, cur, T0_MS + 1000, &t).outcome,
-                     CW_PASS);
+                     CW_OUTCOME_PASS);
     t.travel_min_m = nextafter(t.travel_min_m, 0.0);
     assert_int_equal(rule_impossible_travel(1, home, T0_MS, cur, T0_MS + 1000, &t).outcome,
-                     CW_ORANGE);
+                     CW_OUTCOME_ORANGE);
 }
 
 static void test_travel_speed_threshold_is_strict(void **state)
@@ -224,12 +224,12 @@ static void test_travel_speed_threshold_is_strict(void **state)
     const int64_t seven_and_a_half_min = 7 * MINUTE_MS + 30000;
 
     geo_verdict v = rule_impossible_travel(1, home, T0_MS, cur, T0_MS + seven_and_a_half_min, &t);
-    assert_verdict(v, CW_PASS, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_PASS, 80.0, "km/h");
     assert_int_equal(v.has_measured, 1);
     assert_near(v.measured, 80.0, 1e-6, "10 km in 7.5 min");
 
     v = rule_impossible_travel(1, home, T0_MS, cur, T0_MS + seven_and_a_half_min - 1000, &t);
-    assert_verdict(v, CW_ORANGE, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_ORANGE, 80.0, "km/h");
     assert_int_equal(v.has_measured, 1);
     assert_near(v.measured, 10.0 / (449.0 / 3600.0), 1e-6, "10 km in 7.5 min - 1 s");
     assert_near(v.measured, 80.18, 0.005, "10 km in 7.5 min - 1 s");
@@ -239,12 +239,12 @@ static void test_travel_speed_threshold_is_strict(void **state)
     assert_int_equal(
         rule_impossible_travel(1, home, T0_MS, cur, T0_MS + seven_and_a_half_min - 1000, &t)
             .outcome,
-        CW_PASS);
+        CW_OUTCOME_PASS);
     t.travel_max_kmh = nextafter(v.measured, 0.0);
     assert_int_equal(
         rule_impossible_travel(1, home, T0_MS, cur, T0_MS + seven_and_a_half_min - 1000, &t)
             .outcome,
-        CW_ORANGE);
+        CW_OUTCOME_ORANGE);
 }
 
 static void test_travel_without_elapsed_time(void **state)
@@ -256,28 +256,28 @@ static void test_travel_without_elapsed_time(void **state)
     geo_point edge = north_of(home, 1000.0);
 
     geo_verdict v = rule_impossible_travel(1, home, T0_MS, far, T0_MS, &t);
-    assert_verdict(v, CW_ORANGE, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_ORANGE, 80.0, "km/h");
     assert_int_equal(v.has_measured, 0);
 
     v = rule_impossible_travel(1, home, T0_MS, far, T0_MS - 5 * MINUTE_MS, &t);
-    assert_verdict(v, CW_ORANGE, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_ORANGE, 80.0, "km/h");
     assert_int_equal(v.has_measured, 0);
 
     v = rule_impossible_travel(1, home, T0_MS, near, T0_MS, &t);
-    assert_verdict(v, CW_PASS, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_PASS, 80.0, "km/h");
     assert_int_equal(v.has_measured, 0);
 
     v = rule_impossible_travel(1, home, T0_MS, near, T0_MS - MINUTE_MS, &t);
-    assert_verdict(v, CW_PASS, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_PASS, 80.0, "km/h");
     assert_int_equal(v.has_measured, 0);
 
     /* Exactly travel_min_m apart at the same instant is not "more than". */
     t.travel_min_m = geo_distance_m(home, edge);
     v = rule_impossible_travel(1, home, T0_MS, edge, T0_MS, &t);
-    assert_verdict(v, CW_PASS, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_PASS, 80.0, "km/h");
     t.travel_min_m = nextafter(t.travel_min_m, 0.0);
     v = rule_impossible_travel(1, home, T0_MS, edge, T0_MS, &t);
-    assert_verdict(v, CW_ORANGE, 80.0, "km/h");
+    assert_verdict(v, CW_OUTCOME_ORANGE, 80.0, "km/h");
 }
 
 int main(void)

@@ -69,10 +69,10 @@ static void test_dossier_round_trip(void **state)
     assert_int_equal(d.d.check_count, 2);
     assert_string_equal(d.d.checks[0].subject, "O1-in");
     assert_string_equal(d.d.checks[0].rule, "GEO_DISTANCE");
-    assert_int_equal(d.d.checks[0].outcome, CW_YELLOW);
+    assert_int_equal(d.d.checks[0].outcome, CW_OUTCOME_YELLOW);
     assert_int_equal(d.d.checks[0].at, 1714957320000LL);
     assert_string_equal(d.d.checks[1].rule, "NO_SHOW");
-    assert_int_equal(d.d.checks[1].outcome, CW_PASS);
+    assert_int_equal(d.d.checks[1].outcome, CW_OUTCOME_PASS);
     dossier_free(&d);
 }
 
@@ -91,7 +91,7 @@ static void test_dossier_without_order_or_with_bad_values(void **state)
     assert_false(d.d.has_in); /* no in_ev */
     assert_int_equal(d.partition, -1);
     assert_int_equal(d.d.check_count, 1);
-    assert_int_equal(d.d.checks[0].outcome, CW_ORANGE);
+    assert_int_equal(d.d.checks[0].outcome, CW_OUTCOME_ORANGE);
     dossier_free(&d);
 }
 
@@ -110,7 +110,7 @@ static void test_dossier_many_checks_grow(void **state)
     dossier d;
     assert_int_equal(dossier_parse("O3", fields, values, N, &d, NULL), 0);
     assert_int_equal(d.d.check_count, N);
-    assert_int_equal(d.d.checks[N - 1].outcome, CW_RED);
+    assert_int_equal(d.d.checks[N - 1].outcome, CW_OUTCOME_RED);
     dossier_free(&d);
 }
 

@@ -60,7 +60,7 @@ static visit_interval open_visit(const char *id, int64_t in_at)
 
 static void assert_pass(const cw_verdict *v, long other)
 {
-    assert_int_equal(v->outcome, CW_PASS);
+    assert_int_equal(v->outcome, CW_OUTCOME_PASS);
     assert_int_equal(v->has_measured, 0);
     assert_int_equal(v->has_threshold, 1);
     assert_minutes(v->threshold, 0);
@@ -70,7 +70,7 @@ static void assert_pass(const cw_verdict *v, long other)
 
 static void assert_red(const cw_verdict *v, long other, long expected_other, int64_t overlap_ms)
 {
-    assert_int_equal(v->outcome, CW_RED);
+    assert_int_equal(v->outcome, CW_OUTCOME_RED);
     assert_int_equal(v->has_measured, 1);
     assert_minutes(v->measured, overlap_ms);
     assert_int_equal(v->has_threshold, 1);
@@ -488,15 +488,15 @@ static void test_frozen_caregiver(void **state)
 {
     (void)state;
     cw_verdict frozen = rule_frozen_caregiver(1);
-    assert_int_equal(frozen.outcome, CW_RED);
+    assert_int_equal(frozen.outcome, CW_OUTCOME_RED);
     assert_int_equal(frozen.has_measured, 0);
     assert_int_equal(frozen.has_threshold, 0);
 
     cw_verdict any_true = rule_frozen_caregiver(7);
-    assert_int_equal(any_true.outcome, CW_RED);
+    assert_int_equal(any_true.outcome, CW_OUTCOME_RED);
 
     cw_verdict active = rule_frozen_caregiver(0);
-    assert_int_equal(active.outcome, CW_PASS);
+    assert_int_equal(active.outcome, CW_OUTCOME_PASS);
     assert_int_equal(active.has_measured, 0);
     assert_int_equal(active.has_threshold, 0);
 }
@@ -514,7 +514,7 @@ static size_t judge_stream(const caregiver_item *items, size_t n, cw_outcome *ou
         if (items[i] == CG_VISIT_EVENT)
             out[events++] = v.outcome;
         else
-            assert_int_equal(v.outcome, CW_PASS);
+            assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     }
     return events;
 }
@@ -529,10 +529,10 @@ static void test_unfreeze_between_two_events_of_one_caregiver(void **state)
                                     CG_VISIT_EVENT, CG_UNFREEZE,    CG_VISIT_EVENT};
     cw_outcome got[6];
     assert_int_equal(judge_stream(items, 6, got), 4);
-    assert_int_equal(got[0], CW_PASS);
-    assert_int_equal(got[1], CW_RED);
-    assert_int_equal(got[2], CW_RED);
-    assert_int_equal(got[3], CW_PASS);
+    assert_int_equal(got[0], CW_OUTCOME_PASS);
+    assert_int_equal(got[1], CW_OUTCOME_RED);
+    assert_int_equal(got[2], CW_OUTCOME_RED);
+    assert_int_equal(got[3], CW_OUTCOME_PASS);
 }
 
 /* The unfreeze a moment earlier in the stream: the event after it passes;
@@ -544,9 +544,9 @@ static void test_unfreeze_then_freeze_again(void **state)
                                     CG_VISIT_EVENT, CG_RED_VERDICT, CG_VISIT_EVENT};
     cw_outcome got[6];
     assert_int_equal(judge_stream(items, 6, got), 3);
-    assert_int_equal(got[0], CW_PASS);
-    assert_int_equal(got[1], CW_PASS);
-    assert_int_equal(got[2], CW_RED);
+    assert_int_equal(got[0], CW_OUTCOME_PASS);
+    assert_int_equal(got[1], CW_OUTCOME_PASS);
+    assert_int_equal(got[2], CW_OUTCOME_RED);
 }
 
 /* ---- a stream's kept schedule (docs/maintenance.md) -------------------------------- */
