@@ -339,6 +339,27 @@ static int rebuild_reference(void *rebuild_data)
     return 0;
 }
 
+/* The stream's hooks get the checker; the service's handler and timer get
+ * its context. */
+static int checker_handle(void *user_data, const cw_stream_msg *msg, cw_outbox *out,
+                          char *reason, size_t reason_len)
+{
+    cw_checker *ck = user_data;
+    return ck->handle(ck->user_data, msg, out, reason, reason_len);
+}
+
+/* The tick of a service with timers: fire what the watermark passed. */
+static int checker_tick(void *user_data, cw_outbox *out)
+{
+    cw_checker *ck = user_data;
+    return cw_checker_fire_timers(ck, ck->on_timer, ck->user_data, out);
+}
+
+static void checker_tick_done(void *user_data)
+{
+    cw_checker_timers_done(user_data);
+}
+
 static int run(const cw_checker_def *def, cw_checker *ck)
 {
     char err[512], group[128];
@@ -394,10 +415,26 @@ static int run(const cw_checker_def *def, cw_checker *ck)
     }
     ck->handlers.batch_max = (int)cw_config_int(ck->cfg, "stream.batch_max");
     ck->handlers.max_record_bytes = (size_t)cw_config_int(ck->cfg, "stream.max_record_bytes");
-    if (def->setup(ck) != 0)
-        goto out;
-    if (ck->handlers.user_data == NULL)
-        ck->handlers.user_data = ck;
+    if (def->context_new != NULL) {
+        ck->user_data = def->context_new(ck);
+        if (ck->user_data == NULL)
+            goto out;
+    }
+    ck->handlers.user_data = ck;
+    ck->handle = def->handle;
+    if (def->handle != NULL)
+        ck->handlers.handle = checker_handle;
+    ck->on_timer = def->on_timer;
+    if (def->on_timer != NULL) {
+        ck->handlers.tick = checker_tick;
+        ck->handlers.tick_done = checker_tick_done;
+    }
+    if (def->setup != NULL && def->setup(ck) != 0)
+        goto out_teardown;
+    if (ck->handlers.handle == NULL) {
+        cw_log_error("the service defines no handler", NULL);
+        goto out_teardown;
+    }
     if (cw_admin_start(cw_config_str(ck->cfg, "admin.bind"), (int)cw_config_int(ck->cfg, "admin.port"),
                        checker_ready, &ready, err, sizeof(err)) != 0) {
         cw_log_error("cannot start the admin listener", "error", err, NULL);
@@ -411,8 +448,11 @@ static int run(const cw_checker_def *def, cw_checker *ck)
     cw_log_info("shutting down", NULL);
     cw_admin_stop();
 out_teardown:
-    if (def->teardown)
+    if (def->teardown != NULL)
         def->teardown(ck);
+    if (def->context_free != NULL)
+        def->context_free(ck->user_data);
+    ck->user_data = NULL;
     forget_fired(ck);
 out:
     cw_consumer_free(ck->consumer);

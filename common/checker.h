@@ -3,11 +3,12 @@
  * topics, the admin listener (readiness = Redis and Kafka reachable), then
  * cw_stream_run until SIGTERM, then an orderly close.
  *
- *   static int setup(cw_checker *ck) { ... ck->handlers.handle = ...; }
  *   int main(int argc, char **argv) {
- *       static const char *const topics[] = {"visit.events", NULL};
+ *       static const char *const topics[] = {CW_TOPIC_VISIT_EVENTS, NULL};
  *       cw_checker_def def = {.name = "geo-validator", .topics = topics,
- *                             .specs = specs, .setup = setup};
+ *                             .specs = specs, .context_new = geo_context_new,
+ *                             .context_free = geo_context_free,
+ *                             .handle = geo_handle, .on_timer = geo_on_timer};
  *       return cw_checker_main(&def, argc, argv);
  *   }
  *
@@ -39,8 +40,11 @@ typedef struct cw_checker {
     cw_consumer *consumer;
     int live;            /* time.mode: live */
     int64_t lateness_ms; /* stream.allowed_lateness_minutes */
-    cw_stream_handlers handlers; /* setup fills handle (required), tick... */
-    void *user_data;             /* the service's own; teardown frees it */
+    cw_stream_handlers handlers; /* their user_data is the checker */
+    void *user_data;             /* the service's context (def.context_new) */
+    cw_result (*handle)(void *ctx, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                        size_t reason_len);
+    int (*on_timer)(void *ctx, const char *member, int64_t due, cw_outbox *out);
     /* Timers fired by the last cw_checker_fire_timers, removed by
      * cw_checker_timers_done once their results are acknowledged. */
     cw_timer_list fired[CW_CHECKER_MAX_FIRED];
@@ -72,8 +76,22 @@ typedef struct {
     /* The input topic whose partitions own the timers and event clocks
      * (default visit.events). */
     const char *timer_topic;
-    int (*setup)(cw_checker *ck);     /* 0, or -1 to stop (already logged) */
-    void (*teardown)(cw_checker *ck); /* optional */
+    /* The service's context, made once Redis and Kafka are up (NULL stops
+     * the service; say why in the log) and freed at the end. Optional. */
+    void *(*context_new)(cw_checker *ck);
+    void (*context_free)(void *ctx);
+    /* Required: one input message, given the context. */
+    cw_result (*handle)(void *ctx, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                        size_t reason_len);
+    /* Optional: one timer of the timer topic come due (cw_timer_fn, given
+     * the context). The checker fires timers as the watermark passes them
+     * and removes them once their results are durable. */
+    int (*on_timer)(void *ctx, const char *member, int64_t due, cw_outbox *out);
+    /* Optional, for the stream's other hooks (before_produce, a tick of
+     * its own...): it sets them in ck->handlers, whose user_data is the
+     * checker (the context is ck->user_data). 0, or -1 to stop (logged). */
+    int (*setup)(cw_checker *ck);
+    void (*teardown)(cw_checker *ck); /* optional: undoes what setup did */
 } cw_checker_def;
 
 extern const cw_cfg_spec cw_checker_config_spec[];
