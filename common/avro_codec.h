@@ -124,8 +124,6 @@ void cw_avro_set_limits(const cw_avro_limits *limits);
 int cw_avro_decode(const uint8_t *buf, size_t len, const cw_avro_schema **schema_out,
                    avro_value_t *value_out, char *err, size_t errlen);
 
-/* CRC-64-AVRO (Rabin) fingerprint of data, as in the Avro specification. */
-uint64_t cw_avro_crc64(const uint8_t *data, size_t len);
 
 /* Parsing Canonical Form (Avro 1.11 specification) of a schema given as JSON
  * text. On success returns 0 and sets *out to a malloc'd NUL-terminated

@@ -1,8 +1,7 @@
-/* CRC-64-AVRO, the Rabin fingerprint of the Avro specification ("Schema
- * Fingerprints"), table-driven. */
-#include <pthread.h>
+/* CRC-64-AVRO, table-driven (crc64_avro.h). */
+#include "crc64_avro.h"
 
-#include "avro_codec.h"
+#include <pthread.h>
 
 #define CRC64_AVRO_EMPTY UINT64_C(0xc15d213aa4d7a795)
 

@@ -1,5 +1,4 @@
 #include "kafka.h"
-#include "kafka_txn.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -93,8 +92,18 @@ void cw_kafka_log_error(rd_kafka_t *rk, int code, const char *reason, void *opaq
                 reason, NULL);
 }
 
-static rd_kafka_conf_t *base_conf(const cw_config *cfg, const char *client_id, char *err,
-                                  size_t errlen)
+/* librdkafka's own log lines, as carewatch's JSON lines. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *facility, const char *buf)
+{
+    (void)rk;
+    cw_log_level l = level <= 3 ? CW_LOG_ERROR : level <= 5 ? CW_LOG_WARN
+                                             : level == 6 ? CW_LOG_INFO
+                                                          : CW_LOG_DEBUG;
+    cw_log(l, "librdkafka", "facility", facility, "detail", buf, NULL);
+}
+
+rd_kafka_conf_t *cw_kafka_new_conf(const cw_config *cfg, const char *client_id, char *err,
+                                   size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (cw_kafka_conf_set(conf, "bootstrap.servers", cw_config_str(cfg, "kafka.brokers"), err,
@@ -104,17 +113,41 @@ static rd_kafka_conf_t *base_conf(const cw_config *cfg, const char *client_id, c
         return NULL;
     }
     rd_kafka_conf_set_error_cb(conf, cw_kafka_log_error);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
     return conf;
 }
 
-/* kafka.extra comes last, so an operator can override any default here. */
-static int finish_conf(rd_kafka_conf_t *conf, const cw_config *cfg, char *err, size_t errlen)
+int cw_kafka_conf_reader(rd_kafka_conf_t *conf, const char *group_id, char *err, size_t errlen)
 {
+    return cw_kafka_conf_set(conf, "group.id", group_id, err, errlen) ||
+                   cw_kafka_conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+                   cw_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+                   cw_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+                   cw_kafka_conf_set(conf, "isolation.level", "read_committed", err, errlen) ||
+                   /* An empty fetch waits at the broker 10 ms, not 500: a
+                    * record arriving then reaches the service that much
+                    * sooner. */
+                   cw_kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, errlen)
+               ? -1
+               : 0;
+}
+
+rd_kafka_t *cw_kafka_new_client(rd_kafka_type_t type, rd_kafka_conf_t *conf, const cw_config *cfg,
+                                char *err, size_t errlen)
+{
+    char rkerr[256];
+    /* kafka.extra comes last, so an operator can override any default. */
     if (cw_kafka_conf_apply_extra(conf, cfg, err, errlen) != 0) {
         rd_kafka_conf_destroy(conf);
-        return -1;
+        return NULL;
     }
-    return 0;
+    rd_kafka_t *rk = rd_kafka_new(type, conf, rkerr, sizeof(rkerr));
+    if (rk == NULL) {
+        snprintf(err, errlen, "kafka %s: %s", type == RD_KAFKA_PRODUCER ? "producer" : "consumer",
+                 rkerr);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
@@ -138,7 +171,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 
 cw_producer *cw_producer_new(const cw_config *cfg, const char *client_id, char *err, size_t errlen)
 {
-    rd_kafka_conf_t *conf = base_conf(cfg, client_id, err, errlen);
+    rd_kafka_conf_t *conf = cw_kafka_new_conf(cfg, client_id, err, errlen);
     if (!conf)
         return NULL;
     /* linger 1 ms: a synchronous sender waits for the ack anyway, and a short
@@ -154,16 +187,10 @@ cw_producer *cw_producer_new(const cw_config *cfg, const char *client_id, char *
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    if (finish_conf(conf, cfg, err, errlen) != 0)
-        return NULL;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    char rkerr[256];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rkerr, sizeof(rkerr));
-    if (!rk) {
-        snprintf(err, errlen, "kafka producer: %s", rkerr);
-        rd_kafka_conf_destroy(conf);
+    rd_kafka_t *rk = cw_kafka_new_client(RD_KAFKA_PRODUCER, conf, cfg, err, errlen);
+    if (rk == NULL)
         return NULL;
-    }
     cw_producer *p = calloc(1, sizeof(*p));
     if (!p) {
         rd_kafka_destroy(rk);
@@ -298,17 +325,10 @@ rd_kafka_t *cw_producer_handle(cw_producer *p)
 cw_consumer *cw_consumer_new(const cw_config *cfg, const char *group_id, const char *const *topics,
                              size_t ntopics, char *err, size_t errlen)
 {
-    rd_kafka_conf_t *conf = base_conf(cfg, group_id, err, errlen);
+    rd_kafka_conf_t *conf = cw_kafka_new_conf(cfg, group_id, err, errlen);
     if (!conf)
         return NULL;
-    if (cw_kafka_conf_set(conf, "group.id", group_id, err, errlen) ||
-        cw_kafka_conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
-        cw_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
-        cw_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
-        cw_kafka_conf_set(conf, "isolation.level", "read_committed", err, errlen) ||
-        /* An empty fetch waits at the broker 10 ms, not 500: a record
-         * arriving then reaches the service that much sooner. */
-        cw_kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, errlen) ||
+    if (cw_kafka_conf_reader(conf, group_id, err, errlen) ||
         /* A killed instance's partitions move to the others after 10 s
          * rather than the default 45 s (kafka.extra can change it). */
         cw_kafka_conf_set(conf, "session.timeout.ms", "10000", err, errlen) ||
@@ -316,15 +336,9 @@ cw_consumer *cw_consumer_new(const cw_config *cfg, const char *group_id, const c
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    if (finish_conf(conf, cfg, err, errlen) != 0)
+    rd_kafka_t *rk = cw_kafka_new_client(RD_KAFKA_CONSUMER, conf, cfg, err, errlen);
+    if (rk == NULL)
         return NULL;
-    char rkerr[256];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rkerr, sizeof(rkerr));
-    if (!rk) {
-        snprintf(err, errlen, "kafka consumer: %s", rkerr);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new((int)ntopics);
     for (size_t i = 0; i < ntopics; i++)
@@ -444,15 +458,18 @@ int cw_consumer_caught_up(cw_consumer *c)
     return caught_up;
 }
 
-/* One reader for both: cw_kafka_read_to_end (kafka_txn.c) also hands back
- * where it stopped; this caller only wants the messages. */
-long cw_kafka_read_topic(const cw_config *cfg, const char *topic,
-                         int (*fn)(void *user_data, const rd_kafka_message_t *msg),
-                         void *user_data, char *err, size_t errlen)
+rd_kafka_t *cw_kafka_new_reader(const cw_config *cfg, const char *group_id, char *err,
+                                size_t errlen)
 {
-    rd_kafka_topic_partition_list_t *ends = NULL;
-    long count = cw_kafka_read_to_end(cfg, topic, fn, user_data, &ends, err, errlen);
-    if (ends != NULL)
-        rd_kafka_topic_partition_list_destroy(ends);
-    return count;
+    rd_kafka_conf_t *conf = cw_kafka_new_conf(cfg, group_id, err, errlen);
+    if (conf == NULL)
+        return NULL;
+    if (cw_kafka_conf_reader(conf, group_id, err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_t *rk = cw_kafka_new_client(RD_KAFKA_CONSUMER, conf, cfg, err, errlen);
+    if (rk != NULL)
+        rd_kafka_poll_set_consumer(rk);
+    return rk;
 }

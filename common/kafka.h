@@ -33,7 +33,7 @@ typedef struct {
 } cw_kafka_record;
 
 /* Building blocks of a librdkafka configuration, for the helpers here and
- * in kafka_txn.c. conf_set: one property, 0 or -1 with err naming it.
+ * in kafka_txn.c and kafka_reader.c. conf_set: one property, 0 or -1 with err naming it.
  * conf_apply_extra: kafka.extra's "name=value" properties (applied last,
  * so they override the defaults). log_error: an error_cb that logs. */
 int cw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
@@ -41,6 +41,22 @@ int cw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
 int cw_kafka_conf_apply_extra(rd_kafka_conf_t *conf, const cw_config *cfg, char *err,
                               size_t errlen);
 void cw_kafka_log_error(rd_kafka_t *rk, int code, const char *reason, void *opaque);
+
+/* The clients of carewatch are made from these (here, kafka_txn.c and
+ * kafka_reader.c): new_conf sets the brokers, the client id and logging
+ * (NULL with err); conf_reader the settings of every reader (no automatic
+ * commits, from the earliest offset, committed records only; 0 or -1);
+ * new_client applies kafka.extra last and makes the client, taking conf
+ * either way (NULL with err); new_reader is a consumer of assigned
+ * partitions built of the three (destroy with rd_kafka_consumer_close and
+ * rd_kafka_destroy). */
+rd_kafka_conf_t *cw_kafka_new_conf(const cw_config *cfg, const char *client_id, char *err,
+                                   size_t errlen);
+int cw_kafka_conf_reader(rd_kafka_conf_t *conf, const char *group_id, char *err, size_t errlen);
+rd_kafka_t *cw_kafka_new_client(rd_kafka_type_t type, rd_kafka_conf_t *conf, const cw_config *cfg,
+                                char *err, size_t errlen);
+rd_kafka_t *cw_kafka_new_reader(const cw_config *cfg, const char *group_id, char *err,
+                                size_t errlen);
 
 /* Reads kafka.brokers, kafka.message_timeout_ms and kafka.extra from cfg.
  * Caller frees with cw_producer_free (which flushes first). */
@@ -84,13 +100,5 @@ rd_kafka_t *cw_consumer_handle(cw_consumer *c);
  * one has a backlog or its end is not known yet. Local: no broker round
  * trip, so the ends may be a fetch old. */
 int cw_consumer_caught_up(cw_consumer *c);
-
-/* Reads every partition of topic from the beginning to its end as it is at
- * the call (no consumer group, nothing committed), calling fn for each
- * message; fn returns 0 to go on, -1 to stop. Returns the number of messages
- * read, or -1 with a message in err. */
-long cw_kafka_read_topic(const cw_config *cfg, const char *topic,
-                         int (*fn)(void *user_data, const rd_kafka_message_t *msg),
-                         void *user_data, char *err, size_t errlen);
 
 #endif

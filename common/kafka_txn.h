@@ -76,11 +76,6 @@ int cw_txn_ping(cw_txn_producer *p, int timeout_ms);
 /* The librdkafka handle, for admin requests; owned by p. */
 rd_kafka_t *cw_txn_handle(cw_txn_producer *p);
 
-/* The value of one configuration entry of a topic ("retention.ms"), asked
- * of the broker through rk (any client). 0 and value set, or -1. */
-int cw_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name, char *value,
-                          size_t len, int timeout_ms);
-
 /* A consumer of the partitions the caller assigns (rd_kafka_assign; no
  * group membership, nothing committed but through transactions), reading
  * committed records only. group_id names the group whose offsets the
@@ -88,17 +83,5 @@ int cw_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name, c
  * rd_kafka_destroy. NULL with a message in err. */
 rd_kafka_t *cw_txn_consumer_new(const cw_config *cfg, const char *group_id, char *err,
                                 size_t errlen);
-
-/* Reads every partition of topic from the beginning to its end as it is at
- * the call (the last stable offset: records of open transactions are not
- * waited for), calling fn for each message (fn returns 0 to go on, -1 to
- * stop). On success returns the number of messages and sets *ends to every
- * partition of the topic with the offset reading stopped at (the caller
- * destroys it), where a consumer can go on without a gap. -1 with a message
- * in err. */
-long cw_kafka_read_to_end(const cw_config *cfg, const char *topic,
-                          int (*fn)(void *user_data, const rd_kafka_message_t *msg),
-                          void *user_data, rd_kafka_topic_partition_list_t **ends, char *err,
-                          size_t errlen);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kafka.h"
+#include "kafka_reader.h"
 #include "reference_store.h"
 
 typedef struct {

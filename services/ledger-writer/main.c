@@ -50,7 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kafka_txn.h" /* cw_kafka_read_to_end */
+#include "kafka_reader.h"
 #include "ledger_writer.h"
 #include "log.h"
 #include "shutdown.h"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kafka.h"
+#include "kafka_reader.h"
 #include "log.h"
 #include "pay_config.h"
 #include "payment_records.h"

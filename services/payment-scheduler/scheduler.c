@@ -7,6 +7,7 @@
 
 #include "admin_http.h"
 #include "id_set.h"
+#include "kafka_reader.h"
 #include "kafka_txn.h"
 #include "ledger_progress.h"
 #include "log.h"

@@ -10,6 +10,7 @@
 #include "admin_http.h"
 #include "desk.h"
 #include "grow.h"
+#include "kafka_reader.h"
 #include "log.h"
 #include "shutdown.h"
 #include "stream.h"

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "avro_codec.h"
+#include "crc64_avro.h"
 
 /* ------------------------------------------------------------------ */
 /* Expected values                                                     */
