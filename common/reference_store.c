@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "avro_fields.h"
 #include "order_revision.h"
 #include "redis_keys.h"
 #include "timeutil.h"
@@ -15,33 +14,35 @@ static void fmt_i64(char *buf, size_t len, int64_t v)
     snprintf(buf, len, "%" PRId64, v);
 }
 
-int cw_state_store_elder(cw_redis_batch *b, avro_value_t *v)
+int cw_state_write_elder(cw_redis_batch *b, const cw_elder *e)
 {
-    const char *id, *street, *community, *crs;
-    avro_value_t home;
-    double lat, lon;
-    int32_t visits, minutes, geofence;
-    int has_geofence;
-    if (cw_av_get_str(v, "elder_id", &id) || cw_av_get_str(v, "street_id", &street) ||
-        cw_av_get_str(v, "community_id", &community) || cw_av_field(v, "home", &home) ||
-        cw_av_get_double(&home, "lat", &lat) || cw_av_get_double(&home, "lon", &lon) ||
-        cw_av_get_enum(&home, "crs", &crs) || cw_av_get_int(v, "visits_per_month", &visits) ||
-        cw_av_get_int(v, "minutes_per_visit", &minutes) ||
-        cw_av_get_opt_int(v, "geofence_radius_m", &has_geofence, &geofence))
+    char key[CW_KEY_MAX], lat[32], lon[32], visits[16], minutes[16], geofence[16] = "";
+    /* "" clears an earlier version's radius. */
+    if (e->has_geofence_radius_m)
+        snprintf(geofence, sizeof(geofence), "%d", (int)e->geofence_radius_m);
+    snprintf(key, sizeof(key), CW_KEY_ELDER, e->elder_id);
+    snprintf(lat, sizeof(lat), "%.9f", e->home.lat);
+    snprintf(lon, sizeof(lon), "%.9f", e->home.lon);
+    snprintf(visits, sizeof(visits), "%d", (int)e->visits_per_month);
+    snprintf(minutes, sizeof(minutes), "%d", (int)e->minutes_per_visit);
+    const char *crs = cw_crs_name(e->home.crs);
+    if (crs == NULL)
         return -1;
-    char key[CW_KEY_MAX], slat[32], slon[32], svisits[16], sminutes[16], sgeofence[16] = "";
-    if (has_geofence)
-        snprintf(sgeofence, sizeof(sgeofence), "%d", (int)geofence);
-    snprintf(key, sizeof(key), CW_KEY_ELDER, id);
-    snprintf(slat, sizeof(slat), "%.9f", lat);
-    snprintf(slon, sizeof(slon), "%.9f", lon);
-    snprintf(svisits, sizeof(svisits), "%d", (int)visits);
-    snprintf(sminutes, sizeof(sminutes), "%d", (int)minutes);
-    const char *argv[] = {"HSET", key, "street_id", street, "community_id", community,
-                          "lat", slat, "lon", slon, "crs", crs, "visits_per_month", svisits,
-                          "minutes_per_visit", sminutes, "geofence_m", sgeofence};
+    const char *argv[] = {"HSET", key, "street_id", e->street_id, "community_id", e->community_id,
+                          "lat", lat, "lon", lon, "crs", crs, "visits_per_month", visits,
+                          "minutes_per_visit", minutes, "geofence_m", geofence};
     cw_redis_batch_add(b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     return 0;
+}
+
+int cw_state_store_elder(cw_redis_batch *b, avro_value_t *v)
+{
+    cw_elder e;
+    if (cw_elder_read(v, &e) != 0)
+        return -1;
+    int rc = cw_state_write_elder(b, &e);
+    cw_elder_release(&e);
+    return rc;
 }
 
 /* The HSET of an order's fields unless a newer revision is stored. */
@@ -51,53 +52,60 @@ static const char STORE_ORDER_SCRIPT[] =
     "redis.call('HSET', KEYS[1], unpack(ARGV, 2)) "
     "return 1";
 
+int cw_state_write_order(cw_redis_batch *b, const cw_order_assigned *o)
+{
+    int revision = o->has_revision ? (int)o->revision : 0;
+    int cancelled = o->has_change && o->change.kind == CW_ORDER_CHANGE_KIND_CANCEL;
+    if (revision < 0)
+        return -1;
+    char key[CW_KEY_MAX], start[24], minutes[16], srev[16];
+    snprintf(key, sizeof(key), CW_KEY_ORDER, o->order_id);
+    fmt_i64(start, sizeof(start), o->scheduled_start);
+    snprintf(minutes, sizeof(minutes), "%d", (int)o->scheduled_minutes);
+    snprintf(srev, sizeof(srev), "%d", revision);
+    const char *argv[] = {"EVAL", STORE_ORDER_SCRIPT, "1", key, srev,
+                          "elder_id", o->elder_id, "caregiver_id", o->caregiver_id,
+                          "provider_id", o->provider_id, "service_type", o->service_type,
+                          "scheduled_start", start, "scheduled_minutes", minutes,
+                          "person_id", o->person_id ? o->person_id : "", "revision", srev,
+                          "status", cancelled ? "CANCELLED" : ""};
+    cw_redis_batch_add(b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+    return 0;
+}
+
 int cw_state_store_order(cw_redis_batch *b, avro_value_t *v)
 {
-    const char *id, *elder, *caregiver, *provider, *service;
-    int64_t start;
-    int32_t minutes;
-    const char *person;
+    cw_order_assigned o;
     cw_order_revision rev;
-    if (cw_av_get_str(v, "order_id", &id) || cw_av_get_str(v, "elder_id", &elder) ||
-        cw_av_get_str(v, "caregiver_id", &caregiver) ||
-        cw_av_get_str(v, "provider_id", &provider) ||
-        cw_av_get_str(v, "service_type", &service) ||
-        cw_av_get_long(v, "scheduled_start", &start) ||
-        cw_av_get_int(v, "scheduled_minutes", &minutes) ||
-        cw_av_get_opt_str(v, "person_id", &person) || cw_order_revision_of(v, &rev))
+    /* cw_order_revision_of also checks a revision's change is complete. */
+    if (cw_order_assigned_read(v, &o) != 0)
         return -1;
-    char key[CW_KEY_MAX], sstart[24], sminutes[16], srev[16];
-    snprintf(key, sizeof(key), CW_KEY_ORDER, id);
-    fmt_i64(sstart, sizeof(sstart), start);
-    snprintf(sminutes, sizeof(sminutes), "%d", (int)minutes);
-    snprintf(srev, sizeof(srev), "%d", rev.revision);
-    const char *argv[] = {"EVAL", STORE_ORDER_SCRIPT, "1", key, srev,
-                          "elder_id", elder, "caregiver_id", caregiver,
-                          "provider_id", provider, "service_type", service,
-                          "scheduled_start", sstart, "scheduled_minutes", sminutes,
-                          "person_id", person ? person : "", "revision", srev,
-                          "status", cw_order_revision_is_cancel(&rev) ? "CANCELLED" : ""};
-    cw_redis_batch_add(b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+    int rc = cw_order_revision_of(v, &rev) == 0 ? cw_state_write_order(b, &o) : -1;
+    cw_order_assigned_release(&o);
+    return rc;
+}
+
+int cw_state_write_caregiver(cw_redis_batch *b, const cw_caregiver *c)
+{
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), CW_KEY_CAREGIVER, c->caregiver_id);
+    const char *argv[] = {"HSET",      key,
+                          "provider_id", c->provider_id,
+                          "certified", c->certified ? "1" : "0",
+                          "level",     c->level ? c->level : "",
+                          "person_id", c->person_id ? c->person_id : ""};
+    cw_redis_batch_add(b, 10, argv);
     return 0;
 }
 
 int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *v)
 {
-    const char *id, *provider, *level, *person;
-    int certified;
-    if (cw_av_get_str(v, "caregiver_id", &id) || cw_av_get_str(v, "provider_id", &provider) ||
-        cw_av_get_bool(v, "certified", &certified) || cw_av_get_opt_str(v, "level", &level) ||
-        cw_av_get_opt_str(v, "person_id", &person))
+    cw_caregiver c;
+    if (cw_caregiver_read(v, &c) != 0)
         return -1;
-    char key[CW_KEY_MAX];
-    snprintf(key, sizeof(key), CW_KEY_CAREGIVER, id);
-    const char *argv[] = {"HSET",      key,
-                          "provider_id", provider,
-                          "certified", certified ? "1" : "0",
-                          "level",     level ? level : "",
-                          "person_id", person ? person : ""};
-    cw_redis_batch_add(b, 10, argv);
-    return 0;
+    int rc = cw_state_write_caregiver(b, &c);
+    cw_caregiver_release(&c);
+    return rc;
 }
 
 int cw_contract_cover_entry(const cw_contract_row *c, char *buf, size_t len)
@@ -173,51 +181,54 @@ int cw_state_write_contract(cw_redis_batch *b, const cw_contract_row *c)
 
 int cw_state_store_contract(cw_redis_batch *b, avro_value_t *v)
 {
-    cw_contract_row c = {0};
-    const char *streets[CW_CONTRACT_MAX_STREETS];
-    int32_t ratio, lag;
-    size_t n;
-    if (cw_av_get_str(v, "contract_id", &c.contract_id) ||
-        cw_av_get_str(v, "provider_id", &c.provider_id) ||
-        cw_av_get_str(v, "period_start", &c.period_start) ||
-        cw_av_get_str(v, "period_end", &c.period_end) ||
-        cw_av_get_long(v, "budget_cents", &c.budget_cents) ||
-        cw_av_get_long(v, "unit_price_cents", &c.unit_price_cents) ||
-        cw_av_get_int(v, "prepay_ratio_ppm", &ratio) ||
-        cw_av_get_long(v, "invalid_deduction_cents", &c.invalid_deduction_cents) ||
-        cw_av_get_int(v, "publication_lag_days", &lag) ||
-        cw_av_get_array_size(v, "street_ids", &n) || n > CW_CONTRACT_MAX_STREETS ||
-        cw_date_parse(c.period_start, &c.period_start_day) ||
-        cw_date_parse(c.period_end, &c.period_end_day))
+    cw_contract rec;
+    if (cw_contract_read(v, &rec) != 0)
         return -1;
-    for (size_t i = 0; i < n; i++)
-        if (cw_av_get_str_at(v, "street_ids", i, &streets[i]))
-            return -1;
-    c.prepay_ratio_ppm = ratio;
-    c.publication_lag_days = lag;
-    c.street_ids = streets;
-    c.street_count = n;
-    return cw_state_write_contract(b, &c);
+    cw_contract_row c = {.contract_id = rec.contract_id,
+                         .provider_id = rec.provider_id,
+                         .period_start = rec.period_start,
+                         .period_end = rec.period_end,
+                         .budget_cents = rec.budget_cents,
+                         .unit_price_cents = rec.unit_price_cents,
+                         .prepay_ratio_ppm = rec.prepay_ratio_ppm,
+                         .invalid_deduction_cents = rec.invalid_deduction_cents,
+                         .publication_lag_days = rec.publication_lag_days,
+                         .street_ids = rec.street_ids,
+                         .street_count = rec.street_ids_count};
+    int rc = rec.street_ids_count <= CW_CONTRACT_MAX_STREETS &&
+                     cw_date_parse(c.period_start, &c.period_start_day) == 0 &&
+                     cw_date_parse(c.period_end, &c.period_end_day) == 0
+                 ? cw_state_write_contract(b, &c)
+                 : -1;
+    cw_contract_release(&rec);
+    return rc;
 }
 
-int cw_state_store_elder_status(cw_redis_batch *b, avro_value_t *v)
+int cw_state_write_elder_status(cw_redis_batch *b, const cw_elder_status_changed *s)
 {
-    const char *elder_id, *status;
-    cw_elder_period p;
-    memset(&p, 0, sizeof(p));
-    if (cw_av_get_str(v, "elder_id", &elder_id) || cw_av_get_enum(v, "status", &status) ||
-        cw_elder_status_parse(status, &p.status) != 0 || cw_av_get_long(v, "from", &p.from) ||
-        cw_av_get_opt_long(v, "to", &p.has_to, &p.to) ||
-        cw_av_get_long(v, "received_at", &p.received_at))
-        return -1;
+    cw_elder_period p = {.status = s->status,
+                         .from = s->from,
+                         .has_to = s->has_to,
+                         .to = s->to,
+                         .received_at = s->received_at};
     char key[CW_KEY_MAX], field[96], value[24];
-    snprintf(key, sizeof(key), CW_KEY_ELDER_STATUS, elder_id);
+    snprintf(key, sizeof(key), CW_KEY_ELDER_STATUS, s->elder_id);
     if (cw_elder_period_field(&p, field, sizeof(field)) != 0 ||
         cw_elder_period_value(&p, value, sizeof(value)) != 0)
         return -1;
     const char *argv[] = {"HSETNX", key, field, value};
     cw_redis_batch_add(b, 4, argv);
     return 0;
+}
+
+int cw_state_store_elder_status(cw_redis_batch *b, avro_value_t *v)
+{
+    cw_elder_status_changed s;
+    if (cw_elder_status_changed_read(v, &s) != 0)
+        return -1;
+    int rc = cw_state_write_elder_status(b, &s);
+    cw_elder_status_changed_release(&s);
+    return rc;
 }
 
 long cw_state_load_elder_periods(cw_redis *r, const char *elder_id, cw_elder_period *out,

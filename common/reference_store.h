@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "avro_records.h"
 #include "elder_status.h"
 #include "redis.h"
 
@@ -51,6 +52,13 @@ const char *cw_order_stream_key(const cw_order_state *o);
  * field. */
 int cw_state_store_elder(cw_redis_batch *b, avro_value_t *elder);
 int cw_state_store_order(cw_redis_batch *b, avro_value_t *order);
+/* The same from the typed records (avro_records.h): ingest writes what it
+ * accepts through these, the replays above through them too. 0, or -1
+ * when a value cannot be written (an unknown enum). */
+int cw_state_write_elder(cw_redis_batch *b, const cw_elder *elder);
+int cw_state_write_order(cw_redis_batch *b, const cw_order_assigned *order);
+int cw_state_write_caregiver(cw_redis_batch *b, const cw_caregiver *caregiver);
+int cw_state_write_elder_status(cw_redis_batch *b, const cw_elder_status_changed *status);
 
 int cw_state_store_caregiver(cw_redis_batch *b, avro_value_t *caregiver);
 
