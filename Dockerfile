@@ -20,6 +20,7 @@ WORKDIR /src
 COPY CMakeLists.txt ./
 COPY cmake/ cmake/
 COPY schemas/ schemas/
+COPY docs/openapi/ docs/openapi/
 COPY common/ common/
 COPY services/ services/
 COPY tests/CMakeLists.txt tests/

@@ -56,6 +56,7 @@ static const char *route_label(const route *r)
     }
     case ROUTE_BATCH: return "batch";
     case ROUTE_PROBE: return "probe";
+    case ROUTE_OPENAPI: return "openapi";
     case ROUTE_NOT_FOUND: break;
     }
     return "unknown";
@@ -146,8 +147,8 @@ static request_state *begin_request(http_server *srv, struct MHD_Connection *con
     const char *declared = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                        MHD_HTTP_HEADER_CONTENT_LENGTH);
     /* The key is judged from the headers, before any body is read. */
-    if (rs->route.kind != ROUTE_PROBE && rs->route.kind != ROUTE_NOT_FOUND &&
-        rs->route.method_allowed &&
+    if (rs->route.kind != ROUTE_PROBE && rs->route.kind != ROUTE_OPENAPI &&
+        rs->route.kind != ROUTE_NOT_FOUND && rs->route.method_allowed &&
         (authenticate(srv, conn, &rs->role, &rs->auth_err) != 0 ||
          route_role_check(&rs->route, &rs->role, &rs->auth_err) != 0))
         rs->refused = 1;
@@ -213,6 +214,20 @@ static enum MHD_Result answer_probe(http_server *srv, struct MHD_Connection *con
     return queue_text(conn, *status, body, content_type);
 }
 
+/* The OpenAPI document: compiled in, no key. */
+static enum MHD_Result answer_openapi(struct MHD_Connection *conn, int *status)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        ingest_openapi_json_len, (void *)ingest_openapi_json, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    *status = 200;
+    enum MHD_Result rc = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
 static enum MHD_Result answer_api(http_server *srv, struct MHD_Connection *conn,
                                   request_state *rs, int *status)
 {
@@ -263,6 +278,8 @@ static enum MHD_Result answer(http_server *srv, struct MHD_Connection *conn, req
         rc = queue_error(conn, &err);
     } else if (rs->route.kind == ROUTE_PROBE) {
         rc = answer_probe(srv, conn, url, &status);
+    } else if (rs->route.kind == ROUTE_OPENAPI) {
+        rc = answer_openapi(conn, &status);
     } else {
         rc = answer_api(srv, conn, rs, &status);
     }

@@ -64,6 +64,11 @@ route route_request(const char *method, const char *url)
             return r;
         }
     }
+    if (strcmp(url, "/v1/openapi.json") == 0) {
+        r.kind = ROUTE_OPENAPI;
+        r.method_allowed = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+        return r;
+    }
     if (strcmp(url, "/v1/batch") == 0) {
         r.kind = ROUTE_BATCH;
         r.method_allowed = post;

@@ -14,7 +14,8 @@ typedef enum {
     ROUTE_ELDER_STATUS, /* elder id in path_id */
     ROUTE_ORDER_CHANGE, /* order id in path_id; change says which */
     ROUTE_BATCH,
-    ROUTE_PROBE /* /livez, /healthz, /readyz, /metrics */
+    ROUTE_PROBE,  /* /livez, /healthz, /readyz, /metrics */
+    ROUTE_OPENAPI /* GET /v1/openapi.json: the API's description, no key */
 } route_kind;
 
 typedef struct {
@@ -26,6 +27,12 @@ typedef struct {
 } route;
 
 route route_request(const char *method, const char *url);
+
+/* The OpenAPI 3.1 document of the API (docs/openapi/ingest.json), compiled
+ * in by services/CMakeLists.txt and served at ROUTE_OPENAPI: len bytes,
+ * followed by a 0. */
+extern const unsigned char ingest_openapi_json[];
+extern const size_t ingest_openapi_json_len;
 
 /* Whether role may use the route at all, decided from the headers before
  * any body is read: reference data needs registry, importer or admin;

@@ -23,6 +23,11 @@
 
 #define BODY_MAX (16 * 1024)
 
+/* The OpenAPI 3.1 document of this API (docs/openapi/desk.json), compiled
+ * in by services/CMakeLists.txt: len bytes, followed by a 0. */
+extern const unsigned char desk_openapi_json[];
+extern const size_t desk_openapi_json_len;
+
 struct desk_http {
     struct MHD_Daemon *daemon;
     desk *d;
@@ -47,7 +52,8 @@ typedef enum {
     ROUTE_STATIC,
     ROUTE_WHOAMI,
     ROUTE_CAREGIVERS,
-    ROUTE_UNFREEZE
+    ROUTE_UNFREEZE,
+    ROUTE_OPENAPI
 } route_kind;
 
 typedef struct {
@@ -108,6 +114,8 @@ static int route_of(const char *method, const char *url, route *r)
         r->kind = ROUTE_WHOAMI;
     else if (strcmp(url, "/v1/caregivers") == 0)
         r->kind = ROUTE_CAREGIVERS;
+    else if (strcmp(url, "/v1/openapi.json") == 0)
+        r->kind = ROUTE_OPENAPI;
     else if (desk_static_find(url) != NULL)
         r->kind = ROUTE_STATIC;
     else if (strncmp(url, "/v1/cases/", 10) == 0 &&
@@ -284,6 +292,20 @@ static enum MHD_Result dispatch(desk *d, struct MHD_Connection *conn, request *r
 
 /* ---- the console and the live stream ------------------------------------------------ */
 
+/* GET /v1/openapi.json: the API's description, no key (it holds no data). */
+static enum MHD_Result serve_openapi(struct MHD_Connection *conn)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        desk_openapi_json_len, (void *)desk_openapi_json, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    enum MHD_Result rc = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
 /* The console's files: no key (they hold no data; every call they make
  * carries the key the person signed in with). */
 static enum MHD_Result serve_static(struct MHD_Connection *conn, const char *url)
@@ -440,6 +462,10 @@ static int judge_headers(struct desk_http *h, struct MHD_Connection *conn, const
     }
     if (rq->r.kind == ROUTE_STATIC) {
         *result = serve_static(conn, url);
+        return -1;
+    }
+    if (rq->r.kind == ROUTE_OPENAPI) {
+        *result = serve_openapi(conn);
         return -1;
     }
     if (rq->r.kind == ROUTE_READYZ) {
