@@ -29,6 +29,9 @@ static atomic_llong stall_timeout_ms = CW_ADMIN_DEFAULT_STALL_TIMEOUT_MS;
 static pthread_mutex_t readiness_lock = PTHREAD_MUTEX_INITIALIZER;
 static cw_readiness_fn readiness_fn;
 static void *readiness_user_data;
+/* carewatch_ready: the readiness asked again at every scrape, so that an
+ * alert can see a running service that is not ready. */
+static cw_gauge *ready_gauge;
 
 static long long monotonic_ms(void)
 {
@@ -112,7 +115,10 @@ static char *answer_readiness(int *status)
     pthread_mutex_unlock(&readiness_lock);
 
     char reason[REASON_MAX] = "";
-    if (!fn || fn(user_data, reason, sizeof(reason)) == 0) {
+    int ready = !fn || fn(user_data, reason, sizeof(reason)) == 0;
+    if (ready_gauge != NULL)
+        cw_gauge_set(ready_gauge, NULL, ready ? 1.0 : 0.0);
+    if (ready) {
         *status = 200;
         return status_json("ready", NULL);
     }
@@ -143,6 +149,8 @@ void cw_admin_probe(const char *url, int *status, char **body, const char **cont
     } else if (strcmp(url, "/readyz") == 0) {
         *body = answer_readiness(status);
     } else if (strcmp(url, "/metrics") == 0) {
+        int readiness_status;
+        free(answer_readiness(&readiness_status)); /* sets carewatch_ready */
         *status = 200;
         *content_type = CW_METRICS_CONTENT_TYPE;
         *body = cw_metrics_render();
@@ -277,6 +285,10 @@ int cw_admin_start(const char *bind_addr, int port, cw_readiness_fn readiness, v
     }
     cw_admin_set_readiness(readiness, user_data);
     cw_admin_heartbeat();
+    ready_gauge = cw_metrics_gauge("carewatch_ready",
+                                   "1 when the service answers /readyz with 200, else 0 "
+                                   "(asked at every scrape).",
+                                   "");
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
     if (is_ipv6)
         flags |= MHD_USE_IPv6;
@@ -301,6 +313,7 @@ void cw_admin_stop(void)
     MHD_stop_daemon(admin_daemon);
     admin_daemon = NULL;
     admin_port = -1;
+    ready_gauge = NULL; /* the registry may be shut down next */
 }
 
 int cw_admin_port(void)

@@ -212,10 +212,25 @@ static void test_metrics_endpoint(void **state)
     cw_counter *c = cw_metrics_counter("test_hits_total", "Hits.", "path");
     cw_counter_add(c, CW_LABELS("/x"), 7);
     request("GET", "/metrics");
-    assert_reply(200, "# HELP test_hits_total Hits.\n"
-                      "# TYPE test_hits_total counter\n"
-                      "test_hits_total{path=\"/x\"} 7\n");
+    assert_int_equal(reply.status, 200);
+    assert_non_null(strstr(reply.body, "# HELP test_hits_total Hits.\n"
+                                       "# TYPE test_hits_total counter\n"
+                                       "test_hits_total{path=\"/x\"} 7\n"));
     assert_header("Content-Type: text/plain; version=0.0.4; charset=utf-8");
+}
+
+/* carewatch_ready follows the readiness callback, asked at the scrape. */
+static void test_metrics_report_readiness(void **state)
+{
+    (void)state;
+    request("GET", "/metrics");
+    assert_non_null(strstr(reply.body, "# TYPE carewatch_ready gauge\ncarewatch_ready 1\n"));
+    readiness.ready = 0;
+    readiness.reason = "kafka unreachable";
+    request("GET", "/metrics");
+    assert_int_equal(reply.status, 200);
+    assert_non_null(strstr(reply.body, "\ncarewatch_ready 0\n"));
+    readiness.ready = 1;
 }
 
 static void test_unknown_path_is_404(void **state)
@@ -343,6 +358,7 @@ int main(void)
         SERVED_TEST(test_readiness_follows_callback),
         SERVED_TEST(test_no_readiness_callback_means_ready),
         SERVED_TEST(test_metrics_endpoint),
+        SERVED_TEST(test_metrics_report_readiness),
         SERVED_TEST(test_unknown_path_is_404),
         SERVED_TEST(test_other_methods_are_405),
         SERVED_TEST(test_head_answers_without_body),
