@@ -16,10 +16,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from carewatch_py import importer, quality  # noqa: E402
-from carewatch_py.simulate import main as simulate_main  # noqa: E402
+from carewatch_py import importer, quality
+from carewatch_py.simulate import main as simulate_main
 
 
 def main():

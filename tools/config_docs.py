@@ -10,10 +10,10 @@ import os
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from carewatch_py.deployment import REPO, service_names
+
 DOC = os.path.join(REPO, "docs", "configuration.md")
-SERVICES = ["ingest", "geo-validator", "duration-timer", "overlap-detector", "alert-router",
-            "ledger-writer", "payment-scheduler", "supervision-desk"]
+SERVICES = service_names()
 
 HEADER = """# Configuration
 

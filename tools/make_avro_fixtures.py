@@ -11,10 +11,8 @@ usage: .venv/bin/python tools/make_avro_fixtures.py
 
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from carewatch_py.avro_single import REPO, Registry  # noqa: E402
+from carewatch_py.avro_single import REPO, Registry
 
 OUT = os.path.join(REPO, "tests", "unit", "data", "avro")
 

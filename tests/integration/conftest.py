@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 
@@ -22,12 +21,15 @@ import pytest
 import requests
 from confluent_kafka import Consumer, TopicPartition
 
+try:
+    from carewatch_py.avro_single import Registry
+    from carewatch_py.ingest_client import IngestClient
+except ModuleNotFoundError as e:
+    raise ImportError("the tests import carewatch_py, the package in tools/: run "
+                      "deploy/local/install-deps (pip install -e tools into .venv)") from e
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tools"))
-
-from carewatch_py.avro_single import Registry  # noqa: E402
-from carewatch_py.ingest_client import IngestClient  # noqa: E402
 
 BUILD_DIR = os.environ.get("CW_BUILD_DIR", os.path.join(REPO, "build"))
 # The build without sanitizers, for what is measured in memory (ASan keeps

@@ -1,33 +1,40 @@
 """The deployment artefacts against the code: Dockerfile, docker-compose.yml,
-deploy/docker/ and deploy/k8s/.
+deploy/docker/, deploy/k8s/, deploy/services.txt, deploy/local/config and the
+topic creator (carewatch_py.create_topics).
 
 Needs no broker, Redis or container engine. The services, their
 configuration keys and environment variables are taken from the built
 binaries (build/ or CW_IMAGE_BUILD_DIR, every `carewatch*` executable target CMake
-configured) and their --config-keys output; topics from
-deploy/local/topics.txt; the topics read from the beginning to rebuild
-state, from the services' C sources. Kubernetes objects are validated against the
+configured) and their --config-keys output, and must be deploy/services.txt's;
+topics from deploy/local/topics.txt; the topics read from the beginning to
+rebuild state, from the services' C sources. Kubernetes objects are validated against the
 Kubernetes JSON schemas of the kubernetes-validate package; the compose file
 and the KEDA ScaledObjects, for which no schema is available offline here,
 are checked structurally."""
 
+import ast
 import concurrent.futures
 import fnmatch
 import functools
 import http.server
-import importlib.util
+import importlib
 import os
 import re
-import shlex
 import stat
 import subprocess
 import sys
 import threading
+import tomllib
 import types
 
 import kubernetes_validate
 import pytest
 import yaml
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
+
+from carewatch_py import create_topics
+from carewatch_py.deployment import read_services
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -36,10 +43,16 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 BUILD_DIR = os.path.abspath(os.environ.get("CW_IMAGE_BUILD_DIR", os.path.join(REPO, "build")))
 DOCKER_DIR = os.path.join(REPO, "deploy", "docker")
 K8S_DIR = os.path.join(REPO, "deploy", "k8s")
-TOPICS_TXT = os.path.join(REPO, "deploy", "local", "topics.txt")
+LOCAL_DIR = os.path.join(REPO, "deploy", "local")
+TOPICS_TXT = os.path.join(LOCAL_DIR, "topics.txt")
+SERVICES_TXT = os.path.join(REPO, "deploy", "services.txt")
 COMPOSE_FILE = os.path.join(REPO, "docker-compose.yml")
 KUBERNETES_VERSION = "1.29"
 IMAGE = "carewatch"
+# The Python tools (tools/pyproject.toml), whose topic creator compose and
+# Kubernetes run.
+TOOLS_IMAGE = "carewatch-tools"
+TOOLS_DOCKERFILE = "deploy/docker/tools.Dockerfile"
 ADMIN_PORT = 9100
 
 
@@ -134,6 +147,69 @@ def check_config(service, config_file, env):
 
 def default_group(service, config):
     return config.get("stream.group_id") or "carewatch-" + service
+
+
+def listed_services():
+    """{name: Service(name, admin_port, http_port)} of deploy/services.txt."""
+    return {s.name: s for s in read_services(SERVICES_TXT)}
+
+
+def load_flat(path):
+    with open(path, encoding="utf-8") as f:
+        return flatten(yaml.safe_load(f))
+
+
+# ---- deploy/services.txt and the local stack ------------------------------------
+
+def test_services_txt_lists_exactly_the_built_services():
+    """The one list of services: CMake builds exactly those (its list in
+    services/CMakeLists.txt is checked here), and deploy/local/services reads
+    the same names and ports as carewatch_py.deployment."""
+    assert sorted(listed_services()) == services(), \
+        "deploy/services.txt and the services CMake builds differ"
+    r = subprocess.run([os.path.join(LOCAL_DIR, "services"), "list"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    shell = [line.split() for line in r.stdout.splitlines()]
+    assert shell == [[s.name, str(s.admin_port), str(s.http_port or "-")]
+                     for s in read_services(SERVICES_TXT)]
+
+
+def test_services_txt_rejects_malformed_lines(tmp_path):
+    for text, where in (("ingest 9101\n", ":1:"), ("a 9101 -\nb 9101 -\n", ":2:"),
+                        ("a 9101 -\na 9102 -\n", ":2:"), ("a 9101 80x\n", ":1:"),
+                        ("# nothing\n", "no service")):
+        path = tmp_path / "services.txt"
+        path.write_text(text)
+        with pytest.raises(ValueError, match=where):
+            read_services(str(path))
+
+
+def test_local_configs_take_their_ports_from_services_txt():
+    """deploy/local/config/<name>.yaml for every service, without an admin
+    port (deploy/local/services passes services.txt's); an HTTP port, where
+    the file still has one, is services.txt's, and the binary accepts the
+    file with the environment deploy/local/services gives it."""
+    names = sorted(f[:-5] for f in os.listdir(os.path.join(LOCAL_DIR, "config"))
+                   if f.endswith(".yaml"))
+    assert names == sorted(listed_services())
+    for name, svc in listed_services().items():
+        path = os.path.join(LOCAL_DIR, "config", name + ".yaml")
+        config = load_flat(path)
+        assert "admin.port" not in config, "%s: the admin port is deploy/services.txt's" % path
+        if "http.port" in config:
+            assert config["http.port"] == svc.http_port, path
+        assert ("http.bind" in config) == (svc.http_port is not None), path
+        env = {"CAREWATCH_ADMIN_PORT": str(svc.admin_port)}
+        if svc.http_port:
+            env["CAREWATCH_HTTP_PORT"] = str(svc.http_port)
+        assert set(env) <= env_names(name), name
+        check_config(name, path, env)
+    with open(os.path.join(LOCAL_DIR, "services"), encoding="utf-8") as f:
+        script = f.read()
+    assert 'SERVICES_TXT="$REPO/deploy/services.txt"' in script
+    assert 'CAREWATCH_ADMIN_PORT="${ADMIN_PORT[$svc]}"' in script
+    assert 'CAREWATCH_HTTP_PORT="${HTTP_PORT[$svc]}"' in script
 
 
 # ---- docker-compose.yml ---------------------------------------------------------
@@ -282,13 +358,14 @@ def test_compose_kafka_redis_and_topic_creation():
     assert command[command.index("--appendonly") + 1] == "yes"
     assert "/data" in [t for _, t, _ in compose_mounts(redis)]
 
+    # The topics: carewatch-create-topics of the tools image, on topics.txt.
     init = svcs["kafka-init"]
-    assert init["image"] == kafka["image"]
-    init_env = compose_env(init)
-    assert init_env["KAFKA_BOOTSTRAP"] == internal
+    assert init["image"].split(":")[0] == TOOLS_IMAGE
+    assert init["build"] == {"context": ".", "dockerfile": TOOLS_DOCKERFILE}
+    args = create_topics_args(init["command"])
+    assert args.brokers == internal and args.replication_factor == 1
     mounts = {source: target for source, target, _ in compose_mounts(init)}
-    assert mounts["./deploy/local/topics.txt"] == init_env["TOPICS_FILE"]
-    assert mounts["./deploy/docker/create-topics.sh"] == init["entrypoint"][-1]
+    assert mounts["./deploy/local/topics.txt"] == args.topics_file
 
     # Every carewatch service reaches Kafka on the internal listener and Redis
     # by its service name (from its configuration file or environment); the
@@ -339,70 +416,185 @@ def test_compose_ledger_writer_has_its_volume_and_key():
         "service_completed_successfully"
 
 
-@pytest.mark.parametrize("name", ["ingest", "supervision-desk"])
-def test_compose_ingest_and_the_desk_publish_their_api_ports(name):
-    svc = compose()["services"][name]
-    with open(os.path.join(DOCKER_DIR, "config", name + ".yaml"), encoding="utf-8") as f:
-        config = flatten(yaml.safe_load(f))
-    container_ports = [int(str(p).rsplit(":", 1)[1]) for p in svc["ports"]]
-    assert container_ports == [config["http.port"]]
-    assert config["http.bind"] == "0.0.0.0"
+def test_compose_publishes_the_api_port_of_every_service_with_one():
+    """Ingest and the desk, the services deploy/services.txt gives an HTTP
+    port: the same port in the container as on the local stack."""
+    with_api = {n: s.http_port for n, s in listed_services().items() if s.http_port}
+    assert sorted(with_api) == ["ingest", "supervision-desk"]
+    for name, port in with_api.items():
+        svc = compose()["services"][name]
+        config = load_flat(os.path.join(DOCKER_DIR, "config", name + ".yaml"))
+        container_ports = [int(str(p).rsplit(":", 1)[1]) for p in svc["ports"]]
+        assert container_ports == [config["http.port"]] == [port], name
+        assert config["http.bind"] == "0.0.0.0"
 
 
-# ---- deploy/docker scripts -------------------------------------------------------
+# ---- the topic creator (carewatch_py.create_topics) -------------------------------
+# The one creator of topics.txt's topics: the local stack runs it from the
+# checkout's virtualenv, compose's kafka-init and the Kubernetes Job from the
+# tools image. Run here against a stand-in for confluent-kafka's AdminClient.
 
-def write_recorder(tmp_path, name="kafka-topics.sh"):
-    calls = tmp_path / (name + ".calls")
-    tool = tmp_path / name
-    tool.write_text('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\n' % shlex.quote(str(calls)))
-    tool.chmod(0o755)
-    return tool, calls
+def create_topics_args(command):
+    """The parsed arguments of a carewatch-create-topics command line."""
+    assert command[0] == "carewatch-create-topics", command
+    return create_topics.parse_args(command[1:])
 
 
-@pytest.mark.parametrize("shell", ["sh", "bash"])
-def test_create_topics_creates_exactly_topics_txt(tmp_path, shell):
-    tool, calls = write_recorder(tmp_path)
-    configs_tool, config_calls = write_recorder(tmp_path, "kafka-configs.sh")
-    env = dict(os.environ, KAFKA_TOPICS=str(tool), KAFKA_CONFIGS=str(configs_tool),
-               TOPICS_FILE=TOPICS_TXT, KAFKA_BOOTSTRAP="broker:1234", REPLICATION_FACTOR="3")
-    r = subprocess.run([shell, os.path.join(DOCKER_DIR, "create-topics.sh")], env=env,
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    created = {}
-    for line in calls.read_text().splitlines():
-        args = line.split()
-        assert args[:2] == ["--bootstrap-server", "broker:1234"]
-        if "--create" not in args:
-            continue
-        assert "--if-not-exists" in args
-        opt = {args[i]: args[i + 1] for i in range(len(args) - 1) if args[i] != "--config"
-               and args[i].startswith("--") and not args[i + 1].startswith("--")}
-        configs = dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "--config")
-        assert opt["--replication-factor"] == "3"
-        created[opt["--topic"]] = (int(opt["--partitions"]), configs)
-    assert created == read_topics()
+def done(value):
+    future = concurrent.futures.Future()
+    future.set_result(value)
+    return future
 
-    # --if-not-exists keeps an existing topic's old configs: every topic with
-    # configs gets them set as well, so a cluster made earlier is upgraded.
-    altered = {}
-    for line in config_calls.read_text().splitlines():
-        args = line.split()
-        assert args[:5] == ["--bootstrap-server", "broker:1234", "--alter", "--entity-type",
-                            "topics"], line
-        assert args[5] == "--entity-name" and args[7] == "--add-config" and len(args) == 9, line
-        altered[args[6]] = dict(item.split("=", 1) for item in args[8].split(","))
-    assert altered == {name: config for name, (_, config) in read_topics().items() if config}
+
+def failed(code):
+    future = concurrent.futures.Future()
+    future.set_exception(KafkaException(KafkaError(code)))
+    return future
+
+
+BROKER_DEFAULTS = {"cleanup.policy": "delete", "retention.ms": "604800000",
+                   "retention.bytes": "-1"}
+
+
+class FakeAdmin:
+    """A cluster holding `topics` ({name: partitions}) with the broker's
+    default configs; records what is created and altered. list_topics fails
+    `down` times first (a broker still starting)."""
+
+    def __init__(self, topics=None, down=0, exists_already=()):
+        self.topics = dict(topics or {})
+        self.down = down
+        self.exists_already = set(exists_already)
+        self.created = {}
+        self.altered = {}
+        self.conf = None
+
+    def __call__(self, conf):
+        self.conf = conf
+        return self
+
+    def list_topics(self, timeout):
+        if self.down:
+            self.down -= 1
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT))
+        return types.SimpleNamespace(topics={
+            name: types.SimpleNamespace(partitions=dict.fromkeys(range(partitions)))
+            for name, partitions in self.topics.items()})
+
+    def create_topics(self, new, **kwargs):
+        result = {}
+        for t in new:
+            if t.topic in self.exists_already:
+                result[t.topic] = failed(KafkaError.TOPIC_ALREADY_EXISTS)
+                continue
+            self.created[t.topic] = (t.num_partitions, t.replication_factor, dict(t.config))
+            result[t.topic] = done(None)
+        return result
+
+    def describe_configs(self, resources, **kwargs):
+        return {r: done({k: ConfigEntry(k, v) for k, v in BROKER_DEFAULTS.items()})
+                for r in resources}
+
+    def incremental_alter_configs(self, resources, **kwargs):
+        for r in resources:
+            assert all(e.incremental_operation == AlterConfigOpType.SET
+                       for e in r.incremental_configs)
+            self.altered[r.name] = {e.name: e.value for e in r.incremental_configs}
+        return {r: done(None) for r in resources}
+
+
+def run_create_topics(monkeypatch, admin, *args):
+    monkeypatch.setattr(create_topics, "AdminClient", admin)
+    monkeypatch.setattr(create_topics.time, "sleep", lambda s: None)
+    return create_topics.main(["--brokers", "broker:1234", *args])
+
+
+def test_create_topics_creates_exactly_topics_txt(monkeypatch, capsys):
+    admin = FakeAdmin()
+    assert run_create_topics(monkeypatch, admin, "--replication-factor", "3", TOPICS_TXT) == 0
+    assert admin.conf["bootstrap.servers"] == "broker:1234"
+    assert {name: (partitions, config) for name, (partitions, _, config)
+            in admin.created.items()} == read_topics()
+    assert {rf for _, rf, _ in admin.created.values()} == {3}
+    # Created with their configs: nothing to alter.
+    assert admin.altered == {}
+    assert "topics: %d created, 0 already present" % len(read_topics()) in capsys.readouterr().out
+
+
+def test_create_topics_sets_the_configs_of_existing_topics(monkeypatch):
+    """On a cluster made before topics.txt listed any config (every topic
+    there with the broker's defaults), the configs topics.txt lists that
+    differ are set with an incremental alter (nothing else is touched), and
+    nothing is created; a topic another process created meanwhile is
+    configured the same way."""
+    wanted = read_topics()
+    expected = {name: {k: v for k, v in config.items() if BROKER_DEFAULTS.get(k) != v}
+                for name, (_, config) in wanted.items()}
+    expected = {name: config for name, config in expected.items() if config}
+    assert "visit.events" in expected
+
+    admin = FakeAdmin({name: partitions for name, (partitions, _) in wanted.items()})
+    assert run_create_topics(monkeypatch, admin, TOPICS_TXT) == 0
+    assert admin.created == {} and admin.altered == expected
+
+    racing = FakeAdmin({name: partitions for name, (partitions, _) in wanted.items()
+                        if name != "visit.events"}, exists_already={"visit.events"})
+    assert run_create_topics(monkeypatch, racing, TOPICS_TXT) == 0
+    assert racing.created == {} and racing.altered == expected
+
+
+def test_create_topics_waits_for_the_cluster(monkeypatch, capsys):
+    admin = FakeAdmin(down=3)
+    assert run_create_topics(monkeypatch, admin, "--wait", "60", TOPICS_TXT) == 0
+    assert len(admin.created) == len(read_topics())
+    gone = FakeAdmin(down=10 ** 6)
+    assert run_create_topics(monkeypatch, gone, "--wait", "0", TOPICS_TXT) == 1
+    assert "no answer from broker:1234" in capsys.readouterr().err
 
 
 def test_create_topics_rejects_a_malformed_line(tmp_path):
-    tool, _ = write_recorder(tmp_path)
-    bad = tmp_path / "topics.txt"
-    bad.write_text("visit.events six\n")
-    r = subprocess.run(["sh", os.path.join(DOCKER_DIR, "create-topics.sh")],
-                       env=dict(os.environ, KAFKA_TOPICS=str(tool), TOPICS_FILE=str(bad)),
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 1 and "topics.txt:1" in r.stderr
+    """Checked before any broker is asked: the command fails at once."""
+    for text in ("visit.events six\n", "visit.events 0\n", "a 1 retention.ms\n",
+                 "a 1\na 2\n"):
+        bad = tmp_path / "topics.txt"
+        bad.write_text(text)
+        r = subprocess.run([sys.executable, "-m", "carewatch_py.create_topics", "--brokers",
+                            "127.0.0.1:1", "--wait", "0", str(bad)],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2 and "topics.txt:" in r.stderr, (text, r.stderr)
 
+
+def test_the_tools_package_declares_the_topic_creator_and_its_dependencies():
+    """tools/pyproject.toml: the console scripts compose and Kubernetes run
+    exist, and every third-party module carewatch_py imports is a declared
+    dependency."""
+    with open(os.path.join(REPO, "tools", "pyproject.toml"), "rb") as f:
+        project = tomllib.load(f)["project"]
+    scripts = project["scripts"]
+    assert scripts["carewatch-create-topics"] == "carewatch_py.create_topics:main"
+    for script in scripts.values():
+        module, func = script.split(":")
+        assert callable(getattr(importlib.import_module(module), func)), script
+    declared = {re.split(r"[<>=!~ \[]", d, 1)[0].lower() for d in project["dependencies"]}
+    dist_of = {"confluent_kafka": "confluent-kafka", "fastavro": "fastavro", "yaml": "pyyaml",
+               "requests": "requests"}
+    imported = set()
+    package = os.path.join(REPO, "tools", "carewatch_py")
+    for name in os.listdir(package):
+        if name.endswith(".py"):
+            with open(os.path.join(package, name), encoding="utf-8") as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    imported.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"carewatch_py"}
+    assert third_party <= set(dist_of), "undeclared imports: %s" % (third_party - set(dist_of))
+    assert {dist_of[m] for m in third_party} <= declared
+
+
+# ---- deploy/docker scripts -------------------------------------------------------
 
 @pytest.fixture()
 def bin_dir(tmp_path):
@@ -565,7 +757,7 @@ def test_dockerfile_copies_scripts_and_sources_docker_may_send():
     assert 'ENTRYPOINT ["%s"]' % entry in instructions
     for svc in compose_carewatch_services().values():
         assert svc["healthcheck"]["test"][1] == health
-    for script in ("entrypoint.sh", "healthcheck.sh", "create-topics.sh"):
+    for script in ("entrypoint.sh", "healthcheck.sh"):
         mode = os.stat(os.path.join(DOCKER_DIR, script)).st_mode
         assert mode & stat.S_IXUSR, script
 
@@ -678,7 +870,7 @@ def test_kustomization_lists_every_manifest():
         kust = yaml.safe_load(f)
     assert kust["kind"] == "Kustomization"
     assert sorted(kust["resources"]) == [f for f in k8s_files() if f != "kustomization.yaml"]
-    assert [i["name"] for i in kust["images"]] == [IMAGE]
+    assert [i["name"] for i in kust["images"]] == [IMAGE, TOOLS_IMAGE]
 
 
 def test_k8s_objects_match_the_kubernetes_schemas():
@@ -764,6 +956,17 @@ def test_k8s_config_and_environment_are_accepted_by_the_binaries(tmp_path):
         check_config(name, str(path), env)
 
 
+def test_k8s_api_ports_are_services_txt_ones():
+    for name, svc in listed_services().items():
+        c = main_container(workloads()[name][1])
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        config = k8s_service_config(name)
+        if svc.http_port is None:
+            assert "http" not in ports and "http.port" not in config, name
+        else:
+            assert ports["http"] == config["http.port"] == svc.http_port, name
+
+
 def test_k8s_ingest_service_and_ledger_writer_volume():
     ingest = workloads()["ingest"][1]
     config = k8s_service_config("ingest")
@@ -831,21 +1034,76 @@ def test_k8s_autoscaling_follows_consumer_lag():
         assert deployment["spec"]["replicas"] >= 2
 
 
-def test_k8s_topics_job_uses_the_same_topics_and_script():
+def k8s_expand(arg, env):
+    """Kubernetes' $(NAME) in a container's args, from its env."""
+    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env[m.group(1)], arg)
+
+
+def test_k8s_topics_job_uses_the_same_topics_and_creator():
     cm = k8s_by_kind("ConfigMap")["carewatch-topics"]["data"]
+    assert set(cm) == {"topics.txt"}
     with open(TOPICS_TXT, encoding="utf-8") as f:
         assert cm["topics.txt"] == f.read(), "deploy/k8s/topics.yaml: topics.txt differs"
-    with open(os.path.join(DOCKER_DIR, "create-topics.sh"), encoding="utf-8") as f:
-        assert cm["create-topics.sh"] == f.read(), "deploy/k8s/topics.yaml: script differs"
     job = k8s_by_kind("Job")["carewatch-topics"]
     c = job["spec"]["template"]["spec"]["containers"][0]
-    assert c["image"] == compose()["services"]["kafka"]["image"]
+    assert c["image"].split(":")[0] == TOOLS_IMAGE
     env = {e["name"]: e for e in c["env"]}
-    mount = c["volumeMounts"][0]["mountPath"]
-    assert c["command"][-1] == mount + "/create-topics.sh"
-    assert env["TOPICS_FILE"]["value"] == mount + "/topics.txt"
-    assert env["KAFKA_BOOTSTRAP"]["valueFrom"]["configMapKeyRef"] == {
+    assert env["KAFKA_BROKERS"]["valueFrom"]["configMapKeyRef"] == {
         "name": "carewatch-env", "key": "CAREWATCH_KAFKA_BROKERS"}
+    values = {"KAFKA_BROKERS": "kafka:9092",
+              "REPLICATION_FACTOR": env["REPLICATION_FACTOR"]["value"]}
+    args = create_topics_args(c["command"] + [k8s_expand(a, values) for a in c["args"]])
+    assert args.brokers == "kafka:9092" and args.replication_factor == 3
+    (mount,) = c["volumeMounts"]
+    volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+    assert volumes[mount["name"]]["configMap"]["name"] == "carewatch-topics"
+    assert args.topics_file == mount["mountPath"] + "/topics.txt"
+
+
+# ---- the tools image (deploy/docker/tools.Dockerfile) -------------------------------
+
+def test_tools_dockerfile_installs_the_package_docker_may_send():
+    """The tools image: this Debian release, the package installed from the
+    tools/ it copies, the schemas where CAREWATCH_SCHEMAS_DIR says; its own
+    ignore file (BuildKit's <Dockerfile>.dockerignore) sends what it
+    copies, and only tools/pyproject.toml, carewatch_py and schemas/."""
+    path = os.path.join(REPO, TOOLS_DOCKERFILE)
+    with open(path, encoding="utf-8") as f:
+        text = re.sub(r"\\\n", " ", "\n".join(l for l in f.read().splitlines()
+                                             if not l.lstrip().startswith("#")))
+    instructions = [l.strip() for l in text.splitlines() if l.strip()]
+    assert instructions[0] == "FROM debian:%s-slim" % this_debian()
+    assert not [i for i in instructions[1:] if i.upper().startswith("FROM ")]
+    copies = {i.split()[1]: i.split()[2] for i in instructions if i.startswith("COPY ")}
+    assert set(copies) == {"tools/", "schemas/"}
+    assert any(re.search(r"pip install .*%s( |$)" % re.escape(copies["tools/"].rstrip("/")), i)
+               for i in instructions), "the image does not install the tools it copies"
+    env = " ".join(i for i in instructions if i.startswith("ENV "))
+    assert "CAREWATCH_SCHEMAS_DIR=" + copies["schemas/"].rstrip("/") in env
+    assert re.search(r"^USER \d+$", "\n".join(instructions), re.M)
+
+    with open(path + ".dockerignore", encoding="utf-8") as f:
+        rules = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+
+    def sent(rel):
+        """Docker's rule: the last rule matching the path, or one of the
+        folders it is in, decides; **/ matches in any folder."""
+        excluded = False
+        parts = rel.split("/")
+        for rule in rules:
+            pattern = rule.lstrip("!").rstrip("/")
+            if pattern.startswith("**/"):
+                hit = any(fnmatch.fnmatch(part, pattern[3:]) for part in parts)
+            else:
+                hit = any(fnmatch.fnmatch("/".join(parts[:n]), pattern)
+                          for n in range(1, len(parts) + 1))
+            if hit:
+                excluded = not rule.startswith("!")
+        return not excluded
+    assert sent("tools/pyproject.toml") and sent("tools/carewatch_py/create_topics.py")
+    assert all(sent("schemas/" + name) for name in os.listdir(os.path.join(REPO, "schemas")))
+    assert not sent("tools/demo.py") and not sent("services/ingest/main.c")
+    assert not sent(".venv/bin/python") and not sent("tools/carewatch_py/__pycache__/x.pyc")
 
 
 # ---- retention of the topics state is rebuilt from ------------------------------
@@ -879,19 +1137,47 @@ REBUILT_FROM = {
 }
 
 C_STRING_ARRAY = re.compile(r"static const char \*const (\w+)\[\] = \{([^}]*)\};")
-C_TOPIC_DEFINE = re.compile(r'^#define (\w*TOPIC\w*) "([^"]+)"', re.M)
+C_DEFINE = re.compile(r"^#define ([A-Z][A-Z0-9_]*) +((?:\"[^\"]*\"|[A-Z][A-Z0-9_]*)"
+                      r"(?: +(?:\"[^\"]*\"|[A-Z][A-Z0-9_]*))*) *$", re.M)
+C_TOKEN = re.compile(r'"[^"]*"|\b[A-Z][A-Z0-9_]*\b')
 # The readers of a whole topic from its beginning, and their arguments.
 C_WHOLE_TOPIC_READ = re.compile(
     r"\b(?:cw_state_replay_topic|cw_kafka_read_topic|cw_kafka_read_to_end|read_all)"
     r"\(((?:[^()]|\([^()]*\))*)\)")
 
 
+def c_topic_names(text, defines, literals=True):
+    """The topic names a piece of C spells: string literals (unless
+    literals is false: a table's labels), and macros (common/topics.h's
+    CW_TOPIC_*, or a service's own, concatenations included) that stand for
+    one."""
+    names = set()
+    for token in C_TOKEN.findall(text):
+        if token.startswith('"') and not literals:
+            continue
+        value = c_string(token, defines)
+        if value is not None and re.match(r"^[a-z][a-z0-9._-]*$", value):
+            names.add(value)
+    return names
+
+
+def c_string(token, defines, depth=0):
+    """A string literal's or a string macro's value; None for anything else."""
+    if token.startswith('"'):
+        return token[1:-1]
+    if token not in defines or depth > 8:
+        return None
+    parts = [c_string(t, defines, depth + 1) for t in C_TOKEN.findall(defines[token])]
+    return None if None in parts else "".join(parts)
+
+
 def code_rebuild_topics():
     """The topics the C sources read from the beginning: in services/*/main.c
     the reload lists (bootstrap, reference, ingest's topics) and a checker's
-    input topics (common/stream.c replays them after a Redis loss, unless
+    input topics (common/checker.c replays them after a Redis loss, unless
     main.c turns that off with handlers.redis = NULL), and everywhere the
-    topic arguments of the whole-topic readers."""
+    topic arguments of the whole-topic readers: names, macros, a table's
+    entries (BOOKS[i].topic) or a list's (topics[i])."""
     sources = {}
     for dirpath, _, files in os.walk(os.path.join(REPO, "services")):
         for name in files:
@@ -899,26 +1185,32 @@ def code_rebuild_topics():
                 with open(os.path.join(dirpath, name), encoding="utf-8") as f:
                     sources[os.path.join(dirpath, name)] = f.read()
     defines = {}
+    common = os.path.join(REPO, "common")
+    for name in sorted(os.listdir(common)):
+        if name.endswith(".h"):
+            with open(os.path.join(common, name), encoding="utf-8") as f:
+                defines.update(C_DEFINE.findall(f.read()))
     for text in sources.values():
-        defines.update(C_TOPIC_DEFINE.findall(text))
+        defines.update(C_DEFINE.findall(text))
     found = set()
     for path, text in sources.items():
+        arrays = dict(C_STRING_ARRAY.findall(text))
         if os.path.basename(path) == "main.c":
-            for array, items in C_STRING_ARRAY.findall(text):
+            for array, items in arrays.items():
                 if array in ("bootstrap", "reference") or (
                         array == "topics" and "handlers.redis = NULL" not in text):
-                    found.update(re.findall(r'"([^"]+)"', items))
+                    found.update(c_topic_names(items, defines))
         for args in C_WHOLE_TOPIC_READ.findall(text):
-            # A topic taken from a table (BOOKS[i].topic): every topic
-            # define the table names.
+            # A topic taken from a table (BOOKS[i].topic): every topic the
+            # table names; from a list (topics[i]): every topic it holds.
             for table in re.findall(r"\b(\w+)\[\w+\]\.topic\b", args):
                 body = re.search(r"\b%s\[\] = \{(.*?)\n\};" % table, text, re.S)
                 assert body, "%s: no table %s" % (path, table)
-                found.update(defines[m] for m in re.findall(r"\b[A-Z][A-Z0-9_]*\b",
-                                                             body.group(1)) if m in defines)
-            found.update(defines[m] for m in re.findall(r"\b[A-Z][A-Z0-9_]*\b", args)
-                         if m in defines)
-            found.update(re.findall(r'"([a-z][a-z0-9.-]*)"', args))
+                found.update(c_topic_names(body.group(1), defines, literals=False))
+            for array in re.findall(r"\b(\w+)\[\w+\](?!\.)", args):
+                assert array in arrays, "%s: no list %s" % (path, array)
+                found.update(c_topic_names(arrays[array], defines))
+            found.update(c_topic_names(args, defines))
     return found
 
 
@@ -927,11 +1219,13 @@ def deployed_topics():
     file each deployment hands its topic creator."""
     found = {}
     with open(os.path.join(REPO, "deploy", "local", "stack"), encoding="utf-8") as f:
-        assert re.search(r'"\$HERE/create_topics\.py" "\$KAFKA_BROKERS" "\$HERE/topics\.txt"',
-                         f.read()), "deploy/local/stack no longer creates topics.txt's topics"
+        assert re.search(r'-m carewatch_py\.create_topics --brokers "\$KAFKA_BROKERS" '
+                         r'--replication-factor 1 \\\n\s+"\$HERE/topics\.txt"', f.read()), \
+            "deploy/local/stack no longer creates topics.txt's topics"
     found["local"] = read_topics()
     init = compose()["services"]["kafka-init"]
-    source = {t: s for s, t, _ in compose_mounts(init)}[compose_env(init)["TOPICS_FILE"]]
+    target = create_topics_args(init["command"]).topics_file
+    source = {t: s for s, t, _ in compose_mounts(init)}[target]
     with open(os.path.join(REPO, source), encoding="utf-8") as f:
         found["compose"] = parse_topics(f.read())
     found["k8s"] = parse_topics(k8s_by_kind("ConfigMap")["carewatch-topics"]["data"]["topics.txt"])
@@ -959,56 +1253,3 @@ def test_topics_state_is_rebuilt_from_keep_every_record_in_every_deployment():
                 "%s: %s (%s) would lose records the rebuild needs with %s; set "
                 "retention.ms=-1,retention.bytes=-1 or cleanup.policy=compact"
                 % (deployment, name, why, config or "the broker's default retention"))
-
-
-def test_local_create_topics_sets_the_configs_of_existing_topics(monkeypatch):
-    """deploy/local/create_topics.py on a stack made before topics.txt listed
-    any config: every topic is there with the broker's defaults. The configs
-    topics.txt lists that differ are set, with an incremental alter (nothing
-    else is touched), and nothing is created."""
-    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
-
-    spec = importlib.util.spec_from_file_location(
-        "create_topics", os.path.join(REPO, "deploy", "local", "create_topics.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    wanted = read_topics()
-    defaults = {"cleanup.policy": "delete", "retention.ms": "604800000", "retention.bytes": "-1"}
-
-    def done(value):
-        future = concurrent.futures.Future()
-        future.set_result(value)
-        return future
-
-    class Admin:
-        altered = {}
-
-        def __init__(self, conf):
-            assert conf == {"bootstrap.servers": "broker:1234"}
-
-        def list_topics(self, timeout):
-            return types.SimpleNamespace(topics={
-                name: types.SimpleNamespace(partitions=dict.fromkeys(range(partitions)))
-                for name, (partitions, _) in wanted.items()})
-
-        def create_topics(self, new, **kwargs):
-            raise AssertionError("every topic exists: nothing to create")
-
-        def describe_configs(self, resources, **kwargs):
-            return {r: done({k: ConfigEntry(k, v) for k, v in defaults.items()})
-                    for r in resources}
-
-        def incremental_alter_configs(self, resources, **kwargs):
-            for r in resources:
-                assert all(e.incremental_operation == AlterConfigOpType.SET
-                           for e in r.incremental_configs)
-                Admin.altered[r.name] = {e.name: e.value for e in r.incremental_configs}
-            return {r: done(None) for r in resources}
-
-    monkeypatch.setattr(module, "AdminClient", Admin)
-    monkeypatch.setattr(sys, "argv", ["create_topics.py", "broker:1234", TOPICS_TXT])
-    assert module.main() == 0
-    expected = {name: {k: v for k, v in config.items() if defaults.get(k) != v}
-                for name, (_, config) in wanted.items()}
-    assert Admin.altered == {name: config for name, config in expected.items() if config}
-    assert "visit.events" in Admin.altered

@@ -18,12 +18,11 @@ import sys
 
 import pytest
 
+from carewatch_py import determinism
+from carewatch_py.district import FRAUD_RULES, PARTNER
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tools"))
-
-from carewatch_py import determinism  # noqa: E402
-from carewatch_py.district import FRAUD_RULES, PARTNER  # noqa: E402
 
 BUILD_DIR = os.environ.get("CW_BUILD_DIR", os.path.join(REPO, "build"))
 WORKDIR = os.path.join(REPO, "var", "determinism-test")

@@ -19,15 +19,13 @@ import os
 import re
 import struct
 import subprocess
-import sys
 
 import pytest
 
+from carewatch_py.avro_single import Registry
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tools"))
-
-from carewatch_py.avro_single import Registry  # noqa: E402
 
 BUILD_DIR = os.environ.get("CW_BUILD_DIR", os.path.join(REPO, "build"))
 CAREWATCH = os.path.join(BUILD_DIR, "services", "cli", "carewatch")

@@ -791,7 +791,7 @@ def test_documented_commands(tmp_path):
         for line in commands:
             cmd = line.replace("build/services/payment-scheduler/", binary_dir)
             cmd = cmd.replace("var/reports", str(tmp_path / "reports"))
-            cmd = cmd.replace("127.0.0.1:9107", "127.0.0.1:%d" % admin_port)
+            cmd = cmd.replace("127.0.0.1:9100", "127.0.0.1:%d" % admin_port)
             if "--run" not in cmd and "--check-config" not in cmd and "carewatch-payment" in cmd:
                 service = subprocess.Popen(["bash", "-c", "exec " + cmd], cwd=REPO, env=env,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -13,15 +13,25 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 MARKER = b"\xc3\x01"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The .avsc files: $CAREWATCH_SCHEMAS_DIR, else the schemas/ of the checkout
+# this package lives in (installed editable: pip install -e tools).
+SCHEMA_DIR = os.environ.get("CAREWATCH_SCHEMAS_DIR") or os.path.join(REPO, "schemas")
 
 
 class Registry:
     """Every schema in schemas/, by record name and by fingerprint."""
 
-    def __init__(self, schema_dir=os.path.join(REPO, "schemas")):
+    def __init__(self, schema_dir=None):
+        schema_dir = schema_dir or SCHEMA_DIR
         self.by_name = {}
         self.by_fingerprint = {}
-        for path in sorted(glob.glob(os.path.join(schema_dir, "*.avsc"))):
+        paths = sorted(glob.glob(os.path.join(schema_dir, "*.avsc")))
+        if not paths:
+            raise FileNotFoundError(
+                "no .avsc schemas in %s: carewatch_py reads the checkout's schemas/ when it is "
+                "installed editable (pip install -e tools), else set CAREWATCH_SCHEMAS_DIR"
+                % schema_dir)
+        for path in paths:
             with open(path, encoding="utf-8") as f:
                 parsed = fastavro.parse_schema(json.load(f))
             name = parsed["name"].rsplit(".", 1)[-1]

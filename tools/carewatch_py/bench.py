@@ -41,7 +41,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from . import coords
 from .avro_single import Registry
-from .determinism import REPO, Instance, Ports, RunFailed, Stack, _clean_env, kill_leftovers
+from .determinism import (REPO, SERVICES, Instance, Ports, RunFailed, Stack, _clean_env,
+                          kill_leftovers)
 
 SIZES = {
     # Runs inside tests/run: every row printed, in about a minute.
@@ -59,8 +60,7 @@ STREAM_SERVICES = {
     "alert-router": ("visit.checks", "caregiver.status"),
     "ledger-writer": ("orders.assigned", "visit.events", "visit.checks"),
 }
-ALL_SERVICES = ("ingest", "geo-validator", "duration-timer", "overlap-detector", "alert-router",
-                "ledger-writer", "payment-scheduler")
+ALL_SERVICES = SERVICES  # the pipeline's, from deploy/services.txt
 STREET = "S01"
 SLOTS = 5                 # orders per caregiver in the batch step
 SLOT_MS = 90 * 60000      # between a caregiver's orders

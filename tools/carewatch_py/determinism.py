@@ -3,7 +3,7 @@ in and out of time, freezes and unfreezes) fed through the whole pipeline
 under several scenarios, each on a fresh stack of its own, and everything
 the pipeline decided compared across the scenarios as sets.
 
-    PYTHONPATH=tools .venv/bin/python -m carewatch_py.determinism --build build \\
+    .venv/bin/python -m carewatch_py.determinism --build build \\
         --size small|month [--scenarios full,paced,pause,kills,pairs] \\
         [--workdir var/determinism] [--keep-logs]
 
@@ -57,11 +57,13 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from . import quality
 from .avro_single import REPO, Registry
+from .deployment import service_names
 from .district import FRAUD_RULES, PARTNER, District, rfc3339
 from .progress import Progress
 
-SERVICES = ("ingest", "geo-validator", "duration-timer", "overlap-detector", "alert-router",
-            "ledger-writer", "payment-scheduler")
+# The pipeline's services in start order (deploy/services.txt); the
+# supervision desk only reads what they decide and is not run here.
+SERVICES = tuple(name for name in service_names() if name != "supervision-desk")
 CHECKERS = ("geo-validator", "duration-timer", "overlap-detector")
 SCENARIOS = ("full", "paced", "pause", "kills", "pairs")
 CATEGORIES = ("verdicts", "finals", "statements", "instructions", "freezes")
