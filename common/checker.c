@@ -262,16 +262,32 @@ int cw_checker_advance_clock(cw_checker *ck, int partition, int64_t at)
 
 int cw_checker_exec_with_clock(cw_checker *ck, cw_redis_batch *b, int partition, int64_t at)
 {
+    return cw_checker_exec_with_clock_reply(ck, b, partition, at, CW_CHECKER_NO_REPLY, NULL);
+}
+
+int cw_checker_exec_with_clock_reply(cw_checker *ck, cw_redis_batch *b, int partition, int64_t at,
+                                     size_t index, redisReply **reply)
+{
     int64_t global, pclock;
-    redisReply *reply = NULL;
-    cw_state_add_clock(b, ck->name, partition, at);
-    int rc = cw_redis_batch_exec_last(ck->redis, b, &reply);
-    if (rc == 0)
-        rc = cw_state_clock_reply(reply, &global, &pclock);
+    int wanted = index != CW_CHECKER_NO_REPLY;
     if (reply)
-        freeReplyObject(reply);
-    if (rc != 0)
+        *reply = NULL;
+    cw_state_add_clock(b, ck->name, partition, at);
+    size_t which[2] = {index, b->count - 1};
+    redisReply *kept[2] = {NULL, NULL};
+    int rc = wanted ? cw_redis_batch_exec_keep(ck->redis, b, 2, which, kept)
+                    : cw_redis_batch_exec_keep(ck->redis, b, 1, &which[1], &kept[1]);
+    if (rc == 0)
+        rc = cw_state_clock_reply(kept[1], &global, &pclock);
+    if (kept[1])
+        freeReplyObject(kept[1]);
+    if (rc != 0) {
+        if (kept[0])
+            freeReplyObject(kept[0]);
         return -1;
+    }
+    if (wanted)
+        *reply = kept[0];
     ck->clock = global;
     if (partition >= 0 && partition < CW_CHECKER_MAX_PARTITIONS)
         ck->pclock[partition] = pclock;

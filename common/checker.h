@@ -124,6 +124,12 @@ int cw_checker_advance_clock(cw_checker *ck, int partition, int64_t at);
  * (as cw_redis_batch_exec, then cw_checker_advance_clock). Clears b. 0 or
  * -1. */
 int cw_checker_exec_with_clock(cw_checker *ck, cw_redis_batch *b, int partition, int64_t at);
+/* As cw_checker_exec_with_clock, and hands the reply of b's command `index`
+ * (counted before the clock's is added) to *reply, which the caller frees.
+ * 0, or -1 with *reply NULL. */
+#define CW_CHECKER_NO_REPLY ((size_t)-1)
+int cw_checker_exec_with_clock_reply(cw_checker *ck, cw_redis_batch *b, int partition, int64_t at,
+                                     size_t index, redisReply **reply);
 /* Adds a timer to b (cw_timers_add) and remembers its due time. */
 int cw_checker_add_timer(cw_checker *ck, cw_redis_batch *b, int partition, int64_t due,
                          const char *member);

@@ -207,10 +207,24 @@ int cw_redis_batch_exec(cw_redis *r, cw_redis_batch *b)
 
 int cw_redis_batch_exec_last(cw_redis *r, cw_redis_batch *b, redisReply **last)
 {
+    size_t index = b->count > 0 ? b->count - 1 : 0;
+    redisReply *kept = NULL;
+    int rc = cw_redis_batch_exec_keep(r, b, last != NULL && b->count > 0 ? 1 : 0, &index, &kept);
     if (last)
-        *last = NULL;
-    if (b->failed || b->count == 0) {
-        int rc = b->failed ? -1 : 0;
+        *last = kept;
+    return rc;
+}
+
+int cw_redis_batch_exec_keep(cw_redis *r, cw_redis_batch *b, size_t n, const size_t *which,
+                             redisReply **kept)
+{
+    for (size_t k = 0; k < n; k++)
+        kept[k] = NULL;
+    int rc = b->failed ? -1 : 0;
+    for (size_t k = 0; k < n && rc == 0; k++)
+        if (which[k] >= b->count || (k > 0 && which[k] <= which[k - 1]))
+            rc = -1;
+    if (rc != 0 || b->count == 0) {
         cw_redis_batch_clear(b);
         return rc;
     }
@@ -218,7 +232,7 @@ int cw_redis_batch_exec_last(cw_redis *r, cw_redis_batch *b, redisReply **last)
     redisReply *replies[CW_REDIS_BATCH_MAX_CMDS];
     for (size_t c = 0; c < b->count; c++)
         cmds[c] = (const char *const *)b->argv[c];
-    int rc = cw_redis_pipeline(r, b->count, b->argc, cmds, replies);
+    rc = cw_redis_pipeline(r, b->count, b->argc, cmds, replies);
     if (rc == 0) {
         for (size_t c = 0; c < b->count; c++) {
             if (replies[c]->type == REDIS_REPLY_ERROR) {
@@ -226,8 +240,11 @@ int cw_redis_batch_exec_last(cw_redis *r, cw_redis_batch *b, redisReply **last)
                              replies[c]->str, NULL);
                 rc = -1;
             }
-            if (last && rc == 0 && c + 1 == b->count)
-                *last = replies[c];
+        }
+        size_t k = 0;
+        for (size_t c = 0; c < b->count; c++) {
+            if (rc == 0 && k < n && which[k] == c)
+                kept[k++] = replies[c];
             else
                 freeReplyObject(replies[c]);
         }

@@ -62,6 +62,12 @@ int cw_redis_batch_exec(cw_redis *r, cw_redis_batch *b);
 /* The same, and on success hands the last command's reply to *last (the
  * caller frees it with freeReplyObject); NULL for an empty batch. */
 int cw_redis_batch_exec_last(cw_redis *r, cw_redis_batch *b, redisReply **last);
+/* The same, handing the replies of the commands which[0..n) (indexes into
+ * the batch, ascending) to kept[0..n) on success (the caller frees them);
+ * -1 with every kept[i] NULL when a command failed or an index is out of
+ * range. */
+int cw_redis_batch_exec_keep(cw_redis *r, cw_redis_batch *b, size_t n, const size_t *which,
+                             redisReply **kept);
 void cw_redis_batch_clear(cw_redis_batch *b);
 
 #endif

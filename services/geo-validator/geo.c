@@ -1,7 +1,6 @@
-#include "geo.h"
+#include "geo-validator/geo.h"
 
 #include <math.h>
-#include <string.h>
 
 /* Krasovsky 1940 ellipsoid, which the GCJ-02 offset formula is built on. */
 #define KRASOVSKY_A 6378245.0
@@ -111,26 +110,14 @@ geo_point geo_wgs84_to_bd09(geo_point p)
     return geo_gcj02_to_bd09(geo_wgs84_to_gcj02(p));
 }
 
-geo_point geo_to_wgs84(geo_point p, geo_crs crs)
+geo_point geo_to_wgs84(geo_point p, cw_crs crs)
 {
     if (!geo_in_mainland_china(p))
         return p;
     switch (crs) {
-    case GEO_GCJ02: return geo_gcj02_to_wgs84(p);
-    case GEO_BD09: return geo_bd09_to_wgs84(p);
-    case GEO_WGS84: break;
+    case CW_CRS_GCJ02: return geo_gcj02_to_wgs84(p);
+    case CW_CRS_BD09: return geo_bd09_to_wgs84(p);
+    case CW_CRS_WGS84: break;
     }
     return p;
-}
-
-int geo_crs_parse(const char *name, geo_crs *out)
-{
-    static const char *const names[] = {"WGS84", "GCJ02", "BD09"};
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(name, names[i]) == 0) {
-            *out = (geo_crs)i;
-            return 0;
-        }
-    }
-    return -1;
 }

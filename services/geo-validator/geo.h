@@ -10,10 +10,10 @@
 #ifndef GEO_H
 #define GEO_H
 
+#include "avro_records.h" /* cw_crs, the Home record's coordinate systems */
+
 #define GEO_EARTH_RADIUS_M 6371008.8
 #define GEO_INVERSE_TOLERANCE_M 0.5
-
-typedef enum { GEO_WGS84 = 0, GEO_GCJ02, GEO_BD09 } geo_crs;
 
 typedef struct {
     double lat, lon;
@@ -33,9 +33,16 @@ geo_point geo_bd09_to_wgs84(geo_point p);
 geo_point geo_wgs84_to_bd09(geo_point p);
 
 /* p, registered in crs, as WGS-84; a point outside mainland China is
- * returned as it is, whatever its crs. */
-geo_point geo_to_wgs84(geo_point p, geo_crs crs);
-/* "WGS84", "GCJ02", "BD09" -> crs; 0 or -1. */
-int geo_crs_parse(const char *name, geo_crs *out);
+ * returned as it is, whatever its crs. A crs name is read with the
+ * generated cw_crs_parse. */
+geo_point geo_to_wgs84(geo_point p, cw_crs crs);
+
+/* Transitional: the supervision desk's case_record.c still says geo_crs
+ * and geo_crs_parse; remove both once it says cw_crs and cw_crs_parse. */
+typedef cw_crs geo_crs;
+static inline int geo_crs_parse(const char *name, cw_crs *out)
+{
+    return cw_crs_parse(name, out);
+}
 
 #endif

@@ -11,7 +11,7 @@
 
 #include <math.h>
 
-#include "geo.h"
+#include "geo-validator/geo.h"
 
 #define REF_TOL_DEG 1e-9
 #define ROUND_TRIP_TOL_M 0.5
@@ -153,7 +153,7 @@ static void test_outside_china_unchanged(void **state)
 {
     (void)state;
     const geo_point abroad[] = {london, tokyo, sydney};
-    const geo_crs crss[] = {GEO_WGS84, GEO_GCJ02, GEO_BD09};
+    const cw_crs crss[] = {CW_CRS_WGS84, CW_CRS_GCJ02, CW_CRS_BD09};
     for (size_t i = 0; i < sizeof abroad / sizeof abroad[0]; i++) {
         geo_point p = abroad[i];
         assert_false(geo_in_mainland_china(p));
@@ -164,7 +164,7 @@ static void test_outside_china_unchanged(void **state)
     }
 }
 
-/* ---- geo_to_wgs84 and geo_crs_parse --------------------------------------- */
+/* ---- geo_to_wgs84, and the registry's crs names ------------------------- */
 
 static void test_to_wgs84_dispatches_by_crs(void **state)
 {
@@ -172,31 +172,31 @@ static void test_to_wgs84_dispatches_by_crs(void **state)
     const geo_point cities[] = {beijing, shanghai, benxi};
     for (size_t i = 0; i < sizeof cities / sizeof cities[0]; i++) {
         geo_point p = cities[i];
-        assert_same_point(geo_to_wgs84(p, GEO_WGS84), p, "WGS84 is the identity");
-        assert_same_point(geo_to_wgs84(p, GEO_GCJ02), geo_gcj02_to_wgs84(p), "GCJ02");
-        assert_same_point(geo_to_wgs84(p, GEO_BD09), geo_bd09_to_wgs84(p), "BD09");
+        assert_same_point(geo_to_wgs84(p, CW_CRS_WGS84), p, "WGS84 is the identity");
+        assert_same_point(geo_to_wgs84(p, CW_CRS_GCJ02), geo_gcj02_to_wgs84(p), "GCJ02");
+        assert_same_point(geo_to_wgs84(p, CW_CRS_BD09), geo_bd09_to_wgs84(p), "BD09");
     }
     /* The three answers must differ, or the dispatch could not be told apart. */
-    assert_true(geo_distance_m(geo_to_wgs84(beijing, GEO_GCJ02),
-                               geo_to_wgs84(beijing, GEO_BD09)) > 1.0);
+    assert_true(geo_distance_m(geo_to_wgs84(beijing, CW_CRS_GCJ02),
+                               geo_to_wgs84(beijing, CW_CRS_BD09)) > 1.0);
 }
 
 static void test_crs_parse(void **state)
 {
     (void)state;
-    geo_crs crs = GEO_BD09;
-    assert_int_equal(geo_crs_parse("WGS84", &crs), 0);
-    assert_int_equal(crs, GEO_WGS84);
-    assert_int_equal(geo_crs_parse("GCJ02", &crs), 0);
-    assert_int_equal(crs, GEO_GCJ02);
-    assert_int_equal(geo_crs_parse("BD09", &crs), 0);
-    assert_int_equal(crs, GEO_BD09);
+    cw_crs crs = CW_CRS_BD09;
+    assert_int_equal(cw_crs_parse("WGS84", &crs), 0);
+    assert_int_equal(crs, CW_CRS_WGS84);
+    assert_int_equal(cw_crs_parse("GCJ02", &crs), 0);
+    assert_int_equal(crs, CW_CRS_GCJ02);
+    assert_int_equal(cw_crs_parse("BD09", &crs), 0);
+    assert_int_equal(crs, CW_CRS_BD09);
 
-    assert_int_equal(geo_crs_parse("wgs84", &crs), -1);
-    assert_int_equal(geo_crs_parse("", &crs), -1);
-    assert_int_equal(geo_crs_parse("EPSG:4326", &crs), -1);
-    assert_int_equal(geo_crs_parse("WGS84 ", &crs), -1);
-    assert_int_equal(geo_crs_parse("BD0", &crs), -1);
+    assert_int_equal(cw_crs_parse("wgs84", &crs), -1);
+    assert_int_equal(cw_crs_parse("", &crs), -1);
+    assert_int_equal(cw_crs_parse("EPSG:4326", &crs), -1);
+    assert_int_equal(cw_crs_parse("WGS84 ", &crs), -1);
+    assert_int_equal(cw_crs_parse("BD0", &crs), -1);
 }
 
 /* ---- haversine ------------------------------------------------------------ */
