@@ -215,6 +215,14 @@ int cw_redis_batch_exec_last(cw_redis *r, cw_redis_batch *b, redisReply **last)
     return rc;
 }
 
+int cw_redis_batch_exec_all(cw_redis *r, cw_redis_batch *b, redisReply **replies)
+{
+    size_t which[CW_REDIS_BATCH_MAX_CMDS];
+    for (size_t c = 0; c < b->count; c++)
+        which[c] = c;
+    return cw_redis_batch_exec_keep(r, b, b->count, which, replies);
+}
+
 int cw_redis_batch_exec_keep(cw_redis *r, cw_redis_batch *b, size_t n, const size_t *which,
                              redisReply **kept)
 {

@@ -68,6 +68,9 @@ int cw_redis_batch_exec_last(cw_redis *r, cw_redis_batch *b, redisReply **last);
  * range. */
 int cw_redis_batch_exec_keep(cw_redis *r, cw_redis_batch *b, size_t n, const size_t *which,
                              redisReply **kept);
+/* The same keeping every reply: replies[0..count) at the call (the caller
+ * frees them). */
+int cw_redis_batch_exec_all(cw_redis *r, cw_redis_batch *b, redisReply **replies);
 void cw_redis_batch_clear(cw_redis_batch *b);
 
 #endif

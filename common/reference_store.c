@@ -231,6 +231,19 @@ int cw_state_store_elder_status(cw_redis_batch *b, avro_value_t *v)
     return rc;
 }
 
+size_t cw_state_elder_periods_from_reply(const redisReply *reply, cw_elder_period *out,
+                                         size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i + 1 < reply->elements && n < max; i += 2) {
+        const redisReply *f = reply->element[i], *val = reply->element[i + 1];
+        if (f->type == REDIS_REPLY_STRING && val->type == REDIS_REPLY_STRING &&
+            cw_elder_period_parse(f->str, val->str, &out[n]) == 0)
+            n++;
+    }
+    return n;
+}
+
 long cw_state_load_elder_periods(cw_redis *r, const char *elder_id, cw_elder_period *out,
                                  size_t max)
 {
@@ -243,13 +256,7 @@ long cw_state_load_elder_periods(cw_redis *r, const char *elder_id, cw_elder_per
             freeReplyObject(reply);
         return -1;
     }
-    size_t n = 0;
-    for (size_t i = 0; i + 1 < reply->elements && n < max; i += 2) {
-        const redisReply *f = reply->element[i], *val = reply->element[i + 1];
-        if (f->type == REDIS_REPLY_STRING && val->type == REDIS_REPLY_STRING &&
-            cw_elder_period_parse(f->str, val->str, &out[n]) == 0)
-            n++;
-    }
+    size_t n = cw_state_elder_periods_from_reply(reply, out, max);
     freeReplyObject(reply);
     return (long)n;
 }

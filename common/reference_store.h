@@ -70,6 +70,10 @@ int cw_state_store_elder_status(cw_redis_batch *b, avro_value_t *status);
  * many, or -1 (Redis). Malformed entries are skipped. */
 long cw_state_load_elder_periods(cw_redis *r, const char *elder_id, cw_elder_period *out,
                                  size_t max);
+/* The same from the reply of HGETALL cw:elder_status:<id> made elsewhere
+ * (in a pipeline); at most max into out. */
+size_t cw_state_elder_periods_from_reply(const redisReply *reply, cw_elder_period *out,
+                                         size_t max);
 
 /* A contract as Redis keeps it: its hash, and its entry in its provider's
  * contract index (redis_keys.h), the one place that entry's text is

@@ -1,4 +1,4 @@
-#include "assignment_rules.h"
+#include "overlap-detector/assignment_rules.h"
 
 #include <string.h>
 
@@ -10,8 +10,8 @@ static int listed(const char *service_type, const char *const *types, size_t n)
     return 0;
 }
 
-cw_verdict rule_uncertified(int has_certified, int certified, const char *service_type,
-                            const char *const *certified_types, size_t n)
+cw_verdict overlap_rule_uncertified(int has_certified, int certified, const char *service_type,
+                                    const char *const *certified_types, size_t n)
 {
     cw_verdict v = {.outcome = CW_OUTCOME_PASS, .has_threshold = 1, .threshold = 1, .unit = ""};
     v.has_measured = has_certified;

@@ -16,7 +16,7 @@
  * An assignment not stamped (has_certified = 0) passes: nothing says the
  * caregiver lacks the certificate. Measured: 1 certified, 0 not (absent
  * when unknown); threshold 1. */
-cw_verdict rule_uncertified(int has_certified, int certified, const char *service_type,
-                            const char *const *certified_types, size_t n);
+cw_verdict overlap_rule_uncertified(int has_certified, int certified, const char *service_type,
+                                    const char *const *certified_types, size_t n);
 
 #endif

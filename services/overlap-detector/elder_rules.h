@@ -11,6 +11,6 @@
 /* Red when the elder was HOSPITALIZED or DECEASED at the check-in.
  * Measured: the status (0 active, 1 hospitalized, 2 deceased); threshold
  * 0. */
-cw_verdict rule_elder_unavailable(cw_elder_status status_at_check_in);
+cw_verdict overlap_rule_elder_unavailable(cw_elder_status status_at_check_in);
 
 #endif

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "elder_rules.h"
+#include "overlap-detector/elder_rules.h"
 #include "elder_status.h"
 
 #define HOUR_MS 3600000LL
@@ -151,13 +151,13 @@ static void test_names(void **state)
 static void test_elder_unavailable_verdict(void **state)
 {
     (void)state;
-    cw_verdict v = rule_elder_unavailable(CW_ELDER_STATUS_ACTIVE);
+    cw_verdict v = overlap_rule_elder_unavailable(CW_ELDER_STATUS_ACTIVE);
     assert_int_equal(v.outcome, CW_OUTCOME_PASS);
     assert_true(v.has_measured && v.measured == 0.0);
-    v = rule_elder_unavailable(CW_ELDER_STATUS_HOSPITALIZED);
+    v = overlap_rule_elder_unavailable(CW_ELDER_STATUS_HOSPITALIZED);
     assert_int_equal(v.outcome, CW_OUTCOME_RED);
     assert_true(v.measured == 1.0);
-    v = rule_elder_unavailable(CW_ELDER_STATUS_DECEASED);
+    v = overlap_rule_elder_unavailable(CW_ELDER_STATUS_DECEASED);
     assert_int_equal(v.outcome, CW_OUTCOME_RED);
     assert_true(v.measured == 2.0);
 }

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "overlap_rules.h"
+#include "overlap-detector/overlap_rules.h"
 
 #define MIN_MS 60000LL
 /* 2024-06-01T10:00:00Z */
@@ -29,9 +29,9 @@ static void assert_minutes(double actual, int64_t expected_ms)
                  actual);
 }
 
-static scheduled_order order(const char *id, int64_t start, int64_t end)
+static overlap_slot order(const char *id, int64_t start, int64_t end)
 {
-    scheduled_order o;
+    overlap_slot o;
     memset(&o, 0, sizeof(o));
     snprintf(o.order_id, sizeof(o.order_id), "%s", id);
     o.start = start;
@@ -39,9 +39,9 @@ static scheduled_order order(const char *id, int64_t start, int64_t end)
     return o;
 }
 
-static visit_interval closed_visit(const char *id, int64_t in_at, int64_t out_at)
+static overlap_visit closed_visit(const char *id, int64_t in_at, int64_t out_at)
 {
-    visit_interval v;
+    overlap_visit v;
     memset(&v, 0, sizeof(v));
     snprintf(v.order_id, sizeof(v.order_id), "%s", id);
     v.in_at = in_at;
@@ -51,9 +51,9 @@ static visit_interval closed_visit(const char *id, int64_t in_at, int64_t out_at
 }
 
 /* out_at is deliberately set to a misleading value: it must be ignored. */
-static visit_interval open_visit(const char *id, int64_t in_at)
+static overlap_visit open_visit(const char *id, int64_t in_at)
 {
-    visit_interval v = closed_visit(id, in_at, in_at + 1);
+    overlap_visit v = closed_visit(id, in_at, in_at + 1);
     v.has_out = 0;
     return v;
 }
@@ -82,14 +82,14 @@ static void assert_red(const cw_verdict *v, long other, long expected_other, int
 /* Both argument orders must agree. */
 static int overlap_both(int64_t as, int64_t ae, int64_t bs, int64_t be)
 {
-    int ab = intervals_overlap(as, ae, bs, be);
-    int ba = intervals_overlap(bs, be, as, ae);
+    int ab = overlap_intervals_intersect(as, ae, bs, be);
+    int ba = overlap_intervals_intersect(bs, be, as, ae);
     if (ab != ba)
-        fail_msg("intervals_overlap not symmetric: %d vs %d", ab, ba);
+        fail_msg("overlap_intervals_intersect not symmetric: %d vs %d", ab, ba);
     return ab;
 }
 
-/* ---- intervals_overlap --------------------------------------------------- */
+/* ---- overlap_intervals_intersect ------------------------------------------ */
 
 static void test_intervals_touching_do_not_overlap(void **state)
 {
@@ -138,165 +138,165 @@ static void test_intervals_disjoint(void **state)
     assert_int_equal(overlap_both(T0, T0 + 30 * MIN_MS, T0 + 120 * MIN_MS, T0 + 150 * MIN_MS), 0);
 }
 
-/* ---- rule_schedule_overlap ----------------------------------------------- */
+/* ---- overlap_rule_schedule ------------------------------------------------ */
 
 static void test_schedule_empty_list_passes(void **state)
 {
     (void)state;
-    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    overlap_slot added = order("O-NEW", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_schedule_overlap(NULL, 0, &added, &other);
+    cw_verdict v = overlap_rule_schedule(NULL, 0, &added, &other);
     assert_pass(&v, other);
 }
 
 static void test_schedule_touching_passes(void **state)
 {
     (void)state;
-    scheduled_order existing[] = {
+    overlap_slot existing[] = {
         order("O-BEFORE", T0 - 60 * MIN_MS, T0),
         order("O-AFTER", T0 + 60 * MIN_MS, T0 + 120 * MIN_MS),
     };
-    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    overlap_slot added = order("O-NEW", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_schedule_overlap(existing, 2, &added, &other);
+    cw_verdict v = overlap_rule_schedule(existing, 2, &added, &other);
     assert_pass(&v, other);
 }
 
 static void test_schedule_30_minute_overlap_is_red(void **state)
 {
     (void)state;
-    scheduled_order existing[] = {
+    overlap_slot existing[] = {
         order("O-EARLY", T0 - 120 * MIN_MS, T0 - 60 * MIN_MS),
         order("O-CLASH", T0 + 30 * MIN_MS, T0 + 90 * MIN_MS),
     };
-    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    overlap_slot added = order("O-NEW", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_schedule_overlap(existing, 2, &added, &other);
+    cw_verdict v = overlap_rule_schedule(existing, 2, &added, &other);
     assert_red(&v, other, 1, 30 * MIN_MS);
 }
 
 static void test_schedule_overlap_from_before(void **state)
 {
     (void)state;
-    scheduled_order existing[] = {order("O-CLASH", T0 - 30 * MIN_MS, T0 + 30 * MIN_MS)};
-    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    overlap_slot existing[] = {order("O-CLASH", T0 - 30 * MIN_MS, T0 + 30 * MIN_MS)};
+    overlap_slot added = order("O-NEW", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_schedule_overlap(existing, 1, &added, &other);
+    cw_verdict v = overlap_rule_schedule(existing, 1, &added, &other);
     assert_red(&v, other, 0, 30 * MIN_MS);
 }
 
 static void test_schedule_one_ms_overlap_is_red(void **state)
 {
     (void)state;
-    scheduled_order existing[] = {order("O-CLASH", T0 - 60 * MIN_MS, T0 + 1)};
-    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    overlap_slot existing[] = {order("O-CLASH", T0 - 60 * MIN_MS, T0 + 1)};
+    overlap_slot added = order("O-NEW", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_schedule_overlap(existing, 1, &added, &other);
+    cw_verdict v = overlap_rule_schedule(existing, 1, &added, &other);
     assert_red(&v, other, 0, 1);
 }
 
 static void test_schedule_containment_measures_inner(void **state)
 {
     (void)state;
-    scheduled_order existing[] = {order("O-LONG", T0 - 60 * MIN_MS, T0 + 180 * MIN_MS)};
-    scheduled_order added = order("O-NEW", T0, T0 + 45 * MIN_MS);
+    overlap_slot existing[] = {order("O-LONG", T0 - 60 * MIN_MS, T0 + 180 * MIN_MS)};
+    overlap_slot added = order("O-NEW", T0, T0 + 45 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_schedule_overlap(existing, 1, &added, &other);
+    cw_verdict v = overlap_rule_schedule(existing, 1, &added, &other);
     assert_red(&v, other, 0, 45 * MIN_MS);
 
-    scheduled_order inner[] = {order("O-SHORT", T0 + 10 * MIN_MS, T0 + 20 * MIN_MS)};
-    scheduled_order wide = order("O-WIDE", T0, T0 + 60 * MIN_MS);
-    v = rule_schedule_overlap(inner, 1, &wide, &other);
+    overlap_slot inner[] = {order("O-SHORT", T0 + 10 * MIN_MS, T0 + 20 * MIN_MS)};
+    overlap_slot wide = order("O-WIDE", T0, T0 + 60 * MIN_MS);
+    v = overlap_rule_schedule(inner, 1, &wide, &other);
     assert_red(&v, other, 0, 10 * MIN_MS);
 }
 
 static void test_schedule_ignores_the_order_itself(void **state)
 {
     (void)state;
-    scheduled_order existing[] = {order("O-NEW", T0, T0 + 60 * MIN_MS)};
-    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    overlap_slot existing[] = {order("O-NEW", T0, T0 + 60 * MIN_MS)};
+    overlap_slot added = order("O-NEW", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_schedule_overlap(existing, 1, &added, &other);
+    cw_verdict v = overlap_rule_schedule(existing, 1, &added, &other);
     assert_pass(&v, other);
 }
 
 static void test_schedule_skips_itself_and_reports_later_index(void **state)
 {
     (void)state;
-    scheduled_order existing[] = {
+    overlap_slot existing[] = {
         order("O-NEW", T0, T0 + 60 * MIN_MS),
         order("O-FAR", T0 + 300 * MIN_MS, T0 + 360 * MIN_MS),
         order("O-CLASH", T0 + 50 * MIN_MS, T0 + 100 * MIN_MS),
     };
-    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    overlap_slot added = order("O-NEW", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_schedule_overlap(existing, 3, &added, &other);
+    cw_verdict v = overlap_rule_schedule(existing, 3, &added, &other);
     assert_red(&v, other, 2, 10 * MIN_MS);
 }
 
 static void test_schedule_reports_first_overlapping_index(void **state)
 {
     (void)state;
-    scheduled_order existing[] = {
+    overlap_slot existing[] = {
         order("O-FAR", T0 - 300 * MIN_MS, T0 - 240 * MIN_MS),
         order("O-SECOND", T0 + 40 * MIN_MS, T0 + 100 * MIN_MS),
         order("O-THIRD", T0 - 30 * MIN_MS, T0 + 30 * MIN_MS),
     };
-    scheduled_order added = order("O-NEW", T0, T0 + 60 * MIN_MS);
+    overlap_slot added = order("O-NEW", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_schedule_overlap(existing, 3, &added, &other);
+    cw_verdict v = overlap_rule_schedule(existing, 3, &added, &other);
     assert_red(&v, other, 1, 20 * MIN_MS);
 }
 
 static void test_schedule_id_prefix_is_not_itself(void **state)
 {
     (void)state;
-    scheduled_order existing[] = {order("O-1", T0, T0 + 60 * MIN_MS)};
-    scheduled_order added = order("O-10", T0, T0 + 60 * MIN_MS);
+    overlap_slot existing[] = {order("O-1", T0, T0 + 60 * MIN_MS)};
+    overlap_slot added = order("O-10", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_schedule_overlap(existing, 1, &added, &other);
+    cw_verdict v = overlap_rule_schedule(existing, 1, &added, &other);
     assert_red(&v, other, 0, 60 * MIN_MS);
 }
 
-/* ---- visit_end ----------------------------------------------------------- */
+/* ---- overlap_visit_end ---------------------------------------------------- */
 
 static void test_visit_end_with_check_out(void **state)
 {
     (void)state;
-    visit_interval v = closed_visit("O-1", T0, T0 + 45 * MIN_MS);
-    assert_int_equal(visit_end(&v, OPEN_MAX), T0 + 45 * MIN_MS);
+    overlap_visit v = closed_visit("O-1", T0, T0 + 45 * MIN_MS);
+    assert_int_equal(overlap_visit_end(&v, OPEN_MAX), T0 + 45 * MIN_MS);
     /* A check-out after in + open_max still ends the visit. */
-    visit_interval late = closed_visit("O-1", T0, T0 + 300 * MIN_MS);
-    assert_int_equal(visit_end(&late, OPEN_MAX), T0 + 300 * MIN_MS);
+    overlap_visit late = closed_visit("O-1", T0, T0 + 300 * MIN_MS);
+    assert_int_equal(overlap_visit_end(&late, OPEN_MAX), T0 + 300 * MIN_MS);
 }
 
 static void test_visit_end_without_check_out(void **state)
 {
     (void)state;
-    visit_interval v = open_visit("O-1", T0);
-    assert_int_equal(visit_end(&v, OPEN_MAX), T0 + 240 * MIN_MS);
-    assert_int_equal(visit_end(&v, 90 * MIN_MS), T0 + 90 * MIN_MS);
-    assert_int_equal(visit_end(&v, 0), T0);
+    overlap_visit v = open_visit("O-1", T0);
+    assert_int_equal(overlap_visit_end(&v, OPEN_MAX), T0 + 240 * MIN_MS);
+    assert_int_equal(overlap_visit_end(&v, 90 * MIN_MS), T0 + 90 * MIN_MS);
+    assert_int_equal(overlap_visit_end(&v, 0), T0);
 }
 
-/* ---- rule_visit_overlap -------------------------------------------------- */
+/* ---- overlap_rule_visit --------------------------------------------------- */
 
 static void test_visit_empty_list_passes(void **state)
 {
     (void)state;
-    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    overlap_visit x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(NULL, 0, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(NULL, 0, &x, OPEN_MAX, &other);
     assert_pass(&v, other);
 }
 
 static void test_visit_earlier_still_open_is_red(void **state)
 {
     (void)state;
-    visit_interval others[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 30 * MIN_MS)};
-    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    overlap_visit others[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 30 * MIN_MS)};
+    overlap_visit x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_red(&v, other, 0, 30 * MIN_MS);
 }
 
@@ -304,24 +304,24 @@ static void test_visit_earlier_still_open_is_red(void **state)
 static void test_visit_overlap_capped_by_x_end(void **state)
 {
     (void)state;
-    visit_interval others[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 120 * MIN_MS)};
-    visit_interval x = closed_visit("O-X", T0, T0 + 20 * MIN_MS);
+    overlap_visit others[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 120 * MIN_MS)};
+    overlap_visit x = closed_visit("O-X", T0, T0 + 20 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_red(&v, other, 0, 20 * MIN_MS);
 }
 
 static void test_visit_overlap_with_open_x(void **state)
 {
     (void)state;
-    visit_interval others[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 500 * MIN_MS)};
-    visit_interval x = open_visit("O-X", T0);
+    overlap_visit others[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 500 * MIN_MS)};
+    overlap_visit x = open_visit("O-X", T0);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_red(&v, other, 0, 240 * MIN_MS);
 
-    visit_interval shorter[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 15 * MIN_MS)};
-    v = rule_visit_overlap(shorter, 1, &x, OPEN_MAX, &other);
+    overlap_visit shorter[] = {closed_visit("O-A", T0 - 30 * MIN_MS, T0 + 15 * MIN_MS)};
+    v = overlap_rule_visit(shorter, 1, &x, OPEN_MAX, &other);
     assert_red(&v, other, 0, 15 * MIN_MS);
 }
 
@@ -332,20 +332,20 @@ static void test_visit_overlap_with_open_x(void **state)
 static void test_check_in_one_second_before_the_check_out_is_red(void **state)
 {
     (void)state;
-    visit_interval others[] = {closed_visit("O-A", T0, T0 + 60 * MIN_MS)};
-    visit_interval x = open_visit("O-X", T0 + 60 * MIN_MS - 1000);
+    overlap_visit others[] = {closed_visit("O-A", T0, T0 + 60 * MIN_MS)};
+    overlap_visit x = open_visit("O-X", T0 + 60 * MIN_MS - 1000);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_red(&v, other, 0, 1000);
 }
 
 static void test_check_in_one_second_after_the_check_out_passes(void **state)
 {
     (void)state;
-    visit_interval others[] = {closed_visit("O-A", T0, T0 + 60 * MIN_MS)};
-    visit_interval x = open_visit("O-X", T0 + 60 * MIN_MS + 1000);
+    overlap_visit others[] = {closed_visit("O-A", T0, T0 + 60 * MIN_MS)};
+    overlap_visit x = open_visit("O-X", T0 + 60 * MIN_MS + 1000);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_pass(&v, other);
 }
 
@@ -354,30 +354,30 @@ static void test_check_in_one_second_after_the_check_out_passes(void **state)
 static void test_check_in_while_the_other_has_no_check_out_is_red(void **state)
 {
     (void)state;
-    visit_interval others[] = {open_visit("O-A", T0)};
-    visit_interval x = open_visit("O-X", T0 + 38 * MIN_MS);
+    overlap_visit others[] = {open_visit("O-A", T0)};
+    overlap_visit x = open_visit("O-X", T0 + 38 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_red(&v, other, 0, (240 - 38) * MIN_MS);
 }
 
 static void test_visit_earlier_closed_exactly_at_x_in_passes(void **state)
 {
     (void)state;
-    visit_interval others[] = {closed_visit("O-A", T0 - 60 * MIN_MS, T0)};
-    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    overlap_visit others[] = {closed_visit("O-A", T0 - 60 * MIN_MS, T0)};
+    overlap_visit x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_pass(&v, other);
 }
 
 static void test_visit_earlier_closed_one_ms_after_x_in_is_red(void **state)
 {
     (void)state;
-    visit_interval others[] = {closed_visit("O-A", T0 - 60 * MIN_MS, T0 + 1)};
-    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    overlap_visit others[] = {closed_visit("O-A", T0 - 60 * MIN_MS, T0 + 1)};
+    overlap_visit x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_red(&v, other, 0, 1);
 }
 
@@ -385,69 +385,69 @@ static void test_visit_earlier_closed_one_ms_after_x_in_is_red(void **state)
 static void test_visit_other_started_later_passes(void **state)
 {
     (void)state;
-    visit_interval others[] = {
+    overlap_visit others[] = {
         closed_visit("O-B", T0 + 10 * MIN_MS, T0 + 90 * MIN_MS),
         open_visit("O-C", T0 + 1),
     };
-    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    overlap_visit x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 2, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 2, &x, OPEN_MAX, &other);
     assert_pass(&v, other);
 }
 
 static void test_visit_equal_check_in_larger_id_is_red(void **state)
 {
     (void)state;
-    visit_interval others[] = {closed_visit("O-A", T0, T0 + 40 * MIN_MS)};
-    visit_interval x = closed_visit("O-B", T0, T0 + 60 * MIN_MS);
+    overlap_visit others[] = {closed_visit("O-A", T0, T0 + 40 * MIN_MS)};
+    overlap_visit x = closed_visit("O-B", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_red(&v, other, 0, 40 * MIN_MS);
 }
 
 static void test_visit_equal_check_in_smaller_id_passes(void **state)
 {
     (void)state;
-    visit_interval others[] = {closed_visit("O-B", T0, T0 + 40 * MIN_MS)};
-    visit_interval x = closed_visit("O-A", T0, T0 + 60 * MIN_MS);
+    overlap_visit others[] = {closed_visit("O-B", T0, T0 + 40 * MIN_MS)};
+    overlap_visit x = closed_visit("O-A", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_pass(&v, other);
 }
 
 static void test_visit_open_other_exactly_open_max_before_passes(void **state)
 {
     (void)state;
-    visit_interval others[] = {open_visit("O-A", T0 - 240 * MIN_MS)};
-    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    overlap_visit others[] = {open_visit("O-A", T0 - 240 * MIN_MS)};
+    overlap_visit x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_pass(&v, other);
 }
 
 static void test_visit_open_other_239_minutes_before_is_red(void **state)
 {
     (void)state;
-    visit_interval others[] = {open_visit("O-A", T0 - 239 * MIN_MS)};
-    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    overlap_visit others[] = {open_visit("O-A", T0 - 239 * MIN_MS)};
+    overlap_visit x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, OPEN_MAX, &other);
     assert_red(&v, other, 0, 1 * MIN_MS);
 
-    visit_interval by_ms[] = {open_visit("O-A", T0 - 240 * MIN_MS + 1)};
-    v = rule_visit_overlap(by_ms, 1, &x, OPEN_MAX, &other);
+    overlap_visit by_ms[] = {open_visit("O-A", T0 - 240 * MIN_MS + 1)};
+    v = overlap_rule_visit(by_ms, 1, &x, OPEN_MAX, &other);
     assert_red(&v, other, 0, 1);
 }
 
 static void test_visit_open_max_is_a_parameter(void **state)
 {
     (void)state;
-    visit_interval others[] = {open_visit("O-A", T0 - 60 * MIN_MS)};
-    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    overlap_visit others[] = {open_visit("O-A", T0 - 60 * MIN_MS)};
+    overlap_visit x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 1, &x, 60 * MIN_MS, &other);
+    cw_verdict v = overlap_rule_visit(others, 1, &x, 60 * MIN_MS, &other);
     assert_pass(&v, other);
-    v = rule_visit_overlap(others, 1, &x, 90 * MIN_MS, &other);
+    v = overlap_rule_visit(others, 1, &x, 90 * MIN_MS, &other);
     assert_red(&v, other, 0, 30 * MIN_MS);
 }
 
@@ -456,62 +456,66 @@ static void test_visit_ignores_x_itself(void **state)
     (void)state;
     /* A stale copy of x under its own id, earlier and still open, must not
      * count as another visit. */
-    visit_interval others[] = {
+    overlap_visit others[] = {
         closed_visit("O-X", T0, T0 + 60 * MIN_MS),
         open_visit("O-X", T0 - 10 * MIN_MS),
     };
-    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    overlap_visit x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 2, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 2, &x, OPEN_MAX, &other);
     assert_pass(&v, other);
 }
 
 static void test_visit_reports_first_overlapping_index(void **state)
 {
     (void)state;
-    visit_interval others[] = {
+    overlap_visit others[] = {
         closed_visit("O-X", T0, T0 + 60 * MIN_MS),
         closed_visit("O-DONE", T0 - 90 * MIN_MS, T0 - 30 * MIN_MS),
         closed_visit("O-LATER", T0 + 5 * MIN_MS, T0 + 50 * MIN_MS),
         closed_visit("O-FIRST", T0 - 20 * MIN_MS, T0 + 10 * MIN_MS),
         open_visit("O-SECOND", T0 - 100 * MIN_MS),
     };
-    visit_interval x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
+    overlap_visit x = closed_visit("O-X", T0, T0 + 60 * MIN_MS);
     long other = 42;
-    cw_verdict v = rule_visit_overlap(others, 5, &x, OPEN_MAX, &other);
+    cw_verdict v = overlap_rule_visit(others, 5, &x, OPEN_MAX, &other);
     assert_red(&v, other, 3, 10 * MIN_MS);
 }
 
-/* ---- rule_frozen_caregiver ----------------------------------------------- */
+/* ---- overlap_rule_frozen -------------------------------------------------- */
 
 static void test_frozen_caregiver(void **state)
 {
     (void)state;
-    cw_verdict frozen = rule_frozen_caregiver(1);
+    cw_verdict frozen = overlap_rule_frozen(1);
     assert_int_equal(frozen.outcome, CW_OUTCOME_RED);
     assert_int_equal(frozen.has_measured, 0);
     assert_int_equal(frozen.has_threshold, 0);
 
-    cw_verdict any_true = rule_frozen_caregiver(7);
+    cw_verdict any_true = overlap_rule_frozen(7);
     assert_int_equal(any_true.outcome, CW_OUTCOME_RED);
 
-    cw_verdict active = rule_frozen_caregiver(0);
+    cw_verdict active = overlap_rule_frozen(0);
     assert_int_equal(active.outcome, CW_OUTCOME_PASS);
     assert_int_equal(active.has_measured, 0);
     assert_int_equal(active.has_threshold, 0);
 }
 
-/* ---- caregiver_stream_step ------------------------------------------------ */
+/* ---- overlap_caregiver_step ----------------------------------------------- */
+
+#define EVENT OVERLAP_CG_VISIT_EVENT
+#define RED OVERLAP_CG_RED_VERDICT
+#define UNFREEZE OVERLAP_CG_UNFREEZE
 
 /* Judges a caregiver's stream item by item; returns the visit events'
  * outcomes in order. */
-static size_t judge_stream(const caregiver_item *items, size_t n, cw_outcome *out)
+static size_t judge_stream(const overlap_cg_item *items, size_t n, cw_outcome *out)
 {
     int frozen = 0;
     size_t events = 0;
     for (size_t i = 0; i < n; i++) {
-        cw_verdict v = caregiver_stream_step(&frozen, items[i]);
-        if (items[i] == CG_VISIT_EVENT)
+        cw_verdict v = overlap_caregiver_step(&frozen, items[i]);
+        if (items[i] == OVERLAP_CG_VISIT_EVENT)
             out[events++] = v.outcome;
         else
             assert_int_equal(v.outcome, CW_OUTCOME_PASS);
@@ -525,8 +529,7 @@ static size_t judge_stream(const caregiver_item *items, size_t n, cw_outcome *ou
 static void test_unfreeze_between_two_events_of_one_caregiver(void **state)
 {
     (void)state;
-    const caregiver_item items[] = {CG_VISIT_EVENT, CG_RED_VERDICT, CG_VISIT_EVENT,
-                                    CG_VISIT_EVENT, CG_UNFREEZE,    CG_VISIT_EVENT};
+    const overlap_cg_item items[] = {EVENT, RED, EVENT, EVENT, UNFREEZE, EVENT};
     cw_outcome got[6];
     assert_int_equal(judge_stream(items, 6, got), 4);
     assert_int_equal(got[0], CW_OUTCOME_PASS);
@@ -540,8 +543,7 @@ static void test_unfreeze_between_two_events_of_one_caregiver(void **state)
 static void test_unfreeze_then_freeze_again(void **state)
 {
     (void)state;
-    const caregiver_item items[] = {CG_RED_VERDICT, CG_UNFREEZE,    CG_VISIT_EVENT,
-                                    CG_VISIT_EVENT, CG_RED_VERDICT, CG_VISIT_EVENT};
+    const overlap_cg_item items[] = {RED, UNFREEZE, EVENT, EVENT, RED, EVENT};
     cw_outcome got[6];
     assert_int_equal(judge_stream(items, 6, got), 3);
     assert_int_equal(got[0], CW_OUTCOME_PASS);
@@ -549,23 +551,23 @@ static void test_unfreeze_then_freeze_again(void **state)
     assert_int_equal(got[2], CW_OUTCOME_RED);
 }
 
-/* ---- a stream's kept schedule (docs/maintenance.md) -------------------------------- */
+/* ---- a stream's kept schedule (docs/maintenance.md) ----------------------- */
 
 static void test_schedule_slot_round_trip(void **state)
 {
     (void)state;
     char buf[128], cg[65];
-    scheduled_order so = {0};
-    assert_int_equal(schedule_slot_format(1714957200000LL, 1714960800000LL, "CG-1", buf,
+    overlap_slot so = {0};
+    assert_int_equal(overlap_slot_format(1714957200000LL, 1714960800000LL, "CG-1", buf,
                                           sizeof(buf)),
                      0);
     assert_string_equal(buf, "1714957200000|1714960800000|CG-1");
-    assert_int_equal(schedule_slot_parse(buf, &so, cg, sizeof(cg)), 0);
+    assert_int_equal(overlap_slot_parse(buf, &so, cg, sizeof(cg)), 0);
     assert_int_equal(so.start, 1714957200000LL);
     assert_int_equal(so.end, 1714960800000LL);
     assert_string_equal(cg, "CG-1");
     char small[16];
-    assert_int_equal(schedule_slot_format(1, 2, "CG-1-and-more", small, sizeof(small)), -1);
+    assert_int_equal(overlap_slot_format(1, 2, "CG-1-and-more", small, sizeof(small)), -1);
 }
 
 static void test_schedule_slot_malformed(void **state)
@@ -574,12 +576,45 @@ static void test_schedule_slot_malformed(void **state)
     static const char *const bad[] = {"", "1|2", "1|2|", "x|2|CG", "1|x|CG", "5|4|CG",
                                       "1 2|CG"};
     char cg[65];
-    scheduled_order so = {0};
+    overlap_slot so = {0};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (schedule_slot_parse(bad[i], &so, cg, sizeof(cg)) == 0)
+        if (overlap_slot_parse(bad[i], &so, cg, sizeof(cg)) == 0)
             fail_msg("parsed '%s'", bad[i]);
     char tiny[3];
-    assert_int_equal(schedule_slot_parse("1|2|CG-1", &so, tiny, sizeof(tiny)), -1);
+    assert_int_equal(overlap_slot_parse("1|2|CG-1", &so, tiny, sizeof(tiny)), -1);
+}
+
+/* ---- a visit's check-in as the store records it ----------------------------- */
+
+/* The first check-in of a visit is recorded and judged; a check-out stored
+ * before it keeps its time. */
+static void test_first_check_in_is_recorded_and_judged(void **state)
+{
+    (void)state;
+    overlap_visit_row row;
+    memset(&row, 0, sizeof(row));
+    row.v.has_out = 1;
+    row.v.out_at = T0 + 30 * MIN_MS;
+    assert_int_equal(overlap_visit_check_in(&row, T0, "E-IN"), 1);
+    assert_true(row.has_in);
+    assert_int_equal(row.v.in_at, T0);
+    assert_string_equal(row.in_event, "E-IN");
+    assert_true(row.v.has_out);
+    assert_int_equal(row.v.out_at, T0 + 30 * MIN_MS);
+}
+
+/* The same check-in again (a replay) is judged again; a second check-in of
+ * the order leaves the first one's time and is not judged. */
+static void test_the_first_check_in_stands(void **state)
+{
+    (void)state;
+    overlap_visit_row row;
+    memset(&row, 0, sizeof(row));
+    assert_int_equal(overlap_visit_check_in(&row, T0, "E-IN"), 1);
+    assert_int_equal(overlap_visit_check_in(&row, T0, "E-IN"), 1);
+    assert_int_equal(overlap_visit_check_in(&row, T0 + MIN_MS, "E-IN-2"), 0);
+    assert_int_equal(row.v.in_at, T0);
+    assert_string_equal(row.in_event, "E-IN");
 }
 
 int main(void)
@@ -626,6 +661,8 @@ int main(void)
         cmocka_unit_test(test_frozen_caregiver),
         cmocka_unit_test(test_unfreeze_between_two_events_of_one_caregiver),
         cmocka_unit_test(test_unfreeze_then_freeze_again),
+        cmocka_unit_test(test_first_check_in_is_recorded_and_judged),
+        cmocka_unit_test(test_the_first_check_in_stands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
