@@ -237,8 +237,12 @@ int cw_checker_fire_timers(cw_checker *ck, cw_timer_fn fn, void *user_data, cw_o
         if (best == SIZE_MAX)
             return CW_OK;
         size_t k = pos[best]++;
-        if (fn(user_data, ck->fired[best].members[k], ck->fired[best].due[k], out) != CW_OK)
-            return retry_tick(ck, first);
+        int rc = fn(user_data, ck->fired[best].members[k], ck->fired[best].due[k], out);
+        if (rc != CW_OK) {
+            /* This tick's timers stay in Redis: they fire again. */
+            retry_tick(ck, first);
+            return rc == CW_FATAL ? CW_FATAL : CW_RETRY;
+        }
     }
 }
 

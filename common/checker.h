@@ -104,12 +104,13 @@ int cw_checker_main(const cw_checker_def *def, int argc, char **argv);
  * -1 on Redis error. */
 int cw_checker_watermark(cw_checker *ck, int partition, int64_t *wm);
 
-/* Called for each due timer; CW_OK, or CW_RETRY on a Redis error. */
+/* Called for each due timer; CW_OK, CW_RETRY on a Redis error (the timers
+ * fire again), or CW_FATAL to stop the service. */
 typedef int (*cw_timer_fn)(void *user_data, const char *member, int64_t due, cw_outbox *out);
 
 /* Fires the timers of every assigned partition of the timer topic that are
  * due strictly before that partition's watermark, skipping those fired
- * earlier in the same batch. CW_OK or CW_RETRY.
+ * earlier in the same batch. CW_OK, CW_RETRY, or CW_FATAL from fn.
  *
  * The stream calls the service's tick after every message that moves the
  * watermark past the earliest known timer, not only once per batch, so a

@@ -14,7 +14,8 @@
 
 #define RETRY_PAUSE_MS 500
 #define STOP_SHUTDOWN 1
-#define STOP_FATAL 2
+#define STOP_FATAL 2      /* the message is not done: neither produced nor committed */
+#define STOP_FATAL_TICK 3 /* the message is done, the tick after it cannot go on */
 #define KEY_MAX 256
 
 typedef struct {
@@ -123,8 +124,8 @@ static int handle_one(const cw_stream_handlers *h, rd_kafka_message_t *m, cw_out
                          .key = key, .schema = schema, .value = &value};
     double t0 = cw_metrics_now();
     int rc;
+    size_t before = out->count;
     for (;; msg.attempt++) {
-        size_t before = out->count;
         rc = h->handle(h->user_data, &msg, out, reason, sizeof(reason));
         if (rc != CW_RETRY)
             break;
@@ -139,6 +140,14 @@ static int handle_one(const cw_stream_handlers *h, rd_kafka_message_t *m, cw_out
     }
     avro_value_decref(&value);
     cw_metrics_observe_processing(topic, cw_metrics_now() - t0);
+    if (rc == CW_FATAL) {
+        /* The message is neither produced nor committed: a restart handles
+         * it again. */
+        cw_outbox_truncate(out, before);
+        cw_log_error("the handler cannot go on: stopping", "topic", topic, "reason",
+                     reason[0] ? reason : "unspecified", NULL);
+        return STOP_FATAL;
+    }
     if (rc == CW_REJECT &&
         cw_stream_dead_letter(out, h->service, topic, m->partition, m->offset, m->key,
                               m->key_len, m->payload, m->len, reason[0] ? reason : "rejected",
@@ -450,26 +459,38 @@ int cw_stream_run(cw_consumer *consumer, cw_producer *producer, const cw_stream_
                 h->tick_needed(h->tick_needed_data, rd_kafka_topic_name(m->rkt), m->partition,
                                m->offset)) {
                 size_t before = out.count;
-                if (h->tick(h->user_data, &out) == CW_RETRY)
+                int tick_rc = h->tick(h->user_data, &out);
+                if (tick_rc != CW_OK)
                     cw_outbox_truncate(&out, before);
-                else
+                if (tick_rc == CW_FATAL)
+                    stop = STOP_FATAL_TICK;
+                else if (tick_rc == CW_OK)
                     ticked = 1;
             }
         }
         if (stop) {
-            /* The message that stopped us is neither done nor committed. */
-            done--;
-            if (stop == STOP_FATAL) {
-                cw_log_error("cannot build a dead letter; stopping", NULL);
+            /* The message that stopped us is neither done nor committed,
+             * unless only the tick after it failed. */
+            if (stop != STOP_FATAL_TICK)
+                done--;
+            if (stop == STOP_FATAL || stop == STOP_FATAL_TICK) {
+                cw_log_error("stopping after the error above", NULL);
                 rc = -1;
             }
         }
-        if (h->tick && done == b.count &&
+        if (h->tick && !stop && done == b.count &&
             (b.count > 0 || cw_metrics_now() - last_tick >= tick_every / 1000.0)) {
             size_t before = out.count;
-            if (h->tick(h->user_data, &out) == CW_RETRY) {
+            int tick_rc = h->tick(h->user_data, &out);
+            if (tick_rc != CW_OK)
                 cw_outbox_truncate(&out, before);
-            } else {
+            if (tick_rc == CW_FATAL) {
+                /* The batch's messages are done: their results are made
+                 * durable and committed below, then the loop ends. */
+                cw_log_error("stopping after the error above", NULL);
+                stop = STOP_FATAL_TICK;
+                rc = -1;
+            } else if (tick_rc == CW_OK) {
                 ticked = 1;
             }
             last_tick = cw_metrics_now();

@@ -40,7 +40,9 @@ typedef struct {
 
 /* A handler answers a cw_result (result.h): CW_OK with its results in the
  * outbox, CW_REJECT to dead-letter the message with the reason, CW_RETRY
- * having added nothing. */
+ * having added nothing (it is handed the message again), CW_FATAL to stop
+ * the service: nothing of the batch is produced or committed, and the
+ * reason is logged. */
 
 typedef struct {
     const char *service; /* "geo-validator": dead letters go to dlq.<service> */

@@ -12,10 +12,10 @@
 #include <jansson.h>
 
 #include "commands.h"
-#include "ledger_log.h"
-#include "ledger_proof_json.h"
-#include "ledger_sign.h"
-#include "ledger_verify.h"
+#include "ledger-writer/ledger_log.h"
+#include "ledger-writer/ledger_proof_json.h"
+#include "ledger-writer/ledger_sign.h"
+#include "ledger-writer/ledger_verify.h"
 
 /* A proof is at most a few MiB (an entry is at most 1 MiB). */
 #define PROOF_FILE_MAX (8u << 20)

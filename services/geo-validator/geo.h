@@ -37,12 +37,4 @@ geo_point geo_wgs84_to_bd09(geo_point p);
  * generated cw_crs_parse. */
 geo_point geo_to_wgs84(geo_point p, cw_crs crs);
 
-/* Transitional: the supervision desk's case_record.c still says geo_crs
- * and geo_crs_parse; remove both once it says cw_crs and cw_crs_parse. */
-typedef cw_crs geo_crs;
-static inline int geo_crs_parse(const char *name, cw_crs *out)
-{
-    return cw_crs_parse(name, out);
-}
-
 #endif

@@ -8,12 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ledger_checkpoint.h"
+#include "ledger-writer/ledger_checkpoint.h"
 
 /* Single-object encoded, malloc'd into *out (caller frees), with
  * finalized_through (INT64_MIN: null; not part of the signed note, see
  * ledger_writer.h). 0, or -1 with err. */
-int checkpoint_record_encode(const ledger_checkpoint *cp, int64_t finalized_through,
-                             uint8_t **out, size_t *len, char *err, size_t errlen);
+int ledger_checkpoint_record_encode(const ledger_checkpoint *cp, int64_t finalized_through,
+                                    uint8_t **out, size_t *len, char *err, size_t errlen);
 
 #endif

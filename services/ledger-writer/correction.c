@@ -2,31 +2,26 @@
  * OrderCorrection; correction_rules.h says what each one does). A
  * correction of an order that is final is appended at once as a correcting
  * entry, which before_produce publishes with the batch like any entry; one
- * of an order not final yet is held in the order's dossier and applied by
- * the tick once the order is final. The log says which corrections were
- * applied and which entry is each order's latest (read back at start-up),
- * so neither a restart nor a replay after a Redis loss appends one twice;
- * a replay holds again what Redis lost.
- *
- *   cw:lw:d:<order_id>  field corr:<correction_id>   a held correction
- *   cw:lw:held                                       orders with held ones
- */
+ * of an order not final yet is held in the order's dossier and applied
+ * before the batch that made the order final is produced. The log says
+ * which corrections were applied and which entry is each order's latest
+ * (read back at start-up), so neither a restart nor a replay after a Redis
+ * loss appends one twice; a replay holds again what Redis lost. The held
+ * corrections are kept in Redis by dossier_store.c (cw:lw:d:<order_id>
+ * field corr:<correction_id>, and the set cw:lw:held of the orders with
+ * held ones). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "avro_codec.h"
-#include "avro_fields.h"
-#include "correction_rules.h"
-#include "finalized_record.h"
-#include "ledger_writer.h"
+#include "avro_records.h"
+#include "ledger-writer/correction_rules.h"
+#include "ledger-writer/finalized_record.h"
+#include "ledger-writer/ledger_writer.h"
 #include "log.h"
-#include "redis_keys.h"
 #include "timeutil.h"
 
-#define DOSSIER_KEY "cw:lw:d:%s"
-#define HELD_KEY "cw:lw:held"
 #define INDEX_KEY_MAX 24
 
 static void count(ledger_ctx *c, const char *outcome)
@@ -55,117 +50,81 @@ static int latest_entry(const ledger_ctx *c, const char *order_id, uint64_t *ind
     }
 }
 
-/* A field the writer's schema may not have (entries written before it
- * existed) reads as null. */
-static int opt_long(avro_value_t *v, const char *field, int *has, int64_t *out)
-{
-    avro_value_t f;
-    *has = 0;
-    *out = 0;
-    return cw_av_field(v, field, &f) != 0 ? 0 : cw_av_get_opt_long(v, field, has, out);
-}
-
-static int opt_int(avro_value_t *v, const char *field, int32_t *out)
-{
-    avro_value_t f;
-    int has;
-    *out = 0;
-    return cw_av_field(v, field, &f) != 0 ? 0 : cw_av_get_opt_int(v, field, &has, out);
-}
-
-static int opt_str(avro_value_t *v, const char *field, const char **out)
-{
-    avro_value_t f;
-    *out = NULL;
-    return cw_av_field(v, field, &f) != 0 ? 0 : cw_av_get_opt_str(v, field, out);
-}
-
-/* An entry as a correction reads it and copies it; strings borrow from v. */
+/* An entry as a correction reads it and copies it; strings borrow from
+ * the entry. */
 typedef struct {
-    avro_value_t v;
-    finalized_order o;
-    const char *reasons[CORR_MAX_REASONS];
-    corr_latest latest;
+    ledger_entry entry;
+    ledger_finalized_order o;
+    ledger_corr_latest latest;
 } entry_view;
 
-/* Decodes entry index into *e (which the caller releases with
- * avro_value_decref(&e->v) on success). 0, or -1 logged. */
+/* Reads entry index into *e (which the caller releases with
+ * ledger_entry_release(&e->entry) on success). 0, or -1 logged. */
 static int read_entry(ledger_ctx *c, uint64_t index, entry_view *e)
 {
     const uint8_t *bytes;
-    size_t len, reasons = 0;
-    const cw_avro_schema *s;
-    const char *day, *status;
-    char err[256] = "";
+    size_t len;
     memset(e, 0, sizeof(*e));
-    if (ledger_log_entry(c->log, index, &bytes, &len) != 0 ||
-        cw_avro_decode(bytes, len, &s, &e->v, err, sizeof(err)) != 0) {
-        cw_log_error("a ledger entry does not decode", "error", err, NULL);
+    if (ledger_entry_read(c, index, &e->entry, &bytes, &len) != 0)
         return -1;
-    }
-    finalized_order *o = &e->o;
-    int64_t in_at, out_at, corrects;
-    int has_corrects, has_decided;
-    int32_t visits, minutes;
-    int bad = cw_av_get_str(&e->v, "order_id", &o->order_id) ||
-              cw_av_get_str(&e->v, "provider_id", &o->provider_id) ||
-              cw_av_get_opt_str(&e->v, "contract_id", &o->contract_id) ||
-              cw_av_get_str(&e->v, "caregiver_id", &o->caregiver_id) ||
-              cw_av_get_str(&e->v, "elder_id", &o->elder_id) ||
-              cw_av_get_str(&e->v, "street_id", &o->street_id) ||
-              cw_av_get_str(&e->v, "service_day", &day) || cw_date_parse(day, &o->service_day) ||
-              cw_av_get_enum(&e->v, "status", &status) ||
-              corr_status_parse(status, &o->status) ||
-              cw_av_get_array_size(&e->v, "reasons", &reasons) || reasons > CORR_MAX_REASONS ||
-              cw_av_get_opt_long(&e->v, "check_in_at", &o->has_in, &in_at) ||
-              cw_av_get_opt_long(&e->v, "check_out_at", &o->has_out, &out_at) ||
-              cw_av_get_long(&e->v, "unit_price_cents", &o->unit_price_cents) ||
-              cw_av_get_long(&e->v, "finalized_at", &o->finalized_at) ||
-              opt_int(&e->v, "visits_per_month", &visits) ||
-              opt_int(&e->v, "minutes_per_visit", &minutes) ||
-              opt_long(&e->v, "corrects_index", &has_corrects, &corrects) ||
-              opt_str(&e->v, "correction_id", &e->latest.correction_id) ||
-              opt_long(&e->v, "decided_at", &has_decided, &e->latest.decided_at);
-    for (size_t i = 0; !bad && i < reasons; i++)
-        bad = cw_av_get_str_at(&e->v, "reasons", i, &e->reasons[i]);
-    if (bad) {
+    const cw_order_finalized *r = &e->entry.rec;
+    ledger_finalized_order *o = &e->o;
+    if (cw_date_parse(r->service_day, &o->service_day) != 0 ||
+        ledger_corr_status_parse(cw_order_status_name(r->status), &o->status) != 0 ||
+        r->reasons_count > LEDGER_CORR_MAX_REASONS) {
         char at[24];
         snprintf(at, sizeof(at), "%" PRIu64, index);
         cw_log_error("a ledger entry lacks a field", "index", at, NULL);
-        avro_value_decref(&e->v);
+        ledger_entry_release(&e->entry);
         return -1;
     }
-    o->reasons = e->reasons;
-    o->reason_count = reasons;
-    o->in_at = in_at;
-    o->out_at = out_at;
+    o->order_id = r->order_id;
+    o->provider_id = r->provider_id;
+    o->contract_id = r->contract_id;
+    o->caregiver_id = r->caregiver_id;
+    o->elder_id = r->elder_id;
+    o->street_id = r->street_id;
+    o->reasons = r->reasons;
+    o->reason_count = r->reasons_count;
+    o->has_in = r->has_check_in_at;
+    o->has_out = r->has_check_out_at;
+    o->in_at = r->check_in_at;
+    o->out_at = r->check_out_at;
+    o->unit_price_cents = r->unit_price_cents;
+    o->finalized_at = r->finalized_at;
     o->ledger_index = index;
-    o->visits_per_month = visits;
-    o->minutes_per_visit = minutes;
+    o->visits_per_month = r->has_visits_per_month ? r->visits_per_month : 0;
+    o->minutes_per_visit = r->has_minutes_per_visit ? r->minutes_per_visit : 0;
     e->latest.status = o->status;
     e->latest.finalized_at = o->finalized_at;
-    e->latest.corrected = has_corrects && has_decided && e->latest.correction_id != NULL;
+    e->latest.correction_id = r->correction_id;
+    e->latest.decided_at = r->decided_at;
+    e->latest.corrected = r->has_corrects_index && r->has_decided_at && r->correction_id != NULL;
     return 0;
 }
 
-/* Appends x's correcting entry after latest (read into e). */
-static void append_correction(ledger_ctx *c, const corr_request *x, entry_view *e,
-                              uint64_t latest)
+/* Appends x's correcting entry after latest (read into e). CW_OK (also
+ * when it is refused, with a reason logged), or CW_FATAL when the disk
+ * refused the append or the index cannot hold it: nothing may be published
+ * then, and the restart reads the log back. */
+static cw_result append_correction(ledger_ctx *c, const ledger_corr_request *x, entry_view *e,
+                                   uint64_t latest)
 {
-    const char *reasons[CORR_MAX_REASONS];
-    long n = corr_reasons(e->o.reasons, e->o.reason_count, x->reason, reasons,
-                          CORR_MAX_REASONS);
+    const char *reasons[LEDGER_CORR_MAX_REASONS];
+    long n = ledger_corr_reasons(e->o.reasons, e->o.reason_count, x->reason, reasons,
+                                 LEDGER_CORR_MAX_REASONS);
     if (n < 0) {
         cw_log_error("a correction would give an entry too many reasons; not applied",
                      "correction_id", x->correction_id, NULL);
         count(c, "refused");
-        return;
+        return CW_OK;
     }
-    finalized_order o = e->o;
+    ledger_finalized_order o = e->o;
     o.status = x->status;
     o.reasons = reasons;
     o.reason_count = (size_t)n;
-    o.finalized_at = corr_finalized_at(x->decided_at, e->o.finalized_at, c->finalized_through);
+    o.finalized_at =
+        ledger_corr_finalized_at(x->decided_at, e->o.finalized_at, c->finalized_through);
     o.ledger_index = ledger_log_size(c->log);
     o.has_corrects = 1;
     o.corrects_index = latest;
@@ -175,17 +134,16 @@ static void append_correction(ledger_ctx *c, const corr_request *x, entry_view *
     size_t len = 0;
     uint64_t index;
     char err[256], key[INDEX_KEY_MAX];
-    if (finalized_encode(&o, &entry, &len, err, sizeof(err)) != 0) {
+    if (ledger_finalized_encode(&o, &entry, &len, err, sizeof(err)) != 0) {
         cw_log_error("cannot encode a correcting OrderFinalized; not applied", "correction_id",
                      x->correction_id, "error", err, NULL);
         count(c, "refused");
-        return;
+        return CW_OK;
     }
     if (ledger_log_append(c->log, entry, len, &index, err, sizeof(err)) != 0) {
-        /* As finalize: nothing the disk refused may be published. */
-        cw_log_error("cannot append to the ledger; stopping", "error", err, NULL);
+        cw_log_error("cannot append to the ledger", "error", err, NULL);
         free(entry);
-        exit(1);
+        return CW_FATAL;
     }
     free(entry);
     index_key(latest, key);
@@ -193,108 +151,89 @@ static void append_correction(ledger_ctx *c, const corr_request *x, entry_view *
      * reads the log back). */
     if (cw_idset_add(&c->corrections, x->correction_id, index) < 0 ||
         cw_idset_add(&c->corrected, key, index) < 0) {
-        cw_log_error("out of memory after a ledger append; stopping", NULL);
-        exit(1);
+        cw_log_error("out of memory after a ledger append", NULL);
+        return CW_FATAL;
     }
     char at[24];
     snprintf(at, sizeof(at), "%" PRIu64, index);
     cw_log_info("correcting entry appended", "order_id", x->order_id, "correction_id",
-                x->correction_id, "status", fin_state_name(x->status), "ledger_index", at, NULL);
+                x->correction_id, "status", ledger_fin_state_name(x->status), "ledger_index", at,
+                NULL);
     count(c, "applied");
     cw_gauge_set(c->size, NULL, (double)ledger_log_size(c->log));
+    return CW_OK;
 }
 
-/* Applies x to its final order. 0, or -1 (an entry that does not decode). */
-static int apply(ledger_ctx *c, const corr_request *x)
+/* Applies x to its final order: CW_OK, CW_RETRY (an entry that does not
+ * read back) or CW_FATAL (append_correction). */
+static cw_result apply(ledger_ctx *c, const ledger_corr_request *x)
 {
     uint64_t latest, applied;
     if (cw_idset_get(&c->corrections, x->correction_id, &applied)) {
         count(c, "duplicate");
-        return 0;
+        return CW_OK;
     }
     if (!latest_entry(c, x->order_id, &latest))
-        return 0;
+        return CW_OK;
     entry_view e;
     if (read_entry(c, latest, &e) != 0)
-        return -1;
-    corr_action action = corr_decide(&e.latest, x);
-    if (action == CORR_APPEND) {
-        append_correction(c, x, &e, latest);
+        return CW_RETRY;
+    cw_result rc = CW_OK;
+    ledger_corr_action action = ledger_corr_decide(&e.latest, x);
+    if (action == LEDGER_CORR_APPEND) {
+        rc = append_correction(c, x, &e, latest);
     } else {
         cw_log_info("correction changes nothing", "order_id", x->order_id, "correction_id",
-                    x->correction_id, "outcome", corr_action_name(action), NULL);
-        count(c, action == CORR_SAME_STATUS ? "same_status" : "superseded");
+                    x->correction_id, "outcome", ledger_corr_action_name(action), NULL);
+        count(c, action == LEDGER_CORR_SAME_STATUS ? "same_status" : "superseded");
     }
-    avro_value_decref(&e.v);
-    return 0;
+    ledger_entry_release(&e.entry);
+    return rc;
 }
 
 /* Applies the corrections held in a final order's dossier, in decision
- * order, then forgets them. CW_OK or CW_RETRY. */
-static int apply_held(ledger_ctx *c, const char *order_id)
+ * order, then forgets them. CW_OK, CW_RETRY or CW_FATAL (apply). */
+static cw_result apply_held(ledger_ctx *c, const char *order_id)
 {
-    char key[CW_KEY_MAX];
-    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
-    const char *hgetall[] = {"HGETALL", key};
-    redisReply *hash = cw_redis_cmd(c->ck->redis, 2, hgetall);
-    if (hash == NULL || hash->type != REDIS_REPLY_ARRAY) {
-        if (hash)
-            freeReplyObject(hash);
+    redisReply *hash;
+    if (ledger_store_dossier(c, order_id, &hash) != CW_OK)
         return CW_RETRY;
-    }
-    size_t pairs = hash->elements / 2, n = 0;
-    corr_request *held = calloc(pairs + 1, sizeof(*held));
-    const char **del = calloc(pairs + 3, sizeof(*del));
-    int rc = held != NULL && del != NULL ? CW_OK : CW_RETRY;
-    size_t ndel = 2;
+    size_t pairs = hash->elements / 2, n = 0, ndel = 0;
+    ledger_corr_request *held = calloc(pairs + 1, sizeof(*held));
+    const char **del = calloc(pairs + 1, sizeof(*del));
+    cw_result rc = held != NULL && del != NULL ? CW_OK : CW_RETRY;
     for (size_t i = 0; rc == CW_OK && i < pairs; i++) {
         const char *field = hash->element[2 * i]->str, *value = hash->element[2 * i + 1]->str;
-        if (strncmp(field, CORR_HELD_PREFIX, strlen(CORR_HELD_PREFIX)) != 0)
+        if (strncmp(field, LEDGER_CORR_HELD_PREFIX, strlen(LEDGER_CORR_HELD_PREFIX)) != 0)
             continue;
         del[ndel++] = field;
-        if (corr_held_parse(order_id, field, value, &held[n]) == 0)
+        if (ledger_corr_held_parse(order_id, field, value, &held[n]) == 0)
             n++;
         else
             cw_log_warn("a held correction does not parse; dropped", "order_id", order_id,
                         "field", field, NULL);
     }
-    corr_sort(held, n);
+    ledger_corr_sort(held, n);
     for (size_t i = 0; rc == CW_OK && i < n; i++)
-        if (apply(c, &held[i]) != 0)
-            rc = CW_RETRY;
-    if (rc == CW_OK) {
-        del[0] = "HDEL";
-        del[1] = key;
-        const char *srem[] = {"SREM", HELD_KEY, order_id};
-        redisReply *r1 = ndel > 2 ? cw_redis_cmd(c->ck->redis, (int)ndel, del) : NULL;
-        redisReply *r2 = cw_redis_cmd(c->ck->redis, 3, srem);
-        /* Left behind, they are applied again as duplicates. */
-        if (r2 == NULL || (ndel > 2 && r1 == NULL))
-            rc = CW_RETRY;
-        if (r1)
-            freeReplyObject(r1);
-        if (r2)
-            freeReplyObject(r2);
-    }
+        rc = apply(c, &held[i]);
+    /* Left behind, they are applied again as duplicates. */
+    if (rc == CW_OK)
+        rc = ledger_store_unhold(c, order_id, del, ndel);
     free(held);
     free(del);
     freeReplyObject(hash);
     return rc;
 }
 
-int lw_apply_held_corrections(ledger_ctx *c)
+cw_result ledger_apply_held_corrections(ledger_ctx *c)
 {
     if (c->held_orders == 0)
         return CW_OK;
-    const char *argv[] = {"SMEMBERS", HELD_KEY};
-    redisReply *members = cw_redis_cmd(c->ck->redis, 2, argv);
-    if (members == NULL || members->type != REDIS_REPLY_ARRAY) {
-        if (members)
-            freeReplyObject(members);
+    redisReply *members;
+    if (ledger_store_held_orders(c, &members) != CW_OK)
         return CW_RETRY;
-    }
     long waiting = 0;
-    int rc = CW_OK;
+    cw_result rc = CW_OK;
     for (size_t i = 0; rc == CW_OK && i < members->elements; i++) {
         uint64_t index;
         const char *order_id = members->element[i]->str;
@@ -310,19 +249,12 @@ int lw_apply_held_corrections(ledger_ctx *c)
 }
 
 /* Keeps x in its order's dossier until the order is final. */
-static int hold(ledger_ctx *c, const corr_request *x)
+static cw_result hold(ledger_ctx *c, const ledger_corr_request *x)
 {
-    char key[CW_KEY_MAX], field[CORR_ID_MAX + 8], value[CORR_REASON_MAX + 48];
-    snprintf(key, sizeof(key), DOSSIER_KEY, x->order_id);
-    if (corr_held_field(x->correction_id, field, sizeof(field)) != 0 ||
-        corr_held_value(x, value, sizeof(value)) != 0)
-        return CW_RETRY;
-    const char *hset[] = {"HSET", key, field, value};
-    const char *sadd[] = {"SADD", HELD_KEY, x->order_id};
-    cw_redis_batch b = {0};
-    cw_redis_batch_add(&b, 4, hset);
-    cw_redis_batch_add(&b, 3, sadd);
-    if (cw_redis_batch_exec(c->ck->redis, &b) != 0)
+    char field[LEDGER_CORR_ID_MAX + 8], value[LEDGER_CORR_REASON_MAX + 48];
+    if (ledger_corr_held_field(x->correction_id, field, sizeof(field)) != 0 ||
+        ledger_corr_held_value(x, value, sizeof(value)) != 0 ||
+        ledger_store_hold(c, x->order_id, field, value) != CW_OK)
         return CW_RETRY;
     if (c->held_orders >= 0)
         c->held_orders++;
@@ -332,22 +264,22 @@ static int hold(ledger_ctx *c, const corr_request *x)
     return CW_OK;
 }
 
-int lw_handle_correction(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
-                         size_t len)
+cw_result ledger_handle_correction(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out,
+                                   char *reason, size_t len)
 {
     (void)out;
-    const char *correction_id, *order_id, *status, *why_code;
-    int64_t decided_at;
-    avro_value_t *v = msg->value;
-    if (cw_av_get_str(v, "correction_id", &correction_id) ||
-        cw_av_get_str(v, "order_id", &order_id) || cw_av_get_enum(v, "status", &status) ||
-        cw_av_get_str(v, "reason", &why_code) || cw_av_get_long(v, "decided_at", &decided_at)) {
+    cw_order_correction k;
+    ledger_corr_request x;
+    if (cw_order_correction_read(msg->value, &k) != 0) {
         snprintf(reason, len, "OrderCorrection lacks a field");
         return CW_REJECT;
     }
-    corr_request x;
-    if (corr_request_make(&x, correction_id, order_id, status, why_code, decided_at, reason,
-                          len) != 0)
+    /* x copies what it keeps. */
+    int made =
+        ledger_corr_request_make(&x, k.correction_id, k.order_id, cw_order_status_name(k.status),
+                                 k.reason, k.decided_at, reason, len);
+    cw_order_correction_release(&k);
+    if (made != 0)
         return CW_REJECT;
     uint64_t index;
     if (cw_idset_get(&c->corrections, x.correction_id, &index)) {
@@ -357,12 +289,11 @@ int lw_handle_correction(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out
     if (!cw_idset_get(&c->index, x.order_id, &index))
         return hold(c, &x);
     /* Those held before it were decided before it. */
-    if (c->held_orders != 0 && apply_held(c, x.order_id) != CW_OK)
-        return CW_RETRY;
-    return apply(c, &x) == 0 ? CW_OK : CW_RETRY;
+    cw_result rc = c->held_orders != 0 ? apply_held(c, x.order_id) : CW_OK;
+    return rc == CW_OK ? apply(c, &x) : rc;
 }
 
-int lw_corrections_start(ledger_ctx *c)
+int ledger_corrections_start(ledger_ctx *c)
 {
     c->correction_outcomes = cw_metrics_counter(
         "carewatch_ledger_corrections_total",
@@ -374,27 +305,21 @@ int lw_corrections_start(ledger_ctx *c)
     for (uint64_t i = 0; i < size; i++) {
         const uint8_t *bytes;
         size_t len;
-        const cw_avro_schema *s;
-        avro_value_t v;
-        char err[256] = "", key[INDEX_KEY_MAX];
-        if (ledger_log_entry(c->log, i, &bytes, &len) != 0 ||
-            cw_avro_decode(bytes, len, &s, &v, err, sizeof(err)) != 0) {
-            cw_log_error("a ledger entry does not decode", "error", err, NULL);
+        ledger_entry e;
+        char key[INDEX_KEY_MAX];
+        if (ledger_entry_read(c, i, &e, &bytes, &len) != 0)
             return -1;
-        }
-        int has;
-        int64_t corrects;
-        const char *id = NULL;
-        int rc = opt_long(&v, "corrects_index", &has, &corrects) ||
-                 opt_str(&v, "correction_id", &id);
-        if (rc == 0 && has) {
+        int64_t corrects = e.rec.corrects_index;
+        const char *id = e.rec.correction_id;
+        int rc = 0;
+        if (e.rec.has_corrects_index) {
             index_key((uint64_t)corrects, key);
             rc = id == NULL || corrects < 0 || (uint64_t)corrects >= i ||
                  cw_idset_add(&c->corrections, id, i) < 0 ||
                  cw_idset_add(&c->corrected, key, i) < 0;
             found++;
         }
-        avro_value_decref(&v);
+        ledger_entry_release(&e);
         if (rc != 0) {
             snprintf(key, sizeof(key), "%" PRIu64, i);
             cw_log_error("a correcting ledger entry cannot be indexed", "index", key, NULL);

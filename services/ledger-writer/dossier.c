@@ -1,4 +1,4 @@
-#include "dossier.h"
+#include "ledger-writer/dossier.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -26,14 +26,14 @@ static int copy_id(char *dst, size_t len, const char *src)
     return 0;
 }
 
-static int add_check(dossier *d, const char *field, const char *value)
+static int add_check(ledger_dossier *d, const char *field, const char *value)
 {
-    const char *key = field + strlen(DOSSIER_CHECK_PREFIX);
+    const char *key = field + strlen(LEDGER_DOSSIER_CHECK_PREFIX);
     const char *bar = strrchr(key, '|');
     const char *vbar = strchr(value, '|');
     if (bar == NULL || vbar == NULL)
         return -1;
-    fin_check c;
+    ledger_fin_check c;
     memset(&c, 0, sizeof(c));
     size_t subject_len = (size_t)(bar - key), rule_len = strlen(bar + 1);
     size_t outcome_len = (size_t)(vbar - value);
@@ -49,7 +49,7 @@ static int add_check(dossier *d, const char *field, const char *value)
         return -1;
     if (d->d.check_count == d->check_capacity) {
         size_t capacity = d->check_capacity ? d->check_capacity * 2 : 32;
-        fin_check *grown = realloc(d->checks, capacity * sizeof(*grown));
+        ledger_fin_check *grown = realloc(d->checks, capacity * sizeof(*grown));
         if (grown == NULL)
             return -2;
         d->checks = grown;
@@ -60,10 +60,10 @@ static int add_check(dossier *d, const char *field, const char *value)
 }
 
 /* 0 used, -1 malformed or unknown, -2 out of memory. */
-static int parse_field(dossier *d, const char *f, const char *v)
+static int parse_field(ledger_dossier *d, const char *f, const char *v)
 {
     int64_t n;
-    if (strncmp(f, DOSSIER_CHECK_PREFIX, strlen(DOSSIER_CHECK_PREFIX)) == 0)
+    if (strncmp(f, LEDGER_DOSSIER_CHECK_PREFIX, strlen(LEDGER_DOSSIER_CHECK_PREFIX)) == 0)
         return add_check(d, f, v);
     if (strcmp(f, "cg") == 0)
         return copy_id(d->caregiver_id, sizeof(d->caregiver_id), v);
@@ -110,8 +110,8 @@ static int parse_field(dossier *d, const char *f, const char *v)
     return 0;
 }
 
-int dossier_parse(const char *order_id, const char *const *fields, const char *const *values,
-                  size_t n, dossier *out, size_t *skipped)
+int ledger_dossier_parse(const char *order_id, const char *const *fields, const char *const *values,
+                         size_t n, ledger_dossier *out, size_t *skipped)
 {
     memset(out, 0, sizeof(*out));
     out->partition = -1;
@@ -140,7 +140,7 @@ int dossier_parse(const char *order_id, const char *const *fields, const char *c
     return 0;
 }
 
-void dossier_free(dossier *d)
+void ledger_dossier_free(ledger_dossier *d)
 {
     free(d->checks);
     d->checks = NULL;
@@ -149,13 +149,13 @@ void dossier_free(dossier *d)
     d->d.check_count = 0;
 }
 
-int dossier_check_field(const char *subject, const char *rule, char *field, size_t len)
+int ledger_dossier_check_field(const char *subject, const char *rule, char *field, size_t len)
 {
-    int n = snprintf(field, len, DOSSIER_CHECK_PREFIX "%s|%s", subject, rule);
+    int n = snprintf(field, len, LEDGER_DOSSIER_CHECK_PREFIX "%s|%s", subject, rule);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-int dossier_check_value(const char *outcome, int64_t at, char *value, size_t len)
+int ledger_dossier_check_value(const char *outcome, int64_t at, char *value, size_t len)
 {
     int n = snprintf(value, len, "%s|%" PRId64, outcome, at);
     return n < 0 || (size_t)n >= len ? -1 : 0;

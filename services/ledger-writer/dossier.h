@@ -1,5 +1,5 @@
 /* One order's dossier as the ledger-writer keeps it in Redis (a hash
- * cw:lw:d:<order_id>), and its parsing into what finalize_decide reads.
+ * cw:lw:d:<order_id>), and its parsing into what ledger_finalize_decide reads.
  *
  *   start minutes cg prov elder part   from OrderAssigned (part: its
  *                                      partition, which owns the timers)
@@ -20,31 +20,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "finalize_rules.h"
+#include "ledger-writer/finalize_rules.h"
 
-#define DOSSIER_CHECK_PREFIX "k:"
+#define LEDGER_DOSSIER_CHECK_PREFIX "k:"
 
 typedef struct {
-    fin_dossier d;         /* d.checks points into checks */
-    fin_check *checks;     /* owned; dossier_free */
+    ledger_fin_dossier d;     /* d.checks points into checks */
+    ledger_fin_check *checks; /* owned; ledger_dossier_free */
     size_t check_capacity;
-    char caregiver_id[FIN_ID_MAX];
-    char provider_id[FIN_ID_MAX];
-    char elder_id[FIN_ID_MAX];
+    char caregiver_id[LEDGER_FIN_ID_MAX];
+    char provider_id[LEDGER_FIN_ID_MAX];
+    char elder_id[LEDGER_FIN_ID_MAX];
     int scheduled_minutes;
     int partition; /* -1 until the order is known */
-} dossier;
+} ledger_dossier;
 
 /* Fills out from n field/value pairs of the hash. Fields it does not know
  * and malformed values are skipped (counted in *skipped when not NULL).
- * 0, or -1 out of memory. out must be dossier_free'd either way. */
-int dossier_parse(const char *order_id, const char *const *fields, const char *const *values,
-                  size_t n, dossier *out, size_t *skipped);
-void dossier_free(dossier *d);
+ * 0, or -1 out of memory. out must be ledger_dossier_free'd either way. */
+int ledger_dossier_parse(const char *order_id, const char *const *fields, const char *const *values,
+                         size_t n, ledger_dossier *out, size_t *skipped);
+void ledger_dossier_free(ledger_dossier *d);
 
 /* The hash field and value of one verdict: "k:<subject>|<rule>" and
  * "<OUTCOME>|<at>". 0, or -1 when they do not fit. */
-int dossier_check_field(const char *subject, const char *rule, char *field, size_t len);
-int dossier_check_value(const char *outcome, int64_t at, char *value, size_t len);
+int ledger_dossier_check_field(const char *subject, const char *rule, char *field, size_t len);
+int ledger_dossier_check_value(const char *outcome, int64_t at, char *value, size_t len);
 
 #endif

@@ -9,6 +9,9 @@
  *                                    lower bound of their finalized_at
  *   cw:order:<order_id> final        the status, once final (ingest's hash:
  *                                    no change of a final order is taken)
+ *   cw:lw:d:<order_id> corr:<id>     a correction held until the order is
+ *                                    final (correction.c)
+ *   cw:lw:held                       the orders with held corrections
  *
  * An order's revisions (docs/maintenance.md) update its dossier only when
  * newer than what it holds (rev), so that the assignment and its revisions
@@ -27,11 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "avro_fields.h"
-#include "dossier.h"
-#include "evidence_request.h"
-#include "finalized_record.h"
-#include "ledger_writer.h"
+#include "avro_records.h"
+#include "ledger-writer/dossier.h"
+#include "ledger-writer/evidence_request.h"
+#include "ledger-writer/finalized_record.h"
+#include "ledger-writer/ledger_writer.h"
 #include "log.h"
 #include "redis_keys.h"
 #include "state.h"
@@ -39,6 +42,7 @@
 
 #define DOSSIER_KEY "cw:lw:d:%s"
 #define PENDING_KEY "cw:lw:pending"
+#define HELD_KEY "cw:lw:held"
 #define MAX_VERDICT_SOURCES 16
 /* A finalized order's dossier is kept a while for inspection. */
 #define FINAL_DOSSIER_TTL "604800"
@@ -88,7 +92,7 @@ static int order_contract(ledger_ctx *c, const char *provider_id, int64_t day,
     long pick = -1;
     if (ids != NULL && entries != NULL) {
         n = reply_pairs(reply, ids, entries, n);
-        pick = contract_for_order(ids, entries, n, day, street_id);
+        pick = ledger_contract_for_order(ids, entries, n, day, street_id);
         if (pick >= 0)
             snprintf(id, len, "%s", ids[pick]);
     }
@@ -120,7 +124,7 @@ static int order_contract(ledger_ctx *c, const char *provider_id, int64_t day,
 
 /* Appends a decided order (before_produce publishes it). CW_OK or
  * CW_RETRY (before anything was appended). */
-static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
+static cw_result finalize(ledger_ctx *c, const ledger_dossier *d, const ledger_fin_decision *f)
 {
     cw_elder_state elder;
     int found = cw_state_load_elder(c->ck->redis, d->elder_id, &elder);
@@ -132,7 +136,7 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     if (order_contract(c, d->provider_id, day, found ? elder.street_id : "", contract_id,
                        sizeof(contract_id), &unit_price) != 0)
         return CW_RETRY;
-    finalized_order o = {
+    ledger_finalized_order o = {
         .order_id = d->d.order_id,
         .provider_id = d->provider_id,
         .caregiver_id = d->caregiver_id,
@@ -156,7 +160,7 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     uint8_t *entry = NULL;
     size_t len = 0;
     char err[256];
-    int rc = finalized_encode(&o, &entry, &len, err, sizeof(err));
+    int rc = ledger_finalized_encode(&o, &entry, &len, err, sizeof(err));
     if (rc != 0) {
         cw_log_error("cannot encode OrderFinalized", "order_id", d->d.order_id, "error", err,
                      NULL);
@@ -165,20 +169,20 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     uint64_t index;
     if (ledger_log_append(c->log, entry, len, &index, err, sizeof(err)) != 0) {
         /* The disk refuses: nothing may be published, so stop here. */
-        cw_log_error("cannot append to the ledger; stopping", "error", err, NULL);
+        cw_log_error("cannot append to the ledger", "error", err, NULL);
         free(entry);
-        exit(1);
+        return CW_FATAL;
     }
     free(entry);
     /* The order is final now: without it in the index it could be
      * appended again, so running out of memory here ends the process (the
      * restart reads the log back). */
     if (cw_idset_add(&c->index, d->d.order_id, index) < 0) {
-        cw_log_error("out of memory after a ledger append; stopping", NULL);
-        exit(1);
+        cw_log_error("out of memory after a ledger append", NULL);
+        return CW_FATAL;
     }
     /* Best effort: a pending entry left behind is dropped when it comes
-     * first in lw_finalized_through, and the dossier merely lives on. */
+     * first in ledger_finalized_through, and the dossier merely lives on. */
     char key[CW_KEY_MAX];
     snprintf(key, sizeof(key), DOSSIER_KEY, d->d.order_id);
     const char *expire[] = {"EXPIRE", key, FINAL_DOSSIER_TTL};
@@ -186,13 +190,14 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
     /* ingest refuses a change of a final order (docs/maintenance.md). */
     char order_key[CW_KEY_MAX];
     snprintf(order_key, sizeof(order_key), CW_KEY_ORDER, d->d.order_id);
-    const char *mark[] = {"EVAL", FINAL_MARK_SCRIPT, "1", order_key, fin_state_name(f->state)};
+    const char *mark[] = {"EVAL", FINAL_MARK_SCRIPT, "1", order_key,
+                          ledger_fin_state_name(f->state)};
     cw_redis_batch b = {0};
     cw_redis_batch_add(&b, 3, expire);
     cw_redis_batch_add(&b, 3, unpend);
     cw_redis_batch_add(&b, 5, mark);
     (void)cw_redis_batch_exec(c->ck->redis, &b);
-    const char *status[] = {fin_state_name(f->state)};
+    const char *status[] = {ledger_fin_state_name(f->state)};
     cw_counter_add(c->finalized, status, 1);
     cw_gauge_set(c->size, NULL, (double)ledger_log_size(c->log));
     return CW_OK;
@@ -200,18 +205,19 @@ static int finalize(ledger_ctx *c, const dossier *d, const fin_decision *f)
 
 /* Asks the order's provider for evidence (evidence_request.h), on the
  * provider's notice topic, made on first use. 0 or -1. */
-static int request_evidence(ledger_ctx *c, cw_outbox *out, const dossier *d,
-                            const fin_decision *f)
+static int request_evidence(ledger_ctx *c, cw_outbox *out, const ledger_dossier *d,
+                            const ledger_fin_decision *f)
 {
     cw_elder_state elder;
     int found = cw_state_load_elder(c->ck->redis, d->elder_id, &elder);
     if (found < 0)
         return -1;
-    evidence_request r = evidence_request_of(f, d->d.order_id, d->provider_id, d->caregiver_id,
-                                             d->elder_id, found ? elder.street_id : "");
+    ledger_evidence_request r =
+        ledger_evidence_request_of(f, d->d.order_id, d->provider_id, d->caregiver_id, d->elder_id,
+                                   found ? elder.street_id : "");
     char topic[CW_KEY_MAX], err[256];
     int created = 0;
-    if (evidence_request_topic(d->provider_id, topic, sizeof(topic)) != 0)
+    if (ledger_evidence_request_topic(d->provider_id, topic, sizeof(topic)) != 0)
         return -1;
     if (cw_topic_maker_ensure(c->notice_topics, topic, &created, err, sizeof(err)) != 0) {
         cw_log_warn("no notice topic yet", "topic", topic, "error", err, NULL);
@@ -219,7 +225,7 @@ static int request_evidence(ledger_ctx *c, cw_outbox *out, const dossier *d,
     }
     uint8_t *bytes = NULL;
     size_t len = 0;
-    if (evidence_request_encode(&r, &bytes, &len, err, sizeof(err)) != 0) {
+    if (ledger_evidence_request_encode(&r, &bytes, &len, err, sizeof(err)) != 0) {
         cw_log_error("cannot encode EvidenceRequested", "order_id", r.order_id, "error", err,
                      NULL);
         return -1;
@@ -234,7 +240,7 @@ static int request_evidence(ledger_ctx *c, cw_outbox *out, const dossier *d,
 
 /* An order whose NO_SHOW verdict says no check-in came in time and none
  * is known: the only ones the elder's absence can cancel. */
-static int unvisited(const fin_dossier *d)
+static int unvisited(const ledger_fin_dossier *d)
 {
     if (d->has_in || !d->has_order)
         return 0;
@@ -247,7 +253,7 @@ static int unvisited(const fin_dossier *d)
 /* The elder's status at the order's scheduled start, by the periods the
  * registry posted up to the no-show deadline (an unvisited order of an
  * elder away is cancelled, not a no-show). 0 or -1. */
-static int elder_at_start(ledger_ctx *c, dossier *d)
+static int elder_at_start(ledger_ctx *c, ledger_dossier *d)
 {
     static cw_elder_period periods[MAX_ELDER_PERIODS];
     long n = cw_state_load_elder_periods(c->ck->redis, d->elder_id, periods, MAX_ELDER_PERIODS);
@@ -260,24 +266,24 @@ static int elder_at_start(ledger_ctx *c, dossier *d)
 
 /* Decides an order from its dossier (an HGETALL reply). CW_OK or
  * CW_RETRY. */
-static int decide_from(ledger_ctx *c, cw_outbox *out, const char *order_id,
-                       const redisReply *hash)
+static cw_result decide_from(ledger_ctx *c, cw_outbox *out, const char *order_id,
+                             const redisReply *hash)
 {
     if (hash->type != REDIS_REPLY_ARRAY)
         return CW_RETRY;
     size_t pairs = hash->elements / 2;
     const char **fields = calloc(pairs + 1, sizeof(*fields));
     const char **values = calloc(pairs + 1, sizeof(*values));
-    dossier d;
+    ledger_dossier d;
     int parsed = -1;
     if (fields != NULL && values != NULL)
-        parsed = dossier_parse(order_id, fields, values,
-                               reply_pairs(hash, fields, values, pairs), &d, NULL);
+        parsed = ledger_dossier_parse(order_id, fields, values,
+                                      reply_pairs(hash, fields, values, pairs), &d, NULL);
     free(fields);
     free(values);
     if (parsed != 0) {
         if (fields != NULL && values != NULL)
-            dossier_free(&d);
+            ledger_dossier_free(&d);
         return CW_RETRY;
     }
     int rc = CW_OK;
@@ -286,7 +292,7 @@ static int decide_from(ledger_ctx *c, cw_outbox *out, const char *order_id,
         goto out;
     }
     /* Decided without the watermark first: only a deadline needs it. */
-    fin_decision f = finalize_decide(&d.d, INT64_MIN, &c->windows);
+    ledger_fin_decision f = ledger_finalize_decide(&d.d, INT64_MIN, &c->windows);
     /* Questionable: whether the watermark has passed the deadline or not,
      * so that a replay asks as the live run did (the same bytes each time
      * the order is looked at until it is final). */
@@ -294,21 +300,21 @@ static int decide_from(ledger_ctx *c, cw_outbox *out, const char *order_id,
         rc = CW_RETRY;
         goto out;
     }
-    if (f.state == FIN_WAIT && f.wake_at != INT64_MAX) {
+    if (f.state == LEDGER_FIN_WAIT && f.wake_at != INT64_MAX) {
         int64_t wm;
         if (cw_checker_watermark(c->ck, d.partition, &wm) != 0) {
             rc = CW_RETRY;
             goto out;
         }
-        f = finalize_decide(&d.d, wm, &c->windows);
+        f = ledger_finalize_decide(&d.d, wm, &c->windows);
     }
-    if (f.state != FIN_WAIT) {
+    if (f.state != LEDGER_FIN_WAIT) {
         rc = finalize(c, &d, &f);
     } else {
         /* A dossier that knows no time (not even the assignment's) holds
          * nothing back: its assignment is still unread, and
-         * lw_finalized_through waits for every input to be read. */
-        int64_t bound = finalize_lower_bound(&d.d);
+         * ledger_finalized_through waits for every input to be read. */
+        int64_t bound = ledger_finalize_lower_bound(&d.d);
         char lb[24];
         snprintf(lb, sizeof(lb), "%" PRId64, bound);
         const char *pend[] = {"ZADD", PENDING_KEY, lb, order_id};
@@ -321,7 +327,7 @@ static int decide_from(ledger_ctx *c, cw_outbox *out, const char *order_id,
             rc = CW_RETRY;
     }
 out:
-    dossier_free(&d);
+    ledger_dossier_free(&d);
     return rc;
 }
 
@@ -330,8 +336,8 @@ out:
 /* Applies up to MAX_UPDATES commands to an order's dossier and reads the
  * dossier back in the same round trip, then decides the order.
  * CW_OK or CW_RETRY. */
-static int update_and_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id, size_t n,
-                               const int *argcs, const char *const *const *cmds)
+static cw_result update_and_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id, size_t n,
+                                     const int *argcs, const char *const *const *cmds)
 {
     uint64_t index;
     if (cw_idset_get(&c->index, order_id, &index))
@@ -365,7 +371,7 @@ static int update_and_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_
     return rc;
 }
 
-int lw_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id)
+cw_result ledger_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id)
 {
     return update_and_evaluate(c, out, order_id, 0, NULL, NULL);
 }
@@ -393,7 +399,7 @@ static int first_pending(ledger_ctx *c, int64_t from, char *order_id, size_t len
     return found;
 }
 
-int lw_finalized_through(ledger_ctx *c, int64_t *out)
+int ledger_finalized_through(ledger_ctx *c, int64_t *out)
 {
     /* Only with no backlog on any input: an order whose assignment waits
      * unread behind a backlog is in no dossier yet, and the partitions of
@@ -424,9 +430,9 @@ int lw_finalized_through(ledger_ctx *c, int64_t *out)
     for (size_t i = 0; i < ns; i++)
         if (clocks[i] < slowest)
             slowest = clocks[i];
-    int64_t from = finalize_pending_horizon(wm, slowest, c->pending_cap_ms);
+    int64_t from = ledger_finalize_pending_horizon(wm, slowest, c->pending_cap_ms);
     for (;;) {
-        char order_id[FIN_ID_MAX];
+        char order_id[LEDGER_FIN_ID_MAX];
         int64_t lb;
         uint64_t index;
         int found = first_pending(c, from, order_id, sizeof(order_id), &lb);
@@ -443,18 +449,87 @@ int lw_finalized_through(ledger_ctx *c, int64_t *out)
             freeReplyObject(reply);
             continue;
         }
-        *out = finalize_through(wm, 1, lb, c->finalized_through);
+        *out = ledger_finalize_through(wm, 1, lb, c->finalized_through);
         return 0;
     }
-    *out = finalize_through(wm, 0, 0, c->finalized_through);
+    *out = ledger_finalize_through(wm, 0, 0, c->finalized_through);
     return 0;
 }
 
 /* One command, then the decision. */
-static int update1_and_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id, int argc,
-                                const char *const *argv)
+static cw_result update1_and_evaluate(ledger_ctx *c, cw_outbox *out, const char *order_id, int argc,
+                                      const char *const *argv)
 {
     return update_and_evaluate(c, out, order_id, 1, &argc, &argv);
+}
+
+/* ---- held corrections (correction.c) ---------------------------------------------- */
+
+cw_result ledger_store_dossier(ledger_ctx *c, const char *order_id, redisReply **hash)
+{
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
+    const char *argv[] = {"HGETALL", key};
+    *hash = cw_redis_cmd(c->ck->redis, 2, argv);
+    if (*hash != NULL && (*hash)->type == REDIS_REPLY_ARRAY)
+        return CW_OK;
+    if (*hash != NULL)
+        freeReplyObject(*hash);
+    *hash = NULL;
+    return CW_RETRY;
+}
+
+cw_result ledger_store_hold(ledger_ctx *c, const char *order_id, const char *field,
+                            const char *value)
+{
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
+    const char *hset[] = {"HSET", key, field, value};
+    const char *sadd[] = {"SADD", HELD_KEY, order_id};
+    cw_redis_batch b = {0};
+    cw_redis_batch_add(&b, 4, hset);
+    cw_redis_batch_add(&b, 3, sadd);
+    return cw_redis_batch_exec(c->ck->redis, &b) == 0 ? CW_OK : CW_RETRY;
+}
+
+cw_result ledger_store_unhold(ledger_ctx *c, const char *order_id, const char *const *fields,
+                              size_t n)
+{
+    char key[CW_KEY_MAX];
+    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
+    const char **hdel = calloc(n + 2, sizeof(*hdel));
+    if (hdel == NULL)
+        return CW_RETRY;
+    hdel[0] = "HDEL";
+    hdel[1] = key;
+    if (n > 0)
+        memcpy(hdel + 2, fields, n * sizeof(*fields));
+    const char *srem[] = {"SREM", HELD_KEY, order_id};
+    /* The fields (when there are any), then the order's mark, in one
+     * round trip. */
+    const char *const *cmds[] = {hdel, srem};
+    const int argcs[] = {(int)n + 2, 3};
+    redisReply *replies[2];
+    size_t first = n > 0 ? 0 : 1, ncmds = 2 - first;
+    int sent = cw_redis_pipeline(c->ck->redis, ncmds, argcs + first, cmds + first, replies);
+    free(hdel);
+    if (sent != 0)
+        return CW_RETRY;
+    for (size_t i = 0; i < ncmds; i++)
+        freeReplyObject(replies[i]);
+    return CW_OK;
+}
+
+cw_result ledger_store_held_orders(ledger_ctx *c, redisReply **members)
+{
+    const char *argv[] = {"SMEMBERS", HELD_KEY};
+    *members = cw_redis_cmd(c->ck->redis, 2, argv);
+    if (*members != NULL && (*members)->type == REDIS_REPLY_ARRAY)
+        return CW_OK;
+    if (*members != NULL)
+        freeReplyObject(*members);
+    *members = NULL;
+    return CW_RETRY;
 }
 
 /* ---- input records ------------------------------------------------------------- */
@@ -477,128 +552,163 @@ static int already_final(ledger_ctx *c, const char *order_id)
     "redis.call('HSET', KEYS[1], 'rev', ARGV[1], unpack(ARGV, 2)) "                                \
     "return 1"
 
-int lw_handle_order(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
-                    size_t len)
+/* The order's fields into its dossier, then the decision. */
+static cw_result take_order(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out,
+                            const cw_order_assigned *o, const cw_order_revision *rev)
 {
-    const char *order_id, *elder_id, *caregiver_id, *provider_id;
-    int64_t start;
-    int32_t minutes;
+    /* A reassign's copy for the previous caregiver's partition says
+     * nothing new here: the copy keyed by the new caregiver has it all. */
+    if (rev->revision > 0 && strcmp(msg->key, rev->stream_key) != 0)
+        return CW_OK;
+    if (already_final(c, o->order_id))
+        return CW_OK;
+    char key[CW_KEY_MAX], s_start[24], s_minutes[16], s_part[16], s_rev[16], s_changed[24];
+    snprintf(key, sizeof(key), DOSSIER_KEY, o->order_id);
+    snprintf(s_start, sizeof(s_start), "%" PRId64, o->scheduled_start);
+    snprintf(s_minutes, sizeof(s_minutes), "%d", (int)o->scheduled_minutes);
+    snprintf(s_part, sizeof(s_part), "%d", (int)msg->partition);
+    snprintf(s_rev, sizeof(s_rev), "%d", rev->revision);
+    snprintf(s_changed, sizeof(s_changed), "%" PRId64, rev->revision > 0 ? rev->received_at : 0);
+    const char *argv[] = {"EVAL",
+                          ORDER_UPDATE_SCRIPT,
+                          "1",
+                          key,
+                          s_rev,
+                          "start",
+                          s_start,
+                          "minutes",
+                          s_minutes,
+                          "cg",
+                          o->caregiver_id,
+                          "prov",
+                          o->provider_id,
+                          "elder",
+                          o->elder_id,
+                          "part",
+                          s_part,
+                          "chg_at",
+                          s_changed,
+                          "cancel",
+                          cw_order_revision_is_cancel(rev) ? rev->reason_code : ""};
+    return update1_and_evaluate(c, out, o->order_id, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+}
+
+cw_result ledger_handle_order(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                              size_t len)
+{
+    cw_order_assigned o;
     cw_order_revision rev;
-    avro_value_t *v = msg->value;
-    if (cw_av_get_str(v, "order_id", &order_id) || cw_av_get_str(v, "elder_id", &elder_id) ||
-        cw_av_get_str(v, "caregiver_id", &caregiver_id) ||
-        cw_av_get_str(v, "provider_id", &provider_id) ||
-        cw_av_get_long(v, "scheduled_start", &start) ||
-        cw_av_get_int(v, "scheduled_minutes", &minutes) || cw_order_revision_of(v, &rev)) {
+    if (cw_order_assigned_read(msg->value, &o) != 0) {
         snprintf(reason, len, "OrderAssigned lacks a field");
         return CW_REJECT;
     }
-    /* A reassign's copy for the previous caregiver's partition says
-     * nothing new here: the copy keyed by the new caregiver has it all. */
-    if (rev.revision > 0 && strcmp(msg->key, rev.stream_key) != 0)
-        return CW_OK;
-    if (already_final(c, order_id))
-        return CW_OK;
-    char key[CW_KEY_MAX], s_start[24], s_minutes[16], s_part[16], s_rev[16], s_changed[24];
-    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
-    snprintf(s_start, sizeof(s_start), "%" PRId64, start);
-    snprintf(s_minutes, sizeof(s_minutes), "%d", (int)minutes);
-    snprintf(s_part, sizeof(s_part), "%d", (int)msg->partition);
-    snprintf(s_rev, sizeof(s_rev), "%d", rev.revision);
-    snprintf(s_changed, sizeof(s_changed), "%" PRId64, rev.revision > 0 ? rev.received_at : 0);
-    const char *argv[] = {"EVAL",  ORDER_UPDATE_SCRIPT, "1",     key,         s_rev,
-                          "start", s_start,             "minutes", s_minutes, "cg",
-                          caregiver_id, "prov",         provider_id, "elder", elder_id,
-                          "part",  s_part,              "chg_at", s_changed,  "cancel",
-                          cw_order_revision_is_cancel(&rev) ? rev.reason_code : ""};
-    return update1_and_evaluate(c, out, order_id, (int)(sizeof(argv) / sizeof(argv[0])), argv);
+    cw_result rc = CW_REJECT;
+    if (cw_order_revision_of(msg->value, &rev) != 0)
+        snprintf(reason, len, "OrderAssigned lacks a field");
+    else
+        rc = take_order(c, msg, out, &o, &rev);
+    cw_order_assigned_release(&o);
+    return rc;
 }
 
-int lw_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
-                    size_t len)
+/* The first check-in or check-out of the order into its dossier. */
+static cw_result take_visit(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out,
+                            const cw_visit_event *ev)
 {
-    const char *event_id, *kind, *order_id;
-    int64_t at;
-    avro_value_t *v = msg->value;
-    if (cw_av_get_str(v, "event_id", &event_id) || cw_av_get_enum(v, "kind", &kind) ||
-        cw_av_get_str(v, "order_id", &order_id) || cw_av_get_long(v, "at", &at)) {
+    if (cw_checker_advance_clock(c->ck, msg->partition, ev->at) != 0)
+        return CW_RETRY;
+    if (already_final(c, ev->order_id))
+        return CW_OK;
+    int is_in = ev->kind == CW_VISIT_KIND_CHECK_IN;
+    char key[CW_KEY_MAX], s_at[24];
+    snprintf(key, sizeof(key), DOSSIER_KEY, ev->order_id);
+    snprintf(s_at, sizeof(s_at), "%" PRId64, ev->at);
+    const char *set_at[] = {"HSETNX", key, is_in ? "in_at" : "out_at", s_at};
+    const char *set_ev[] = {"HSETNX", key, is_in ? "in_ev" : "out_ev", ev->event_id};
+    const char *const *cmds[] = {set_at, set_ev};
+    const int argcs[] = {4, 4};
+    return update_and_evaluate(c, out, ev->order_id, 2, argcs, cmds);
+}
+
+cw_result ledger_handle_visit(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                              size_t len)
+{
+    cw_visit_event ev;
+    if (cw_visit_event_read(msg->value, &ev) != 0) {
         snprintf(reason, len, "VisitEvent lacks a field");
         return CW_REJECT;
     }
-    if (cw_checker_advance_clock(c->ck, msg->partition, at) != 0)
-        return CW_RETRY;
-    if (already_final(c, order_id))
-        return CW_OK;
-    int is_in = strcmp(kind, "CHECK_IN") == 0;
-    char key[CW_KEY_MAX], s_at[24];
-    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
-    snprintf(s_at, sizeof(s_at), "%" PRId64, at);
-    const char *set_at[] = {"HSETNX", key, is_in ? "in_at" : "out_at", s_at};
-    const char *set_ev[] = {"HSETNX", key, is_in ? "in_ev" : "out_ev", event_id};
-    const char *const *cmds[] = {set_at, set_ev};
-    const int argcs[] = {4, 4};
-    return update_and_evaluate(c, out, order_id, 2, argcs, cmds);
+    cw_result rc = take_visit(c, msg, out, &ev);
+    cw_visit_event_release(&ev);
+    return rc;
 }
 
-int lw_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
-                       size_t len)
+cw_result ledger_handle_evidence(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out,
+                                 char *reason, size_t len)
 {
-    const char *order_id, *reused_from;
-    int64_t at;
-    if (cw_av_get_str(msg->value, "order_id", &order_id) ||
-        cw_av_get_long(msg->value, "at", &at) ||
-        cw_av_get_opt_str(msg->value, "reused_from_order", &reused_from)) {
+    cw_evidence e;
+    if (cw_evidence_read(msg->value, &e) != 0) {
         snprintf(reason, len, "Evidence lacks a field");
         return CW_REJECT;
     }
-    if (cw_checker_advance_clock(c->ck, msg->partition, at) != 0)
-        return CW_RETRY;
-    if (already_final(c, order_id))
-        return CW_OK;
-    char key[CW_KEY_MAX], s_at[24];
-    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
-    snprintf(s_at, sizeof(s_at), "%" PRId64, at);
-    /* Another order's photo or recording (EVIDENCE_REUSE) cures nothing;
-     * it is kept apart, to be named if the order then expires. */
-    const char *argv[] = {"HSETNX", key, reused_from != NULL ? "rev_at" : "ev_at", s_at};
-    return update1_and_evaluate(c, out, order_id, 4, argv);
+    cw_result rc = CW_OK;
+    if (cw_checker_advance_clock(c->ck, msg->partition, e.at) != 0) {
+        rc = CW_RETRY;
+    } else if (!already_final(c, e.order_id)) {
+        char key[CW_KEY_MAX], s_at[24];
+        snprintf(key, sizeof(key), DOSSIER_KEY, e.order_id);
+        snprintf(s_at, sizeof(s_at), "%" PRId64, e.at);
+        /* Another order's photo or recording (EVIDENCE_REUSE) cures
+         * nothing; it is kept apart, to be named if the order then
+         * expires. */
+        const char *argv[] = {"HSETNX", key, e.reused_from_order != NULL ? "rev_at" : "ev_at",
+                              s_at};
+        rc = update1_and_evaluate(c, out, e.order_id, 4, argv);
+    }
+    cw_evidence_release(&e);
+    return rc;
 }
 
-int lw_handle_check(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
-                    size_t len)
+/* One verdict into its order's dossier. */
+static cw_result take_check(ledger_ctx *c, cw_outbox *out, const cw_check_result *k, char *reason,
+                            size_t len)
 {
-    const char *check_id, *order_id, *rule, *outcome;
-    int64_t at;
-    avro_value_t *v = msg->value;
-    if (cw_av_get_str(v, "check_id", &check_id) || cw_av_get_str(v, "order_id", &order_id) ||
-        cw_av_get_str(v, "rule", &rule) || cw_av_get_enum(v, "outcome", &outcome) ||
-        cw_av_get_long(v, "at", &at)) {
+    /* An elder's month (UNDER_SERVED, the payment-scheduler's) is about no
+     * order: it changes no order's status. */
+    if (strcmp(k->rule, "UNDER_SERVED") == 0)
+        return CW_OK;
+    /* check_id is "<subject>:<rule>" (check_result.h). */
+    size_t id_len = strlen(k->check_id), rule_len = strlen(k->rule);
+    if (id_len <= rule_len + 1 || k->check_id[id_len - rule_len - 1] != ':' ||
+        strcmp(k->check_id + id_len - rule_len, k->rule) != 0 ||
+        id_len - rule_len - 1 >= LEDGER_FIN_ID_MAX) {
+        snprintf(reason, len, "check_id '%s' is not <subject>:<rule>", k->check_id);
+        return CW_REJECT;
+    }
+    if (already_final(c, k->order_id))
+        return CW_OK;
+    char subject[LEDGER_FIN_ID_MAX], field[LEDGER_FIN_ID_MAX + LEDGER_FIN_RULE_MAX + 8];
+    char value[48], key[CW_KEY_MAX];
+    snprintf(subject, sizeof(subject), "%.*s", (int)(id_len - rule_len - 1), k->check_id);
+    if (ledger_dossier_check_field(subject, k->rule, field, sizeof(field)) != 0 ||
+        ledger_dossier_check_value(cw_outcome_name(k->outcome), k->at, value, sizeof(value)) != 0) {
+        snprintf(reason, len, "check %s does not fit a dossier", k->check_id);
+        return CW_REJECT;
+    }
+    snprintf(key, sizeof(key), DOSSIER_KEY, k->order_id);
+    const char *argv[] = {"HSETNX", key, field, value};
+    return update1_and_evaluate(c, out, k->order_id, 4, argv);
+}
+
+cw_result ledger_handle_check(ledger_ctx *c, const cw_stream_msg *msg, cw_outbox *out, char *reason,
+                              size_t len)
+{
+    cw_check_result k;
+    if (cw_check_result_read(msg->value, &k) != 0) {
         snprintf(reason, len, "CheckResult lacks a field");
         return CW_REJECT;
     }
-    /* An elder's month (UNDER_SERVED, the payment-scheduler's) is about no
-     * order: it changes no order's status. */
-    if (strcmp(rule, "UNDER_SERVED") == 0)
-        return CW_OK;
-    /* check_id is "<subject>:<rule>" (check_result.h). */
-    size_t id_len = strlen(check_id), rule_len = strlen(rule);
-    if (id_len <= rule_len + 1 || check_id[id_len - rule_len - 1] != ':' ||
-        strcmp(check_id + id_len - rule_len, rule) != 0 || id_len - rule_len - 1 >= FIN_ID_MAX) {
-        snprintf(reason, len, "check_id '%s' is not <subject>:<rule>", check_id);
-        return CW_REJECT;
-    }
-    if (already_final(c, order_id))
-        return CW_OK;
-    char subject[FIN_ID_MAX], field[FIN_ID_MAX + FIN_RULE_MAX + 8], value[48];
-    char key[CW_KEY_MAX];
-    snprintf(subject, sizeof(subject), "%.*s", (int)(id_len - rule_len - 1), check_id);
-    if (dossier_check_field(subject, rule, field, sizeof(field)) != 0 ||
-        dossier_check_value(outcome, at, value, sizeof(value)) != 0) {
-        snprintf(reason, len, "check %s does not fit a dossier", check_id);
-        return CW_REJECT;
-    }
-    snprintf(key, sizeof(key), DOSSIER_KEY, order_id);
-    const char *argv[] = {"HSETNX", key, field, value};
-    return update1_and_evaluate(c, out, order_id, 4, argv);
+    cw_result rc = take_check(c, out, &k, reason, len);
+    cw_check_result_release(&k);
+    return rc;
 }
-

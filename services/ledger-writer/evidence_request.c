@@ -1,17 +1,18 @@
-#include "evidence_request.h"
+#include "ledger-writer/evidence_request.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "avro_codec.h"
-#include "avro_fields.h"
+#include "avro_records.h"
 #include "topics.h"
 
-evidence_request evidence_request_of(const fin_decision *f, const char *order_id,
-                                     const char *provider_id, const char *caregiver_id,
-                                     const char *elder_id, const char *street_id)
+ledger_evidence_request ledger_evidence_request_of(const ledger_fin_decision *f,
+                                                   const char *order_id, const char *provider_id,
+                                                   const char *caregiver_id, const char *elder_id,
+                                                   const char *street_id)
 {
-    evidence_request r = {
+    ledger_evidence_request r = {
         .order_id = order_id,
         .provider_id = provider_id,
         .caregiver_id = caregiver_id,
@@ -30,33 +31,39 @@ evidence_request evidence_request_of(const fin_decision *f, const char *order_id
     return r;
 }
 
-int evidence_request_topic(const char *provider_id, char *buf, size_t len)
+int ledger_evidence_request_topic(const char *provider_id, char *buf, size_t len)
 {
     int n = snprintf(buf, len, "%s%s", CW_TOPIC_PROVIDER_NOTICE_PREFIX, provider_id);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-int evidence_request_encode(const evidence_request *r, uint8_t **out, size_t *len, char *err,
-                            size_t errlen)
+int ledger_evidence_request_encode(const ledger_evidence_request *r, uint8_t **out, size_t *len,
+                                   char *err, size_t errlen)
 {
     const cw_avro_schema *s = cw_avro_schema_by_name("EvidenceRequested");
     avro_value_t v;
-    char id[FIN_ID_MAX + 32];
+    char id[LEDGER_FIN_ID_MAX + 32];
     *out = NULL;
     if (s == NULL || cw_avro_new_value(s, &v) != 0) {
         snprintf(err, errlen, "no EvidenceRequested schema");
         return -1;
     }
     snprintf(id, sizeof(id), "%s:EVIDENCE_REQUESTED", r->order_id);
-    int bad = cw_av_set_str(&v, "request_id", id) ||
-              cw_av_set_str(&v, "order_id", r->order_id) ||
-              cw_av_set_str(&v, "provider_id", r->provider_id) ||
-              cw_av_set_str(&v, "caregiver_id", r->caregiver_id) ||
-              cw_av_set_str(&v, "elder_id", r->elder_id) ||
-              cw_av_set_str(&v, "street_id", r->street_id) ||
-              cw_av_set_str_array(&v, "reasons", r->reasons, r->reason_count) ||
-              cw_av_set_long(&v, "visit_end", r->visit_end) ||
-              cw_av_set_long(&v, "deadline", r->deadline) || cw_av_set_long(&v, "at", r->at);
+    const cw_evidence_requested rec = {
+        .request_id = id,
+        .order_id = r->order_id,
+        .provider_id = r->provider_id,
+        .caregiver_id = r->caregiver_id,
+        .elder_id = r->elder_id,
+        .street_id = r->street_id,
+        /* The writer only reads the array. */
+        .reasons = (const char **)r->reasons,
+        .reasons_count = r->reason_count,
+        .visit_end = r->visit_end,
+        .deadline = r->deadline,
+        .at = r->at,
+    };
+    int bad = cw_evidence_requested_write(&v, &rec) != 0;
     int rc = -1;
     if (bad)
         snprintf(err, errlen, "cannot fill EvidenceRequested of %s", r->order_id);

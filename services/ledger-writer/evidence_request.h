@@ -12,28 +12,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "finalize_rules.h"
+#include "ledger-writer/finalize_rules.h"
 #include "topics.h"
 
 
 typedef struct {
     const char *order_id, *provider_id, *caregiver_id, *elder_id, *street_id;
-    const char *reasons[FIN_MAX_REASONS]; /* borrowed from the decision */
+    const char *reasons[LEDGER_FIN_MAX_REASONS]; /* borrowed from the decision */
     size_t reason_count;
     int64_t visit_end, deadline, at;
-} evidence_request;
+} ledger_evidence_request;
 
 /* From a questionable decision (f->questionable) and the order's ids. */
-evidence_request evidence_request_of(const fin_decision *f, const char *order_id,
-                                     const char *provider_id, const char *caregiver_id,
-                                     const char *elder_id, const char *street_id);
+ledger_evidence_request ledger_evidence_request_of(const ledger_fin_decision *f,
+                                                   const char *order_id, const char *provider_id,
+                                                   const char *caregiver_id, const char *elder_id,
+                                                   const char *street_id);
 
 /* "notices.provider.<provider_id>". 0, or -1 when it does not fit. */
-int evidence_request_topic(const char *provider_id, char *buf, size_t len);
+int ledger_evidence_request_topic(const char *provider_id, char *buf, size_t len);
 
 /* Encodes r (single-object Avro) into *out (malloc'd; the caller frees).
  * 0, or -1 with err. */
-int evidence_request_encode(const evidence_request *r, uint8_t **out, size_t *len, char *err,
-                            size_t errlen);
+int ledger_evidence_request_encode(const ledger_evidence_request *r, uint8_t **out, size_t *len,
+                                   char *err, size_t errlen);
 
 #endif

@@ -43,25 +43,25 @@
 #include "check_result.h"
 #include "elder_status.h"
 
-#define FIN_ID_MAX 65
+#define LEDGER_FIN_ID_MAX 65
 /* A verdict's subject: an event id, an order id, or "<order_id>@<n>" */
-#define FIN_SUBJECT_MAX 80
-#define FIN_RULE_MAX 32
-#define FIN_MAX_REASONS 16
+#define LEDGER_FIN_SUBJECT_MAX 80
+#define LEDGER_FIN_RULE_MAX 32
+#define LEDGER_FIN_MAX_REASONS 16
 
 typedef struct {
-    char subject[FIN_SUBJECT_MAX]; /* event id, or the order's revision for order rules */
-    char rule[FIN_RULE_MAX];
+    char subject[LEDGER_FIN_SUBJECT_MAX]; /* event id, or the order's revision for order rules */
+    char rule[LEDGER_FIN_RULE_MAX];
     cw_outcome outcome;
     int64_t at;
-} fin_check;
+} ledger_fin_check;
 
 typedef struct {
     int has_order;
-    char order_id[FIN_ID_MAX];
+    char order_id[LEDGER_FIN_ID_MAX];
     int64_t scheduled_start;
     int has_in, has_out;
-    char in_event[FIN_ID_MAX], out_event[FIN_ID_MAX];
+    char in_event[LEDGER_FIN_ID_MAX], out_event[LEDGER_FIN_ID_MAX];
     int64_t in_at, out_at;
     int has_evidence;
     int64_t evidence_at; /* the earliest evidence of the order */
@@ -70,44 +70,49 @@ typedef struct {
      * carries EVIDENCE_REUSE among its reasons. */
     int has_reused_evidence;
     int64_t reused_evidence_at;
-    const fin_check *checks; /* every verdict received for the order */
+    const ledger_fin_check *checks; /* every verdict received for the order */
     size_t check_count;
     /* The elder's status at the scheduled start, by the registry's periods
      * received by the no-show deadline (elder_status.h); ACTIVE when none.
      * An order never visited while the elder was away is CANCELLED. */
     cw_elder_status elder_at_start;
     /* The order's latest revision (0: as first assigned); its order
-     * verdicts have the subject fin_order_subject gives. */
+     * verdicts have the subject ledger_fin_order_subject gives. */
     int revision;
     /* The latest revision is a cancel, with this reason code. */
     int cancelled;
-    char cancel_reason[FIN_RULE_MAX];
+    char cancel_reason[LEDGER_FIN_RULE_MAX];
     int64_t changed_at; /* when the latest revision took effect */
-} fin_dossier;
+} ledger_fin_dossier;
 
 typedef struct {
     int64_t no_show_invalid_ms; /* 24 h: no check-in by start + this -> INVALID */
     int64_t no_checkout_ms;     /* 240 min: an open visit ends here */
     int64_t evidence_window_ms; /* 72 h */
-} fin_windows;
+} ledger_fin_windows;
 
-typedef enum { FIN_WAIT = 0, FIN_VALID, FIN_INVALID, FIN_CANCELLED } fin_state;
+typedef enum {
+    LEDGER_FIN_WAIT = 0,
+    LEDGER_FIN_VALID,
+    LEDGER_FIN_INVALID,
+    LEDGER_FIN_CANCELLED
+} ledger_fin_state;
 
 /* "VALID", "INVALID", "CANCELLED" (the OrderStatus symbols); "WAIT". */
-const char *fin_state_name(fin_state state);
+const char *ledger_fin_state_name(ledger_fin_state state);
 
 typedef struct {
-    fin_state state;
-    const char *reasons[FIN_MAX_REASONS]; /* borrowed from the dossier or static */
+    ledger_fin_state state;
+    const char *reasons[LEDGER_FIN_MAX_REASONS]; /* borrowed from the dossier or static */
     size_t reason_count;
     int64_t finalized_at;
-    /* FIN_WAIT: the event time at which the order decides itself if nothing
+    /* LEDGER_FIN_WAIT: the event time at which the order decides itself if nothing
      * else arrives (INT64_MAX when it waits for verdicts). */
     int64_t wake_at;
-    /* FIN_WAIT for verdicts: the first one missing (diagnostics); rule
+    /* LEDGER_FIN_WAIT for verdicts: the first one missing (diagnostics); rule
      * "CHECK_IN" / "CHECK_OUT" when an event is awaited. */
-    char missing_subject[FIN_SUBJECT_MAX];
-    char missing_rule[FIN_RULE_MAX];
+    char missing_subject[LEDGER_FIN_SUBJECT_MAX];
+    char missing_rule[LEDGER_FIN_RULE_MAX];
     /* The order is questionable: every verdict is in, none red, it was
      * visited in time, and yellow / orange ones flag it (reasons, without
      * EVIDENCE_EXPIRED). Set whatever evidence and watermark say, so that
@@ -116,38 +121,39 @@ typedef struct {
      * questionable_at the latest verdict or event time. */
     int questionable;
     int64_t visit_end, evidence_deadline, questionable_at;
-} fin_decision;
+} ledger_fin_decision;
 
-void fin_windows_default(fin_windows *w);
+void ledger_fin_windows_default(ledger_fin_windows *w);
 
 /* The subject of the order verdicts of the dossier's latest revision:
  * "<order_id>", then "<order_id>@<revision>". 0, or -1 when it does not
  * fit. */
-int fin_order_subject(const fin_dossier *d, char *buf, size_t len);
+int ledger_fin_order_subject(const ledger_fin_dossier *d, char *buf, size_t len);
 
 /* The verdicts owed, for the test of completeness; rules lists end with
  * NULL. */
-extern const char *const fin_order_rules[];
-extern const char *const fin_check_in_rules[];
-extern const char *const fin_check_out_rules[];
+extern const char *const ledger_fin_order_rules[];
+extern const char *const ledger_fin_check_in_rules[];
+extern const char *const ledger_fin_check_out_rules[];
 
 /* Decides one order at watermark wm (the event time up to which everything
  * has been seen). */
-fin_decision finalize_decide(const fin_dossier *d, int64_t wm, const fin_windows *w);
+ledger_fin_decision ledger_finalize_decide(const ledger_fin_dossier *d, int64_t wm,
+                                           const ledger_fin_windows *w);
 
 /* Minutes between check-in and check-out, rounded down; 0 when out < in. */
-int32_t fin_duration_minutes(int64_t in_at, int64_t out_at);
+int32_t ledger_fin_duration_minutes(int64_t in_at, int64_t out_at);
 
 /* The smallest finalized_at an undecided order can still get: the latest
- * time finalize_decide would take from what its dossier knows now (the
+ * time ledger_finalize_decide would take from what its dossier knows now (the
  * order's, check-in's and check-out's verdicts but the order's receipt-time
  * ones (all but NO_SHOW), and
  * the two events); a decision takes that or a later instant. An order
  * known by its assignment alone is bounded by its scheduled start: its
  * NO_SHOW verdict comes at its check-in (not seen yet, so after the
- * watermark that finalize_through also takes) or at its start plus the
+ * watermark that ledger_finalize_through also takes) or at its start plus the
  * grace. INT64_MIN when the dossier knows no time at all. */
-int64_t finalize_lower_bound(const fin_dossier *d);
+int64_t ledger_finalize_lower_bound(const ledger_fin_dossier *d);
 
 /* The event time before which a pending order's bound no longer holds
  * finalized_through back (ledger.max_pending_hours = cap_ms: a verdict
@@ -158,14 +164,15 @@ int64_t finalize_lower_bound(const fin_dossier *d);
  * time, and the verdicts it still owes are not given up on. INT64_MIN
  * (none is given up on) when slowest_source is INT64_MIN (a source has
  * no clock yet). */
-int64_t finalize_pending_horizon(int64_t min_watermark, int64_t slowest_source, int64_t cap_ms);
+int64_t ledger_finalize_pending_horizon(int64_t min_watermark, int64_t slowest_source,
+                                        int64_t cap_ms);
 
 /* finalized_through from the smallest watermark of the writer's partitions
  * (an order not seen yet finalizes after it) and, when has_pending, the
  * smallest lower bound of the orders not final (one of them may finalize
  * at exactly that bound, hence one less); never below previous (what was
  * promised stays promised). */
-int64_t finalize_through(int64_t min_watermark, int has_pending, int64_t pending_lower_bound,
-                         int64_t previous);
+int64_t ledger_finalize_through(int64_t min_watermark, int has_pending, int64_t pending_lower_bound,
+                                int64_t previous);
 
 #endif

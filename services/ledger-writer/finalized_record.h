@@ -9,13 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "finalize_rules.h"
+#include "avro_records.h"
+#include "ledger-writer/finalize_rules.h"
 
 typedef struct {
     const char *order_id, *provider_id, *caregiver_id, *elder_id, *street_id;
     const char *contract_id; /* NULL: no contract of the provider holds the day */
     int64_t service_day;     /* days since the epoch (UTC+8 date of the start) */
-    fin_state status;        /* FIN_VALID, FIN_INVALID or FIN_CANCELLED */
+    ledger_fin_state status; /* LEDGER_FIN_VALID, LEDGER_FIN_INVALID or LEDGER_FIN_CANCELLED */
     const char *const *reasons;
     size_t reason_count;
     int has_in, has_out;
@@ -32,19 +33,33 @@ typedef struct {
     uint64_t corrects_index;
     const char *correction_id;
     int64_t decided_at;
-} finalized_order;
+} ledger_finalized_order;
 
 /* Single-object encoded OrderFinalized, malloc'd into *out (caller frees).
  * 0, or -1 with err. */
-int finalized_encode(const finalized_order *o, uint8_t **out, size_t *len, char *err,
-                     size_t errlen);
+int ledger_finalized_encode(const ledger_finalized_order *o, uint8_t **out, size_t *len, char *err,
+                            size_t errlen);
+
+/* An entry of the log read back: the decoded value and the typed record,
+ * whose strings borrow from it. */
+typedef struct {
+    avro_value_t v;
+    cw_order_finalized rec;
+} ledger_entry;
+
+/* Decodes an entry's bytes into *e, which the caller releases with
+ * ledger_entry_release on success. 0, or -1 with err (undecodable, another
+ * record than OrderFinalized, a field missing). */
+int ledger_entry_decode(const uint8_t *bytes, size_t len, ledger_entry *e, char *err,
+                        size_t errlen);
+void ledger_entry_release(ledger_entry *e);
 
 /* The contract an order belongs to, among its provider's contracts as the
  * provider's contract index keeps them (ids[i] -> entries[i], the text of
  * cw_contract_cover_entry, state.h): the one whose period holds day and
  * which serves street_id (names it, or every street), the smallest id when
  * several do. Its position in ids, or -1 when none does. */
-long contract_for_order(const char *const *ids, const char *const *entries, size_t n,
-                        int64_t day, const char *street_id);
+long ledger_contract_for_order(const char *const *ids, const char *const *entries, size_t n,
+                               int64_t day, const char *street_id);
 
 #endif

@@ -1,10 +1,10 @@
-#include "ledger_checkpoint.h"
+#include "ledger-writer/ledger_checkpoint.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ledger_encoding.h"
+#include "ledger-writer/ledger_encoding.h"
 
 #define EM_DASH "\xE2\x80\x94"
 #define EM_DASH_LEN 3

@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ledger_hash.h"
-#include "ledger_sign.h"
+#include "ledger-writer/ledger_hash.h"
+#include "ledger-writer/ledger_sign.h"
 
 #define LEDGER_ORIGIN_PREFIX "carewatch.ledger/"
 /* Log ids are 1..64 characters of [A-Za-z0-9_.:-], as every carewatch id. */

@@ -1,4 +1,4 @@
-#include "ledger_encoding.h"
+#include "ledger-writer/ledger_encoding.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "ledger_hash.h"
+#include "ledger-writer/ledger_hash.h"
 
 #include <stdlib.h>
 #include <strings.h>

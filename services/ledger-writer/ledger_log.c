@@ -1,4 +1,4 @@
-#include "ledger_log.h"
+#include "ledger-writer/ledger_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ledger_encoding.h"
+#include "ledger-writer/ledger_encoding.h"
 
 typedef struct {
     uint64_t tree_size;
@@ -34,7 +34,7 @@ struct ledger_log {
     size_t data_len, data_cap;
     uint64_t *offsets; /* offset in data of each entry's length prefix */
     uint64_t count, offsets_cap;
-    merkle_tree tree;
+    ledger_merkle_tree tree;
 
     checkpoint_ref *cps;
     uint64_t cp_count, cp_cap;
@@ -401,7 +401,7 @@ static int load_entries(ledger_log *log, char *err, size_t errlen)
         uint8_t leaf[LEDGER_HASH_LEN];
         if (grow_offsets(log, log->count + 1) != 0 ||
             ledger_hash_leaf(log->hasher, entry, n, leaf) != 0 ||
-            merkle_tree_append(log->hasher, &log->tree, leaf) != 0) {
+            ledger_merkle_tree_append(log->hasher, &log->tree, leaf) != 0) {
             snprintf(err, errlen, "%s: out of memory or hashing failed at entry %" PRIu64, path,
                      log->count);
             goto out;
@@ -442,7 +442,7 @@ static int check_checkpoint(ledger_log *log, uint64_t i, const ledger_checkpoint
         return -1;
     }
     uint8_t root[LEDGER_HASH_LEN];
-    if (merkle_tree_root(log->hasher, &log->tree, cp->tree_size, root) != 0) {
+    if (ledger_merkle_tree_root(log->hasher, &log->tree, cp->tree_size, root) != 0) {
         snprintf(why, whylen, "hashing failed");
         return -1;
     }
@@ -604,7 +604,7 @@ int ledger_log_open(const char *dir, const ledger_log_options *opt, ledger_log *
     log->signer = opt->signer;
     log->entries_fd = -1;
     log->checkpoints_fd = -1;
-    merkle_tree_init(&log->tree);
+    ledger_merkle_tree_init(&log->tree);
 
     int rc = 0;
     if (!log->read_only && ensure_dir(dir, err, errlen) != 0)
@@ -642,7 +642,7 @@ void ledger_log_close(ledger_log *log)
         close(log->entries_fd);
     if (log->checkpoints_fd >= 0)
         close(log->checkpoints_fd);
-    merkle_tree_free(&log->tree);
+    ledger_merkle_tree_free(&log->tree);
     ledger_hasher_free(log->hasher);
     free(log->data);
     free(log->offsets);
@@ -695,25 +695,25 @@ int ledger_log_entry(const ledger_log *log, uint64_t index, const uint8_t **entr
 
 const uint8_t *ledger_log_leaf_hash(const ledger_log *log, uint64_t index)
 {
-    return merkle_tree_leaf(&log->tree, index);
+    return ledger_merkle_tree_leaf(&log->tree, index);
 }
 
 int ledger_log_root(const ledger_log *log, uint64_t size, uint8_t root[LEDGER_HASH_LEN])
 {
-    return merkle_tree_root(log->hasher, &log->tree, size, root);
+    return ledger_merkle_tree_root(log->hasher, &log->tree, size, root);
 }
 
 int ledger_log_inclusion_proof(const ledger_log *log, uint64_t index, uint64_t size,
                                uint8_t *proof, size_t *count)
 {
-    return merkle_tree_inclusion_proof(log->hasher, &log->tree, index, size, proof, count);
+    return ledger_merkle_tree_inclusion_proof(log->hasher, &log->tree, index, size, proof, count);
 }
 
 int ledger_log_consistency_proof(const ledger_log *log, uint64_t old_size, uint64_t new_size,
                                  uint8_t *proof, size_t *count)
 {
-    return merkle_tree_consistency_proof(log->hasher, &log->tree, old_size, new_size, proof,
-                                         count);
+    return ledger_merkle_tree_consistency_proof(log->hasher, &log->tree, old_size, new_size, proof,
+                                                count);
 }
 
 uint64_t ledger_log_checkpoint_count(const ledger_log *log)
@@ -832,7 +832,8 @@ int ledger_log_append_many(ledger_log *log, const uint8_t *const *entries, const
      * write, so a durable entry is always also in memory. */
     uint8_t *leaves = malloc(n * LEDGER_HASH_LEN);
     int ok = leaves != NULL && grow_data(log, log->data_len + total) == 0 &&
-             grow_offsets(log, log->count + n) == 0 && merkle_tree_reserve(&log->tree, n) == 0;
+             grow_offsets(log, log->count + n) == 0 &&
+             ledger_merkle_tree_reserve(&log->tree, n) == 0;
     for (size_t i = 0; ok && i < n; i++)
         ok = ledger_hash_leaf(log->hasher, entries[i], lens[i], leaves + i * LEDGER_HASH_LEN) == 0;
     if (!ok) {
@@ -858,7 +859,7 @@ int ledger_log_append_many(ledger_log *log, const uint8_t *const *entries, const
     if (first_index != NULL)
         *first_index = log->count;
     for (size_t i = 0; i < n; i++) {
-        if (merkle_tree_append(log->hasher, &log->tree, leaves + i * LEDGER_HASH_LEN) != 0) {
+        if (ledger_merkle_tree_append(log->hasher, &log->tree, leaves + i * LEDGER_HASH_LEN) != 0) {
             log->broken = 1;
             free(leaves);
             snprintf(err, errlen, "hashing failed after the entries were written; open the log "

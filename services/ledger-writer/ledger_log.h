@@ -26,10 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ledger_checkpoint.h"
-#include "ledger_hash.h"
-#include "ledger_sign.h"
-#include "merkle.h"
+#include "ledger-writer/ledger_checkpoint.h"
+#include "ledger-writer/ledger_hash.h"
+#include "ledger-writer/ledger_sign.h"
+#include "ledger-writer/merkle.h"
 
 #define LEDGER_FILE_ORIGIN "origin"
 #define LEDGER_FILE_ENTRIES "entries"
@@ -99,7 +99,7 @@ const uint8_t *ledger_log_leaf_hash(const ledger_log *log, uint64_t index);
 int ledger_log_root(const ledger_log *log, uint64_t size, uint8_t root[LEDGER_HASH_LEN]);
 
 /* Proofs against the tree of size entries (see merkle.h): proof has room
- * for MERKLE_MAX_PROOF hashes. 0, or -1 for sizes out of range. */
+ * for LEDGER_MERKLE_MAX_PROOF hashes. 0, or -1 for sizes out of range. */
 int ledger_log_inclusion_proof(const ledger_log *log, uint64_t index, uint64_t size,
                                uint8_t *proof, size_t *count);
 int ledger_log_consistency_proof(const ledger_log *log, uint64_t old_size, uint64_t new_size,

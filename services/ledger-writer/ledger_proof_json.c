@@ -1,4 +1,4 @@
-#include "ledger_proof_json.h"
+#include "ledger-writer/ledger_proof_json.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "avro_codec.h"
-#include "ledger_encoding.h"
-#include "merkle.h"
+#include "ledger-writer/ledger_encoding.h"
+#include "ledger-writer/merkle.h"
 #include "timeutil.h"
 
 #define HL LEDGER_HASH_LEN
@@ -86,7 +86,7 @@ int ledger_inclusion_proof_json(const ledger_log *log, const char *order_id, jso
     ledger_checkpoint cp;
     if (ledger_log_checkpoint_get(log, n - 1, &cp, err, errlen) != 0)
         return LEDGER_AUDIT_ERROR;
-    uint8_t proof[MERKLE_MAX_PROOF * HL];
+    uint8_t proof[LEDGER_MERKLE_MAX_PROOF * HL];
     size_t count = 0;
     const uint8_t *entry;
     size_t len;
@@ -155,7 +155,7 @@ int ledger_consistency_proof_json(const ledger_log *log, uint64_t old_size, uint
             return LEDGER_AUDIT_FAILED;
         }
     }
-    uint8_t proof[MERKLE_MAX_PROOF * HL];
+    uint8_t proof[LEDGER_MERKLE_MAX_PROOF * HL];
     size_t count = 0;
     if (ledger_log_consistency_proof(log, old_size, new_size, proof, &count) != 0) {
         snprintf(err, errlen, "cannot compute the proof");
@@ -216,7 +216,7 @@ static int get_hash(const json_t *obj, const char *key, uint8_t out[HL])
 static int get_path(const json_t *obj, const char *key, uint8_t *proof, size_t *count)
 {
     const json_t *a = json_object_get(obj, key);
-    if (!json_is_array(a) || json_array_size(a) > MERKLE_MAX_PROOF)
+    if (!json_is_array(a) || json_array_size(a) > LEDGER_MERKLE_MAX_PROOF)
         return -1;
     for (size_t i = 0; i < json_array_size(a); i++) {
         const json_t *v = json_array_get(a, i);
@@ -315,7 +315,7 @@ int ledger_check_inclusion_proof(const json_t *p, const ledger_key *key, char *m
         return rc;
     const char *order_id, *entry_b64;
     uint64_t index, size;
-    uint8_t leaf[HL], root[HL], proof[MERKLE_MAX_PROOF * HL];
+    uint8_t leaf[HL], root[HL], proof[LEDGER_MERKLE_MAX_PROOF * HL];
     size_t count = 0;
     if (get_string(p, "order_id", &order_id) != 0 || get_size(p, "leaf_index", &index) != 0 ||
         get_size(p, "tree_size", &size) != 0 || get_string(p, "entry", &entry_b64) != 0 ||
@@ -324,7 +324,7 @@ int ledger_check_inclusion_proof(const json_t *p, const ledger_key *key, char *m
         return fail(msg, msglen,
                     "the proof lacks a valid order_id, leaf_index, tree_size, entry, leaf_hash "
                     "(hex, %d bytes), root_hash or proof (at most %d hashes)",
-                    HL, MERKLE_MAX_PROOF);
+                    HL, LEDGER_MERKLE_MAX_PROOF);
     ledger_checkpoint cp;
     rc = check_note(p, "checkpoint", origin, size, root, &cp, msg, msglen);
     if (rc != LEDGER_AUDIT_OK)
@@ -344,7 +344,7 @@ int ledger_check_inclusion_proof(const json_t *p, const ledger_key *key, char *m
         rc = fail(msg, msglen, "\"entry\" is not base64");
     else if (ledger_hash_leaf(h, entry, len, computed) != 0 || memcmp(computed, leaf, HL) != 0)
         rc = fail(msg, msglen, "the entry does not hash to leaf_hash");
-    else if (merkle_verify_inclusion(h, index, size, leaf, proof, count, root) != 0)
+    else if (ledger_merkle_verify_inclusion(h, index, size, leaf, proof, count, root) != 0)
         rc = fail(msg, msglen,
                   "the proof does not lead from leaf %" PRIu64 " to the root of the tree of %" PRIu64
                   " entries",
@@ -378,7 +378,7 @@ int ledger_check_consistency_proof(const json_t *p, const ledger_key *key, char 
     if (rc != LEDGER_AUDIT_OK)
         return rc;
     uint64_t old_size, new_size;
-    uint8_t old_root[HL], new_root[HL], proof[MERKLE_MAX_PROOF * HL];
+    uint8_t old_root[HL], new_root[HL], proof[LEDGER_MERKLE_MAX_PROOF * HL];
     size_t count = 0;
     if (get_size(p, "old_size", &old_size) != 0 || get_size(p, "new_size", &new_size) != 0 ||
         get_hash(p, "old_root", old_root) != 0 || get_hash(p, "new_root", new_root) != 0 ||
@@ -386,7 +386,7 @@ int ledger_check_consistency_proof(const json_t *p, const ledger_key *key, char 
         return fail(msg, msglen,
                     "the proof lacks a valid old_size, new_size, old_root, new_root (hex, %d "
                     "bytes) or proof (at most %d hashes)",
-                    HL, MERKLE_MAX_PROOF);
+                    HL, LEDGER_MERKLE_MAX_PROOF);
     ledger_checkpoint old_cp, new_cp;
     rc = check_note(p, "old_checkpoint", origin, old_size, old_root, &old_cp, msg, msglen);
     if (rc == LEDGER_AUDIT_OK)
@@ -396,7 +396,8 @@ int ledger_check_consistency_proof(const json_t *p, const ledger_key *key, char 
     ledger_hasher *h = ledger_hasher_new(alg);
     if (h == NULL)
         return fail(msg, msglen, "OpenSSL provides no %s", ledger_hash_name(alg));
-    int ok = merkle_verify_consistency(h, old_size, new_size, old_root, new_root, proof, count);
+    int ok =
+        ledger_merkle_verify_consistency(h, old_size, new_size, old_root, new_root, proof, count);
     ledger_hasher_free(h);
     if (ok != 0)
         return fail(msg, msglen,

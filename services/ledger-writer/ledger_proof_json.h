@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ledger_log.h"
-#include "ledger_sign.h"
-#include "ledger_verify.h"
+#include "ledger-writer/ledger_log.h"
+#include "ledger-writer/ledger_sign.h"
+#include "ledger-writer/ledger_verify.h"
 
 #define LEDGER_INCLUSION_FORMAT "carewatch-ledger-inclusion-proof/1"
 #define LEDGER_CONSISTENCY_FORMAT "carewatch-ledger-consistency-proof/1"

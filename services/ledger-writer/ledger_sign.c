@@ -1,4 +1,4 @@
-#include "ledger_sign.h"
+#include "ledger-writer/ledger_sign.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "ledger_verify.h"
+#include "ledger-writer/ledger_verify.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "avro_codec.h"
-#include "ledger_encoding.h"
-#include "merkle.h"
 #include "id_set.h"
+#include "ledger-writer/ledger_encoding.h"
+#include "ledger-writer/merkle.h"
 
 /* What verification learned of one checkpoint of the file. */
 typedef struct {
@@ -270,14 +270,14 @@ static void check_order_entry(verify_run *run, const uint8_t *entry, size_t len,
 
 /* Compares the root of the first size entries with every parsed
  * checkpoint of that size; *next walks run->by_size. */
-static int check_roots_at(verify_run *run, const merkle_compact *tree, uint64_t *next)
+static int check_roots_at(verify_run *run, const ledger_merkle_compact *tree, uint64_t *next)
 {
     uint8_t root[LEDGER_HASH_LEN];
     int have_root = 0;
     while (*next < run->by_size_count && run->cps[run->by_size[*next]].size == tree->size) {
         uint64_t i = run->by_size[(*next)++];
         if (!have_root) {
-            if (merkle_compact_root(run->hasher, tree, root) != 0)
+            if (ledger_merkle_compact_root(run->hasher, tree, root) != 0)
                 return -1;
             have_root = 1;
         }
@@ -292,8 +292,8 @@ static int check_roots_at(verify_run *run, const merkle_compact *tree, uint64_t 
 
 static int read_entries(verify_run *run, const uint8_t *data, size_t len)
 {
-    merkle_compact tree;
-    merkle_compact_init(&tree);
+    ledger_merkle_compact tree;
+    ledger_merkle_compact_init(&tree);
     uint64_t next = 0;
     if (check_roots_at(run, &tree, &next) != 0)
         return -1;
@@ -324,7 +324,7 @@ static int read_entries(verify_run *run, const uint8_t *data, size_t len)
         }
         uint8_t leaf[LEDGER_HASH_LEN];
         if (ledger_hash_leaf(run->hasher, entry, n, leaf) != 0 ||
-            merkle_compact_append(run->hasher, &tree, leaf) != 0)
+            ledger_merkle_compact_append(run->hasher, &tree, leaf) != 0)
             return -1;
         if (run->rep->entry_problem == LEDGER_PROBLEM_NONE)
             check_order_entry(run, entry, n, index);

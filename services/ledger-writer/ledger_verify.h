@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ledger_checkpoint.h"
-#include "ledger_log.h"
-#include "ledger_sign.h"
+#include "ledger-writer/ledger_checkpoint.h"
+#include "ledger-writer/ledger_log.h"
+#include "ledger-writer/ledger_sign.h"
 
 #define LEDGER_AUDIT_OK 0
 #define LEDGER_AUDIT_FAILED 1

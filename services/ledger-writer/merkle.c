@@ -1,4 +1,4 @@
-#include "merkle.h"
+#include "ledger-writer/merkle.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,25 +16,25 @@ static unsigned bit_length(uint64_t n)
     return n == 0 ? 0 : 64 - (unsigned)__builtin_clzll(n);
 }
 
-int merkle_root(ledger_hasher *h, const uint8_t *leaves, uint64_t n, uint8_t root[HL])
+int ledger_merkle_root(ledger_hasher *h, const uint8_t *leaves, uint64_t n, uint8_t root[HL])
 {
-    merkle_compact c;
-    merkle_compact_init(&c);
+    ledger_merkle_compact c;
+    ledger_merkle_compact_init(&c);
     for (uint64_t i = 0; i < n; i++)
-        if (merkle_compact_append(h, &c, leaves + i * HL) != 0)
+        if (ledger_merkle_compact_append(h, &c, leaves + i * HL) != 0)
             return -1;
-    return merkle_compact_root(h, &c, root);
+    return ledger_merkle_compact_root(h, &c, root);
 }
 
 /* ---- compact range ------------------------------------------------------ */
 
-void merkle_compact_init(merkle_compact *c)
+void ledger_merkle_compact_init(ledger_merkle_compact *c)
 {
     c->size = 0;
     c->count = 0;
 }
 
-int merkle_compact_append(ledger_hasher *h, merkle_compact *c, const uint8_t leaf[HL])
+int ledger_merkle_compact_append(ledger_hasher *h, ledger_merkle_compact *c, const uint8_t leaf[HL])
 {
     if (c->size == UINT64_MAX)
         return -1;
@@ -54,7 +54,7 @@ int merkle_compact_append(ledger_hasher *h, merkle_compact *c, const uint8_t lea
     return 0;
 }
 
-int merkle_compact_root(ledger_hasher *h, const merkle_compact *c, uint8_t root[HL])
+int ledger_merkle_compact_root(ledger_hasher *h, const ledger_merkle_compact *c, uint8_t root[HL])
 {
     if (c->count == 0)
         return ledger_hash_empty(h, root);
@@ -69,24 +69,24 @@ int merkle_compact_root(ledger_hasher *h, const merkle_compact *c, uint8_t root[
 
 /* ---- tree of complete subtrees ------------------------------------------- */
 
-void merkle_tree_init(merkle_tree *t)
+void ledger_merkle_tree_init(ledger_merkle_tree *t)
 {
     memset(t, 0, sizeof(*t));
 }
 
-void merkle_tree_free(merkle_tree *t)
+void ledger_merkle_tree_free(ledger_merkle_tree *t)
 {
-    for (int l = 0; l < MERKLE_MAX_DEPTH; l++)
+    for (int l = 0; l < LEDGER_MERKLE_MAX_DEPTH; l++)
         free(t->level[l]);
     memset(t, 0, sizeof(*t));
 }
 
-int merkle_tree_reserve(merkle_tree *t, uint64_t extra)
+int ledger_merkle_tree_reserve(ledger_merkle_tree *t, uint64_t extra)
 {
     if (extra > UINT64_MAX - t->size)
         return -1;
     uint64_t size = t->size + extra;
-    for (int l = 0; l < MERKLE_MAX_DEPTH && (size >> l) > 0; l++) {
+    for (int l = 0; l < LEDGER_MERKLE_MAX_DEPTH && (size >> l) > 0; l++) {
         uint64_t need = size >> l;
         if (need <= t->capacity[l])
             continue;
@@ -104,18 +104,18 @@ int merkle_tree_reserve(merkle_tree *t, uint64_t extra)
     return 0;
 }
 
-int merkle_tree_append(ledger_hasher *h, merkle_tree *t, const uint8_t leaf[HL])
+int ledger_merkle_tree_append(ledger_hasher *h, ledger_merkle_tree *t, const uint8_t leaf[HL])
 {
-    if (merkle_tree_reserve(t, 1) != 0)
+    if (ledger_merkle_tree_reserve(t, 1) != 0)
         return -1;
     /* fresh[l]: the new complete subtree at level l, if the new leaf
      * completes one there. */
-    uint8_t fresh[MERKLE_MAX_DEPTH][HL];
+    uint8_t fresh[LEDGER_MERKLE_MAX_DEPTH][HL];
     unsigned levels = 1;
     memcpy(fresh[0], leaf, HL);
     for (uint64_t idx = t->size; idx & 1; idx >>= 1) {
         unsigned l = levels - 1;
-        if (levels == MERKLE_MAX_DEPTH)
+        if (levels == LEDGER_MERKLE_MAX_DEPTH)
             return -1;
         if (ledger_hash_node(h, t->level[l] + (idx - 1) * HL, fresh[l], fresh[l + 1]) != 0)
             return -1;
@@ -127,7 +127,7 @@ int merkle_tree_append(ledger_hasher *h, merkle_tree *t, const uint8_t leaf[HL])
     return 0;
 }
 
-const uint8_t *merkle_tree_leaf(const merkle_tree *t, uint64_t i)
+const uint8_t *ledger_merkle_tree_leaf(const ledger_merkle_tree *t, uint64_t i)
 {
     return i < t->size ? t->level[0] + i * HL : NULL;
 }
@@ -136,7 +136,7 @@ const uint8_t *merkle_tree_leaf(const merkle_tree *t, uint64_t i)
  * largest power of two not above end - begin, so the range is a run of
  * complete aligned subtrees of decreasing size (the set bits of its
  * length), hashed together right to left as the RFC's split rule does. */
-static int subtree_hash(ledger_hasher *h, const merkle_tree *t, uint64_t begin, uint64_t end,
+static int subtree_hash(ledger_hasher *h, const ledger_merkle_tree *t, uint64_t begin, uint64_t end,
                         uint8_t out[HL])
 {
     if (end <= begin || end > t->size)
@@ -145,7 +145,7 @@ static int subtree_hash(ledger_hasher *h, const merkle_tree *t, uint64_t begin, 
     unsigned top = bit_length(n) - 1;
     if (begin & ((UINT64_C(1) << top) - 1))
         return -1;
-    const uint8_t *blocks[MERKLE_MAX_DEPTH];
+    const uint8_t *blocks[LEDGER_MERKLE_MAX_DEPTH];
     unsigned count = 0;
     uint64_t at = begin;
     for (unsigned l = top + 1; l-- > 0;) {
@@ -163,7 +163,8 @@ static int subtree_hash(ledger_hasher *h, const merkle_tree *t, uint64_t begin, 
     return 0;
 }
 
-int merkle_tree_root(ledger_hasher *h, const merkle_tree *t, uint64_t size, uint8_t root[HL])
+int ledger_merkle_tree_root(ledger_hasher *h, const ledger_merkle_tree *t, uint64_t size,
+                            uint8_t root[HL])
 {
     if (size > t->size)
         return -1;
@@ -184,8 +185,8 @@ static void reverse_hashes(uint8_t *proof, size_t count)
     }
 }
 
-int merkle_tree_inclusion_proof(ledger_hasher *h, const merkle_tree *t, uint64_t index,
-                                uint64_t size, uint8_t *proof, size_t *count)
+int ledger_merkle_tree_inclusion_proof(ledger_hasher *h, const ledger_merkle_tree *t,
+                                       uint64_t index, uint64_t size, uint8_t *proof, size_t *count)
 {
     if (index >= size || size > t->size)
         return -1;
@@ -210,8 +211,9 @@ int merkle_tree_inclusion_proof(ledger_hasher *h, const merkle_tree *t, uint64_t
     return 0;
 }
 
-int merkle_tree_consistency_proof(ledger_hasher *h, const merkle_tree *t, uint64_t old_size,
-                                  uint64_t new_size, uint8_t *proof, size_t *count)
+int ledger_merkle_tree_consistency_proof(ledger_hasher *h, const ledger_merkle_tree *t,
+                                         uint64_t old_size, uint64_t new_size, uint8_t *proof,
+                                         size_t *count)
 {
     if (old_size > new_size || new_size > t->size)
         return -1;
@@ -255,11 +257,11 @@ int merkle_tree_consistency_proof(ledger_hasher *h, const merkle_tree *t, uint64
 
 /* ---- verification (RFC 9162 2.1.3.2 and 2.1.4.2) -------------------------- */
 
-int merkle_verify_inclusion(ledger_hasher *h, uint64_t index, uint64_t size,
-                            const uint8_t leaf_hash[HL], const uint8_t *proof, size_t count,
-                            const uint8_t root[HL])
+int ledger_merkle_verify_inclusion(ledger_hasher *h, uint64_t index, uint64_t size,
+                                   const uint8_t leaf_hash[HL], const uint8_t *proof, size_t count,
+                                   const uint8_t root[HL])
 {
-    if (index >= size || count > MERKLE_MAX_PROOF)
+    if (index >= size || count > LEDGER_MERKLE_MAX_PROOF)
         return -1;
     uint64_t fn = index, sn = size - 1;
     uint8_t r[HL];
@@ -293,11 +295,11 @@ static const uint8_t *path_at(const uint8_t *old_root, const uint8_t *proof, int
     return proof + i * HL;
 }
 
-int merkle_verify_consistency(ledger_hasher *h, uint64_t old_size, uint64_t new_size,
-                              const uint8_t old_root[HL], const uint8_t new_root[HL],
-                              const uint8_t *proof, size_t count)
+int ledger_merkle_verify_consistency(ledger_hasher *h, uint64_t old_size, uint64_t new_size,
+                                     const uint8_t old_root[HL], const uint8_t new_root[HL],
+                                     const uint8_t *proof, size_t count)
 {
-    if (old_size > new_size || count > MERKLE_MAX_PROOF)
+    if (old_size > new_size || count > LEDGER_MERKLE_MAX_PROOF)
         return -1;
     if (old_size == new_size)
         return count == 0 && memcmp(old_root, new_root, HL) == 0 ? 0 : -1;

@@ -5,7 +5,7 @@
  *
  * Hashes are LEDGER_HASH_LEN (32) bytes. A proof is a flat buffer of
  * count * 32 bytes, lowest level first, as RFC 9162 orders it. Proofs of
- * trees below 2^63 leaves never hold more than MERKLE_MAX_PROOF hashes.
+ * trees below 2^63 leaves never hold more than LEDGER_MERKLE_MAX_PROOF hashes.
  *
  * Every function returns 0, or -1: the proof does not verify, an argument
  * is out of range, or OpenSSL failed. */
@@ -15,15 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ledger_hash.h"
+#include "ledger-writer/ledger_hash.h"
 
-#define MERKLE_MAX_DEPTH 64
-#define MERKLE_MAX_PROOF 65
+#define LEDGER_MERKLE_MAX_DEPTH 64
+#define LEDGER_MERKLE_MAX_PROOF 65
 
 /* MTH of n leaf hashes leaves[0 .. n * 32): split at the largest power of
  * two below n; the empty tree's root is H(""). */
-int merkle_root(ledger_hasher *h, const uint8_t *leaves, uint64_t n,
-                uint8_t root[LEDGER_HASH_LEN]);
+int ledger_merkle_root(ledger_hasher *h, const uint8_t *leaves, uint64_t n,
+                       uint8_t root[LEDGER_HASH_LEN]);
 
 /* The left edge of a growing tree (a compact range from 0): one hash per
  * set bit of size, the largest subtree first. Appending and taking the root
@@ -32,52 +32,56 @@ int merkle_root(ledger_hasher *h, const uint8_t *leaves, uint64_t n,
 typedef struct {
     uint64_t size;
     unsigned count;
-    uint8_t nodes[MERKLE_MAX_DEPTH][LEDGER_HASH_LEN];
-} merkle_compact;
+    uint8_t nodes[LEDGER_MERKLE_MAX_DEPTH][LEDGER_HASH_LEN];
+} ledger_merkle_compact;
 
-void merkle_compact_init(merkle_compact *c);
-int merkle_compact_append(ledger_hasher *h, merkle_compact *c, const uint8_t leaf[LEDGER_HASH_LEN]);
-int merkle_compact_root(ledger_hasher *h, const merkle_compact *c,
-                        uint8_t root[LEDGER_HASH_LEN]);
+void ledger_merkle_compact_init(ledger_merkle_compact *c);
+int ledger_merkle_compact_append(ledger_hasher *h, ledger_merkle_compact *c,
+                                 const uint8_t leaf[LEDGER_HASH_LEN]);
+int ledger_merkle_compact_root(ledger_hasher *h, const ledger_merkle_compact *c,
+                               uint8_t root[LEDGER_HASH_LEN]);
 
 /* Every complete subtree of a growing tree: level[l] holds the
  * size >> l hashes of the aligned subtrees of 2^l leaves (level 0 are the
  * leaf hashes), under 2 * size hashes in all. The hash of any subtree the
  * proofs need, and the root at any size, take O(log n).
- * Zero-initialize (or merkle_tree_init), free with merkle_tree_free. */
+ * Zero-initialize (or ledger_merkle_tree_init), free with ledger_merkle_tree_free. */
 typedef struct {
     uint64_t size;
-    uint8_t *level[MERKLE_MAX_DEPTH];
-    uint64_t capacity[MERKLE_MAX_DEPTH]; /* hashes each level has room for */
-} merkle_tree;
+    uint8_t *level[LEDGER_MERKLE_MAX_DEPTH];
+    uint64_t capacity[LEDGER_MERKLE_MAX_DEPTH]; /* hashes each level has room for */
+} ledger_merkle_tree;
 
-void merkle_tree_init(merkle_tree *t);
-void merkle_tree_free(merkle_tree *t);
+void ledger_merkle_tree_init(ledger_merkle_tree *t);
+void ledger_merkle_tree_free(ledger_merkle_tree *t);
 /* Makes room for extra more leaves, so the next appends cannot fail for
  * memory. */
-int merkle_tree_reserve(merkle_tree *t, uint64_t extra);
+int ledger_merkle_tree_reserve(ledger_merkle_tree *t, uint64_t extra);
 /* On failure the tree is unchanged. */
-int merkle_tree_append(ledger_hasher *h, merkle_tree *t, const uint8_t leaf[LEDGER_HASH_LEN]);
+int ledger_merkle_tree_append(ledger_hasher *h, ledger_merkle_tree *t,
+                              const uint8_t leaf[LEDGER_HASH_LEN]);
 /* Leaf hash i (i < size), borrowed from the tree until the next append. */
-const uint8_t *merkle_tree_leaf(const merkle_tree *t, uint64_t i);
+const uint8_t *ledger_merkle_tree_leaf(const ledger_merkle_tree *t, uint64_t i);
 /* Root of the first size leaves (size <= t->size). */
-int merkle_tree_root(ledger_hasher *h, const merkle_tree *t, uint64_t size,
-                     uint8_t root[LEDGER_HASH_LEN]);
+int ledger_merkle_tree_root(ledger_hasher *h, const ledger_merkle_tree *t, uint64_t size,
+                            uint8_t root[LEDGER_HASH_LEN]);
 
 /* PATH(index, D[0:size]) of RFC 9162 2.1.3.1 into proof (room for
- * MERKLE_MAX_PROOF hashes); index < size <= t->size. */
-int merkle_tree_inclusion_proof(ledger_hasher *h, const merkle_tree *t, uint64_t index,
-                                uint64_t size, uint8_t *proof, size_t *count);
+ * LEDGER_MERKLE_MAX_PROOF hashes); index < size <= t->size. */
+int ledger_merkle_tree_inclusion_proof(ledger_hasher *h, const ledger_merkle_tree *t,
+                                       uint64_t index, uint64_t size, uint8_t *proof,
+                                       size_t *count);
 /* PROOF(old_size, D[0:new_size]) of RFC 9162 2.1.4.1 (old_size <= new_size
  * <= t->size); empty when old_size is 0 or equals new_size. */
-int merkle_tree_consistency_proof(ledger_hasher *h, const merkle_tree *t, uint64_t old_size,
-                                  uint64_t new_size, uint8_t *proof, size_t *count);
+int ledger_merkle_tree_consistency_proof(ledger_hasher *h, const ledger_merkle_tree *t,
+                                         uint64_t old_size, uint64_t new_size, uint8_t *proof,
+                                         size_t *count);
 
 /* RFC 9162 2.1.3.2: 0 when proof proves that leaf_hash is leaf index of
  * the tree of size leaves whose root is root. */
-int merkle_verify_inclusion(ledger_hasher *h, uint64_t index, uint64_t size,
-                            const uint8_t leaf_hash[LEDGER_HASH_LEN], const uint8_t *proof,
-                            size_t count, const uint8_t root[LEDGER_HASH_LEN]);
+int ledger_merkle_verify_inclusion(ledger_hasher *h, uint64_t index, uint64_t size,
+                                   const uint8_t leaf_hash[LEDGER_HASH_LEN], const uint8_t *proof,
+                                   size_t count, const uint8_t root[LEDGER_HASH_LEN]);
 
 /* RFC 9162 2.1.4.2 for 0 < old_size < new_size: 0 when proof proves that
  * the tree of old_size leaves with old_root is a prefix of the tree of
@@ -86,9 +90,9 @@ int merkle_verify_inclusion(ledger_hasher *h, uint64_t index, uint64_t size,
  *   old_size == 0: the proof is empty and old_root is H("") (the empty
  *                  tree is a prefix of every tree; there is nothing to prove);
  *   old_size > new_size: never. */
-int merkle_verify_consistency(ledger_hasher *h, uint64_t old_size, uint64_t new_size,
-                              const uint8_t old_root[LEDGER_HASH_LEN],
-                              const uint8_t new_root[LEDGER_HASH_LEN], const uint8_t *proof,
-                              size_t count);
+int ledger_merkle_verify_consistency(ledger_hasher *h, uint64_t old_size, uint64_t new_size,
+                                     const uint8_t old_root[LEDGER_HASH_LEN],
+                                     const uint8_t new_root[LEDGER_HASH_LEN], const uint8_t *proof,
+                                     size_t count);
 
 #endif

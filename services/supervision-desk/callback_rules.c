@@ -1,4 +1,4 @@
-#include "callback_rules.h"
+#include "supervision-desk/callback_rules.h"
 
 #include <openssl/sha.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 
 #include "timeutil.h"
 
-double callback_draw(uint64_t seed, const char *order_id)
+double desk_callback_draw(uint64_t seed, const char *order_id)
 {
     unsigned char in[8 + 64], digest[SHA256_DIGEST_LENGTH];
     size_t len = strlen(order_id);
@@ -22,7 +22,7 @@ double callback_draw(uint64_t seed, const char *order_id)
     return (double)(x >> 11) / 9007199254740992.0; /* 53 bits: exact in a double */
 }
 
-int64_t callback_week(const char *service_day)
+int64_t desk_callback_week(const char *service_day)
 {
     int64_t days;
     if (cw_date_parse(service_day, &days) != 0)
@@ -48,8 +48,8 @@ static int by_caregiver_week(const void *a, const void *b)
     return i < j ? -1 : i > j;
 }
 
-void callback_sample(const desk_order *orders, size_t n, uint64_t seed, double share,
-                     unsigned char *picked)
+void desk_callback_sample(const desk_order *orders, size_t n, uint64_t seed, double share,
+                          unsigned char *picked)
 {
     double *draw = calloc(n ? n : 1, sizeof(*draw));
     int64_t *week = calloc(n ? n : 1, sizeof(*week));
@@ -59,10 +59,10 @@ void callback_sample(const desk_order *orders, size_t n, uint64_t seed, double s
     if (!draw || !week || !valid)
         goto done;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(orders[i].status, "VALID") != 0)
+        if (orders[i].status != CW_ORDER_STATUS_VALID)
             continue;
-        draw[i] = callback_draw(seed, orders[i].subject.order_id);
-        week[i] = callback_week(orders[i].service_day);
+        draw[i] = desk_callback_draw(seed, orders[i].subject.order_id);
+        week[i] = desk_callback_week(orders[i].service_day);
         picked[i] = draw[i] < share;
         valid[nv++] = i;
     }

@@ -14,17 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "case_record.h"
+#include "supervision-desk/case_record.h"
 
 /* The order's draw in [0, 1). */
-double callback_draw(uint64_t seed, const char *order_id);
+double desk_callback_draw(uint64_t seed, const char *order_id);
 
 /* The week (days since the epoch of its Monday) of a YYYY-MM-DD service
  * day; -1 when the day is malformed. */
-int64_t callback_week(const char *service_day);
+int64_t desk_callback_week(const char *service_day);
 
 /* Marks in picked[i] (0/1) which of orders[0..n) are drawn. */
-void callback_sample(const desk_order *orders, size_t n, uint64_t seed, double share,
-                     unsigned char *picked);
+void desk_callback_sample(const desk_order *orders, size_t n, uint64_t seed, double share,
+                          unsigned char *picked);
 
 #endif

@@ -1,58 +1,11 @@
-#include "case_book.h"
+#include "supervision-desk/case_book.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "grow.h"
 
-static const char *const kind_names[] = {"ORDER", "FREEZE", "COMPLAINT"};
-static const char *const action_names[] = {"OPENED",   "ALERT_ADDED", "ACKNOWLEDGED",
-                                           "ESCALATED", "RESOLVED",   "REOPENED",
-                                           "CALLBACK", "COMPLAINT"};
-static const char *const status_names[] = {"OPEN", "ACKNOWLEDGED", "ESCALATED", "RESOLVED"};
-static const char *const resolution_names[] = {"CONFIRMED", "FALSE_ALARM", "RECTIFIED",
-                                               "EVIDENCE_ACCEPTED"};
-static const char *const colour_names[] = {"YELLOW", "ORANGE", "RED"};
-static const char *const callback_names[] = {"CONFIRMED", "DENIED", "UNREACHABLE"};
-
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static const char *name_of(const char *const *names, int n, int v)
-{
-    return v >= 0 && v < n ? names[v] : "";
-}
-
-static int parse_in(const char *const *names, int n, const char *s)
-{
-    for (int i = 0; s != NULL && i < n; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
-
-const char *case_kind_name(case_kind k) { return name_of(kind_names, COUNT(kind_names), k); }
-const char *case_action_name(case_action a) { return name_of(action_names, COUNT(action_names), a); }
-const char *case_status_name(case_status s) { return name_of(status_names, COUNT(status_names), s); }
-const char *case_resolution_name(case_resolution r)
-{
-    return name_of(resolution_names, COUNT(resolution_names), r);
-}
-const char *case_colour_name(case_colour c) { return name_of(colour_names, COUNT(colour_names), c); }
-const char *callback_result_name(callback_result r)
-{
-    return name_of(callback_names, COUNT(callback_names), r);
-}
-int case_kind_parse(const char *s) { return parse_in(kind_names, COUNT(kind_names), s); }
-int case_action_parse(const char *s) { return parse_in(action_names, COUNT(action_names), s); }
-int case_status_parse(const char *s) { return parse_in(status_names, COUNT(status_names), s); }
-int case_resolution_parse(const char *s)
-{
-    return parse_in(resolution_names, COUNT(resolution_names), s);
-}
-int case_colour_parse(const char *s) { return parse_in(colour_names, COUNT(colour_names), s); }
-int callback_result_parse(const char *s) { return parse_in(callback_names, COUNT(callback_names), s); }
-
-void case_event_clear(case_event *ev)
+void desk_case_event_clear(desk_case_event *ev)
 {
     free(ev->note);
     free(ev->alert.message_zh);
@@ -67,20 +20,20 @@ static char *dup_or_empty(const char *s)
     return strdup(s ? s : "");
 }
 
-int case_event_copy(case_event *dst, const case_event *src)
+int desk_case_event_copy(desk_case_event *dst, const desk_case_event *src)
 {
     *dst = *src;
     dst->note = dup_or_empty(src->note);
     dst->alert.message_zh = src->has_alert ? dup_or_empty(src->alert.message_zh) : NULL;
     dst->alert.message_en = src->has_alert ? dup_or_empty(src->alert.message_en) : NULL;
     if (!dst->note || (src->has_alert && (!dst->alert.message_zh || !dst->alert.message_en))) {
-        case_event_clear(dst);
+        desk_case_event_clear(dst);
         return -1;
     }
     return 0;
 }
 
-void case_book_init(case_book *b)
+void desk_case_book_init(desk_case_book *b)
 {
     memset(b, 0, sizeof(*b));
 }
@@ -88,12 +41,12 @@ void case_book_init(case_book *b)
 static void case_free(desk_case *c)
 {
     for (size_t i = 0; i < c->event_count; i++)
-        case_event_clear(&c->events[i]);
+        desk_case_event_clear(&c->events[i]);
     free(c->events);
     free(c);
 }
 
-void case_book_free(case_book *b)
+void desk_case_book_free(desk_case_book *b)
 {
     for (size_t i = 0; i < b->count; i++)
         case_free(b->cases[i]);
@@ -102,7 +55,7 @@ void case_book_free(case_book *b)
     memset(b, 0, sizeof(*b));
 }
 
-desk_case *case_book_find(const case_book *b, const char *case_id)
+desk_case *desk_case_book_find(const desk_case_book *b, const char *case_id)
 {
     uint64_t i;
     if (cw_idset_get(&b->by_id, case_id, &i) != 1)
@@ -110,13 +63,13 @@ desk_case *case_book_find(const case_book *b, const char *case_id)
     return b->cases[i];
 }
 
-int case_book_next_seq(const case_book *b, const char *case_id)
+int desk_case_book_next_seq(const desk_case_book *b, const char *case_id)
 {
-    const desk_case *c = case_book_find(b, case_id);
+    const desk_case *c = desk_case_book_find(b, case_id);
     return c ? (int)c->event_count + 1 : 1;
 }
 
-static desk_case *case_new(case_book *b, const case_event *ev)
+static desk_case *case_new(desk_case_book *b, const desk_case_event *ev)
 {
     if (cw_grow((void **)&b->cases, &b->cap, b->count, sizeof(*b->cases), 64) != 0)
         return NULL;
@@ -125,7 +78,6 @@ static desk_case *case_new(case_book *b, const case_event *ev)
         return NULL;
     memcpy(c->id, ev->case_id, sizeof(c->id));
     c->kind = ev->kind;
-    c->resolution = RESOLUTION_NONE;
     if (cw_idset_add(&b->by_id, c->id, b->count) != 1) {
         free(c);
         return NULL;
@@ -134,25 +86,26 @@ static desk_case *case_new(case_book *b, const case_event *ev)
     return c;
 }
 
-static int append_event(desk_case *c, const case_event *ev)
+static int append_event(desk_case *c, const desk_case_event *ev)
 {
     if (cw_grow((void **)&c->events, &c->event_cap, c->event_count, sizeof(*c->events), 4))
         return -1;
-    if (case_event_copy(&c->events[c->event_count], ev) != 0)
+    if (desk_case_event_copy(&c->events[c->event_count], ev) != 0)
         return -1;
     c->event_count++;
     return 0;
 }
 
 /* Whether the event makes its case visible (listed, worked). */
-static int opens_case(const case_event *ev)
+static int opens_case(const desk_case_event *ev)
 {
-    return ev->action != CASE_CALLBACK || ev->callback == CALLBACK_DENIED;
+    return ev->action != CW_CASE_ACTION_CALLBACK ||
+           (ev->has_callback && ev->callback == CW_CALLBACK_RESULT_DENIED);
 }
 
-int case_book_apply(case_book *b, const case_event *ev)
+int desk_case_book_apply(desk_case_book *b, const desk_case_event *ev)
 {
-    desk_case *c = case_book_find(b, ev->case_id);
+    desk_case *c = desk_case_book_find(b, ev->case_id);
     int next = c ? (int)c->event_count + 1 : 1;
     if (ev->seq < next)
         return 0;
@@ -162,9 +115,9 @@ int case_book_apply(case_book *b, const case_event *ev)
         return -1;
     if (append_event(c, ev) != 0)
         return -1;
-    if (ev->action == CASE_CALLBACK) {
+    if (ev->action == CW_CASE_ACTION_CALLBACK) {
         c->callback_done = 1;
-        if (ev->callback == CALLBACK_DENIED)
+        if (ev->has_callback && ev->callback == CW_CALLBACK_RESULT_DENIED)
             c->denied = 1;
     }
     c->subject = ev->subject;
@@ -176,6 +129,7 @@ int case_book_apply(case_book *b, const case_event *ev)
         c->opened_at = ev->at;
     }
     c->status = ev->status;
+    c->has_resolution = ev->has_resolution;
     c->resolution = ev->resolution;
     c->colour = ev->colour;
     c->has_deadline = ev->has_deadline;

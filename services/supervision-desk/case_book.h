@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "avro_records.h"
 #include "id_set.h"
 
 #define DESK_ID_MAX 65        /* ids: 1-64 chars */
@@ -30,28 +31,6 @@
 #define DESK_RULE_MAX 48
 #define DESK_LABEL_MAX 97
 #define DESK_NOTE_MAX 2000    /* bytes of a note or complaint text */
-
-typedef enum { CASE_KIND_ORDER, CASE_KIND_FREEZE, CASE_KIND_COMPLAINT } case_kind;
-typedef enum {
-    CASE_OPENED,
-    CASE_ALERT_ADDED,
-    CASE_ACKNOWLEDGED,
-    CASE_ESCALATED,
-    CASE_RESOLVED,
-    CASE_REOPENED,
-    CASE_CALLBACK,
-    CASE_COMPLAINT
-} case_action;
-typedef enum { CASE_OPEN, CASE_ACK, CASE_ESC, CASE_DONE } case_status;
-typedef enum {
-    RESOLUTION_NONE = -1,
-    RESOLUTION_CONFIRMED,
-    RESOLUTION_FALSE_ALARM,
-    RESOLUTION_RECTIFIED,
-    RESOLUTION_EVIDENCE_ACCEPTED
-} case_resolution;
-typedef enum { COLOUR_YELLOW, COLOUR_ORANGE, COLOUR_RED } case_colour;
-typedef enum { CALLBACK_NONE = -1, CALLBACK_CONFIRMED, CALLBACK_DENIED, CALLBACK_UNREACHABLE } callback_result;
 
 /* Who and where a case is about; every event carries it. */
 typedef struct {
@@ -61,28 +40,29 @@ typedef struct {
     char provider_id[DESK_ID_MAX];
     char caregiver_id[DESK_ID_MAX];
     char elder_id[DESK_ID_MAX];
-} case_subject;
+} desk_case_subject;
 
 typedef struct {
     char alert_id[DESK_CASE_ID_MAX + DESK_RULE_MAX];
     char rule[DESK_RULE_MAX];
-    case_colour colour;
+    cw_case_colour colour;
     int has_measured, has_threshold;
     double measured, threshold;
     int64_t at;
     char *message_zh; /* owned by the event */
     char *message_en;
-} case_alert;
+} desk_case_alert;
 
 typedef struct {
     char event_id[DESK_CASE_ID_MAX + 16];
     char case_id[DESK_CASE_ID_MAX];
     int seq;
-    case_kind kind;
-    case_action action;
-    case_status status;         /* after the event */
-    case_resolution resolution; /* RESOLVED only */
-    case_colour colour;         /* after the event */
+    cw_case_kind kind;
+    cw_case_action action;
+    cw_case_status status; /* after the event */
+    int has_resolution;    /* RESOLVED only */
+    cw_case_resolution resolution;
+    cw_case_colour colour; /* after the event */
     int has_deadline;
     int64_t deadline;
     char actor[DESK_LABEL_MAX];
@@ -90,28 +70,30 @@ typedef struct {
     char *note; /* owned; never NULL */
     int64_t at;
     int64_t recorded_at;
-    case_subject subject;
+    desk_case_subject subject;
     int has_alert;
-    case_alert alert;
-    callback_result callback;
+    desk_case_alert alert;
+    int has_callback; /* CALLBACK only */
+    cw_callback_result callback;
     char channel[32]; /* COMPLAINT only */
-} case_event;
+} desk_case_event;
 
 typedef struct {
     char id[DESK_CASE_ID_MAX];
-    case_kind kind;
+    cw_case_kind kind;
     int visible;          /* opened by an alert, a denial or a complaint */
-    case_status status;
-    case_resolution resolution;
-    case_colour colour;
+    cw_case_status status;
+    int has_resolution;
+    cw_case_resolution resolution;
+    cw_case_colour colour;
     int has_deadline;
     int64_t deadline;
     int64_t opened_at;    /* event time of the first visible event */
     int64_t updated_at;   /* event time of the last event */
-    case_subject subject;
+    desk_case_subject subject;
     int denied;           /* a call-back was DENIED */
     int callback_done;    /* any call-back recorded */
-    case_event *events;   /* owned, in seq order */
+    desk_case_event *events; /* owned, in seq order */
     size_t event_count, event_cap;
 } desk_case;
 
@@ -119,38 +101,24 @@ typedef struct {
     desk_case **cases; /* owned, in order of creation */
     size_t count, cap;
     cw_idset by_id;    /* case id -> index in cases */
-} case_book;
+} desk_case_book;
 
-void case_book_init(case_book *b);
-void case_book_free(case_book *b);
+void desk_case_book_init(desk_case_book *b);
+void desk_case_book_free(desk_case_book *b);
 
-desk_case *case_book_find(const case_book *b, const char *case_id);
+desk_case *desk_case_book_find(const desk_case_book *b, const char *case_id);
 
 /* Applies one event (copied: ev stays the caller's). Returns 1 when applied,
  * 0 when the case already has its seq (a repeat), -1 when its seq skips one
  * (the log is not this book's) or memory ran out. */
-int case_book_apply(case_book *b, const case_event *ev);
+int desk_case_book_apply(desk_case_book *b, const desk_case_event *ev);
 
 /* The next seq of case_id (1 for a case not in the book). */
-int case_book_next_seq(const case_book *b, const char *case_id);
+int desk_case_book_next_seq(const desk_case_book *b, const char *case_id);
 
 /* Frees the strings an event owns (not the event). */
-void case_event_clear(case_event *ev);
+void desk_case_event_clear(desk_case_event *ev);
 /* Deep copy of src into dst (dst's old strings are not freed). 0 or -1. */
-int case_event_copy(case_event *dst, const case_event *src);
-
-const char *case_kind_name(case_kind k);
-const char *case_action_name(case_action a);
-const char *case_status_name(case_status s);
-const char *case_resolution_name(case_resolution r);
-const char *case_colour_name(case_colour c);
-const char *callback_result_name(callback_result r);
-/* Name -> value; -1 when unknown. */
-int case_kind_parse(const char *s);
-int case_action_parse(const char *s);
-int case_status_parse(const char *s);
-int case_resolution_parse(const char *s);
-int case_colour_parse(const char *s);
-int callback_result_parse(const char *s);
+int desk_case_event_copy(desk_case_event *dst, const desk_case_event *src);
 
 #endif

@@ -1,14 +1,14 @@
-#include "case_json.h"
+#include "supervision-desk/case_json.h"
 
 #include <string.h>
 
-#include "geo.h"
+#include "geo-validator/geo.h"
 #include "timeutil.h"
 
 /* The GEO_DISTANCE rule's radius, when the elder has none of its own. */
 #define RULE_RADIUS_M 30
 
-json_t *case_json_time(int64_t ms, int utc_offset_minutes)
+json_t *desk_json_time(int64_t ms, int utc_offset_minutes)
 {
     char buf[40];
     if (ms == INT64_MIN)
@@ -22,7 +22,7 @@ static json_t *str_or_null(const char *s)
     return s && s[0] ? json_string(s) : json_null();
 }
 
-static void put_subject(json_t *o, const case_subject *s)
+static void put_subject(json_t *o, const desk_case_subject *s)
 {
     json_object_set_new(o, "order_id", str_or_null(s->order_id));
     json_object_set_new(o, "street_id", json_string(s->street_id));
@@ -32,21 +32,34 @@ static void put_subject(json_t *o, const case_subject *s)
     json_object_set_new(o, "elder_id", json_string(s->elder_id));
 }
 
-static json_t *alert_json(const case_alert *a, int tz)
+static json_t *alert_json(const desk_case_alert *a, int tz)
 {
     json_t *o = json_object();
     json_object_set_new(o, "alert_id", json_string(a->alert_id));
     json_object_set_new(o, "rule", json_string(a->rule));
-    json_object_set_new(o, "colour", json_string(case_colour_name(a->colour)));
+    json_object_set_new(o, "colour", json_string(cw_case_colour_name(a->colour)));
     json_object_set_new(o, "measured", a->has_measured ? json_real(a->measured) : json_null());
     json_object_set_new(o, "threshold", a->has_threshold ? json_real(a->threshold) : json_null());
-    json_object_set_new(o, "at", case_json_time(a->at, tz));
+    json_object_set_new(o, "at", desk_json_time(a->at, tz));
     json_object_set_new(o, "message_zh", json_string(a->message_zh ? a->message_zh : ""));
     json_object_set_new(o, "message_en", json_string(a->message_en ? a->message_en : ""));
     return o;
 }
 
-json_t *case_json_summary(const desk_case *c, int64_t watermark, int tz)
+/* A case's or an event's status, resolution, colour and deadline (NULL:
+ * none). */
+static void put_state(json_t *o, cw_case_status status, const cw_case_resolution *resolution,
+                      cw_case_colour colour, const int64_t *deadline, int tz)
+{
+    json_object_set_new(o, "status", json_string(cw_case_status_name(status)));
+    json_object_set_new(o, "resolution",
+                        resolution ? json_string(cw_case_resolution_name(*resolution))
+                                   : json_null());
+    json_object_set_new(o, "colour", json_string(cw_case_colour_name(colour)));
+    json_object_set_new(o, "deadline", deadline ? desk_json_time(*deadline, tz) : json_null());
+}
+
+json_t *desk_json_summary(const desk_case *c, int64_t watermark, int tz)
 {
     json_t *o = json_object();
     json_t *rules = json_array();
@@ -57,7 +70,7 @@ json_t *case_json_summary(const desk_case *c, int64_t watermark, int tz)
     }
     size_t alerts = 0;
     for (size_t i = 0; i < c->event_count; i++) {
-        const case_event *ev = &c->events[i];
+        const desk_case_event *ev = &c->events[i];
         if (!ev->has_alert)
             continue;
         alerts++;
@@ -68,19 +81,14 @@ json_t *case_json_summary(const desk_case *c, int64_t watermark, int tz)
             json_array_append_new(rules, json_string(ev->alert.rule));
     }
     json_object_set_new(o, "case_id", json_string(c->id));
-    json_object_set_new(o, "kind", json_string(case_kind_name(c->kind)));
-    json_object_set_new(o, "status", json_string(case_status_name(c->status)));
-    json_object_set_new(o, "resolution", c->resolution == RESOLUTION_NONE
-                                             ? json_null()
-                                             : json_string(case_resolution_name(c->resolution)));
-    json_object_set_new(o, "colour", json_string(case_colour_name(c->colour)));
-    json_object_set_new(o, "deadline",
-                        c->has_deadline ? case_json_time(c->deadline, tz) : json_null());
-    json_object_set_new(o, "overdue", json_boolean(c->has_deadline && c->status == CASE_OPEN &&
-                                                   watermark != INT64_MIN &&
-                                                   watermark > c->deadline));
-    json_object_set_new(o, "opened_at", case_json_time(c->opened_at, tz));
-    json_object_set_new(o, "updated_at", case_json_time(c->updated_at, tz));
+    json_object_set_new(o, "kind", json_string(cw_case_kind_name(c->kind)));
+    put_state(o, c->status, c->has_resolution ? &c->resolution : NULL, c->colour,
+              c->has_deadline ? &c->deadline : NULL, tz);
+    json_object_set_new(o, "overdue",
+                        json_boolean(c->has_deadline && c->status == CW_CASE_STATUS_OPEN &&
+                                     watermark != INT64_MIN && watermark > c->deadline));
+    json_object_set_new(o, "opened_at", desk_json_time(c->opened_at, tz));
+    json_object_set_new(o, "updated_at", desk_json_time(c->updated_at, tz));
     put_subject(o, &c->subject);
     json_object_set_new(o, "alerts", json_integer((json_int_t)alerts));
     json_object_set_new(o, "rules", rules);
@@ -88,39 +96,34 @@ json_t *case_json_summary(const desk_case *c, int64_t watermark, int tz)
     return o;
 }
 
-json_t *case_json_event(const case_event *ev, int tz)
+json_t *desk_json_event(const desk_case_event *ev, int tz)
 {
     json_t *o = json_object();
     json_object_set_new(o, "event_id", json_string(ev->event_id));
     json_object_set_new(o, "seq", json_integer(ev->seq));
-    json_object_set_new(o, "action", json_string(case_action_name(ev->action)));
-    json_object_set_new(o, "status", json_string(case_status_name(ev->status)));
-    json_object_set_new(o, "resolution", ev->resolution == RESOLUTION_NONE
-                                             ? json_null()
-                                             : json_string(case_resolution_name(ev->resolution)));
-    json_object_set_new(o, "colour", json_string(case_colour_name(ev->colour)));
-    json_object_set_new(o, "deadline",
-                        ev->has_deadline ? case_json_time(ev->deadline, tz) : json_null());
+    json_object_set_new(o, "action", json_string(cw_case_action_name(ev->action)));
+    put_state(o, ev->status, ev->has_resolution ? &ev->resolution : NULL, ev->colour,
+              ev->has_deadline ? &ev->deadline : NULL, tz);
     json_object_set_new(o, "actor", json_string(ev->actor));
     json_object_set_new(o, "actor_role", json_string(ev->actor_role));
     json_object_set_new(o, "note", json_string(ev->note ? ev->note : ""));
-    json_object_set_new(o, "at", case_json_time(ev->at, tz));
-    json_object_set_new(o, "recorded_at", case_json_time(ev->recorded_at, tz));
+    json_object_set_new(o, "at", desk_json_time(ev->at, tz));
+    json_object_set_new(o, "recorded_at", desk_json_time(ev->recorded_at, tz));
     json_object_set_new(o, "alert", ev->has_alert ? alert_json(&ev->alert, tz) : json_null());
-    json_object_set_new(o, "callback_result", ev->callback == CALLBACK_NONE
-                                                  ? json_null()
-                                                  : json_string(callback_result_name(ev->callback)));
+    json_object_set_new(o, "callback_result",
+                        ev->has_callback ? json_string(cw_callback_result_name(ev->callback))
+                                         : json_null());
     json_object_set_new(o, "channel", str_or_null(ev->channel));
     return o;
 }
 
-json_t *case_json_order(const desk_order *d, int tz)
+json_t *desk_json_order(const desk_order *d, int tz)
 {
     json_t *o = json_object();
     json_t *reasons = json_array();
     put_subject(o, &d->subject);
     json_object_set_new(o, "service_day", json_string(d->service_day));
-    json_object_set_new(o, "status", json_string(d->status));
+    json_object_set_new(o, "status", json_string(cw_order_status_name(d->status)));
     if (d->reasons[0]) {
         char copy[sizeof(d->reasons)];
         memcpy(copy, d->reasons, sizeof(copy));
@@ -129,12 +132,12 @@ json_t *case_json_order(const desk_order *d, int tz)
     }
     json_object_set_new(o, "reasons", reasons);
     json_object_set_new(o, "check_in_at",
-                        d->has_check_in ? case_json_time(d->check_in_at, tz) : json_null());
-    json_object_set_new(o, "check_out_at", d->check_out_at ? case_json_time(d->check_out_at, tz)
-                                                           : json_null());
+                        d->has_check_in ? desk_json_time(d->check_in_at, tz) : json_null());
+    json_object_set_new(o, "check_out_at",
+                        d->check_out_at ? desk_json_time(d->check_out_at, tz) : json_null());
     json_object_set_new(o, "duration_minutes",
                         d->has_duration ? json_integer(d->duration_minutes) : json_null());
-    json_object_set_new(o, "finalized_at", case_json_time(d->finalized_at, tz));
+    json_object_set_new(o, "finalized_at", desk_json_time(d->finalized_at, tz));
     json_object_set_new(o, "ledger_index", json_integer((json_int_t)d->ledger_index));
     json_object_set_new(o, "corrects_index",
                         d->corrects_index >= 0 ? json_integer((json_int_t)d->corrects_index)
@@ -142,22 +145,22 @@ json_t *case_json_order(const desk_order *d, int tz)
     return o;
 }
 
-json_t *case_json_full(const desk_case *c, const desk_order *order, int64_t watermark, int tz)
+json_t *desk_json_full(const desk_case *c, const desk_order *order, int64_t watermark, int tz)
 {
-    json_t *o = case_json_summary(c, watermark, tz);
+    json_t *o = desk_json_summary(c, watermark, tz);
     json_t *events = json_array(), *alerts = json_array(), *callbacks = json_array();
     for (size_t i = 0; i < c->event_count; i++) {
-        const case_event *ev = &c->events[i];
-        json_array_append_new(events, case_json_event(ev, tz));
+        const desk_case_event *ev = &c->events[i];
+        json_array_append_new(events, desk_json_event(ev, tz));
         if (ev->has_alert)
             json_array_append_new(alerts, alert_json(&ev->alert, tz));
-        if (ev->action == CASE_CALLBACK)
-            json_array_append_new(callbacks, case_json_event(ev, tz));
+        if (ev->action == CW_CASE_ACTION_CALLBACK)
+            json_array_append_new(callbacks, desk_json_event(ev, tz));
     }
     json_object_set_new(o, "events", events);
     json_object_set_new(o, "alert_list", alerts);
     json_object_set_new(o, "callbacks", callbacks);
-    json_object_set_new(o, "order", order ? case_json_order(order, tz) : json_null());
+    json_object_set_new(o, "order", order ? desk_json_order(order, tz) : json_null());
     return o;
 }
 
@@ -167,7 +170,7 @@ static json_t *fix_json(const desk_fix *f, const desk_elder *elder, int tz)
         return json_null();
     json_t *o = json_object();
     json_object_set_new(o, "event_id", json_string(f->event_id));
-    json_object_set_new(o, "at", case_json_time(f->at, tz));
+    json_object_set_new(o, "at", desk_json_time(f->at, tz));
     json_object_set_new(o, "gps", json_pack("{s:f, s:f, s:o}", "lat", f->lat, "lon", f->lon,
                                             "accuracy_m", f->has_accuracy
                                                               ? json_real(f->accuracy_m)
@@ -187,20 +190,20 @@ static json_t *fix_json(const desk_fix *f, const desk_elder *elder, int tz)
     return o;
 }
 
-json_t *case_json_visit(const desk_visit *v, const desk_elder *elder, int tz)
+json_t *desk_json_visit(const desk_visit *v, const desk_elder *elder, int tz)
 {
     json_t *o = json_object();
     json_object_set_new(o, "service_type", v->has_schedule ? json_string(v->service_type)
                                                            : json_null());
     json_object_set_new(o, "scheduled_start",
-                        v->has_schedule ? case_json_time(v->scheduled_start, tz) : json_null());
+                        v->has_schedule ? desk_json_time(v->scheduled_start, tz) : json_null());
     json_object_set_new(o, "scheduled_minutes",
                         v->has_schedule ? json_integer(v->scheduled_minutes) : json_null());
     json_object_set_new(o, "check_in", fix_json(&v->check_in, elder, tz));
     json_object_set_new(o, "check_out", fix_json(&v->check_out, elder, tz));
     json_object_set_new(o, "evidence",
                         v->has_evidence
-                            ? json_pack("{s:o, s:s, s:s}", "at", case_json_time(v->evidence_at, tz),
+                            ? json_pack("{s:o, s:s, s:s}", "at", desk_json_time(v->evidence_at, tz),
                                         "watermark_photo_sha256", v->photo_sha256,
                                         "elder_recording_sha256", v->recording_sha256)
                             : json_null());

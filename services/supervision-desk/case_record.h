@@ -1,26 +1,29 @@
-/* The desk's records in Avro: CaseEvent out and back (cases.events is
- * both its output and, at start, the state it is rebuilt from), and the
- * fields it reads of Alert, CheckResult, OrderFinalized and Elder.
+/* The desk's records in Avro, read and written through the typed records
+ * generated from the schemas (avro_records.h): CaseEvent out and back
+ * (cases.events is both its output and, at start, the state it is rebuilt
+ * from), OrderCorrection out, and what it keeps of Alert, CheckResult,
+ * OrderFinalized, Elder, OrderChange, CaregiverStatusChanged and the
+ * records of visit.events.
  *
- * Decoders fill caller-owned structs; a decoded case_event owns its
- * strings (case_event_clear). Every function returns 0, or -1 with why in
- * err (undecodable, another record type, a field out of range). */
+ * Decoders fill caller-owned structs (fixed buffers: a field too long for
+ * one is refused); a decoded desk_case_event owns its strings
+ * (desk_case_event_clear). Every function returns 0, or -1 with why in err
+ * (undecodable, another record type, a field out of range). */
 #ifndef DESK_CASE_RECORD_H
 #define DESK_CASE_RECORD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "case_book.h"
+#include "avro_records.h"
 #include "outbox.h"
-#include "topics.h"
-
+#include "supervision-desk/case_book.h"
 
 /* A finalized order as the desk keeps it. */
 typedef struct {
-    case_subject subject; /* community_id from the elder, when known */
+    desk_case_subject subject; /* community_id from the elder, when known */
     char service_day[11];
-    char status[10];      /* VALID, INVALID, CANCELLED */
+    cw_order_status status;
     char reasons[160];    /* comma-separated */
     int has_check_in;
     int64_t check_in_at, check_out_at;
@@ -38,9 +41,9 @@ typedef struct {
     char provider_id[65];
     char street_id[65];
     char caregiver_id[65];
-    char kind[12];        /* CANCEL, RESCHEDULE, REASSIGN */
+    cw_order_change_kind kind;
     char reason_code[32];
-    char state[10];       /* EFFECTIVE, PENDING, APPROVED */
+    cw_order_change_state state;
     char requested_by[97];
     char approved_by[97];
     char new_caregiver_id[65];
@@ -52,7 +55,7 @@ typedef struct {
 /* A caregiver frozen or unfrozen (CaregiverStatusChanged). */
 typedef struct {
     char caregiver_id[65];
-    char status[8]; /* ACTIVE, FROZEN */
+    cw_caregiver_status status;
     char reason[97];
     char order_id[65];
     int64_t at;
@@ -95,39 +98,44 @@ typedef struct {
 } desk_visit;
 
 /* Which record of visit.events a message holds. */
-typedef enum { VISIT_REC_OTHER, VISIT_REC_ASSIGNED, VISIT_REC_EVENT, VISIT_REC_EVIDENCE } visit_rec;
+typedef enum {
+    DESK_VISIT_REC_OTHER,
+    DESK_VISIT_REC_ASSIGNED,
+    DESK_VISIT_REC_EVENT,
+    DESK_VISIT_REC_EVIDENCE
+} desk_visit_rec;
 
-int case_record_encode(const case_event *ev, uint8_t **out, size_t *len, char *err, size_t errlen);
+int desk_record_encode(const desk_case_event *ev, uint8_t **out, size_t *len, char *err,
+                       size_t errlen);
 /* Adds ev to ob on cases.events, keyed by its case id. */
-int case_record_add(cw_outbox *ob, const case_event *ev, char *err, size_t errlen);
-int case_record_decode(const void *buf, size_t len, case_event *ev, char *err, size_t errlen);
+int desk_record_add(cw_outbox *ob, const desk_case_event *ev, char *err, size_t errlen);
+int desk_record_decode(const void *buf, size_t len, desk_case_event *ev, char *err, size_t errlen);
 
 /* An Alert: the alert and its subject. */
-int case_record_decode_alert(const void *buf, size_t len, case_alert *a, case_subject *s,
+int desk_record_decode_alert(const void *buf, size_t len, desk_case_alert *a, desk_case_subject *s,
                              char **message_zh, char **message_en, char *err, size_t errlen);
 /* A CheckResult's event time (at), and whether it judged a visit event
  * (event_id set) rather than an order or a month. */
-int case_record_decode_check_at(const void *buf, size_t len, int64_t *at, int *of_event,
-                                char *err, size_t errlen);
-int case_record_decode_finalized(const void *buf, size_t len, desk_order *o, char *err,
+int desk_record_decode_check_at(const void *buf, size_t len, int64_t *at, int *of_event, char *err,
+                                size_t errlen);
+int desk_record_decode_finalized(const void *buf, size_t len, desk_order *o, char *err,
                                  size_t errlen);
-int case_record_decode_elder(const void *buf, size_t len, desk_elder *e, char *err,
-                             size_t errlen);
+int desk_record_decode_elder(const void *buf, size_t len, desk_elder *e, char *err, size_t errlen);
 
 /* A record of visit.events into v (the fields it has; v->order_id always):
  * *kind says which. 0, or -1 undecodable. */
-int case_record_decode_visit(const void *buf, size_t len, desk_visit *v, visit_rec *kind,
+int desk_record_decode_visit(const void *buf, size_t len, desk_visit *v, desk_visit_rec *kind,
                              char *err, size_t errlen);
 
-int case_record_decode_change(const void *buf, size_t len, desk_change *c, char *err,
+int desk_record_decode_change(const void *buf, size_t len, desk_change *c, char *err,
                               size_t errlen);
-int case_record_decode_status(const void *buf, size_t len, desk_status_change *c, char *err,
+int desk_record_decode_status(const void *buf, size_t len, desk_status_change *c, char *err,
                               size_t errlen);
 
 /* An OrderCorrection (the street confirmed a denied call-back: the order is
  * INVALID after the fact) into ob on orders.corrections, keyed by order id;
  * its id is <order_id>:CORRECTION:<event_id>. */
-int case_record_add_correction(cw_outbox *ob, const case_event *resolved, char *err,
+int desk_record_add_correction(cw_outbox *ob, const desk_case_event *resolved, char *err,
                                size_t errlen);
 
 #endif

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "desk.h"
 #include "grow.h"
+#include "supervision-desk/desk.h"
 
 const desk_order *desk_order_find(const desk *d, const char *order_id)
 {
@@ -92,10 +92,10 @@ const desk_visit *desk_visit_find(const desk *d, const char *order_id)
     return cw_idset_get(&d->visits.by_id, order_id, &i) == 1 ? &d->visits.items[i] : NULL;
 }
 
-int desk_visit_merge(desk *d, const desk_visit *v, visit_rec kind)
+int desk_visit_merge(desk *d, const desk_visit *v, desk_visit_rec kind)
 {
     uint64_t i;
-    if (kind == VISIT_REC_OTHER)
+    if (kind == DESK_VISIT_REC_OTHER)
         return 0;
     if (cw_idset_get(&d->visits.by_id, v->order_id, &i) != 1) {
         if (cw_grow((void **)&d->visits.items, &d->visits.cap, d->visits.count, sizeof(*v),
@@ -110,7 +110,7 @@ int desk_visit_merge(desk *d, const desk_visit *v, visit_rec kind)
     }
     desk_visit *have = &d->visits.items[i];
     switch (kind) {
-    case VISIT_REC_ASSIGNED: /* a later revision replaces the schedule, whatever the order
+    case DESK_VISIT_REC_ASSIGNED: /* a later revision replaces the schedule, whatever the order
                                  its partitions are read in */
         if (have->has_schedule && v->revision < have->revision)
             break;
@@ -120,13 +120,13 @@ int desk_visit_merge(desk *d, const desk_visit *v, visit_rec kind)
         have->scheduled_start = v->scheduled_start;
         have->scheduled_minutes = v->scheduled_minutes;
         break;
-    case VISIT_REC_EVENT: /* the first check-in and check-out are the visit */
+    case DESK_VISIT_REC_EVENT: /* the first check-in and check-out are the visit */
         if (v->check_in.present && !have->check_in.present)
             have->check_in = v->check_in;
         if (v->check_out.present && !have->check_out.present)
             have->check_out = v->check_out;
         break;
-    case VISIT_REC_EVIDENCE:
+    case DESK_VISIT_REC_EVIDENCE:
         if (!have->has_evidence) {
             have->has_evidence = 1;
             have->evidence_at = v->evidence_at;
@@ -134,7 +134,7 @@ int desk_visit_merge(desk *d, const desk_visit *v, visit_rec kind)
             memcpy(have->recording_sha256, v->recording_sha256, sizeof(have->recording_sha256));
         }
         break;
-    case VISIT_REC_OTHER: break;
+    case DESK_VISIT_REC_OTHER: break;
     }
     return 0;
 }
@@ -149,7 +149,7 @@ void desk_books_free(desk *d)
     free(d->statuses.items);
     memset(&d->changes, 0, sizeof(d->changes));
     memset(&d->statuses, 0, sizeof(d->statuses));
-    case_book_free(&d->book);
+    desk_case_book_free(&d->book);
     free(d->orders.items);
     cw_idset_free(&d->orders.by_id);
     free(d->elders.items);

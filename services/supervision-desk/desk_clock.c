@@ -1,4 +1,4 @@
-#include "desk_clock.h"
+#include "supervision-desk/desk_clock.h"
 
 int desk_clock_init(desk_clock *k, int count, int64_t lateness_ms, int64_t quiet_ms)
 {

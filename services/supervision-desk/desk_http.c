@@ -1,4 +1,4 @@
-#include "desk_http.h"
+#include "supervision-desk/desk_http.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -9,11 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "desk_ops.h"
-#include "live_feed.h"
 #include "log.h"
 #include "shutdown.h"
-#include "static_files.h"
+#include "supervision-desk/desk_ops.h"
+#include "supervision-desk/live_feed.h"
+#include "supervision-desk/static_files.h"
 #include "timeutil.h"
 
 /* A live stream sends a comment after this long without an event, so
@@ -60,7 +60,7 @@ typedef struct {
     route_kind kind;
     int post;
     char id[DESK_CASE_ID_MAX]; /* case or order id */
-    case_deed deed;
+    desk_deed deed;
 } route;
 
 typedef struct {
@@ -123,11 +123,11 @@ static int route_of(const char *method, const char *url, route *r)
         if (*after == '\0')
             r->kind = ROUTE_CASE;
         else if (strcmp(after, "/acknowledge") == 0)
-            r->kind = ROUTE_CASE_DEED, r->deed = CASE_DO_ACKNOWLEDGE;
+            r->kind = ROUTE_CASE_DEED, r->deed = DESK_DEED_ACKNOWLEDGE;
         else if (strcmp(after, "/resolve") == 0)
-            r->kind = ROUTE_CASE_DEED, r->deed = CASE_DO_RESOLVE;
+            r->kind = ROUTE_CASE_DEED, r->deed = DESK_DEED_RESOLVE;
         else if (strcmp(after, "/escalate") == 0)
-            r->kind = ROUTE_CASE_DEED, r->deed = CASE_DO_ESCALATE;
+            r->kind = ROUTE_CASE_DEED, r->deed = DESK_DEED_ESCALATE;
     } else if (strncmp(url, "/v1/callbacks/", 14) == 0 &&
                take_id(url + 14, r->id, DESK_ID_MAX, &after) == 0 && *after == '\0') {
         r->kind = ROUTE_CALLBACK;
@@ -196,13 +196,13 @@ static int read_filter(struct MHD_Connection *conn, desk_case_filter *f, json_t 
     memset(f, 0, sizeof(*f));
     f->status = f->colour = -1;
     f->since = INT64_MIN;
-    if ((v = arg(conn, "status")) && (f->status = case_status_parse(v)) < 0)
+    if ((v = arg(conn, "status")) && (f->status = desk_filter_status(v)) < 0)
         goto bad_status;
-    if ((v = arg(conn, "colour")) && (f->colour = case_colour_parse(v)) < 0) {
+    if ((v = arg(conn, "colour")) && (f->colour = desk_filter_colour(v)) < 0) {
         *body = desk_error("invalid_value", "colour: RED, ORANGE or YELLOW", "colour");
         return 400;
     }
-    if ((v = arg(conn, "kind")) && case_kind_parse(v) < 0) {
+    if ((v = arg(conn, "kind")) && desk_filter_kind(v) < 0) {
         *body = desk_error("invalid_value", "kind: ORDER, FREEZE or COMPLAINT", "kind");
         return 400;
     }
@@ -337,13 +337,13 @@ typedef struct {
  * held). 0 or -1 out of memory. */
 static int collect_live(live_reader *r)
 {
-    const live_feed *f = &r->d->feed;
-    if (f->last >= LIVE_FEED_SIZE && r->next <= f->last - LIVE_FEED_SIZE)
-        r->next = f->last - LIVE_FEED_SIZE + 1; /* a reader that fell behind skips */
+    const desk_live_feed *f = &r->d->feed;
+    if (f->last >= DESK_LIVE_FEED_SIZE && r->next <= f->last - DESK_LIVE_FEED_SIZE)
+        r->next = f->last - DESK_LIVE_FEED_SIZE + 1; /* a reader that fell behind skips */
     size_t len = 0;
     for (uint64_t s = r->next; s <= f->last; s++) {
-        const live_item *item = live_feed_get(f, s);
-        if (item && live_feed_visible(item, &r->role))
+        const desk_live_item *item = desk_live_feed_get(f, s);
+        if (item && desk_live_feed_visible(item, &r->role))
             len += strlen(item->json) + 32;
     }
     free(r->pending);
@@ -357,8 +357,8 @@ static int collect_live(live_reader *r)
     if (!r->pending)
         return -1;
     for (; r->next <= f->last; r->next++) {
-        const live_item *item = live_feed_get(f, r->next);
-        if (!item || !live_feed_visible(item, &r->role))
+        const desk_live_item *item = desk_live_feed_get(f, r->next);
+        if (!item || !desk_live_feed_visible(item, &r->role))
             continue;
         int w = snprintf(r->pending + r->pending_len, len + 1 - r->pending_len,
                          "id: %llu\nevent: case\ndata: %s\n\n", (unsigned long long)item->seq,

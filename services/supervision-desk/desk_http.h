@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "desk.h"
+#include "supervision-desk/desk.h"
 
 typedef struct desk_http desk_http;
 

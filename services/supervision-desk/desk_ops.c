@@ -1,18 +1,36 @@
-#include "desk_ops.h"
+#include "supervision-desk/desk_ops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "callback_rules.h"
-#include "case_json.h"
-#include "ingest_proxy.h"
-#include "ledger_proof_json.h"
+#include "ledger-writer/ledger_proof_json.h"
 #include "log.h"
 #include "shutdown.h"
+#include "supervision-desk/callback_rules.h"
+#include "supervision-desk/case_json.h"
+#include "supervision-desk/ingest_proxy.h"
 #include "timeutil.h"
 
 #define LIMIT_MAX 500
+
+int desk_filter_status(const char *name)
+{
+    cw_case_status s;
+    return cw_case_status_parse(name, &s) == 0 ? (int)s : -1;
+}
+
+int desk_filter_colour(const char *name)
+{
+    cw_case_colour c;
+    return cw_case_colour_parse(name, &c) == 0 ? (int)c : -1;
+}
+
+int desk_filter_kind(const char *name)
+{
+    cw_case_kind k;
+    return cw_case_kind_parse(name, &k) == 0 ? (int)k : -1;
+}
 
 json_t *desk_error(const char *code, const char *message, const char *field)
 {
@@ -60,13 +78,13 @@ static int clock_known(const desk *d)
 
 /* Publishes ev (and, when it confirms a denied call-back, the order's
  * correction) and applies it. 0; otherwise an HTTP status with *body set. */
-static int publish_event(desk *d, const case_event *ev, json_t **body)
+static int publish_event(desk *d, const desk_case_event *ev, json_t **body)
 {
     char err[256];
-    const desk_case *before = case_book_find(&d->book, ev->case_id);
-    if (case_record_add(&d->out, ev, err, sizeof(err)) != 0 ||
-        (case_rules_confirms_denial(before, ev) &&
-         case_record_add_correction(&d->out, ev, err, sizeof(err)) != 0)) {
+    const desk_case *before = desk_case_book_find(&d->book, ev->case_id);
+    if (desk_record_add(&d->out, ev, err, sizeof(err)) != 0 ||
+        (desk_rules_confirms_denial(before, ev) &&
+         desk_record_add_correction(&d->out, ev, err, sizeof(err)) != 0)) {
         cw_outbox_clear(&d->out);
         cw_log_error("cannot encode a case event", "error", err, NULL);
         return fail(body, 500, "internal", "the event could not be encoded", "");
@@ -81,16 +99,16 @@ static int publish_event(desk *d, const case_event *ev, json_t **body)
         cw_shutdown_request();
         return fail(body, 503, "unavailable", "Kafka is unavailable", "");
     }
-    if (case_book_apply(&d->book, ev) != 1) {
+    if (desk_case_book_apply(&d->book, ev) != 1) {
         cw_log_error("a published case event does not apply", "event_id", ev->event_id, NULL);
         cw_shutdown_request();
         return fail(body, 500, "internal", "the desk must restart", "");
     }
-    const desk_case *c = case_book_find(&d->book, ev->case_id);
-    if (live_feed_push(&d->feed, c, &c->events[c->event_count - 1], d->watermark,
-                       d->utc_offset_minutes) != 0)
+    const desk_case *c = desk_case_book_find(&d->book, ev->case_id);
+    if (desk_live_feed_push(&d->feed, c, &c->events[c->event_count - 1], d->watermark,
+                            d->utc_offset_minutes) != 0)
         cw_log_warn("the live feed is out of memory: an event is not shown live", NULL);
-    cw_counter_add(d->events_out, CW_LABELS(case_action_name(ev->action)), 1);
+    cw_counter_add(d->events_out, CW_LABELS(cw_case_action_name(ev->action)), 1);
     return 0;
 }
 
@@ -99,7 +117,7 @@ static int publish_event(desk *d, const case_event *ev, json_t **body)
 static int matches(const desk *d, const desk_case *c, const cw_role *role,
                    const desk_case_filter *f)
 {
-    if (!case_rules_may_read(c, role))
+    if (!desk_rules_may_read(c, role))
         return 0;
     if (f->status >= 0 && (int)c->status != f->status)
         return 0;
@@ -107,13 +125,13 @@ static int matches(const desk *d, const desk_case *c, const cw_role *role,
         return 0;
     if (f->street_id && strcmp(c->subject.street_id, f->street_id) != 0)
         return 0;
-    if (f->kind && strcmp(case_kind_name(c->kind), f->kind) != 0)
+    if (f->kind && strcmp(cw_case_kind_name(c->kind), f->kind) != 0)
         return 0;
     if (f->since != INT64_MIN && c->updated_at < f->since)
         return 0;
-    if (f->attention && c->colour != COLOUR_RED && c->status != CASE_ESC)
+    if (f->attention && c->colour != CW_CASE_COLOUR_RED && c->status != CW_CASE_STATUS_ESCALATED)
         return 0;
-    if (f->overdue && !(c->status == CASE_OPEN && c->has_deadline &&
+    if (f->overdue && !(c->status == CW_CASE_STATUS_OPEN && c->has_deadline &&
                         d->watermark != INT64_MIN && d->watermark > c->deadline))
         return 0;
     return 1;
@@ -131,7 +149,7 @@ int desk_ops_list_cases(desk *d, const cw_role *role, const desk_case_filter *f,
         const desk_case *c = d->book.cases[i];
         if (!matches(d, c, role, f))
             continue;
-        json_array_append_new(cases, case_json_summary(c, d->watermark, d->utc_offset_minutes));
+        json_array_append_new(cases, desk_json_summary(c, d->watermark, d->utc_offset_minutes));
         n++;
     }
     int more = 0;
@@ -141,7 +159,7 @@ int desk_ops_list_cases(desk *d, const cw_role *role, const desk_case_filter *f,
     snprintf(cursor, sizeof(cursor), "%zu", i);
     *body = json_pack("{s:o, s:o, s:o}", "cases", cases, "next_cursor",
                       more ? json_string(cursor) : json_null(), "watermark",
-                      case_json_time(d->watermark, d->utc_offset_minutes));
+                      desk_json_time(d->watermark, d->utc_offset_minutes));
     pthread_mutex_unlock(&d->lock);
     return 200;
 }
@@ -149,8 +167,8 @@ int desk_ops_list_cases(desk *d, const cw_role *role, const desk_case_filter *f,
 int desk_ops_may_see(desk *d, const cw_role *role, const char *case_id)
 {
     pthread_mutex_lock(&d->lock);
-    const desk_case *c = case_book_find(&d->book, case_id);
-    int ok = c && case_rules_may_read(c, role);
+    const desk_case *c = desk_case_book_find(&d->book, case_id);
+    int ok = c && desk_rules_may_read(c, role);
     pthread_mutex_unlock(&d->lock);
     return ok;
 }
@@ -160,13 +178,13 @@ int desk_ops_may_see(desk *d, const cw_role *role, const char *case_id)
 static json_t *full_case(desk *d, const desk_case *c)
 {
     const char *order = c->subject.order_id;
-    json_t *o = case_json_full(c, order[0] ? desk_order_find(d, order) : NULL, d->watermark,
+    json_t *o = desk_json_full(c, order[0] ? desk_order_find(d, order) : NULL, d->watermark,
                                d->utc_offset_minutes);
     const desk_visit *v = order[0] ? desk_visit_find(d, order) : NULL;
-    json_object_set_new(o, "visit",
-                        v ? case_json_visit(v, desk_elder_find(d, c->subject.elder_id),
-                                            d->utc_offset_minutes)
-                          : json_null());
+    json_object_set_new(
+        o, "visit",
+        v ? desk_json_visit(v, desk_elder_find(d, c->subject.elder_id), d->utc_offset_minutes)
+          : json_null());
     return o;
 }
 
@@ -174,8 +192,8 @@ int desk_ops_get_case(desk *d, const cw_role *role, const char *case_id, json_t 
 {
     int status = 200;
     pthread_mutex_lock(&d->lock);
-    const desk_case *c = case_book_find(&d->book, case_id);
-    if (!c || !case_rules_may_read(c, role))
+    const desk_case *c = desk_case_book_find(&d->book, case_id);
+    if (!c || !desk_rules_may_read(c, role))
         status = not_found(body, "case");
     else
         *body = full_case(d, c);
@@ -205,41 +223,42 @@ static int read_note(json_t *request, const char *name, int required, const char
     return 0;
 }
 
-int desk_ops_deed(desk *d, const cw_role *role, const char *case_id, case_deed deed,
+int desk_ops_deed(desk *d, const cw_role *role, const char *case_id, desk_deed deed,
                   json_t *request, json_t **body)
 {
     const char *note, *why = "";
-    case_resolution resolution = RESOLUTION_NONE;
+    cw_case_resolution resolution;
+    const cw_case_resolution *given = NULL;
     json_t *res = json_object_get(request, "resolution");
     int status = read_note(request, "note", 0, &note, body);
     if (status)
         return status;
     if (res && !json_is_null(res)) {
-        int r = json_is_string(res) ? case_resolution_parse(json_string_value(res)) : -1;
-        if (r < 0)
+        if (!json_is_string(res) ||
+            cw_case_resolution_parse(json_string_value(res), &resolution) != 0)
             return fail(body, 400, "invalid_value",
                         "resolution must be CONFIRMED, FALSE_ALARM, RECTIFIED or "
                         "EVIDENCE_ACCEPTED",
                         "resolution");
-        resolution = (case_resolution)r;
+        given = &resolution;
     }
     pthread_mutex_lock(&d->lock);
-    desk_case *c = case_book_find(&d->book, case_id);
-    case_event ev;
-    if (!c || !case_rules_may_read(c, role)) {
+    desk_case *c = desk_case_book_find(&d->book, case_id);
+    desk_case_event ev;
+    if (!c || !desk_rules_may_read(c, role)) {
         status = not_found(body, "case");
-    } else if (!case_rules_may_act(c, role)) {
+    } else if (!desk_rules_may_act(c, role)) {
         status = fail(body, 403, "forbidden",
                       "the command acts on red and escalated cases; streets on their own", "");
     } else if (!clock_known(d)) {
         status = fail(body, 503, "no_clock", "the desk's event clock is not known yet", "");
-    } else if ((status = case_rules_deed(c, deed, resolution, role, note, person_clock(d),
-                                         cw_now_ms(), &ev, &why)) != 0) {
+    } else if ((status = desk_rules_deed(c, deed, given, role, note, person_clock(d), cw_now_ms(),
+                                         &ev, &why)) != 0) {
         status = fail(body, status, status == 409 ? "conflict" : "invalid_value", why,
                       status == 400 ? "resolution" : "");
     } else {
         status = publish_event(d, &ev, body);
-        case_event_clear(&ev);
+        desk_case_event_clear(&ev);
         if (status == 0) {
             status = 200;
             *body = full_case(d, c);
@@ -275,7 +294,7 @@ int desk_ops_callbacks(desk *d, const cw_role *role, const char *street_id, cons
     int status = street_of(role, street_id, &street, body);
     if (status)
         return status;
-    int64_t week = day ? callback_week(day) : -1;
+    int64_t week = day ? desk_callback_week(day) : -1;
     if (week < 0)
         return fail(body, 400, "invalid_value", "day must be a date YYYY-MM-DD", "day");
     pthread_mutex_lock(&d->lock);
@@ -283,7 +302,7 @@ int desk_ops_callbacks(desk *d, const cw_role *role, const char *street_id, cons
      * call-back may fall on another street's order). */
     size_t n = 0, in_week = 0;
     for (size_t i = 0; i < d->orders.count; i++)
-        in_week += callback_week(d->orders.items[i].service_day) == week;
+        in_week += desk_callback_week(d->orders.items[i].service_day) == week;
     desk_order *week_orders = calloc(in_week ? in_week : 1, sizeof(*week_orders));
     unsigned char *picked = calloc(in_week ? in_week : 1, 1);
     json_t *list = json_array();
@@ -292,23 +311,23 @@ int desk_ops_callbacks(desk *d, const cw_role *role, const char *street_id, cons
         goto done;
     }
     for (size_t i = 0; i < d->orders.count && n < in_week; i++)
-        if (callback_week(d->orders.items[i].service_day) == week)
+        if (desk_callback_week(d->orders.items[i].service_day) == week)
             week_orders[n++] = d->orders.items[i];
-    callback_sample(week_orders, n, d->callback_seed, d->callback_share, picked);
+    desk_callback_sample(week_orders, n, d->callback_seed, d->callback_share, picked);
     size_t done_count = 0;
     for (size_t i = 0; i < n; i++) {
         const desk_order *o = &week_orders[i];
         if (!picked[i] || strcmp(o->service_day, day) != 0 ||
             strcmp(o->subject.street_id, street) != 0)
             continue;
-        json_t *item = case_json_order(o, d->utc_offset_minutes);
-        const desk_case *c = case_book_find(&d->book, o->subject.order_id);
-        const case_event *last = NULL;
+        json_t *item = desk_json_order(o, d->utc_offset_minutes);
+        const desk_case *c = desk_case_book_find(&d->book, o->subject.order_id);
+        const desk_case_event *last = NULL;
         for (size_t j = 0; c && j < c->event_count; j++)
-            if (c->events[j].action == CASE_CALLBACK)
+            if (c->events[j].action == CW_CASE_ACTION_CALLBACK)
                 last = &c->events[j];
         json_object_set_new(item, "callback",
-                            last ? case_json_event(last, d->utc_offset_minutes) : json_null());
+                            last ? desk_json_event(last, d->utc_offset_minutes) : json_null());
         done_count += last != NULL;
         json_array_append_new(list, item);
     }
@@ -329,8 +348,8 @@ int desk_ops_callback(desk *d, const cw_role *role, const char *order_id, json_t
 {
     const char *note;
     json_t *r = json_object_get(request, "result");
-    int result = r && json_is_string(r) ? callback_result_parse(json_string_value(r)) : -1;
-    if (result < 0)
+    cw_callback_result result;
+    if (!r || !json_is_string(r) || cw_callback_result_parse(json_string_value(r), &result) != 0)
         return fail(body, 400, "invalid_value", "result must be CONFIRMED, DENIED or UNREACHABLE",
                     "result");
     int status = read_note(request, "note", 0, &note, body);
@@ -338,25 +357,25 @@ int desk_ops_callback(desk *d, const cw_role *role, const char *order_id, json_t
         return status;
     pthread_mutex_lock(&d->lock);
     const desk_order *o = desk_order_find(d, order_id);
-    case_event ev;
+    desk_case_event ev;
     if (!o || (role->kind == CW_ROLE_STREET && strcmp(o->subject.street_id, role->street_id))) {
         status = not_found(body, "finalized order");
-    } else if (strcmp(o->status, "VALID") != 0) {
+    } else if (o->status != CW_ORDER_STATUS_VALID) {
         status = fail(body, 409, "not_valid",
                       "only a VALID order is called back (the draw is of valid orders)", "");
     } else if (!clock_known(d)) {
         status = fail(body, 503, "no_clock", "the desk's event clock is not known yet", "");
-    } else if (case_rules_callback(&d->book, &o->subject, (callback_result)result, role, note,
-                                   &d->deadlines, person_clock(d), cw_now_ms(), &ev) != 0) {
+    } else if (desk_rules_callback(&d->book, &o->subject, result, role, note, &d->deadlines,
+                                   person_clock(d), cw_now_ms(), &ev) != 0) {
         status = fail(body, 500, "internal", "out of memory", "");
     } else {
         status = publish_event(d, &ev, body);
         if (status == 0) {
             status = 201;
-            *body = case_json_event(&ev, d->utc_offset_minutes);
+            *body = desk_json_event(&ev, d->utc_offset_minutes);
             json_object_set_new(*body, "case_id", json_string(ev.case_id));
         }
-        case_event_clear(&ev);
+        desk_case_event_clear(&ev);
     }
     pthread_mutex_unlock(&d->lock);
     return status;
@@ -384,13 +403,14 @@ int desk_ops_complaint(desk *d, const cw_role *role, json_t *request, json_t **b
     if (status)
         return status;
     pthread_mutex_lock(&d->lock);
-    case_subject s;
+    desk_case_subject s;
     memset(&s, 0, sizeof(s));
     const desk_elder *e = desk_elder_find(d, json_string_value(elder));
     const desk_order *o =
         order && json_is_string(order) ? desk_order_find(d, json_string_value(order)) : NULL;
-    const desk_case *c =
-        order && json_is_string(order) ? case_book_find(&d->book, json_string_value(order)) : NULL;
+    const desk_case *c = order && json_is_string(order)
+                             ? desk_case_book_find(&d->book, json_string_value(order))
+                             : NULL;
     if (!e || (role->kind == CW_ROLE_STREET && strcmp(e->street_id, role->street_id) != 0)) {
         status = not_found(body, "elder");
         goto done;
@@ -418,8 +438,8 @@ int desk_ops_complaint(desk *d, const cw_role *role, json_t *request, json_t **b
         status = fail(body, 503, "no_clock", "the desk's event clock is not known yet", "");
         goto done;
     }
-    case_event ev;
-    if (case_rules_complaint(&d->book, &s, channel, text, role, &d->deadlines, person_clock(d),
+    desk_case_event ev;
+    if (desk_rules_complaint(&d->book, &s, channel, text, role, &d->deadlines, person_clock(d),
                              cw_now_ms(), &ev) != 0) {
         status = fail(body, 500, "internal", "out of memory", "");
         goto done;
@@ -427,10 +447,10 @@ int desk_ops_complaint(desk *d, const cw_role *role, json_t *request, json_t **b
     status = publish_event(d, &ev, body);
     if (status == 0) {
         status = 201;
-        const desk_case *made = case_book_find(&d->book, ev.case_id);
-        *body = case_json_full(made, o, d->watermark, d->utc_offset_minutes);
+        const desk_case *made = desk_case_book_find(&d->book, ev.case_id);
+        *body = desk_json_full(made, o, d->watermark, d->utc_offset_minutes);
     }
-    case_event_clear(&ev);
+    desk_case_event_clear(&ev);
 done:
     pthread_mutex_unlock(&d->lock);
     return status;
@@ -443,19 +463,19 @@ int desk_ops_order(desk *d, const cw_role *role, const char *order_id, json_t **
     int status = 200;
     pthread_mutex_lock(&d->lock);
     const desk_order *o = desk_order_find(d, order_id);
-    const desk_case *c = case_book_find(&d->book, order_id);
+    const desk_case *c = desk_case_book_find(&d->book, order_id);
     if (!o || (role->kind == CW_ROLE_STREET && strcmp(o->subject.street_id, role->street_id))) {
         status = not_found(body, "finalized order");
     } else {
-        *body = case_json_order(o, d->utc_offset_minutes);
+        *body = desk_json_order(o, d->utc_offset_minutes);
         const desk_visit *v = desk_visit_find(d, order_id);
-        json_object_set_new(*body, "visit",
-                            v ? case_json_visit(v, desk_elder_find(d, o->subject.elder_id),
-                                                d->utc_offset_minutes)
-                              : json_null());
+        json_object_set_new(
+            *body, "visit",
+            v ? desk_json_visit(v, desk_elder_find(d, o->subject.elder_id), d->utc_offset_minutes)
+              : json_null());
         json_object_set_new(*body, "case",
-                            c && case_rules_may_read(c, role)
-                                ? case_json_summary(c, d->watermark, d->utc_offset_minutes)
+                            c && desk_rules_may_read(c, role)
+                                ? desk_json_summary(c, d->watermark, d->utc_offset_minutes)
                                 : json_null());
     }
     pthread_mutex_unlock(&d->lock);
@@ -470,14 +490,15 @@ static json_t *change_json(const desk_change *c, int tz)
     json_object_set_new(o, "provider_id", json_string(c->provider_id));
     json_object_set_new(o, "street_id", json_string(c->street_id));
     json_object_set_new(o, "caregiver_id", json_string(c->caregiver_id));
-    json_object_set_new(o, "kind", json_string(c->kind));
+    json_object_set_new(o, "kind", json_string(cw_order_change_kind_name(c->kind)));
     json_object_set_new(o, "reason_code", json_string(c->reason_code));
-    json_object_set_new(o, "state", json_string(c->state));
+    json_object_set_new(o, "state", json_string(cw_order_change_state_name(c->state)));
     json_object_set_new(o, "requested_by", json_string(c->requested_by));
-    json_object_set_new(o, "requested_at", case_json_time(c->requested_at, tz));
-    json_object_set_new(o, "scheduled_start", case_json_time(c->scheduled_start, tz));
+    json_object_set_new(o, "requested_at", desk_json_time(c->requested_at, tz));
+    json_object_set_new(o, "scheduled_start", desk_json_time(c->scheduled_start, tz));
     json_object_set_new(o, "new_scheduled_start",
-                        c->has_new_start ? case_json_time(c->new_scheduled_start, tz) : json_null());
+                        c->has_new_start ? desk_json_time(c->new_scheduled_start, tz)
+                                         : json_null());
     json_object_set_new(o, "new_caregiver_id",
                         c->new_caregiver_id[0] ? json_string(c->new_caregiver_id) : json_null());
     json_object_set_new(o, "approved_by",
@@ -492,14 +513,14 @@ int desk_ops_changes(desk *d, const cw_role *role, const char *street_id, const 
     int status = street_of(role, street_id, &street, body);
     if (status)
         return status;
-    if (state && strcmp(state, "PENDING") && strcmp(state, "EFFECTIVE") &&
-        strcmp(state, "APPROVED"))
+    cw_order_change_state wanted;
+    if (state && cw_order_change_state_parse(state, &wanted) != 0)
         return fail(body, 400, "invalid_value", "state: PENDING, EFFECTIVE or APPROVED", "state");
     json_t *list = json_array();
     pthread_mutex_lock(&d->lock);
     for (size_t i = 0; i < d->changes.count; i++) {
         const desk_change *c = &d->changes.items[i];
-        if (strcmp(c->street_id, street) == 0 && (!state || strcmp(c->state, state) == 0))
+        if (strcmp(c->street_id, street) == 0 && (!state || c->state == wanted))
             json_array_append_new(list, change_json(c, d->utc_offset_minutes));
     }
     pthread_mutex_unlock(&d->lock);
@@ -513,9 +534,9 @@ static int may_see_order(desk *d, const cw_role *role, const char *order_id)
 {
     if (role->kind != CW_ROLE_STREET)
         return 1;
-    const desk_case *c = case_book_find(&d->book, order_id);
+    const desk_case *c = desk_case_book_find(&d->book, order_id);
     if (c)
-        return case_rules_may_read(c, role);
+        return desk_rules_may_read(c, role);
     const desk_order *o = desk_order_find(d, order_id);
     return o && strcmp(o->subject.street_id, role->street_id) == 0;
 }
@@ -523,7 +544,7 @@ static int may_see_order(desk *d, const cw_role *role, const char *order_id)
 int desk_ops_caregiver(desk *d, const cw_role *role, const char *caregiver_id, json_t **body)
 {
     json_t *history = json_array(), *flags = json_array(), *open = json_array();
-    char status[8] = "ACTIVE"; /* copied under the lock: the book may move */
+    cw_caregiver_status status = CW_CAREGIVER_STATUS_ACTIVE;
     int seen = 0, known = 0;
     pthread_mutex_lock(&d->lock);
     for (size_t i = 0; i < d->statuses.count; i++) {
@@ -531,35 +552,33 @@ int desk_ops_caregiver(desk *d, const cw_role *role, const char *caregiver_id, j
         if (strcmp(c->caregiver_id, caregiver_id) != 0)
             continue;
         known = 1;
-        snprintf(status, sizeof(status), "%s", c->status);
+        status = c->status;
         /* A street sees the freezes its own orders caused (and unfreezes). */
         if (c->order_id[0] && !may_see_order(d, role, c->order_id))
             continue;
-        json_array_append_new(history,
-                              json_pack("{s:s, s:s, s:o, s:o}", "status", c->status, "reason",
-                                        c->reason, "order_id",
-                                        c->order_id[0] ? json_string(c->order_id) : json_null(),
-                                        "at", case_json_time(c->at, d->utc_offset_minutes)));
+        json_array_append_new(
+            history, json_pack("{s:s, s:s, s:o, s:o}", "status",
+                               cw_caregiver_status_name(c->status), "reason", c->reason, "order_id",
+                               c->order_id[0] ? json_string(c->order_id) : json_null(), "at",
+                               desk_json_time(c->at, d->utc_offset_minutes)));
     }
     for (size_t i = 0; i < d->book.count; i++) {
         const desk_case *c = d->book.cases[i];
         if (strcmp(c->subject.caregiver_id, caregiver_id) != 0)
             continue;
         known = 1;
-        if (!case_rules_may_read(c, role))
+        if (!desk_rules_may_read(c, role))
             continue;
         seen = 1;
         for (size_t j = 0; j < c->event_count; j++)
             if (c->events[j].has_alert)
-                json_array_append_new(flags,
-                                      json_pack("{s:s, s:s, s:s, s:o}", "case_id", c->id, "rule",
-                                                c->events[j].alert.rule, "colour",
-                                                case_colour_name(c->events[j].alert.colour), "at",
-                                                case_json_time(c->events[j].alert.at,
-                                                               d->utc_offset_minutes)));
-        if (c->status != CASE_DONE)
-            json_array_append_new(open, case_json_summary(c, d->watermark,
-                                                          d->utc_offset_minutes));
+                json_array_append_new(
+                    flags, json_pack("{s:s, s:s, s:s, s:o}", "case_id", c->id, "rule",
+                                     c->events[j].alert.rule, "colour",
+                                     cw_case_colour_name(c->events[j].alert.colour), "at",
+                                     desk_json_time(c->events[j].alert.at, d->utc_offset_minutes)));
+        if (c->status != CW_CASE_STATUS_RESOLVED)
+            json_array_append_new(open, desk_json_summary(c, d->watermark, d->utc_offset_minutes));
     }
     for (size_t i = 0; !seen && i < d->orders.count; i++) {
         const desk_order *o = &d->orders.items[i];
@@ -577,23 +596,24 @@ int desk_ops_caregiver(desk *d, const cw_role *role, const char *caregiver_id, j
         json_decref(open);
         return not_found(body, "caregiver");
     }
-    *body = json_pack("{s:s, s:s, s:o, s:o, s:o}", "caregiver_id", caregiver_id, "status", status,
-                      "freeze_history", history, "flagged", flags, "open_cases", open);
+    *body = json_pack("{s:s, s:s, s:o, s:o, s:o}", "caregiver_id", caregiver_id, "status",
+                      cw_caregiver_status_name(status), "freeze_history", history, "flagged", flags,
+                      "open_cases", open);
     return 200;
 }
 
 typedef struct {
     char key[DESK_ID_MAX];
     long orders, visited, duration_met, valid, invalid, cancelled;
-    long alerts[3];
-    long cases[4];
+    long alerts[CW_CASE_COLOUR_COUNT];
+    long cases[CW_CASE_STATUS_COUNT];
     long overdue;
-    long resolutions[4];
+    long resolutions[CW_CASE_RESOLUTION_COUNT];
     long callbacks, denied;
-    long changes[3]; /* CANCEL, RESCHEDULE, REASSIGN */
+    long changes[CW_ORDER_CHANGE_KIND_COUNT];
 } stat_row;
 
-static const char *group_key(const case_subject *s, const char *by)
+static const char *group_key(const desk_case_subject *s, const char *by)
 {
     if (strcmp(by, "community") == 0)
         return s->community_id;
@@ -665,9 +685,9 @@ int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const ch
         r->orders++;
         r->visited += o->has_check_in;
         r->duration_met += o->has_check_in && !strstr(o->reasons, "SHORT_DURATION");
-        r->valid += strcmp(o->status, "VALID") == 0;
-        r->invalid += strcmp(o->status, "INVALID") == 0;
-        r->cancelled += strcmp(o->status, "CANCELLED") == 0;
+        r->valid += o->status == CW_ORDER_STATUS_VALID;
+        r->invalid += o->status == CW_ORDER_STATUS_INVALID;
+        r->cancelled += o->status == CW_ORDER_STATUS_CANCELLED;
     }
     for (size_t i = 0; i < d->book.count; i++) {
         const desk_case *c = d->book.cases[i];
@@ -685,8 +705,8 @@ int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const ch
         if (!order || cw_date_parse(order->service_day, &order_day) != 0)
             order_day = INT64_MIN;
         for (size_t j = 0; j < c->event_count; j++) {
-            const case_event *ev = &c->events[j];
-            int64_t ev_day = ev->action == CASE_CALLBACK && order_day != INT64_MIN
+            const desk_case_event *ev = &c->events[j];
+            int64_t ev_day = ev->action == CW_CASE_ACTION_CALLBACK && order_day != INT64_MIN
                                  ? order_day
                                  : cw_service_day(ev->at, d->utc_offset_minutes);
             if (ev_day < from_day || ev_day > to_day)
@@ -694,22 +714,22 @@ int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const ch
             counted = 1;
             if (ev->has_alert)
                 r->alerts[ev->alert.colour]++;
-            if (ev->action == CASE_CALLBACK) {
+            if (ev->action == CW_CASE_ACTION_CALLBACK) {
                 r->callbacks++;
-                r->denied += ev->callback == CALLBACK_DENIED;
+                r->denied += ev->has_callback && ev->callback == CW_CALLBACK_RESULT_DENIED;
             }
         }
         if (!counted || !c->visible)
             continue;
         r->cases[c->status]++;
-        if (c->resolution != RESOLUTION_NONE)
+        if (c->has_resolution)
             r->resolutions[c->resolution]++;
-        r->overdue += c->status == CASE_OPEN && c->has_deadline && d->watermark != INT64_MIN &&
-                      d->watermark > c->deadline;
+        r->overdue += c->status == CW_CASE_STATUS_OPEN && c->has_deadline &&
+                      d->watermark != INT64_MIN && d->watermark > c->deadline;
     }
     for (size_t i = 0; i < d->changes.count; i++) {
         const desk_change *c = &d->changes.items[i];
-        case_subject s;
+        desk_case_subject s;
         memset(&s, 0, sizeof(s));
         snprintf(s.street_id, sizeof(s.street_id), "%s", c->street_id);
         snprintf(s.provider_id, sizeof(s.provider_id), "%s", c->provider_id);
@@ -719,13 +739,12 @@ int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const ch
             snprintf(s.community_id, sizeof(s.community_id), "%s", o->subject.community_id);
         day = cw_service_day(c->scheduled_start, d->utc_offset_minutes);
         if ((street && strcmp(c->street_id, street) != 0) || day < from_day || day > to_day ||
-            strcmp(c->state, "PENDING") == 0)
+            c->state == CW_ORDER_CHANGE_STATE_PENDING)
             continue;
         stat_row *r = row_for(&rows, &n, &cap, group_key(&s, by));
         if (!r)
             goto oom;
-        int kind = strcmp(c->kind, "CANCEL") == 0 ? 0 : strcmp(c->kind, "RESCHEDULE") == 0 ? 1 : 2;
-        r->changes[kind]++;
+        r->changes[c->kind]++;
     }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -738,28 +757,34 @@ int desk_ops_stats(desk *d, const cw_role *role, const char *street_id, const ch
             " s:{s:I, s:I}}",
             by, r->key, "orders", (json_int_t)r->orders, "visited_share",
             share(r->visited, r->orders), "duration_met_share", share(r->duration_met, r->visited),
-            "invalid_share", share(r->invalid, r->orders), "valid", (json_int_t)r->valid,
-            "invalid", (json_int_t)r->invalid, "cancelled", (json_int_t)r->cancelled, "alerts",
-            "red", (json_int_t)r->alerts[COLOUR_RED], "orange", (json_int_t)r->alerts[COLOUR_ORANGE],
-            "yellow", (json_int_t)r->alerts[COLOUR_YELLOW], "cases", "open",
-            (json_int_t)r->cases[CASE_OPEN], "acknowledged", (json_int_t)r->cases[CASE_ACK],
-            "escalated", (json_int_t)r->cases[CASE_ESC], "resolved",
-            (json_int_t)r->cases[CASE_DONE], "overdue", (json_int_t)r->overdue, "resolutions",
-            "CONFIRMED", (json_int_t)r->resolutions[RESOLUTION_CONFIRMED], "FALSE_ALARM",
-            (json_int_t)r->resolutions[RESOLUTION_FALSE_ALARM], "RECTIFIED",
-            (json_int_t)r->resolutions[RESOLUTION_RECTIFIED], "EVIDENCE_ACCEPTED",
-            (json_int_t)r->resolutions[RESOLUTION_EVIDENCE_ACCEPTED], "callbacks", "done",
+            "invalid_share", share(r->invalid, r->orders), "valid", (json_int_t)r->valid, "invalid",
+            (json_int_t)r->invalid, "cancelled", (json_int_t)r->cancelled, "alerts", "red",
+            (json_int_t)r->alerts[CW_CASE_COLOUR_RED], "orange",
+            (json_int_t)r->alerts[CW_CASE_COLOUR_ORANGE], "yellow",
+            (json_int_t)r->alerts[CW_CASE_COLOUR_YELLOW], "cases", "open",
+            (json_int_t)r->cases[CW_CASE_STATUS_OPEN], "acknowledged",
+            (json_int_t)r->cases[CW_CASE_STATUS_ACKNOWLEDGED], "escalated",
+            (json_int_t)r->cases[CW_CASE_STATUS_ESCALATED], "resolved",
+            (json_int_t)r->cases[CW_CASE_STATUS_RESOLVED], "overdue", (json_int_t)r->overdue,
+            "resolutions", "CONFIRMED", (json_int_t)r->resolutions[CW_CASE_RESOLUTION_CONFIRMED],
+            "FALSE_ALARM", (json_int_t)r->resolutions[CW_CASE_RESOLUTION_FALSE_ALARM], "RECTIFIED",
+            (json_int_t)r->resolutions[CW_CASE_RESOLUTION_RECTIFIED], "EVIDENCE_ACCEPTED",
+            (json_int_t)r->resolutions[CW_CASE_RESOLUTION_EVIDENCE_ACCEPTED], "callbacks", "done",
             (json_int_t)r->callbacks, "denied", (json_int_t)r->denied);
-        long changed = r->changes[0] + r->changes[1] + r->changes[2];
-        json_object_set_new(row, "maintenance",
-                            json_pack("{s:I, s:I, s:I, s:o}", "cancelled", (json_int_t)r->changes[0],
-                                      "rescheduled", (json_int_t)r->changes[1], "reassigned",
-                                      (json_int_t)r->changes[2], "rate",
-                                      share(changed, r->orders)));
+        long changed = r->changes[CW_ORDER_CHANGE_KIND_CANCEL] +
+                       r->changes[CW_ORDER_CHANGE_KIND_RESCHEDULE] +
+                       r->changes[CW_ORDER_CHANGE_KIND_REASSIGN];
+        json_object_set_new(
+            row, "maintenance",
+            json_pack("{s:I, s:I, s:I, s:o}", "cancelled",
+                      (json_int_t)r->changes[CW_ORDER_CHANGE_KIND_CANCEL], "rescheduled",
+                      (json_int_t)r->changes[CW_ORDER_CHANGE_KIND_RESCHEDULE], "reassigned",
+                      (json_int_t)r->changes[CW_ORDER_CHANGE_KIND_REASSIGN], "rate",
+                      share(changed, r->orders)));
         json_array_append_new(list, row);
     }
     *body = json_pack("{s:s, s:o, s:o}", "by", by, "rows", list, "watermark",
-                      case_json_time(d->watermark, d->utc_offset_minutes));
+                      desk_json_time(d->watermark, d->utc_offset_minutes));
     goto done;
 oom:
     status = fail(body, 500, "internal", "out of memory", "");
@@ -834,20 +859,20 @@ int desk_ops_caregivers(desk *d, const cw_role *role, json_t **body)
         const desk_case *fc = NULL;
         for (size_t k = 0; k < d->book.count; k++) {
             const desk_case *x = d->book.cases[k];
-            if (x->kind == CASE_KIND_FREEZE &&
+            if (x->kind == CW_CASE_KIND_FREEZE &&
                 strcmp(x->subject.caregiver_id, c->caregiver_id) == 0 &&
-                case_rules_may_read(x, role))
+                desk_rules_may_read(x, role))
                 fc = x;
         }
         if (role->kind == CW_ROLE_STREET && !fc)
             continue;
-        json_t *item = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "caregiver_id",
-                                 c->caregiver_id, "status", c->status, "reason", c->reason,
-                                 "order_id",
-                                 c->order_id[0] ? json_string(c->order_id) : json_null(), "at",
-                                 case_json_time(c->at, d->utc_offset_minutes), "case_id",
-                                 fc && fc->visible ? json_string(fc->id) : json_null());
-        json_array_append_new(strcmp(c->status, "FROZEN") == 0 ? frozen : active, item);
+        json_t *item =
+            json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "caregiver_id", c->caregiver_id, "status",
+                      cw_caregiver_status_name(c->status), "reason", c->reason, "order_id",
+                      c->order_id[0] ? json_string(c->order_id) : json_null(), "at",
+                      desk_json_time(c->at, d->utc_offset_minutes), "case_id",
+                      fc && fc->visible ? json_string(fc->id) : json_null());
+        json_array_append_new(c->status == CW_CAREGIVER_STATUS_FROZEN ? frozen : active, item);
     }
     pthread_mutex_unlock(&d->lock);
     cw_idset_free(&seen);
@@ -868,6 +893,6 @@ int desk_ops_unfreeze(desk *d, const cw_role *role, const char *caregiver_id,
     if (!d->ingest_url[0])
         return fail(body, 503, "unavailable", "this desk has no ingest (desk.ingest_url)", "");
     snprintf(path, sizeof(path), "/v1/caregivers/%s/unfreeze", caregiver_id);
-    int status = ingest_proxy_post(d->ingest_url, path, authorization, request, 10, body);
+    int status = desk_ingest_post(d->ingest_url, path, authorization, request, 10, body);
     return status < 0 ? 502 : status;
 }

@@ -11,11 +11,11 @@
 
 #include <jansson.h>
 
-#include "desk.h"
+#include "supervision-desk/desk.h"
 
 typedef struct {
-    int status;          /* -1: any */
-    int colour;          /* -1: any */
+    int status; /* a cw_case_status; -1: any */
+    int colour; /* a cw_case_colour; -1: any */
     const char *street_id;
     const char *kind;    /* NULL: any */
     int64_t since;       /* updated_at >= since; INT64_MIN: any */
@@ -25,11 +25,17 @@ typedef struct {
     size_t cursor;       /* index in the book to start from */
 } desk_case_filter;
 
+/* A filter's status, colour or kind from its name: the enum's value, or
+ * -1 for a name that is none. */
+int desk_filter_status(const char *name);
+int desk_filter_colour(const char *name);
+int desk_filter_kind(const char *name);
+
 int desk_ops_list_cases(desk *d, const cw_role *role, const desk_case_filter *f, json_t **body);
 /* Whether role may see case_id (for the early 404, before a body is read). */
 int desk_ops_may_see(desk *d, const cw_role *role, const char *case_id);
 int desk_ops_get_case(desk *d, const cw_role *role, const char *case_id, json_t **body);
-int desk_ops_deed(desk *d, const cw_role *role, const char *case_id, case_deed deed,
+int desk_ops_deed(desk *d, const cw_role *role, const char *case_id, desk_deed deed,
                   json_t *request, json_t **body);
 int desk_ops_callbacks(desk *d, const cw_role *role, const char *street_id, const char *day,
                        json_t **body);

@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "admin_http.h"
-#include "desk.h"
 #include "grow.h"
 #include "kafka_reader.h"
 #include "log.h"
 #include "shutdown.h"
 #include "stream.h"
+#include "supervision-desk/desk.h"
 #include "timeutil.h"
 #include "topics.h"
 
@@ -44,15 +44,15 @@ static void count_in(desk *d, const rd_kafka_message_t *m, const char *outcome)
 static int read_alert(desk *d, const rd_kafka_message_t *m)
 {
     char err[256];
-    case_alert a;
-    case_subject s;
+    desk_case_alert a;
+    desk_case_subject s;
     char *zh = NULL, *en = NULL;
-    if (case_record_decode_alert(m->payload, m->len, &a, &s, &zh, &en, err, sizeof(err)) != 0) {
+    if (desk_record_decode_alert(m->payload, m->len, &a, &s, &zh, &en, err, sizeof(err)) != 0) {
         dead_letter(d, m, err);
         return 0;
     }
-    case_event ev;
-    int rc = case_rules_from_alert(&d->book, &a, &s, &d->deadlines, cw_now_ms(), &ev);
+    desk_case_event ev;
+    int rc = desk_rules_from_alert(&d->book, &a, &s, &d->deadlines, cw_now_ms(), &ev);
     free(zh);
     free(en);
     if (rc < 0)
@@ -61,14 +61,14 @@ static int read_alert(desk *d, const rd_kafka_message_t *m)
         count_in(d, m, "repeat");
         return 0;
     }
-    rc = case_record_add(&d->out, &ev, err, sizeof(err));
-    if (rc == 0 && (case_book_apply(&d->book, &ev) != 1 || desk_note_applied(d, &ev) != 0))
+    rc = desk_record_add(&d->out, &ev, err, sizeof(err));
+    if (rc == 0 && (desk_case_book_apply(&d->book, &ev) != 1 || desk_note_applied(d, &ev) != 0))
         rc = -1;
     if (rc == 0) {
-        cw_counter_add(d->events_out, CW_LABELS(case_action_name(ev.action)), 1);
+        cw_counter_add(d->events_out, CW_LABELS(cw_case_action_name(ev.action)), 1);
         count_in(d, m, "case");
     }
-    case_event_clear(&ev);
+    desk_case_event_clear(&ev);
     return rc;
 }
 
@@ -77,7 +77,7 @@ static void read_check(desk *d, const rd_kafka_message_t *m)
     char err[256];
     int64_t at;
     int of_event;
-    if (case_record_decode_check_at(m->payload, m->len, &at, &of_event, err, sizeof(err)) != 0) {
+    if (desk_record_decode_check_at(m->payload, m->len, &at, &of_event, err, sizeof(err)) != 0) {
         /* Only the clock reads visit.checks: the checkers letter what they
          * cannot read, and an unreadable verdict moves no time. */
         count_in(d, m, "undecodable");
@@ -94,7 +94,7 @@ static int read_finalized(desk *d, const void *buf, size_t len)
 {
     char err[256];
     desk_order o;
-    if (case_record_decode_finalized(buf, len, &o, err, sizeof(err)) != 0) {
+    if (desk_record_decode_finalized(buf, len, &o, err, sizeof(err)) != 0) {
         cw_log_warn("an undecodable finalized order (the ledger-writer's): skipped", "error", err,
                     NULL);
         return 0;
@@ -106,7 +106,7 @@ static int read_change(desk *d, const void *buf, size_t len)
 {
     char err[256];
     desk_change c;
-    if (case_record_decode_change(buf, len, &c, err, sizeof(err)) != 0) {
+    if (desk_record_decode_change(buf, len, &c, err, sizeof(err)) != 0) {
         cw_log_warn("an undecodable order change: skipped", "error", err, NULL);
         return 0;
     }
@@ -117,7 +117,7 @@ static int read_status(desk *d, const void *buf, size_t len)
 {
     char err[256];
     desk_status_change c;
-    if (case_record_decode_status(buf, len, &c, err, sizeof(err)) != 0) {
+    if (desk_record_decode_status(buf, len, &c, err, sizeof(err)) != 0) {
         cw_log_warn("an undecodable caregiver status: skipped", "error", err, NULL);
         return 0;
     }
@@ -128,8 +128,8 @@ static int read_visit(desk *d, const void *buf, size_t len)
 {
     char err[256];
     desk_visit v;
-    visit_rec kind;
-    if (case_record_decode_visit(buf, len, &v, &kind, err, sizeof(err)) != 0)
+    desk_visit_rec kind;
+    if (desk_record_decode_visit(buf, len, &v, &kind, err, sizeof(err)) != 0)
         return 0; /* the checkers letter what they cannot read */
     return desk_visit_merge(d, &v, kind);
 }
@@ -138,7 +138,7 @@ static int read_elder(desk *d, const void *buf, size_t len)
 {
     char err[256];
     desk_elder e;
-    if (case_record_decode_elder(buf, len, &e, err, sizeof(err)) != 0) {
+    if (desk_record_decode_elder(buf, len, &e, err, sizeof(err)) != 0) {
         cw_log_warn("an undecodable elder: skipped", "error", err, NULL);
         return 0;
     }
@@ -151,17 +151,17 @@ static int restore_case_event(void *ud, const rd_kafka_message_t *m)
 {
     desk *d = ud;
     char err[256];
-    case_event ev;
-    if (case_record_decode(m->payload, m->len, &ev, err, sizeof(err)) != 0) {
+    desk_case_event ev;
+    if (desk_record_decode(m->payload, m->len, &ev, err, sizeof(err)) != 0) {
         cw_log_warn("an undecodable case event: skipped", "offset", "", "error", err, NULL);
         return 0;
     }
-    int rc = case_book_apply(&d->book, &ev);
+    int rc = desk_case_book_apply(&d->book, &ev);
     if (rc < 0)
         cw_log_error("a case event out of sequence", "event_id", ev.event_id, NULL);
     if (ev.at > d->book_clock)
         d->book_clock = ev.at;
-    case_event_clear(&ev);
+    desk_case_event_clear(&ev);
     return rc < 0 ? -1 : 0;
 }
 
@@ -253,7 +253,7 @@ int desk_restore(desk *d)
     cw_outbox_clear(&d->out);
     d->applied_count = 0;
     desk_books_free(d);
-    case_book_init(&d->book);
+    desk_case_book_init(&d->book);
     d->book_clock = INT64_MIN;
     long n = cw_kafka_read_to_end(d->cfg, CW_TOPIC_CASE_EVENTS, restore_case_event, d, &ends, err,
                                   sizeof(err));
@@ -310,7 +310,7 @@ done:
 
 /* ---- publishing ---------------------------------------------------------------- */
 
-int desk_note_applied(desk *d, const case_event *ev)
+int desk_note_applied(desk *d, const desk_case_event *ev)
 {
     if (cw_grow((void **)&d->applied, &d->applied_cap, d->applied_count, sizeof(*d->applied),
                 64) != 0)
@@ -325,11 +325,11 @@ int desk_note_applied(desk *d, const case_event *ev)
 static void feed_applied(desk *d)
 {
     for (size_t i = 0; i < d->applied_count; i++) {
-        const desk_case *c = case_book_find(&d->book, d->applied[i].case_id);
+        const desk_case *c = desk_case_book_find(&d->book, d->applied[i].case_id);
         int seq = d->applied[i].seq;
         if (c && seq >= 1 && (size_t)seq <= c->event_count &&
-            live_feed_push(&d->feed, c, &c->events[seq - 1], d->watermark,
-                           d->utc_offset_minutes) != 0)
+            desk_live_feed_push(&d->feed, c, &c->events[seq - 1], d->watermark,
+                                d->utc_offset_minutes) != 0)
             cw_log_warn("the live feed is out of memory: an event is not shown live", NULL);
     }
     d->applied_count = 0;
@@ -403,17 +403,17 @@ static int escalate_due(desk *d)
 {
     desk_case *due[MAX_ESCALATIONS];
     char err[256];
-    size_t n = case_rules_due(&d->book, d->watermark, due, MAX_ESCALATIONS);
+    size_t n = desk_rules_due(&d->book, d->watermark, due, MAX_ESCALATIONS);
     for (size_t i = 0; i < n; i++) {
-        case_event ev;
-        if (case_rules_escalation(due[i], cw_now_ms(), &ev) != 0)
+        desk_case_event ev;
+        if (desk_rules_escalation(due[i], cw_now_ms(), &ev) != 0)
             return -1;
-        int rc = case_record_add(&d->out, &ev, err, sizeof(err));
-        if (rc == 0 && (case_book_apply(&d->book, &ev) != 1 || desk_note_applied(d, &ev) != 0))
+        int rc = desk_record_add(&d->out, &ev, err, sizeof(err));
+        if (rc == 0 && (desk_case_book_apply(&d->book, &ev) != 1 || desk_note_applied(d, &ev) != 0))
             rc = -1;
         if (rc == 0)
-            cw_counter_add(d->events_out, CW_LABELS(case_action_name(ev.action)), 1);
-        case_event_clear(&ev);
+            cw_counter_add(d->events_out, CW_LABELS(cw_case_action_name(ev.action)), 1);
+        desk_case_event_clear(&ev);
         if (rc != 0)
             return -1;
     }
@@ -422,12 +422,12 @@ static int escalate_due(desk *d)
 
 static void count_open(desk *d)
 {
-    size_t by_status[4] = {0};
+    size_t by_status[CW_CASE_STATUS_COUNT] = {0};
     for (size_t i = 0; i < d->book.count; i++)
         if (d->book.cases[i]->visible)
             by_status[d->book.cases[i]->status]++;
-    for (int s = 0; s < 4; s++)
-        cw_gauge_set(d->open_cases, CW_LABELS(case_status_name((case_status)s)),
+    for (int s = 0; s < CW_CASE_STATUS_COUNT; s++)
+        cw_gauge_set(d->open_cases, CW_LABELS(cw_case_status_name((cw_case_status)s)),
                      (double)by_status[s]);
 }
 

@@ -1,4 +1,4 @@
-#include "ingest_proxy.h"
+#include "supervision-desk/ingest_proxy.h"
 
 #include <netdb.h>
 #include <poll.h>
@@ -61,8 +61,8 @@ static int send_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-int ingest_proxy_post(const char *ingest_url, const char *path, const char *authorization,
-                      const json_t *body, int timeout_s, json_t **answer)
+int desk_ingest_post(const char *ingest_url, const char *path, const char *authorization,
+                     const json_t *body, int timeout_s, json_t **answer)
 {
     char host[256], port[16];
     if (split_url(ingest_url, host, sizeof(host), port, sizeof(port)) != 0)

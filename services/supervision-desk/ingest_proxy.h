@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-int ingest_proxy_post(const char *ingest_url, const char *path, const char *authorization,
-                      const json_t *body, int timeout_s, json_t **answer);
+int desk_ingest_post(const char *ingest_url, const char *path, const char *authorization,
+                     const json_t *body, int timeout_s, json_t **answer);
 
 #endif

@@ -1,46 +1,47 @@
-#include "live_feed.h"
+#include "supervision-desk/live_feed.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "case_json.h"
+#include "supervision-desk/case_json.h"
 
-int live_feed_init(live_feed *f)
+int desk_live_feed_init(desk_live_feed *f)
 {
     memset(f, 0, sizeof(*f));
     return pthread_cond_init(&f->changed, NULL) == 0 ? 0 : -1;
 }
 
-void live_feed_free(live_feed *f)
+void desk_live_feed_free(desk_live_feed *f)
 {
-    for (size_t i = 0; i < LIVE_FEED_SIZE; i++)
+    for (size_t i = 0; i < DESK_LIVE_FEED_SIZE; i++)
         free(f->items[i].json);
     pthread_cond_destroy(&f->changed);
 }
 
-int live_feed_push(live_feed *f, const desk_case *c, const case_event *ev, int64_t watermark,
-                   int utc_offset_minutes)
+int desk_live_feed_push(desk_live_feed *f, const desk_case *c, const desk_case_event *ev,
+                        int64_t watermark, int utc_offset_minutes)
 {
     if (!c->visible)
         return 0;
-    json_t *o = json_pack("{s:o, s:o}", "case", case_json_summary(c, watermark, utc_offset_minutes),
-                          "event", case_json_event(ev, utc_offset_minutes));
+    json_t *o = json_pack("{s:o, s:o}", "case", desk_json_summary(c, watermark, utc_offset_minutes),
+                          "event", desk_json_event(ev, utc_offset_minutes));
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)
         return -1;
-    live_item *item = &f->items[(f->last + 1) % LIVE_FEED_SIZE];
+    desk_live_item *item = &f->items[(f->last + 1) % DESK_LIVE_FEED_SIZE];
     free(item->json);
     item->json = text;
     item->seq = ++f->last;
     memcpy(item->street_id, c->subject.street_id, sizeof(item->street_id));
-    item->red_or_escalated = c->colour == COLOUR_RED || c->status == CASE_ESC;
+    item->red_or_escalated =
+        c->colour == CW_CASE_COLOUR_RED || c->status == CW_CASE_STATUS_ESCALATED;
     pthread_cond_broadcast(&f->changed);
     return 0;
 }
 
-int live_feed_visible(const live_item *item, const cw_role *role)
+int desk_live_feed_visible(const desk_live_item *item, const cw_role *role)
 {
     switch (role->kind) {
     case CW_ROLE_ADMIN:
@@ -50,10 +51,10 @@ int live_feed_visible(const live_item *item, const cw_role *role)
     }
 }
 
-const live_item *live_feed_get(const live_feed *f, uint64_t seq)
+const desk_live_item *desk_live_feed_get(const desk_live_feed *f, uint64_t seq)
 {
-    if (seq == 0 || seq > f->last || f->last - seq >= LIVE_FEED_SIZE)
+    if (seq == 0 || seq > f->last || f->last - seq >= DESK_LIVE_FEED_SIZE)
         return NULL;
-    const live_item *item = &f->items[seq % LIVE_FEED_SIZE];
+    const desk_live_item *item = &f->items[seq % DESK_LIVE_FEED_SIZE];
     return item->seq == seq ? item : NULL;
 }

@@ -7,26 +7,25 @@
  * the street corrects the order's verdict (orders.corrections).
  *
  * Input:  alerts.all (Alert), visit.checks (CheckResult: the event clock
- *         only), orders.finalized (OrderFinalized), ref.elders (Elder).
+ *         only), and, as books to show and judge by, orders.finalized
+ *         (OrderFinalized), ref.elders (Elder), orders.changes
+ *         (OrderChange), caregiver.status (CaregiverStatusChanged) and
+ *         visit.events (assignments, fixes, evidence).
  * Output: cases.events (CaseEvent, keyed by case id), orders.corrections
  *         (OrderCorrection), dead letters on dlq.supervision-desk.
  * State:  in memory, the fold of cases.events (read from the beginning at
- *         every start, with orders.finalized and ref.elders); alerts.all and
- *         visit.checks resume from the group's offsets, which every
- *         transaction commits with the events it publishes (desk.h). */
+ *         every start, with the books); alerts.all and visit.checks resume
+ *         from the group's offsets, which every transaction commits with
+ *         the events it publishes (desk.h says which file does what). */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "admin_http.h"
-#include "desk.h"
-#include "desk_http.h"
 #include "log.h"
 #include "service.h"
 #include "shutdown.h"
+#include "supervision-desk/desk.h"
+#include "supervision-desk/desk_http.h"
 
-#define SERVICE "supervision-desk"
-#define INIT_TIMEOUT_MS 30000
 #define RETRY_PAUSE_MS 1000
 
 static const cw_cfg_spec desk_spec[] = {
@@ -74,85 +73,18 @@ static const cw_cfg_spec desk_spec[] = {
     {.key = NULL},
 };
 
-static int ready_probe(void *ud, char *reason, size_t len)
-{
-    desk *d = ud;
-    if (!atomic_load(&d->ready)) {
-        snprintf(reason, len, "rebuilding from Kafka");
-        return 1;
-    }
-    if (cw_txn_ping(d->producer, 2000) != 0) {
-        snprintf(reason, len, "kafka unreachable");
-        return 1;
-    }
-    return 0;
-}
-
-static int load_settings(desk *d, const cw_config *cfg)
-{
-    size_t n;
-    char err[256];
-    const char *const *entries = cw_config_list(cfg, "auth.keys", &n);
-    if (cw_key_table_load(&d->keys, entries, n, err, sizeof(err)) != 0) {
-        cw_log_error("bad auth.keys", "error", err, NULL);
-        return -1;
-    }
-    d->cfg = cfg;
-    d->deadlines.ack_ms[COLOUR_RED] = cw_config_int(cfg, "desk.ack_minutes.red") * 60000;
-    d->deadlines.ack_ms[COLOUR_ORANGE] = cw_config_int(cfg, "desk.ack_minutes.orange") * 60000;
-    d->deadlines.ack_ms[COLOUR_YELLOW] = cw_config_int(cfg, "desk.ack_minutes.yellow") * 60000;
-    d->callback_share = cw_config_double(cfg, "desk.callback_share");
-    d->callback_seed = (uint64_t)cw_config_int(cfg, "desk.callback_seed");
-    d->utc_offset_minutes = (int)cw_config_int(cfg, "time.utc_offset_minutes");
-    d->ledger_dir = cw_config_str(cfg, "desk.ledger_dir");
-    d->ledger_key = cw_config_str(cfg, "desk.ledger_public_key");
-    d->ingest_url = cw_config_str(cfg, "desk.ingest_url");
-    d->group_id = cw_config_str(cfg, "stream.group_id");
-    d->transactional_id = cw_config_str(cfg, "stream.transactional_id");
-    d->clock.lateness_ms = cw_config_int(cfg, "stream.allowed_lateness_minutes") * 60000;
-    d->clock.quiet_ms = cw_config_int(cfg, "stream.quiet_partition_ms");
-    d->watermark = INT64_MIN;
-    d->events_out = cw_metrics_counter("carewatch_desk_case_events_total",
-                                       "Case events published, by action", "action");
-    d->inputs = cw_metrics_counter("carewatch_desk_inputs_total",
-                                   "Input records by topic and what became of them",
-                                   "topic,outcome");
-    d->open_cases = cw_metrics_gauge("carewatch_desk_cases", "Cases by status", "status");
-    return 0;
-}
-
-/* Kafka clients, retried until the broker answers or shutdown. 0 or 1. */
-static int connect_kafka(desk *d)
-{
-    char err[512];
-    while (d->producer == NULL && !cw_shutdown_requested()) {
-        cw_admin_heartbeat();
-        d->producer =
-            cw_txn_producer_new(d->cfg, d->transactional_id, INIT_TIMEOUT_MS, err, sizeof(err));
-        if (d->producer == NULL) {
-            cw_log_warn("cannot initialise transactions; retrying", "error", err, NULL);
-            cw_shutdown_sleep_ms(RETRY_PAUSE_MS);
-        }
-    }
-    if (d->producer == NULL)
-        return 1;
-    d->consumer = cw_txn_consumer_new(d->cfg, d->group_id, err, sizeof(err));
-    if (d->consumer == NULL) {
-        cw_log_error("cannot create the consumer", "error", err, NULL);
-        return 1;
-    }
-    return 0;
-}
-
+/* The admin listener, Kafka, the books rebuilt, the API, then the input
+ * loop until shutdown. The process exit code. */
 static int serve(desk *d)
 {
     char err[256];
-    if (cw_admin_start(cw_config_str(d->cfg, "admin.bind"), (int)cw_config_int(d->cfg, "admin.port"),
-                       ready_probe, d, err, sizeof(err)) != 0) {
+    if (cw_admin_start(cw_config_str(d->cfg, "admin.bind"),
+                       (int)cw_config_int(d->cfg, "admin.port"), desk_ready_probe, d, err,
+                       sizeof(err)) != 0) {
         cw_log_error("cannot start the admin listener", "error", err, NULL);
         return 1;
     }
-    int rc = connect_kafka(d);
+    int rc = desk_connect(d) == 0 ? 0 : 1;
     while (rc == 0 && !cw_shutdown_requested()) {
         pthread_mutex_lock(&d->lock);
         int restored = desk_restore(d);
@@ -180,11 +112,7 @@ static int serve(desk *d)
         }
     }
     desk_http_stop(http);
-    if (d->consumer) {
-        rd_kafka_consumer_close(d->consumer);
-        rd_kafka_destroy(d->consumer);
-    }
-    cw_txn_producer_free(d->producer);
+    desk_disconnect(d);
     cw_admin_stop();
     return rc;
 }
@@ -193,25 +121,13 @@ int main(int argc, char **argv)
 {
     static const cw_cfg_spec *const specs[] = {desk_spec, NULL};
     cw_service svc;
-    int start = cw_service_start(&svc, SERVICE, argc, argv, specs);
+    int start = cw_service_start(&svc, "supervision-desk", argc, argv, specs);
     if (start != CW_SERVICE_RUN)
         return start == CW_SERVICE_EXIT_OK ? 0 : 2;
-    desk *d = calloc(1, sizeof(*d));
-    int rc = 1;
-    if (d && pthread_mutex_init(&d->lock, NULL) == 0 && live_feed_init(&d->feed) == 0) {
-        case_book_init(&d->book);
-        if (load_settings(d, svc.cfg) != 0)
-            rc = 2;
-        else
-            rc = serve(d);
-        desk_books_free(d);
-        cw_outbox_free(&d->out);
-        cw_key_table_free(&d->keys);
-        free(d->applied);
-        live_feed_free(&d->feed);
-        pthread_mutex_destroy(&d->lock);
-    }
-    free(d);
+    int bad_config;
+    desk *d = desk_new(svc.cfg, &bad_config);
+    int rc = d == NULL ? (bad_config ? 2 : 1) : serve(d);
+    desk_free(d);
     cw_service_finish(&svc);
     return rc;
 }

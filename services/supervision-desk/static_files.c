@@ -1,4 +1,4 @@
-#include "static_files.h"
+#include "supervision-desk/static_files.h"
 
 #include <string.h>
 

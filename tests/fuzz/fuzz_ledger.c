@@ -26,11 +26,11 @@
 
 #include "avro_codec.h"
 #include "fuzz_files.h"
-#include "ledger_checkpoint.h"
-#include "ledger_log.h"
-#include "ledger_proof_json.h"
-#include "ledger_sign.h"
-#include "ledger_verify.h"
+#include "ledger-writer/ledger_checkpoint.h"
+#include "ledger-writer/ledger_log.h"
+#include "ledger-writer/ledger_proof_json.h"
+#include "ledger-writer/ledger_sign.h"
+#include "ledger-writer/ledger_verify.h"
 #include "log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

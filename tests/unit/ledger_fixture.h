@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "avro_codec.h"
-#include "ledger_log.h"
-#include "ledger_sign.h"
+#include "ledger-writer/ledger_log.h"
+#include "ledger-writer/ledger_sign.h"
 
 /* A fresh directory under /tmp (path has room for 64 bytes). */
 static inline void fixture_tmpdir(char *path)

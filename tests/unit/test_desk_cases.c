@@ -1,7 +1,7 @@
 /* The supervision desk's pure parts: the case book (the fold of case
  * events), the case rules (alerts, deadlines, escalation, deeds, who may
- * see and act), the CaseEvent record round trip, the call-back draw and
- * the event clock. */
+ * see and act), the CaseEvent record round trip and the other records
+ * read into the books, the call-back draw and the event clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,20 +13,22 @@
 #include <string.h>
 
 #include "avro_codec.h"
-#include "callback_rules.h"
-#include "case_book.h"
-#include "case_record.h"
-#include "case_rules.h"
-#include "desk_clock.h"
+#include "ledger-writer/finalized_record.h"
+#include "supervision-desk/callback_rules.h"
+#include "supervision-desk/case_book.h"
+#include "supervision-desk/case_record.h"
+#include "supervision-desk/case_rules.h"
+#include "supervision-desk/desk_clock.h"
+#include "supervision-desk/desk_ops.h"
 
 #define MIN 60000LL
 #define T0 1717372800000LL /* 2024-06-03 08:00 UTC+8 */
 
-static const case_deadlines deadlines = {{4320 * MIN, 1440 * MIN, 60 * MIN}};
+static const desk_deadlines deadlines = {{4320 * MIN, 1440 * MIN, 60 * MIN}};
 
-static case_subject subject(const char *order, const char *street)
+static desk_case_subject subject(const char *order, const char *street)
 {
-    case_subject s;
+    desk_case_subject s;
     memset(&s, 0, sizeof(s));
     snprintf(s.order_id, sizeof(s.order_id), "%s", order);
     snprintf(s.street_id, sizeof(s.street_id), "%s", street);
@@ -37,9 +39,9 @@ static case_subject subject(const char *order, const char *street)
     return s;
 }
 
-static case_alert alert(const char *order, const char *rule, case_colour colour, int64_t at)
+static desk_case_alert alert(const char *order, const char *rule, cw_case_colour colour, int64_t at)
 {
-    case_alert a;
+    desk_case_alert a;
     memset(&a, 0, sizeof(a));
     snprintf(a.alert_id, sizeof(a.alert_id), "%s:%s", order, rule);
     snprintf(a.rule, sizeof(a.rule), "%s", rule);
@@ -53,19 +55,19 @@ static case_alert alert(const char *order, const char *rule, case_colour colour,
 }
 
 /* Makes the alert's event and applies it; returns the case. */
-static desk_case *take_alert(case_book *b, const char *order, const char *street,
-                             const char *rule, case_colour colour, int64_t at)
+static desk_case *take_alert(desk_case_book *b, const char *order, const char *street,
+                             const char *rule, cw_case_colour colour, int64_t at)
 {
-    case_alert a = alert(order, rule, colour, at);
-    case_subject s = subject(order, street);
-    case_event ev;
-    assert_int_equal(case_rules_from_alert(b, &a, &s, &deadlines, 1, &ev), 1);
-    assert_int_equal(case_book_apply(b, &ev), 1);
-    case_event_clear(&ev);
+    desk_case_alert a = alert(order, rule, colour, at);
+    desk_case_subject s = subject(order, street);
+    desk_case_event ev;
+    assert_int_equal(desk_rules_from_alert(b, &a, &s, &deadlines, 1, &ev), 1);
+    assert_int_equal(desk_case_book_apply(b, &ev), 1);
+    desk_case_event_clear(&ev);
     char id[DESK_CASE_ID_MAX];
-    case_kind kind;
-    case_rules_case_id(rule, &s, id, sizeof(id), &kind);
-    return case_book_find(b, id);
+    cw_case_kind kind;
+    desk_rules_case_id(rule, &s, id, sizeof(id), &kind);
+    return desk_case_book_find(b, id);
 }
 
 static cw_role role(cw_role_kind kind, const char *street)
@@ -81,208 +83,208 @@ static cw_role role(cw_role_kind kind, const char *street)
 static void an_alert_opens_a_case_and_a_redder_one_brings_its_deadline_forward(void **state)
 {
     (void)state;
-    case_book b;
-    case_book_init(&b);
-    desk_case *c = take_alert(&b, "O1", "S01", "SHORT_DURATION", COLOUR_YELLOW, T0);
+    desk_case_book b;
+    desk_case_book_init(&b);
+    desk_case *c = take_alert(&b, "O1", "S01", "SHORT_DURATION", CW_CASE_COLOUR_YELLOW, T0);
     assert_non_null(c);
-    assert_int_equal(c->status, CASE_OPEN);
-    assert_int_equal(c->colour, COLOUR_YELLOW);
+    assert_int_equal(c->status, CW_CASE_STATUS_OPEN);
+    assert_int_equal(c->colour, CW_CASE_COLOUR_YELLOW);
     assert_int_equal(c->deadline, T0 + 4320 * MIN);
-    assert_int_equal(c->events[0].action, CASE_OPENED);
-    c = take_alert(&b, "O1", "S01", "GEO_DISTANCE", COLOUR_RED, T0 + 10 * MIN);
-    assert_int_equal(c->colour, COLOUR_RED);
+    assert_int_equal(c->events[0].action, CW_CASE_ACTION_OPENED);
+    c = take_alert(&b, "O1", "S01", "GEO_DISTANCE", CW_CASE_COLOUR_RED, T0 + 10 * MIN);
+    assert_int_equal(c->colour, CW_CASE_COLOUR_RED);
     assert_int_equal(c->deadline, T0 + 70 * MIN);
-    assert_int_equal(c->events[1].action, CASE_ALERT_ADDED);
+    assert_int_equal(c->events[1].action, CW_CASE_ACTION_ALERT_ADDED);
     assert_string_equal(c->events[1].event_id, "O1:2");
     /* A yellow one later cannot push it back. */
-    c = take_alert(&b, "O1", "S01", "LATE_SUBMISSION", COLOUR_YELLOW, T0 + 20 * MIN);
+    c = take_alert(&b, "O1", "S01", "LATE_SUBMISSION", CW_CASE_COLOUR_YELLOW, T0 + 20 * MIN);
     assert_int_equal(c->deadline, T0 + 70 * MIN);
-    assert_int_equal(c->colour, COLOUR_RED);
+    assert_int_equal(c->colour, CW_CASE_COLOUR_RED);
     /* The same alert again makes nothing. */
-    case_alert a = alert("O1", "GEO_DISTANCE", COLOUR_RED, T0 + 10 * MIN);
-    case_subject s = subject("O1", "S01");
-    case_event ev;
-    assert_int_equal(case_rules_from_alert(&b, &a, &s, &deadlines, 1, &ev), 0);
-    case_book_free(&b);
+    desk_case_alert a = alert("O1", "GEO_DISTANCE", CW_CASE_COLOUR_RED, T0 + 10 * MIN);
+    desk_case_subject s = subject("O1", "S01");
+    desk_case_event ev;
+    assert_int_equal(desk_rules_from_alert(&b, &a, &s, &deadlines, 1, &ev), 0);
+    desk_case_book_free(&b);
 }
 
 static void a_freeze_is_the_caregivers_case(void **state)
 {
     (void)state;
-    case_book b;
-    case_book_init(&b);
-    desk_case *c = take_alert(&b, "O7", "S01", "CAREGIVER_FROZEN", COLOUR_RED, T0);
+    desk_case_book b;
+    desk_case_book_init(&b);
+    desk_case *c = take_alert(&b, "O7", "S01", "CAREGIVER_FROZEN", CW_CASE_COLOUR_RED, T0);
     assert_string_equal(c->id, "freeze:S01:CG1");
-    assert_int_equal(c->kind, CASE_KIND_FREEZE);
-    case_book_free(&b);
+    assert_int_equal(c->kind, CW_CASE_KIND_FREEZE);
+    desk_case_book_free(&b);
 }
 
 static void escalation_is_strictly_after_the_deadline(void **state)
 {
     (void)state;
-    case_book b;
-    case_book_init(&b);
-    desk_case *c = take_alert(&b, "O1", "S01", "GEO_DISTANCE", COLOUR_RED, T0);
+    desk_case_book b;
+    desk_case_book_init(&b);
+    desk_case *c = take_alert(&b, "O1", "S01", "GEO_DISTANCE", CW_CASE_COLOUR_RED, T0);
     desk_case *due[4];
-    assert_int_equal(case_rules_due(&b, T0 + 60 * MIN, due, 4), 0);
-    assert_int_equal(case_rules_due(&b, T0 + 60 * MIN + 1, due, 4), 1);
-    case_event ev;
-    assert_int_equal(case_rules_escalation(due[0], 5, &ev), 0);
+    assert_int_equal(desk_rules_due(&b, T0 + 60 * MIN, due, 4), 0);
+    assert_int_equal(desk_rules_due(&b, T0 + 60 * MIN + 1, due, 4), 1);
+    desk_case_event ev;
+    assert_int_equal(desk_rules_escalation(due[0], 5, &ev), 0);
     assert_int_equal(ev.at, T0 + 60 * MIN); /* the deadline, not the clock */
-    assert_int_equal(ev.status, CASE_ESC);
+    assert_int_equal(ev.status, CW_CASE_STATUS_ESCALATED);
     assert_int_equal(ev.has_deadline, 0);
-    assert_int_equal(case_book_apply(&b, &ev), 1);
-    case_event_clear(&ev);
-    assert_int_equal(c->status, CASE_ESC);
-    assert_int_equal(case_rules_due(&b, T0 + 600 * MIN, due, 4), 0);
-    case_book_free(&b);
+    assert_int_equal(desk_case_book_apply(&b, &ev), 1);
+    desk_case_event_clear(&ev);
+    assert_int_equal(c->status, CW_CASE_STATUS_ESCALATED);
+    assert_int_equal(desk_rules_due(&b, T0 + 600 * MIN, due, 4), 0);
+    desk_case_book_free(&b);
 }
 
 static void an_acknowledged_case_does_not_escalate(void **state)
 {
     (void)state;
-    case_book b;
-    case_book_init(&b);
-    desk_case *c = take_alert(&b, "O1", "S01", "GEO_DISTANCE", COLOUR_RED, T0);
+    desk_case_book b;
+    desk_case_book_init(&b);
+    desk_case *c = take_alert(&b, "O1", "S01", "GEO_DISTANCE", CW_CASE_COLOUR_RED, T0);
     cw_role street = role(CW_ROLE_STREET, "S01");
-    case_event ev;
+    desk_case_event ev;
     const char *why = NULL;
-    assert_int_equal(case_rules_deed(c, CASE_DO_ACKNOWLEDGE, RESOLUTION_NONE, &street, "on it",
-                                     T0 + 5 * MIN, 9, &ev, &why),
+    assert_int_equal(desk_rules_deed(c, DESK_DEED_ACKNOWLEDGE, NULL, &street, "on it", T0 + 5 * MIN,
+                                     9, &ev, &why),
                      0);
     assert_string_equal(ev.actor, "S01");
     assert_string_equal(ev.actor_role, "street");
     assert_string_equal(ev.note, "on it");
-    assert_int_equal(case_book_apply(&b, &ev), 1);
-    case_event_clear(&ev);
+    assert_int_equal(desk_case_book_apply(&b, &ev), 1);
+    desk_case_event_clear(&ev);
     desk_case *due[4];
-    assert_int_equal(case_rules_due(&b, T0 + 600 * MIN, due, 4), 0);
+    assert_int_equal(desk_rules_due(&b, T0 + 600 * MIN, due, 4), 0);
     /* Acknowledged twice: 409. Resolve without a resolution: 400. */
-    assert_int_equal(case_rules_deed(c, CASE_DO_ACKNOWLEDGE, RESOLUTION_NONE, &street, "", T0, 9,
-                                     &ev, &why),
+    assert_int_equal(desk_rules_deed(c, DESK_DEED_ACKNOWLEDGE, NULL, &street, "", T0, 9, &ev, &why),
                      409);
-    assert_int_equal(case_rules_deed(c, CASE_DO_RESOLVE, RESOLUTION_NONE, &street, "", T0, 9, &ev,
-                                     &why),
+    assert_int_equal(desk_rules_deed(c, DESK_DEED_RESOLVE, NULL, &street, "", T0, 9, &ev, &why),
                      400);
-    assert_int_equal(case_rules_deed(c, CASE_DO_RESOLVE, RESOLUTION_FALSE_ALARM, &street, "ok",
-                                     T0, 9, &ev, &why),
+    assert_int_equal(desk_rules_deed(c, DESK_DEED_RESOLVE,
+                                     &(cw_case_resolution){CW_CASE_RESOLUTION_FALSE_ALARM}, &street,
+                                     "ok", T0, 9, &ev, &why),
                      0);
     /* A person's event is never before what the case holds already. */
     assert_true(ev.at >= T0 + 5 * MIN);
-    assert_int_equal(case_book_apply(&b, &ev), 1);
-    case_event_clear(&ev);
-    assert_int_equal(c->status, CASE_DONE);
-    assert_int_equal(c->resolution, RESOLUTION_FALSE_ALARM);
+    assert_int_equal(desk_case_book_apply(&b, &ev), 1);
+    desk_case_event_clear(&ev);
+    assert_int_equal(c->status, CW_CASE_STATUS_RESOLVED);
+    assert_int_equal(c->resolution, CW_CASE_RESOLUTION_FALSE_ALARM);
     /* A new alert reopens it. */
-    c = take_alert(&b, "O1", "S01", "NO_CHECKOUT", COLOUR_ORANGE, T0 + 100 * MIN);
-    assert_int_equal(c->status, CASE_OPEN);
-    assert_int_equal(c->events[c->event_count - 1].action, CASE_REOPENED);
+    c = take_alert(&b, "O1", "S01", "NO_CHECKOUT", CW_CASE_COLOUR_ORANGE, T0 + 100 * MIN);
+    assert_int_equal(c->status, CW_CASE_STATUS_OPEN);
+    assert_int_equal(c->events[c->event_count - 1].action, CW_CASE_ACTION_REOPENED);
     assert_int_equal(c->deadline, T0 + 100 * MIN + 1440 * MIN);
-    case_book_free(&b);
+    desk_case_book_free(&b);
 }
 
 static void who_may_see_and_act(void **state)
 {
     (void)state;
-    case_book b;
-    case_book_init(&b);
-    desk_case *red = take_alert(&b, "O1", "S01", "GEO_DISTANCE", COLOUR_RED, T0);
-    desk_case *yellow = take_alert(&b, "O2", "S02", "SHORT_DURATION", COLOUR_YELLOW, T0);
+    desk_case_book b;
+    desk_case_book_init(&b);
+    desk_case *red = take_alert(&b, "O1", "S01", "GEO_DISTANCE", CW_CASE_COLOUR_RED, T0);
+    desk_case *yellow = take_alert(&b, "O2", "S02", "SHORT_DURATION", CW_CASE_COLOUR_YELLOW, T0);
     cw_role s01 = role(CW_ROLE_STREET, "S01"), s02 = role(CW_ROLE_STREET, "S02");
     cw_role command = role(CW_ROLE_COMMAND, NULL), admin = role(CW_ROLE_ADMIN, NULL);
     cw_role provider = role(CW_ROLE_PROVIDER, NULL);
-    assert_true(case_rules_may_read(red, &s01));
-    assert_false(case_rules_may_read(red, &s02));
-    assert_false(case_rules_may_read(red, &provider));
-    assert_true(case_rules_may_read(yellow, &command));
-    assert_true(case_rules_may_act(red, &command));
-    assert_false(case_rules_may_act(yellow, &command));
-    assert_true(case_rules_may_act(yellow, &admin));
-    assert_true(case_rules_may_act(yellow, &s02));
-    case_book_free(&b);
+    assert_true(desk_rules_may_read(red, &s01));
+    assert_false(desk_rules_may_read(red, &s02));
+    assert_false(desk_rules_may_read(red, &provider));
+    assert_true(desk_rules_may_read(yellow, &command));
+    assert_true(desk_rules_may_act(red, &command));
+    assert_false(desk_rules_may_act(yellow, &command));
+    assert_true(desk_rules_may_act(yellow, &admin));
+    assert_true(desk_rules_may_act(yellow, &s02));
+    desk_case_book_free(&b);
 }
 
 static void the_fold_skips_repeats_and_refuses_gaps(void **state)
 {
     (void)state;
-    case_book b;
-    case_book_init(&b);
-    case_alert a = alert("O1", "GEO_DISTANCE", COLOUR_RED, T0);
-    case_subject s = subject("O1", "S01");
-    case_event ev;
-    assert_int_equal(case_rules_from_alert(&b, &a, &s, &deadlines, 1, &ev), 1);
-    assert_int_equal(case_book_apply(&b, &ev), 1);
-    assert_int_equal(case_book_apply(&b, &ev), 0);
+    desk_case_book b;
+    desk_case_book_init(&b);
+    desk_case_alert a = alert("O1", "GEO_DISTANCE", CW_CASE_COLOUR_RED, T0);
+    desk_case_subject s = subject("O1", "S01");
+    desk_case_event ev;
+    assert_int_equal(desk_rules_from_alert(&b, &a, &s, &deadlines, 1, &ev), 1);
+    assert_int_equal(desk_case_book_apply(&b, &ev), 1);
+    assert_int_equal(desk_case_book_apply(&b, &ev), 0);
     ev.seq = 3;
-    assert_int_equal(case_book_apply(&b, &ev), -1);
-    case_event_clear(&ev);
-    assert_int_equal(case_book_next_seq(&b, "O1"), 2);
-    assert_int_equal(case_book_next_seq(&b, "O9"), 1);
-    case_book_free(&b);
+    assert_int_equal(desk_case_book_apply(&b, &ev), -1);
+    desk_case_event_clear(&ev);
+    assert_int_equal(desk_case_book_next_seq(&b, "O1"), 2);
+    assert_int_equal(desk_case_book_next_seq(&b, "O9"), 1);
+    desk_case_book_free(&b);
 }
 
 static void callbacks_and_complaints(void **state)
 {
     (void)state;
-    case_book b;
-    case_book_init(&b);
-    case_subject s = subject("O5", "S01");
+    desk_case_book b;
+    desk_case_book_init(&b);
+    desk_case_subject s = subject("O5", "S01");
     cw_role s01 = role(CW_ROLE_STREET, "S01");
-    case_event ev;
+    desk_case_event ev;
     /* A confirmed call-back makes no case. */
-    assert_int_equal(case_rules_callback(&b, &s, CALLBACK_CONFIRMED, &s01, "yes", &deadlines, T0,
-                                         1, &ev),
+    assert_int_equal(desk_rules_callback(&b, &s, CW_CALLBACK_RESULT_CONFIRMED, &s01, "yes",
+                                         &deadlines, T0, 1, &ev),
                      0);
-    assert_int_equal(case_book_apply(&b, &ev), 1);
-    case_event_clear(&ev);
-    desk_case *c = case_book_find(&b, "O5");
+    assert_int_equal(desk_case_book_apply(&b, &ev), 1);
+    desk_case_event_clear(&ev);
+    desk_case *c = desk_case_book_find(&b, "O5");
     assert_false(c->visible);
-    assert_false(case_rules_may_read(c, &s01));
+    assert_false(desk_rules_may_read(c, &s01));
     /* A denied one opens it red. */
-    assert_int_equal(case_rules_callback(&b, &s, CALLBACK_DENIED, &s01, "no one came", &deadlines,
-                                         T0 + MIN, 1, &ev),
+    assert_int_equal(desk_rules_callback(&b, &s, CW_CALLBACK_RESULT_DENIED, &s01, "no one came",
+                                         &deadlines, T0 + MIN, 1, &ev),
                      0);
     assert_int_equal(ev.seq, 2);
-    assert_int_equal(case_book_apply(&b, &ev), 1);
-    case_event_clear(&ev);
+    assert_int_equal(desk_case_book_apply(&b, &ev), 1);
+    desk_case_event_clear(&ev);
     assert_true(c->visible && c->denied);
-    assert_int_equal(c->colour, COLOUR_RED);
+    assert_int_equal(c->colour, CW_CASE_COLOUR_RED);
     assert_int_equal(c->deadline, T0 + MIN + 60 * MIN);
     const char *why;
-    assert_int_equal(case_rules_deed(c, CASE_DO_RESOLVE, RESOLUTION_CONFIRMED, &s01, "confirmed",
-                                     T0 + 2 * MIN, 1, &ev, &why),
+    assert_int_equal(desk_rules_deed(c, DESK_DEED_RESOLVE,
+                                     &(cw_case_resolution){CW_CASE_RESOLUTION_CONFIRMED}, &s01,
+                                     "confirmed", T0 + 2 * MIN, 1, &ev, &why),
                      0);
-    assert_true(case_rules_confirms_denial(c, &ev));
-    case_event_clear(&ev);
-    assert_int_equal(case_rules_deed(c, CASE_DO_RESOLVE, RESOLUTION_FALSE_ALARM, &s01, "", T0, 1,
-                                     &ev, &why),
+    assert_true(desk_rules_confirms_denial(c, &ev));
+    desk_case_event_clear(&ev);
+    assert_int_equal(desk_rules_deed(c, DESK_DEED_RESOLVE,
+                                     &(cw_case_resolution){CW_CASE_RESOLUTION_FALSE_ALARM}, &s01,
+                                     "", T0, 1, &ev, &why),
                      0);
-    assert_false(case_rules_confirms_denial(c, &ev));
-    case_event_clear(&ev);
+    assert_false(desk_rules_confirms_denial(c, &ev));
+    desk_case_event_clear(&ev);
     /* Complaints with no order get cases of their own, numbered. */
-    case_subject e = subject("", "S01");
+    desk_case_subject e = subject("", "S01");
     for (int i = 1; i <= 2; i++) {
-        assert_int_equal(case_rules_complaint(&b, &e, "hotline", "late again", &s01, &deadlines,
-                                              T0, 1, &ev),
-                         0);
+        assert_int_equal(
+            desk_rules_complaint(&b, &e, "hotline", "late again", &s01, &deadlines, T0, 1, &ev), 0);
         assert_string_equal(ev.case_id, i == 1 ? "complaint:E1:1" : "complaint:E1:2");
-        assert_int_equal(ev.colour, COLOUR_ORANGE);
-        assert_int_equal(case_book_apply(&b, &ev), 1);
-        case_event_clear(&ev);
+        assert_int_equal(ev.colour, CW_CASE_COLOUR_ORANGE);
+        assert_int_equal(desk_case_book_apply(&b, &ev), 1);
+        desk_case_event_clear(&ev);
     }
-    case_book_free(&b);
+    desk_case_book_free(&b);
 }
 
 /* Encodes and decodes ev; the copy must equal it field by field. */
-static void assert_round_trip(const case_event *ev)
+static void assert_round_trip(const desk_case_event *ev)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
     char err[256];
-    case_event back;
-    if (case_record_encode(ev, &buf, &len, err, sizeof(err)) != 0)
+    desk_case_event back;
+    if (desk_record_encode(ev, &buf, &len, err, sizeof(err)) != 0)
         fail_msg("encode: %s", err);
-    if (case_record_decode(buf, len, &back, err, sizeof(err)) != 0)
+    if (desk_record_decode(buf, len, &back, err, sizeof(err)) != 0)
         fail_msg("decode: %s", err);
     free(buf);
     assert_string_equal(back.event_id, ev->event_id);
@@ -291,7 +293,9 @@ static void assert_round_trip(const case_event *ev)
     assert_int_equal(back.kind, ev->kind);
     assert_int_equal(back.action, ev->action);
     assert_int_equal(back.status, ev->status);
-    assert_int_equal(back.resolution, ev->resolution);
+    assert_int_equal(back.has_resolution, ev->has_resolution);
+    if (ev->has_resolution)
+        assert_int_equal(back.resolution, ev->resolution);
     assert_int_equal(back.colour, ev->colour);
     assert_int_equal(back.has_deadline, ev->has_deadline);
     if (ev->has_deadline)
@@ -309,9 +313,11 @@ static void assert_round_trip(const case_event *ev)
         assert_true(back.alert.measured == ev->alert.measured);
         assert_int_equal(back.alert.has_threshold, 0);
     }
-    assert_int_equal(back.callback, ev->callback);
+    assert_int_equal(back.has_callback, ev->has_callback);
+    if (ev->has_callback)
+        assert_int_equal(back.callback, ev->callback);
     assert_string_equal(back.channel, ev->channel);
-    case_event_clear(&back);
+    desk_case_event_clear(&back);
 }
 
 static void case_events_round_trip(void **state)
@@ -319,64 +325,67 @@ static void case_events_round_trip(void **state)
     (void)state;
     char err[256];
     assert_int_equal(cw_avro_init(err, sizeof(err)), 0);
-    case_book b;
-    case_book_init(&b);
-    case_alert a = alert("O1", "GEO_DISTANCE", COLOUR_RED, T0);
-    case_subject s = subject("O1", "S01");
+    desk_case_book b;
+    desk_case_book_init(&b);
+    desk_case_alert a = alert("O1", "GEO_DISTANCE", CW_CASE_COLOUR_RED, T0);
+    desk_case_subject s = subject("O1", "S01");
     cw_role s01 = role(CW_ROLE_STREET, "S01");
-    case_event ev;
+    desk_case_event ev;
     const char *why;
-    assert_int_equal(case_rules_from_alert(&b, &a, &s, &deadlines, 7, &ev), 1);
+    assert_int_equal(desk_rules_from_alert(&b, &a, &s, &deadlines, 7, &ev), 1);
     assert_round_trip(&ev);
-    assert_int_equal(case_book_apply(&b, &ev), 1);
-    case_event_clear(&ev);
-    desk_case *c = case_book_find(&b, "O1");
-    assert_int_equal(case_rules_deed(c, CASE_DO_RESOLVE, RESOLUTION_EVIDENCE_ACCEPTED, &s01,
-                                     "photo and recording shown", T0, 8, &ev, &why),
+    assert_int_equal(desk_case_book_apply(&b, &ev), 1);
+    desk_case_event_clear(&ev);
+    desk_case *c = desk_case_book_find(&b, "O1");
+    assert_int_equal(desk_rules_deed(c, DESK_DEED_RESOLVE,
+                                     &(cw_case_resolution){CW_CASE_RESOLUTION_EVIDENCE_ACCEPTED},
+                                     &s01, "photo and recording shown", T0, 8, &ev, &why),
                      0);
     assert_round_trip(&ev);
-    case_event_clear(&ev);
-    assert_int_equal(case_rules_callback(&b, &s, CALLBACK_UNREACHABLE, &s01, "", &deadlines, T0,
-                                         9, &ev),
+    desk_case_event_clear(&ev);
+    assert_int_equal(desk_rules_callback(&b, &s, CW_CALLBACK_RESULT_UNREACHABLE, &s01, "",
+                                         &deadlines, T0, 9, &ev),
                      0);
     assert_round_trip(&ev);
-    case_event_clear(&ev);
-    case_subject e = subject("", "S01");
-    assert_int_equal(case_rules_complaint(&b, &e, "family", "不满意", &s01, &deadlines, T0, 9, &ev),
+    desk_case_event_clear(&ev);
+    desk_case_subject e = subject("", "S01");
+    assert_int_equal(desk_rules_complaint(&b, &e, "family", "不满意", &s01, &deadlines, T0, 9, &ev),
                      0);
     assert_round_trip(&ev);
     /* Another record type, or garbage, is refused with a reason. */
     uint8_t junk[12] = {0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0};
-    case_event back;
-    assert_int_equal(case_record_decode(junk, sizeof(junk), &back, err, sizeof(err)), -1);
+    desk_case_event back;
+    assert_int_equal(desk_record_decode(junk, sizeof(junk), &back, err, sizeof(err)), -1);
     assert_true(err[0] != '\0');
-    case_event_clear(&ev);
-    case_book_free(&b);
+    desk_case_event_clear(&ev);
+    desk_case_book_free(&b);
     cw_avro_shutdown();
     (void)why;
 }
 
-static desk_order order(const char *id, const char *caregiver, const char *day, const char *status)
+static desk_order order(const char *id, const char *caregiver, const char *day,
+                        cw_order_status status)
 {
     desk_order o;
     memset(&o, 0, sizeof(o));
     snprintf(o.subject.order_id, sizeof(o.subject.order_id), "%s", id);
     snprintf(o.subject.caregiver_id, sizeof(o.subject.caregiver_id), "%s", caregiver);
     snprintf(o.service_day, sizeof(o.service_day), "%s", day);
-    snprintf(o.status, sizeof(o.status), "%s", status);
+    o.status = status;
     return o;
 }
 
 static void the_call_back_draw(void **state)
 {
     (void)state;
-    assert_int_equal(callback_week("2024-06-03"), callback_week("2024-06-09")); /* Mon..Sun */
-    assert_int_not_equal(callback_week("2024-06-09"), callback_week("2024-06-10"));
-    assert_int_equal(callback_week("2024-13-01"), -1);
-    double d = callback_draw(1, "O1");
+    assert_int_equal(desk_callback_week("2024-06-03"),
+                     desk_callback_week("2024-06-09")); /* Mon..Sun */
+    assert_int_not_equal(desk_callback_week("2024-06-09"), desk_callback_week("2024-06-10"));
+    assert_int_equal(desk_callback_week("2024-13-01"), -1);
+    double d = desk_callback_draw(1, "O1");
     assert_true(d >= 0 && d < 1);
-    assert_true(d == callback_draw(1, "O1"));
-    assert_true(d != callback_draw(2, "O1"));
+    assert_true(d == desk_callback_draw(1, "O1"));
+    assert_true(d != desk_callback_draw(2, "O1"));
     /* 2,000 orders of 100 caregivers in one week: about 5 % drawn, at least
      * one per caregiver, never an invalid one. */
     enum { N = 2000 };
@@ -388,15 +397,16 @@ static void the_call_back_draw(void **state)
         char id[32], cg[32];
         snprintf(id, sizeof(id), "O%d", i);
         snprintf(cg, sizeof(cg), "CG%d", i % 100);
-        orders[i] = order(id, cg, i % 2 ? "2024-06-04" : "2024-06-06", i % 10 ? "VALID" : "INVALID");
+        orders[i] = order(id, cg, i % 2 ? "2024-06-04" : "2024-06-06",
+                          i % 10 ? CW_ORDER_STATUS_VALID : CW_ORDER_STATUS_INVALID);
     }
-    callback_sample(orders, N, 1, 0.05, picked);
+    desk_callback_sample(orders, N, 1, 0.05, picked);
     int drawn = 0, per_caregiver[100] = {0};
     for (int i = 0; i < N; i++) {
         if (!picked[i])
             continue;
         drawn++;
-        assert_string_equal(orders[i].status, "VALID");
+        assert_int_equal(orders[i].status, CW_ORDER_STATUS_VALID);
         per_caregiver[i % 100]++;
     }
     for (int c = 0; c < 100; c++) /* c % 10 == 0: only invalid orders, none to call */
@@ -407,7 +417,7 @@ static void the_call_back_draw(void **state)
     desk_order *reversed = calloc(N, sizeof(*reversed));
     for (int i = 0; i < N; i++)
         reversed[i] = orders[N - 1 - i];
-    callback_sample(reversed, N, 1, 0.05, again);
+    desk_callback_sample(reversed, N, 1, 0.05, again);
     for (int i = 0; i < N; i++)
         assert_int_equal(again[N - 1 - i], picked[i]);
     free(orders);
@@ -443,6 +453,128 @@ static void the_event_clock(void **state)
     assert_int_equal(desk_clock_init(&k, DESK_CLOCK_MAX_PARTITIONS + 1, 0, 0), -1);
 }
 
+/* Encodes rec (schema name) through its generated writer. malloc'd. */
+static uint8_t *encoded(const char *name, int (*write)(avro_value_t *, const void *),
+                        const void *rec, size_t *len)
+{
+    const cw_avro_schema *s = cw_avro_schema_by_name(name);
+    avro_value_t v;
+    uint8_t *bytes = NULL;
+    char err[256];
+    assert_non_null(s);
+    assert_int_equal(cw_avro_new_value(s, &v), 0);
+    assert_int_equal(write(&v, rec), 0);
+    assert_int_equal(cw_avro_encode(&v, s, &bytes, len, err, sizeof(err)), 0);
+    avro_value_decref(&v);
+    return bytes;
+}
+
+static int write_alert(avro_value_t *v, const void *rec)
+{
+    return cw_alert_write(v, rec);
+}
+
+static int write_change(avro_value_t *v, const void *rec)
+{
+    return cw_order_change_write(v, rec);
+}
+
+/* The records the desk keeps read into its own structs, their enums the
+ * generated ones; the list filters' names. */
+static void records_read_into_the_books(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(cw_avro_init(err, sizeof(err)), 0);
+    size_t len;
+
+    const cw_alert a = {.alert_id = "O1:SHORT_DURATION",
+                        .order_id = "O1",
+                        .rule = "SHORT_DURATION",
+                        .colour = CW_COLOUR_ORANGE,
+                        .street_id = "S01",
+                        .community_id = "C1",
+                        .provider_id = "P01",
+                        .caregiver_id = "CG01",
+                        .elder_id = "E001",
+                        .has_measured = 1,
+                        .measured = 40,
+                        .at = T0,
+                        .raised_at = T0 + 1,
+                        .message_zh = "短",
+                        .message_en = "short"};
+    uint8_t *bytes = encoded("Alert", write_alert, &a, &len);
+    desk_case_alert al;
+    desk_case_subject s;
+    char *zh = NULL, *en = NULL;
+    assert_int_equal(desk_record_decode_alert(bytes, len, &al, &s, &zh, &en, err, sizeof(err)), 0);
+    assert_int_equal(al.colour, CW_CASE_COLOUR_ORANGE);
+    assert_string_equal(al.rule, "SHORT_DURATION");
+    assert_true(al.has_measured && !al.has_threshold);
+    assert_string_equal(s.order_id, "O1");
+    assert_string_equal(s.community_id, "C1");
+    assert_string_equal(en, "short");
+    free(zh);
+    free(en);
+    /* Another record where an Alert is expected. */
+    desk_order o;
+    assert_int_equal(desk_record_decode_finalized(bytes, len, &o, err, sizeof(err)), -1);
+    free(bytes);
+
+    const char *reasons[] = {"EVIDENCE_EXPIRED", "SHORT_DURATION"};
+    ledger_finalized_order f = {.order_id = "O1",
+                                .provider_id = "P01",
+                                .caregiver_id = "CG01",
+                                .elder_id = "E001",
+                                .street_id = "S01",
+                                .service_day = 19849,
+                                .status = LEDGER_FIN_INVALID,
+                                .reasons = reasons,
+                                .reason_count = 2,
+                                .has_in = 1,
+                                .in_at = T0,
+                                .finalized_at = T0 + 24 * 60 * MIN,
+                                .ledger_index = 3};
+    assert_int_equal(ledger_finalized_encode(&f, &bytes, &len, err, sizeof(err)), 0);
+    assert_int_equal(desk_record_decode_finalized(bytes, len, &o, err, sizeof(err)), 0);
+    assert_int_equal(o.status, CW_ORDER_STATUS_INVALID);
+    assert_string_equal(o.service_day, "2024-05-06");
+    assert_string_equal(o.reasons, "EVIDENCE_EXPIRED,SHORT_DURATION");
+    assert_true(o.has_check_in && !o.has_duration);
+    assert_int_equal(o.check_out_at, 0);
+    assert_int_equal(o.corrects_index, -1);
+    free(bytes);
+
+    const cw_order_change c = {.change_id = "CH1",
+                               .order_id = "O1",
+                               .provider_id = "P01",
+                               .street_id = "S01",
+                               .kind = CW_ORDER_CHANGE_KIND_RESCHEDULE,
+                               .reason_code = "ELDER_REQUEST",
+                               .requested_at = T0,
+                               .requested_by = "provider:P01",
+                               .scheduled_start = T0 + 24 * 60 * MIN,
+                               .caregiver_id = "CG01",
+                               .state = CW_ORDER_CHANGE_STATE_PENDING,
+                               .has_new_scheduled_start = 1,
+                               .new_scheduled_start = T0 + 48 * 60 * MIN};
+    bytes = encoded("OrderChange", write_change, &c, &len);
+    desk_change dc;
+    assert_int_equal(desk_record_decode_change(bytes, len, &dc, err, sizeof(err)), 0);
+    assert_int_equal(dc.kind, CW_ORDER_CHANGE_KIND_RESCHEDULE);
+    assert_int_equal(dc.state, CW_ORDER_CHANGE_STATE_PENDING);
+    assert_true(dc.has_new_start);
+    assert_string_equal(dc.approved_by, "");
+    free(bytes);
+
+    assert_int_equal(desk_filter_status("ESCALATED"), CW_CASE_STATUS_ESCALATED);
+    assert_int_equal(desk_filter_status("CLOSED"), -1);
+    assert_int_equal(desk_filter_colour("RED"), CW_CASE_COLOUR_RED);
+    assert_int_equal(desk_filter_colour(NULL), -1);
+    assert_int_equal(desk_filter_kind("FREEZE"), CW_CASE_KIND_FREEZE);
+    cw_avro_shutdown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +588,7 @@ int main(void)
         cmocka_unit_test(case_events_round_trip),
         cmocka_unit_test(the_call_back_draw),
         cmocka_unit_test(the_event_clock),
+        cmocka_unit_test(records_read_into_the_books),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

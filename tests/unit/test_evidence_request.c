@@ -1,5 +1,5 @@
 /* services/ledger-writer/evidence_request: the EvidenceRequested notice of
- * a questionable order, from the decision finalize_decide gives it. */
+ * a questionable order, from the decision ledger_finalize_decide gives it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +13,8 @@
 
 #include "avro_codec.h"
 #include "avro_fields.h"
-#include "evidence_request.h"
-#include "finalize_rules.h"
+#include "ledger-writer/evidence_request.h"
+#include "ledger-writer/finalize_rules.h"
 
 #define MIN_MS 60000LL
 #define HOUR_MS 3600000LL
@@ -39,14 +39,14 @@ static int teardown_codec(void **state)
 /* Every verdict an order with both events owes, PASS at the event's time;
  * then one rule's outcome changed. */
 typedef struct {
-    fin_check checks[64];
-    fin_dossier d;
+    ledger_fin_check checks[64];
+    ledger_fin_dossier d;
 } visit;
 
 static void add(visit *v, const char *subject, const char *const *rules, int64_t at)
 {
     for (size_t i = 0; rules[i] != NULL; i++) {
-        fin_check *k = &v->checks[v->d.check_count++];
+        ledger_fin_check *k = &v->checks[v->d.check_count++];
         memset(k, 0, sizeof(*k));
         snprintf(k->subject, sizeof(k->subject), "%s", subject);
         snprintf(k->rule, sizeof(k->rule), "%s", rules[i]);
@@ -67,9 +67,9 @@ static void full_visit(visit *v)
     v->d.out_at = OUT_AT;
     snprintf(v->d.in_event, sizeof(v->d.in_event), "O1-in");
     snprintf(v->d.out_event, sizeof(v->d.out_event), "O1-out");
-    add(v, "O1", fin_order_rules, START + 30 * MIN_MS);
-    add(v, "O1-in", fin_check_in_rules, IN_AT);
-    add(v, "O1-out", fin_check_out_rules, OUT_AT);
+    add(v, "O1", ledger_fin_order_rules, START + 30 * MIN_MS);
+    add(v, "O1-in", ledger_fin_check_in_rules, IN_AT);
+    add(v, "O1-out", ledger_fin_check_out_rules, OUT_AT);
 }
 
 static void flag(visit *v, const char *subject, const char *rule, cw_outcome o, int64_t at)
@@ -83,11 +83,11 @@ static void flag(visit *v, const char *subject, const char *rule, cw_outcome o, 
     fail_msg("no %s %s", subject, rule);
 }
 
-static fin_decision decide(const visit *v, int64_t wm)
+static ledger_fin_decision decide(const visit *v, int64_t wm)
 {
-    fin_windows w;
-    fin_windows_default(&w);
-    return finalize_decide(&v->d, wm, &w);
+    ledger_fin_windows w;
+    ledger_fin_windows_default(&w);
+    return ledger_finalize_decide(&v->d, wm, &w);
 }
 
 static void test_questionable_order_is_asked_with_its_deadline(void **state)
@@ -97,13 +97,13 @@ static void test_questionable_order_is_asked_with_its_deadline(void **state)
     full_visit(&v);
     flag(&v, "O1-out", "VOICE_UNCONFIRMED", CW_OUTCOME_YELLOW, OUT_AT);
     flag(&v, "O1-in", "GEO_DISTANCE", CW_OUTCOME_YELLOW, IN_AT + 5 * MIN_MS);
-    fin_decision f = decide(&v, INT64_MIN);
-    assert_int_equal(f.state, FIN_WAIT);
+    ledger_fin_decision f = decide(&v, INT64_MIN);
+    assert_int_equal(f.state, LEDGER_FIN_WAIT);
     assert_true(f.questionable);
     assert_true(f.visit_end == OUT_AT);
     assert_true(f.evidence_deadline == OUT_AT + 72 * HOUR_MS);
     assert_true(f.questionable_at == OUT_AT);
-    evidence_request r = evidence_request_of(&f, "O1", "P1", "CG1", "E1", "S01");
+    ledger_evidence_request r = ledger_evidence_request_of(&f, "O1", "P1", "CG1", "E1", "S01");
     assert_int_equal(r.reason_count, 2);
     assert_string_equal(r.reasons[0], "GEO_DISTANCE");
     assert_string_equal(r.reasons[1], "VOICE_UNCONFIRMED");
@@ -117,26 +117,27 @@ static void test_request_is_the_same_whatever_the_outcome(void **state)
     visit v;
     full_visit(&v);
     flag(&v, "O1-out", "SHORT_DURATION", CW_OUTCOME_ORANGE, OUT_AT);
-    fin_decision waiting = decide(&v, INT64_MIN);
-    fin_decision expired = decide(&v, OUT_AT + 73 * HOUR_MS);
-    assert_int_equal(expired.state, FIN_INVALID);
+    ledger_fin_decision waiting = decide(&v, INT64_MIN);
+    ledger_fin_decision expired = decide(&v, OUT_AT + 73 * HOUR_MS);
+    assert_int_equal(expired.state, LEDGER_FIN_INVALID);
     assert_true(expired.questionable);
     v.d.has_evidence = 1;
     v.d.evidence_at = OUT_AT + HOUR_MS;
-    fin_decision cured = decide(&v, INT64_MIN);
-    assert_int_equal(cured.state, FIN_VALID);
+    ledger_fin_decision cured = decide(&v, INT64_MIN);
+    assert_int_equal(cured.state, LEDGER_FIN_VALID);
     assert_true(cured.questionable);
-    const fin_decision *all[] = {&waiting, &expired, &cured};
+    const ledger_fin_decision *all[] = {&waiting, &expired, &cured};
     uint8_t *first = NULL;
     size_t first_len = 0;
     for (size_t i = 0; i < 3; i++) {
-        evidence_request r = evidence_request_of(all[i], "O1", "P1", "CG1", "E1", "S01");
+        ledger_evidence_request r =
+            ledger_evidence_request_of(all[i], "O1", "P1", "CG1", "E1", "S01");
         assert_int_equal(r.reason_count, 1); /* EVIDENCE_EXPIRED is not asked about */
         assert_string_equal(r.reasons[0], "SHORT_DURATION");
         uint8_t *bytes;
         size_t len;
         char err[256];
-        assert_int_equal(evidence_request_encode(&r, &bytes, &len, err, sizeof(err)), 0);
+        assert_int_equal(ledger_evidence_request_encode(&r, &bytes, &len, err, sizeof(err)), 0);
         if (first == NULL) {
             first = bytes;
             first_len = len;
@@ -165,7 +166,7 @@ static void test_red_unvisited_and_clean_orders_are_not_questionable(void **stat
     n.d.has_order = 1;
     snprintf(n.d.order_id, sizeof(n.d.order_id), "O2");
     n.d.scheduled_start = START;
-    add(&n, "O2", fin_order_rules, START + 30 * MIN_MS);
+    add(&n, "O2", ledger_fin_order_rules, START + 30 * MIN_MS);
     flag(&n, "O2", "NO_SHOW", CW_OUTCOME_ORANGE, START + 30 * MIN_MS);
     assert_false(decide(&n, START + 25 * HOUR_MS).questionable); /* never visited */
 
@@ -189,7 +190,7 @@ static void test_open_visit_ends_at_the_no_checkout_window(void **state)
             v.checks[kept++] = v.checks[i];
     v.d.check_count = kept;
     flag(&v, "O1-in", "NO_CHECKOUT", CW_OUTCOME_ORANGE, IN_AT + 240 * MIN_MS);
-    fin_decision f = decide(&v, INT64_MIN);
+    ledger_fin_decision f = decide(&v, INT64_MIN);
     assert_true(f.questionable);
     assert_true(f.visit_end == IN_AT + 240 * MIN_MS);
     assert_true(f.evidence_deadline == IN_AT + 240 * MIN_MS + 72 * HOUR_MS);
@@ -201,12 +202,12 @@ static void test_record_round_trip_and_topic(void **state)
     visit v;
     full_visit(&v);
     flag(&v, "O1-in", "FACE_MISMATCH", CW_OUTCOME_ORANGE, IN_AT);
-    fin_decision f = decide(&v, INT64_MIN);
-    evidence_request r = evidence_request_of(&f, "O1", "P1", "CG1", "E1", "S01");
+    ledger_fin_decision f = decide(&v, INT64_MIN);
+    ledger_evidence_request r = ledger_evidence_request_of(&f, "O1", "P1", "CG1", "E1", "S01");
     uint8_t *bytes;
     size_t len;
     char err[256];
-    assert_int_equal(evidence_request_encode(&r, &bytes, &len, err, sizeof(err)), 0);
+    assert_int_equal(ledger_evidence_request_encode(&r, &bytes, &len, err, sizeof(err)), 0);
     const cw_avro_schema *s;
     avro_value_t val;
     assert_int_equal(cw_avro_decode(bytes, len, &s, &val, err, sizeof(err)), 0);
@@ -232,10 +233,10 @@ static void test_record_round_trip_and_topic(void **state)
     free(bytes);
 
     char topic[64];
-    assert_int_equal(evidence_request_topic("P1", topic, sizeof(topic)), 0);
+    assert_int_equal(ledger_evidence_request_topic("P1", topic, sizeof(topic)), 0);
     assert_string_equal(topic, "notices.provider.P1");
     char small[18];
-    assert_int_equal(evidence_request_topic("P1", small, sizeof(small)), -1);
+    assert_int_equal(ledger_evidence_request_topic("P1", small, sizeof(small)), -1);
 }
 
 int main(void)

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "correction_rules.h"
-#include "finalized_record.h"
+#include "ledger-writer/correction_rules.h"
+#include "ledger-writer/finalized_record.h"
+#include "ledger-writer/ledger_verify.h"
 #include "ledger_fixture.h"
-#include "ledger_verify.h"
 
 static ledger_key *test_key;
 
@@ -39,12 +39,12 @@ static int teardown(void **state)
     return 0;
 }
 
-static corr_request request(const char *id, const char *status, int64_t decided_at)
+static ledger_corr_request request(const char *id, const char *status, int64_t decided_at)
 {
-    corr_request x;
+    ledger_corr_request x;
     char why[256];
-    if (corr_request_make(&x, id, "P01:O-1", status, "CALLBACK_DENIED", decided_at, why,
-                          sizeof(why)) != 0)
+    if (ledger_corr_request_make(&x, id, "P01:O-1", status, "CALLBACK_DENIED", decided_at, why,
+                                 sizeof(why)) != 0)
         fail_msg("%s", why);
     return x;
 }
@@ -54,72 +54,74 @@ static corr_request request(const char *id, const char *status, int64_t decided_
 static void requests_are_checked(void **state)
 {
     (void)state;
-    corr_request x;
+    ledger_corr_request x;
     char why[256];
-    char long_id[CORR_ID_MAX + 1];
-    memset(long_id, 'a', CORR_ID_MAX);
-    long_id[CORR_ID_MAX] = '\0';
-    assert_int_equal(corr_request_make(&x, "P01:O-1:CORRECTION:P01:O-1:3", "P01:O-1", "INVALID",
-                                       "CALLBACK_DENIED", 5, why, sizeof(why)),
+    char long_id[LEDGER_CORR_ID_MAX + 1];
+    memset(long_id, 'a', LEDGER_CORR_ID_MAX);
+    long_id[LEDGER_CORR_ID_MAX] = '\0';
+    assert_int_equal(ledger_corr_request_make(&x, "P01:O-1:CORRECTION:P01:O-1:3", "P01:O-1",
+                                              "INVALID", "CALLBACK_DENIED", 5, why, sizeof(why)),
                      0);
-    assert_int_equal(x.status, FIN_INVALID);
+    assert_int_equal(x.status, LEDGER_FIN_INVALID);
     assert_string_equal(x.reason, "CALLBACK_DENIED");
     assert_int_equal(x.decided_at, 5);
-    assert_int_equal(corr_request_make(&x, "", "P01:O-1", "INVALID", "R", 5, why, sizeof(why)),
+    assert_int_equal(
+        ledger_corr_request_make(&x, "", "P01:O-1", "INVALID", "R", 5, why, sizeof(why)), -1);
+    assert_int_equal(
+        ledger_corr_request_make(&x, long_id, "P01:O-1", "INVALID", "R", 5, why, sizeof(why)), -1);
+    long_id[LEDGER_CORR_ID_MAX - 1] = '\0'; /* 190 characters: the longest */
+    assert_int_equal(
+        ledger_corr_request_make(&x, long_id, "P01:O-1", "INVALID", "R", 5, why, sizeof(why)), 0);
+    assert_int_equal(
+        ledger_corr_request_make(&x, "a b", "P01:O-1", "INVALID", "R", 5, why, sizeof(why)), -1);
+    assert_int_equal(ledger_corr_request_make(&x, "c1", "", "INVALID", "R", 5, why, sizeof(why)),
                      -1);
-    assert_int_equal(corr_request_make(&x, long_id, "P01:O-1", "INVALID", "R", 5, why,
-                                       sizeof(why)),
-                     -1);
-    long_id[CORR_ID_MAX - 1] = '\0'; /* 190 characters: the longest */
-    assert_int_equal(corr_request_make(&x, long_id, "P01:O-1", "INVALID", "R", 5, why,
-                                       sizeof(why)),
-                     0);
-    assert_int_equal(corr_request_make(&x, "a b", "P01:O-1", "INVALID", "R", 5, why, sizeof(why)),
-                     -1);
-    assert_int_equal(corr_request_make(&x, "c1", "", "INVALID", "R", 5, why, sizeof(why)), -1);
-    assert_int_equal(corr_request_make(&x, "c1", "P01:O-1", "LOST", "R", 5, why, sizeof(why)), -1);
+    assert_int_equal(
+        ledger_corr_request_make(&x, "c1", "P01:O-1", "LOST", "R", 5, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "LOST"));
-    assert_int_equal(corr_request_make(&x, "c1", "P01:O-1", "INVALID", "callback denied", 5, why,
-                                       sizeof(why)),
+    assert_int_equal(ledger_corr_request_make(&x, "c1", "P01:O-1", "INVALID", "callback denied", 5,
+                                              why, sizeof(why)),
                      -1);
-    assert_int_equal(corr_request_make(&x, "c1", "P01:O-1", "INVALID", "", 5, why, sizeof(why)),
-                     -1);
-    assert_int_equal(corr_request_make(&x, "c1", "P01:O-1", "CANCELLED", "A_1", 5, why,
-                                       sizeof(why)),
-                     0);
-    assert_int_equal(x.status, FIN_CANCELLED);
+    assert_int_equal(
+        ledger_corr_request_make(&x, "c1", "P01:O-1", "INVALID", "", 5, why, sizeof(why)), -1);
+    assert_int_equal(
+        ledger_corr_request_make(&x, "c1", "P01:O-1", "CANCELLED", "A_1", 5, why, sizeof(why)), 0);
+    assert_int_equal(x.status, LEDGER_FIN_CANCELLED);
 }
 
 static void what_a_correction_does(void **state)
 {
     (void)state;
-    corr_request x = request("c2", "INVALID", 2000);
+    ledger_corr_request x = request("c2", "INVALID", 2000);
     /* Not final: held. */
-    assert_int_equal(corr_decide(NULL, &x), CORR_HOLD);
+    assert_int_equal(ledger_corr_decide(NULL, &x), LEDGER_CORR_HOLD);
     /* A VALID first entry: corrected. */
-    corr_latest first = {.status = FIN_VALID, .finalized_at = 1000};
-    assert_int_equal(corr_decide(&first, &x), CORR_APPEND);
+    ledger_corr_latest first = {.status = LEDGER_FIN_VALID, .finalized_at = 1000};
+    assert_int_equal(ledger_corr_decide(&first, &x), LEDGER_CORR_APPEND);
     /* Already INVALID: nothing. */
-    first.status = FIN_INVALID;
-    assert_int_equal(corr_decide(&first, &x), CORR_SAME_STATUS);
+    first.status = LEDGER_FIN_INVALID;
+    assert_int_equal(ledger_corr_decide(&first, &x), LEDGER_CORR_SAME_STATUS);
     /* The latest entry is a correction decided later, or at the same
      * instant with a larger id: this one is superseded, whatever its
      * status; one decided after it is judged by status. */
-    corr_latest later = {.status = FIN_VALID, .finalized_at = 3000, .corrected = 1,
-                         .decided_at = 3000, .correction_id = "c1"};
-    assert_int_equal(corr_decide(&later, &x), CORR_SUPERSEDED);
+    ledger_corr_latest later = {.status = LEDGER_FIN_VALID,
+                                .finalized_at = 3000,
+                                .corrected = 1,
+                                .decided_at = 3000,
+                                .correction_id = "c1"};
+    assert_int_equal(ledger_corr_decide(&later, &x), LEDGER_CORR_SUPERSEDED);
     later.decided_at = 2000;
     later.correction_id = "c3";
-    assert_int_equal(corr_decide(&later, &x), CORR_SUPERSEDED);
+    assert_int_equal(ledger_corr_decide(&later, &x), LEDGER_CORR_SUPERSEDED);
     later.correction_id = "c1";
-    assert_int_equal(corr_decide(&later, &x), CORR_APPEND);
-    later.status = FIN_INVALID;
-    assert_int_equal(corr_decide(&later, &x), CORR_SAME_STATUS);
-    assert_string_equal(corr_action_name(CORR_SUPERSEDED), "SUPERSEDED");
-    assert_true(corr_precedes(1, "b", 2, "a"));
-    assert_true(corr_precedes(2, "a", 2, "b"));
-    assert_false(corr_precedes(2, "b", 2, "b"));
-    assert_false(corr_precedes(3, "a", 2, "b"));
+    assert_int_equal(ledger_corr_decide(&later, &x), LEDGER_CORR_APPEND);
+    later.status = LEDGER_FIN_INVALID;
+    assert_int_equal(ledger_corr_decide(&later, &x), LEDGER_CORR_SAME_STATUS);
+    assert_string_equal(ledger_corr_action_name(LEDGER_CORR_SUPERSEDED), "SUPERSEDED");
+    assert_true(ledger_corr_precedes(1, "b", 2, "a"));
+    assert_true(ledger_corr_precedes(2, "a", 2, "b"));
+    assert_false(ledger_corr_precedes(2, "b", 2, "b"));
+    assert_false(ledger_corr_precedes(3, "a", 2, "b"));
 }
 
 static void reasons_are_merged_sorted_once(void **state)
@@ -127,63 +129,63 @@ static void reasons_are_merged_sorted_once(void **state)
     (void)state;
     const char *in[] = {"GEO_DISTANCE", "VOICE_UNCONFIRMED"};
     const char *out[4];
-    assert_int_equal(corr_reasons(in, 2, "CALLBACK_DENIED", out, 4), 3);
+    assert_int_equal(ledger_corr_reasons(in, 2, "CALLBACK_DENIED", out, 4), 3);
     assert_string_equal(out[0], "CALLBACK_DENIED");
     assert_string_equal(out[1], "GEO_DISTANCE");
     assert_string_equal(out[2], "VOICE_UNCONFIRMED");
     /* Already there: once. */
-    assert_int_equal(corr_reasons(in, 2, "GEO_DISTANCE", out, 4), 2);
+    assert_int_equal(ledger_corr_reasons(in, 2, "GEO_DISTANCE", out, 4), 2);
     /* A first entry without reasons. */
-    assert_int_equal(corr_reasons(NULL, 0, "CALLBACK_DENIED", out, 4), 1);
+    assert_int_equal(ledger_corr_reasons(NULL, 0, "CALLBACK_DENIED", out, 4), 1);
     assert_string_equal(out[0], "CALLBACK_DENIED");
     /* No room. */
-    assert_int_equal(corr_reasons(in, 2, "ZZZ", out, 2), -1);
+    assert_int_equal(ledger_corr_reasons(in, 2, "ZZZ", out, 2), -1);
 }
 
 static void finalized_at_is_the_decision_or_later(void **state)
 {
     (void)state;
     /* The decision's instant when nothing holds it back. */
-    assert_int_equal(corr_finalized_at(5000, 1000, 4000), 5000);
-    assert_int_equal(corr_finalized_at(5000, 1000, INT64_MIN), 5000);
+    assert_int_equal(ledger_corr_finalized_at(5000, 1000, 4000), 5000);
+    assert_int_equal(ledger_corr_finalized_at(5000, 1000, INT64_MIN), 5000);
     /* Never before the entry it corrects (a correction held for an order
      * decided later). */
-    assert_int_equal(corr_finalized_at(500, 1000, INT64_MIN), 1000);
+    assert_int_equal(ledger_corr_finalized_at(500, 1000, INT64_MIN), 1000);
     /* After what the ledger promised. */
-    assert_int_equal(corr_finalized_at(5000, 1000, 5000), 5001);
-    assert_int_equal(corr_finalized_at(5000, 1000, 9000), 9001);
-    assert_int_equal(corr_finalized_at(5000, 1000, INT64_MAX), 5000);
+    assert_int_equal(ledger_corr_finalized_at(5000, 1000, 5000), 5001);
+    assert_int_equal(ledger_corr_finalized_at(5000, 1000, 9000), 9001);
+    assert_int_equal(ledger_corr_finalized_at(5000, 1000, INT64_MAX), 5000);
 }
 
 static void held_form_round_trips_in_decision_order(void **state)
 {
     (void)state;
-    corr_request held[3];
+    ledger_corr_request held[3];
     const char *ids[] = {"c-late", "c-b", "c-a"};
     const int64_t times[] = {9000, 4000, 4000};
     for (size_t i = 0; i < 3; i++) {
-        corr_request x = request(ids[i], i == 1 ? "CANCELLED" : "INVALID", times[i]);
-        char field[CORR_ID_MAX + 8], value[96];
-        assert_int_equal(corr_held_field(x.correction_id, field, sizeof(field)), 0);
-        assert_int_equal(corr_held_value(&x, value, sizeof(value)), 0);
-        assert_int_equal(corr_held_parse("P01:O-1", field, value, &held[i]), 0);
+        ledger_corr_request x = request(ids[i], i == 1 ? "CANCELLED" : "INVALID", times[i]);
+        char field[LEDGER_CORR_ID_MAX + 8], value[96];
+        assert_int_equal(ledger_corr_held_field(x.correction_id, field, sizeof(field)), 0);
+        assert_int_equal(ledger_corr_held_value(&x, value, sizeof(value)), 0);
+        assert_int_equal(ledger_corr_held_parse("P01:O-1", field, value, &held[i]), 0);
         assert_string_equal(held[i].correction_id, ids[i]);
         assert_string_equal(held[i].order_id, "P01:O-1");
         assert_int_equal(held[i].status, x.status);
         assert_string_equal(held[i].reason, "CALLBACK_DENIED");
         assert_int_equal(held[i].decided_at, times[i]);
     }
-    corr_sort(held, 3);
+    ledger_corr_sort(held, 3);
     assert_string_equal(held[0].correction_id, "c-a");
     assert_string_equal(held[1].correction_id, "c-b");
     assert_string_equal(held[2].correction_id, "c-late");
-    corr_request x;
-    assert_int_equal(corr_held_parse("P01:O-1", "k:ev|GEO", "INVALID|1|R", &x), -1);
-    assert_int_equal(corr_held_parse("P01:O-1", "corr:c1", "INVALID|x|R", &x), -1);
-    assert_int_equal(corr_held_parse("P01:O-1", "corr:c1", "INVALID||R", &x), -1);
-    assert_int_equal(corr_held_parse("P01:O-1", "corr:c1", "INVALID|7", &x), -1);
-    assert_int_equal(corr_held_parse("P01:O-1", "corr:c1", "GONE|7|R", &x), -1);
-    assert_int_equal(corr_held_parse("P01:O-1", "corr:c1", "VALID|-7|R", &x), 0);
+    ledger_corr_request x;
+    assert_int_equal(ledger_corr_held_parse("P01:O-1", "k:ev|GEO", "INVALID|1|R", &x), -1);
+    assert_int_equal(ledger_corr_held_parse("P01:O-1", "corr:c1", "INVALID|x|R", &x), -1);
+    assert_int_equal(ledger_corr_held_parse("P01:O-1", "corr:c1", "INVALID||R", &x), -1);
+    assert_int_equal(ledger_corr_held_parse("P01:O-1", "corr:c1", "INVALID|7", &x), -1);
+    assert_int_equal(ledger_corr_held_parse("P01:O-1", "corr:c1", "GONE|7|R", &x), -1);
+    assert_int_equal(ledger_corr_held_parse("P01:O-1", "corr:c1", "VALID|-7|R", &x), 0);
     assert_int_equal(x.decided_at, -7);
 }
 
@@ -195,7 +197,7 @@ static uint8_t *entry(uint64_t index, const char *order_id, const char *status,
                       const char *correction_id, uint64_t corrects, size_t *len)
 {
     static const char *const reasons[] = {"CALLBACK_DENIED", "GEO_DISTANCE"};
-    finalized_order o = {
+    ledger_finalized_order o = {
         .order_id = order_id,
         .provider_id = "P01",
         .caregiver_id = "P01:CG-1",
@@ -218,9 +220,9 @@ static uint8_t *entry(uint64_t index, const char *order_id, const char *status,
         .decided_at = 1714590000000,
     };
     char err[256];
-    assert_int_equal(corr_status_parse(status, &o.status), 0);
+    assert_int_equal(ledger_corr_status_parse(status, &o.status), 0);
     uint8_t *bytes = NULL;
-    if (finalized_encode(&o, &bytes, len, err, sizeof(err)) != 0)
+    if (ledger_finalized_encode(&o, &bytes, len, err, sizeof(err)) != 0)
         fail_msg("%s", err);
     return bytes;
 }

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "ledger_encoding.h"
+#include "ledger-writer/ledger_encoding.h"
 
 static void test_base64_rfc4648_vectors(void **state)
 {

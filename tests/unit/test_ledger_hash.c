@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "ledger_encoding.h"
-#include "ledger_hash.h"
+#include "ledger-writer/ledger_encoding.h"
+#include "ledger-writer/ledger_hash.h"
 
 static void expect_digest(ledger_hash_alg alg, const void *data, size_t len, const char *hex)
 {

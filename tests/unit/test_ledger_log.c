@@ -13,9 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ledger-writer/ledger_log.h"
+#include "ledger-writer/ledger_verify.h"
 #include "ledger_fixture.h"
-#include "ledger_log.h"
-#include "ledger_verify.h"
 
 static ledger_key *test_key;
 static ledger_key *other_key;

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ledger_encoding.h"
+#include "ledger-writer/ledger_encoding.h"
+#include "ledger-writer/ledger_proof_json.h"
+#include "ledger-writer/ledger_verify.h"
 #include "ledger_fixture.h"
-#include "ledger_proof_json.h"
-#include "ledger_verify.h"
 
 #define ENTRIES 50
 #define EVERY 7

@@ -20,9 +20,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "ledger_checkpoint.h"
-#include "ledger_encoding.h"
-#include "ledger_sign.h"
+#include "ledger-writer/ledger_checkpoint.h"
+#include "ledger-writer/ledger_encoding.h"
+#include "ledger-writer/ledger_sign.h"
 
 static void unhex(const char *hex, uint8_t *out, size_t len)
 {

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ledger_encoding.h"
-#include "ledger_hash.h"
-#include "merkle.h"
+#include "ledger-writer/ledger_encoding.h"
+#include "ledger-writer/ledger_hash.h"
+#include "ledger-writer/merkle.h"
 
 #define HL LEDGER_HASH_LEN
 
@@ -103,11 +103,11 @@ static void vector_leaves(ledger_hasher *h, uint8_t leaves[8 * HL])
     }
 }
 
-static void build_tree(ledger_hasher *h, merkle_tree *t, const uint8_t *leaves, uint64_t n)
+static void build_tree(ledger_hasher *h, ledger_merkle_tree *t, const uint8_t *leaves, uint64_t n)
 {
-    merkle_tree_init(t);
+    ledger_merkle_tree_init(t);
     for (uint64_t i = 0; i < n; i++)
-        assert_int_equal(merkle_tree_append(h, t, leaves + i * HL), 0);
+        assert_int_equal(ledger_merkle_tree_append(h, t, leaves + i * HL), 0);
 }
 
 /* ---- a second, recursive implementation of the RFC's definitions -------- */
@@ -188,28 +188,28 @@ static void test_roots_of_vectors(void **state)
     uint8_t leaves[8 * HL], root[HL], expect[HL];
     vector_leaves(h, leaves);
 
-    merkle_tree t;
+    ledger_merkle_tree t;
     build_tree(h, &t, leaves, 8);
-    merkle_compact c;
-    merkle_compact_init(&c);
+    ledger_merkle_compact c;
+    ledger_merkle_compact_init(&c);
     for (uint64_t n = 1; n <= 8; n++) {
         hash_from_hex(sha256_roots[n - 1], expect);
-        assert_int_equal(merkle_root(h, leaves, n, root), 0);
+        assert_int_equal(ledger_merkle_root(h, leaves, n, root), 0);
         assert_memory_equal(root, expect, HL);
-        assert_int_equal(merkle_tree_root(h, &t, n, root), 0);
+        assert_int_equal(ledger_merkle_tree_root(h, &t, n, root), 0);
         assert_memory_equal(root, expect, HL);
-        assert_int_equal(merkle_compact_append(h, &c, leaves + (n - 1) * HL), 0);
-        assert_int_equal(merkle_compact_root(h, &c, root), 0);
+        assert_int_equal(ledger_merkle_compact_append(h, &c, leaves + (n - 1) * HL), 0);
+        assert_int_equal(ledger_merkle_compact_root(h, &c, root), 0);
         assert_memory_equal(root, expect, HL);
     }
     /* The empty tree is H(""); there is no size beyond the tree. */
     hash_from_hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", expect);
-    assert_int_equal(merkle_root(h, leaves, 0, root), 0);
+    assert_int_equal(ledger_merkle_root(h, leaves, 0, root), 0);
     assert_memory_equal(root, expect, HL);
-    assert_int_equal(merkle_tree_root(h, &t, 0, root), 0);
+    assert_int_equal(ledger_merkle_tree_root(h, &t, 0, root), 0);
     assert_memory_equal(root, expect, HL);
-    assert_int_equal(merkle_tree_root(h, &t, 9, root), -1);
-    merkle_tree_free(&t);
+    assert_int_equal(ledger_merkle_tree_root(h, &t, 9, root), -1);
+    ledger_merkle_tree_free(&t);
     ledger_hasher_free(h);
 }
 
@@ -224,7 +224,7 @@ static void test_sm3_root_of_vectors(void **state)
     hash_from_hex("2daef60e7a0b8f5e024c81cd2ab3109f2b4f155cf83adeb2ae5532f74a157fdf", expect);
     assert_memory_equal(leaves, expect, HL);
     hash_from_hex("bc48ba7a709184b5f2a631e1adeb8dc2a0d4c018c1d6cc89b5664fe154c93b38", expect);
-    assert_int_equal(merkle_root(h, leaves, 8, root), 0);
+    assert_int_equal(ledger_merkle_root(h, leaves, 8, root), 0);
     assert_memory_equal(root, expect, HL);
     ledger_hasher_free(h);
 }
@@ -232,7 +232,7 @@ static void test_sm3_root_of_vectors(void **state)
 static int inclusion_ok(ledger_hasher *h, uint64_t index, uint64_t size, const uint8_t *leaf,
                         const uint8_t *proof, size_t count, const uint8_t *root)
 {
-    return merkle_verify_inclusion(h, index, size, leaf, proof, count, root) == 0;
+    return ledger_merkle_verify_inclusion(h, index, size, leaf, proof, count, root) == 0;
 }
 
 /* Alterations that must all fail: the probes of transparency-dev's tests
@@ -242,7 +242,7 @@ static void expect_inclusion_probes_fail(ledger_hasher *h, uint64_t index, uint6
                                          const uint8_t *leaf, const uint8_t *proof, size_t count,
                                          const uint8_t *root)
 {
-    uint8_t other[HL], buf[(MERKLE_MAX_PROOF + 1) * HL];
+    uint8_t other[HL], buf[(LEDGER_MERKLE_MAX_PROOF + 1) * HL];
     memset(other, 0x5a, sizeof(other));
     if (index > 0)
         assert_false(inclusion_ok(h, index - 1, size, leaf, proof, count, root));
@@ -281,23 +281,24 @@ static void test_inclusion_vectors(void **state)
     ledger_hasher *h = ledger_hasher_new(LEDGER_HASH_SHA256);
     uint8_t leaves[8 * HL];
     vector_leaves(h, leaves);
-    merkle_tree t;
+    ledger_merkle_tree t;
     build_tree(h, &t, leaves, 8);
     for (size_t v = 0; v < sizeof(inclusion_vectors) / sizeof(inclusion_vectors[0]); v++) {
         const inclusion_vector *iv = &inclusion_vectors[v];
-        uint8_t published[3 * HL], made[MERKLE_MAX_PROOF * HL], root[HL];
+        uint8_t published[3 * HL], made[LEDGER_MERKLE_MAX_PROOF * HL], root[HL];
         for (size_t i = 0; i < iv->count; i++)
             hash_from_hex(iv->proof[i], published + i * HL);
         hash_from_hex(sha256_roots[iv->size - 1], root);
         size_t count = 99;
-        assert_int_equal(merkle_tree_inclusion_proof(h, &t, iv->index, iv->size, made, &count), 0);
+        assert_int_equal(
+            ledger_merkle_tree_inclusion_proof(h, &t, iv->index, iv->size, made, &count), 0);
         assert_int_equal(count, iv->count);
         assert_memory_equal(made, published, count * HL);
         const uint8_t *leaf = leaves + iv->index * HL;
         assert_true(inclusion_ok(h, iv->index, iv->size, leaf, published, iv->count, root));
         expect_inclusion_probes_fail(h, iv->index, iv->size, leaf, published, iv->count, root);
     }
-    merkle_tree_free(&t);
+    ledger_merkle_tree_free(&t);
     ledger_hasher_free(h);
 }
 
@@ -318,8 +319,8 @@ static void test_inclusion_out_of_range(void **state)
     assert_true(inclusion_ok(h, 0, 1, some, NULL, 0, some));
     assert_false(inclusion_ok(h, 0, 1, some, NULL, 0, empty));
     /* More hashes than any proof has. */
-    uint8_t *big = calloc(MERKLE_MAX_PROOF + 1, HL);
-    assert_false(inclusion_ok(h, 0, UINT64_MAX, some, big, MERKLE_MAX_PROOF + 1, some));
+    uint8_t *big = calloc(LEDGER_MERKLE_MAX_PROOF + 1, HL);
+    assert_false(inclusion_ok(h, 0, UINT64_MAX, some, big, LEDGER_MERKLE_MAX_PROOF + 1, some));
     free(big);
     ledger_hasher_free(h);
 }
@@ -327,14 +328,14 @@ static void test_inclusion_out_of_range(void **state)
 static int consistency_ok(ledger_hasher *h, uint64_t m, uint64_t n, const uint8_t *r1,
                           const uint8_t *r2, const uint8_t *proof, size_t count)
 {
-    return merkle_verify_consistency(h, m, n, r1, r2, proof, count) == 0;
+    return ledger_merkle_verify_consistency(h, m, n, r1, r2, proof, count) == 0;
 }
 
 static void expect_consistency_probes_fail(ledger_hasher *h, uint64_t m, uint64_t n,
                                            const uint8_t *r1, const uint8_t *r2,
                                            const uint8_t *proof, size_t count)
 {
-    uint8_t other[HL], buf[(MERKLE_MAX_PROOF + 1) * HL];
+    uint8_t other[HL], buf[(LEDGER_MERKLE_MAX_PROOF + 1) * HL];
     memset(other, 0xa5, sizeof(other));
     assert_false(consistency_ok(h, m - 1, n, r1, r2, proof, count));
     assert_false(consistency_ok(h, m + 1, n, r1, r2, proof, count));
@@ -368,18 +369,19 @@ static void test_consistency_vectors(void **state)
     ledger_hasher *h = ledger_hasher_new(LEDGER_HASH_SHA256);
     uint8_t leaves[8 * HL];
     vector_leaves(h, leaves);
-    merkle_tree t;
+    ledger_merkle_tree t;
     build_tree(h, &t, leaves, 8);
     for (size_t v = 0; v < sizeof(consistency_vectors) / sizeof(consistency_vectors[0]); v++) {
         const consistency_vector *cv = &consistency_vectors[v];
-        uint8_t published[3 * HL], made[MERKLE_MAX_PROOF * HL], r1[HL], r2[HL];
+        uint8_t published[3 * HL], made[LEDGER_MERKLE_MAX_PROOF * HL], r1[HL], r2[HL];
         for (size_t i = 0; i < cv->count; i++)
             hash_from_hex(cv->proof[i], published + i * HL);
         hash_from_hex(sha256_roots[cv->old_size - 1], r1);
         hash_from_hex(sha256_roots[cv->new_size - 1], r2);
         size_t count = 99;
         assert_int_equal(
-            merkle_tree_consistency_proof(h, &t, cv->old_size, cv->new_size, made, &count), 0);
+            ledger_merkle_tree_consistency_proof(h, &t, cv->old_size, cv->new_size, made, &count),
+            0);
         assert_int_equal(count, cv->count);
         assert_memory_equal(made, published, count * HL);
         assert_true(consistency_ok(h, cv->old_size, cv->new_size, r1, r2, published, cv->count));
@@ -387,7 +389,7 @@ static void test_consistency_vectors(void **state)
             expect_consistency_probes_fail(h, cv->old_size, cv->new_size, r1, r2, published,
                                            cv->count);
     }
-    merkle_tree_free(&t);
+    ledger_merkle_tree_free(&t);
     ledger_hasher_free(h);
 }
 
@@ -439,13 +441,13 @@ static uint8_t *generated_leaves(ledger_hasher *h, uint64_t n)
 /* Proof of leaf index in the tree of size, and every way to spoil it:
  * every byte of every hash flipped when all_bytes, else one byte per
  * hash; every other index; neighbouring sizes. */
-static void check_inclusion(ledger_hasher *h, const merkle_tree *t, const uint8_t *leaves,
+static void check_inclusion(ledger_hasher *h, const ledger_merkle_tree *t, const uint8_t *leaves,
                             const uint8_t *roots, uint64_t index, uint64_t size, int all_bytes,
                             int with_ref)
 {
-    uint8_t proof[MERKLE_MAX_PROOF * HL], ref[MERKLE_MAX_PROOF * HL];
+    uint8_t proof[LEDGER_MERKLE_MAX_PROOF * HL], ref[LEDGER_MERKLE_MAX_PROOF * HL];
     size_t count = 0, ref_count = 0;
-    assert_int_equal(merkle_tree_inclusion_proof(h, t, index, size, proof, &count), 0);
+    assert_int_equal(ledger_merkle_tree_inclusion_proof(h, t, index, size, proof, &count), 0);
     if (with_ref) {
         ref_path(h, index, leaves, size, ref, &ref_count);
         assert_int_equal(count, ref_count);
@@ -481,12 +483,12 @@ static void check_inclusion(ledger_hasher *h, const merkle_tree *t, const uint8_
         assert_false(inclusion_ok(h, index, size, leaf, proof, count - 1, root));
 }
 
-static void check_consistency(ledger_hasher *h, const merkle_tree *t, const uint8_t *leaves,
+static void check_consistency(ledger_hasher *h, const ledger_merkle_tree *t, const uint8_t *leaves,
                               const uint8_t *roots, uint64_t m, uint64_t n, int with_ref)
 {
-    uint8_t proof[(MERKLE_MAX_PROOF + 1) * HL], ref[MERKLE_MAX_PROOF * HL];
+    uint8_t proof[(LEDGER_MERKLE_MAX_PROOF + 1) * HL], ref[LEDGER_MERKLE_MAX_PROOF * HL];
     size_t count = 0, ref_count = 0;
-    assert_int_equal(merkle_tree_consistency_proof(h, t, m, n, proof, &count), 0);
+    assert_int_equal(ledger_merkle_tree_consistency_proof(h, t, m, n, proof, &count), 0);
     if (with_ref) {
         if (m > 0 && m < n)
             ref_subproof(h, m, leaves, n, 1, ref, &ref_count);
@@ -527,10 +529,10 @@ static void check_tree(ledger_hash_alg alg, uint64_t n, int every_proof, int all
 {
     ledger_hasher *h = ledger_hasher_new(alg);
     uint8_t *leaves = generated_leaves(h, n);
-    merkle_tree t;
+    ledger_merkle_tree t;
     build_tree(h, &t, leaves, n);
-    merkle_compact c;
-    merkle_compact_init(&c);
+    ledger_merkle_compact c;
+    ledger_merkle_compact_init(&c);
     /* roots[s]: the root of the first s leaves, from the tree and from the
      * compact range after each append, which must agree, and with the
      * reference (which costs O(s); the leaves are the same in every tree,
@@ -539,9 +541,9 @@ static void check_tree(ledger_hash_alg alg, uint64_t n, int every_proof, int all
     assert_non_null(roots);
     for (uint64_t s = 0; s <= n; s++) {
         uint8_t *a = roots + s * HL, b[HL], r[HL];
-        assert_int_equal(merkle_tree_root(h, &t, s, a), 0);
+        assert_int_equal(ledger_merkle_tree_root(h, &t, s, a), 0);
         if (n <= 1000 || s % 16 == 0) {
-            assert_int_equal(merkle_compact_root(h, &c, b), 0);
+            assert_int_equal(ledger_merkle_compact_root(h, &c, b), 0);
             assert_memory_equal(a, b, HL);
         }
         if (s % 512 == 0 || s + 2 > n) {
@@ -549,7 +551,7 @@ static void check_tree(ledger_hash_alg alg, uint64_t n, int every_proof, int all
             assert_memory_equal(a, r, HL);
         }
         if (s < n)
-            assert_int_equal(merkle_compact_append(h, &c, leaves + s * HL), 0);
+            assert_int_equal(ledger_merkle_compact_append(h, &c, leaves + s * HL), 0);
     }
     /* Otherwise the ends, powers of two and a few places between: the
      * reference proof costs O(n) hashes. */
@@ -565,13 +567,13 @@ static void check_tree(ledger_hash_alg alg, uint64_t n, int every_proof, int all
             check_consistency(h, &t, leaves, roots, m, n, ref);
     }
     /* Proofs of sizes beyond the tree are refused. */
-    uint8_t proof[MERKLE_MAX_PROOF * HL];
+    uint8_t proof[LEDGER_MERKLE_MAX_PROOF * HL];
     size_t count;
-    assert_int_equal(merkle_tree_inclusion_proof(h, &t, 0, n + 1, proof, &count), -1);
-    assert_int_equal(merkle_tree_inclusion_proof(h, &t, n, n, proof, &count), -1);
-    assert_int_equal(merkle_tree_consistency_proof(h, &t, 0, n + 1, proof, &count), -1);
-    assert_int_equal(merkle_tree_consistency_proof(h, &t, n, n - 1, proof, &count), -1);
-    merkle_tree_free(&t);
+    assert_int_equal(ledger_merkle_tree_inclusion_proof(h, &t, 0, n + 1, proof, &count), -1);
+    assert_int_equal(ledger_merkle_tree_inclusion_proof(h, &t, n, n, proof, &count), -1);
+    assert_int_equal(ledger_merkle_tree_consistency_proof(h, &t, 0, n + 1, proof, &count), -1);
+    assert_int_equal(ledger_merkle_tree_consistency_proof(h, &t, n, n - 1, proof, &count), -1);
+    ledger_merkle_tree_free(&t);
     free(roots);
     free(leaves);
     ledger_hasher_free(h);
@@ -607,20 +609,20 @@ static void test_tree_memory(void **state)
 {
     (void)state;
     ledger_hasher *h = ledger_hasher_new(LEDGER_HASH_SM3);
-    merkle_tree t;
-    merkle_tree_init(&t);
+    ledger_merkle_tree t;
+    ledger_merkle_tree_init(&t);
     uint8_t leaf[HL] = {0};
     for (uint32_t i = 0; i < 5000; i++) {
         memcpy(leaf, &i, sizeof(i));
-        assert_int_equal(merkle_tree_append(h, &t, leaf), 0);
+        assert_int_equal(ledger_merkle_tree_append(h, &t, leaf), 0);
     }
     uint64_t stored = 0;
-    for (int l = 0; l < MERKLE_MAX_DEPTH; l++)
+    for (int l = 0; l < LEDGER_MERKLE_MAX_DEPTH; l++)
         stored += t.size >> l;
     assert_true(stored < 2 * t.size);
-    assert_memory_equal(merkle_tree_leaf(&t, 4999), leaf, HL);
-    assert_null(merkle_tree_leaf(&t, 5000));
-    merkle_tree_free(&t);
+    assert_memory_equal(ledger_merkle_tree_leaf(&t, 4999), leaf, HL);
+    assert_null(ledger_merkle_tree_leaf(&t, 5000));
+    ledger_merkle_tree_free(&t);
     ledger_hasher_free(h);
 }
 
