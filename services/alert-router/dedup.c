@@ -1,4 +1,4 @@
-#include "dedup.h"
+#include "alert-router/dedup.h"
 
 #include <errno.h>
 #include <inttypes.h>

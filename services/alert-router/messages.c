@@ -1,4 +1,4 @@
-#include "messages.h"
+#include "alert-router/messages.h"
 
 #include <math.h>
 #include <stdio.h>

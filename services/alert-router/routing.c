@@ -1,23 +1,15 @@
-#include "routing.h"
-#include "topics.h"
+#include "alert-router/routing.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *const colour_names[ALERT_COLOURS] = {"YELLOW", "ORANGE", "RED"};
-
-const char *alert_colour_name(alert_colour c)
+int alert_colour_of(cw_outcome outcome, cw_colour *out)
 {
-    return c >= 0 && c < ALERT_COLOURS ? colour_names[c] : "?";
-}
-
-int alert_colour_parse(const char *name, alert_colour *out)
-{
-    for (int i = 0; i < ALERT_COLOURS; i++) {
-        if (strcmp(name, colour_names[i]) == 0) {
-            *out = (alert_colour)i;
-            return 0;
-        }
+    switch (outcome) {
+    case CW_OUTCOME_YELLOW: *out = CW_COLOUR_YELLOW; return 0;
+    case CW_OUTCOME_ORANGE: *out = CW_COLOUR_ORANGE; return 0;
+    case CW_OUTCOME_RED: *out = CW_COLOUR_RED; return 0;
+    case CW_OUTCOME_PASS: break;
     }
     return -1;
 }
@@ -50,9 +42,14 @@ static const char *placeholder(const char *name, size_t len, const alert_place *
     return NULL;
 }
 
-/* Fills a template into out (len bytes). 0, -1 for a malformed template or
- * an unknown placeholder, -2 when the result does not fit. */
-static int expand(const char *tmpl, const alert_place *p, char *out, size_t len)
+typedef enum {
+    EXPANDED,  /* out holds the topic */
+    MALFORMED, /* an unclosed or stray brace, or an unknown placeholder */
+    TOO_LONG   /* the result does not fit in out */
+} expansion;
+
+/* Fills a template into out (len bytes). */
+static expansion expand(const char *tmpl, const alert_place *p, char *out, size_t len)
 {
     size_t used = 0;
     for (const char *s = tmpl; *s;) {
@@ -61,24 +58,24 @@ static int expand(const char *tmpl, const alert_place *p, char *out, size_t len)
         if (*s == '{') {
             const char *close = strchr(s, '}');
             if (close == NULL)
-                return -1;
+                return MALFORMED;
             piece = placeholder(s + 1, (size_t)(close - s - 1), p);
             if (piece == NULL)
-                return -1;
+                return MALFORMED;
             piece_len = strlen(piece);
             s = close + 1;
         } else if (*s == '}') {
-            return -1;
+            return MALFORMED;
         } else {
             s++;
         }
         if (used + piece_len >= len)
-            return -2;
+            return TOO_LONG;
         memcpy(out + used, piece, piece_len);
         used += piece_len;
     }
     out[used] = '\0';
-    return 0;
+    return EXPANDED;
 }
 
 /* A template is acceptable when it expands, with short ids, to a legal
@@ -87,13 +84,13 @@ static int template_check(const char *tmpl, char *err, size_t errlen)
 {
     static const alert_place sample = {"S", "C", "P"};
     char topic[ALERT_TOPIC_MAX];
-    int rc = expand(tmpl, &sample, topic, sizeof(topic));
-    if (rc == -1) {
+    expansion rc = expand(tmpl, &sample, topic, sizeof(topic));
+    if (rc == MALFORMED) {
         snprintf(err, errlen, "'%s': braces must hold {street_id}, {community_id} or {provider_id}",
                  tmpl);
         return -1;
     }
-    if (rc != 0 || !alert_topic_name_valid(topic)) {
+    if (rc != EXPANDED || !alert_topic_name_valid(topic)) {
         snprintf(err, errlen, "'%s' cannot form a Kafka topic name ([A-Za-z0-9._-], at most 249)",
                  tmpl);
         return -1;
@@ -101,15 +98,15 @@ static int template_check(const char *tmpl, char *err, size_t errlen)
     return 0;
 }
 
-int alert_routing_set_colour(alert_routing *r, alert_colour c, const char *const *templates,
+int alert_routing_set_colour(alert_routing *r, cw_colour c, const char *const *templates,
                              size_t n, char *err, size_t errlen)
 {
-    if (c < 0 || c >= ALERT_COLOURS) {
+    if ((unsigned)c >= CW_COLOUR_COUNT) {
         snprintf(err, errlen, "unknown colour");
         return -1;
     }
     if (n > ALERT_MAX_COLOUR_TARGETS) {
-        snprintf(err, errlen, "%s: at most %d targets", colour_names[c],
+        snprintf(err, errlen, "%s: at most %d targets", cw_colour_name(c),
                  ALERT_MAX_COLOUR_TARGETS);
         return -1;
     }
@@ -156,7 +153,7 @@ int alert_routing_add_rule_target(alert_routing *r, const char *spec, char *err,
     return 0;
 }
 
-static int has_template(const alert_routing *r, alert_colour c, const char *tmpl)
+static int has_template(const alert_routing *r, cw_colour c, const char *tmpl)
 {
     for (size_t i = 0; i < r->colour_count[c]; i++)
         if (strcmp(r->colour[c][i], tmpl) == 0)
@@ -166,13 +163,13 @@ static int has_template(const alert_routing *r, alert_colour c, const char *tmpl
 
 int alert_routing_check_contract(const alert_routing *r, char *err, size_t errlen)
 {
-    for (int c = 0; c < ALERT_COLOURS; c++) {
+    for (int c = 0; c < CW_COLOUR_COUNT; c++) {
         const char *need[3] = {CW_TOPIC_ALERTS_ALL, CW_TOPIC_ALERTS_STREET_TEMPLATE,
-                               c == ALERT_RED ? CW_TOPIC_ALERTS_COMMAND : NULL};
+                               c == CW_COLOUR_RED ? CW_TOPIC_ALERTS_COMMAND : NULL};
         for (size_t i = 0; i < 3; i++) {
-            if (need[i] != NULL && !has_template(r, (alert_colour)c, need[i])) {
+            if (need[i] != NULL && !has_template(r, (cw_colour)c, need[i])) {
                 snprintf(err, errlen, "%s alerts must go to %s (docs/design.md §4.2)",
-                         colour_names[c], need[i]);
+                         cw_colour_name((cw_colour)c), need[i]);
                 return -1;
             }
         }
@@ -191,26 +188,26 @@ static int listed(char list[][ALERT_TOPIC_MAX], size_t n, const char *topic)
 static void add_target(alert_targets *out, const char *tmpl, const alert_place *p)
 {
     char topic[ALERT_TOPIC_MAX];
-    int rc = expand(tmpl, p, topic, sizeof(topic));
-    if (rc == 0 && alert_topic_name_valid(topic)) {
+    expansion rc = expand(tmpl, p, topic, sizeof(topic));
+    if (rc == EXPANDED && alert_topic_name_valid(topic)) {
         if (!listed(out->topics, out->count, topic) && out->count < ALERT_MAX_TARGETS)
             snprintf(out->topics[out->count++], ALERT_TOPIC_MAX, "%s", topic);
         return;
     }
     /* Report what it would have been; a name too long is cut. */
-    if (rc != 0)
+    if (rc != EXPANDED)
         snprintf(topic, sizeof(topic), "%s", tmpl);
     if (!listed(out->unroutable, out->unroutable_count, topic) &&
         out->unroutable_count < ALERT_MAX_TARGETS)
         snprintf(out->unroutable[out->unroutable_count++], ALERT_TOPIC_MAX, "%s", topic);
 }
 
-void alert_route(const alert_routing *r, const char *rule, alert_colour c, const alert_place *p,
+void alert_route(const alert_routing *r, const char *rule, cw_colour c, const alert_place *p,
                  alert_targets *out)
 {
     out->count = 0;
     out->unroutable_count = 0;
-    if (c < 0 || c >= ALERT_COLOURS)
+    if ((unsigned)c >= CW_COLOUR_COUNT)
         return;
     for (size_t i = 0; i < r->colour_count[c]; i++)
         add_target(out, r->colour[c][i], p);

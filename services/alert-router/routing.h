@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include "avro_records.h" /* cw_colour, cw_outcome */
 #include "topics.h"
 
 /* Kafka topic names are at most 249 characters. */
@@ -28,13 +29,8 @@
 /* A colour's targets plus every extra target of one rule. */
 #define ALERT_MAX_TARGETS (ALERT_MAX_COLOUR_TARGETS + ALERT_MAX_RULE_TARGETS)
 
-typedef enum { ALERT_YELLOW = 0, ALERT_ORANGE, ALERT_RED, ALERT_COLOURS } alert_colour;
-
-/* "YELLOW", "ORANGE", "RED". */
-const char *alert_colour_name(alert_colour c);
-/* A CheckResult outcome or Alert colour, upper case: 0, or -1 for PASS or
- * anything else. */
-int alert_colour_parse(const char *name, alert_colour *out);
+/* The colour of a CheckResult's outcome: 0, or -1 for PASS (no alert). */
+int alert_colour_of(cw_outcome outcome, cw_colour *out);
 
 typedef struct {
     char rule[ALERT_RULE_MAX];
@@ -43,8 +39,8 @@ typedef struct {
 
 /* Zero-initialise, then fill with the setters. Plain data: no free. */
 typedef struct {
-    char colour[ALERT_COLOURS][ALERT_MAX_COLOUR_TARGETS][ALERT_TOPIC_MAX];
-    size_t colour_count[ALERT_COLOURS];
+    char colour[CW_COLOUR_COUNT][ALERT_MAX_COLOUR_TARGETS][ALERT_TOPIC_MAX];
+    size_t colour_count[CW_COLOUR_COUNT];
     alert_rule_target extra[ALERT_MAX_RULE_TARGETS];
     size_t extra_count;
 } alert_routing;
@@ -52,7 +48,7 @@ typedef struct {
 /* Replaces the colour's targets with templates[0..n). 0, or -1 with err: too
  * many, an unknown {placeholder}, an unclosed brace, or text that can never
  * form a topic name. */
-int alert_routing_set_colour(alert_routing *r, alert_colour c, const char *const *templates,
+int alert_routing_set_colour(alert_routing *r, cw_colour c, const char *const *templates,
                              size_t n, char *err, size_t errlen);
 /* Adds "RULE=template". 0, or -1 with err. */
 int alert_routing_add_rule_target(alert_routing *r, const char *spec, char *err, size_t errlen);
@@ -78,7 +74,7 @@ typedef struct {
 
 /* The topics of an alert: the colour's targets, then the rule's extras, each
  * once, in that order. Never fails; out is overwritten. */
-void alert_route(const alert_routing *r, const char *rule, alert_colour c, const alert_place *p,
+void alert_route(const alert_routing *r, const char *rule, cw_colour c, const alert_place *p,
                  alert_targets *out);
 
 /* 1 when name is a legal Kafka topic name: 1..249 characters of

@@ -1,4 +1,4 @@
-#include "batch_run.h"
+#include "payment-scheduler/batch_run.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,13 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "kafka.h"
 #include "kafka_reader.h"
 #include "log.h"
-#include "pay_config.h"
-#include "payment_records.h"
-#include "payment_state.h"
-#include "report.h"
+#include "payment-scheduler/pay_config.h"
+#include "payment-scheduler/payment_records.h"
+#include "payment-scheduler/payment_state.h"
+#include "payment-scheduler/report.h"
 #include "shutdown.h"
 #include "timeutil.h"
 #include "topics.h"
@@ -38,14 +39,8 @@ static int note_unpaid(batch *b, const char *provider_id)
             return 0;
         }
     }
-    if (b->unpaid_count == b->unpaid_cap) {
-        size_t cap = b->unpaid_cap ? b->unpaid_cap * 2 : 16;
-        pay_unpaid *p = realloc(b->unpaid, cap * sizeof(*p));
-        if (p == NULL)
-            return -1;
-        b->unpaid = p;
-        b->unpaid_cap = cap;
-    }
+    if (cw_grow((void **)&b->unpaid, &b->unpaid_cap, b->unpaid_count, sizeof(*b->unpaid), 16) != 0)
+        return -1;
     pay_unpaid *u = &b->unpaid[b->unpaid_count++];
     snprintf(u->provider_id, sizeof(u->provider_id), "%s", provider_id);
     u->orders = 1;
@@ -64,7 +59,7 @@ static int on_contract(void *user_data, const rd_kafka_message_t *m)
         cw_log_warn("contract record skipped", "reason", reason, NULL);
         return 0;
     }
-    if (pay_state_put_contract(b->st, &c, &b->discard) < 0) {
+    if (pay_state_put_contract(b->st, &c, &b->discard) == PAY_RECORD_NOMEM) {
         b->failed = 1;
         return -1;
     }
@@ -195,7 +190,7 @@ static void print_summary(const pay_report *r)
             char id[PAY_INSTRUCTION_ID_MAX];
             if (in == NULL || pay_instruction_record_id(in, id, sizeof(id)) != 0)
                 continue;
-            printf("instruction %s %s %lld\n", id, pay_kind_name(in->kind),
+            printf("instruction %s %s %lld\n", id, cw_payment_kind_name(in->kind),
                    (long long)in->amount_cents);
         }
     }

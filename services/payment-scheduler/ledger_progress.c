@@ -1,7 +1,9 @@
-#include "ledger_progress.h"
+#include "payment-scheduler/ledger_progress.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "grow.h"
 
 #define WORD_BITS 64
 
@@ -162,14 +164,9 @@ static pay_ledger_result add_pending(pay_ledger_progress *lp, int64_t tree_size,
         thin_pending(lp);
         return add_pending(lp, tree_size, through);
     }
-    if (lp->pending_count == lp->pending_cap) {
-        size_t cap = lp->pending_cap ? lp->pending_cap * 2 : 8;
-        pay_ledger_mark *p = realloc(lp->pending, cap * sizeof(*p));
-        if (p == NULL)
-            return PAY_LEDGER_NOMEM;
-        lp->pending = p;
-        lp->pending_cap = cap;
-    }
+    if (cw_grow((void **)&lp->pending, &lp->pending_cap, lp->pending_count,
+                sizeof(*lp->pending), 8) != 0)
+        return PAY_LEDGER_NOMEM;
     memmove(lp->pending + first + 1, lp->pending + first,
             (lp->pending_count - first) * sizeof(*lp->pending));
     lp->pending[first] = (pay_ledger_mark){tree_size, through};

@@ -1,4 +1,4 @@
-#include "pay_config.h"
+#include "payment-scheduler/pay_config.h"
 
 #include <string.h>
 

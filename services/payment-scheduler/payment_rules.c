@@ -1,29 +1,9 @@
-#include "payment_rules.h"
+#include "payment-scheduler/payment_rules.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "timeutil.h"
-
-static const char *const kind_names[] = {"PREPAY", "SETTLEMENT", "CLAWBACK"};
-
-const char *pay_kind_name(pay_kind kind)
-{
-    if ((unsigned)kind > PAY_CLAWBACK)
-        return "?";
-    return kind_names[kind];
-}
-
-int pay_kind_parse(const char *name, pay_kind *kind)
-{
-    for (int i = 0; i <= PAY_CLAWBACK; i++) {
-        if (strcmp(name, kind_names[i]) == 0) {
-            *kind = (pay_kind)i;
-            return 0;
-        }
-    }
-    return -1;
-}
 
 int pay_ratio_cents(int64_t amount_cents, int64_t ratio_ppm, int64_t *out)
 {
@@ -58,7 +38,7 @@ int pay_add_cents(int64_t a, int64_t b, int64_t *out)
 }
 
 int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid_cents,
-                   int64_t budget_cents, pay_kind *kind, int64_t *amount_cents)
+                   int64_t budget_cents, cw_payment_kind *kind, int64_t *amount_cents)
 {
     int64_t net, due;
     if (budget_cents < 0 || __builtin_sub_overflow(gross_cents, deduction_cents, &net))
@@ -68,28 +48,28 @@ int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid
     if (__builtin_sub_overflow(net, prepaid_cents, &due) || due == INT64_MIN)
         return -1;
     if (due >= 0) {
-        *kind = PAY_SETTLEMENT;
+        *kind = CW_PAYMENT_KIND_SETTLEMENT;
         *amount_cents = due;
     } else {
-        *kind = PAY_CLAWBACK;
+        *kind = CW_PAYMENT_KIND_CLAWBACK;
         *amount_cents = -due;
     }
     return 0;
 }
 
-int pay_correction_due(int64_t net_before, int64_t net_after, int64_t budget_cents,
-                       pay_kind *kind, int64_t *amount_cents)
+pay_due pay_correction_due(int64_t net_before, int64_t net_after, int64_t budget_cents,
+                           cw_payment_kind *kind, int64_t *amount_cents)
 {
     int64_t before = net_before < budget_cents ? net_before : budget_cents;
     int64_t after = net_after < budget_cents ? net_after : budget_cents;
     int64_t delta;
     if (__builtin_sub_overflow(after, before, &delta) || delta == INT64_MIN)
-        return -1;
+        return PAY_DUE_OVERFLOW;
     if (delta == 0)
-        return 1;
-    *kind = delta > 0 ? PAY_SETTLEMENT : PAY_CLAWBACK;
+        return PAY_DUE_NOTHING;
+    *kind = delta > 0 ? CW_PAYMENT_KIND_SETTLEMENT : CW_PAYMENT_KIND_CLAWBACK;
     *amount_cents = delta > 0 ? delta : -delta;
-    return 0;
+    return PAY_DUE_MOVES;
 }
 
 int pay_account_ok(const char *s)
@@ -101,10 +81,10 @@ int pay_account_ok(const char *s)
     return n > 0;
 }
 
-void pay_accounts(pay_kind kind, const char *provider_account, const char *treasury_account,
+void pay_accounts(cw_payment_kind kind, const char *provider_account, const char *treasury_account,
                   const char **payer, const char **payee)
 {
-    int back = kind == PAY_CLAWBACK;
+    int back = kind == CW_PAYMENT_KIND_CLAWBACK;
     *payer = back ? provider_account : treasury_account;
     *payee = back ? treasury_account : provider_account;
 }
@@ -146,22 +126,23 @@ int pay_statement_id(char *buf, size_t len, const char *contract_id, int64_t ser
     return fits(snprintf(buf, len, "%s:%s", contract_id, day), len);
 }
 
-int pay_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind kind,
+int pay_instruction_id(char *buf, size_t len, const char *contract_id, cw_payment_kind kind,
                        int64_t period_end)
 {
-    if (kind == PAY_PREPAY)
+    if (kind == CW_PAYMENT_KIND_PREPAY)
         return fits(snprintf(buf, len, "%s:PREPAY", contract_id), len);
     char day[16];
     cw_date_format(period_end, day, sizeof(day));
-    return fits(snprintf(buf, len, "%s:%s:%s", contract_id, pay_kind_name(kind), day), len);
+    return fits(snprintf(buf, len, "%s:%s:%s", contract_id, cw_payment_kind_name(kind), day), len);
 }
 
-int pay_correction_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind kind,
-                                  const char *correction_id)
+int pay_correction_instruction_id(char *buf, size_t len, const char *contract_id,
+                                  cw_payment_kind kind, const char *correction_id)
 {
-    if (kind == PAY_PREPAY)
+    if (kind == CW_PAYMENT_KIND_PREPAY)
         return -1;
-    return fits(snprintf(buf, len, "%s:%s:%s", contract_id, pay_kind_name(kind), correction_id),
+    return fits(snprintf(buf, len, "%s:%s:%s", contract_id, cw_payment_kind_name(kind),
+                         correction_id),
                 len);
 }
 

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "avro_records.h" /* cw_payment_kind: PREPAY, SETTLEMENT, CLAWBACK */
+
 #define PAY_DAY_MS 86400000LL
 #define PAY_PPM 1000000LL
 /* Contract and provider ids are 1-64 characters (docs/design.md §3). */
@@ -23,13 +25,6 @@
 /* Any instruction id, a correction's "<contract_id>:CLAWBACK:<correction_id>"
  * included, with the NUL. */
 #define PAY_INSTRUCTION_ID_MAX (PAY_ID_MAX + 16 + PAY_CORRECTION_ID_MAX)
-
-typedef enum { PAY_PREPAY = 0, PAY_SETTLEMENT = 1, PAY_CLAWBACK = 2 } pay_kind;
-
-/* "PREPAY", "SETTLEMENT", "CLAWBACK" (the PaymentKind symbols). */
-const char *pay_kind_name(pay_kind kind);
-/* 0 and *kind set, or -1 for another name. */
-int pay_kind_parse(const char *name, pay_kind *kind);
 
 /* amount × ratio_ppm / 1 000 000, rounded half up to a whole cent: the
  * prepayment is pay_ratio_cents(budget, prepay_ratio_ppm). amount >= 0 and
@@ -54,17 +49,21 @@ int pay_add_cents(int64_t a, int64_t b, int64_t *out);
  * whose net is above it is settled up to the budget only. budget >= 0.
  * Returns 0, or -1 on overflow. */
 int pay_settlement(int64_t gross_cents, int64_t deduction_cents, int64_t prepaid_cents,
-                   int64_t budget_cents, pay_kind *kind, int64_t *amount_cents);
+                   int64_t budget_cents, cw_payment_kind *kind, int64_t *amount_cents);
 
 /* The money of a correction after its contract's settlement instant: the
  * contract is paid min(net, budget) in all (pay_settlement), so a net going
  * from net_before to net_after moves min(net_after, budget) −
  * min(net_before, budget): a SETTLEMENT of it when positive, a CLAWBACK of
- * its opposite when negative. 0 and *kind, *amount_cents > 0; 1 when it
- * moves nothing; -1 on overflow. A historical contract, not capped, passes
+ * its opposite when negative. A historical contract, not capped, passes
  * INT64_MAX as its budget. */
-int pay_correction_due(int64_t net_before, int64_t net_after, int64_t budget_cents,
-                       pay_kind *kind, int64_t *amount_cents);
+typedef enum {
+    PAY_DUE_MOVES,   /* *kind and *amount_cents > 0 set */
+    PAY_DUE_NOTHING, /* it moves no money */
+    PAY_DUE_OVERFLOW
+} pay_due;
+pay_due pay_correction_due(int64_t net_before, int64_t net_after, int64_t budget_cents,
+                           cw_payment_kind *kind, int64_t *amount_cents);
 
 /* Whether s is an account name as contracts carry them: 1-64 printable
  * ASCII characters (space to '~'). 1 or 0. */
@@ -74,8 +73,8 @@ int pay_account_ok(const char *s);
  * SETTLEMENT to the provider's settlement account; a CLAWBACK goes from the
  * provider back to the treasury (上缴区财政国库). *payer and *payee point to
  * provider_account or treasury_account. */
-void pay_accounts(pay_kind kind, const char *provider_account, const char *treasury_account,
-                  const char **payer, const char **payee);
+void pay_accounts(cw_payment_kind kind, const char *provider_account,
+                  const char *treasury_account, const char **payer, const char **payee);
 
 /* Budget consumption alerts (alerts.finance): a contract's consumption is
  * its net so far (Σgross − Σdeduction of the statements published). */
@@ -104,12 +103,12 @@ int pay_statement_id(char *buf, size_t len, const char *contract_id, int64_t ser
 
 /* "<contract_id>:PREPAY", "<contract_id>:SETTLEMENT:<period_end>" or
  * "<contract_id>:CLAWBACK:<period_end>". 0 or -1 (does not fit). */
-int pay_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind kind,
+int pay_instruction_id(char *buf, size_t len, const char *contract_id, cw_payment_kind kind,
                        int64_t period_end);
 /* A correction's own instruction: "<contract_id>:CLAWBACK:<correction_id>"
  * or "<contract_id>:SETTLEMENT:<correction_id>". 0 or -1 (does not fit). */
-int pay_correction_instruction_id(char *buf, size_t len, const char *contract_id, pay_kind kind,
-                                  const char *correction_id);
+int pay_correction_instruction_id(char *buf, size_t len, const char *contract_id,
+                                  cw_payment_kind kind, const char *correction_id);
 
 /* One input partition's clock: the largest event time seen in it
  * (INT64_MIN when none), and whether it is caught up

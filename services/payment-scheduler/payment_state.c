@@ -1,9 +1,10 @@
-#include "payment_state.h"
+#include "payment-scheduler/payment_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "id_set.h"
 #include "timeutil.h"
 
@@ -100,25 +101,12 @@ int pay_contract_check(const pay_contract *c, char *reason, size_t reason_len)
     return -1;
 }
 
-static int grow(void **items, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 16;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(*items, n * size);
-    if (p == NULL)
-        return -1;
-    *items = p;
-    *cap = n;
-    return 0;
-}
+/* Room for one more item in an array of the state (common/grow.h). */
+#define GROW(items, cap, count) cw_grow((void **)&(items), &(cap), (count), sizeof(*(items)), 16)
 
 static int out_statement(pay_output *out, const pay_statement *s)
 {
-    if (grow((void **)&out->statements, &out->statement_cap, out->statement_count + 1,
-             sizeof(*s)) != 0)
+    if (GROW(out->statements, out->statement_cap, out->statement_count) != 0)
         return -1;
     out->statements[out->statement_count++] = *s;
     return 0;
@@ -126,8 +114,7 @@ static int out_statement(pay_output *out, const pay_statement *s)
 
 static int out_instruction(pay_output *out, const pay_instruction *in)
 {
-    if (grow((void **)&out->instructions, &out->instruction_cap, out->instruction_count + 1,
-             sizeof(*in)) != 0)
+    if (GROW(out->instructions, out->instruction_cap, out->instruction_count) != 0)
         return -1;
     out->instructions[out->instruction_count++] = *in;
     return 0;
@@ -135,8 +122,7 @@ static int out_instruction(pay_output *out, const pay_instruction *in)
 
 static int out_budget_alert(pay_output *out, const pay_budget_alert *b)
 {
-    if (grow((void **)&out->budget_alerts, &out->budget_alert_cap, out->budget_alert_count + 1,
-             sizeof(*b)) != 0)
+    if (GROW(out->budget_alerts, out->budget_alert_cap, out->budget_alert_count) != 0)
         return -1;
     out->budget_alerts[out->budget_alert_count++] = *b;
     return 0;
@@ -238,7 +224,7 @@ static account *get(pay_state *st, const char *id)
     if (found)
         return st->accounts[i];
     if (strlen(id) > PAY_ID_MAX ||
-        grow((void **)&st->accounts, &st->cap, st->count + 1, sizeof(*st->accounts)) != 0)
+        GROW(st->accounts, st->cap, st->count) != 0)
         return NULL;
     account *a = calloc(1, sizeof(*a));
     if (a == NULL)
@@ -277,7 +263,7 @@ static int historical(const account *a)
 
 /* An instruction of kind under a's contract as held, with its accounts;
  * the amount is the caller's. */
-static pay_instruction new_instruction(const account *a, pay_kind kind, int64_t created_at)
+static pay_instruction new_instruction(const account *a, cw_payment_kind kind, int64_t created_at)
 {
     const pay_contract *c = &a->contract;
     const char *payer, *payee;
@@ -311,75 +297,75 @@ static int add_counts(account *a, const pay_statement *s)
     return 0;
 }
 
-/* Inserts s into a's statements by day; 1 when that day has one already. */
-static int insert_statement(account *a, const pay_statement *s)
+/* Inserts s into a's statements by day: TAKEN, IGNORED when that day has
+ * one already, or NOMEM. */
+static pay_record_result insert_statement(account *a, const pay_statement *s)
 {
     size_t i = a->statement_count;
     while (i > 0 && a->statements[i - 1].service_day > s->service_day)
         i--;
     if (i > 0 && a->statements[i - 1].service_day == s->service_day)
-        return 1;
-    if (grow((void **)&a->statements, &a->statement_cap, a->statement_count + 1,
-             sizeof(*s)) != 0)
-        return -1;
+        return PAY_RECORD_IGNORED;
+    if (GROW(a->statements, a->statement_cap, a->statement_count) != 0)
+        return PAY_RECORD_NOMEM;
     memmove(&a->statements[i + 1], &a->statements[i],
             (a->statement_count - i) * sizeof(*s));
     a->statements[i] = *s;
     a->statement_count++;
-    return 0;
+    return PAY_RECORD_TAKEN;
 }
 
-int pay_state_restore_statement(pay_state *st, const pay_statement *s)
+pay_record_result pay_state_restore_statement(pay_state *st, const pay_statement *s)
 {
     account *a = get(st, s->contract_id);
     if (a == NULL)
-        return -1;
-    int rc = insert_statement(a, s);
-    if (rc != 0)
+        return PAY_RECORD_NOMEM;
+    pay_record_result rc = insert_statement(a, s);
+    if (rc != PAY_RECORD_TAKEN)
         return rc;
+    /* An overflow of the sums cannot be published: as out of memory. */
     if (add_counts(a, s) != 0)
-        return -1;
+        return PAY_RECORD_NOMEM;
     if (a->known && a->next_day < first_open_day(a))
         a->next_day = first_open_day(a);
     /* The months judged with or before this statement's transaction. */
     if (st->months != NULL)
         pay_months_judged_through(st->months, s->published_at);
-    return 0;
+    return PAY_RECORD_TAKEN;
 }
 
 static int add_corr_instr(account *a, const pay_instruction *in)
 {
-    if (grow((void **)&a->corr_instr, &a->corr_instr_cap, a->corr_instr_count + 1,
-             sizeof(*in)) != 0)
+    if (GROW(a->corr_instr, a->corr_instr_cap, a->corr_instr_count) != 0)
         return -1;
     a->corr_instr[a->corr_instr_count++] = *in;
     return 0;
 }
 
-int pay_state_restore_instruction(pay_state *st, const pay_instruction *in)
+pay_record_result pay_state_restore_instruction(pay_state *st, const pay_instruction *in)
 {
     account *a = get(st, in->contract_id);
     if (a == NULL)
-        return -1;
+        return PAY_RECORD_NOMEM;
     if (in->correction_id[0] != '\0') {
         /* A correction's own: the correction is done when replayed. */
         int added = cw_idset_add(&st->instructed, in->correction_id, 0);
         if (added <= 0)
-            return added < 0 ? -1 : 1;
+            return added < 0 ? PAY_RECORD_NOMEM : PAY_RECORD_IGNORED;
         if (add_corr_instr(a, in) != 0)
-            return -1;
+            return PAY_RECORD_NOMEM;
         if (st->months != NULL)
             pay_months_judged_through(st->months, in->created_at);
-        return 0;
+        return PAY_RECORD_TAKEN;
     }
-    if (in->kind == PAY_PREPAY) {
+    if (in->kind == CW_PAYMENT_KIND_PREPAY) {
         if (a->has_prepay)
-            return 1;
+            return PAY_RECORD_IGNORED;
         a->has_prepay = 1;
         a->prepay = *in;
     } else {
         if (a->settled)
-            return 1;
+            return PAY_RECORD_IGNORED;
         a->settled = 1;
         a->closed = 1;
         a->settlement = *in;
@@ -388,7 +374,7 @@ int pay_state_restore_instruction(pay_state *st, const pay_instruction *in)
         if (st->months != NULL)
             pay_months_judged_through(st->months, in->created_at);
     }
-    return 0;
+    return PAY_RECORD_TAKEN;
 }
 
 /* ---- contracts ----------------------------------------------------------- */
@@ -407,13 +393,14 @@ static int same_contract(const pay_contract *x, const pay_contract *y)
            strcmp(x->treasury_account, y->treasury_account) == 0;
 }
 
-int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out)
+pay_record_result pay_state_put_contract(pay_state *st, const pay_contract *c,
+                                         pay_output *out)
 {
     account *a = get(st, c->contract_id);
     if (a == NULL)
-        return -1;
+        return PAY_RECORD_NOMEM;
     if (a->known && (c->updated_at < a->contract.updated_at || same_contract(c, &a->contract)))
-        return 1;
+        return PAY_RECORD_IGNORED;
     int64_t before = a->known ? a->next_day : INT64_MIN;
     a->contract = *c;
     a->known = 1;
@@ -423,14 +410,15 @@ int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out
     /* A historical period was paid long ago; a closed account gets nothing
      * more. */
     if (a->has_prepay || a->closed || historical(a))
-        return 0;
-    pay_instruction in = new_instruction(a, PAY_PREPAY, c->updated_at);
+        return PAY_RECORD_TAKEN;
+    /* The ratio was checked with the contract (pay_contract_check). */
+    pay_instruction in = new_instruction(a, CW_PAYMENT_KIND_PREPAY, c->updated_at);
     if (pay_ratio_cents(c->budget_cents, c->prepay_ratio_ppm, &in.amount_cents) != 0 ||
         out_instruction(out, &in) != 0)
-        return -1;
+        return PAY_RECORD_NOMEM;
     a->has_prepay = 1;
     a->prepay = in;
-    return 0;
+    return PAY_RECORD_TAKEN;
 }
 
 /* ---- orders -------------------------------------------------------------- */
@@ -466,10 +454,35 @@ static const char *order_problem(const pay_state *st, const account *a, const pa
     return NULL;
 }
 
+/* An order or a correction read after its contract was settled: the
+ * settlement cannot take it any more. REJECTED, with the reason. */
+static pay_order_result settled_before(const account *a, const pay_order *o, char *reason,
+                                       size_t len)
+{
+    if (o->has_corrects)
+        snprintf(reason, len, "correction %s of order %s arrived after contract %s was settled",
+                 o->correction_id, o->order_id, a->id);
+    else
+        snprintf(reason, len, "order %s arrived after contract %s was settled", o->order_id,
+                 a->id);
+    return PAY_ORDER_REJECTED;
+}
+
+/* Replay: whether a published statement counted o (the first on or after
+ * its day that was published after it was finalized). */
+static int counted_by_a_statement(const account *a, const pay_order *o)
+{
+    for (size_t i = 0; i < a->statement_count; i++) {
+        const pay_statement *s = &a->statements[i];
+        if (s->service_day >= o->service_day && s->published_at > o->finalized_at)
+            return 1;
+    }
+    return 0;
+}
+
 static int add_pending(account *a, const pay_order *o)
 {
-    if (grow((void **)&a->pending, &a->pending_cap, a->pending_count + 1,
-             sizeof(*a->pending)) != 0)
+    if (GROW(a->pending, a->pending_cap, a->pending_count) != 0)
         return -1;
     a->pending[a->pending_count++] =
         (pending_order){.service_day = o->service_day, .finalized_at = o->finalized_at,
@@ -544,21 +557,6 @@ static pay_order_result note_month(pay_state *st, const pay_order *o, pay_order_
                          .minutes_per_visit = o->minutes_per_visit,
                          .finalized_at = o->finalized_at};
     return pay_months_note(st->months, &m) == 0 ? r : PAY_ORDER_ERROR;
-}
-
-static pay_order_result add_order(pay_state *st, const pay_order *o, char *reason,
-                                  size_t reason_len)
-{
-    account *a = NULL;
-    pay_order_result r = admit(st, o, &a, reason, reason_len);
-    if (r != PAY_ORDER_PENDING)
-        return r;
-    if (a->closed) {
-        snprintf(reason, reason_len, "order %s arrived after contract %s was settled",
-                 o->order_id, a->id);
-        return PAY_ORDER_REJECTED;
-    }
-    return add_pending(a, o) == 0 ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
 }
 
 /* ---- corrections ----------------------------------------------------------- */
@@ -637,7 +635,7 @@ static int fix_before(const fix *x, int64_t at, int64_t index, const char *id)
 static fix *add_fix(account *a, const pay_order *o, int32_t valid, int32_t invalid,
                     fix_state state)
 {
-    if (grow((void **)&a->fixes, &a->fix_cap, a->fix_count + 1, sizeof(*a->fixes)) != 0)
+    if (GROW(a->fixes, a->fix_cap, a->fix_count) != 0)
         return NULL;
     size_t i = a->fix_count;
     while (i > 0 && !fix_before(&a->fixes[i - 1], o->finalized_at, o->ledger_index,
@@ -664,36 +662,19 @@ static int after_settlement(const pay_state *st, const account *a, int64_t at)
     return a->known && at >= publication(st, a, a->contract.period_end);
 }
 
-static pay_order_result add_correction(pay_state *st, const pay_order *o, char *reason,
-                                       size_t len)
+/* A correcting entry, newly consumed or (replay) replayed at start-up.
+ * New, it waits for its statement or, past the settlement instant, for
+ * its instruction. Replayed, it is done when its instruction is on the
+ * topic or a published statement (or a historical close) counted it. */
+static pay_order_result take_correction(pay_state *st, const pay_order *o, int replay,
+                                        char *reason, size_t len)
 {
     account *a = NULL;
     int32_t valid = 0, invalid = 0;
     pay_order_result r = admit_correction(st, o, &a, &valid, &invalid, reason, len);
     if (r != PAY_ORDER_PENDING)
         return r;
-    int late = after_settlement(st, a, o->finalized_at);
-    if (!late && a->closed) {
-        snprintf(reason, len, "correction %s of order %s arrived after contract %s was settled",
-                 o->correction_id, o->order_id, a->id);
-        return PAY_ORDER_REJECTED;
-    }
-    return add_fix(a, o, valid, invalid, late ? FIX_LATE : FIX_STATEMENT) != NULL
-               ? PAY_ORDER_PENDING
-               : PAY_ORDER_ERROR;
-}
-
-/* The replay's counterpart: done when its instruction is on the topic or a
- * published statement (or a historical close) counted it. */
-static pay_order_result replay_correction(pay_state *st, const pay_order *o, char *reason,
-                                          size_t len)
-{
-    account *a = NULL;
-    int32_t valid = 0, invalid = 0;
-    pay_order_result r = admit_correction(st, o, &a, &valid, &invalid, reason, len);
-    if (r != PAY_ORDER_PENDING)
-        return r;
-    if (cw_idset_contains(&st->instructed, o->correction_id)) {
+    if (replay && cw_idset_contains(&st->instructed, o->correction_id)) {
         /* Taken again in its turn by process_late, which instructs
          * nothing for it. */
         fix *x = add_fix(a, o, valid, invalid, FIX_LATE);
@@ -704,76 +685,66 @@ static pay_order_result replay_correction(pay_state *st, const pay_order *o, cha
     }
     if (after_settlement(st, a, o->finalized_at))
         return add_fix(a, o, valid, invalid, FIX_LATE) ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
-    if (a->closed && historical(a)) {
+    if (replay && a->closed && historical(a)) {
         a->hist_valid += valid;
         a->hist_invalid += invalid;
         return add_fix(a, o, valid, invalid, FIX_DONE) ? PAY_ORDER_COUNTED : PAY_ORDER_ERROR;
     }
-    for (size_t i = 0; i < a->statement_count; i++) {
-        const pay_statement *s = &a->statements[i];
-        if (s->service_day >= o->service_day && s->published_at > o->finalized_at) {
-            a->replayed_valid += valid;
-            a->replayed_invalid += invalid;
-            a->replayed_neg_valid += valid < 0 ? valid : 0;
-            a->replayed_neg_invalid += invalid < 0 ? invalid : 0;
-            return add_fix(a, o, valid, invalid, FIX_DONE) ? PAY_ORDER_COUNTED : PAY_ORDER_ERROR;
-        }
+    if (replay && counted_by_a_statement(a, o)) {
+        a->replayed_valid += valid;
+        a->replayed_invalid += invalid;
+        a->replayed_neg_valid += valid < 0 ? valid : 0;
+        a->replayed_neg_invalid += invalid < 0 ? invalid : 0;
+        return add_fix(a, o, valid, invalid, FIX_DONE) ? PAY_ORDER_COUNTED : PAY_ORDER_ERROR;
     }
-    if (a->closed) {
-        snprintf(reason, len, "correction %s of order %s arrived after contract %s was settled",
-                 o->correction_id, o->order_id, a->id);
-        return PAY_ORDER_REJECTED;
-    }
+    if (a->closed)
+        return settled_before(a, o, reason, len);
     return add_fix(a, o, valid, invalid, FIX_STATEMENT) ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
 }
 
-pay_order_result pay_state_add_order(pay_state *st, const pay_order *o, char *reason,
-                                     size_t reason_len)
-{
-    if (o->has_corrects)
-        return note_entry(st, o, add_correction(st, o, reason, reason_len));
-    return note_entry(st, o, note_month(st, o, add_order(st, o, reason, reason_len)));
-}
-
-static pay_order_result replay_order(pay_state *st, const pay_order *o, char *reason,
-                                     size_t reason_len)
+/* An order's first entry, newly consumed or (replay) replayed at start-up:
+ * replayed, it is counted when its historical contract's close or a
+ * published statement counted it. */
+static pay_order_result take_order(pay_state *st, const pay_order *o, int replay, char *reason,
+                                   size_t len)
 {
     account *a = NULL;
-    pay_order_result r = admit(st, o, &a, reason, reason_len);
+    pay_order_result r = admit(st, o, &a, reason, len);
     if (r != PAY_ORDER_PENDING)
         return r;
-    if (a->closed && historical(a)) {
+    if (replay && a->closed && historical(a)) {
         /* Its CLAWBACK counted it: the orders read after the close were
          * dead-lettered, and the scheduler does not replay those. */
         *(o->valid ? &a->hist_valid : &a->hist_invalid) += 1;
         return PAY_ORDER_COUNTED;
     }
-    /* The statement that counted it: the first on or after its day that
-     * was published after it was finalized. */
-    for (size_t i = 0; i < a->statement_count; i++) {
-        const pay_statement *s = &a->statements[i];
-        if (s->service_day >= o->service_day && s->published_at > o->finalized_at) {
-            if (o->valid)
-                a->replayed_valid++;
-            else
-                a->replayed_invalid++;
-            return PAY_ORDER_COUNTED;
-        }
+    if (replay && counted_by_a_statement(a, o)) {
+        *(o->valid ? &a->replayed_valid : &a->replayed_invalid) += 1;
+        return PAY_ORDER_COUNTED;
     }
-    if (a->closed) {
-        snprintf(reason, reason_len, "order %s arrived after contract %s was settled",
-                 o->order_id, a->id);
-        return PAY_ORDER_REJECTED;
-    }
+    if (a->closed)
+        return settled_before(a, o, reason, len);
     return add_pending(a, o) == 0 ? PAY_ORDER_PENDING : PAY_ORDER_ERROR;
+}
+
+static pay_order_result take_entry(pay_state *st, const pay_order *o, int replay, char *reason,
+                                   size_t len)
+{
+    if (o->has_corrects)
+        return note_entry(st, o, take_correction(st, o, replay, reason, len));
+    return note_entry(st, o, note_month(st, o, take_order(st, o, replay, reason, len)));
+}
+
+pay_order_result pay_state_add_order(pay_state *st, const pay_order *o, char *reason,
+                                     size_t reason_len)
+{
+    return take_entry(st, o, 0, reason, reason_len);
 }
 
 pay_order_result pay_state_replay_order(pay_state *st, const pay_order *o, char *reason,
                                         size_t reason_len)
 {
-    if (o->has_corrects)
-        return note_entry(st, o, replay_correction(st, o, reason, reason_len));
-    return note_entry(st, o, note_month(st, o, replay_order(st, o, reason, reason_len)));
+    return take_entry(st, o, 1, reason, reason_len);
 }
 
 int pay_state_mark_seen(pay_state *st, const char *order_id)
@@ -893,7 +864,8 @@ static int publish_day(pay_state *st, account *a, int64_t day, pay_output *out)
                                &s.deduction_cents) != 0)
         return -1;
     int64_t before = a->sum_gross - a->sum_deduction;
-    if (insert_statement(a, &s) != 0 || add_counts(a, &s) != 0 || out_statement(out, &s) != 0)
+    if (insert_statement(a, &s) != PAY_RECORD_TAKEN || add_counts(a, &s) != 0 ||
+        out_statement(out, &s) != 0)
         return -1;
     if (budget_alerts(a, &s, before, out) != 0)
         return -1;
@@ -914,7 +886,7 @@ static int settle(pay_state *st, account *a, pay_output *out)
 {
     const pay_contract *c = &a->contract;
     int64_t prepaid = a->has_prepay ? a->prepay.amount_cents : 0;
-    pay_kind kind;
+    cw_payment_kind kind;
     int64_t amount;
     if (pay_settlement(a->sum_gross, a->sum_deduction, prepaid, c->budget_cents, &kind,
                        &amount) != 0)
@@ -968,7 +940,7 @@ static int close_historical(pay_state *st, account *a, pay_output *out)
     if (invalid > 0 && pay_times_cents(invalid, c->invalid_deduction_cents, &amount) != 0)
         return -1;
     if (invalid > 0) {
-        pay_instruction in = new_instruction(a, PAY_CLAWBACK, end);
+        pay_instruction in = new_instruction(a, CW_PAYMENT_KIND_CLAWBACK, end);
         in.amount_cents = amount;
         if (out_instruction(out, &in) != 0)
             return -1;
@@ -990,8 +962,8 @@ static int instruct_late(pay_state *st, account *a, fix *x, pay_output *out)
 {
     const pay_contract *c = &a->contract;
     int64_t gross, deduction, change, before, after, amount, end;
-    pay_kind kind;
-    int moves;
+    cw_payment_kind kind;
+    pay_due moves;
     if (pay_signed_times_cents(x->valid, c->unit_price_cents, &gross) != 0 ||
         pay_signed_times_cents(x->invalid, c->invalid_deduction_cents, &deduction) != 0 ||
         __builtin_sub_overflow(gross, deduction, &change))
@@ -1007,12 +979,12 @@ static int instruct_late(pay_state *st, account *a, fix *x, pay_output *out)
         moves = pay_correction_due(before, after, c->budget_cents, &kind, &amount);
         a->late_net += change;
     }
-    if (moves < 0)
+    if (moves == PAY_DUE_OVERFLOW)
         return -1;
     a->after_valid += x->valid;
     a->after_invalid += x->invalid;
     x->state = FIX_DONE;
-    if (moves == 1 || x->published)
+    if (moves == PAY_DUE_NOTHING || x->published)
         return 0;
     end = publication(st, a, c->period_end);
     pay_instruction in = new_instruction(a, kind, x->finalized_at > end ? x->finalized_at : end);

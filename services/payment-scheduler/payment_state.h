@@ -107,8 +107,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "payment_rules.h"
-#include "service_months.h"
+#include "payment-scheduler/payment_rules.h"
+#include "payment-scheduler/service_months.h"
 
 /* UNDER_SERVED's default lag after a month's end (service_months.h). */
 #define PAY_UNDER_SERVED_LAG_DAYS 3
@@ -147,7 +147,7 @@ typedef struct {
 typedef struct {
     char contract_id[PAY_ID_MAX + 1];
     char provider_id[PAY_ID_MAX + 1];
-    pay_kind kind;
+    cw_payment_kind kind;
     int64_t amount_cents;
     int64_t period_start, period_end;
     int64_t created_at;
@@ -259,21 +259,28 @@ pay_state *pay_state_new(int utc_offset_minutes);
 int pay_state_judge_months(pay_state *st, int enabled, int lag_days);
 void pay_state_free(pay_state *st);
 
+/* What the state made of a record it was given. */
+typedef enum {
+    PAY_RECORD_TAKEN,   /* recorded */
+    PAY_RECORD_IGNORED, /* one of the same id restored before, or an older contract */
+    PAY_RECORD_NOMEM
+} pay_record_result;
+
 /* ---- restart: what was published already --------------------------------- */
 
-/* 0, 1 when a record of the same id was restored before (ignored), -1 out
- * of memory. */
-int pay_state_restore_statement(pay_state *st, const pay_statement *s);
-int pay_state_restore_instruction(pay_state *st, const pay_instruction *in);
+/* TAKEN, IGNORED (a record of the same id was restored before) or NOMEM. */
+pay_record_result pay_state_restore_statement(pay_state *st, const pay_statement *s);
+pay_record_result pay_state_restore_instruction(pay_state *st, const pay_instruction *in);
 
 /* ---- contracts ----------------------------------------------------------- */
 
 /* Records a contract (checked with pay_contract_check first). A version
  * older than the one held (updated_at) is ignored. The first time a running
  * (not historical) contract is seen without a PREPAY already published and
- * before it is closed, the PREPAY is added to out.
- * Returns 0 when taken, 1 when ignored, -1 out of memory. */
-int pay_state_put_contract(pay_state *st, const pay_contract *c, pay_output *out);
+ * before it is closed, the PREPAY is added to out. TAKEN, IGNORED (older
+ * than, or the same as, the version held) or NOMEM. */
+pay_record_result pay_state_put_contract(pay_state *st, const pay_contract *c,
+                                         pay_output *out);
 
 /* ---- orders -------------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-#include "report.h"
+#include "payment-scheduler/report.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,9 +102,16 @@ typedef struct {
     size_t count;
 } totals;
 
-static int selected(const pay_report *r, const pay_account *a)
+/* The next account of the report (its contract's period overlaps the
+ * report's) at or after *i, *i moved past it; NULL when there is none. */
+static const pay_account *next_account(const pay_report *r, size_t *i)
 {
-    return a->contract != NULL && pay_period_holds(&r->period, a->contract);
+    while (*i < pay_state_account_count(r->state)) {
+        const pay_account *a = pay_state_account(r->state, (*i)++);
+        if (a->contract != NULL && pay_period_holds(&r->period, a->contract))
+            return a;
+    }
+    return NULL;
 }
 
 static provider_total *row_for(totals *t, const char *provider_id, size_t cap)
@@ -159,14 +166,15 @@ static int account_row(const pay_account *a, provider_total *p)
     if (a->has_prepay && add(&p->prepaid, a->prepay.amount_cents))
         return -1;
     if (a->settled &&
-        add(a->settlement.kind == PAY_CLAWBACK ? &p->clawback : &p->settlement,
+        add(a->settlement.kind == CW_PAYMENT_KIND_CLAWBACK ? &p->clawback : &p->settlement,
             a->settlement.amount_cents))
         return -1;
     /* Corrections after the settlement: their own instructions, and their
      * changes of the counts as late ones. */
     for (size_t k = 0; k < a->correction_count; k++) {
         const pay_instruction *in = &a->corrections[k];
-        if (add(in->kind == PAY_CLAWBACK ? &p->clawback : &p->settlement, in->amount_cents))
+        if (add(in->kind == CW_PAYMENT_KIND_CLAWBACK ? &p->clawback : &p->settlement,
+                in->amount_cents))
             return -1;
     }
     if (add(&p->late_valid, a->corrected_valid) || add(&p->late_invalid, a->corrected_invalid))
@@ -184,10 +192,8 @@ static int build_totals(const pay_report *r, totals *t)
     t->rows = calloc(cap, sizeof(*t->rows));
     if (t->rows == NULL)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        const pay_account *a = pay_state_account(r->state, i);
-        if (!selected(r, a))
-            continue;
+    size_t next = 0;
+    for (const pay_account *a; (a = next_account(r, &next)) != NULL;) {
         provider_total *p = row_for(t, a->contract->provider_id, cap - 1);
         if (p == NULL || account_row(a, p) != 0)
             return -1;
@@ -272,10 +278,8 @@ int pay_report_statements_csv(const pay_report *r, pay_text *out)
     pay_text_printf(out, "statement_id,contract_id,provider_id,service_day,published_at,"
                          "valid_orders,invalid_orders,late_valid_orders,late_invalid_orders,"
                          "gross_cents,deduction_cents\r\n");
-    for (size_t i = 0; i < pay_state_account_count(r->state); i++) {
-        const pay_account *a = pay_state_account(r->state, i);
-        if (!selected(r, a))
-            continue;
+    size_t next = 0;
+    for (const pay_account *a; (a = next_account(r, &next)) != NULL;) {
         for (size_t k = 0; k < a->statement_count; k++) {
             const pay_statement *s = &a->statements[k];
             char id[PAY_RECORD_ID_MAX], day[16], at[40];
@@ -308,7 +312,7 @@ static int instruction_row(pay_text *out, const pay_instruction *in)
     csv_field(out, in->contract_id);
     pay_text_printf(out, ",");
     csv_field(out, in->provider_id);
-    pay_text_printf(out, ",%s,%lld,%s,%s,%lld,", pay_kind_name(in->kind),
+    pay_text_printf(out, ",%s,%lld,%s,%s,%lld,", cw_payment_kind_name(in->kind),
                     (long long)in->amount_cents, start, end, (long long)in->created_at);
     csv_field(out, in->payer_account);
     pay_text_printf(out, ",");
@@ -321,10 +325,8 @@ int pay_report_instructions_csv(const pay_report *r, pay_text *out)
 {
     pay_text_printf(out, "instruction_id,contract_id,provider_id,kind,amount_cents,"
                          "period_start,period_end,created_at,payer_account,payee_account\r\n");
-    for (size_t i = 0; i < pay_state_account_count(r->state); i++) {
-        const pay_account *a = pay_state_account(r->state, i);
-        if (!selected(r, a))
-            continue;
+    size_t next = 0;
+    for (const pay_account *a; (a = next_account(r, &next)) != NULL;) {
         if ((a->has_prepay && instruction_row(out, &a->prepay) != 0) ||
             (a->settled && instruction_row(out, &a->settlement) != 0))
             return -1;
@@ -373,10 +375,8 @@ static day_total *daily_series(const pay_report *r, size_t *days)
     day_total *d = calloc(*days, sizeof(*d));
     if (d == NULL)
         return NULL;
-    for (size_t i = 0; i < pay_state_account_count(r->state); i++) {
-        const pay_account *a = pay_state_account(r->state, i);
-        if (!selected(r, a))
-            continue;
+    size_t next = 0;
+    for (const pay_account *a; (a = next_account(r, &next)) != NULL;) {
         for (size_t k = 0; k < a->statement_count; k++) {
             const pay_statement *s = &a->statements[k];
             if (s->service_day < r->period.first_day || s->service_day > r->period.last_day)
@@ -559,7 +559,7 @@ static void html_instruction(pay_text *t, const pay_instruction *in)
     html_text(t, id);
     pay_text_printf(t, "</td><td>");
     html_text(t, in->provider_id);
-    pay_text_printf(t, "</td><td>%s</td>", pay_kind_name(in->kind));
+    pay_text_printf(t, "</td><td>%s</td>", cw_payment_kind_name(in->kind));
     yuan_cell(t, in->amount_cents);
     pay_text_printf(t, "<td>%s – %s</td><td>", start, end);
     html_text(t, in->payer_account[0] ? in->payer_account : "—");
@@ -590,10 +590,8 @@ static void html_instructions(pay_text *t, const pay_report *r)
                        "<th>指令 Instruction</th><th>承接方 Provider</th><th>类型 Kind</th>"
                        "<th>金额 Amount (元)</th><th>合同期 Contract period</th>"
                        "<th>付款方 → 收款方 Payer → payee</th></tr>\n");
-    for (size_t i = 0; i < pay_state_account_count(r->state); i++) {
-        const pay_account *a = pay_state_account(r->state, i);
-        if (!selected(r, a))
-            continue;
+    size_t next = 0;
+    for (const pay_account *a; (a = next_account(r, &next)) != NULL;) {
         if (a->has_prepay)
             html_instruction(t, &a->prepay);
         if (a->settled)

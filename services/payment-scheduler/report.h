@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "payment_state.h"
+#include "payment-scheduler/payment_state.h"
 
 typedef struct {
     int64_t first_day, last_day; /* service days, inclusive */

@@ -1,4 +1,8 @@
-#include "scheduler.h"
+/* The streaming payment scheduler (the scheme is described in
+ * payment_scheduler.h): restore from the topics, then consume and publish
+ * in Kafka transactions until SIGTERM, with /livez, /readyz and /metrics on
+ * admin.port. */
+#include "payment-scheduler/payment_scheduler.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -9,18 +13,19 @@
 #include "id_set.h"
 #include "kafka_reader.h"
 #include "kafka_txn.h"
-#include "ledger_progress.h"
+#include "payment-scheduler/ledger_progress.h"
 #include "log.h"
 #include "metrics.h"
-#include "pay_config.h"
-#include "payment_records.h"
-#include "payment_state.h"
+#include "payment-scheduler/pay_config.h"
+#include "payment-scheduler/payment_records.h"
+#include "payment-scheduler/payment_state.h"
 #include "shutdown.h"
 #include "stream.h"
 #include "timeutil.h"
 #include "topics.h"
 
-#define SERVICE "payment-scheduler"
+/* Its own dead letters, read back at the restore. */
+#define DEAD_LETTER_TOPIC CW_TOPIC_DEAD_LETTER_PREFIX PAY_SERVICE
 #define INIT_TIMEOUT_MS 30000
 #define RETRY_PAUSE_MS 1000
 #define KEY_MAX 256
@@ -28,7 +33,6 @@
  * short, so that a slow broker does not stall it. */
 #define END_QUERY_TIMEOUT_MS 500
 
-enum { RUN_STOP = 0, RUN_REBUILD = 1, RUN_FATAL = -1 };
 typedef enum { MODE_REPLAY, MODE_LIVE } input_mode;
 
 typedef struct {
@@ -109,9 +113,9 @@ static void register_metrics(pay_metrics *m)
         "Largest finalized_through of the ledger checkpoints whose entries were all read "
         "(UTC ms); the watermark does not pass it.",
         NULL);
-    for (int k = PAY_PREPAY; k <= PAY_CLAWBACK; k++) {
-        cw_counter_add(m->instructions, CW_LABELS(pay_kind_name((pay_kind)k)), 0);
-        cw_counter_add(m->cents, CW_LABELS(pay_kind_name((pay_kind)k)), 0);
+    for (int k = CW_PAYMENT_KIND_PREPAY; k <= CW_PAYMENT_KIND_CLAWBACK; k++) {
+        cw_counter_add(m->instructions, CW_LABELS(cw_payment_kind_name((cw_payment_kind)k)), 0);
+        cw_counter_add(m->cents, CW_LABELS(cw_payment_kind_name((cw_payment_kind)k)), 0);
     }
     cw_counter_add(m->statements, NULL, 0);
 }
@@ -132,7 +136,7 @@ static int dead_letter(scheduler *s, const rd_kafka_message_t *m, const char *re
     dead_key(key, sizeof(key), topic, m->partition, m->offset);
     if (cw_idset_contains(&s->dead, key))
         return 0;
-    if (cw_stream_dead_letter(&s->out, SERVICE, topic, m->partition, m->offset, m->key,
+    if (cw_stream_dead_letter(&s->out, PAY_SERVICE, topic, m->partition, m->offset, m->key,
                               m->key_len, m->payload, m->len, reason, cw_now_ms()) != 0 ||
         cw_idset_add(&s->dead, key, 0) < 0)
         return -1;
@@ -145,7 +149,7 @@ static int on_contract(scheduler *s, const rd_kafka_message_t *m)
     char reason[256];
     if (pay_read_contract(m->payload, m->len, &c, reason, sizeof(reason)) != 0)
         return dead_letter(s, m, reason);
-    return pay_state_put_contract(s->st, &c, &s->pout) < 0 ? -1 : 0;
+    return pay_state_put_contract(s->st, &c, &s->pout) == PAY_RECORD_NOMEM ? -1 : 0;
 }
 
 /* Index of partition in s->parts, or -1. */
@@ -244,7 +248,7 @@ static void log_instruction(const pay_instruction *in)
     if (pay_instruction_record_id(in, id, sizeof(id)) != 0)
         return;
     pay_format_yuan(amount, sizeof(amount), in->amount_cents);
-    cw_log_info("payment instruction", "instruction_id", id, "kind", pay_kind_name(in->kind),
+    cw_log_info("payment instruction", "instruction_id", id, "kind", cw_payment_kind_name(in->kind),
                 "amount_yuan", amount, NULL);
 }
 
@@ -255,7 +259,7 @@ static void count_committed(scheduler *s)
     cw_counter_add(s->m.statements, NULL, s->pout.statement_count);
     for (size_t i = 0; i < s->pout.instruction_count; i++) {
         const pay_instruction *in = &s->pout.instructions[i];
-        const char *kind = pay_kind_name(in->kind);
+        const char *kind = cw_payment_kind_name(in->kind);
         cw_counter_add(s->m.instructions, CW_LABELS(kind), 1);
         cw_counter_add(s->m.cents, CW_LABELS(kind), (uint64_t)in->amount_cents);
         log_instruction(in);
@@ -300,9 +304,9 @@ static size_t pending_outputs(const scheduler *s)
            s->pout.budget_alert_count + s->pout.month_verdict_count;
 }
 
-/* Publishes the batch in one transaction. RUN_STOP when committed (or
- * nothing to do), RUN_REBUILD when aborted, RUN_FATAL. */
-static int publish(scheduler *s)
+/* Publishes the batch in one transaction. CW_OK when committed (or
+ * nothing to do), CW_RETRY when aborted, CW_FATAL. */
+static cw_result publish(scheduler *s)
 {
     char err[512];
     for (size_t i = 0; i < s->pout.statement_count; i++)
@@ -321,7 +325,7 @@ static int publish(scheduler *s)
             goto fatal;
     if (cw_txn_begin(s->producer, err, sizeof(err)) != CW_OK)
         goto fatal;
-    int rc = CW_OK;
+    cw_result rc = CW_OK;
     for (size_t i = 0; i < s->out.count && rc == CW_OK; i++)
         rc = cw_txn_produce(s->producer, &s->out.records[i], err, sizeof(err));
     if (rc == CW_OK) {
@@ -332,17 +336,17 @@ static int publish(scheduler *s)
     if (rc == CW_OK) {
         count_committed(s);
         clear_batch(s);
-        return RUN_STOP;
+        return CW_OK;
     }
     if (rc == CW_RETRY) {
         cw_counter_add(s->m.transactions, CW_LABELS("aborted"), 1);
         cw_log_warn("transaction aborted; rebuilding the state from Kafka", "error", err, NULL);
         clear_batch(s);
-        return RUN_REBUILD;
+        return CW_RETRY;
     }
 fatal:
     cw_log_error("cannot publish", "error", err, NULL);
-    return RUN_FATAL;
+    return CW_FATAL;
 }
 
 /* ---- watermark ----------------------------------------------------------- */
@@ -461,7 +465,7 @@ static int advance(scheduler *s, int64_t wm)
 static void check_retention(scheduler *s)
 {
     static const char *const topics[] = {CW_TOPIC_ORDERS_FINALIZED, CW_TOPIC_PAYMENT_STATEMENTS,
-                                         CW_TOPIC_PAYMENT_INSTRUCTIONS, CW_TOPIC_DEAD_LETTER_PREFIX "payment-scheduler",
+                                         CW_TOPIC_PAYMENT_INSTRUCTIONS, DEAD_LETTER_TOPIC,
                                          CW_TOPIC_LEDGER_CHECKPOINTS};
     size_t n = sizeof(topics) / sizeof(topics[0]) - (s->set.wait_for_ledger ? 0 : 1);
     for (size_t i = 0; i < n; i++) {
@@ -477,100 +481,79 @@ static void check_retention(scheduler *s)
 
 /* ---- restore ------------------------------------------------------------- */
 
+/* What the restore does with one record of a topic: 0, or -1 to stop
+ * (out of memory). */
+typedef int (*take_fn)(scheduler *s, const rd_kafka_message_t *m);
+
 typedef struct {
     scheduler *s;
+    take_fn take;
     int failed;
 } reader;
 
-static int read_instruction(void *user_data, const rd_kafka_message_t *m)
+static int read_one(void *user_data, const rd_kafka_message_t *m)
 {
     reader *r = user_data;
-    pay_instruction in;
-    char reason[256];
     cw_admin_heartbeat();
     if (cw_shutdown_requested())
         return -1;
-    if (pay_read_instruction(m->payload, m->len, &in, reason, sizeof(reason)) != 0) {
-        cw_log_warn("unreadable payment instruction ignored", "reason", reason, NULL);
-        return 0;
-    }
-    if (pay_state_restore_instruction(r->s->st, &in) < 0)
+    if (r->take(r->s, m) != 0)
         r->failed = 1;
     return r->failed ? -1 : 0;
 }
 
-static int read_statement(void *user_data, const rd_kafka_message_t *m)
+/* A record of the service's own output (payments.statements or
+ * payments.instructions) back into the state; one that does not read is
+ * skipped. */
+static int restore_output(scheduler *s, const rd_kafka_message_t *m)
 {
-    reader *r = user_data;
-    pay_statement st;
     char reason[256];
-    cw_admin_heartbeat();
-    if (cw_shutdown_requested())
-        return -1;
-    if (pay_read_statement(m->payload, m->len, &st, reason, sizeof(reason)) != 0) {
-        cw_log_warn("unreadable statement ignored", "reason", reason, NULL);
-        return 0;
+    const char *unreadable = NULL;
+    pay_record_result rc = PAY_RECORD_TAKEN;
+    if (strcmp(rd_kafka_topic_name(m->rkt), CW_TOPIC_PAYMENT_STATEMENTS) == 0) {
+        pay_statement st;
+        if (pay_read_statement(m->payload, m->len, &st, reason, sizeof(reason)) != 0)
+            unreadable = "unreadable statement ignored";
+        else
+            rc = pay_state_restore_statement(s->st, &st);
+    } else {
+        pay_instruction in;
+        if (pay_read_instruction(m->payload, m->len, &in, reason, sizeof(reason)) != 0)
+            unreadable = "unreadable payment instruction ignored";
+        else
+            rc = pay_state_restore_instruction(s->st, &in);
     }
-    if (pay_state_restore_statement(r->s->st, &st) < 0)
-        r->failed = 1;
-    return r->failed ? -1 : 0;
+    if (unreadable != NULL)
+        cw_log_warn(unreadable, "reason", reason, NULL);
+    return rc == PAY_RECORD_NOMEM ? -1 : 0;
 }
 
-static int read_dead_letter(void *user_data, const rd_kafka_message_t *m)
+/* A dead letter's key is "topic/partition/offset" (dead_key). */
+static int restore_dead_letter(scheduler *s, const rd_kafka_message_t *m)
 {
-    reader *r = user_data;
     char key[KEY_MAX];
-    if (cw_shutdown_requested())
-        return -1;
     if (m->key == NULL || m->key_len >= sizeof(key))
         return 0;
     memcpy(key, m->key, m->key_len);
     key[m->key_len] = '\0';
-    if (cw_idset_add(&r->s->dead, key, 0) < 0)
-        r->failed = 1;
-    return r->failed ? -1 : 0;
+    return cw_idset_add(&s->dead, key, 0) < 0 ? -1 : 0;
 }
 
-static int read_contract(void *user_data, const rd_kafka_message_t *m)
+static int replay_order(scheduler *s, const rd_kafka_message_t *m)
 {
-    reader *r = user_data;
-    cw_admin_heartbeat();
-    if (cw_shutdown_requested())
-        return -1;
-    if (on_contract(r->s, m) != 0)
-        r->failed = 1;
-    return r->failed ? -1 : 0;
+    return on_order(s, m, MODE_REPLAY);
 }
 
-static int read_order(void *user_data, const rd_kafka_message_t *m)
-{
-    reader *r = user_data;
-    cw_admin_heartbeat();
-    if (cw_shutdown_requested())
-        return -1;
-    if (on_order(r->s, m, MODE_REPLAY) != 0)
-        r->failed = 1;
-    return r->failed ? -1 : 0;
-}
-
-static int read_checkpoint(void *user_data, const rd_kafka_message_t *m)
-{
-    reader *r = user_data;
-    cw_admin_heartbeat();
-    if (cw_shutdown_requested())
-        return -1;
-    if (on_checkpoint(r->s, m) != 0)
-        r->failed = 1;
-    return r->failed ? -1 : 0;
-}
-
-static int read_all(scheduler *s, const char *topic, int (*fn)(void *, const rd_kafka_message_t *),
+/* Reads topic from the beginning to its current end, each record into
+ * take; with ends_out, the ends read up to (the caller destroys them). 0,
+ * or -1 (logged). */
+static int read_all(scheduler *s, const char *topic, take_fn take,
                     rd_kafka_topic_partition_list_t **ends_out)
 {
-    reader r = {.s = s};
+    reader r = {.s = s, .take = take};
     char err[512];
     rd_kafka_topic_partition_list_t *ends = NULL;
-    long n = cw_kafka_read_to_end(s->cfg, topic, fn, &r, &ends, err, sizeof(err));
+    long n = cw_kafka_read_to_end(s->cfg, topic, read_one, &r, &ends, err, sizeof(err));
     if (n < 0 || r.failed) {
         if (!cw_shutdown_requested())
             cw_log_error("restore: cannot read a topic", "topic", topic, "error",
@@ -655,7 +638,7 @@ static int restore_orders(scheduler *s, rd_kafka_topic_partition_list_t **ends)
     rd_kafka_metadata_destroy(md);
     int rc = init_clocks(s, parts);
     rd_kafka_topic_partition_list_destroy(parts);
-    if (rc != 0 || read_all(s, CW_TOPIC_ORDERS_FINALIZED, read_order, ends) != 0)
+    if (rc != 0 || read_all(s, CW_TOPIC_ORDERS_FINALIZED, replay_order, ends) != 0)
         return -1;
     for (int i = 0; i < (*ends)->cnt; i++) {
         int p = part_index(s, (*ends)->elems[i].partition);
@@ -697,10 +680,10 @@ static int64_t pending_total(const pay_state *st)
     return n;
 }
 
-/* Rebuilds the state from the topics and publishes what is due. RUN_STOP
- * when done (then streaming may start), RUN_REBUILD to try again,
- * RUN_FATAL. */
-static int restore(scheduler *s)
+/* Rebuilds the state from the topics and publishes what is due. CW_OK
+ * when done (then streaming may start), CW_RETRY to try again,
+ * CW_FATAL. */
+static cw_result restore(scheduler *s)
 {
     rd_kafka_topic_partition_list_t *order_ends = NULL;
     atomic_store(&s->ready, 0);
@@ -712,23 +695,23 @@ static int restore(scheduler *s)
         s->st = NULL;
     }
     if (s->st == NULL)
-        return RUN_FATAL;
-    if (read_all(s, CW_TOPIC_PAYMENT_INSTRUCTIONS, read_instruction, NULL) != 0 ||
-        read_all(s, CW_TOPIC_PAYMENT_STATEMENTS, read_statement, NULL) != 0 ||
-        read_all(s, CW_TOPIC_DEAD_LETTER_PREFIX "payment-scheduler", read_dead_letter, NULL) != 0 ||
-        read_all(s, CW_TOPIC_CONTRACTS, read_contract, &s->contract_ends) != 0 ||
+        return CW_FATAL;
+    if (read_all(s, CW_TOPIC_PAYMENT_INSTRUCTIONS, restore_output, NULL) != 0 ||
+        read_all(s, CW_TOPIC_PAYMENT_STATEMENTS, restore_output, NULL) != 0 ||
+        read_all(s, DEAD_LETTER_TOPIC, restore_dead_letter, NULL) != 0 ||
+        read_all(s, CW_TOPIC_CONTRACTS, on_contract, &s->contract_ends) != 0 ||
         restore_orders(s, &order_ends) != 0)
         goto retry;
     /* After the orders, so that most checkpoints count at once (one read
      * before its entries waits for them). */
     if (s->set.wait_for_ledger &&
-        read_all(s, CW_TOPIC_LEDGER_CHECKPOINTS, read_checkpoint, &s->checkpoint_pos) != 0)
+        read_all(s, CW_TOPIC_LEDGER_CHECKPOINTS, on_checkpoint, &s->checkpoint_pos) != 0)
         goto retry;
     if (pay_state_finish_replay(s->st) != 0 ||
         advance(s, capped(s, pay_watermark(s->clocks, s->part_count, cw_now_ms(), s->set.live,
                                            s->set.lateness_ms))) != 0) {
         rd_kafka_topic_partition_list_destroy(order_ends);
-        return RUN_FATAL;
+        return CW_FATAL;
     }
     char counted[24], pending[24], outputs[24];
     snprintf(counted, sizeof(counted), "%llu", (unsigned long long)s->tally.counted);
@@ -739,25 +722,25 @@ static int restore(scheduler *s)
                 "records_to_publish", outputs, NULL);
     memset(&s->tally, 0, sizeof(s->tally));
     if (pending_outputs(s) > 0) {
-        int rc = publish(s);
-        if (rc != RUN_STOP) {
+        cw_result rc = publish(s);
+        if (rc != CW_OK) {
             rd_kafka_topic_partition_list_destroy(order_ends);
             return rc;
         }
     } else {
         clear_batch(s);
     }
-    int rc = assign(s, order_ends);
+    int assigned = assign(s, order_ends);
     rd_kafka_topic_partition_list_destroy(order_ends);
-    if (rc != 0)
-        return RUN_REBUILD;
+    if (assigned != 0)
+        return CW_RETRY;
     cw_counter_add(s->m.restores, NULL, 1);
     atomic_store(&s->ready, 1);
-    return RUN_STOP;
+    return CW_OK;
 retry:
     if (order_ends != NULL)
         rd_kafka_topic_partition_list_destroy(order_ends);
-    return RUN_REBUILD;
+    return CW_RETRY;
 }
 
 /* ---- streaming ----------------------------------------------------------- */
@@ -806,22 +789,22 @@ static int consume_batch(scheduler *s)
     return inputs;
 }
 
-static int stream(scheduler *s)
+static cw_result stream(scheduler *s)
 {
     while (!cw_shutdown_requested()) {
         cw_admin_heartbeat();
         int inputs = consume_batch(s);
         if (inputs < 0)
-            return RUN_FATAL;
+            return CW_FATAL;
         if (advance(s, stream_watermark(s)) != 0)
-            return RUN_FATAL;
+            return CW_FATAL;
         if (inputs == 0 && pending_outputs(s) == 0)
             continue;
-        int rc = publish(s);
-        if (rc != RUN_STOP)
+        cw_result rc = publish(s);
+        if (rc != CW_OK)
             return rc;
     }
-    return RUN_STOP;
+    return CW_OK;
 }
 
 static int serve(scheduler *s)
@@ -861,15 +844,15 @@ static int serve(scheduler *s)
     snprintf(port, sizeof(port), "%d", cw_admin_port());
     cw_log_info("started", "transactional_id", s->set.transactional_id, "admin_port", port,
                 "time_mode", cw_config_str(s->cfg, "time.mode"), NULL);
-    int run = RUN_REBUILD;
-    while (run == RUN_REBUILD && !cw_shutdown_requested()) {
+    cw_result run = CW_RETRY;
+    while (run == CW_RETRY && !cw_shutdown_requested()) {
         run = restore(s);
-        if (run == RUN_STOP)
+        if (run == CW_OK)
             run = stream(s);
-        if (run == RUN_REBUILD)
+        if (run == CW_RETRY)
             cw_shutdown_sleep_ms(RETRY_PAUSE_MS);
     }
-    rc = run == RUN_FATAL ? 1 : 0;
+    rc = run == CW_FATAL ? 1 : 0;
     cw_log_info("shutting down", NULL);
 out:
     atomic_store(&s->ready, 0);

@@ -1,9 +1,10 @@
-#include "service_months.h"
+#include "payment-scheduler/service_months.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "id_set.h"
 #include "timeutil.h"
 
@@ -92,14 +93,8 @@ static month_mark *mark_of(pay_months *m, int64_t month)
     for (size_t i = 0; i < m->month_count; i++)
         if (m->months[i].month == month)
             return &m->months[i];
-    if (m->month_count == m->month_cap) {
-        size_t cap = m->month_cap ? m->month_cap * 2 : 8;
-        month_mark *grown = realloc(m->months, cap * sizeof(*grown));
-        if (grown == NULL)
-            return NULL;
-        m->months = grown;
-        m->month_cap = cap;
-    }
+    if (cw_grow((void **)&m->months, &m->month_cap, m->month_count, sizeof(*m->months), 8) != 0)
+        return NULL;
     month_mark *k = &m->months[m->month_count++];
     k->month = month;
     k->judged = cutoff_of(m, month) <= m->judged_through;
@@ -113,14 +108,8 @@ static entry *entry_of(pay_months *m, const char *elder_id, int64_t month)
     uint64_t pos;
     if (cw_idset_get(&m->index, key, &pos))
         return &m->entries[pos - 1];
-    if (m->count == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 256;
-        entry *grown = realloc(m->entries, cap * sizeof(*grown));
-        if (grown == NULL)
-            return NULL;
-        m->entries = grown;
-        m->cap = cap;
-    }
+    if (cw_grow((void **)&m->entries, &m->cap, m->count, sizeof(*m->entries), 256) != 0)
+        return NULL;
     if (cw_idset_add(&m->index, key, m->count + 1) < 0)
         return NULL;
     entry *e = &m->entries[m->count++];
@@ -202,14 +191,8 @@ static int judge_month(pay_months *m, int64_t month, pay_month_verdict **out, si
         const entry *e = &m->entries[i];
         if (e->month != month)
             continue;
-        if (*count == *cap) {
-            size_t grown_cap = *cap ? *cap * 2 : 64;
-            pay_month_verdict *grown = realloc(*out, grown_cap * sizeof(*grown));
-            if (grown == NULL)
-                return -1;
-            *out = grown;
-            *cap = grown_cap;
-        }
+        if (cw_grow((void **)out, cap, *count, sizeof(**out), 64) != 0)
+            return -1;
         pay_month_verdict *v = &(*out)[(*count)++];
         memset(v, 0, sizeof(*v));
         snprintf(v->elder_id, sizeof(v->elder_id), "%s", e->elder_id);

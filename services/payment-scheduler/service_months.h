@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "payment_rules.h"
+#include "payment-scheduler/payment_rules.h"
 
 typedef struct {
     char elder_id[PAY_ID_MAX + 1];

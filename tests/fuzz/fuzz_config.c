@@ -23,8 +23,8 @@
 #include "config.h"
 #include "fuzz_files.h"
 #include "log.h"
-#include "pay_config.h"
-#include "settings.h"
+#include "payment-scheduler/pay_config.h"
+#include "ingest/settings.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dedup.h"
+#include "alert-router/dedup.h"
 
 #define MIN_MS 60000LL
 /* 2024-07-08T09:00:00+08:00 */

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "messages.h"
+#include "alert-router/messages.h"
 #include "timeutil.h"
 
 /* The rule codes of docs/design.md §4, and the freeze alert. */

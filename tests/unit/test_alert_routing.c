@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "routing.h"
+#include "alert-router/routing.h"
 
 static const char *const yellow_default[] = {"alerts.street.{street_id}", "alerts.all"};
 static const char *const red_default[] = {"alerts.street.{street_id}", "alerts.command",
@@ -20,11 +20,12 @@ static void default_table(alert_routing *r)
 {
     char err[256];
     memset(r, 0, sizeof(*r));
-    assert_int_equal(alert_routing_set_colour(r, ALERT_YELLOW, yellow_default, 2, err, sizeof(err)),
-                     0);
-    assert_int_equal(alert_routing_set_colour(r, ALERT_ORANGE, yellow_default, 2, err, sizeof(err)),
-                     0);
-    assert_int_equal(alert_routing_set_colour(r, ALERT_RED, red_default, 3, err, sizeof(err)), 0);
+    assert_int_equal(
+        alert_routing_set_colour(r, CW_COLOUR_YELLOW, yellow_default, 2, err, sizeof(err)), 0);
+    assert_int_equal(
+        alert_routing_set_colour(r, CW_COLOUR_ORANGE, yellow_default, 2, err, sizeof(err)), 0);
+    assert_int_equal(
+        alert_routing_set_colour(r, CW_COLOUR_RED, red_default, 3, err, sizeof(err)), 0);
 }
 
 static const alert_place place_s01 = {"S01", "C03", "P01"};
@@ -42,20 +43,19 @@ static void assert_topics(const alert_targets *t, const char *const *want, size_
 
 /* ---- colours ------------------------------------------------------------- */
 
-static void test_colour_names(void **state)
+static void test_colour_of_outcome(void **state)
 {
     (void)state;
-    alert_colour c;
-    assert_int_equal(alert_colour_parse("YELLOW", &c), 0);
-    assert_int_equal(c, ALERT_YELLOW);
-    assert_int_equal(alert_colour_parse("ORANGE", &c), 0);
-    assert_int_equal(c, ALERT_ORANGE);
-    assert_int_equal(alert_colour_parse("RED", &c), 0);
-    assert_int_equal(c, ALERT_RED);
-    assert_int_equal(alert_colour_parse("PASS", &c), -1);
-    assert_int_equal(alert_colour_parse("red", &c), -1);
-    assert_int_equal(alert_colour_parse("", &c), -1);
-    assert_string_equal(alert_colour_name(ALERT_ORANGE), "ORANGE");
+    cw_colour c;
+    assert_int_equal(alert_colour_of(CW_OUTCOME_YELLOW, &c), 0);
+    assert_int_equal(c, CW_COLOUR_YELLOW);
+    assert_int_equal(alert_colour_of(CW_OUTCOME_ORANGE, &c), 0);
+    assert_int_equal(c, CW_COLOUR_ORANGE);
+    assert_int_equal(alert_colour_of(CW_OUTCOME_RED, &c), 0);
+    assert_int_equal(c, CW_COLOUR_RED);
+    assert_int_equal(alert_colour_of(CW_OUTCOME_PASS, &c), -1);
+    assert_int_equal(alert_colour_of((cw_outcome)7, &c), -1);
+    assert_string_equal(cw_colour_name(CW_COLOUR_ORANGE), "ORANGE");
 }
 
 /* ---- the default table ------------------------------------------------------ */
@@ -66,7 +66,7 @@ static void test_yellow_goes_to_street_and_all(void **state)
     alert_routing r;
     alert_targets t;
     default_table(&r);
-    alert_route(&r, "GEO_DISTANCE", ALERT_YELLOW, &place_s01, &t);
+    alert_route(&r, "GEO_DISTANCE", CW_COLOUR_YELLOW, &place_s01, &t);
     const char *want[] = {"alerts.street.S01", "alerts.all"};
     assert_topics(&t, want, 2);
     assert_int_equal(t.unroutable_count, 0);
@@ -78,7 +78,7 @@ static void test_orange_goes_to_street_and_all(void **state)
     alert_routing r;
     alert_targets t;
     default_table(&r);
-    alert_route(&r, "NO_SHOW", ALERT_ORANGE, &(alert_place){"S02", "C05", "P02"}, &t);
+    alert_route(&r, "NO_SHOW", CW_COLOUR_ORANGE, &(alert_place){"S02", "C05", "P02"}, &t);
     const char *want[] = {"alerts.street.S02", "alerts.all"};
     assert_topics(&t, want, 2);
 }
@@ -89,7 +89,7 @@ static void test_red_also_goes_to_command(void **state)
     alert_routing r;
     alert_targets t;
     default_table(&r);
-    alert_route(&r, "VISIT_OVERLAP", ALERT_RED, &place_s01, &t);
+    alert_route(&r, "VISIT_OVERLAP", CW_COLOUR_RED, &place_s01, &t);
     const char *want[] = {"alerts.street.S01", "alerts.command", "alerts.all"};
     assert_topics(&t, want, 3);
 }
@@ -112,8 +112,8 @@ static void test_contract_needs_alerts_all(void **state)
     char err[256] = "";
     default_table(&r);
     const char *street_only[] = {"alerts.street.{street_id}"};
-    assert_int_equal(alert_routing_set_colour(&r, ALERT_ORANGE, street_only, 1, err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        alert_routing_set_colour(&r, CW_COLOUR_ORANGE, street_only, 1, err, sizeof(err)), 0);
     assert_int_equal(alert_routing_check_contract(&r, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "ORANGE"));
     assert_non_null(strstr(err, "alerts.all"));
@@ -126,7 +126,7 @@ static void test_contract_needs_the_street(void **state)
     char err[256] = "";
     default_table(&r);
     const char *community[] = {"alerts.community.{community_id}", "alerts.all"};
-    assert_int_equal(alert_routing_set_colour(&r, ALERT_YELLOW, community, 2, err, sizeof(err)),
+    assert_int_equal(alert_routing_set_colour(&r, CW_COLOUR_YELLOW, community, 2, err, sizeof(err)),
                      0);
     assert_int_equal(alert_routing_check_contract(&r, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "alerts.street.{street_id}"));
@@ -138,8 +138,8 @@ static void test_contract_needs_command_for_red_only(void **state)
     alert_routing r;
     char err[256] = "";
     default_table(&r);
-    assert_int_equal(alert_routing_set_colour(&r, ALERT_RED, yellow_default, 2, err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        alert_routing_set_colour(&r, CW_COLOUR_RED, yellow_default, 2, err, sizeof(err)), 0);
     assert_int_equal(alert_routing_check_contract(&r, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "RED"));
     assert_non_null(strstr(err, "alerts.command"));
@@ -154,9 +154,9 @@ static void test_contract_allows_more_targets(void **state)
     default_table(&r);
     const char *more[] = {"alerts.street.{street_id}", "alerts.community.{community_id}",
                           "alerts.all", "alerts.provider.{provider_id}"};
-    assert_int_equal(alert_routing_set_colour(&r, ALERT_YELLOW, more, 4, err, sizeof(err)), 0);
+    assert_int_equal(alert_routing_set_colour(&r, CW_COLOUR_YELLOW, more, 4, err, sizeof(err)), 0);
     assert_int_equal(alert_routing_check_contract(&r, err, sizeof(err)), 0);
-    alert_route(&r, "GEO_DISTANCE", ALERT_YELLOW, &place_s01, &t);
+    alert_route(&r, "GEO_DISTANCE", CW_COLOUR_YELLOW, &place_s01, &t);
     const char *want[] = {"alerts.street.S01", "alerts.community.C03", "alerts.all",
                           "alerts.provider.P01"};
     assert_topics(&t, want, 4);
@@ -181,12 +181,12 @@ static void test_bad_templates_are_refused(void **state)
         char err[256] = "";
         default_table(&r);
         const char *one[] = {bad[i]};
-        if (alert_routing_set_colour(&r, ALERT_YELLOW, one, 1, err, sizeof(err)) != -1)
+        if (alert_routing_set_colour(&r, CW_COLOUR_YELLOW, one, 1, err, sizeof(err)) != -1)
             fail_msg("template '%s' was accepted", bad[i]);
         assert_true(strlen(err) > 0);
         /* A refused list leaves the colour as it was. */
         alert_targets t;
-        alert_route(&r, "GEO_DISTANCE", ALERT_YELLOW, &place_s01, &t);
+        alert_route(&r, "GEO_DISTANCE", CW_COLOUR_YELLOW, &place_s01, &t);
         const char *want[] = {"alerts.street.S01", "alerts.all"};
         assert_topics(&t, want, 2);
     }
@@ -201,7 +201,7 @@ static void test_too_many_colour_targets(void **state)
     const char *nine[ALERT_MAX_COLOUR_TARGETS + 1];
     for (size_t i = 0; i <= ALERT_MAX_COLOUR_TARGETS; i++)
         nine[i] = "alerts.all";
-    assert_int_equal(alert_routing_set_colour(&r, ALERT_RED, nine, ALERT_MAX_COLOUR_TARGETS + 1,
+    assert_int_equal(alert_routing_set_colour(&r, CW_COLOUR_RED, nine, ALERT_MAX_COLOUR_TARGETS + 1,
                                               err, sizeof(err)),
                      -1);
 }
@@ -216,8 +216,8 @@ static void test_a_target_listed_twice_is_produced_once(void **state)
     /* A template and a literal name that expand to the same topic. */
     const char *twice[] = {"alerts.street.{street_id}", "alerts.all", "alerts.street.S01",
                            "alerts.all"};
-    assert_int_equal(alert_routing_set_colour(&r, ALERT_YELLOW, twice, 4, err, sizeof(err)), 0);
-    alert_route(&r, "GEO_DISTANCE", ALERT_YELLOW, &place_s01, &t);
+    assert_int_equal(alert_routing_set_colour(&r, CW_COLOUR_YELLOW, twice, 4, err, sizeof(err)), 0);
+    alert_route(&r, "GEO_DISTANCE", CW_COLOUR_YELLOW, &place_s01, &t);
     const char *want[] = {"alerts.street.S01", "alerts.all"};
     assert_topics(&t, want, 2);
 }
@@ -234,14 +234,14 @@ static void test_rule_target_adds_to_that_rule_only(void **state)
     assert_int_equal(alert_routing_add_rule_target(&r, "FACE_MISMATCH=alerts.command", err,
                                                    sizeof(err)),
                      0);
-    alert_route(&r, "FACE_MISMATCH", ALERT_ORANGE, &place_s01, &t);
+    alert_route(&r, "FACE_MISMATCH", CW_COLOUR_ORANGE, &place_s01, &t);
     const char *face[] = {"alerts.street.S01", "alerts.all", "alerts.command"};
     assert_topics(&t, face, 3);
-    alert_route(&r, "PHOTO_REUSE", ALERT_ORANGE, &place_s01, &t);
+    alert_route(&r, "PHOTO_REUSE", CW_COLOUR_ORANGE, &place_s01, &t);
     const char *photo[] = {"alerts.street.S01", "alerts.all"};
     assert_topics(&t, photo, 2);
     /* A rule code that merely starts the same is another rule. */
-    alert_route(&r, "FACE_MISMATCH_2", ALERT_ORANGE, &place_s01, &t);
+    alert_route(&r, "FACE_MISMATCH_2", CW_COLOUR_ORANGE, &place_s01, &t);
     assert_topics(&t, photo, 2);
 }
 
@@ -258,7 +258,7 @@ static void test_rule_targets_add_up_and_do_not_repeat(void **state)
     assert_int_equal(alert_routing_add_rule_target(
                          &r, "VISIT_OVERLAP=alerts.provider.{provider_id}", err, sizeof(err)),
                      0);
-    alert_route(&r, "VISIT_OVERLAP", ALERT_RED, &place_s01, &t);
+    alert_route(&r, "VISIT_OVERLAP", CW_COLOUR_RED, &place_s01, &t);
     const char *want[] = {"alerts.street.S01", "alerts.command", "alerts.all",
                           "alerts.provider.P01"};
     assert_topics(&t, want, 4);
@@ -303,7 +303,7 @@ static void test_street_id_with_colon_is_unroutable_but_all_still_gets_it(void *
     alert_targets t;
     default_table(&r);
     /* Ids may hold ':', topic names may not. */
-    alert_route(&r, "VISIT_OVERLAP", ALERT_RED, &(alert_place){"S:01", "C1", "P1"}, &t);
+    alert_route(&r, "VISIT_OVERLAP", CW_COLOUR_RED, &(alert_place){"S:01", "C1", "P1"}, &t);
     const char *want[] = {"alerts.command", "alerts.all"};
     assert_topics(&t, want, 2);
     assert_int_equal(t.unroutable_count, 1);
@@ -319,7 +319,7 @@ static void test_street_id_too_long_for_a_topic(void **state)
     char street[240];
     memset(street, 'S', sizeof(street) - 1);
     street[sizeof(street) - 1] = '\0';
-    alert_route(&r, "GEO_DISTANCE", ALERT_YELLOW, &(alert_place){street, "C1", "P1"}, &t);
+    alert_route(&r, "GEO_DISTANCE", CW_COLOUR_YELLOW, &(alert_place){street, "C1", "P1"}, &t);
     const char *want[] = {"alerts.all"};
     assert_topics(&t, want, 1);
     assert_int_equal(t.unroutable_count, 1);
@@ -349,7 +349,7 @@ static void test_topic_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_colour_names),
+        cmocka_unit_test(test_colour_of_outcome),
         cmocka_unit_test(test_yellow_goes_to_street_and_all),
         cmocka_unit_test(test_orange_goes_to_street_and_all),
         cmocka_unit_test(test_red_also_goes_to_command),

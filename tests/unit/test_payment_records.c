@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "avro_codec.h"
-#include "payment_records.h"
+#include "payment-scheduler/payment_records.h"
 #include "timeutil.h"
 
 static int setup(void **state)
@@ -305,7 +305,8 @@ static void statement_round_trips_with_its_id(void **state)
 static void instructions_round_trip_with_their_ids(void **state)
 {
     (void)state;
-    const pay_kind kinds[] = {PAY_PREPAY, PAY_SETTLEMENT, PAY_CLAWBACK};
+    const cw_payment_kind kinds[] = {CW_PAYMENT_KIND_PREPAY, CW_PAYMENT_KIND_SETTLEMENT,
+                                     CW_PAYMENT_KIND_CLAWBACK};
     const char *ids[] = {"C1:PREPAY", "C1:SETTLEMENT:2024-05-31", "C1:CLAWBACK:2024-05-31"};
     for (int i = 0; i < 3; i++) {
         pay_instruction in = {.contract_id = "C1", .provider_id = "P01", .kind = kinds[i],
@@ -325,7 +326,7 @@ static void instructions_round_trip_with_their_ids(void **state)
         assert_int_equal(cw_av_get_str(&v, "instruction_id", &id), 0);
         assert_string_equal(id, ids[i]);
         assert_int_equal(cw_av_get_enum(&v, "kind", &kind), 0);
-        assert_string_equal(kind, pay_kind_name(kinds[i]));
+        assert_string_equal(kind, cw_payment_kind_name(kinds[i]));
         avro_value_decref(&v);
 
         pay_instruction back;
@@ -346,7 +347,8 @@ static void instructions_round_trip_with_their_ids(void **state)
 static void instruction_accounts_round_trip_and_empty_is_null(void **state)
 {
     (void)state;
-    pay_instruction in = {.contract_id = "H1", .provider_id = "P01", .kind = PAY_CLAWBACK,
+    pay_instruction in = {.contract_id = "H1", .provider_id = "P01",
+                          .kind = CW_PAYMENT_KIND_CLAWBACK,
                           .amount_cents = 36000, .period_start = day("2024-05-01"),
                           .period_end = day("2024-05-31"), .created_at = 1717430400000LL,
                           .payer_account = "6222 0001", .payee_account = ""};
@@ -369,7 +371,7 @@ static void instruction_accounts_round_trip_and_empty_is_null(void **state)
                                           reason, sizeof(reason)), 0);
     assert_string_equal(back.payer_account, "6222 0001");
     assert_string_equal(back.payee_account, "");
-    assert_int_equal(back.kind, PAY_CLAWBACK);
+    assert_int_equal(back.kind, CW_PAYMENT_KIND_CLAWBACK);
     assert_int_equal(back.amount_cents, 36000);
     cw_outbox_free(&ob);
 }

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report.h"
+#include "payment-scheduler/report.h"
 #include "timeutil.h"
 
 static int64_t at(const char *rfc3339)
@@ -45,7 +45,7 @@ static void put(pay_state *st, const char *id, const char *provider, const char 
     c.publication_lag_days = 3;
     c.updated_at = at("2024-04-01T00:00:00+08:00");
     pay_output o = {0};
-    assert_int_equal(pay_state_put_contract(st, &c, &o), 0);
+    assert_int_equal(pay_state_put_contract(st, &c, &o), PAY_RECORD_TAKEN);
     pay_output_free(&o);
 }
 
@@ -72,7 +72,7 @@ static void put_historical(pay_state *st, const char *id, const char *provider,
     snprintf(c.treasury_account, sizeof(c.treasury_account), "%s",
              treasury_account ? treasury_account : "");
     pay_output o = {0};
-    assert_int_equal(pay_state_put_contract(st, &c, &o), 0);
+    assert_int_equal(pay_state_put_contract(st, &c, &o), PAY_RECORD_TAKEN);
     assert_int_equal(o.instruction_count, 0); /* no PREPAY */
     pay_output_free(&o);
 }

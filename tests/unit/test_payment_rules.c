@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "payment_rules.h"
+#include "payment-scheduler/payment_rules.h"
 #include "timeutil.h"
 
 static int64_t at(const char *rfc3339)
@@ -123,33 +123,33 @@ static void times_and_add_detect_overflow(void **state)
 static void settlement_pays_what_is_due(void **state)
 {
     (void)state;
-    pay_kind k = PAY_CLAWBACK;
+    cw_payment_kind k = CW_PAYMENT_KIND_CLAWBACK;
     int64_t amount = -1;
     /* 100 valid × 40 yuan, 2 invalid × 180 yuan, 30 yuan prepaid. */
     assert_int_equal(pay_settlement(400000, 36000, 3000, BIG_BUDGET, &k, &amount), 0);
-    assert_int_equal(k, PAY_SETTLEMENT);
+    assert_int_equal(k, CW_PAYMENT_KIND_SETTLEMENT);
     assert_int_equal(amount, 361000);
     /* Exactly zero due is a settlement of 0. */
     assert_int_equal(pay_settlement(5000, 2000, 3000, BIG_BUDGET, &k, &amount), 0);
-    assert_int_equal(k, PAY_SETTLEMENT);
+    assert_int_equal(k, CW_PAYMENT_KIND_SETTLEMENT);
     assert_int_equal(amount, 0);
 }
 
 static void settlement_below_zero_is_a_clawback(void **state)
 {
     (void)state;
-    pay_kind k = PAY_SETTLEMENT;
+    cw_payment_kind k = CW_PAYMENT_KIND_SETTLEMENT;
     int64_t amount = -1;
     /* No orders at all: the prepayment comes back. */
     assert_int_equal(pay_settlement(0, 0, 3000000, BIG_BUDGET, &k, &amount), 0);
-    assert_int_equal(k, PAY_CLAWBACK);
+    assert_int_equal(k, CW_PAYMENT_KIND_CLAWBACK);
     assert_int_equal(amount, 3000000);
     /* All invalid: deductions and the prepayment. */
     assert_int_equal(pay_settlement(0, 5 * 18000, 3000000, BIG_BUDGET, &k, &amount), 0);
-    assert_int_equal(k, PAY_CLAWBACK);
+    assert_int_equal(k, CW_PAYMENT_KIND_CLAWBACK);
     assert_int_equal(amount, 3090000);
     assert_int_equal(pay_settlement(1, 2, 0, BIG_BUDGET, &k, &amount), 0);
-    assert_int_equal(k, PAY_CLAWBACK);
+    assert_int_equal(k, CW_PAYMENT_KIND_CLAWBACK);
     assert_int_equal(amount, 1);
     assert_int_equal(pay_settlement(INT64_MIN, 1, 0, BIG_BUDGET, &k, &amount), -1);
     assert_int_equal(pay_settlement(0, INT64_MAX, 1, BIG_BUDGET, &k, &amount), -1);
@@ -160,11 +160,11 @@ static void settlement_below_zero_is_a_clawback(void **state)
 static void settlement_never_pays_beyond_the_budget(void **state)
 {
     (void)state;
-    pay_kind k = PAY_CLAWBACK;
+    cw_payment_kind k = CW_PAYMENT_KIND_CLAWBACK;
     int64_t amount = -1;
     /* Net 4 000 yuan, budget 3 000 yuan, 900 yuan prepaid: 2 100 more. */
     assert_int_equal(pay_settlement(400000, 0, 90000, 300000, &k, &amount), 0);
-    assert_int_equal(k, PAY_SETTLEMENT);
+    assert_int_equal(k, CW_PAYMENT_KIND_SETTLEMENT);
     assert_int_equal(amount, 210000);
     /* Net exactly the budget: paid in full. */
     assert_int_equal(pay_settlement(300000, 0, 90000, 300000, &k, &amount), 0);
@@ -177,7 +177,7 @@ static void settlement_never_pays_beyond_the_budget(void **state)
     assert_int_equal(amount, 160000);
     /* A budget of zero: whatever was prepaid comes back. */
     assert_int_equal(pay_settlement(400000, 0, 5000, 0, &k, &amount), 0);
-    assert_int_equal(k, PAY_CLAWBACK);
+    assert_int_equal(k, CW_PAYMENT_KIND_CLAWBACK);
     assert_int_equal(amount, 5000);
     assert_int_equal(pay_settlement(1, 0, 0, -1, &k, &amount), -1);
 }
@@ -229,15 +229,17 @@ static void ids_are_deterministic(void **state)
     int64_t end = day("2024-05-31");
     assert_int_equal(pay_statement_id(buf, sizeof(buf), "C-2024-05", day("2024-05-07")), 0);
     assert_string_equal(buf, "C-2024-05:2024-05-07");
-    assert_int_equal(pay_instruction_id(buf, sizeof(buf), "C1", PAY_PREPAY, end), 0);
+    assert_int_equal(pay_instruction_id(buf, sizeof(buf), "C1", CW_PAYMENT_KIND_PREPAY, end), 0);
     assert_string_equal(buf, "C1:PREPAY");
-    assert_int_equal(pay_instruction_id(buf, sizeof(buf), "C1", PAY_SETTLEMENT, end), 0);
+    assert_int_equal(pay_instruction_id(buf, sizeof(buf), "C1", CW_PAYMENT_KIND_SETTLEMENT, end),
+                     0);
     assert_string_equal(buf, "C1:SETTLEMENT:2024-05-31");
-    assert_int_equal(pay_instruction_id(buf, sizeof(buf), "C1", PAY_CLAWBACK, end), 0);
+    assert_int_equal(pay_instruction_id(buf, sizeof(buf), "C1", CW_PAYMENT_KIND_CLAWBACK, end), 0);
     assert_string_equal(buf, "C1:CLAWBACK:2024-05-31");
     char small[8];
     assert_int_equal(pay_statement_id(small, sizeof(small), "C1", day("2024-05-07")), -1);
-    assert_int_equal(pay_instruction_id(small, sizeof(small), "CONTRACT", PAY_PREPAY, 0), -1);
+    assert_int_equal(pay_instruction_id(small, sizeof(small), "CONTRACT", CW_PAYMENT_KIND_PREPAY,
+                                        0), -1);
 }
 
 static void accounts_are_printable_ascii_up_to_64(void **state)
@@ -261,13 +263,13 @@ static void treasury_pays_the_provider_and_a_clawback_goes_back(void **state)
 {
     (void)state;
     const char *payer = NULL, *payee = NULL;
-    pay_accounts(PAY_PREPAY, "PROV", "TREAS", &payer, &payee);
+    pay_accounts(CW_PAYMENT_KIND_PREPAY, "PROV", "TREAS", &payer, &payee);
     assert_string_equal(payer, "TREAS");
     assert_string_equal(payee, "PROV");
-    pay_accounts(PAY_SETTLEMENT, "PROV", "TREAS", &payer, &payee);
+    pay_accounts(CW_PAYMENT_KIND_SETTLEMENT, "PROV", "TREAS", &payer, &payee);
     assert_string_equal(payer, "TREAS");
     assert_string_equal(payee, "PROV");
-    pay_accounts(PAY_CLAWBACK, "PROV", "TREAS", &payer, &payee);
+    pay_accounts(CW_PAYMENT_KIND_CLAWBACK, "PROV", "TREAS", &payer, &payee);
     assert_string_equal(payer, "PROV");
     assert_string_equal(payee, "TREAS");
 }
@@ -275,13 +277,13 @@ static void treasury_pays_the_provider_and_a_clawback_goes_back(void **state)
 static void kinds_round_trip(void **state)
 {
     (void)state;
-    pay_kind k;
-    for (int i = PAY_PREPAY; i <= PAY_CLAWBACK; i++) {
-        assert_int_equal(pay_kind_parse(pay_kind_name((pay_kind)i), &k), 0);
+    cw_payment_kind k;
+    for (int i = CW_PAYMENT_KIND_PREPAY; i <= CW_PAYMENT_KIND_CLAWBACK; i++) {
+        assert_int_equal(cw_payment_kind_parse(cw_payment_kind_name((cw_payment_kind)i), &k), 0);
         assert_int_equal(k, i);
     }
-    assert_string_equal(pay_kind_name(PAY_CLAWBACK), "CLAWBACK");
-    assert_int_equal(pay_kind_parse("REFUND", &k), -1);
+    assert_string_equal(cw_payment_kind_name(CW_PAYMENT_KIND_CLAWBACK), "CLAWBACK");
+    assert_int_equal(cw_payment_kind_parse("REFUND", &k), -1);
 }
 
 /* ---- watermark ----------------------------------------------------------- */

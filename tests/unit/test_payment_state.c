@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "payment_state.h"
+#include "payment-scheduler/payment_state.h"
 #include "timeutil.h"
 
 #define UNIT 4000      /* 40 yuan per valid visit (seed 003) */
@@ -103,7 +103,7 @@ static void take(ledger *l, pay_output *o)
 static void put(pay_state *st, const pay_contract *c, ledger *l)
 {
     pay_output o = {0};
-    assert_int_equal(pay_state_put_contract(st, c, &o), 0);
+    assert_int_equal(pay_state_put_contract(st, c, &o), PAY_RECORD_TAKEN);
     take(l, &o);
     pay_output_free(&o);
 }
@@ -135,7 +135,7 @@ static const pay_statement *statement_of(const ledger *l, const char *contract_i
 }
 
 static const pay_instruction *instruction_of(const ledger *l, const char *contract_id,
-                                             pay_kind kind)
+                                             cw_payment_kind kind)
 {
     for (size_t i = 0; i < l->ni; i++)
         if (strcmp(l->in[i].contract_id, contract_id) == 0 && l->in[i].kind == kind)
@@ -159,7 +159,7 @@ static void assert_statement(const ledger *l, const char *contract_id, const cha
     assert_int_equal(s->published_at, at(published_at));
 }
 
-static void assert_instruction(const ledger *l, const char *contract_id, pay_kind kind,
+static void assert_instruction(const ledger *l, const char *contract_id, cw_payment_kind kind,
                                int64_t amount, int64_t created_at)
 {
     const pay_instruction *in = instruction_of(l, contract_id, kind);
@@ -179,22 +179,22 @@ static void prepay_is_issued_once_when_the_contract_is_first_seen(void **state)
     pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-31", 3);
     put(st, &c, &l);
     assert_int_equal(l.ni, 1);
-    assert_instruction(&l, "C1", PAY_PREPAY, PREPAID, c.updated_at);
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_PREPAY, PREPAID, c.updated_at);
     assert_int_equal(l.in[0].period_start, day("2024-05-01"));
     assert_int_equal(l.in[0].period_end, day("2024-05-31"));
     assert_string_equal(l.in[0].provider_id, "P1");
 
     /* The same record again, an older version, a newer one: no new PREPAY. */
     pay_output o = {0};
-    assert_int_equal(pay_state_put_contract(st, &c, &o), 1);
+    assert_int_equal(pay_state_put_contract(st, &c, &o), PAY_RECORD_IGNORED);
     pay_contract older = c;
     older.updated_at -= 1;
     older.budget_cents = 1;
-    assert_int_equal(pay_state_put_contract(st, &older, &o), 1);
+    assert_int_equal(pay_state_put_contract(st, &older, &o), PAY_RECORD_IGNORED);
     pay_contract newer = c;
     newer.updated_at += 1;
     newer.budget_cents = 5 * BUDGET;
-    assert_int_equal(pay_state_put_contract(st, &newer, &o), 0);
+    assert_int_equal(pay_state_put_contract(st, &newer, &o), PAY_RECORD_TAKEN);
     assert_int_equal(o.instruction_count, 0);
     assert_int_equal(pay_state_find_account(st, "C1")->contract->budget_cents, 5 * BUDGET);
     pay_output_free(&o);
@@ -221,7 +221,8 @@ static void cancelled_orders_count_nothing(void **state)
     add(st, &x, PAY_ORDER_DUPLICATE);
     advance(st, at("2024-06-04T00:00:00+08:00"), &l);
     assert_statement(&l, "C1", "2024-05-01", 1, 0, 0, 0, UNIT, 0, "2024-05-05T00:00:00+08:00");
-    assert_instruction(&l, "C1", PAY_CLAWBACK, PREPAID - UNIT, at("2024-06-04T00:00:00+08:00"));
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_CLAWBACK, PREPAID - UNIT,
+                       at("2024-06-04T00:00:00+08:00"));
     pay_state_free(st);
 }
 
@@ -236,7 +237,7 @@ static void budget_levels_alert_once_and_cap_the_settlement(void **state)
     pay_contract c = contract("C1", "P1", "2024-05-01", "2024-05-31", 3);
     c.budget_cents = 20000;
     put(st, &c, &l);
-    assert_instruction(&l, "C1", PAY_PREPAY, 6000, c.updated_at);
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_PREPAY, 6000, c.updated_at);
     char id[32];
     for (int i = 0; i < 5; i++) {
         snprintf(id, sizeof(id), "O%d", i);
@@ -268,7 +269,7 @@ static void budget_levels_alert_once_and_cap_the_settlement(void **state)
     advance(st, at("2024-06-04T00:00:00+08:00"), &l);
     assert_int_equal(l.nb, 2);
     /* Net 240 − 180 = 60 yuan: under the budget, 60 − 60 prepaid = 0. */
-    assert_instruction(&l, "C1", PAY_SETTLEMENT, 0, at("2024-06-04T00:00:00+08:00"));
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_SETTLEMENT, 0, at("2024-06-04T00:00:00+08:00"));
     pay_state_free(st);
 
     /* Without the deduction the net (240 yuan) is over the budget: the
@@ -286,7 +287,8 @@ static void budget_levels_alert_once_and_cap_the_settlement(void **state)
     assert_int_equal(m.nb, 2);
     assert_int_equal(m.ba[0].level, PAY_BUDGET_80);
     assert_int_equal(m.ba[1].level, PAY_BUDGET_EXCEEDED);
-    assert_instruction(&m, "C1", PAY_SETTLEMENT, 14000, at("2024-06-04T00:00:00+08:00"));
+    assert_instruction(&m, "C1", CW_PAYMENT_KIND_SETTLEMENT, 14000,
+                       at("2024-06-04T00:00:00+08:00"));
     pay_state_free(st);
 }
 
@@ -301,16 +303,17 @@ static void zero_orders_claws_the_prepayment_back(void **state)
     assert_int_equal(l.ni, 1);
     advance(st, at("2024-05-07T00:00:00+08:00"), &l);
     assert_int_equal(l.ns, 0);
-    assert_instruction(&l, "C1", PAY_CLAWBACK, PREPAID, at("2024-05-07T00:00:00+08:00"));
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_CLAWBACK, PREPAID,
+                       at("2024-05-07T00:00:00+08:00"));
     assert_true(pay_state_find_account(st, "C1")->settled);
 
     /* Without a prepayment, nothing due is a settlement of 0. */
     pay_contract free_c = contract("C2", "P1", "2024-05-01", "2024-05-03", 3);
     free_c.prepay_ratio_ppm = 0;
     put(st, &free_c, &l);
-    assert_instruction(&l, "C2", PAY_PREPAY, 0, free_c.updated_at);
+    assert_instruction(&l, "C2", CW_PAYMENT_KIND_PREPAY, 0, free_c.updated_at);
     advance(st, at("2024-05-07T00:00:00+08:00"), &l);
-    assert_instruction(&l, "C2", PAY_SETTLEMENT, 0, at("2024-05-07T00:00:00+08:00"));
+    assert_instruction(&l, "C2", CW_PAYMENT_KIND_SETTLEMENT, 0, at("2024-05-07T00:00:00+08:00"));
     assert_int_equal(l.ns, 0);
     pay_state_free(st);
 }
@@ -331,8 +334,9 @@ static void all_invalid_is_a_clawback_of_deductions_and_prepayment(void **state)
     advance(st, at("2024-05-06T00:00:00+08:00"), &l);
     assert_statement(&l, "C1", "2024-05-01", 0, 2, 0, 0, 0, 36000, "2024-05-05T00:00:00+08:00");
     assert_statement(&l, "C1", "2024-05-02", 0, 1, 0, 0, 0, 18000, "2024-05-06T00:00:00+08:00");
-    assert_instruction(&l, "C1", PAY_CLAWBACK, 54000 + PREPAID, at("2024-05-06T00:00:00+08:00"));
-    assert_null(instruction_of(&l, "C1", PAY_SETTLEMENT));
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_CLAWBACK, 54000 + PREPAID,
+                       at("2024-05-06T00:00:00+08:00"));
+    assert_null(instruction_of(&l, "C1", CW_PAYMENT_KIND_SETTLEMENT));
     pay_state_free(st);
 }
 
@@ -345,7 +349,7 @@ static void valid_orders_are_settled_to_the_cent(void **state)
     c.budget_cents = 10001;
     c.prepay_ratio_ppm = 333333; /* 3333.663333 → 3334 */
     put(st, &c, &l);
-    assert_instruction(&l, "C1", PAY_PREPAY, 3334, c.updated_at);
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_PREPAY, 3334, c.updated_at);
     char id[16];
     for (int i = 0; i < 9; i++) {
         snprintf(id, sizeof(id), "v%d", i);
@@ -363,7 +367,7 @@ static void valid_orders_are_settled_to_the_cent(void **state)
     assert_statement(&l, "C1", "2024-05-02", 4, 0, 0, 0, 16000, 0, "2024-05-06T00:00:00+08:00");
     /* The net, 32000 − 18000 = 14000, is above the budget of 10001: paid
      * up to the budget, 10001 − 3334 prepaid. */
-    assert_instruction(&l, "C1", PAY_SETTLEMENT, 6667, at("2024-05-06T00:00:00+08:00"));
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_SETTLEMENT, 6667, at("2024-05-06T00:00:00+08:00"));
     /* Later watermarks publish nothing more. */
     advance(st, at("2024-07-01T00:00:00+08:00"), &l);
     assert_int_equal(l.ns, 2);
@@ -398,7 +402,7 @@ static void order_finalized_after_its_statement_is_a_late_adjustment(void **stat
     advance(st, at("2024-05-07T00:00:00+08:00"), &l);
     assert_null(statement_of(&l, "C1", "2024-05-03"));
     /* 16000 − 18000 − 300000 */
-    assert_instruction(&l, "C1", PAY_CLAWBACK, 302000, at("2024-05-07T00:00:00+08:00"));
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_CLAWBACK, 302000, at("2024-05-07T00:00:00+08:00"));
     assert_int_equal(pay_state_find_account(st, "C1")->pending_orders, 0);
     pay_state_free(st);
 }
@@ -418,7 +422,7 @@ static void late_adjustment_gets_a_statement_of_its_own_on_an_empty_day(void **s
     assert_statement(&l, "C1", "2024-05-01", 1, 0, 0, 0, 4000, 0, "2024-05-05T00:00:00+08:00");
     assert_statement(&l, "C1", "2024-05-02", 0, 0, 0, 1, 0, 18000, "2024-05-06T00:00:00+08:00");
     assert_null(statement_of(&l, "C1", "2024-05-03"));
-    assert_instruction(&l, "C1", PAY_CLAWBACK, 314000, at("2024-05-07T00:00:00+08:00"));
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_CLAWBACK, 314000, at("2024-05-07T00:00:00+08:00"));
     pay_state_free(st);
 }
 
@@ -519,13 +523,14 @@ static void contract_period_boundaries(void **state)
     add(st, &end_may, PAY_ORDER_PENDING);
     advance(st, at("2024-05-04T00:00:00+08:00"), &l);
     assert_statement(&l, "CA", "2024-04-30", 1, 1, 0, 0, 4000, 18000, "2024-05-04T00:00:00+08:00");
-    assert_instruction(&l, "CA", PAY_CLAWBACK, 314000, at("2024-05-04T00:00:00+08:00"));
-    assert_null(instruction_of(&l, "CM", PAY_SETTLEMENT));
-    assert_null(instruction_of(&l, "CM", PAY_CLAWBACK));
+    assert_instruction(&l, "CA", CW_PAYMENT_KIND_CLAWBACK, 314000, at("2024-05-04T00:00:00+08:00"));
+    assert_null(instruction_of(&l, "CM", CW_PAYMENT_KIND_SETTLEMENT));
+    assert_null(instruction_of(&l, "CM", CW_PAYMENT_KIND_CLAWBACK));
     advance(st, at("2024-06-04T00:00:00+08:00"), &l);
     assert_statement(&l, "CM", "2024-05-01", 1, 0, 0, 0, 4000, 0, "2024-05-05T00:00:00+08:00");
     assert_statement(&l, "CM", "2024-05-31", 1, 0, 0, 0, 4000, 0, "2024-06-04T00:00:00+08:00");
-    assert_instruction(&l, "CM", PAY_CLAWBACK, PREPAID - 8000, at("2024-06-04T00:00:00+08:00"));
+    assert_instruction(&l, "CM", CW_PAYMENT_KIND_CLAWBACK, PREPAID - 8000,
+                       at("2024-06-04T00:00:00+08:00"));
     /* After April's settlement its orders are refused. */
     pay_order after_settlement = order("s", "CA", "P1", "2024-04-29", 1,
                                        at("2024-05-02T10:00:00+08:00"));
@@ -578,7 +583,8 @@ static void orders_may_come_before_their_contract(void **state)
     assert_int_equal(pay_state_next_due(st), at("2024-05-03T00:00:00+08:00"));
     advance(st, at("2024-06-01T00:00:00+08:00"), &l);
     assert_statement(&l, "C9", "2024-05-01", 1, 0, 0, 0, 4000, 0, "2024-05-03T00:00:00+08:00");
-    assert_instruction(&l, "C9", PAY_CLAWBACK, PREPAID - 4000, at("2024-05-04T00:00:00+08:00"));
+    assert_instruction(&l, "C9", CW_PAYMENT_KIND_CLAWBACK, PREPAID - 4000,
+                       at("2024-05-04T00:00:00+08:00"));
     pay_state_free(st);
 }
 
@@ -751,7 +757,8 @@ static void assert_same_ledger(const ledger *a, const ledger *b)
             found += same_instruction(&a->in[i], &b->in[k]);
         for (size_t k = i + 1; k < a->ni; k++)
             if (strcmp(a->in[i].contract_id, a->in[k].contract_id) == 0 &&
-                (a->in[i].kind == PAY_PREPAY) == (a->in[k].kind == PAY_PREPAY))
+                (a->in[i].kind == CW_PAYMENT_KIND_PREPAY) ==
+                    (a->in[k].kind == CW_PAYMENT_KIND_PREPAY))
                 fail_msg("instruction of %s published twice", a->in[i].contract_id);
         if (found != 1)
             fail_msg("instruction %s kind %d: %zu matches", a->in[i].contract_id, a->in[i].kind,
@@ -850,9 +857,9 @@ static void restart_after(const event *ev, size_t n, size_t k, size_t seen, ledg
 
     st = pay_state_new(480);
     for (size_t i = 0; i < out->ni; i++)
-        assert_int_equal(pay_state_restore_instruction(st, &out->in[i]), 0);
+        assert_int_equal(pay_state_restore_instruction(st, &out->in[i]), PAY_RECORD_TAKEN);
     for (size_t i = 0; i < out->ns; i++)
-        assert_int_equal(pay_state_restore_statement(st, &out->st[i]), 0);
+        assert_int_equal(pay_state_restore_statement(st, &out->st[i]), PAY_RECORD_TAKEN);
     for (size_t i = 0; i < seen; i++)
         if (ev[i].is_contract)
             put(st, &ev[i].c, out);
@@ -912,9 +919,9 @@ static void restart_carries_an_order_read_after_its_statement(void **state)
     /* Day 1's statement would have counted e, but does not: e is owed. */
     st = pay_state_new(480);
     for (size_t i = 0; i < l.ni; i++)
-        assert_int_equal(pay_state_restore_instruction(st, &l.in[i]), 0);
-    assert_int_equal(pay_state_restore_statement(st, &l.st[0]), 0);
-    assert_int_equal(pay_state_restore_statement(st, &l.st[0]), 1);
+        assert_int_equal(pay_state_restore_instruction(st, &l.in[i]), PAY_RECORD_TAKEN);
+    assert_int_equal(pay_state_restore_statement(st, &l.st[0]), PAY_RECORD_TAKEN);
+    assert_int_equal(pay_state_restore_statement(st, &l.st[0]), PAY_RECORD_IGNORED);
     ledger after = {0};
     put(st, &c, &after);
     assert_int_equal(after.ni, 0); /* PREPAY published already */
@@ -928,7 +935,7 @@ static void restart_carries_an_order_read_after_its_statement(void **state)
     assert_int_equal(after.ns, 0); /* day 1 is not published again */
     advance(st, at("2024-05-07T00:00:00+08:00"), &after);
     assert_statement(&after, "C1", "2024-05-02", 0, 0, 1, 0, 4000, 0, "2024-05-06T00:00:00+08:00");
-    assert_instruction(&after, "C1", PAY_CLAWBACK, 300000 - 8000 + 18000,
+    assert_instruction(&after, "C1", CW_PAYMENT_KIND_CLAWBACK, 300000 - 8000 + 18000,
                        at("2024-05-07T00:00:00+08:00"));
     pay_state_free(st);
 }
@@ -951,10 +958,10 @@ static void replay_after_the_settlement(void **state)
 
     st = pay_state_new(480);
     for (size_t i = 0; i < l.ni; i++)
-        assert_int_equal(pay_state_restore_instruction(st, &l.in[i]), 0);
-    assert_int_equal(pay_state_restore_instruction(st, &l.in[1]), 1);
+        assert_int_equal(pay_state_restore_instruction(st, &l.in[i]), PAY_RECORD_TAKEN);
+    assert_int_equal(pay_state_restore_instruction(st, &l.in[1]), PAY_RECORD_IGNORED);
     for (size_t i = 0; i < l.ns; i++)
-        assert_int_equal(pay_state_restore_statement(st, &l.st[i]), 0);
+        assert_int_equal(pay_state_restore_statement(st, &l.st[i]), PAY_RECORD_TAKEN);
     ledger after = {0};
     put(st, &c, &after);
     char reason[256];
@@ -980,7 +987,8 @@ static void dead_lettered_orders_are_only_marked_seen(void **state)
     add(st, &o, PAY_ORDER_DUPLICATE);
     advance(st, final_watermark(), &l);
     assert_null(statement_of(&l, "C1", "2024-05-01"));
-    assert_instruction(&l, "C1", PAY_CLAWBACK, PREPAID, at("2024-05-05T00:00:00+08:00"));
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_CLAWBACK, PREPAID,
+                       at("2024-05-05T00:00:00+08:00"));
     pay_state_free(st);
 }
 
@@ -1039,7 +1047,8 @@ static void historical_contract_gets_one_clawback_of_its_invalid_orders(void **s
     assert_int_equal(l.ns, 0);
     assert_int_equal(l.nb, 0);
     assert_int_equal(l.ni, 1);
-    assert_instruction(&l, "H1", PAY_CLAWBACK, 3 * DEDUCTION, at("2024-05-07T00:00:00+08:00"));
+    assert_instruction(&l, "H1", CW_PAYMENT_KIND_CLAWBACK, 3 * DEDUCTION,
+                       at("2024-05-07T00:00:00+08:00"));
     assert_accounts(&l.in[0], "ACC-P1", "TREASURY"); /* 上缴区财政国库 */
     assert_int_equal(l.in[0].period_start, day("2024-05-01"));
     assert_int_equal(l.in[0].period_end, day("2024-05-03"));
@@ -1082,7 +1091,8 @@ static void historical_orders_may_come_before_their_contract(void **state)
     put(st, &h, &l);
     advance(st, final_watermark(), &l);
     assert_int_equal(l.ni, 1);
-    assert_instruction(&l, "H1", PAY_CLAWBACK, DEDUCTION, at("2024-05-07T00:00:00+08:00"));
+    assert_instruction(&l, "H1", CW_PAYMENT_KIND_CLAWBACK, DEDUCTION,
+                       at("2024-05-07T00:00:00+08:00"));
     assert_int_equal(pay_state_find_account(st, "H1")->unsettled_orders, 1);
     pay_state_free(st);
 }
@@ -1120,7 +1130,7 @@ static void historical_without_invalid_orders_publishes_nothing(void **state)
     running.historical = 0;
     running.updated_at += 1;
     pay_output o = {0};
-    assert_int_equal(pay_state_put_contract(st, &running, &o), 0);
+    assert_int_equal(pay_state_put_contract(st, &running, &o), PAY_RECORD_TAKEN);
     assert_int_equal(o.instruction_count, 0);
     pay_output_free(&o);
     advance(st, final_watermark(), &l);
@@ -1145,9 +1155,9 @@ static void instructions_carry_payer_and_payee(void **state)
     put(st, &paid, &l);
     put(st, &back, &l);
     put(st, &bare, &l);
-    assert_accounts(instruction_of(&l, "C1", PAY_PREPAY), "TREASURY", "ACC-P1");
-    assert_accounts(instruction_of(&l, "C2", PAY_PREPAY), "TREASURY", "ACC-P2");
-    assert_accounts(instruction_of(&l, "C3", PAY_PREPAY), "", "");
+    assert_accounts(instruction_of(&l, "C1", CW_PAYMENT_KIND_PREPAY), "TREASURY", "ACC-P1");
+    assert_accounts(instruction_of(&l, "C2", CW_PAYMENT_KIND_PREPAY), "TREASURY", "ACC-P2");
+    assert_accounts(instruction_of(&l, "C3", CW_PAYMENT_KIND_PREPAY), "", "");
     /* The provider's account changes before the settlement. */
     pay_contract moved = paid;
     moved.updated_at += 1;
@@ -1160,13 +1170,14 @@ static void instructions_carry_payer_and_payee(void **state)
         add(st, &o, PAY_ORDER_PENDING);
     }
     advance(st, final_watermark(), &l);
-    assert_instruction(&l, "C1", PAY_SETTLEMENT, 100 * UNIT - PREPAID,
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_SETTLEMENT, 100 * UNIT - PREPAID,
                        at("2024-05-05T00:00:00+08:00"));
-    assert_accounts(instruction_of(&l, "C1", PAY_SETTLEMENT), "TREASURY", "ACC-P1-NEW");
-    assert_accounts(instruction_of(&l, "C1", PAY_PREPAY), "TREASURY", "ACC-P1");
-    assert_instruction(&l, "C2", PAY_CLAWBACK, PREPAID, at("2024-05-05T00:00:00+08:00"));
-    assert_accounts(instruction_of(&l, "C2", PAY_CLAWBACK), "ACC-P2", "TREASURY");
-    assert_accounts(instruction_of(&l, "C3", PAY_CLAWBACK), "", "");
+    assert_accounts(instruction_of(&l, "C1", CW_PAYMENT_KIND_SETTLEMENT), "TREASURY", "ACC-P1-NEW");
+    assert_accounts(instruction_of(&l, "C1", CW_PAYMENT_KIND_PREPAY), "TREASURY", "ACC-P1");
+    assert_instruction(&l, "C2", CW_PAYMENT_KIND_CLAWBACK, PREPAID,
+                       at("2024-05-05T00:00:00+08:00"));
+    assert_accounts(instruction_of(&l, "C2", CW_PAYMENT_KIND_CLAWBACK), "ACC-P2", "TREASURY");
+    assert_accounts(instruction_of(&l, "C3", CW_PAYMENT_KIND_CLAWBACK), "", "");
     pay_state_free(st);
 }
 
@@ -1198,15 +1209,16 @@ static void historical_flag_changed_by_a_newer_version(void **state)
     running.historical = 0;
     running.updated_at = at("2024-05-04T09:00:00+08:00");
     put(st, &running, &l);
-    assert_instruction(&l, "F1", PAY_PREPAY, PREPAID, running.updated_at);
+    assert_instruction(&l, "F1", CW_PAYMENT_KIND_PREPAY, PREPAID, running.updated_at);
     assert_false(pay_state_find_account(st, "F1")->historical);
 
     advance(st, final_watermark(), &l);
     assert_statement(&l, "C1", "2024-05-01", 1, 0, 0, 0, UNIT, 0, "2024-05-05T00:00:00+08:00");
-    assert_instruction(&l, "C1", PAY_CLAWBACK, PREPAID - UNIT, at("2024-05-05T00:00:00+08:00"));
+    assert_instruction(&l, "C1", CW_PAYMENT_KIND_CLAWBACK, PREPAID - UNIT,
+                       at("2024-05-05T00:00:00+08:00"));
     assert_statement(&l, "F1", "2024-05-01", 0, 1, 0, 0, 0, DEDUCTION,
                      "2024-05-05T00:00:00+08:00");
-    assert_instruction(&l, "F1", PAY_CLAWBACK, PREPAID + DEDUCTION,
+    assert_instruction(&l, "F1", CW_PAYMENT_KIND_CLAWBACK, PREPAID + DEDUCTION,
                        at("2024-05-06T00:00:00+08:00"));
     pay_state_free(st);
 
@@ -1224,7 +1236,8 @@ static void historical_flag_changed_by_a_newer_version(void **state)
     put(st, &late, &m);
     advance(st, final_watermark(), &m);
     assert_int_equal(m.ni, 1);
-    assert_instruction(&m, "H1", PAY_CLAWBACK, DEDUCTION, at("2024-05-05T00:00:00+08:00"));
+    assert_instruction(&m, "H1", CW_PAYMENT_KIND_CLAWBACK, DEDUCTION,
+                       at("2024-05-05T00:00:00+08:00"));
     assert_true(pay_state_find_account(st, "H1")->historical);
     pay_state_free(st);
 }
@@ -1356,17 +1369,18 @@ static void historical_runs_agree_and_survive_a_crash_anywhere(void **state)
     if (h_orders < 10 || refused == 0 || invalid == 0)
         fail_msg("H: %lld orders, %lld refused, %lld invalid", (long long)h_orders,
                  (long long)refused, (long long)invalid);
-    assert_instruction(&whole, "H", PAY_CLAWBACK, invalid * DEDUCTION,
+    assert_instruction(&whole, "H", CW_PAYMENT_KIND_CLAWBACK, invalid * DEDUCTION,
                        at("2024-05-08T00:00:00+08:00"));
-    assert_accounts(instruction_of(&whole, "H", PAY_CLAWBACK), "ACC-P3", "TREASURY");
-    assert_null(instruction_of(&whole, "H", PAY_PREPAY));
-    assert_null(instruction_of(&whole, "H0", PAY_PREPAY));
-    assert_null(instruction_of(&whole, "H0", PAY_CLAWBACK));
+    assert_accounts(instruction_of(&whole, "H", CW_PAYMENT_KIND_CLAWBACK), "ACC-P3", "TREASURY");
+    assert_null(instruction_of(&whole, "H", CW_PAYMENT_KIND_PREPAY));
+    assert_null(instruction_of(&whole, "H0", CW_PAYMENT_KIND_PREPAY));
+    assert_null(instruction_of(&whole, "H0", CW_PAYMENT_KIND_CLAWBACK));
     for (size_t i = 0; i < whole.ns; i++)
         assert_true(whole.st[i].contract_id[0] == 'F' || whole.st[i].contract_id[0] == 'C');
-    assert_instruction(&whole, "F", PAY_PREPAY, PREPAID, at("2024-05-02T09:00:00+08:00"));
+    assert_instruction(&whole, "F", CW_PAYMENT_KIND_PREPAY, PREPAID,
+                       at("2024-05-02T09:00:00+08:00"));
     assert_non_null(statement_of(&whole, "F", "2024-05-02"));
-    assert_non_null(instruction_of(&whole, "C1", PAY_PREPAY));
+    assert_non_null(instruction_of(&whole, "C1", CW_PAYMENT_KIND_PREPAY));
     assert_int_equal(whole.ni, 5); /* H's CLAWBACK, F's and C1's PREPAY and settlement */
 
     memset(&batched, 0, sizeof(batched));
@@ -1407,8 +1421,8 @@ static void restart_after_a_historical_clawback(void **state)
         st = pay_state_new(480);
         ledger after = {0};
         if (published) {
-            assert_int_equal(pay_state_restore_instruction(st, &l.in[0]), 0);
-            assert_int_equal(pay_state_restore_instruction(st, &l.in[0]), 1);
+            assert_int_equal(pay_state_restore_instruction(st, &l.in[0]), PAY_RECORD_TAKEN);
+            assert_int_equal(pay_state_restore_instruction(st, &l.in[0]), PAY_RECORD_IGNORED);
         }
         put(st, &h, &after);
         assert_int_equal(after.ni, 0);

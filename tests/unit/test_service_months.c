@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service_months.h"
+#include "payment-scheduler/service_months.h"
 #include "time_fixture.h"
 
 static pay_month_order visit(const char *id, const char *elder, const char *service_day, int valid,
