@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "admin_http.h"
+#include "event_clock.h"
 #include "log.h"
-#include "service.h"
-#include "state.h"
 #include "redis_keys.h"
+#include "reference_replay.h"
+#include "service.h"
+#include "timers.h"
 #include "timeutil.h"
 #include "topics.h"
 
@@ -468,8 +470,6 @@ static int run(const cw_checker_def *def, cw_checker *ck)
     cw_log_info("shutting down", NULL);
     cw_admin_stop();
 out_teardown:
-    if (def->teardown != NULL)
-        def->teardown(ck);
     if (def->context_free != NULL)
         def->context_free(ck->user_data);
     ck->user_data = NULL;

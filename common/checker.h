@@ -23,10 +23,11 @@
 #define CW_CHECKER_H
 
 #include "config.h"
+#include "event_clock.h"
 #include "kafka.h"
 #include "redis.h"
-#include "state.h"
 #include "stream.h"
+#include "timers.h"
 
 #define CW_CHECKER_MAX_PARTITIONS 64
 #define CW_CHECKER_MAX_FIRED 256
@@ -91,7 +92,6 @@ typedef struct {
      * its own...): it sets them in ck->handlers, whose user_data is the
      * checker (the context is ck->user_data). 0, or -1 to stop (logged). */
     int (*setup)(cw_checker *ck);
-    void (*teardown)(cw_checker *ck); /* optional: undoes what setup did */
 } cw_checker_def;
 
 extern const cw_cfg_spec cw_checker_config_spec[];

@@ -13,8 +13,7 @@
  *                                      (days from 1970-01-01; streets comma-separated,
  *                                      empty: every street): what the provider may order
  *   cw:order:<order_id>          hash  elder_id caregiver_id provider_id service_type
- *                                      scheduled_start (ms) scheduled_minutes
- *                                      street_id community_id person_id
+ *                                      scheduled_start (ms) scheduled_minutes person_id
  *                                      revision status (CANCELLED or "") of its latest
  *                                      revision (docs/maintenance.md; an older revision
  *                                      never overwrites a newer one)

@@ -7,8 +7,8 @@
 #include "admin_http.h"
 #include "log.h"
 #include "metrics.h"
+#include "partition_marks.h"
 #include "shutdown.h"
-#include "state.h"
 #include "timeutil.h"
 #include "topics.h"
 

@@ -31,13 +31,15 @@
 #include <string.h>
 
 #include "avro_records.h"
+#include "event_clock.h"
 #include "ledger-writer/dossier.h"
 #include "ledger-writer/evidence_request.h"
 #include "ledger-writer/finalized_record.h"
 #include "ledger-writer/ledger_writer.h"
 #include "log.h"
+#include "order_revision.h"
 #include "redis_keys.h"
-#include "state.h"
+#include "reference_store.h"
 #include "timeutil.h"
 
 #define DOSSIER_KEY "cw:lw:d:%s"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "state.h"
+#include "order_revision.h"
 
 const char *const ledger_fin_order_rules[] = {"NO_SHOW", "SCHEDULE_OVERLAP",
                                               "CROSS_PROVIDER_OVERLAP", "UNCERTIFIED", NULL};

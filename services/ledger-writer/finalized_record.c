@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "avro_codec.h"
-#include "state.h"
+#include "reference_store.h"
 #include "timeutil.h"
 
 int ledger_finalized_encode(const ledger_finalized_order *o, uint8_t **out, size_t *len, char *err,

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "avro_codec.h"
-#include "state.h"
+#include "order_revision.h"
 
 static void subjects_name_the_revision(void **state)
 {

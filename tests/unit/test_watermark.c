@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "state.h"
+#include "event_clock.h"
 
 #define MIN_MS 60000LL
 #define HOUR_MS 3600000LL
