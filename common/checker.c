@@ -47,15 +47,7 @@ typedef struct {
 static int checker_ready(void *user_data, char *reason, size_t reason_len)
 {
     readiness *r = user_data;
-    if (cw_redis_ping(r->redis) != 0) {
-        snprintf(reason, reason_len, "redis unreachable");
-        return -1;
-    }
-    if (cw_producer_ping(r->producer, 2000) != 0) {
-        snprintf(reason, reason_len, "kafka unreachable");
-        return -1;
-    }
-    return 0;
+    return cw_service_reachable(r->redis, r->producer, reason, reason_len);
 }
 
 /* The client's idea of a partition's end is only as fresh as its last

@@ -383,7 +383,8 @@ void cw_counter_add(cw_counter *counter, const char *const *label_values, uint64
     pthread_mutex_unlock(&registry_lock);
 }
 
-void cw_gauge_set(cw_gauge *gauge, const char *const *label_values, double value)
+/* Sets the series' value to value, or adds value to it. */
+static void gauge_update(cw_gauge *gauge, const char *const *label_values, double value, int add)
 {
     family *f = (family *)gauge;
     if (!f)
@@ -391,20 +392,18 @@ void cw_gauge_set(cw_gauge *gauge, const char *const *label_values, double value
     pthread_mutex_lock(&registry_lock);
     series *s = series_for(f, label_values);
     if (s)
-        s->value = value;
+        s->value = add ? s->value + value : value;
     pthread_mutex_unlock(&registry_lock);
+}
+
+void cw_gauge_set(cw_gauge *gauge, const char *const *label_values, double value)
+{
+    gauge_update(gauge, label_values, value, 0);
 }
 
 void cw_gauge_add(cw_gauge *gauge, const char *const *label_values, double delta)
 {
-    family *f = (family *)gauge;
-    if (!f)
-        return;
-    pthread_mutex_lock(&registry_lock);
-    series *s = series_for(f, label_values);
-    if (s)
-        s->value += delta;
-    pthread_mutex_unlock(&registry_lock);
+    gauge_update(gauge, label_values, delta, 1);
 }
 
 void cw_histogram_observe(cw_histogram *histogram, const char *const *label_values, double value)

@@ -3,10 +3,10 @@
  * Every service gets the common metrics through the short helpers:
  *
  *   cw_metrics_init("geo-validator", "0.1.0");    // carewatch_up, build info
- *   cw_metrics_event_in("visit.events");
- *   cw_metrics_error("visit.events", "decode");
- *   cw_metrics_observe_processing("visit.events", seconds);
- *   cw_metrics_event_out("visit.checks");
+ *   cw_metrics_event_in(CW_TOPIC_VISIT_EVENTS);
+ *   cw_metrics_error(CW_TOPIC_VISIT_EVENTS, "decode");
+ *   cw_metrics_observe_processing(CW_TOPIC_VISIT_EVENTS, seconds);
+ *   cw_metrics_event_out(CW_TOPIC_VISIT_CHECKS);
  *   ...
  *   cw_metrics_shutdown();                         // frees everything
  *

@@ -166,3 +166,16 @@ void cw_service_finish(cw_service *svc)
     cw_config_free(svc->cfg);
     svc->cfg = NULL;
 }
+
+int cw_service_reachable(cw_redis *redis, cw_producer *producer, char *reason, size_t reason_len)
+{
+    if (cw_redis_ping(redis) != 0) {
+        snprintf(reason, reason_len, "redis unreachable");
+        return -1;
+    }
+    if (cw_producer_ping(producer, 2000) != 0) {
+        snprintf(reason, reason_len, "kafka unreachable");
+        return -1;
+    }
+    return 0;
+}

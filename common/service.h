@@ -13,6 +13,8 @@
 #define CW_SERVICE_H
 
 #include "config.h"
+#include "kafka.h"
+#include "redis.h"
 
 enum {
     CW_SERVICE_RUN = 0,     /* go on */
@@ -31,5 +33,10 @@ typedef struct {
 int cw_service_start(cw_service *svc, const char *name, int argc, char **argv,
                      const cw_cfg_spec *const *specs);
 void cw_service_finish(cw_service *svc);
+
+/* The readiness every service starts from: Redis answers a PING and the
+ * producer reaches a broker within 2 s. 0, or -1 with the reason
+ * ("redis unreachable", "kafka unreachable"). */
+int cw_service_reachable(cw_redis *redis, cw_producer *producer, char *reason, size_t reason_len);
 
 #endif

@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "commands.h"
+#include "cli/commands.h"
 #include "ledger-writer/ledger_log.h"
 #include "ledger-writer/ledger_proof_json.h"
 #include "ledger-writer/ledger_sign.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "avro_codec.h"
-#include "commands.h"
+#include "cli/commands.h"
 
 static const cw_command commands[] = {
     {"ledger", cmd_ledger, "verify the tamper-evident ledger and prove what it holds"},
