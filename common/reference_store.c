@@ -172,34 +172,42 @@ int cw_state_write_contract(cw_redis_batch *b, const cw_contract_row *c)
     const char *argv[] = {"HSET", key, "provider_id", c->provider_id, "period_start",
                           c->period_start, "period_end", c->period_end, "budget_cents", budget,
                           "unit_price_cents", price, "prepay_ratio_ppm", ratio,
-                          "invalid_deduction_cents", deduction, "publication_lag_days", lag};
+                          "invalid_deduction_cents", deduction, "publication_lag_days", lag,
+                          "historical", c->historical ? "1" : "0"};
     cw_redis_batch_add(b, (int)(sizeof(argv) / sizeof(argv[0])), argv);
     const char *index_argv[] = {"HSET", index_key, c->contract_id, cover};
     cw_redis_batch_add(b, 4, index_argv);
     return 0;
 }
 
+int cw_contract_row_of(const cw_contract *rec, cw_contract_row *row)
+{
+    *row = (cw_contract_row){.contract_id = rec->contract_id,
+                             .provider_id = rec->provider_id,
+                             .period_start = rec->period_start,
+                             .period_end = rec->period_end,
+                             .budget_cents = rec->budget_cents,
+                             .unit_price_cents = rec->unit_price_cents,
+                             .prepay_ratio_ppm = rec->prepay_ratio_ppm,
+                             .invalid_deduction_cents = rec->invalid_deduction_cents,
+                             .publication_lag_days = rec->publication_lag_days,
+                             .street_ids = rec->street_ids,
+                             .street_count = rec->street_ids_count,
+                             .historical = rec->historical};
+    return rec->street_ids_count <= CW_CONTRACT_MAX_STREETS &&
+                   cw_date_parse(row->period_start, &row->period_start_day) == 0 &&
+                   cw_date_parse(row->period_end, &row->period_end_day) == 0
+               ? 0
+               : -1;
+}
+
 int cw_state_store_contract(cw_redis_batch *b, avro_value_t *v)
 {
     cw_contract rec;
+    cw_contract_row row;
     if (cw_contract_read(v, &rec) != 0)
         return -1;
-    cw_contract_row c = {.contract_id = rec.contract_id,
-                         .provider_id = rec.provider_id,
-                         .period_start = rec.period_start,
-                         .period_end = rec.period_end,
-                         .budget_cents = rec.budget_cents,
-                         .unit_price_cents = rec.unit_price_cents,
-                         .prepay_ratio_ppm = rec.prepay_ratio_ppm,
-                         .invalid_deduction_cents = rec.invalid_deduction_cents,
-                         .publication_lag_days = rec.publication_lag_days,
-                         .street_ids = rec.street_ids,
-                         .street_count = rec.street_ids_count};
-    int rc = rec.street_ids_count <= CW_CONTRACT_MAX_STREETS &&
-                     cw_date_parse(c.period_start, &c.period_start_day) == 0 &&
-                     cw_date_parse(c.period_end, &c.period_end_day) == 0
-                 ? cw_state_write_contract(b, &c)
-                 : -1;
+    int rc = cw_contract_row_of(&rec, &row) == 0 ? cw_state_write_contract(b, &row) : -1;
     cw_contract_release(&rec);
     return rc;
 }

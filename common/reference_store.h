@@ -86,6 +86,7 @@ typedef struct {
     int64_t publication_lag_days;
     const char *const *street_ids; /* none: every street */
     size_t street_count;
+    int historical; /* imported history: clawback only (docs/payments.md) */
 } cw_contract_row;
 
 #define CW_CONTRACT_MAX_STREETS 64
@@ -101,6 +102,10 @@ typedef enum { CW_COVER_NONE, CW_COVER_OTHER_STREET, CW_COVER_SERVED } cw_contra
 cw_contract_cover cw_contract_cover_of(const char *entry, int64_t day, const char *street_id);
 /* Adds the contract's HSETs to b. 0, or -1 when its entry does not fit. */
 int cw_state_write_contract(cw_redis_batch *b, const cw_contract_row *c);
+/* The row of a Contract record (strings and street ids borrowed from it).
+ * 0, or -1 when a period date does not parse or it names more streets than
+ * CW_CONTRACT_MAX_STREETS. */
+int cw_contract_row_of(const cw_contract *rec, cw_contract_row *row);
 /* The same from a Contract record; -1 when the record lacks a field. */
 int cw_state_store_contract(cw_redis_batch *b, avro_value_t *contract);
 

@@ -1,5 +1,5 @@
 /* What a provider key may create, judged from the request and the stored
- * reference data alone (pure functions; api.c does the lookups). The rules
+ * reference data alone (pure functions; the handlers do the lookups). The rules
  * keep providers out of each other's way (docs/security.md):
  *
  *   - id namespace: every order_id and event_id a provider key posts begins
@@ -20,23 +20,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reference_store.h" /* cw_contract_cover */
+
 /* Whether id lies in provider_id's namespace ("<provider_id>:" then at
  * least one character). */
-int access_id_in_namespace(const char *provider_id, const char *id);
+int ingest_id_in_namespace(const char *provider_id, const char *id);
 
-/* One contract as the provider's contract index keeps it (written by
- * cw_state_write_contract, state.h): "<first day> <last day> <street>,..."
- * with days counted from 1970-01-01, the street list empty when the
- * contract serves every street. */
-typedef enum {
-    COVER_NO_CONTRACT,  /* no contract holds the day */
-    COVER_OTHER_STREET, /* contracts hold the day, for other streets only */
-    COVER_SERVED
-} contract_cover;
-
-/* What the n index entries say of street_id on service_day. Malformed
- * entries (and NULL ones) hold nothing. */
-contract_cover access_contracts_cover(const char *const *entries, size_t n, int64_t service_day,
-                                      const char *street_id);
+/* What the n entries of a provider's contract index (written by
+ * cw_state_write_contract, reference_store.h: "<first day> <last day>
+ * <street>,...") say of street_id on service_day, the best of them: no
+ * contract holds the day, contracts hold it for other streets only, or one
+ * serves the street. Malformed entries (and NULL ones) hold nothing. */
+cw_contract_cover ingest_contracts_cover(const char *const *entries, size_t n,
+                                         int64_t service_day, const char *street_id);
 
 #endif

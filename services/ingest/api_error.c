@@ -1,9 +1,10 @@
-#include "api_error.h"
+#include "ingest/api_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
-int api_fail(api_error *err, int status, const char *code, const char *field, const char *fmt, ...)
+int ingest_fail(api_error *err, int status, const char *code, const char *field, const char *fmt,
+                ...)
 {
     err->status = status;
     snprintf(err->code, sizeof(err->code), "%s", code);
@@ -15,7 +16,7 @@ int api_fail(api_error *err, int status, const char *code, const char *field, co
     return -1;
 }
 
-json_t *api_error_json(const api_error *err)
+json_t *ingest_error_json(const api_error *err)
 {
     return json_pack("{s:s, s:s, s:s}", "error", err->code, "message", err->message, "field",
                      err->field);

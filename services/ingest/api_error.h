@@ -11,12 +11,13 @@ typedef struct {
 } api_error;
 
 /* Fills err; message is printf-style. Always returns -1 so callers can
- * `return api_fail(...)`. */
-int api_fail(api_error *err, int status, const char *code, const char *field, const char *fmt, ...)
+ * `return ingest_fail(...)`. */
+int ingest_fail(api_error *err, int status, const char *code, const char *field, const char *fmt,
+                ...)
     __attribute__((format(printf, 5, 6)));
 
 /* {"error": code, "message": ..., "field": ...}; caller decrefs. */
 #include <jansson.h>
-json_t *api_error_json(const api_error *err);
+json_t *ingest_error_json(const api_error *err);
 
 #endif

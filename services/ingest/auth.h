@@ -5,25 +5,25 @@
 #define INGEST_AUTH_H
 
 #include "access_keys.h"
-#include "api_error.h"
+#include "ingest/api_error.h"
 
 /* Resolves an Authorization header value to a role: 401 when missing,
  * not "Bearer <key>", or unknown. */
-int auth_authenticate(const cw_key_table *table, const char *authorization, cw_role *role,
-                      api_error *err);
+int ingest_authenticate(const cw_key_table *table, const char *authorization, cw_role *role,
+                        api_error *err);
 
 /* What each role may do. */
-int auth_may_post_reference(const cw_role *role);
-int auth_may_unfreeze(const cw_role *role);
+int ingest_may_post_reference(const cw_role *role);
+int ingest_may_unfreeze(const cw_role *role);
 /* Orders and visit events: providers only for their own caregivers. */
-int auth_may_act_for_provider(const cw_role *role, const char *provider_id);
+int ingest_may_act_for_provider(const cw_role *role, const char *provider_id);
 /* Orders, visits and an order's maintenance at all (a provider, the
  * importer, an admin: a street office or the command posts none). */
-int auth_may_post_orders(const cw_role *role);
+int ingest_may_post_orders(const cw_role *role);
 /* The street's approval of a late change: a street office's key, for its
  * own street (an admin's for any). may_approve_changes judges the key
  * alone, from the headers; may_approve_for_street the order's street. */
-int auth_may_approve_changes(const cw_role *role);
-int auth_may_approve_for_street(const cw_role *role, const char *street_id);
+int ingest_may_approve_changes(const cw_role *role);
+int ingest_may_approve_for_street(const cw_role *role, const char *street_id);
 
 #endif

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "ingest/ingest.h"
 
 /* The answer being built: counts of every line, and the failed lines
  * themselves up to max_failures (so that the answer's size is bounded
@@ -24,13 +24,13 @@ static void add_failure(batch_tally *t, size_t line, const api_error *err)
         return;
     }
     json_t *result = json_pack("{s:I, s:i}", "line", (json_int_t)line, "status", err->status);
-    json_t *detail = api_error_json(err);
+    json_t *detail = ingest_error_json(err);
     json_object_update(result, detail);
     json_decref(detail);
     json_array_append_new(t->failures, result);
 }
 
-static void add_success(batch_tally *t, const api_outcome *out)
+static void add_success(batch_tally *t, const ingest_outcome *out)
 {
     if (out->duplicate)
         t->duplicates++;
@@ -57,7 +57,7 @@ typedef struct {
     json_t *doc; /* owned; NULL when the line is not a record */
     request_type type;
     line_state state;
-    api_outcome out;
+    ingest_outcome out;
     api_error err;
 } batch_line;
 
@@ -68,19 +68,19 @@ static void parse_line(batch_line *l, const char *text, size_t len)
     json_error_t jerr;
     l->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!l->doc) {
-        api_fail(&l->err, 400, "invalid_json", "", "line %zu: %s (column %d)", l->line,
-                 jerr.text, jerr.column);
+        ingest_fail(&l->err, 400, "invalid_json", "", "line %zu: %s (column %d)", l->line,
+                    jerr.text, jerr.column);
         l->state = LINE_FAILED;
         return;
     }
     json_t *type_value = json_is_object(l->doc) ? json_object_get(l->doc, "type") : NULL;
     if (!json_is_object(l->doc)) {
-        api_fail(&l->err, 400, "invalid_json", "", "each line must be a JSON object");
+        ingest_fail(&l->err, 400, "invalid_json", "", "each line must be a JSON object");
     } else if (!json_is_string(type_value) ||
-               request_type_from_name(json_string_value(type_value), &l->type)) {
-        api_fail(&l->err, 400, "unknown_type", "type",
-                 "type must be elder, caregiver, contract, order, check-in, check-out or "
-                 "evidence");
+               ingest_request_type_from_name(json_string_value(type_value), &l->type)) {
+        ingest_fail(&l->err, 400, "unknown_type", "type",
+                    "type must be elder, caregiver, contract, order, check-in, check-out or "
+                    "evidence");
     } else {
         json_object_del(l->doc, "type");
         return;
@@ -146,8 +146,8 @@ static size_t first_line_number(const body_cursor *c)
 
 static void fail_unavailable(batch_line *l, const char *what)
 {
-    api_fail(&l->err, 503, "unavailable", "", "%s is unavailable; this line was not accepted, "
-             "retry it", what);
+    ingest_fail(&l->err, 503, "unavailable", "",
+                "%s is unavailable; this line was not accepted, retry it", what);
     l->state = LINE_FAILED;
 }
 

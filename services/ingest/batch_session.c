@@ -1,4 +1,4 @@
-#include "batch_session.h"
+#include "ingest/batch_session.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -180,12 +180,12 @@ static int set_field(entry *e, const char *name, size_t name_len, const char *va
 
 /* ---- public ----------------------------------------------------------------- */
 
-batch_session *batch_session_new(void)
+batch_session *ingest_batch_session_new(void)
 {
     return calloc(1, sizeof(batch_session));
 }
 
-void batch_session_free(batch_session *s)
+void ingest_batch_session_free(batch_session *s)
 {
     if (!s)
         return;
@@ -223,12 +223,12 @@ static int want(batch_session *s, const char *key, want_kind kind)
     return 0;
 }
 
-int batch_session_want_hash(batch_session *s, const char *key)
+int ingest_batch_session_want_hash(batch_session *s, const char *key)
 {
     return want(s, key, WANT_HASH);
 }
 
-int batch_session_want_string(batch_session *s, const char *key)
+int ingest_batch_session_want_string(batch_session *s, const char *key)
 {
     return want(s, key, WANT_STRING);
 }
@@ -259,7 +259,7 @@ static int store_reply(entry *e, const redisReply *reply)
     return -1; /* a reply of an unexpected type (WRONGTYPE...): leave it to Redis */
 }
 
-int batch_session_prefetch(batch_session *s, cw_redis *r)
+int ingest_batch_session_prefetch(batch_session *s, cw_redis *r)
 {
     entry **pending = malloc(PIPELINE_MAX * sizeof(*pending));
     const char *(*argvs)[2] = malloc(PIPELINE_MAX * sizeof(*argvs));
@@ -302,47 +302,49 @@ int batch_session_prefetch(batch_session *s, cw_redis *r)
     return rc;
 }
 
-int batch_session_lookup_hash(batch_session *s, const char *key, const char *const *fields,
-                              size_t n, char (*values)[128], int *unwritten)
+/* The value of a hash entry's field, or NULL. */
+static const char *field_value(const entry *e, const char *name)
+{
+    for (size_t k = 0; k < e->nfields; k++)
+        if (strcmp(e->fields[k].name, name) == 0)
+            return e->fields[k].value;
+    return NULL;
+}
+
+batch_lookup ingest_batch_session_lookup_hash(batch_session *s, const char *key,
+                                              const char *const *fields, size_t n,
+                                              char (*values)[128], int *unwritten)
 {
     entry *e = find(s, key);
     *unwritten = e != NULL && e->unwritten;
     if (!e || e->kind == ENTRY_UNKNOWN || e->kind == ENTRY_STRING)
-        return 2;
+        return BATCH_NOT_HERE;
     if (e->kind == ENTRY_MISSING)
-        return 0;
+        return BATCH_MISSING;
     /* As HMGET reads it: the hash exists when its first asked field does
      * (every writer sets all of a row's fields). */
-    int found = 0;
     for (size_t i = 0; i < n; i++) {
-        values[i][0] = '\0';
-        for (size_t k = 0; k < e->nfields; k++) {
-            if (strcmp(e->fields[k].name, fields[i]) == 0) {
-                snprintf(values[i], 128, "%s", e->fields[k].value);
-                if (i == 0)
-                    found = 1;
-                break;
-            }
-        }
+        const char *v = field_value(e, fields[i]);
+        snprintf(values[i], 128, "%s", v ? v : "");
     }
-    return found;
+    return field_value(e, fields[0]) ? BATCH_FOUND : BATCH_MISSING;
 }
 
-int batch_session_lookup_string(batch_session *s, const char *key, char *buf, size_t len,
-                                int *unwritten)
+batch_lookup ingest_batch_session_lookup_string(batch_session *s, const char *key, char *buf,
+                                                size_t len, int *unwritten)
 {
     entry *e = find(s, key);
     *unwritten = e != NULL && e->unwritten;
     if (!e || e->kind == ENTRY_UNKNOWN || e->kind == ENTRY_HASH)
-        return 2;
+        return BATCH_NOT_HERE;
     if (e->kind == ENTRY_MISSING)
-        return 0;
+        return BATCH_MISSING;
     snprintf(buf, len, "%s", e->str);
-    return 1;
+    return BATCH_FOUND;
 }
 
-int batch_session_add_records(batch_session *s, size_t line, const cw_kafka_record *records,
-                              size_t n)
+int ingest_batch_session_add_records(batch_session *s, size_t line,
+                                     const cw_kafka_record *records, size_t n)
 {
     if (reserve((void **)&s->records, &s->caprecords, s->nrecords + n, sizeof(kept_record)))
         return -1;
@@ -365,33 +367,52 @@ int batch_session_add_records(batch_session *s, size_t line, const cw_kafka_reco
     return 0;
 }
 
-/* What a HSET or SET does, applied to the batch's copy. */
-static int apply_write(batch_session *s, int argc, char *const *argv)
+/* The field-value pairs of argv from `from` into the entry, as HSET. */
+static int apply_hset(batch_session *s, const char *key, int argc, char *const *argv, int from)
 {
-    entry *e = find_or_add(s, argv[1]);
+    entry *e = find_or_add(s, key);
     if (!e)
         return -1;
     e->unwritten = 1;
+    if (e->kind != ENTRY_HASH) {
+        clear_value(e);
+        e->kind = ENTRY_HASH;
+    }
+    for (int i = from; i + 1 < argc; i += 2)
+        if (set_field(e, argv[i], strlen(argv[i]), argv[i + 1], strlen(argv[i + 1])))
+            return -1;
+    return 0;
+}
+
+/* What a SET, an HSET or the order's conditional HSET does, applied to the
+ * batch's copy (batch_session.h). */
+static int apply_write(batch_session *s, int argc, char *const *argv)
+{
     if (strcmp(argv[0], "SET") == 0 && argc == 3) {
+        entry *e = find_or_add(s, argv[1]);
+        if (!e)
+            return -1;
+        e->unwritten = 1;
         clear_value(e);
         e->str = copy_bytes(argv[2], strlen(argv[2]));
         e->kind = ENTRY_STRING;
         return e->str ? 0 : -1;
     }
-    if (strcmp(argv[0], "HSET") == 0 && argc >= 4 && argc % 2 == 0) {
-        if (e->kind != ENTRY_HASH) {
-            clear_value(e);
-            e->kind = ENTRY_HASH;
-        }
-        for (int i = 2; i + 1 < argc; i += 2)
-            if (set_field(e, argv[i], strlen(argv[i]), argv[i + 1], strlen(argv[i + 1])))
-                return -1;
-        return 0;
+    if (strcmp(argv[0], "HSET") == 0 && argc >= 4 && argc % 2 == 0)
+        return apply_hset(s, argv[1], argc, argv, 2);
+    if (strcmp(argv[0], "EVAL") == 0 && argc >= 7 && argc % 2 == 1 &&
+        strcmp(argv[2], "1") == 0) {
+        const entry *held = find(s, argv[3]);
+        const char *revision =
+            held && held->kind == ENTRY_HASH ? field_value(held, "revision") : NULL;
+        if (revision && strtol(argv[4], NULL, 10) < strtol(revision, NULL, 10))
+            return 0; /* Redis keeps the newer revision too */
+        return apply_hset(s, argv[3], argc, argv, 5);
     }
     return -1;
 }
 
-int batch_session_add_writes(batch_session *s, size_t line, cw_redis_batch *b)
+int ingest_batch_session_add_writes(batch_session *s, size_t line, cw_redis_batch *b)
 {
     int rc = b->failed ? -1 : 0;
     for (size_t i = 0; rc == 0 && i < b->count; i++) {
@@ -419,12 +440,12 @@ int batch_session_add_writes(batch_session *s, size_t line, cw_redis_batch *b)
     return rc;
 }
 
-int64_t batch_session_clock(const batch_session *s)
+int64_t ingest_batch_session_clock(const batch_session *s)
 {
     return s->clock;
 }
 
-void batch_session_advance_clock(batch_session *s, size_t line, int64_t at_ms)
+void ingest_batch_session_advance_clock(batch_session *s, size_t line, int64_t at_ms)
 {
     if (at_ms > s->clock)
         s->clock = at_ms;
@@ -528,18 +549,19 @@ static void forget_kept(batch_session *s)
         s->table[i].unwritten = 0;
 }
 
-size_t batch_session_flush(batch_session *s, cw_producer *p, cw_redis *r, const char *clock_key,
-                           const char *clock_script)
+size_t ingest_batch_session_flush(batch_session *s, cw_producer *p, cw_redis *r,
+                                  const char *clock_key,
+                                  const char *clock_script)
 {
-    size_t failed = batch_session_finish(s, p, r, clock_key, clock_script);
+    size_t failed = ingest_batch_session_finish(s, p, r, clock_key, clock_script);
     forget_kept(s);
     if (failed && (s->failed_from == 0 || failed < s->failed_from))
         s->failed_from = failed;
     return failed;
 }
 
-size_t batch_session_finish(batch_session *s, cw_producer *p, cw_redis *r,
-                            const char *clock_key, const char *clock_script)
+size_t ingest_batch_session_finish(batch_session *s, cw_producer *p, cw_redis *r,
+                                   const char *clock_key, const char *clock_script)
 {
     if (s->failed_from)
         return s->failed_from; /* nothing after a failed flush was kept for writing */

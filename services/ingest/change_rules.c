@@ -1,4 +1,4 @@
-#include "change_rules.h"
+#include "ingest/change_rules.h"
 
 #include <string.h>
 
@@ -7,10 +7,10 @@ static const char *const reason_codes[] = {"ELDER_HOSPITALIZED", "ELDER_DECEASED
                                            "CAREGIVER_ILL",      "WEATHER",
                                            "OTHER"};
 
-const char change_reason_list[] = "ELDER_HOSPITALIZED, ELDER_DECEASED, ELDER_REFUSED, "
+const char ingest_change_reason_list[] = "ELDER_HOSPITALIZED, ELDER_DECEASED, ELDER_REFUSED, "
                                   "ELDER_ABSENT, CAREGIVER_ILL, WEATHER, OTHER";
 
-const char *change_action_name(change_action a)
+const char *ingest_change_action_name(change_action a)
 {
     switch (a) {
     case CHANGE_CANCEL: return "CANCEL";
@@ -21,7 +21,7 @@ const char *change_action_name(change_action a)
     return "APPROVE";
 }
 
-int change_reason_is_valid(const char *code)
+int ingest_change_reason_is_valid(const char *code)
 {
     for (size_t i = 0; i < sizeof(reason_codes) / sizeof(reason_codes[0]); i++)
         if (strcmp(code, reason_codes[i]) == 0)
@@ -44,7 +44,8 @@ static int untouchable(const order_maintenance *o, int64_t received, int64_t fin
     return 1;
 }
 
-change_verdict change_decide(const order_maintenance *o, int64_t received, int64_t final_after_ms)
+change_verdict ingest_change_decide(const order_maintenance *o, int64_t received,
+                                    int64_t final_after_ms)
 {
     change_verdict why;
     if (untouchable(o, received, final_after_ms, &why))
@@ -54,8 +55,8 @@ change_verdict change_decide(const order_maintenance *o, int64_t received, int64
     return received < o->scheduled_start ? CHANGE_EFFECTIVE : CHANGE_PENDING;
 }
 
-change_verdict change_approve_decide(const order_maintenance *o, int64_t received,
-                                     int64_t final_after_ms)
+change_verdict ingest_change_approve_decide(const order_maintenance *o, int64_t received,
+                                            int64_t final_after_ms)
 {
     change_verdict why;
     if (!o->has_pending)

@@ -25,12 +25,12 @@ typedef enum {
 
 /* "CANCEL", "RESCHEDULE", "REASSIGN" (the OrderChangeKind symbols),
  * "APPROVE". */
-const char *change_action_name(change_action a);
+const char *ingest_change_action_name(change_action a);
 
 /* Whether code is one of the reason codes of docs/design.md §4 (exact text). */
-int change_reason_is_valid(const char *code);
+int ingest_change_reason_is_valid(const char *code);
 /* The codes, comma-separated, for error messages. */
-extern const char change_reason_list[];
+extern const char ingest_change_reason_list[];
 
 typedef struct {
     int64_t scheduled_start;
@@ -52,11 +52,12 @@ typedef enum {
 
 /* A provider's request received at `received`. final_after_ms: how long
  * after its scheduled start an unvisited order is final (24 h). */
-change_verdict change_decide(const order_maintenance *o, int64_t received, int64_t final_after_ms);
+change_verdict ingest_change_decide(const order_maintenance *o, int64_t received,
+                                    int64_t final_after_ms);
 
 /* The street's approval of the waiting change, received at `received`:
  * CHANGE_EFFECTIVE or a refusal. */
-change_verdict change_approve_decide(const order_maintenance *o, int64_t received,
-                                     int64_t final_after_ms);
+change_verdict ingest_change_approve_decide(const order_maintenance *o, int64_t received,
+                                            int64_t final_after_ms);
 
 #endif

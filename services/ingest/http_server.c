@@ -1,4 +1,4 @@
-#include "http_server.h"
+#include "ingest/http_server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "routes.h"
+#include "ingest/routes.h"
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -91,10 +91,10 @@ static enum MHD_Result queue_json(struct MHD_Connection *conn, int status, json_
 
 static enum MHD_Result queue_error(struct MHD_Connection *conn, const api_error *err)
 {
-    return queue_json(conn, err->status, api_error_json(err));
+    return queue_json(conn, err->status, ingest_error_json(err));
 }
 
-static enum MHD_Result queue_outcome(struct MHD_Connection *conn, const api_outcome *out)
+static enum MHD_Result queue_outcome(struct MHD_Connection *conn, const ingest_outcome *out)
 {
     const char *status = out->duplicate ? "duplicate" : "accepted";
     json_t *doc = out->state ? json_pack("{s:s, s:s, s:s}", "status", status, "id", out->id,
@@ -140,7 +140,7 @@ static request_state *begin_request(http_server *srv, struct MHD_Connection *con
     if (!rs)
         return NULL;
     clock_gettime(CLOCK_MONOTONIC, &rs->started);
-    rs->route = route_request(method, url);
+    rs->route = ingest_route_request(method, url);
     rs->limit = rs->route.kind == ROUTE_BATCH ? srv->settings.max_batch_bytes
                                               : srv->settings.max_body_bytes;
     /* A declared length over the limit is refused without reading the body. */
@@ -150,7 +150,7 @@ static request_state *begin_request(http_server *srv, struct MHD_Connection *con
     if (rs->route.kind != ROUTE_PROBE && rs->route.kind != ROUTE_OPENAPI &&
         rs->route.kind != ROUTE_NOT_FOUND && rs->route.method_allowed &&
         (authenticate(srv, conn, &rs->role, &rs->auth_err) != 0 ||
-         route_role_check(&rs->route, &rs->role, &rs->auth_err) != 0))
+         ingest_route_role_check(&rs->route, &rs->role, &rs->auth_err) != 0))
         rs->refused = 1;
     unsigned long long length = declared ? strtoull(declared, NULL, 10) : 0;
     if (length > rs->limit)
@@ -183,20 +183,20 @@ static int authenticate(http_server *srv, struct MHD_Connection *conn, cw_role *
 {
     const char *header =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    return auth_authenticate(&srv->ctx->auth, header, role, err);
+    return ingest_authenticate(&srv->ctx->auth, header, role, err);
 }
 
 static json_t *parse_body(const request_state *rs, api_error *err)
 {
     if (rs->len == 0) {
-        api_fail(err, 400, "invalid_json", "", "the request body is empty");
+        ingest_fail(err, 400, "invalid_json", "", "the request body is empty");
         return NULL;
     }
     json_error_t jerr;
     json_t *doc = json_loadb(rs->body, rs->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc)
-        api_fail(err, 400, "invalid_json", "", "%s (line %d, column %d)", jerr.text, jerr.line,
-                 jerr.column);
+        ingest_fail(err, 400, "invalid_json", "", "%s (line %d, column %d)", jerr.text, jerr.line,
+                    jerr.column);
     return doc;
 }
 
@@ -232,7 +232,7 @@ static enum MHD_Result answer_api(http_server *srv, struct MHD_Connection *conn,
                                   request_state *rs, int *status)
 {
     api_error err = {0};
-    api_outcome out;
+    ingest_outcome out;
     cw_role role = rs->role; /* judged from the headers in begin_request */
     if (rs->route.kind == ROUTE_BATCH) {
         json_t *doc = ingest_post_batch(srv->ctx, rs->body ? rs->body : "", rs->len, &role, status);
@@ -261,11 +261,11 @@ static enum MHD_Result answer(http_server *srv, struct MHD_Connection *conn, req
     int status;
     enum MHD_Result rc;
     if (rs->route.kind == ROUTE_NOT_FOUND) {
-        api_fail(&err, 404, "not_found", "", "no such endpoint: %s %s", method, url);
+        ingest_fail(&err, 404, "not_found", "", "no such endpoint: %s %s", method, url);
         status = 404;
         rc = queue_error(conn, &err);
     } else if (!rs->route.method_allowed) {
-        api_fail(&err, 405, "method_not_allowed", "", "%s is not allowed on %s", method, url);
+        ingest_fail(&err, 405, "method_not_allowed", "", "%s is not allowed on %s", method, url);
         status = 405;
         rc = queue_error(conn, &err);
     } else if (rs->refused) {
@@ -273,7 +273,7 @@ static enum MHD_Result answer(http_server *srv, struct MHD_Connection *conn, req
         status = err.status;
         rc = queue_error(conn, &err);
     } else if (rs->too_large) {
-        api_fail(&err, 413, "body_too_large", "", "the body exceeds %zu bytes", rs->limit);
+        ingest_fail(&err, 413, "body_too_large", "", "the body exceeds %zu bytes", rs->limit);
         status = 413;
         rc = queue_error(conn, &err);
     } else if (rs->route.kind == ROUTE_PROBE) {
@@ -364,7 +364,7 @@ static void log_mhd_error(void *cls, const char *fmt, va_list ap)
     cw_log_warn("http server", "detail", msg, NULL);
 }
 
-http_server *http_server_start(const http_settings *settings, ingest_ctx *ctx, char *err,
+http_server *ingest_http_start(const http_settings *settings, ingest_ctx *ctx, char *err,
                                size_t errlen)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)settings->port)};
@@ -399,14 +399,14 @@ http_server *http_server_start(const http_settings *settings, ingest_ctx *ctx, c
     return srv;
 }
 
-int http_server_port(const http_server *server)
+int ingest_http_port(const http_server *server)
 {
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info ? info->port : -1;
 }
 
-void http_server_stop(http_server *server)
+void ingest_http_stop(http_server *server)
 {
     if (!server)
         return;

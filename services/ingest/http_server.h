@@ -1,6 +1,6 @@
 /* ingest's HTTP front: libmicrohttpd with a thread per connection (a
  * request waiting for Kafka's acknowledgement holds up no other), body limits,
- * bearer auth, routing to api.c, JSON responses for everything.
+ * bearer auth, routing to the handlers (ingest.h), JSON responses for everything.
  *
  * Bounded: past max_in_flight requests or max_in_flight_bytes of bodies
  * being read or handled, a new request is answered 503 with Retry-After at
@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "api.h"
+#include "ingest/ingest.h"
 
 typedef struct {
     const char *bind_addr;
@@ -35,9 +35,9 @@ typedef struct {
 typedef struct http_server http_server;
 
 /* ctx must outlive the server; it is used from the server's threads. */
-http_server *http_server_start(const http_settings *settings, ingest_ctx *ctx, char *err,
+http_server *ingest_http_start(const http_settings *settings, ingest_ctx *ctx, char *err,
                                size_t errlen);
-int http_server_port(const http_server *server);
-void http_server_stop(http_server *server);
+int ingest_http_port(const http_server *server);
+void ingest_http_stop(http_server *server);
 
 #endif

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { OUTCOME_PASS = 0, OUTCOME_YELLOW, OUTCOME_ORANGE, OUTCOME_RED } check_outcome;
+#include "avro_records.h" /* cw_outcome */
 
 typedef struct {
     int64_t late_submission_ms; /* default 10 min */
@@ -21,7 +21,7 @@ typedef struct {
 
 typedef struct {
     const char *rule;
-    check_outcome outcome;
+    cw_outcome outcome;
     int has_measured;
     double measured;
     int has_threshold;
@@ -29,29 +29,27 @@ typedef struct {
     const char *unit;
 } intake_verdict;
 
-const char *outcome_name(check_outcome outcome);
-
 /* Yellow when received_at - at exceeds the threshold; measured in minutes. */
-intake_verdict intake_late_submission(int64_t at_ms, int64_t received_at_ms,
-                                      const intake_thresholds *t);
+intake_verdict ingest_rule_late_submission(int64_t at_ms, int64_t received_at_ms,
+                                           const intake_thresholds *t);
 /* Orange when the check-in's face score is missing or below the minimum. */
-intake_verdict intake_face_match(int has_score, double score, const intake_thresholds *t);
+intake_verdict ingest_rule_face_match(int has_score, double score, const intake_thresholds *t);
 /* Yellow when the check-out's voiceprint score is missing or below the minimum. */
-intake_verdict intake_voiceprint(int has_score, double score, const intake_thresholds *t);
+intake_verdict ingest_rule_voiceprint(int has_score, double score, const intake_thresholds *t);
 /* Orange when the photo hash was first used by another order.
  * first_order_id: the order that first claimed this hash (NULL when the event
  * carries no photo). */
-intake_verdict intake_photo_reuse(const char *order_id, const char *first_order_id);
+intake_verdict ingest_rule_photo_reuse(const char *order_id, const char *first_order_id);
 /* Orange when the evidence's photo or recording hash was first used by
  * evidence of another order (reused_from: that order, NULL when both
  * hashes are new or this order's own): the evidence is rejected, it cures
  * nothing. */
-intake_verdict intake_evidence_reuse(const char *reused_from);
+intake_verdict ingest_rule_evidence_reuse(const char *reused_from);
 /* Yellow when the check-out lists items (n > 0) and none names the
  * order's service_type (exact text: the items a caregiver ticks come from
  * the same list as the order's service): the visit did not do what was
  * ordered. A check-out without items passes. Measured: how many items. */
-intake_verdict intake_service_items(const char *service_type, const char *const *items,
-                                    size_t n);
+intake_verdict ingest_rule_service_items(const char *service_type, const char *const *items,
+                                         size_t n);
 
 #endif

@@ -1,4 +1,4 @@
-#include "json_fields.h"
+#include "ingest/json_fields.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 
 #include "timeutil.h"
 
-int is_valid_sha256_hex(const char *s)
+int ingest_is_sha256_hex(const char *s)
 {
     if (strlen(s) != 64)
         return 0;
@@ -51,7 +51,7 @@ static int missing(const char *prefix, const char *name, api_error *err)
 {
     char path[96];
     field_path(path, sizeof(path), prefix, name);
-    return api_fail(err, 400, "missing_field", path, "%s is required", path);
+    return ingest_fail(err, 400, "missing_field", path, "%s is required", path);
 }
 
 static int wrong_type(const char *prefix, const char *name, const char *expected, const json_t *v,
@@ -59,21 +59,21 @@ static int wrong_type(const char *prefix, const char *name, const char *expected
 {
     char path[96];
     field_path(path, sizeof(path), prefix, name);
-    return api_fail(err, 400, "wrong_type", path, "%s must be %s, got %s", path, expected,
-                    json_type_name(v));
+    return ingest_fail(err, 400, "wrong_type", path, "%s must be %s, got %s", path, expected,
+                       json_type_name(v));
 }
 
-int jf_require_object(json_t *obj, const char *prefix, const char *name, json_t **out,
-                      api_error *err)
+int ingest_json_require_object(json_t *obj, const char *prefix, const char *name, json_t **out,
+                               api_error *err)
 {
     int present;
-    if (jf_optional_object(obj, prefix, name, out, &present, err))
+    if (ingest_json_optional_object(obj, prefix, name, out, &present, err))
         return -1;
     return present ? 0 : missing(prefix, name, err);
 }
 
-int jf_optional_object(json_t *obj, const char *prefix, const char *name, json_t **out,
-                       int *present, api_error *err)
+int ingest_json_optional_object(json_t *obj, const char *prefix, const char *name, json_t **out,
+                                int *present, api_error *err)
 {
     json_t *v = member(obj, name);
     *present = v != NULL;
@@ -97,14 +97,14 @@ static int read_string(json_t *obj, const char *prefix, const char *name, const 
     if (strlen(json_string_value(v)) != json_string_length(v)) {
         char path[96];
         field_path(path, sizeof(path), prefix, name);
-        return api_fail(err, 400, "invalid_value", path, "%s contains a NUL character", path);
+        return ingest_fail(err, 400, "invalid_value", path, "%s contains a NUL character", path);
     }
     *out = json_string_value(v);
     return 0;
 }
 
-int jf_require_id(json_t *obj, const char *prefix, const char *name, const char **out,
-                  api_error *err)
+int ingest_json_require_id(json_t *obj, const char *prefix, const char *name, const char **out,
+                           api_error *err)
 {
     int present;
     if (read_string(obj, prefix, name, out, &present, err))
@@ -114,8 +114,8 @@ int jf_require_id(json_t *obj, const char *prefix, const char *name, const char 
     if (!cw_id_is_valid(*out)) {
         char path[96];
         field_path(path, sizeof(path), prefix, name);
-        return api_fail(err, 400, "invalid_id", path,
-                        "%s must be 1-64 characters of A-Z a-z 0-9 _ . : -", path);
+        return ingest_fail(err, 400, "invalid_id", path,
+                           "%s must be 1-64 characters of A-Z a-z 0-9 _ . : -", path);
     }
     return 0;
 }
@@ -127,14 +127,14 @@ static int check_text(const char *s, const char *prefix, const char *name, size_
     if (n == 0 || n > max_len) {
         char path[96];
         field_path(path, sizeof(path), prefix, name);
-        return api_fail(err, 400, "invalid_length", path, "%s must be 1-%zu bytes long", path,
-                        max_len);
+        return ingest_fail(err, 400, "invalid_length", path, "%s must be 1-%zu bytes long", path,
+                           max_len);
     }
     return 0;
 }
 
-int jf_require_text(json_t *obj, const char *prefix, const char *name, size_t max_len,
-                    const char **out, api_error *err)
+int ingest_json_require_text(json_t *obj, const char *prefix, const char *name, size_t max_len,
+                             const char **out, api_error *err)
 {
     int present;
     if (read_string(obj, prefix, name, out, &present, err))
@@ -144,8 +144,8 @@ int jf_require_text(json_t *obj, const char *prefix, const char *name, size_t ma
     return check_text(*out, prefix, name, max_len, err);
 }
 
-int jf_optional_text(json_t *obj, const char *prefix, const char *name, size_t max_len,
-                     const char **out, api_error *err)
+int ingest_json_optional_text(json_t *obj, const char *prefix, const char *name, size_t max_len,
+                              const char **out, api_error *err)
 {
     int present;
     if (read_string(obj, prefix, name, out, &present, err))
@@ -153,8 +153,8 @@ int jf_optional_text(json_t *obj, const char *prefix, const char *name, size_t m
     return present ? check_text(*out, prefix, name, max_len, err) : 0;
 }
 
-int jf_optional_sha256(json_t *obj, const char *prefix, const char *name, char out[65],
-                       int *present, api_error *err)
+int ingest_json_optional_sha256(json_t *obj, const char *prefix, const char *name, char out[65],
+                                int *present, api_error *err)
 {
     const char *s;
     out[0] = '\0';
@@ -162,10 +162,11 @@ int jf_optional_sha256(json_t *obj, const char *prefix, const char *name, char o
         return -1;
     if (!*present)
         return 0;
-    if (!is_valid_sha256_hex(s)) {
+    if (!ingest_is_sha256_hex(s)) {
         char path[96];
         field_path(path, sizeof(path), prefix, name);
-        return api_fail(err, 400, "invalid_hash", path, "%s must be 64 hexadecimal digits", path);
+        return ingest_fail(err, 400, "invalid_hash", path, "%s must be 64 hexadecimal digits",
+                           path);
     }
     /* Hashes are compared as text, so one spelling: lower case. */
     for (size_t i = 0; i < 64; i++)
@@ -174,11 +175,11 @@ int jf_optional_sha256(json_t *obj, const char *prefix, const char *name, char o
     return 0;
 }
 
-int jf_require_sha256(json_t *obj, const char *prefix, const char *name, char out[65],
-                      api_error *err)
+int ingest_json_require_sha256(json_t *obj, const char *prefix, const char *name, char out[65],
+                               api_error *err)
 {
     int present;
-    if (jf_optional_sha256(obj, prefix, name, out, &present, err))
+    if (ingest_json_optional_sha256(obj, prefix, name, out, &present, err))
         return -1;
     return present ? 0 : missing(prefix, name, err);
 }
@@ -187,11 +188,12 @@ static int out_of_range(const char *prefix, const char *name, const char *range,
 {
     char path[96];
     field_path(path, sizeof(path), prefix, name);
-    return api_fail(err, 400, "out_of_range", path, "%s must be in %s", path, range);
+    return ingest_fail(err, 400, "out_of_range", path, "%s must be in %s", path, range);
 }
 
-int jf_optional_number(json_t *obj, const char *prefix, const char *name, double min, double max,
-                       double *out, int *present, api_error *err)
+int ingest_json_optional_number(json_t *obj, const char *prefix, const char *name, double min,
+                                double max,
+                                double *out, int *present, api_error *err)
 {
     json_t *v = member(obj, name);
     *present = v != NULL;
@@ -209,17 +211,19 @@ int jf_optional_number(json_t *obj, const char *prefix, const char *name, double
     return 0;
 }
 
-int jf_require_number(json_t *obj, const char *prefix, const char *name, double min, double max,
-                      double *out, api_error *err)
+int ingest_json_require_number(json_t *obj, const char *prefix, const char *name, double min,
+                               double max,
+                               double *out, api_error *err)
 {
     int present;
-    if (jf_optional_number(obj, prefix, name, min, max, out, &present, err))
+    if (ingest_json_optional_number(obj, prefix, name, min, max, out, &present, err))
         return -1;
     return present ? 0 : missing(prefix, name, err);
 }
 
-int jf_optional_int(json_t *obj, const char *prefix, const char *name, int64_t min, int64_t max,
-                    int64_t *out, int *present, api_error *err)
+int ingest_json_optional_int(json_t *obj, const char *prefix, const char *name, int64_t min,
+                             int64_t max,
+                             int64_t *out, int *present, api_error *err)
 {
     json_t *v = member(obj, name);
     *present = v != NULL;
@@ -237,16 +241,18 @@ int jf_optional_int(json_t *obj, const char *prefix, const char *name, int64_t m
     return 0;
 }
 
-int jf_require_int(json_t *obj, const char *prefix, const char *name, int64_t min, int64_t max,
-                   int64_t *out, api_error *err)
+int ingest_json_require_int(json_t *obj, const char *prefix, const char *name, int64_t min,
+                            int64_t max,
+                            int64_t *out, api_error *err)
 {
     int present;
-    if (jf_optional_int(obj, prefix, name, min, max, out, &present, err))
+    if (ingest_json_optional_int(obj, prefix, name, min, max, out, &present, err))
         return -1;
     return present ? 0 : missing(prefix, name, err);
 }
 
-int jf_require_bool(json_t *obj, const char *prefix, const char *name, int *out, api_error *err)
+int ingest_json_require_bool(json_t *obj, const char *prefix, const char *name, int *out,
+                             api_error *err)
 {
     json_t *v = member(obj, name);
     if (!v)
@@ -257,8 +263,8 @@ int jf_require_bool(json_t *obj, const char *prefix, const char *name, int *out,
     return 0;
 }
 
-int jf_require_time(json_t *obj, const char *prefix, const char *name, int64_t *ms,
-                    api_error *err)
+int ingest_json_require_time(json_t *obj, const char *prefix, const char *name, int64_t *ms,
+                             api_error *err)
 {
     const char *s;
     int present;
@@ -269,15 +275,16 @@ int jf_require_time(json_t *obj, const char *prefix, const char *name, int64_t *
     if (cw_time_parse_rfc3339(s, ms)) {
         char path[96];
         field_path(path, sizeof(path), prefix, name);
-        return api_fail(err, 400, "invalid_time", path,
-                        "%s must be an RFC 3339 time with offset, e.g. 2024-05-01T08:00:00+08:00",
-                        path);
+        return ingest_fail(err, 400, "invalid_time", path,
+                           "%s must be an RFC 3339 time with offset, e.g. "
+                           "2024-05-01T08:00:00+08:00",
+                           path);
     }
     return 0;
 }
 
-int jf_require_date(json_t *obj, const char *prefix, const char *name, int64_t *days,
-                    const char **text, api_error *err)
+int ingest_json_require_date(json_t *obj, const char *prefix, const char *name, int64_t *days,
+                             const char **text, api_error *err)
 {
     int present;
     if (read_string(obj, prefix, name, text, &present, err))
@@ -287,13 +294,13 @@ int jf_require_date(json_t *obj, const char *prefix, const char *name, int64_t *
     if (cw_date_parse(*text, days)) {
         char path[96];
         field_path(path, sizeof(path), prefix, name);
-        return api_fail(err, 400, "invalid_date", path, "%s must be a date YYYY-MM-DD", path);
+        return ingest_fail(err, 400, "invalid_date", path, "%s must be a date YYYY-MM-DD", path);
     }
     return 0;
 }
 
-int jf_reject_unknown(json_t *obj, const char *prefix, const char *const *allowed,
-                      api_error *err)
+int ingest_json_reject_unknown(json_t *obj, const char *prefix, const char *const *allowed,
+                               api_error *err)
 {
     const char *key;
     json_t *value;
@@ -304,7 +311,7 @@ int jf_reject_unknown(json_t *obj, const char *prefix, const char *const *allowe
         if (!known) {
             char path[96];
             field_path(path, sizeof(path), prefix, key);
-            return api_fail(err, 400, "unknown_field", path, "unknown field %s", path);
+            return ingest_fail(err, 400, "unknown_field", path, "unknown field %s", path);
         }
     }
     return 0;

@@ -7,22 +7,21 @@
 #ifndef INGEST_REQUESTS_H
 #define INGEST_REQUESTS_H
 
-#include "state.h"
 #include <jansson.h>
 #include <stdint.h>
 
-#include "api_error.h"
-#include "change_rules.h"
+#include "avro_records.h"    /* cw_crs, cw_visit_kind, cw_elder_status */
+#include "reference_store.h" /* CW_CONTRACT_MAX_STREETS */
+#include "ingest/api_error.h"
+#include "ingest/change_rules.h"
 
 #define MAX_ITEMS 100
 #define MAX_CONTRACT_STREETS CW_CONTRACT_MAX_STREETS
 
-typedef enum { CRS_WGS84 = 0, CRS_GCJ02, CRS_BD09 } crs_kind;
-
 typedef struct {
     const char *elder_id, *street_id, *community_id;
     double lat, lon;
-    crs_kind crs;
+    cw_crs crs;
     int64_t visits_per_month, minutes_per_visit;
     int has_geofence;
     int64_t geofence_radius_m; /* when has_geofence */
@@ -65,10 +64,8 @@ typedef struct {
     double accuracy_m;
 } gps_fix;
 
-typedef enum { VISIT_CHECK_IN, VISIT_CHECK_OUT } visit_kind;
-
 typedef struct {
-    visit_kind kind;
+    cw_visit_kind kind;
     const char *event_id, *order_id, *caregiver_id;
     int64_t at_ms;
     gps_fix gps;
@@ -97,7 +94,7 @@ typedef struct {
 /* POST /v1/elders/{id}/status: status ACTIVE | HOSPITALIZED | DECEASED
  * from `from`, until `to` (excluded) when given; a death has no end. */
 typedef struct {
-    const char *status;
+    cw_elder_status status;
     int64_t from_ms;
     int has_to;
     int64_t to_ms;
@@ -120,18 +117,16 @@ typedef struct {
     const char *note; /* NULL when absent */
 } approve_req;
 
-int parse_elder(json_t *body, elder_req *out, api_error *err);
-int parse_caregiver(json_t *body, caregiver_req *out, api_error *err);
-int parse_contract(json_t *body, contract_req *out, api_error *err);
-int parse_order(json_t *body, order_req *out, api_error *err);
-int parse_visit(json_t *body, visit_kind kind, visit_req *out, api_error *err);
-int parse_evidence(json_t *body, evidence_req *out, api_error *err);
-int parse_unfreeze(json_t *body, unfreeze_req *out, api_error *err);
-int parse_elder_status(json_t *body, elder_status_req *out, api_error *err);
+int ingest_parse_elder(json_t *body, elder_req *out, api_error *err);
+int ingest_parse_caregiver(json_t *body, caregiver_req *out, api_error *err);
+int ingest_parse_contract(json_t *body, contract_req *out, api_error *err);
+int ingest_parse_order(json_t *body, order_req *out, api_error *err);
+int ingest_parse_visit(json_t *body, cw_visit_kind kind, visit_req *out, api_error *err);
+int ingest_parse_evidence(json_t *body, evidence_req *out, api_error *err);
+int ingest_parse_unfreeze(json_t *body, unfreeze_req *out, api_error *err);
+int ingest_parse_elder_status(json_t *body, elder_status_req *out, api_error *err);
 /* action is CHANGE_CANCEL, CHANGE_RESCHEDULE or CHANGE_REASSIGN. */
-int parse_change(json_t *body, change_action action, change_req *out, api_error *err);
-int parse_approve(json_t *body, approve_req *out, api_error *err);
-
-const char *crs_name(crs_kind crs);
+int ingest_parse_change(json_t *body, change_action action, change_req *out, api_error *err);
+int ingest_parse_approve(json_t *body, approve_req *out, api_error *err);
 
 #endif

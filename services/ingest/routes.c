@@ -1,4 +1,4 @@
-#include "routes.h"
+#include "ingest/routes.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -47,7 +47,7 @@ static const struct {
     {"/approve-change", CHANGE_APPROVE},
 };
 
-route route_request(const char *method, const char *url)
+route ingest_route_request(const char *method, const char *url)
 {
     route r = {.kind = ROUTE_NOT_FOUND, .method_allowed = 1};
     int post = strcmp(method, "POST") == 0;
@@ -92,13 +92,13 @@ route route_request(const char *method, const char *url)
     return r;
 }
 
-int route_role_check(const route *r, const cw_role *role, api_error *err)
+int ingest_route_role_check(const route *r, const cw_role *role, api_error *err)
 {
-    if (r->kind == ROUTE_UNFREEZE && !auth_may_unfreeze(role))
-        return api_fail(err, 403, "forbidden", "", "only an admin key may unfreeze");
+    if (r->kind == ROUTE_UNFREEZE && !ingest_may_unfreeze(role))
+        return ingest_fail(err, 403, "forbidden", "", "only an admin key may unfreeze");
     if (r->kind == ROUTE_ELDER_STATUS)
-        return request_role_check(REQ_ELDER, role, err);
+        return ingest_request_role_check(REQ_ELDER, role, err);
     if (r->kind == ROUTE_ORDER_CHANGE)
         return ingest_change_role_check(r->change, role, err);
-    return r->kind == ROUTE_SUBMIT ? request_role_check(r->type, role, err) : 0;
+    return r->kind == ROUTE_SUBMIT ? ingest_request_role_check(r->type, role, err) : 0;
 }

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "api.h"
-#include "auth.h"
+#include "ingest/ingest.h"
+#include "ingest/auth.h"
 
 typedef enum {
     ROUTE_NOT_FOUND,
@@ -26,7 +26,7 @@ typedef struct {
     char path_id[72];
 } route;
 
-route route_request(const char *method, const char *url);
+route ingest_route_request(const char *method, const char *url);
 
 /* The OpenAPI 3.1 document of the API (docs/openapi/ingest.json), compiled
  * in by services/CMakeLists.txt and served at ROUTE_OPENAPI: len bytes,
@@ -43,6 +43,6 @@ extern const size_t ingest_openapi_json_len;
  * admin, its approve-change a street office or an admin; a batch any role
  * (each line is checked as its record would be).
  * 0, or -1 with a 403 in err. */
-int route_role_check(const route *r, const cw_role *role, api_error *err);
+int ingest_route_role_check(const route *r, const cw_role *role, api_error *err);
 
 #endif

@@ -1,4 +1,4 @@
-#include "settings.h"
+#include "ingest/settings.h"
 
 #include <math.h>
 

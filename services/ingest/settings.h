@@ -4,8 +4,8 @@
 #define INGEST_SETTINGS_H
 
 #include "config.h"
-#include "http_server.h"
-#include "intake_rules.h"
+#include "ingest/http_server.h"
+#include "ingest/intake_rules.h"
 
 extern const cw_cfg_spec ingest_config_spec[];
 

@@ -27,10 +27,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "ingest/ingest.h"
 #include "config.h"
 #include "log.h"
-#include "settings.h"
+#include "ingest/settings.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

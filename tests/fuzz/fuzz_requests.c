@@ -6,14 +6,15 @@
  * order, check-in, check-out, evidence, unfreeze, an order's cancel,
  * reschedule, reassign, approve-change); the rest is the body,
  * loaded as http_server.c loads it (json_loadb, JSON_REJECT_DUPLICATES).
- * Like api.c, only a JSON object reaches a parser.
+ * Like submit.c, only a JSON object reaches a parser.
  *
  * Invariant checked: an accepted body always yields a record that encodes
  * and decodes; anything else aborts (a finding).
  *
  * Ownership: the JSON document is this file's (json_decref at the end);
- * the parsed structs borrow its strings; the encoded record is malloc'd by
- * records.c and freed here; the decoded value is released here. */
+ * the parsed structs and the typed records borrow its strings; the encoded
+ * record is malloc'd by records.c and freed here; the decoded value is
+ * released here. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,8 +23,8 @@
 
 #include "avro_codec.h"
 #include "log.h"
-#include "records.h"
-#include "requests.h"
+#include "ingest/records.h"
+#include "ingest/requests.h"
 
 #define UPDATED_AT 1714521600000LL /* 2024-05-01T00:00:00Z */
 
@@ -68,7 +69,7 @@ static void parse_change_and_encode(change_action action, json_t *body)
     api_error aerr;
     encoded_record rec;
     char err[256] = "";
-    if (parse_change(body, action, &r, &aerr) != 0)
+    if (ingest_parse_change(body, action, &r, &aerr) != 0)
         return;
     int reschedule = action == CHANGE_RESCHEDULE, reassign = action == CHANGE_REASSIGN;
     order_revision rev = {.order_id = "P001:O1",
@@ -82,29 +83,31 @@ static void parse_change_and_encode(change_action action, json_t *body)
                           .received_at = UPDATED_AT,
                           .revision = 1,
                           .change_id = "P001:O1@1",
-                          .kind = change_action_name(action),
+                          .kind = action,
                           .reason_code = r.reason_code,
                           .note = r.note,
                           .requested_at = UPDATED_AT,
                           .previous_caregiver_id = "CG1",
                           .previous_scheduled_start = UPDATED_AT};
-    check_record(record_order_revision(&rev, &rec, err, sizeof(err)), &rec, "revision", err);
+    cw_order_assigned revision = ingest_revision_record(&rev);
+    check_record(ingest_encode_order(&revision, &rec, err, sizeof(err)), &rec, "revision", err);
     order_change_record c = {.change_id = "P001:O1@1",
                              .order_id = "P001:O1",
                              .provider_id = "P001",
                              .street_id = "S01",
-                             .kind = change_action_name(action),
+                             .kind = action,
                              .reason_code = r.reason_code,
                              .note = r.note,
                              .requested_at = UPDATED_AT,
                              .requested_by = "provider:P001",
                              .scheduled_start = UPDATED_AT,
                              .caregiver_id = "CG1",
-                             .state = "PENDING",
+                             .state = CW_ORDER_CHANGE_STATE_PENDING,
                              .has_new_start = reschedule,
                              .new_scheduled_start = r.scheduled_start_ms,
                              .new_caregiver_id = reassign ? r.caregiver_id : NULL};
-    check_record(record_order_change(&c, &rec, err, sizeof(err)), &rec, "change", err);
+    cw_order_change change = ingest_change_record(&c);
+    check_record(ingest_encode_change(&change, &rec, err, sizeof(err)), &rec, "change", err);
 }
 
 static void parse_and_encode(unsigned which, json_t *body)
@@ -116,56 +119,66 @@ static void parse_and_encode(unsigned which, json_t *body)
     switch (which) {
     case 0: {
         elder_req r;
-        if (parse_elder(body, &r, &aerr) == 0)
-            check_record(record_elder(&r, UPDATED_AT, &rec, err, sizeof(err)), &rec, "elder", err);
+        if (ingest_parse_elder(body, &r, &aerr) == 0) {
+            cw_elder elder = ingest_elder_record(&r, UPDATED_AT);
+            check_record(ingest_encode_elder(&elder, &rec, err, sizeof(err)), &rec, "elder", err);
+        }
         break;
     }
     case 1: {
         caregiver_req r;
-        if (parse_caregiver(body, &r, &aerr) == 0)
-            check_record(record_caregiver(&r, UPDATED_AT, &rec, err, sizeof(err)), &rec,
+        if (ingest_parse_caregiver(body, &r, &aerr) == 0) {
+            cw_caregiver caregiver = ingest_caregiver_record(&r, UPDATED_AT);
+            check_record(ingest_encode_caregiver(&caregiver, &rec, err, sizeof(err)), &rec,
                          "caregiver", err);
+        }
         break;
     }
     case 2: {
         contract_req r;
-        if (parse_contract(body, &r, &aerr) == 0)
-            check_record(record_contract(&r, UPDATED_AT, &rec, err, sizeof(err)), &rec,
+        if (ingest_parse_contract(body, &r, &aerr) == 0) {
+            cw_contract contract = ingest_contract_record(&r, UPDATED_AT);
+            check_record(ingest_encode_contract(&contract, &rec, err, sizeof(err)), &rec,
                          "contract", err);
+        }
         break;
     }
     case 3: {
         order_req r;
-        if (parse_order(body, &r, &aerr) == 0)
-            check_record(record_order(&r, refs.provider_id, 1, NULL, UPDATED_AT, &rec, err,
-                                      sizeof(err)),
-                         &rec, "order", err);
+        if (ingest_parse_order(body, &r, &aerr) == 0) {
+            cw_order_assigned order =
+                ingest_order_record(&r, refs.provider_id, 1, NULL, UPDATED_AT);
+            check_record(ingest_encode_order(&order, &rec, err, sizeof(err)), &rec, "order", err);
+        }
         break;
     }
     case 4:
     case 5: {
         visit_req r;
-        visit_kind kind = which == 4 ? VISIT_CHECK_IN : VISIT_CHECK_OUT;
-        if (parse_visit(body, kind, &r, &aerr) == 0)
-            check_record(record_visit(&r, &refs, UPDATED_AT, &rec, err, sizeof(err)), &rec,
-                         "visit", err);
+        cw_visit_kind kind = which == 4 ? CW_VISIT_KIND_CHECK_IN : CW_VISIT_KIND_CHECK_OUT;
+        if (ingest_parse_visit(body, kind, &r, &aerr) == 0) {
+            cw_visit_event event = ingest_visit_record(&r, &refs, UPDATED_AT);
+            check_record(ingest_encode_visit(&event, &rec, err, sizeof(err)), &rec, "visit", err);
+        }
         break;
     }
     case 6: {
         evidence_req r;
-        if (parse_evidence(body, &r, &aerr) == 0)
-            check_record(record_evidence(&r, &refs, UPDATED_AT, NULL, &rec, err, sizeof(err)), &rec,
+        if (ingest_parse_evidence(body, &r, &aerr) == 0) {
+            cw_evidence evidence = ingest_evidence_record(&r, &refs, UPDATED_AT, NULL);
+            check_record(ingest_encode_evidence(&evidence, &rec, err, sizeof(err)), &rec,
                          "evidence", err);
+        }
         break;
     }
     case 7: {
         unfreeze_req r;
-        parse_unfreeze(body, &r, &aerr);
+        ingest_parse_unfreeze(body, &r, &aerr);
         break;
     }
     case 11: {
         approve_req r;
-        parse_approve(body, &r, &aerr);
+        ingest_parse_approve(body, &r, &aerr);
         break;
     }
     default:

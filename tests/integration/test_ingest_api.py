@@ -192,7 +192,7 @@ def test_order_and_visit_records_round_trip(ingest, keys, redis_server, watch, i
     ov = o["value"]
     assert ov["provider_id"] == "P01" and ov["scheduled_minutes"] == 60
     assert ov["scheduled_start"] == ts("2024-05-06T09:00:00+08:00")
-    assert redis_server.cli("HGET", "cw:order:" + ids + "O1", "street_id") == ids + "S1"
+    assert redis_server.cli("HGET", "cw:order:" + ids + "O1", "elder_id") == ids + "E1"
 
     # The assignment also in the caregiver's stream, ahead of its events.
     stream = [r for r in got["visit.events"] if r["key"] == ids + "CG1"]

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "auth.h"
+#include "ingest/auth.h"
 
 /* sha256 of the key text, computed outside the code under test. */
 #define SHA_TEST "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -76,7 +76,7 @@ static cw_role_kind role_of(const char *authorization)
     cw_role role;
     api_error e;
     memset(&role, 0, sizeof(role));
-    if (auth_authenticate(&table, authorization, &role, &e) != 0)
+    if (ingest_authenticate(&table, authorization, &role, &e) != 0)
         fail_msg("\"%s\" was refused: %d %s", authorization, e.status, e.message);
     return role.kind;
 }
@@ -87,7 +87,7 @@ static void assert_unauthorized(const char *authorization)
     api_error e;
     memset(&role, 0, sizeof(role));
     memset(&e, 0, sizeof(e));
-    if (auth_authenticate(&table, authorization, &role, &e) != -1)
+    if (ingest_authenticate(&table, authorization, &role, &e) != -1)
         fail_msg("\"%s\" was accepted as role %d", authorization ? authorization : "(null)",
                  (int)role.kind);
     assert_int_equal(e.status, 401);
@@ -238,10 +238,10 @@ static void authenticate_each_role(void **state)
     assert_int_equal(role_of("Bearer " KEY_REGISTRY), CW_ROLE_REGISTRY);
     assert_int_equal(role_of("Bearer " KEY_IMPORTER), CW_ROLE_IMPORTER);
     assert_int_equal(role_of("Bearer " KEY_ADMIN), CW_ROLE_ADMIN);
-    assert_int_equal(auth_authenticate(&table, "Bearer " KEY_P001, &role, &e), 0);
+    assert_int_equal(ingest_authenticate(&table, "Bearer " KEY_P001, &role, &e), 0);
     assert_int_equal(role.kind, CW_ROLE_PROVIDER);
     assert_string_equal(role.provider_id, "P001");
-    assert_int_equal(auth_authenticate(&table, "Bearer " KEY_P002, &role, &e), 0);
+    assert_int_equal(ingest_authenticate(&table, "Bearer " KEY_P002, &role, &e), 0);
     assert_int_equal(role.kind, CW_ROLE_PROVIDER);
     assert_string_equal(role.provider_id, "P002");
 }
@@ -295,7 +295,7 @@ static void authenticate_error_does_not_echo_key(void **state)
     (void)state;
     cw_role role;
     api_error e;
-    assert_int_equal(auth_authenticate(&table, "Bearer guessed-key-1234", &role, &e), -1);
+    assert_int_equal(ingest_authenticate(&table, "Bearer guessed-key-1234", &role, &e), -1);
     assert_null(strstr(e.message, "guessed-key-1234"));
     assert_string_equal(e.field, "");
 }
@@ -318,12 +318,12 @@ static void may_post_reference_per_role(void **state)
     cw_role registry = make_role(CW_ROLE_REGISTRY, NULL), admin = make_role(CW_ROLE_ADMIN, NULL),
               importer = make_role(CW_ROLE_IMPORTER, NULL),
               provider = make_role(CW_ROLE_PROVIDER, "P001"), none = make_role(CW_ROLE_NONE, NULL);
-    assert_true(auth_may_post_reference(&registry));
-    assert_true(auth_may_post_reference(&admin));
+    assert_true(ingest_may_post_reference(&registry));
+    assert_true(ingest_may_post_reference(&admin));
     /* Imports of a past period carry their reference data. */
-    assert_true(auth_may_post_reference(&importer));
-    assert_false(auth_may_post_reference(&provider));
-    assert_false(auth_may_post_reference(&none));
+    assert_true(ingest_may_post_reference(&importer));
+    assert_false(ingest_may_post_reference(&provider));
+    assert_false(ingest_may_post_reference(&none));
 }
 
 static void may_unfreeze_only_admin(void **state)
@@ -332,44 +332,44 @@ static void may_unfreeze_only_admin(void **state)
     cw_role registry = make_role(CW_ROLE_REGISTRY, NULL), admin = make_role(CW_ROLE_ADMIN, NULL),
               importer = make_role(CW_ROLE_IMPORTER, NULL),
               provider = make_role(CW_ROLE_PROVIDER, "P001"), none = make_role(CW_ROLE_NONE, NULL);
-    assert_true(auth_may_unfreeze(&admin));
-    assert_false(auth_may_unfreeze(&registry));
-    assert_false(auth_may_unfreeze(&importer));
-    assert_false(auth_may_unfreeze(&provider));
-    assert_false(auth_may_unfreeze(&none));
+    assert_true(ingest_may_unfreeze(&admin));
+    assert_false(ingest_may_unfreeze(&registry));
+    assert_false(ingest_may_unfreeze(&importer));
+    assert_false(ingest_may_unfreeze(&provider));
+    assert_false(ingest_may_unfreeze(&none));
 }
 
 static void may_act_for_provider_own_only(void **state)
 {
     (void)state;
     cw_role p1 = make_role(CW_ROLE_PROVIDER, "P001");
-    assert_true(auth_may_act_for_provider(&p1, "P001"));
-    assert_false(auth_may_act_for_provider(&p1, "P002"));
-    assert_false(auth_may_act_for_provider(&p1, "P0011"));
-    assert_false(auth_may_act_for_provider(&p1, "P00"));
-    assert_false(auth_may_act_for_provider(&p1, "p001"));
-    assert_false(auth_may_act_for_provider(&p1, ""));
+    assert_true(ingest_may_act_for_provider(&p1, "P001"));
+    assert_false(ingest_may_act_for_provider(&p1, "P002"));
+    assert_false(ingest_may_act_for_provider(&p1, "P0011"));
+    assert_false(ingest_may_act_for_provider(&p1, "P00"));
+    assert_false(ingest_may_act_for_provider(&p1, "p001"));
+    assert_false(ingest_may_act_for_provider(&p1, ""));
 }
 
 static void may_act_for_provider_importer_and_admin_any(void **state)
 {
     (void)state;
     cw_role importer = make_role(CW_ROLE_IMPORTER, NULL), admin = make_role(CW_ROLE_ADMIN, NULL);
-    assert_true(auth_may_act_for_provider(&importer, "P001"));
-    assert_true(auth_may_act_for_provider(&importer, "P999"));
-    assert_true(auth_may_act_for_provider(&admin, "P001"));
-    assert_true(auth_may_act_for_provider(&admin, "P999"));
+    assert_true(ingest_may_act_for_provider(&importer, "P001"));
+    assert_true(ingest_may_act_for_provider(&importer, "P999"));
+    assert_true(ingest_may_act_for_provider(&admin, "P001"));
+    assert_true(ingest_may_act_for_provider(&admin, "P999"));
 }
 
 static void may_act_for_provider_registry_and_none_never(void **state)
 {
     (void)state;
     cw_role registry = make_role(CW_ROLE_REGISTRY, NULL), none = make_role(CW_ROLE_NONE, NULL);
-    assert_false(auth_may_act_for_provider(&registry, "P001"));
-    assert_false(auth_may_act_for_provider(&none, "P001"));
+    assert_false(ingest_may_act_for_provider(&registry, "P001"));
+    assert_false(ingest_may_act_for_provider(&none, "P001"));
     /* A stale provider id on a non-provider role grants nothing. */
     cw_role odd = make_role(CW_ROLE_REGISTRY, "P001");
-    assert_false(auth_may_act_for_provider(&odd, "P001"));
+    assert_false(ingest_may_act_for_provider(&odd, "P001"));
 }
 
 static void authenticated_provider_acts_for_itself_only(void **state)
@@ -377,11 +377,11 @@ static void authenticated_provider_acts_for_itself_only(void **state)
     (void)state;
     cw_role role;
     api_error e;
-    assert_int_equal(auth_authenticate(&table, "Bearer " KEY_P002, &role, &e), 0);
-    assert_true(auth_may_act_for_provider(&role, "P002"));
-    assert_false(auth_may_act_for_provider(&role, "P001"));
-    assert_false(auth_may_post_reference(&role));
-    assert_false(auth_may_unfreeze(&role));
+    assert_int_equal(ingest_authenticate(&table, "Bearer " KEY_P002, &role, &e), 0);
+    assert_true(ingest_may_act_for_provider(&role, "P002"));
+    assert_false(ingest_may_act_for_provider(&role, "P001"));
+    assert_false(ingest_may_post_reference(&role));
+    assert_false(ingest_may_unfreeze(&role));
 }
 
 /* Street and command keys (the supervision desk's roles), and labels: the
@@ -425,11 +425,11 @@ static void street_and_command_keys_post_nothing_to_ingest(void **state)
     (void)state;
     cw_role street = {.kind = CW_ROLE_STREET, .street_id = "S01"};
     cw_role command = {.kind = CW_ROLE_COMMAND};
-    assert_false(auth_may_post_reference(&street));
-    assert_false(auth_may_post_reference(&command));
-    assert_false(auth_may_unfreeze(&command));
-    assert_false(auth_may_act_for_provider(&street, "S01"));
-    assert_false(auth_may_act_for_provider(&command, "P001"));
+    assert_false(ingest_may_post_reference(&street));
+    assert_false(ingest_may_post_reference(&command));
+    assert_false(ingest_may_unfreeze(&command));
+    assert_false(ingest_may_act_for_provider(&street, "S01"));
+    assert_false(ingest_may_act_for_provider(&command, "P001"));
 }
 
 #define WITH_TABLE(fn) cmocka_unit_test_setup_teardown(fn, load_standard, free_table)

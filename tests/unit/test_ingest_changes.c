@@ -15,9 +15,9 @@
 #include <jansson.h>
 
 #include "avro_codec.h"
-#include "change_rules.h"
-#include "records.h"
-#include "requests.h"
+#include "ingest/change_rules.h"
+#include "ingest/records.h"
+#include "ingest/requests.h"
 
 #define MIN_MS 60000LL
 #define HOUR_MS (60 * MIN_MS)
@@ -36,27 +36,28 @@ static void before_the_start_it_takes_effect_at_once(void **state)
 {
     (void)state;
     order_maintenance o = fresh();
-    assert_int_equal(change_decide(&o, START - 1, FINAL_AFTER), CHANGE_EFFECTIVE);
-    assert_int_equal(change_decide(&o, START - 3 * 24 * HOUR_MS, FINAL_AFTER), CHANGE_EFFECTIVE);
+    assert_int_equal(ingest_change_decide(&o, START - 1, FINAL_AFTER), CHANGE_EFFECTIVE);
+    assert_int_equal(ingest_change_decide(&o, START - 3 * 24 * HOUR_MS, FINAL_AFTER),
+                     CHANGE_EFFECTIVE);
 }
 
 static void from_the_start_on_it_waits_for_the_street(void **state)
 {
     (void)state;
     order_maintenance o = fresh();
-    assert_int_equal(change_decide(&o, START, FINAL_AFTER), CHANGE_PENDING);
-    assert_int_equal(change_decide(&o, START + 2 * HOUR_MS, FINAL_AFTER), CHANGE_PENDING);
-    assert_int_equal(change_decide(&o, START + FINAL_AFTER, FINAL_AFTER), CHANGE_PENDING);
+    assert_int_equal(ingest_change_decide(&o, START, FINAL_AFTER), CHANGE_PENDING);
+    assert_int_equal(ingest_change_decide(&o, START + 2 * HOUR_MS, FINAL_AFTER), CHANGE_PENDING);
+    assert_int_equal(ingest_change_decide(&o, START + FINAL_AFTER, FINAL_AFTER), CHANGE_PENDING);
 }
 
 static void past_the_final_window_the_order_is_final(void **state)
 {
     (void)state;
     order_maintenance o = fresh();
-    assert_int_equal(change_decide(&o, START + FINAL_AFTER + 1, FINAL_AFTER),
+    assert_int_equal(ingest_change_decide(&o, START + FINAL_AFTER + 1, FINAL_AFTER),
                      CHANGE_REFUSED_FINAL);
     o.final = 1;
-    assert_int_equal(change_decide(&o, START - HOUR_MS, FINAL_AFTER), CHANGE_REFUSED_FINAL);
+    assert_int_equal(ingest_change_decide(&o, START - HOUR_MS, FINAL_AFTER), CHANGE_REFUSED_FINAL);
 }
 
 static void cancelled_visited_and_waiting_orders_refuse_a_change(void **state)
@@ -64,36 +65,41 @@ static void cancelled_visited_and_waiting_orders_refuse_a_change(void **state)
     (void)state;
     order_maintenance o = fresh();
     o.cancelled = 1;
-    assert_int_equal(change_decide(&o, START - HOUR_MS, FINAL_AFTER), CHANGE_REFUSED_CANCELLED);
+    assert_int_equal(ingest_change_decide(&o, START - HOUR_MS, FINAL_AFTER),
+                     CHANGE_REFUSED_CANCELLED);
     o = fresh();
     o.visited = 1;
-    assert_int_equal(change_decide(&o, START - HOUR_MS, FINAL_AFTER), CHANGE_REFUSED_VISITED);
+    assert_int_equal(ingest_change_decide(&o, START - HOUR_MS, FINAL_AFTER),
+                     CHANGE_REFUSED_VISITED);
     o = fresh();
     o.has_pending = 1;
-    assert_int_equal(change_decide(&o, START + HOUR_MS, FINAL_AFTER), CHANGE_REFUSED_WAITING);
+    assert_int_equal(ingest_change_decide(&o, START + HOUR_MS, FINAL_AFTER),
+                     CHANGE_REFUSED_WAITING);
     /* What the order is comes before the waiting change. */
     o.visited = 1;
-    assert_int_equal(change_decide(&o, START + HOUR_MS, FINAL_AFTER), CHANGE_REFUSED_VISITED);
+    assert_int_equal(ingest_change_decide(&o, START + HOUR_MS, FINAL_AFTER),
+                     CHANGE_REFUSED_VISITED);
 }
 
 static void an_approval_needs_a_waiting_change_of_an_open_order(void **state)
 {
     (void)state;
     order_maintenance o = fresh();
-    assert_int_equal(change_approve_decide(&o, START + HOUR_MS, FINAL_AFTER),
+    assert_int_equal(ingest_change_approve_decide(&o, START + HOUR_MS, FINAL_AFTER),
                      CHANGE_REFUSED_NOTHING);
     o.has_pending = 1;
-    assert_int_equal(change_approve_decide(&o, START + HOUR_MS, FINAL_AFTER), CHANGE_EFFECTIVE);
-    assert_int_equal(change_approve_decide(&o, START + FINAL_AFTER, FINAL_AFTER),
+    assert_int_equal(ingest_change_approve_decide(&o, START + HOUR_MS, FINAL_AFTER),
                      CHANGE_EFFECTIVE);
-    assert_int_equal(change_approve_decide(&o, START + FINAL_AFTER + 1, FINAL_AFTER),
+    assert_int_equal(ingest_change_approve_decide(&o, START + FINAL_AFTER, FINAL_AFTER),
+                     CHANGE_EFFECTIVE);
+    assert_int_equal(ingest_change_approve_decide(&o, START + FINAL_AFTER + 1, FINAL_AFTER),
                      CHANGE_REFUSED_FINAL);
     o.visited = 1;
-    assert_int_equal(change_approve_decide(&o, START + HOUR_MS, FINAL_AFTER),
+    assert_int_equal(ingest_change_approve_decide(&o, START + HOUR_MS, FINAL_AFTER),
                      CHANGE_REFUSED_VISITED);
     o.visited = 0;
     o.final = 1;
-    assert_int_equal(change_approve_decide(&o, START + HOUR_MS, FINAL_AFTER),
+    assert_int_equal(ingest_change_approve_decide(&o, START + HOUR_MS, FINAL_AFTER),
                      CHANGE_REFUSED_FINAL);
 }
 
@@ -104,15 +110,15 @@ static void reason_codes_are_the_designs(void **state)
                                        "ELDER_ABSENT",       "CAREGIVER_ILL",  "WEATHER",
                                        "OTHER"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-        assert_true(change_reason_is_valid(good[i]));
-    assert_false(change_reason_is_valid("other"));
-    assert_false(change_reason_is_valid("ELDER_AWAY"));
-    assert_false(change_reason_is_valid(""));
-    assert_false(change_reason_is_valid("WEATHER "));
-    assert_string_equal(change_action_name(CHANGE_CANCEL), "CANCEL");
-    assert_string_equal(change_action_name(CHANGE_RESCHEDULE), "RESCHEDULE");
-    assert_string_equal(change_action_name(CHANGE_REASSIGN), "REASSIGN");
-    assert_string_equal(change_action_name(CHANGE_APPROVE), "APPROVE");
+        assert_true(ingest_change_reason_is_valid(good[i]));
+    assert_false(ingest_change_reason_is_valid("other"));
+    assert_false(ingest_change_reason_is_valid("ELDER_AWAY"));
+    assert_false(ingest_change_reason_is_valid(""));
+    assert_false(ingest_change_reason_is_valid("WEATHER "));
+    assert_string_equal(ingest_change_action_name(CHANGE_CANCEL), "CANCEL");
+    assert_string_equal(ingest_change_action_name(CHANGE_RESCHEDULE), "RESCHEDULE");
+    assert_string_equal(ingest_change_action_name(CHANGE_REASSIGN), "REASSIGN");
+    assert_string_equal(ingest_change_action_name(CHANGE_APPROVE), "APPROVE");
 }
 
 /* ---- request bodies ------------------------------------------------------------------ */
@@ -144,7 +150,7 @@ static void assert_refused(change_action action, const char *text, const char *f
 {
     change_req r;
     api_error err = {0};
-    if (parse_change(load(text), action, &r, &err) == 0)
+    if (ingest_parse_change(load(text), action, &r, &err) == 0)
         fail_msg("accepted %s", text);
     assert_int_equal(err.status, 400);
     assert_string_equal(err.field, field);
@@ -155,12 +161,12 @@ static void a_cancel_names_its_reason(void **state)
     (void)state;
     change_req r;
     api_error err = {0};
-    assert_int_equal(parse_change(load("{\"reason_code\":\"ELDER_REFUSED\",\"note\":\"no\"}"),
-                                  CHANGE_CANCEL, &r, &err),
-                     0);
+    json_t *body = load("{\"reason_code\":\"ELDER_REFUSED\",\"note\":\"no\"}");
+    assert_int_equal(ingest_parse_change(body, CHANGE_CANCEL, &r, &err), 0);
     assert_string_equal(r.reason_code, "ELDER_REFUSED");
     assert_string_equal(r.note, "no");
-    assert_int_equal(parse_change(load("{\"reason_code\":\"OTHER\"}"), CHANGE_CANCEL, &r, &err),
+    assert_int_equal(ingest_parse_change(load("{\"reason_code\":\"OTHER\"}"), CHANGE_CANCEL, &r,
+                                         &err),
                      0);
     assert_null(r.note);
     assert_refused(CHANGE_CANCEL, "{\"reason_code\":\"TIRED\"}", "reason_code");
@@ -183,7 +189,7 @@ static void a_note_holds_at_most_500_bytes(void **state)
     memset(note, 'n', 500);
     note[500] = '\0';
     snprintf(text, sizeof(text), "{\"reason_code\":\"OTHER\",\"note\":\"%s\"}", note);
-    assert_int_equal(parse_change(load(text), CHANGE_CANCEL, &r, &err), 0);
+    assert_int_equal(ingest_parse_change(load(text), CHANGE_CANCEL, &r, &err), 0);
     assert_int_equal(strlen(r.note), 500);
     note[500] = 'n';
     note[501] = '\0';
@@ -197,9 +203,9 @@ static void a_reschedule_needs_its_new_start(void **state)
     change_req r;
     api_error err = {0};
     assert_int_equal(
-        parse_change(load("{\"scheduled_start\":\"2024-05-06T14:00:00+08:00\","
+        ingest_parse_change(load("{\"scheduled_start\":\"2024-05-06T14:00:00+08:00\","
                           "\"reason_code\":\"WEATHER\"}"),
-                     CHANGE_RESCHEDULE, &r, &err),
+                            CHANGE_RESCHEDULE, &r, &err),
         0);
     assert_int_equal(r.scheduled_start_ms, START + 5 * HOUR_MS);
     assert_refused(CHANGE_RESCHEDULE, "{\"reason_code\":\"WEATHER\"}", "scheduled_start");
@@ -216,9 +222,9 @@ static void a_reassign_needs_its_new_caregiver(void **state)
     (void)state;
     change_req r;
     api_error err = {0};
-    assert_int_equal(parse_change(load("{\"caregiver_id\":\"CG2\",\"reason_code\":"
+    assert_int_equal(ingest_parse_change(load("{\"caregiver_id\":\"CG2\",\"reason_code\":"
                                        "\"CAREGIVER_ILL\"}"),
-                                  CHANGE_REASSIGN, &r, &err),
+                                         CHANGE_REASSIGN, &r, &err),
                      0);
     assert_string_equal(r.caregiver_id, "CG2");
     assert_refused(CHANGE_REASSIGN, "{\"reason_code\":\"CAREGIVER_ILL\"}", "caregiver_id");
@@ -231,11 +237,11 @@ static void an_approval_may_carry_a_note(void **state)
     (void)state;
     approve_req r;
     api_error err = {0};
-    assert_int_equal(parse_approve(load("{}"), &r, &err), 0);
+    assert_int_equal(ingest_parse_approve(load("{}"), &r, &err), 0);
     assert_null(r.note);
-    assert_int_equal(parse_approve(load("{\"note\":\"called the family\"}"), &r, &err), 0);
+    assert_int_equal(ingest_parse_approve(load("{\"note\":\"called the family\"}"), &r, &err), 0);
     assert_string_equal(r.note, "called the family");
-    assert_int_equal(parse_approve(load("{\"reason_code\":\"OTHER\"}"), &r, &err), -1);
+    assert_int_equal(ingest_parse_approve(load("{\"reason_code\":\"OTHER\"}"), &r, &err), -1);
     assert_int_equal(err.status, 400);
     assert_string_equal(err.field, "reason_code");
 }
@@ -279,7 +285,7 @@ static void a_reassign_revision_carries_the_whole_order_and_its_change(void **st
                         .received_at = START - HOUR_MS,
                         .revision = 2,
                         .change_id = "P01:O1@2",
-                        .kind = "REASSIGN",
+                        .kind = CHANGE_REASSIGN,
                         .reason_code = "CAREGIVER_ILL",
                         .requested_at = START - 2 * HOUR_MS,
                         .approved_by = "Wang Li",
@@ -287,7 +293,8 @@ static void a_reassign_revision_carries_the_whole_order_and_its_change(void **st
                         .previous_scheduled_start = START - 30 * MIN_MS};
     encoded_record rec;
     char err[256];
-    assert_int_equal(record_order_revision(&r, &rec, err, sizeof(err)), 0);
+    cw_order_assigned record = ingest_revision_record(&r);
+    assert_int_equal(ingest_encode_order(&record, &rec, err, sizeof(err)), 0);
     avro_value_t v, change;
     decode(&rec, "OrderAssigned", &v);
     const char *s;
@@ -330,19 +337,20 @@ static void a_waiting_change_has_no_revision_yet(void **state)
                              .order_id = "P01:O1",
                              .provider_id = "P01",
                              .street_id = "S01",
-                             .kind = "RESCHEDULE",
+                             .kind = CHANGE_RESCHEDULE,
                              .reason_code = "WEATHER",
                              .note = "typhoon",
                              .requested_at = START + HOUR_MS,
                              .requested_by = "provider:P01",
                              .scheduled_start = START,
                              .caregiver_id = "CG1",
-                             .state = "PENDING",
+                             .state = CW_ORDER_CHANGE_STATE_PENDING,
                              .has_new_start = 1,
                              .new_scheduled_start = START + 24 * HOUR_MS};
     encoded_record rec;
     char err[256];
-    assert_int_equal(record_order_change(&c, &rec, err, sizeof(err)), 0);
+    cw_order_change record = ingest_change_record(&c);
+    assert_int_equal(ingest_encode_change(&record, &rec, err, sizeof(err)), 0);
     avro_value_t v;
     decode(&rec, "OrderChange", &v);
     const char *s;
@@ -366,11 +374,12 @@ static void a_waiting_change_has_no_revision_yet(void **state)
     free(rec.data);
 
     /* Approved: who, when, and the revision it made. */
-    c.state = "APPROVED";
+    c.state = CW_ORDER_CHANGE_STATE_APPROVED;
     c.approved_by = "Wang Li";
     c.approved_at = START + 2 * HOUR_MS;
     c.revision = 1;
-    assert_int_equal(record_order_change(&c, &rec, err, sizeof(err)), 0);
+    record = ingest_change_record(&c);
+    assert_int_equal(ingest_encode_change(&record, &rec, err, sizeof(err)), 0);
     decode(&rec, "OrderChange", &v);
     assert_int_equal(cw_av_get_opt_int(&v, "revision", &has, &rev), 0);
     assert_true(has);

@@ -16,9 +16,9 @@
 #include <jansson.h>
 
 #include "avro_codec.h"
-#include "json_fields.h"
-#include "records.h"
-#include "requests.h"
+#include "ingest/json_fields.h"
+#include "ingest/records.h"
+#include "ingest/requests.h"
 
 /* ---- JSON helpers ------------------------------------------------------------
  * Literals are written with single quotes for readability; J() turns them
@@ -137,40 +137,40 @@ static unfreeze_req unfreeze;
 
 static int p_elder(json_t *b, api_error *e)
 {
-    return parse_elder(b, &elder, e);
+    return ingest_parse_elder(b, &elder, e);
 }
 static int p_caregiver(json_t *b, api_error *e)
 {
-    return parse_caregiver(b, &caregiver, e);
+    return ingest_parse_caregiver(b, &caregiver, e);
 }
 static int p_contract(json_t *b, api_error *e)
 {
-    return parse_contract(b, &contract, e);
+    return ingest_parse_contract(b, &contract, e);
 }
 static int p_order(json_t *b, api_error *e)
 {
-    return parse_order(b, &order, e);
+    return ingest_parse_order(b, &order, e);
 }
 static int p_check_in(json_t *b, api_error *e)
 {
-    return parse_visit(b, VISIT_CHECK_IN, &visit, e);
+    return ingest_parse_visit(b, CW_VISIT_KIND_CHECK_IN, &visit, e);
 }
 static int p_check_out(json_t *b, api_error *e)
 {
-    return parse_visit(b, VISIT_CHECK_OUT, &visit, e);
+    return ingest_parse_visit(b, CW_VISIT_KIND_CHECK_OUT, &visit, e);
 }
 static int p_evidence(json_t *b, api_error *e)
 {
-    return parse_evidence(b, &evidence, e);
+    return ingest_parse_evidence(b, &evidence, e);
 }
 static int p_unfreeze(json_t *b, api_error *e)
 {
-    return parse_unfreeze(b, &unfreeze, e);
+    return ingest_parse_unfreeze(b, &unfreeze, e);
 }
 static elder_status_req elder_status;
 static int p_elder_status(json_t *b, api_error *e)
 {
-    return parse_elder_status(b, &elder_status, e);
+    return ingest_parse_elder_status(b, &elder_status, e);
 }
 
 static void accepts(parser p, json_t *body, const char *what, int line)
@@ -509,7 +509,7 @@ static void elder_minimal(void **state)
     assert_string_equal(elder.community_id, "CM1");
     assert_true(elder.lat == 31.2304);
     assert_true(elder.lon == 121.4737);
-    assert_int_equal(elder.crs, CRS_WGS84);
+    assert_int_equal(elder.crs, CW_CRS_WGS84);
     assert_int_equal(elder.visits_per_month, 4);
     assert_int_equal(elder.minutes_per_visit, 60);
 }
@@ -523,7 +523,7 @@ static void elder_full(void **state)
     assert_string_equal(elder.community_id, "CM-12");
     assert_true(elder.lat == 31.2304);
     assert_true(elder.lon == 121.4737);
-    assert_int_equal(elder.crs, CRS_GCJ02);
+    assert_int_equal(elder.crs, CW_CRS_GCJ02);
     assert_int_equal(elder.visits_per_month, 8);
     assert_int_equal(elder.minutes_per_visit, 90);
 }
@@ -537,7 +537,7 @@ static void elder_null_optionals_take_defaults(void **state)
     ACCEPTS(p_elder, with(ELDER_FULL, "minutes_per_visit", "null"));
     assert_int_equal(elder.minutes_per_visit, 60);
     ACCEPTS(p_elder, with(ELDER_FULL, "home.crs", "null"));
-    assert_int_equal(elder.crs, CRS_WGS84);
+    assert_int_equal(elder.crs, CW_CRS_WGS84);
 }
 
 static void elder_lat_bounds(void **state)
@@ -581,11 +581,11 @@ static void elder_crs_values(void **state)
 {
     (void)state;
     ACCEPTS(p_elder, with(ELDER_MIN, "home.crs", "'WGS84'"));
-    assert_int_equal(elder.crs, CRS_WGS84);
+    assert_int_equal(elder.crs, CW_CRS_WGS84);
     ACCEPTS(p_elder, with(ELDER_MIN, "home.crs", "'GCJ02'"));
-    assert_int_equal(elder.crs, CRS_GCJ02);
+    assert_int_equal(elder.crs, CW_CRS_GCJ02);
     ACCEPTS(p_elder, with(ELDER_MIN, "home.crs", "'BD09'"));
-    assert_int_equal(elder.crs, CRS_BD09);
+    assert_int_equal(elder.crs, CW_CRS_BD09);
 }
 
 static void elder_unknown_crs(void **state)
@@ -599,14 +599,6 @@ static void elder_unknown_crs(void **state)
     REJECTS(p_elder, with(ELDER_MIN, "home.crs", "4326"), "wrong_type", "home.crs");
     /* The crs belongs in home, not at the top level. */
     REJECTS(p_elder, with(ELDER_MIN, "crs", "'GCJ02'"), "unknown_field", "crs");
-}
-
-static void crs_names(void **state)
-{
-    (void)state;
-    assert_string_equal(crs_name(CRS_WGS84), "WGS84");
-    assert_string_equal(crs_name(CRS_GCJ02), "GCJ02");
-    assert_string_equal(crs_name(CRS_BD09), "BD09");
 }
 
 static void elder_visits_per_month_bounds(void **state)
@@ -824,7 +816,8 @@ static void contract_record_carries_history_and_accounts(void **state)
     for (int i = 0; i < 2; i++) {
         ACCEPTS(p_contract, J(bodies[i]));
         encoded_record rec;
-        assert_int_equal(record_contract(&contract, 1714000000000LL, &rec, err, sizeof(err)), 0);
+        cw_contract record = ingest_contract_record(&contract, 1714000000000LL);
+        assert_int_equal(ingest_encode_contract(&record, &rec, err, sizeof(err)), 0);
         const cw_avro_schema *schema;
         avro_value_t v;
         int historical = -1;
@@ -1105,7 +1098,7 @@ static void check_in_minimal(void **state)
 {
     (void)state;
     ACCEPTS(p_check_in, J(CHECK_IN_MIN));
-    assert_int_equal(visit.kind, VISIT_CHECK_IN);
+    assert_int_equal(visit.kind, CW_VISIT_KIND_CHECK_IN);
     assert_string_equal(visit.event_id, "EV1");
     assert_string_equal(visit.order_id, "O1");
     assert_string_equal(visit.caregiver_id, "CG1");
@@ -1125,7 +1118,7 @@ static void check_in_full(void **state)
 {
     (void)state;
     ACCEPTS(p_check_in, J(CHECK_IN_FULL));
-    assert_int_equal(visit.kind, VISIT_CHECK_IN);
+    assert_int_equal(visit.kind, CW_VISIT_KIND_CHECK_IN);
     assert_string_equal(visit.event_id, "EV1");
     assert_int_equal(visit.at_ms, MAY1_0800_CST + 62 * MINUTE + 250);
     assert_true(visit.gps.lat == 31.2305);
@@ -1298,7 +1291,7 @@ static void check_out_minimal(void **state)
 {
     (void)state;
     ACCEPTS(p_check_out, J(CHECK_OUT_MIN));
-    assert_int_equal(visit.kind, VISIT_CHECK_OUT);
+    assert_int_equal(visit.kind, CW_VISIT_KIND_CHECK_OUT);
     assert_string_equal(visit.event_id, "EV2");
     assert_int_equal(visit.at_ms, MAY1_0800_CST + 121 * MINUTE);
     assert_false(visit.has_score);
@@ -1312,7 +1305,7 @@ static void check_out_full(void **state)
 {
     (void)state;
     ACCEPTS(p_check_out, J(CHECK_OUT_FULL));
-    assert_int_equal(visit.kind, VISIT_CHECK_OUT);
+    assert_int_equal(visit.kind, CW_VISIT_KIND_CHECK_OUT);
     assert_string_equal(visit.event_id, "EV2");
     assert_string_equal(visit.order_id, "O1");
     assert_string_equal(visit.caregiver_id, "CG1");
@@ -1509,7 +1502,7 @@ static void elder_status_periods(void **state)
     (void)state;
     ACCEPTS(p_elder_status, J("{'status':'HOSPITALIZED','from':'2024-06-01T08:00:00+08:00',"
                               "'to':'2024-06-05T00:00:00+08:00'}"));
-    assert_string_equal(elder_status.status, "HOSPITALIZED");
+    assert_int_equal(elder_status.status, CW_ELDER_STATUS_HOSPITALIZED);
     assert_true(elder_status.from_ms == 1717200000000LL);
     assert_true(elder_status.has_to && elder_status.to_ms == 1717516800000LL);
     ACCEPTS(p_elder_status, J("{'status':'DECEASED','from':'2024-06-01T08:00:00+08:00'}"));
@@ -1567,7 +1560,7 @@ static void error_json_shape(void **state)
     memset(&e, 0, sizeof(e));
     REJECTS(p_elder, with(ELDER_MIN, "home.lat", "91"), "out_of_range", "home.lat");
     assert_int_equal(p_elder(with(ELDER_MIN, "home.lat", "91"), &e), -1);
-    json_t *doc = keep(api_error_json(&e));
+    json_t *doc = keep(ingest_error_json(&e));
     assert_non_null(doc);
     assert_int_equal(json_object_size(doc), 3);
     assert_string_equal(json_string_value(json_object_get(doc, "error")), "out_of_range");
@@ -1579,13 +1572,13 @@ static void api_fail_fills_error(void **state)
 {
     (void)state;
     api_error e;
-    assert_int_equal(api_fail(&e, 404, "unknown_order", "order_id", "order %s is unknown", "O7"),
+    assert_int_equal(ingest_fail(&e, 404, "unknown_order", "order_id", "order %s is unknown", "O7"),
                      -1);
     assert_int_equal(e.status, 404);
     assert_string_equal(e.code, "unknown_order");
     assert_string_equal(e.field, "order_id");
     assert_string_equal(e.message, "order O7 is unknown");
-    assert_int_equal(api_fail(&e, 401, "unauthorized", NULL, "no key"), -1);
+    assert_int_equal(ingest_fail(&e, 401, "unauthorized", NULL, "no key"), -1);
     assert_string_equal(e.field, "");
 }
 
@@ -1606,13 +1599,13 @@ static void valid_id_helper(void **state)
 static void valid_sha256_helper(void **state)
 {
     (void)state;
-    assert_true(is_valid_sha256_hex(SHA_A));
-    assert_true(is_valid_sha256_hex(SHA_A_UPPER));
-    assert_false(is_valid_sha256_hex(""));
-    assert_false(is_valid_sha256_hex(SHA_A "0"));
-    assert_false(is_valid_sha256_hex(SHA_A + 1));
+    assert_true(ingest_is_sha256_hex(SHA_A));
+    assert_true(ingest_is_sha256_hex(SHA_A_UPPER));
+    assert_false(ingest_is_sha256_hex(""));
+    assert_false(ingest_is_sha256_hex(SHA_A "0"));
+    assert_false(ingest_is_sha256_hex(SHA_A + 1));
     assert_false(
-        is_valid_sha256_hex("gf86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"));
+        ingest_is_sha256_hex("gf86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"));
 }
 
 #define T(fn) cmocka_unit_test_teardown(fn, free_docs)
@@ -1636,7 +1629,6 @@ int main(void)
         T(elder_integer_coordinates),
         T(elder_crs_values),
         T(elder_unknown_crs),
-        T(crs_names),
         T(elder_visits_per_month_bounds),
         T(elder_geofence_radius_bounds),
         T(elder_minutes_per_visit_bounds),

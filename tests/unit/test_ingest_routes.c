@@ -10,11 +10,11 @@
 
 #include <string.h>
 
-#include "routes.h"
+#include "ingest/routes.h"
 
 static void assert_submit(const char *url, request_type type)
 {
-    route r = route_request("POST", url);
+    route r = ingest_route_request("POST", url);
     if (r.kind != ROUTE_SUBMIT || r.type != type || !r.method_allowed)
         fail_msg("POST %s: kind %d type %d allowed %d", url, (int)r.kind, (int)r.type,
                  r.method_allowed);
@@ -22,7 +22,7 @@ static void assert_submit(const char *url, request_type type)
 
 static void assert_not_found(const char *method, const char *url)
 {
-    route r = route_request(method, url);
+    route r = ingest_route_request(method, url);
     if (r.kind != ROUTE_NOT_FOUND)
         fail_msg("%s %s: expected not found, got kind %d", method, url, (int)r.kind);
     /* Not found is 404, never 405. */
@@ -31,7 +31,7 @@ static void assert_not_found(const char *method, const char *url)
 
 static void assert_method_not_allowed(const char *method, const char *url, route_kind kind)
 {
-    route r = route_request(method, url);
+    route r = ingest_route_request(method, url);
     if (r.kind != kind || r.method_allowed)
         fail_msg("%s %s: expected kind %d not allowed, got kind %d allowed %d", method, url,
                  (int)kind, (int)r.kind, r.method_allowed);
@@ -78,7 +78,7 @@ static void other_methods_on_record_paths_are_405(void **state)
 static void method_not_allowed_keeps_record_type(void **state)
 {
     (void)state;
-    route r = route_request("GET", "/v1/visits/check-out");
+    route r = ingest_route_request("GET", "/v1/visits/check-out");
     assert_int_equal(r.kind, ROUTE_SUBMIT);
     assert_int_equal(r.type, REQ_CHECK_OUT);
     assert_false(r.method_allowed);
@@ -89,7 +89,7 @@ static void method_not_allowed_keeps_record_type(void **state)
 static void batch_post_only(void **state)
 {
     (void)state;
-    route r = route_request("POST", "/v1/batch");
+    route r = ingest_route_request("POST", "/v1/batch");
     assert_int_equal(r.kind, ROUTE_BATCH);
     assert_true(r.method_allowed);
     assert_method_not_allowed("GET", "/v1/batch", ROUTE_BATCH);
@@ -101,14 +101,14 @@ static void batch_post_only(void **state)
 static void unfreeze_extracts_id(void **state)
 {
     (void)state;
-    route r = route_request("POST", "/v1/caregivers/CG-001/unfreeze");
+    route r = ingest_route_request("POST", "/v1/caregivers/CG-001/unfreeze");
     assert_int_equal(r.kind, ROUTE_UNFREEZE);
     assert_true(r.method_allowed);
     assert_string_equal(r.path_id, "CG-001");
-    r = route_request("POST", "/v1/caregivers/a.b_c:d-9/unfreeze");
+    r = ingest_route_request("POST", "/v1/caregivers/a.b_c:d-9/unfreeze");
     assert_int_equal(r.kind, ROUTE_UNFREEZE);
     assert_string_equal(r.path_id, "a.b_c:d-9");
-    r = route_request("POST", "/v1/caregivers/X/unfreeze");
+    r = ingest_route_request("POST", "/v1/caregivers/X/unfreeze");
     assert_int_equal(r.kind, ROUTE_UNFREEZE);
     assert_string_equal(r.path_id, "X");
 }
@@ -120,7 +120,7 @@ static void unfreeze_id_of_64_chars(void **state)
     char url[128];
     assert_int_equal(strlen(id), 64);
     snprintf(url, sizeof(url), "/v1/caregivers/%s/unfreeze", id);
-    route r = route_request("POST", url);
+    route r = ingest_route_request("POST", url);
     assert_int_equal(r.kind, ROUTE_UNFREEZE);
     assert_string_equal(r.path_id, id);
 }
@@ -132,7 +132,7 @@ static void unfreeze_overlong_id_does_not_overflow(void **state)
     memset(id, 'A', 300);
     id[300] = '\0';
     snprintf(url, sizeof(url), "/v1/caregivers/%s/unfreeze", id);
-    route r = route_request("POST", url);
+    route r = ingest_route_request("POST", url);
     /* Either refused here or left for id validation; never truncated. */
     if (r.kind == ROUTE_UNFREEZE)
         assert_string_equal(r.path_id, id);
@@ -143,20 +143,20 @@ static void unfreeze_overlong_id_does_not_overflow(void **state)
 static void elder_status_extracts_id(void **state)
 {
     (void)state;
-    route r = route_request("POST", "/v1/elders/E-001/status");
+    route r = ingest_route_request("POST", "/v1/elders/E-001/status");
     assert_int_equal(r.kind, ROUTE_ELDER_STATUS);
     assert_true(r.method_allowed);
     assert_string_equal(r.path_id, "E-001");
-    assert_int_equal(route_request("POST", "/v1/elders//status").kind, ROUTE_NOT_FOUND);
-    assert_int_equal(route_request("POST", "/v1/elders/E/1/status").kind, ROUTE_NOT_FOUND);
-    assert_int_equal(route_request("POST", "/v1/elders/E-001").kind, ROUTE_NOT_FOUND);
+    assert_int_equal(ingest_route_request("POST", "/v1/elders//status").kind, ROUTE_NOT_FOUND);
+    assert_int_equal(ingest_route_request("POST", "/v1/elders/E/1/status").kind, ROUTE_NOT_FOUND);
+    assert_int_equal(ingest_route_request("POST", "/v1/elders/E-001").kind, ROUTE_NOT_FOUND);
     assert_method_not_allowed("GET", "/v1/elders/E-001/status", ROUTE_ELDER_STATUS);
 }
 
 static void unfreeze_get_is_405(void **state)
 {
     (void)state;
-    route r = route_request("GET", "/v1/caregivers/CG-001/unfreeze");
+    route r = ingest_route_request("GET", "/v1/caregivers/CG-001/unfreeze");
     assert_int_equal(r.kind, ROUTE_UNFREEZE);
     assert_false(r.method_allowed);
     assert_method_not_allowed("DELETE", "/v1/caregivers/CG-001/unfreeze", ROUTE_UNFREEZE);
@@ -192,10 +192,10 @@ static void probes_get(void **state)
     (void)state;
     static const char *const probes[] = {"/livez", "/healthz", "/readyz", "/metrics"};
     for (size_t i = 0; i < 4; i++) {
-        route r = route_request("GET", probes[i]);
+        route r = ingest_route_request("GET", probes[i]);
         assert_int_equal(r.kind, ROUTE_PROBE);
         assert_true(r.method_allowed);
-        r = route_request("HEAD", probes[i]);
+        r = ingest_route_request("HEAD", probes[i]);
         assert_int_equal(r.kind, ROUTE_PROBE);
         assert_true(r.method_allowed);
     }
@@ -251,11 +251,11 @@ static void unknown_paths_404_for_any_method(void **state)
 
 static int allowed(const char *url, cw_role_kind kind)
 {
-    route r = route_request("POST", url);
+    route r = ingest_route_request("POST", url);
     cw_role role = {.kind = kind};
     snprintf(role.provider_id, sizeof(role.provider_id), "P01");
     api_error err = {0};
-    int rc = route_role_check(&r, &role, &err);
+    int rc = ingest_route_role_check(&r, &role, &err);
     if (rc != 0)
         assert_int_equal(err.status, 403);
     return rc == 0;
@@ -301,7 +301,7 @@ static void orders_and_visits_refuse_street_and_command_keys(void **state)
 
 static void assert_change(const char *url, change_action action, const char *order_id)
 {
-    route r = route_request("POST", url);
+    route r = ingest_route_request("POST", url);
     if (r.kind != ROUTE_ORDER_CHANGE || r.change != action || !r.method_allowed ||
         strcmp(r.path_id, order_id) != 0)
         fail_msg("POST %s: kind %d change %d allowed %d id %s", url, (int)r.kind,
@@ -353,11 +353,11 @@ static void a_street_approves_for_its_own_street(void **state)
     cw_role provider = {.kind = CW_ROLE_PROVIDER};
     snprintf(street.street_id, sizeof(street.street_id), "S01");
     snprintf(provider.provider_id, sizeof(provider.provider_id), "S01");
-    assert_true(auth_may_approve_for_street(&street, "S01"));
-    assert_false(auth_may_approve_for_street(&street, "S02"));
-    assert_false(auth_may_approve_for_street(&street, "S0"));
-    assert_true(auth_may_approve_for_street(&admin, "S02"));
-    assert_false(auth_may_approve_for_street(&provider, "S01"));
+    assert_true(ingest_may_approve_for_street(&street, "S01"));
+    assert_false(ingest_may_approve_for_street(&street, "S02"));
+    assert_false(ingest_may_approve_for_street(&street, "S0"));
+    assert_true(ingest_may_approve_for_street(&admin, "S02"));
+    assert_false(ingest_may_approve_for_street(&provider, "S01"));
 }
 
 static void unfreeze_is_for_admins_and_batches_for_all(void **state)
