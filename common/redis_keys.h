@@ -8,6 +8,7 @@
  *   cw:contract:<contract_id>    hash  provider_id period_start period_end budget_cents
  *                                      unit_price_cents prepay_ratio_ppm
  *                                      invalid_deduction_cents publication_lag_days
+ *                                      historical (1: imported history, clawback only)
  *   cw:provider_contracts:<provider_id>
  *                                hash  contract_id -> "<first day> <last day> <streets>"
  *                                      (days from 1970-01-01; streets comma-separated,

@@ -8,30 +8,14 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "avro_codec.h"
 #include "avro_records.h"
-
-static int setup_codec(void **state)
-{
-    (void)state;
-    char err[256];
-    if (cw_avro_init(err, sizeof err) != 0) {
-        fprintf(stderr, "cw_avro_init: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown_codec(void **state)
-{
-    (void)state;
-    cw_avro_shutdown();
-    return 0;
-}
 
 /* Writes through the named schema, encodes, decodes: *decoded is the value
  * read back (the caller decrefs it). */
@@ -244,5 +228,5 @@ int main(void)
         cmocka_unit_test(test_enum_names),
         cmocka_unit_test(test_another_shape_is_refused),
     };
-    return cmocka_run_group_tests(tests, setup_codec, teardown_codec);
+    return cmocka_run_group_tests(tests, cw_test_setup_codec, cw_test_teardown_codec);
 }

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +23,6 @@
 #define START 1717236000000LL /* 2024-06-01T10:00:00Z */
 #define IN_AT (START + 2 * MIN_MS)
 #define OUT_AT (START + 65 * MIN_MS)
-
-static int setup_codec(void **state)
-{
-    (void)state;
-    char err[256];
-    return cw_avro_init(err, sizeof(err));
-}
-
-static int teardown_codec(void **state)
-{
-    (void)state;
-    cw_avro_shutdown();
-    return 0;
-}
 
 /* Every verdict an order with both events owes, PASS at the event's time;
  * then one rule's outcome changed. */
@@ -248,5 +236,5 @@ int main(void)
         cmocka_unit_test(test_open_visit_ends_at_the_no_checkout_window),
         cmocka_unit_test(test_record_round_trip_and_topic),
     };
-    return cmocka_run_group_tests(tests, setup_codec, teardown_codec);
+    return cmocka_run_group_tests(tests, cw_test_setup_codec, cw_test_teardown_codec);
 }

@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,24 +135,6 @@ static const char nested_canonical[] =
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
-
-static int setup_codec(void **state)
-{
-    (void)state;
-    char err[256];
-    if (cw_avro_init(err, sizeof err) != 0) {
-        fprintf(stderr, "cw_avro_init: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown_codec(void **state)
-{
-    (void)state;
-    cw_avro_shutdown();
-    return 0;
-}
 
 static char *canonical_of(const char *json)
 {
@@ -893,6 +877,6 @@ int main(void)
         cmocka_unit_test(reset_value_restores_nulls_and_empties_arrays),
     };
     int failed = cmocka_run_group_tests_name("avro canonical form", pure, NULL, NULL);
-    failed += cmocka_run_group_tests_name("avro codec", codec, setup_codec, teardown_codec);
+    failed += cmocka_run_group_tests_name("avro codec", codec, cw_test_setup_codec, cw_test_teardown_codec);
     return failed;
 }

@@ -8,30 +8,14 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alert-router/alert_records.h"
 #include "avro_codec.h"
-
-static int setup_codec(void **state)
-{
-    (void)state;
-    char err[256];
-    if (cw_avro_init(err, sizeof err) != 0) {
-        fprintf(stderr, "cw_avro_init: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown_codec(void **state)
-{
-    (void)state;
-    cw_avro_shutdown();
-    return 0;
-}
 
 static void test_alert_id_is_order_and_rule(void **state)
 {
@@ -287,5 +271,5 @@ int main(void)
         cmocka_unit_test(test_emit_enriches_the_finding_once_per_target),
         cmocka_unit_test(test_emit_of_a_month_has_no_schedule),
     };
-    return cmocka_run_group_tests_name("alert record", tests, setup_codec, teardown_codec);
+    return cmocka_run_group_tests_name("alert record", tests, cw_test_setup_codec, cw_test_teardown_codec);
 }

@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +21,6 @@
 #include "ledger-writer/evidence_request.h"
 #include "ledger-writer/finalized_record.h"
 #include "timeutil.h"
-
-static int setup_codec(void **state)
-{
-    (void)state;
-    char err[256];
-    return cw_avro_init(err, sizeof(err));
-}
-
-static int teardown_codec(void **state)
-{
-    (void)state;
-    cw_avro_shutdown();
-    return 0;
-}
 
 /* ---- dossier ------------------------------------------------------------------ */
 
@@ -364,5 +352,5 @@ int main(void)
         cmocka_unit_test(test_contract_for_order_at_period_boundaries),
         cmocka_unit_test(test_contract_for_order_by_street),
     };
-    return cmocka_run_group_tests(tests, setup_codec, teardown_codec);
+    return cmocka_run_group_tests(tests, cw_test_setup_codec, cw_test_teardown_codec);
 }

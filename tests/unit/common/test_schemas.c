@@ -16,6 +16,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include <dirent.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -138,24 +140,6 @@ static const struct {
     {"DeadLetter", "service:string source_topic:string partition:int offset:long key:?bytes "
                    "payload:bytes reason:string at:long"},
 };
-
-static int setup_codec(void **state)
-{
-    (void)state;
-    char err[256];
-    if (cw_avro_init(err, sizeof err) != 0) {
-        fprintf(stderr, "cw_avro_init: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown_codec(void **state)
-{
-    (void)state;
-    cw_avro_shutdown();
-    return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* Schema files                                                        */
@@ -962,5 +946,5 @@ int main(void)
         cmocka_unit_test(check_result_round_trips_through_helpers),
         cmocka_unit_test(order_finalized_round_trips_through_helpers),
     };
-    return cmocka_run_group_tests_name("avro schemas", tests, setup_codec, teardown_codec);
+    return cmocka_run_group_tests_name("avro schemas", tests, cw_test_setup_codec, cw_test_teardown_codec);
 }
