@@ -15,7 +15,7 @@
  *
  * Redis keeps an elder's records as a hash CW_KEY_ELDER_STATUS, field
  * "<from>|<status>|<to or ->", value "<received_at>" (the first receipt of
- * the same period). Pure, but for cw_state_* in state.h. */
+ * the same period). Pure, but for the cw_state_* of reference_store.h. */
 #ifndef CW_ELDER_STATUS_H
 #define CW_ELDER_STATUS_H
 

@@ -37,7 +37,7 @@ extern const size_t ingest_openapi_json_len;
 /* Whether role may use the route at all, decided from the headers before
  * any body is read: reference data needs registry, importer or admin;
  * orders and visits a provider or the importer (a provider's own
- * caregivers and orders are checked per record, in api.c); unfreeze an
+ * caregivers and orders are checked per record, in submit.c and visits.c); unfreeze an
  * admin; an elder's status what an elder's registration needs; an
  * order's cancel, reschedule or reassign a provider, the importer or an
  * admin, its approve-change a street office or an admin; a batch any role

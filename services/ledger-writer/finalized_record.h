@@ -56,7 +56,7 @@ void ledger_entry_release(ledger_entry *e);
 
 /* The contract an order belongs to, among its provider's contracts as the
  * provider's contract index keeps them (ids[i] -> entries[i], the text of
- * cw_contract_cover_entry, state.h): the one whose period holds day and
+ * cw_contract_cover_entry, reference_store.h): the one whose period holds day and
  * which serves street_id (names it, or every street), the smallest id when
  * several do. Its position in ids, or -1 when none does. */
 long ledger_contract_for_order(const char *const *ids, const char *const *entries, size_t n,

@@ -43,7 +43,7 @@
  *                                    evidence deadline)
  *   cw:lw:held                       orders with corrections held in their
  *                                    dossiers (correction.c)
- * It reads the elders and contracts ingest keeps (state.h); after a Redis
+ * It reads the elders and contracts ingest keeps (reference_store.h); after a Redis
  * loss it rebuilds them from ref.elders and ref.contracts before reading
  * its input again (dossier_store.c says why). */
 #include "ledger-writer/ledger_writer.h"
