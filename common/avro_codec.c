@@ -441,11 +441,18 @@ int cw_avro_canonical_form(const char *schema_json, char **out, char *err, size_
 }
 
 /* ===================================================================== *
- * Schema registry
+ * The loaded schemas
  * ===================================================================== */
 
-static cw_avro_schema *registry;
-static size_t registry_count;
+static cw_avro_schema *loaded;
+static size_t loaded_count;
+
+/* Framing on Kafka and the resolver of foreign registry ids: set at
+ * start-up, read-only afterwards. */
+static cw_avro_framing framing = CW_AVRO_FRAMING_SINGLE_OBJECT;
+static cw_avro_id_resolver id_resolver;
+static void (*id_resolver_release)(void *ctx);
+static void *id_resolver_ctx;
 
 static void free_schema(cw_avro_schema *s)
 {
@@ -469,6 +476,8 @@ static int load_schema(const struct cw_embedded_schema *e, cw_avro_schema *s, ch
 {
     char detail[256];
     s->name = e->name;
+    s->json = e->json;
+    s->registry_id = -1;
     if (cw_avro_canonical_form(e->json, &s->canonical, detail, sizeof detail) != 0) {
         set_err(err, errlen, "schemas/%s.avsc: %s", e->name, detail);
         return -1;
@@ -508,7 +517,7 @@ static int check_unique(const cw_avro_schema *schemas, size_t n, char *err, size
 
 int cw_avro_init(char *err, size_t errlen)
 {
-    if (registry != NULL)
+    if (loaded != NULL)
         return 0;
     size_t n = cw_embedded_schema_count;
     cw_avro_schema *schemas = calloc(n, sizeof *schemas);
@@ -526,36 +535,79 @@ int cw_avro_init(char *err, size_t errlen)
         free_schemas(schemas, n);
         return -1;
     }
-    registry = schemas;
-    registry_count = n;
+    loaded = schemas;
+    loaded_count = n;
     return 0;
 }
 
 void cw_avro_shutdown(void)
 {
-    free_schemas(registry, registry_count);
-    registry = NULL;
-    registry_count = 0;
+    cw_avro_set_id_resolver(NULL, NULL, NULL);
+    framing = CW_AVRO_FRAMING_SINGLE_OBJECT;
+    free_schemas(loaded, loaded_count);
+    loaded = NULL;
+    loaded_count = 0;
 }
 
 const cw_avro_schema *cw_avro_schema_by_name(const char *name)
 {
     if (name == NULL)
         return NULL;
-    for (size_t i = 0; i < registry_count; i++) {
-        if (strcmp(registry[i].name, name) == 0)
-            return &registry[i];
+    for (size_t i = 0; i < loaded_count; i++) {
+        if (strcmp(loaded[i].name, name) == 0)
+            return &loaded[i];
     }
     return NULL;
 }
 
 const cw_avro_schema *cw_avro_schema_by_fingerprint(uint64_t fp)
 {
-    for (size_t i = 0; i < registry_count; i++) {
-        if (registry[i].fingerprint == fp)
-            return &registry[i];
+    for (size_t i = 0; i < loaded_count; i++) {
+        if (loaded[i].fingerprint == fp)
+            return &loaded[i];
     }
     return NULL;
+}
+
+const cw_avro_schema *cw_avro_schema_by_registry_id(int32_t id)
+{
+    if (id < 0)
+        return NULL;
+    for (size_t i = 0; i < loaded_count; i++) {
+        if (loaded[i].registry_id == id)
+            return &loaded[i];
+    }
+    return NULL;
+}
+
+int cw_avro_set_registry_id(const cw_avro_schema *s, int32_t id)
+{
+    if (s == NULL || id < 0 || s < loaded || s >= loaded + loaded_count)
+        return -1;
+    const cw_avro_schema *other = cw_avro_schema_by_registry_id(id);
+    if (other != NULL && other != s)
+        return -1;
+    loaded[s - loaded].registry_id = id;
+    return 0;
+}
+
+void cw_avro_set_framing(cw_avro_framing f)
+{
+    framing = f;
+}
+
+cw_avro_framing cw_avro_get_framing(void)
+{
+    return framing;
+}
+
+void cw_avro_set_id_resolver(cw_avro_id_resolver fn, void (*release)(void *ctx), void *ctx)
+{
+    if (id_resolver_release != NULL)
+        id_resolver_release(id_resolver_ctx);
+    id_resolver = fn;
+    id_resolver_release = release;
+    id_resolver_ctx = ctx;
 }
 
 /* ===================================================================== *
@@ -654,6 +706,42 @@ int cw_avro_encode(avro_value_t *value, const cw_avro_schema *s, uint8_t **out, 
     }
     *out = buf;
     *len = CW_AVRO_HEADER_LEN + body_len;
+    return 0;
+}
+
+int cw_avro_to_wire(const uint8_t *value, size_t len, const uint8_t **wire, size_t *wire_len,
+                    uint8_t **owned, char *err, size_t errlen)
+{
+    *wire = value;
+    *wire_len = len;
+    *owned = NULL;
+    if (framing != CW_AVRO_FRAMING_REGISTRY || value == NULL || len < CW_AVRO_HEADER_LEN ||
+        value[0] != CW_AVRO_MARKER_0 || value[1] != CW_AVRO_MARKER_1)
+        return 0;
+    uint64_t fingerprint = read_le64(value + 2);
+    const cw_avro_schema *s = cw_avro_schema_by_fingerprint(fingerprint);
+    if (s == NULL || s->registry_id < 0) {
+        set_err(err, errlen, "avro.framing registry: %s%s has no schema registry id",
+                s != NULL ? "schema " : "unknown fingerprint ", s != NULL ? s->name : "");
+        return -1;
+    }
+    size_t body_len = len - CW_AVRO_HEADER_LEN;
+    uint8_t *buf = malloc(CW_AVRO_REGISTRY_HEADER_LEN + body_len);
+    if (buf == NULL) {
+        set_err(err, errlen, "avro.framing registry: out of memory");
+        return -1;
+    }
+    uint32_t id = (uint32_t)s->registry_id;
+    buf[0] = CW_AVRO_REGISTRY_MAGIC;
+    buf[1] = (uint8_t)(id >> 24);
+    buf[2] = (uint8_t)(id >> 16);
+    buf[3] = (uint8_t)(id >> 8);
+    buf[4] = (uint8_t)id;
+    if (body_len > 0)
+        memcpy(buf + CW_AVRO_REGISTRY_HEADER_LEN, value + CW_AVRO_HEADER_LEN, body_len);
+    *wire = buf;
+    *wire_len = CW_AVRO_REGISTRY_HEADER_LEN + body_len;
+    *owned = buf;
     return 0;
 }
 
@@ -960,6 +1048,38 @@ static int read_body(const cw_avro_schema *s, const uint8_t *body, size_t len,
     return 0;
 }
 
+/* The writer's schema of a registry-framed message (00 + id). */
+static const cw_avro_schema *schema_of_registry_id(const uint8_t *buf, size_t len, char *err,
+                                                   size_t errlen)
+{
+    if (len < CW_AVRO_REGISTRY_HEADER_LEN) {
+        set_err(err, errlen, "message of %zu bytes is shorter than the %d-byte registry header",
+                len, CW_AVRO_REGISTRY_HEADER_LEN);
+        return NULL;
+    }
+    uint32_t raw = ((uint32_t)buf[1] << 24) | ((uint32_t)buf[2] << 16) |
+                   ((uint32_t)buf[3] << 8) | (uint32_t)buf[4];
+    if (raw > INT32_MAX) {
+        set_err(err, errlen, "schema id %" PRIu32 " out of range", raw);
+        return NULL;
+    }
+    int32_t id = (int32_t)raw;
+    const cw_avro_schema *s = cw_avro_schema_by_registry_id(id);
+    if (s != NULL)
+        return s;
+    if (id_resolver == NULL) {
+        set_err(err, errlen, "unknown schema id %" PRId32 " (no avro.registry_url to look it up)",
+                id);
+        return NULL;
+    }
+    char why[300] = "";
+    s = id_resolver(id_resolver_ctx, id, why, sizeof why);
+    if (s == NULL)
+        set_err(err, errlen, "unknown schema id %" PRId32 ": %s", id,
+                why[0] ? why : "not one of this service's schemas");
+    return s;
+}
+
 int cw_avro_decode(const uint8_t *buf, size_t len, const cw_avro_schema **schema_out,
                    avro_value_t *value_out, char *err, size_t errlen)
 {
@@ -971,24 +1091,36 @@ int cw_avro_decode(const uint8_t *buf, size_t len, const cw_avro_schema **schema
     }
     value_out->iface = NULL;
     value_out->self = NULL;
-    if (len < CW_AVRO_HEADER_LEN) {
-        set_err(err, errlen, "message of %zu bytes is shorter than the %d-byte header", len,
-                CW_AVRO_HEADER_LEN);
-        return -1;
+    const cw_avro_schema *s;
+    size_t header_len;
+    if (len >= 1 && buf[0] == CW_AVRO_REGISTRY_MAGIC) {
+        s = schema_of_registry_id(buf, len, err, errlen);
+        if (s == NULL)
+            return -1;
+        header_len = CW_AVRO_REGISTRY_HEADER_LEN;
+    } else {
+        if (len < CW_AVRO_HEADER_LEN) {
+            set_err(err, errlen, "message of %zu bytes is shorter than the %d-byte header", len,
+                    CW_AVRO_HEADER_LEN);
+            return -1;
+        }
+        if (buf[0] != CW_AVRO_MARKER_0 || buf[1] != CW_AVRO_MARKER_1) {
+            set_err(err, errlen,
+                    "not Avro single-object encoding (C3 01) nor the registry framing (00): "
+                    "starts with %02x %02x",
+                    buf[0], buf[1]);
+            return -1;
+        }
+        uint64_t fingerprint = read_le64(buf + 2);
+        s = cw_avro_schema_by_fingerprint(fingerprint);
+        if (s == NULL) {
+            set_err(err, errlen, "unknown schema fingerprint %016" PRIx64, fingerprint);
+            return -1;
+        }
+        header_len = CW_AVRO_HEADER_LEN;
     }
-    if (buf[0] != CW_AVRO_MARKER_0 || buf[1] != CW_AVRO_MARKER_1) {
-        set_err(err, errlen, "not Avro single-object encoding: starts with %02x %02x", buf[0],
-                buf[1]);
-        return -1;
-    }
-    uint64_t fingerprint = read_le64(buf + 2);
-    const cw_avro_schema *s = cw_avro_schema_by_fingerprint(fingerprint);
-    if (s == NULL) {
-        set_err(err, errlen, "unknown schema fingerprint %016" PRIx64, fingerprint);
-        return -1;
-    }
-    const uint8_t *body = buf + CW_AVRO_HEADER_LEN;
-    size_t body_len = len - CW_AVRO_HEADER_LEN;
+    const uint8_t *body = buf + header_len;
+    size_t body_len = len - header_len;
     if (check_body(s, body, body_len, err, errlen) != 0 ||
         read_body(s, body, body_len, value_out, err, errlen) != 0)
         return -1;

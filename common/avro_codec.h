@@ -1,7 +1,17 @@
 /* Avro single-object encoding of carewatch's records, over avro-c.
  *
- * Every Kafka value is  C3 01 | CRC-64-AVRO fingerprint (8 bytes, little
- * endian) of the schema's Parsing Canonical Form | Avro binary body.
+ * A record is encoded as  C3 01 | CRC-64-AVRO fingerprint (8 bytes, little
+ * endian) of the schema's Parsing Canonical Form | Avro binary body. These
+ * self-describing bytes are what the services keep (the ledger, Redis) and,
+ * by default, what they put on Kafka.
+ *
+ * On Kafka the framing is a setting (avro.framing, common/avro_config.c):
+ * single-object as above, or registry, the Confluent wire format
+ *   00 | schema id (4 bytes, big endian) from a schema registry | same body
+ * which kcat, Kafka Connect and ksqlDB read. The producer side turns an
+ * encoded record into its wire form at the last moment (cw_avro_to_wire);
+ * decoding accepts both framings whatever the setting, so a topic can move
+ * from one to the other (docs/schemas.md).
  *
  * The schemas are the files schemas/<Record>.avsc, compiled into the library
  * (cmake/embed_schemas.cmake). cw_avro_init() parses them once; after that
@@ -51,6 +61,9 @@ extern const size_t cw_embedded_schema_count;
 #define CW_AVRO_MARKER_1 0x01
 /* Marker and fingerprint: the bytes before the body. */
 #define CW_AVRO_HEADER_LEN 10
+/* Confluent wire format: magic byte 0 and a 4-byte big-endian schema id. */
+#define CW_AVRO_REGISTRY_MAGIC 0x00
+#define CW_AVRO_REGISTRY_HEADER_LEN 5
 
 /* A parsed schema. Owned by the codec; valid from cw_avro_init() to
  * cw_avro_shutdown(); never modify it. */
@@ -60,6 +73,8 @@ typedef struct cw_avro_schema {
     avro_value_iface_t *iface; /* generic value interface for schema */
     uint64_t fingerprint;      /* CRC-64-AVRO of canonical */
     char *canonical;           /* Parsing Canonical Form */
+    const char *json;          /* the .avsc text as compiled in */
+    int32_t registry_id;       /* the schema registry's id for it; -1 = none (yet) */
 } cw_avro_schema;
 
 /* Parses every embedded schema and computes its fingerprint. Call once at
@@ -95,8 +110,10 @@ int cw_avro_reset_value(avro_value_t *value);
 int cw_avro_encode(avro_value_t *value, const cw_avro_schema *s, uint8_t **out, size_t *len,
                    char *err, size_t errlen);
 
-/* Decodes a single-object encoded message. On success returns 0, sets
- * *schema_out to the writer's schema (found by fingerprint) and *value_out to
+/* Decodes a message in either framing: single-object (C3 01, the writer's
+ * schema found by fingerprint) or registry (00 + schema id: an id given at
+ * registration, else asked of the id resolver, below). On success returns
+ * 0, sets *schema_out to the writer's schema and *value_out to
  * a new value that the caller releases with avro_value_decref(). On failure
  * returns -1, leaves value_out without a value (nothing to release) and
  * writes a message into err: shorter than the header, wrong marker, unknown
@@ -123,6 +140,45 @@ void cw_avro_set_limits(const cw_avro_limits *limits);
 
 int cw_avro_decode(const uint8_t *buf, size_t len, const cw_avro_schema **schema_out,
                    avro_value_t *value_out, char *err, size_t errlen);
+
+/* ---- Framing on Kafka (avro.framing) ---------------------------------- */
+
+typedef enum {
+    CW_AVRO_FRAMING_SINGLE_OBJECT = 0, /* the default */
+    CW_AVRO_FRAMING_REGISTRY = 1
+} cw_avro_framing;
+
+/* Sets the framing cw_avro_to_wire writes. Call at start-up, before
+ * threads produce; with REGISTRY, after every schema has its id. */
+void cw_avro_set_framing(cw_avro_framing framing);
+cw_avro_framing cw_avro_get_framing(void);
+
+/* Records the registry's id of schema s (at start-up, before threads
+ * decode). Returns 0, or -1 if id is negative or another schema has it. */
+int cw_avro_set_registry_id(const cw_avro_schema *s, int32_t id);
+
+/* The schema the registry id was recorded for, or NULL. */
+const cw_avro_schema *cw_avro_schema_by_registry_id(int32_t id);
+
+/* Asked by cw_avro_decode for a registry id none of the schemas has: returns
+ * the local schema with the same fingerprint, or NULL with a reason in err.
+ * It may be called from several threads at once. */
+typedef const cw_avro_schema *(*cw_avro_id_resolver)(void *ctx, int32_t id, char *err,
+                                                      size_t errlen);
+/* Installs the resolver (NULL: none; unknown ids are then errors). release,
+ * if not NULL, is called with ctx when the resolver is replaced and by
+ * cw_avro_shutdown(). Call at start-up, before threads decode. */
+void cw_avro_set_id_resolver(cw_avro_id_resolver fn, void (*release)(void *ctx), void *ctx);
+
+/* The bytes to put on Kafka for value, a record cw_avro_encode made. With
+ * single-object framing, or for a value that is not single-object encoded
+ * (a tombstone, another format), *wire is value itself and *owned NULL.
+ * With registry framing, *wire is  00 | the schema's registry id | body  in
+ * a buffer that *owned points to and the caller frees (free(*owned)).
+ * Returns 0, or -1 with a message in err: registry framing and a schema with
+ * no registry id, or out of memory. */
+int cw_avro_to_wire(const uint8_t *value, size_t len, const uint8_t **wire, size_t *wire_len,
+                    uint8_t **owned, char *err, size_t errlen);
 
 
 /* Parsing Canonical Form (Avro 1.11 specification) of a schema given as JSON

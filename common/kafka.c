@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "avro_codec.h"
 #include "log.h"
 
 /* Shared mode (cw_producer_share): a poller thread serves every delivery
@@ -244,14 +245,26 @@ void cw_producer_free(cw_producer *p)
 static rd_kafka_resp_err_t produce_one(cw_producer *p, cw_kafka_record *r, delivery_slot *slot)
 {
     rd_kafka_t *rk = p->rk;
+    /* The value in the framing avro.framing names (the copy, if any, is
+     * freed once librdkafka has copied it: RD_KAFKA_MSG_F_COPY). */
+    const uint8_t *wire;
+    size_t wire_len;
+    uint8_t *owned;
+    char why[256];
+    if (cw_avro_to_wire(r->value, r->value_len, &wire, &wire_len, &owned, why, sizeof(why)) != 0) {
+        cw_log_error("cannot frame a record for Kafka", "topic", r->topic, "error", why, NULL);
+        return RD_KAFKA_RESP_ERR__INVALID_ARG;
+    }
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(r->topic),
-            RD_KAFKA_V_VALUE((void *)r->value, r->value_len),
+            RD_KAFKA_V_VALUE((void *)wire, wire_len),
             RD_KAFKA_V_KEY((void *)r->key, r->key_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            free(owned);
             return err;
+        }
         if (p->shared)
             nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000L}, NULL); /* the poller drains */
         else

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro_codec.h"
 #include "log.h"
 #include "shutdown.h"
 
@@ -132,15 +133,21 @@ static int fail(cw_txn_producer *p, rd_kafka_error_t *error, const char *what, c
 int cw_txn_produce(cw_txn_producer *p, const cw_kafka_record *r, char *err, size_t errlen)
 {
     rd_kafka_resp_err_t e;
+    const uint8_t *wire;
+    size_t wire_len;
+    uint8_t *owned;
+    if (cw_avro_to_wire(r->value, r->value_len, &wire, &wire_len, &owned, err, errlen) != 0)
+        return CW_FATAL; /* a schema without a registry id: no retry helps */
     for (;;) {
         e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(r->topic),
-                              RD_KAFKA_V_VALUE((void *)r->value, r->value_len),
+                              RD_KAFKA_V_VALUE((void *)wire, wire_len),
                               RD_KAFKA_V_KEY((void *)r->key, r->key_len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             break;
         rd_kafka_poll(p->rk, 10);
     }
+    free(owned);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
         return CW_OK;
     snprintf(err, errlen, "produce to %s: %s", r->topic, rd_kafka_err2name(e));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "avro_codec.h"
+#include "avro_config.h"
 #include "log.h"
 #include "metrics.h"
 #include "shutdown.h"
@@ -99,6 +100,7 @@ int cw_service_start(cw_service *svc, const char *name, int argc, char **argv,
     const cw_cfg_spec *all[MAX_SPECS + 2];
     size_t n = 0;
     all[n++] = cw_config_common_spec;
+    all[n++] = cw_avro_config_spec;
     for (size_t i = 0; specs != NULL && specs[i] != NULL; i++) {
         if (n > MAX_SPECS) {
             fprintf(stderr, "carewatch-%s: too many config specs\n", name);
@@ -133,12 +135,10 @@ int cw_service_start(cw_service *svc, const char *name, int argc, char **argv,
         cw_log(CW_LOG_ERROR, "cannot load the Avro schemas", "error", err, NULL);
         goto fail;
     }
-    cw_avro_limits limits = {
-        .max_items = (size_t)cw_config_int(svc->cfg, "avro.max_array_items"),
-        .max_string_bytes = (size_t)cw_config_int(svc->cfg, "avro.max_string_bytes"),
-        .max_decoded_bytes = (size_t)cw_config_int(svc->cfg, "avro.max_decoded_bytes"),
-    };
-    cw_avro_set_limits(&limits);
+    if (cw_avro_configure(svc->cfg, err, sizeof(err)) != 0) {
+        cw_log(CW_LOG_ERROR, "cannot configure the Avro codec", "error", err, NULL);
+        goto fail_avro;
+    }
     if (cw_metrics_init(name, CW_VERSION) != 0) {
         cw_log(CW_LOG_ERROR, "cannot initialise metrics", NULL);
         goto fail_avro;
