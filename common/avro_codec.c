@@ -8,19 +8,7 @@
 #include <string.h>
 
 #include "crc64_avro.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "errbuf.h"
 
 /* avro-c's last error message (copy it at once: one static buffer). Some
  * failures, such as writing bytes that were never set, leave it empty. */
@@ -415,13 +403,13 @@ int cw_avro_canonical_form(const char *schema_json, char **out, char *err, size_
         return -1;
     *out = NULL;
     if (schema_json == NULL) {
-        set_err(err, errlen, "schema: no JSON");
+        cw_errf(err, errlen, "schema: no JSON");
         return -1;
     }
     json_error_t json_err;
     json_t *root = json_loads(schema_json, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &json_err);
     if (root == NULL) {
-        set_err(err, errlen, "schema: invalid JSON at line %d: %s", json_err.line, json_err.text);
+        cw_errf(err, errlen, "schema: invalid JSON at line %d: %s", json_err.line, json_err.text);
         return -1;
     }
     pcf_writer w = {.err = err, .errlen = errlen};
@@ -479,22 +467,22 @@ static int load_schema(const struct cw_embedded_schema *e, cw_avro_schema *s, ch
     s->json = e->json;
     s->registry_id = -1;
     if (cw_avro_canonical_form(e->json, &s->canonical, detail, sizeof detail) != 0) {
-        set_err(err, errlen, "schemas/%s.avsc: %s", e->name, detail);
+        cw_errf(err, errlen, "schemas/%s.avsc: %s", e->name, detail);
         return -1;
     }
     s->fingerprint = cw_avro_crc64((const uint8_t *)s->canonical, strlen(s->canonical));
     if (avro_schema_from_json_length(e->json, e->json_len, &s->schema) != 0) {
         s->schema = NULL;
-        set_err(err, errlen, "schemas/%s.avsc: %s", e->name, avro_reason());
+        cw_errf(err, errlen, "schemas/%s.avsc: %s", e->name, avro_reason());
         return -1;
     }
     if (!is_avro_record(s->schema) || strcmp(avro_schema_name(s->schema), e->name) != 0) {
-        set_err(err, errlen, "schemas/%s.avsc must define the record %s", e->name, e->name);
+        cw_errf(err, errlen, "schemas/%s.avsc must define the record %s", e->name, e->name);
         return -1;
     }
     s->iface = avro_generic_class_from_schema(s->schema);
     if (s->iface == NULL) {
-        set_err(err, errlen, "schemas/%s.avsc: %s", e->name, avro_reason());
+        cw_errf(err, errlen, "schemas/%s.avsc: %s", e->name, avro_reason());
         return -1;
     }
     return 0;
@@ -506,7 +494,7 @@ static int check_unique(const cw_avro_schema *schemas, size_t n, char *err, size
     for (size_t i = 0; i < n; i++) {
         for (size_t j = i + 1; j < n; j++) {
             if (schemas[i].fingerprint == schemas[j].fingerprint) {
-                set_err(err, errlen, "schemas %s and %s have the same fingerprint %016" PRIx64,
+                cw_errf(err, errlen, "schemas %s and %s have the same fingerprint %016" PRIx64,
                         schemas[i].name, schemas[j].name, schemas[i].fingerprint);
                 return -1;
             }
@@ -522,7 +510,7 @@ int cw_avro_init(char *err, size_t errlen)
     size_t n = cw_embedded_schema_count;
     cw_avro_schema *schemas = calloc(n, sizeof *schemas);
     if (schemas == NULL) {
-        set_err(err, errlen, "avro: out of memory");
+        cw_errf(err, errlen, "avro: out of memory");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -669,27 +657,27 @@ int cw_avro_encode(avro_value_t *value, const cw_avro_schema *s, uint8_t **out, 
                    char *err, size_t errlen)
 {
     if (out == NULL || len == NULL) {
-        set_err(err, errlen, "encode: no output buffer");
+        cw_errf(err, errlen, "encode: no output buffer");
         return -1;
     }
     *out = NULL;
     *len = 0;
     if (value == NULL || value->iface == NULL || s == NULL) {
-        set_err(err, errlen, "encode: no value or schema");
+        cw_errf(err, errlen, "encode: no value or schema");
         return -1;
     }
     if (!value_has_schema(value, s)) {
-        set_err(err, errlen, "encode: the value is not a %s record", s->name);
+        cw_errf(err, errlen, "encode: the value is not a %s record", s->name);
         return -1;
     }
     size_t body_len;
     if (avro_value_sizeof(value, &body_len) != 0) {
-        set_err(err, errlen, "encode %s: %s", s->name, avro_reason());
+        cw_errf(err, errlen, "encode %s: %s", s->name, avro_reason());
         return -1;
     }
     uint8_t *buf = malloc(CW_AVRO_HEADER_LEN + body_len);
     if (buf == NULL) {
-        set_err(err, errlen, "encode %s: out of memory", s->name);
+        cw_errf(err, errlen, "encode %s: out of memory", s->name);
         return -1;
     }
     write_header(buf, s->fingerprint);
@@ -697,7 +685,7 @@ int cw_avro_encode(avro_value_t *value, const cw_avro_schema *s, uint8_t **out, 
         avro_writer_memory((const char *)buf + CW_AVRO_HEADER_LEN, (int64_t)body_len);
     int rc = writer == NULL ? -1 : avro_value_write(writer, value);
     if (rc != 0)
-        set_err(err, errlen, "encode %s: %s", s->name, avro_reason());
+        cw_errf(err, errlen, "encode %s: %s", s->name, avro_reason());
     if (writer != NULL)
         avro_writer_free(writer);
     if (rc != 0) {
@@ -721,14 +709,14 @@ int cw_avro_to_wire(const uint8_t *value, size_t len, const uint8_t **wire, size
     uint64_t fingerprint = read_le64(value + 2);
     const cw_avro_schema *s = cw_avro_schema_by_fingerprint(fingerprint);
     if (s == NULL || s->registry_id < 0) {
-        set_err(err, errlen, "avro.framing registry: %s%s has no schema registry id",
+        cw_errf(err, errlen, "avro.framing registry: %s%s has no schema registry id",
                 s != NULL ? "schema " : "unknown fingerprint ", s != NULL ? s->name : "");
         return -1;
     }
     size_t body_len = len - CW_AVRO_HEADER_LEN;
     uint8_t *buf = malloc(CW_AVRO_REGISTRY_HEADER_LEN + body_len);
     if (buf == NULL) {
-        set_err(err, errlen, "avro.framing registry: out of memory");
+        cw_errf(err, errlen, "avro.framing registry: out of memory");
         return -1;
     }
     uint32_t id = (uint32_t)s->registry_id;
@@ -783,7 +771,7 @@ static int body_fail(body_reader *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    set_err(r->err, r->errlen, "%s: %s", r->record, detail);
+    cw_errf(r->err, r->errlen, "%s: %s", r->record, detail);
     return -1;
 }
 
@@ -1030,13 +1018,13 @@ static int read_body(const cw_avro_schema *s, const uint8_t *body, size_t len,
                      avro_value_t *value, char *err, size_t errlen)
 {
     if (avro_generic_value_new(s->iface, value) != 0) {
-        set_err(err, errlen, "decode %s: %s", s->name, avro_reason());
+        cw_errf(err, errlen, "decode %s: %s", s->name, avro_reason());
         return -1;
     }
     avro_reader_t reader = avro_reader_memory((const char *)body, (int64_t)len);
     int rc = reader == NULL ? -1 : avro_value_read(reader, value);
     if (rc != 0)
-        set_err(err, errlen, "decode %s: %s", s->name, avro_reason());
+        cw_errf(err, errlen, "decode %s: %s", s->name, avro_reason());
     if (reader != NULL)
         avro_reader_free(reader);
     if (rc != 0) {
@@ -1053,14 +1041,14 @@ static const cw_avro_schema *schema_of_registry_id(const uint8_t *buf, size_t le
                                                    size_t errlen)
 {
     if (len < CW_AVRO_REGISTRY_HEADER_LEN) {
-        set_err(err, errlen, "message of %zu bytes is shorter than the %d-byte registry header",
+        cw_errf(err, errlen, "message of %zu bytes is shorter than the %d-byte registry header",
                 len, CW_AVRO_REGISTRY_HEADER_LEN);
         return NULL;
     }
     uint32_t raw = ((uint32_t)buf[1] << 24) | ((uint32_t)buf[2] << 16) |
                    ((uint32_t)buf[3] << 8) | (uint32_t)buf[4];
     if (raw > INT32_MAX) {
-        set_err(err, errlen, "schema id %" PRIu32 " out of range", raw);
+        cw_errf(err, errlen, "schema id %" PRIu32 " out of range", raw);
         return NULL;
     }
     int32_t id = (int32_t)raw;
@@ -1068,14 +1056,14 @@ static const cw_avro_schema *schema_of_registry_id(const uint8_t *buf, size_t le
     if (s != NULL)
         return s;
     if (id_resolver == NULL) {
-        set_err(err, errlen, "unknown schema id %" PRId32 " (no avro.registry_url to look it up)",
+        cw_errf(err, errlen, "unknown schema id %" PRId32 " (no avro.registry_url to look it up)",
                 id);
         return NULL;
     }
     char why[300] = "";
     s = id_resolver(id_resolver_ctx, id, why, sizeof why);
     if (s == NULL)
-        set_err(err, errlen, "unknown schema id %" PRId32 ": %s", id,
+        cw_errf(err, errlen, "unknown schema id %" PRId32 ": %s", id,
                 why[0] ? why : "not one of this service's schemas");
     return s;
 }
@@ -1086,7 +1074,7 @@ int cw_avro_decode(const uint8_t *buf, size_t len, const cw_avro_schema **schema
     if (schema_out != NULL)
         *schema_out = NULL;
     if (value_out == NULL || (buf == NULL && len > 0)) {
-        set_err(err, errlen, "decode: no input or output");
+        cw_errf(err, errlen, "decode: no input or output");
         return -1;
     }
     value_out->iface = NULL;
@@ -1100,12 +1088,12 @@ int cw_avro_decode(const uint8_t *buf, size_t len, const cw_avro_schema **schema
         header_len = CW_AVRO_REGISTRY_HEADER_LEN;
     } else {
         if (len < CW_AVRO_HEADER_LEN) {
-            set_err(err, errlen, "message of %zu bytes is shorter than the %d-byte header", len,
+            cw_errf(err, errlen, "message of %zu bytes is shorter than the %d-byte header", len,
                     CW_AVRO_HEADER_LEN);
             return -1;
         }
         if (buf[0] != CW_AVRO_MARKER_0 || buf[1] != CW_AVRO_MARKER_1) {
-            set_err(err, errlen,
+            cw_errf(err, errlen,
                     "not Avro single-object encoding (C3 01) nor the registry framing (00): "
                     "starts with %02x %02x",
                     buf[0], buf[1]);
@@ -1114,7 +1102,7 @@ int cw_avro_decode(const uint8_t *buf, size_t len, const cw_avro_schema **schema
         uint64_t fingerprint = read_le64(buf + 2);
         s = cw_avro_schema_by_fingerprint(fingerprint);
         if (s == NULL) {
-            set_err(err, errlen, "unknown schema fingerprint %016" PRIx64, fingerprint);
+            cw_errf(err, errlen, "unknown schema fingerprint %016" PRIx64, fingerprint);
             return -1;
         }
         header_len = CW_AVRO_HEADER_LEN;

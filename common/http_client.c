@@ -14,18 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "errbuf.h"
 
 /* ===================================================================== *
  * URL
@@ -36,18 +25,18 @@ int cw_http_url_parse(const char *url, cw_http_url *out, char *err, size_t errle
     static const char scheme[] = "http://";
     memset(out, 0, sizeof(*out));
     if (url == NULL || strncasecmp(url, scheme, sizeof(scheme) - 1) != 0) {
-        set_err(err, errlen, "URL must start with http:// (https is not supported)");
+        cw_errf(err, errlen, "URL must start with http:// (https is not supported)");
         return -1;
     }
     const char *p = url + sizeof(scheme) - 1;
     size_t authority_len = strcspn(p, "/?#");
     const char *path = p + authority_len;
     if (*path == '?' || *path == '#' || strpbrk(path, "?#") != NULL) {
-        set_err(err, errlen, "URL must not have a query or fragment");
+        cw_errf(err, errlen, "URL must not have a query or fragment");
         return -1;
     }
     if (memchr(p, '@', authority_len) != NULL) {
-        set_err(err, errlen, "URL must not carry user information");
+        cw_errf(err, errlen, "URL must not carry user information");
         return -1;
     }
     const char *host = p, *host_end, *port = NULL;
@@ -55,12 +44,12 @@ int cw_http_url_parse(const char *url, cw_http_url *out, char *err, size_t errle
         host = p + 1;
         host_end = memchr(host, ']', authority_len);
         if (host_end == NULL) {
-            set_err(err, errlen, "URL has an unclosed '[' in its host");
+            cw_errf(err, errlen, "URL has an unclosed '[' in its host");
             return -1;
         }
         if (host_end + 1 < p + authority_len) {
             if (host_end[1] != ':') {
-                set_err(err, errlen, "URL has characters after its [host]");
+                cw_errf(err, errlen, "URL has characters after its [host]");
                 return -1;
             }
             port = host_end + 2;
@@ -74,13 +63,13 @@ int cw_http_url_parse(const char *url, cw_http_url *out, char *err, size_t errle
     }
     size_t host_len = (size_t)(host_end - host);
     if (host_len == 0 || host_len >= sizeof(out->host)) {
-        set_err(err, errlen, "URL host is empty or longer than %zu bytes", sizeof(out->host) - 1);
+        cw_errf(err, errlen, "URL host is empty or longer than %zu bytes", sizeof(out->host) - 1);
         return -1;
     }
     for (size_t i = 0; i < host_len; i++) {
         unsigned char c = (unsigned char)host[i];
         if (c <= ' ' || c == 0x7f || c == '/' || c == '\\' || c == '[' || c == ']') {
-            set_err(err, errlen, "URL host has a character that is not allowed");
+            cw_errf(err, errlen, "URL host has a character that is not allowed");
             return -1;
         }
     }
@@ -89,18 +78,18 @@ int cw_http_url_parse(const char *url, cw_http_url *out, char *err, size_t errle
         size_t port_len = (size_t)(p + authority_len - port);
         unsigned long value = 0;
         if (port_len == 0 || port_len > 5) {
-            set_err(err, errlen, "URL port must be 1 to 65535");
+            cw_errf(err, errlen, "URL port must be 1 to 65535");
             return -1;
         }
         for (size_t i = 0; i < port_len; i++) {
             if (port[i] < '0' || port[i] > '9') {
-                set_err(err, errlen, "URL port must be 1 to 65535");
+                cw_errf(err, errlen, "URL port must be 1 to 65535");
                 return -1;
             }
             value = value * 10 + (unsigned long)(port[i] - '0');
         }
         if (value == 0 || value > 65535) {
-            set_err(err, errlen, "URL port must be 1 to 65535");
+            cw_errf(err, errlen, "URL port must be 1 to 65535");
             return -1;
         }
         snprintf(out->port, sizeof(out->port), "%lu", value);
@@ -111,13 +100,13 @@ int cw_http_url_parse(const char *url, cw_http_url *out, char *err, size_t errle
     while (path_len > 0 && path[path_len - 1] == '/')
         path_len--;
     if (path_len >= sizeof(out->base_path)) {
-        set_err(err, errlen, "URL path is longer than %zu bytes", sizeof(out->base_path) - 1);
+        cw_errf(err, errlen, "URL path is longer than %zu bytes", sizeof(out->base_path) - 1);
         return -1;
     }
     for (size_t i = 0; i < path_len; i++) {
         unsigned char c = (unsigned char)path[i];
         if (c <= ' ' || c == 0x7f) {
-            set_err(err, errlen, "URL path has a space or control character");
+            cw_errf(err, errlen, "URL path has a space or control character");
             return -1;
         }
     }
@@ -147,7 +136,7 @@ int cw_http_format_request(char *buf, size_t cap, size_t *len, const char *metho
     *len = 0;
     if (!is_token(method) || !is_token(path) || path[0] != '/' ||
         (content_type != NULL && content_type[strcspn(content_type, "\r\n")] != '\0')) {
-        set_err(err, errlen, "request: bad method, path or content type");
+        cw_errf(err, errlen, "request: bad method, path or content type");
         return -1;
     }
     /* An IPv6 address goes in brackets in Host. */
@@ -168,7 +157,7 @@ int cw_http_format_request(char *buf, size_t cap, size_t *len, const char *metho
                      url->port);
     }
     if (n < 0 || (size_t)n >= cap) {
-        set_err(err, errlen, "request: the request line and headers exceed %zu bytes", cap);
+        cw_errf(err, errlen, "request: the request line and headers exceed %zu bytes", cap);
         return -1;
     }
     *len = (size_t)n;
@@ -204,7 +193,7 @@ static int parse_status_line(const char *line, size_t len, head_info *h, char *e
     if (len < 12 || memcmp(line, "HTTP/1.", 7) != 0 || (line[7] != '0' && line[7] != '1') ||
         line[8] != ' ' || line[9] < '1' || line[9] > '5' || line[10] < '0' || line[10] > '9' ||
         line[11] < '0' || line[11] > '9' || (len > 12 && line[12] != ' ')) {
-        set_err(err, errlen, "response: malformed status line");
+        cw_errf(err, errlen, "response: malformed status line");
         return -1;
     }
     h->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
@@ -230,13 +219,13 @@ static int parse_header(const char *line, size_t len, head_info *h, char *err, s
 {
     const char *colon = memchr(line, ':', len);
     if (colon == NULL || colon == line) {
-        set_err(err, errlen, "response: malformed header line");
+        cw_errf(err, errlen, "response: malformed header line");
         return -1;
     }
     size_t name_len = (size_t)(colon - line);
     for (size_t i = 0; i < name_len; i++) {
         if (line[i] == ' ' || line[i] == '\t') {
-            set_err(err, errlen, "response: malformed header name");
+            cw_errf(err, errlen, "response: malformed header name");
             return -1;
         }
     }
@@ -246,32 +235,32 @@ static int parse_header(const char *line, size_t len, head_info *h, char *err, s
     for (size_t i = 0; i < value_len; i++) {
         unsigned char c = (unsigned char)value[i];
         if ((c < ' ' && c != '\t') || c == 0x7f) {
-            set_err(err, errlen, "response: control character in a header");
+            cw_errf(err, errlen, "response: control character in a header");
             return -1;
         }
     }
     if (header_is(line, name_len, "Content-Length")) {
         size_t n = 0;
         if (value_len == 0 || value_len > 15) {
-            set_err(err, errlen, "response: bad Content-Length");
+            cw_errf(err, errlen, "response: bad Content-Length");
             return -1;
         }
         for (size_t i = 0; i < value_len; i++) {
             if (value[i] < '0' || value[i] > '9') {
-                set_err(err, errlen, "response: bad Content-Length");
+                cw_errf(err, errlen, "response: bad Content-Length");
                 return -1;
             }
             n = n * 10 + (size_t)(value[i] - '0');
         }
         if (h->has_length && h->content_length != n) {
-            set_err(err, errlen, "response: two different Content-Length headers");
+            cw_errf(err, errlen, "response: two different Content-Length headers");
             return -1;
         }
         h->has_length = 1;
         h->content_length = n;
     } else if (header_is(line, name_len, "Transfer-Encoding")) {
         if (value_len != 7 || strncasecmp(value, "chunked", 7) != 0) {
-            set_err(err, errlen, "response: unsupported Transfer-Encoding %.*s",
+            cw_errf(err, errlen, "response: unsupported Transfer-Encoding %.*s",
                     (int)(value_len > 40 ? 40 : value_len), value);
             return -1;
         }
@@ -293,7 +282,7 @@ static int parse_head(const char *buf, size_t end, head_info *h, char *err, size
         const char *line = buf + pos;
         const char *nl = memchr(line, '\n', end - pos);
         if (nl == NULL || nl == line || nl[-1] != '\r') {
-            set_err(err, errlen, "response: header line not ended by CRLF");
+            cw_errf(err, errlen, "response: header line not ended by CRLF");
             return -1;
         }
         size_t line_len = (size_t)(nl - line) - 1;
@@ -301,7 +290,7 @@ static int parse_head(const char *buf, size_t end, head_info *h, char *err, size
         if (line_len == 0)
             break; /* the blank line */
         if (memchr(line, '\0', line_len) != NULL) {
-            set_err(err, errlen, "response: NUL in the headers");
+            cw_errf(err, errlen, "response: NUL in the headers");
             return -1;
         }
         int rc = first ? parse_status_line(line, line_len, h, err, errlen)
@@ -311,11 +300,11 @@ static int parse_head(const char *buf, size_t end, head_info *h, char *err, size
         first = 0;
     }
     if (h->chunked && h->has_length) {
-        set_err(err, errlen, "response: both Content-Length and chunked");
+        cw_errf(err, errlen, "response: both Content-Length and chunked");
         return -1;
     }
     if (h->status < 200) {
-        set_err(err, errlen, "response: unexpected interim status %d", h->status);
+        cw_errf(err, errlen, "response: unexpected interim status %d", h->status);
         return -1;
     }
     return 0;
@@ -335,13 +324,13 @@ static int walk_chunks(const char *buf, size_t len, int at_eof, size_t max_body,
         const char *nl = memchr(line, '\n', avail < 1024 ? avail : 1024);
         if (nl == NULL) {
             if (avail >= 1024) {
-                set_err(err, errlen, "response: chunk size line too long");
+                cw_errf(err, errlen, "response: chunk size line too long");
                 return CW_HTTP_PARSE_ERROR;
             }
             goto incomplete;
         }
         if (nl == line || nl[-1] != '\r') {
-            set_err(err, errlen, "response: chunk size line not ended by CRLF");
+            cw_errf(err, errlen, "response: chunk size line not ended by CRLF");
             return CW_HTTP_PARSE_ERROR;
         }
         size_t size = 0, digits = 0;
@@ -357,26 +346,26 @@ static int walk_chunks(const char *buf, size_t len, int at_eof, size_t max_body,
             else
                 break;
             if (++digits > 8) {
-                set_err(err, errlen, "response: chunk size too large");
+                cw_errf(err, errlen, "response: chunk size too large");
                 return CW_HTTP_PARSE_ERROR;
             }
             size = size * 16 + (size_t)v;
         }
         if (digits == 0 || (p < nl - 1 && *p != ';' && *p != ' ' && *p != '\t')) {
-            set_err(err, errlen, "response: malformed chunk size");
+            cw_errf(err, errlen, "response: malformed chunk size");
             return CW_HTTP_PARSE_ERROR;
         }
         pos = (size_t)(nl - buf) + 1;
         if (size == 0)
             break;
         if (size > max_body - total) {
-            set_err(err, errlen, "response: body larger than %zu bytes", max_body);
+            cw_errf(err, errlen, "response: body larger than %zu bytes", max_body);
             return CW_HTTP_PARSE_ERROR;
         }
         if (len - pos < size + 2)
             goto incomplete;
         if (buf[pos + size] != '\r' || buf[pos + size + 1] != '\n') {
-            set_err(err, errlen, "response: chunk not followed by CRLF");
+            cw_errf(err, errlen, "response: chunk not followed by CRLF");
             return CW_HTTP_PARSE_ERROR;
         }
         if (out != NULL)
@@ -394,7 +383,7 @@ static int walk_chunks(const char *buf, size_t len, int at_eof, size_t max_body,
             goto incomplete;
         }
         if (nl == line || nl[-1] != '\r') {
-            set_err(err, errlen, "response: trailer line not ended by CRLF");
+            cw_errf(err, errlen, "response: trailer line not ended by CRLF");
             return CW_HTTP_PARSE_ERROR;
         }
         size_t line_len = (size_t)(nl - line) + 1;
@@ -409,11 +398,11 @@ static int walk_chunks(const char *buf, size_t len, int at_eof, size_t max_body,
     return CW_HTTP_PARSE_DONE;
 
 too_long:
-    set_err(err, errlen, "response: trailers longer than 4096 bytes");
+    cw_errf(err, errlen, "response: trailers longer than 4096 bytes");
     return CW_HTTP_PARSE_ERROR;
 incomplete:
     if (at_eof) {
-        set_err(err, errlen, "response: connection closed in the middle of the chunked body");
+        cw_errf(err, errlen, "response: connection closed in the middle of the chunked body");
         return CW_HTTP_PARSE_ERROR;
     }
     return CW_HTTP_PARSE_MORE;
@@ -425,7 +414,7 @@ static int fill_response(cw_http_response *resp, const head_info *h, const char 
 {
     char *copy = malloc(body_len + 1);
     if (copy == NULL) {
-        set_err(err, errlen, "response: out of memory");
+        cw_errf(err, errlen, "response: out of memory");
         return CW_HTTP_PARSE_ERROR;
     }
     if (chunked) {
@@ -454,12 +443,12 @@ int cw_http_parse_response(const char *buf, size_t len, int at_eof, const cw_htt
     size_t end = header_end(buf, scan);
     if (end == 0) {
         if (len >= limits->max_header_bytes) {
-            set_err(err, errlen, "response: headers longer than %zu bytes",
+            cw_errf(err, errlen, "response: headers longer than %zu bytes",
                     limits->max_header_bytes);
             return CW_HTTP_PARSE_ERROR;
         }
         if (at_eof) {
-            set_err(err, errlen, len == 0 ? "response: connection closed without an answer"
+            cw_errf(err, errlen, len == 0 ? "response: connection closed without an answer"
                                           : "response: connection closed in the headers");
             return CW_HTTP_PARSE_ERROR;
         }
@@ -482,13 +471,13 @@ int cw_http_parse_response(const char *buf, size_t len, int at_eof, const cw_htt
     }
     if (h.has_length) {
         if (h.content_length > limits->max_body_bytes) {
-            set_err(err, errlen, "response: body of %zu bytes, more than %zu", h.content_length,
+            cw_errf(err, errlen, "response: body of %zu bytes, more than %zu", h.content_length,
                     limits->max_body_bytes);
             return CW_HTTP_PARSE_ERROR;
         }
         if (have < h.content_length) {
             if (at_eof) {
-                set_err(err, errlen, "response: connection closed after %zu of %zu body bytes",
+                cw_errf(err, errlen, "response: connection closed after %zu of %zu body bytes",
                         have, h.content_length);
                 return CW_HTTP_PARSE_ERROR;
             }
@@ -498,7 +487,7 @@ int cw_http_parse_response(const char *buf, size_t len, int at_eof, const cw_htt
     }
     /* No length: the body ends with the connection. */
     if (have > limits->max_body_bytes) {
-        set_err(err, errlen, "response: body larger than %zu bytes", limits->max_body_bytes);
+        cw_errf(err, errlen, "response: body larger than %zu bytes", limits->max_body_bytes);
         return CW_HTTP_PARSE_ERROR;
     }
     if (!at_eof)
@@ -697,7 +686,7 @@ int cw_http_request(const cw_http_url *url, const char *method, const char *path
                                body != NULL ? (content_type ? content_type : "application/json")
                                             : NULL,
                                body != NULL ? body_len : 0, why, sizeof(why)) != 0) {
-        set_err(err, errlen, "%s http://%s:%s: %s", method ? method : "?", url->host, url->port,
+        cw_errf(err, errlen, "%s http://%s:%s: %s", method ? method : "?", url->host, url->port,
                 why);
         return -1;
     }
@@ -713,7 +702,7 @@ int cw_http_request(const cw_http_url *url, const char *method, const char *path
         close(fd);
     if (rc != 0) {
         cw_http_response_free(resp);
-        set_err(err, errlen, "%s http://%s%s%s:%s%s%s: %s", method, strchr(url->host, ':') ? "[" : "",
+        cw_errf(err, errlen, "%s http://%s%s%s:%s%s%s: %s", method, strchr(url->host, ':') ? "[" : "",
                 url->host, strchr(url->host, ':') ? "]" : "", url->port, url->base_path, path,
                 why);
         return -1;

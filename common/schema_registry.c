@@ -10,19 +10,7 @@
 #include <time.h>
 
 #include "crc64_avro.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "errbuf.h"
 
 typedef struct {
     int32_t id;
@@ -62,12 +50,12 @@ cw_registry *cw_registry_new(const char *url, char *err, size_t errlen)
 {
     cw_registry *r = calloc(1, sizeof(*r));
     if (r == NULL) {
-        set_err(err, errlen, "schema registry: out of memory");
+        cw_errf(err, errlen, "schema registry: out of memory");
         return NULL;
     }
     char why[200];
     if (cw_http_url_parse(url, &r->url, why, sizeof(why)) != 0) {
-        set_err(err, errlen, "avro.registry_url: %s", why);
+        cw_errf(err, errlen, "avro.registry_url: %s", why);
         free(r);
         return NULL;
     }
@@ -77,7 +65,7 @@ cw_registry *cw_registry_new(const char *url, char *err, size_t errlen)
     r->limits = (cw_http_limits)CW_HTTP_DEFAULT_LIMITS;
     r->limits.timeout_ms = CW_REGISTRY_TIMEOUT_MS;
     if (pthread_mutex_init(&r->lock, NULL) != 0) {
-        set_err(err, errlen, "schema registry: cannot create a mutex");
+        cw_errf(err, errlen, "schema registry: cannot create a mutex");
         free(r);
         return NULL;
     }
@@ -119,7 +107,7 @@ static json_t *load_object(const char *body, size_t len, char *err, size_t errle
     json_error_t je;
     json_t *o = body != NULL ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &je) : NULL;
     if (!json_is_object(o)) {
-        set_err(err, errlen, "the registry's answer is not a JSON object");
+        cw_errf(err, errlen, "the registry's answer is not a JSON object");
         json_decref(o);
         return NULL;
     }
@@ -134,7 +122,7 @@ int cw_registry_parse_id(const char *body, size_t len, int32_t *id, char *err, s
     json_t *v = json_object_get(o, "id");
     int rc = -1;
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX)
-        set_err(err, errlen, "the registry's answer has no \"id\" from 0 to 2^31-1");
+        cw_errf(err, errlen, "the registry's answer has no \"id\" from 0 to 2^31-1");
     else {
         *id = (int32_t)json_integer_value(v);
         rc = 0;
@@ -155,14 +143,14 @@ int cw_registry_parse_schema(const char *body, size_t len, char **schema_json, c
     json_t *schema = json_object_get(o, "schema");
     if (type != NULL && !json_is_null(type) &&
         (!json_is_string(type) || strcmp(json_string_value(type), "AVRO") != 0)) {
-        set_err(err, errlen, "a %.40s schema, not Avro",
+        cw_errf(err, errlen, "a %.40s schema, not Avro",
                 json_is_string(type) ? json_string_value(type) : "non-Avro");
     } else if (!json_is_string(schema)) {
-        set_err(err, errlen, "the registry's answer has no \"schema\" string");
+        cw_errf(err, errlen, "the registry's answer has no \"schema\" string");
     } else {
         *schema_json = strdup(json_string_value(schema));
         if (*schema_json == NULL)
-            set_err(err, errlen, "out of memory");
+            cw_errf(err, errlen, "out of memory");
         else
             rc = 0;
     }
@@ -175,14 +163,14 @@ const cw_avro_schema *cw_registry_match_schema(const char *schema_json, char *er
     char *canonical = NULL;
     char why[200];
     if (cw_avro_canonical_form(schema_json, &canonical, why, sizeof(why)) != 0) {
-        set_err(err, errlen, "its schema does not parse: %s", why);
+        cw_errf(err, errlen, "its schema does not parse: %s", why);
         return NULL;
     }
     uint64_t fp = cw_avro_crc64((const uint8_t *)canonical, strlen(canonical));
     free(canonical);
     const cw_avro_schema *s = cw_avro_schema_by_fingerprint(fp);
     if (s == NULL)
-        set_err(err, errlen,
+        cw_errf(err, errlen,
                 "its schema (fingerprint %016" PRIx64 ") is none of this service's schemas", fp);
     return s;
 }
@@ -217,12 +205,12 @@ static int call(cw_registry *r, const char *method, const char *path, const char
     if (cw_http_request(&r->url, method, path, body != NULL ? "application/json" : NULL,
                         body, body != NULL ? strlen(body) : 0, &r->limits, resp, why,
                         sizeof(why)) != 0) {
-        set_err(err, errlen, "schema registry unreachable: %s", why);
+        cw_errf(err, errlen, "schema registry unreachable: %s", why);
         return -1;
     }
     if (resp->status != 200) {
         cw_registry_describe_error(resp->status, resp->body, resp->body_len, why, sizeof(why));
-        set_err(err, errlen, "%s %s%s: %s", method, r->url_text, path, why);
+        cw_errf(err, errlen, "%s %s%s: %s", method, r->url_text, path, why);
         cw_http_response_free(resp);
         return -1;
     }
@@ -234,12 +222,12 @@ int cw_registry_register(cw_registry *r, const cw_avro_schema *s, int32_t *id, c
 {
     char subject[256], path[400], why[700];
     if (cw_registry_subject(s, subject, sizeof(subject)) != 0) {
-        set_err(err, errlen, "schema %s: subject name too long", s->name);
+        cw_errf(err, errlen, "schema %s: subject name too long", s->name);
         return -1;
     }
     char *body = cw_registry_register_body(s->json);
     if (body == NULL) {
-        set_err(err, errlen, "schema %s: out of memory", s->name);
+        cw_errf(err, errlen, "schema %s: out of memory", s->name);
         return -1;
     }
     cw_http_response resp;
@@ -247,18 +235,18 @@ int cw_registry_register(cw_registry *r, const cw_avro_schema *s, int32_t *id, c
     int rc = call(r, "POST", path, body, &resp, why, sizeof(why));
     free(body);
     if (rc != 0) {
-        set_err(err, errlen, "registering %s (subject %s): %s", s->name, subject, why);
+        cw_errf(err, errlen, "registering %s (subject %s): %s", s->name, subject, why);
         return -1;
     }
     rc = cw_registry_parse_id(resp.body, resp.body_len, id, why, sizeof(why));
     cw_http_response_free(&resp);
     if (rc != 0) {
-        set_err(err, errlen, "registering %s (subject %s): %s", s->name, subject, why);
+        cw_errf(err, errlen, "registering %s (subject %s): %s", s->name, subject, why);
         return -1;
     }
     snprintf(path, sizeof(path), "/config/%s", subject);
     if (call(r, "PUT", path, "{\"compatibility\":\"BACKWARD\"}", &resp, why, sizeof(why)) != 0) {
-        set_err(err, errlen, "setting compatibility BACKWARD on subject %s: %s", subject, why);
+        cw_errf(err, errlen, "setting compatibility BACKWARD on subject %s: %s", subject, why);
         return -1;
     }
     cw_http_response_free(&resp);
@@ -271,14 +259,14 @@ int cw_registry_register_all(cw_registry *r, char *err, size_t errlen)
         const cw_avro_schema *s = cw_avro_schema_by_name(cw_embedded_schemas[i].name);
         int32_t id;
         if (s == NULL) {
-            set_err(err, errlen, "schema %s is not loaded (cw_avro_init first)",
+            cw_errf(err, errlen, "schema %s is not loaded (cw_avro_init first)",
                     cw_embedded_schemas[i].name);
             return -1;
         }
         if (cw_registry_register(r, s, &id, err, errlen) != 0)
             return -1;
         if (cw_avro_set_registry_id(s, id) != 0) {
-            set_err(err, errlen, "the registry gave %s the id %" PRId32 " of another schema",
+            cw_errf(err, errlen, "the registry gave %s the id %" PRId32 " of another schema",
                     s->name, id);
             return -1;
         }
@@ -297,19 +285,19 @@ static const cw_avro_schema *fetch(cw_registry *r, int32_t id, int *definitive, 
     char tmp[600];
     if (cw_http_request(&r->url, "GET", path, NULL, NULL, 0, &r->limits, &resp, tmp,
                         sizeof(tmp)) != 0) {
-        set_err(err, errlen, "schema registry unreachable: %s", tmp);
+        cw_errf(err, errlen, "schema registry unreachable: %s", tmp);
         return NULL;
     }
     if (resp.status == 404) {
         cw_registry_describe_error(resp.status, resp.body, resp.body_len, why, sizeof(why));
-        set_err(err, errlen, "the registry does not know it (%s)", why);
+        cw_errf(err, errlen, "the registry does not know it (%s)", why);
         cw_http_response_free(&resp);
         *definitive = 1;
         return NULL;
     }
     if (resp.status != 200) {
         cw_registry_describe_error(resp.status, resp.body, resp.body_len, why, sizeof(why));
-        set_err(err, errlen, "GET %s%s: %s", r->url_text, path, why);
+        cw_errf(err, errlen, "GET %s%s: %s", r->url_text, path, why);
         cw_http_response_free(&resp);
         return NULL;
     }
@@ -330,7 +318,7 @@ const cw_avro_schema *cw_registry_lookup_id(cw_registry *r, int32_t id, char *er
     if (known != NULL)
         return known;
     if (pthread_mutex_lock(&r->lock) != 0) {
-        set_err(err, errlen, "schema registry: lock failed");
+        cw_errf(err, errlen, "schema registry: lock failed");
         return NULL;
     }
     const cw_avro_schema *s = NULL;
@@ -338,13 +326,13 @@ const cw_avro_schema *cw_registry_lookup_id(cw_registry *r, int32_t id, char *er
         if (r->cache[i].id == id) {
             s = r->cache[i].schema;
             if (s == NULL)
-                set_err(err, errlen, "%s", r->cache[i].reason);
+                cw_errf(err, errlen, "%s", r->cache[i].reason);
             pthread_mutex_unlock(&r->lock);
             return s;
         }
     }
     if (r->unreachable_until_ms != 0 && now_ms() < r->unreachable_until_ms) {
-        set_err(err, errlen, "%s (not asked again for %d s)", r->unreachable_reason,
+        cw_errf(err, errlen, "%s (not asked again for %d s)", r->unreachable_reason,
                 CW_REGISTRY_RETRY_MS / 1000);
         pthread_mutex_unlock(&r->lock);
         return NULL;
@@ -366,7 +354,7 @@ const cw_avro_schema *cw_registry_lookup_id(cw_registry *r, int32_t id, char *er
     }
     pthread_mutex_unlock(&r->lock);
     if (s == NULL)
-        set_err(err, errlen, "%s", why);
+        cw_errf(err, errlen, "%s", why);
     return s;
 }
 
