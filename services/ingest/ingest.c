@@ -31,11 +31,13 @@ pthread_mutex_t *ingest_id_lock(ingest_ctx *ctx, const char *id)
 int ingest_ready(void *user_data, char *reason, size_t reason_len)
 {
     ingest_readiness *r = user_data;
+    if (cw_service_reachable(r->redis, r->producer, reason, reason_len) != 0)
+        return -1;
     /* From the start until the first look at Redis found the reference
      * data there, or rebuilt it. */
     if (atomic_load(&r->ingest->rebuilding)) {
         snprintf(reason, reason_len, "reference data not in Redis yet (rebuilding from Kafka)");
         return -1;
     }
-    return cw_service_reachable(r->redis, r->producer, reason, reason_len);
+    return 0;
 }

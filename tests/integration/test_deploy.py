@@ -1175,8 +1175,9 @@ def code_rebuild_topics():
     """The topics the C sources read from the beginning: in services/*/main.c
     the reload lists (bootstrap, reference, ingest's topics) and a checker's
     input topics (common/checker.c replays them after a Redis loss, unless
-    main.c turns that off with handlers.redis = NULL), and everywhere the
-    topic arguments of the whole-topic readers: names, macros, a table's
+    main.c turns that off with handlers.redis = NULL), the lists handed to
+    cw_state_bootstrap, and everywhere the topic arguments of the
+    whole-topic readers: names, macros, a table's
     entries (BOOKS[i].topic) or a list's (topics[i])."""
     sources = {}
     for dirpath, _, files in os.walk(os.path.join(REPO, "services")):
@@ -1200,6 +1201,11 @@ def code_rebuild_topics():
                 if array in ("bootstrap", "reference") or (
                         array == "topics" and "handlers.redis = NULL" not in text):
                     found.update(c_topic_names(items, defines))
+        # A list handed to the reference rebuild (cw_state_bootstrap), in
+        # whichever file makes it.
+        for array in re.findall(r"\bcw_state_bootstrap\([^,]+,[^,]+,\s*(\w+)\s*,", text):
+            if array in arrays:
+                found.update(c_topic_names(arrays[array], defines))
         for args in C_WHOLE_TOPIC_READ.findall(text):
             # A topic taken from a table (BOOKS[i].topic): every topic the
             # table names; from a list (topics[i]): every topic it holds.
