@@ -52,7 +52,7 @@ int cw_avro_configure(const cw_config *cfg, char *err, size_t errlen)
                                          : CW_AVRO_FRAMING_SINGLE_OBJECT);
     char count[24];
     snprintf(count, sizeof(count), "%zu", cw_embedded_schema_count);
-    cw_log(CW_LOG_INFO, registry_framing ? "schemas registered" : "schema registry for reading",
+    cw_log_info(registry_framing ? "schemas registered" : "schema registry for reading",
            "framing", registry_framing ? "registry" : "single-object", "registry", url,
            "schemas", registry_framing ? count : "0", NULL);
     return 0;

@@ -132,19 +132,19 @@ int cw_service_start(cw_service *svc, const char *name, int argc, char **argv,
         goto fail;
     }
     if (cw_avro_init(err, sizeof(err)) != 0) {
-        cw_log(CW_LOG_ERROR, "cannot load the Avro schemas", "error", err, NULL);
+        cw_log_error("cannot load the Avro schemas", "error", err, NULL);
         goto fail;
     }
     if (cw_avro_configure(svc->cfg, err, sizeof(err)) != 0) {
-        cw_log(CW_LOG_ERROR, "cannot configure the Avro codec", "error", err, NULL);
+        cw_log_error("cannot configure the Avro codec", "error", err, NULL);
         goto fail_avro;
     }
     if (cw_metrics_init(name, CW_VERSION) != 0) {
-        cw_log(CW_LOG_ERROR, "cannot initialise metrics", NULL);
+        cw_log_error("cannot initialise metrics", NULL);
         goto fail_avro;
     }
     if (cw_shutdown_install() != 0) {
-        cw_log(CW_LOG_ERROR, "cannot install signal handlers", NULL);
+        cw_log_error("cannot install signal handlers", NULL);
         goto fail_metrics;
     }
     return CW_SERVICE_RUN;
