@@ -25,6 +25,10 @@ COPY common/ common/
 COPY services/ services/
 COPY tests/CMakeLists.txt tests/
 COPY tests/unit/ tests/unit/
+# The top-level CMakeLists.txt also adds the benchmark programs and the
+# fuzzing option (off here): both are needed to configure.
+COPY tests/fuzz/option.cmake tests/fuzz/
+COPY tools/bench/ tools/bench/
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
  && cmake --build build -j "$(nproc)" \
  && ctest --test-dir build -L unit --output-on-failure

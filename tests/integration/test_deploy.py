@@ -47,6 +47,9 @@ LOCAL_DIR = os.path.join(REPO, "deploy", "local")
 TOPICS_TXT = os.path.join(LOCAL_DIR, "topics.txt")
 SERVICES_TXT = os.path.join(REPO, "deploy", "services.txt")
 COMPOSE_FILE = os.path.join(REPO, "docker-compose.yml")
+# On top of it where containers share the host's network (podman here:
+# deploy/containers/test runs both).
+COMPOSE_LOCAL_FILE = os.path.join(REPO, "docker-compose.local.yml")
 KUBERNETES_VERSION = "1.29"
 IMAGE = "carewatch"
 # The Python tools (tools/pyproject.toml), whose topic creator compose and
@@ -232,9 +235,11 @@ def interpolate(value, where):
             return "$"
         assert m.group(2) in (None, ":-", "-"), "%s: %s needs a variable set" % (where, m.group(0))
         return m.group(3) or ""
-    rest = INTERPOLATION.sub(one, value)
-    assert "${" not in rest, "%s: malformed substitution in %r" % (where, value)
-    return rest
+    # Checked on the text without its substitutions and $$ escapes: "$${X}"
+    # is the text ${X}, for the container's shell.
+    assert "${" not in INTERPOLATION.sub("", value), \
+        "%s: malformed substitution in %r" % (where, value)
+    return INTERPOLATION.sub(one, value)
 
 
 @functools.lru_cache(maxsize=None)
@@ -270,7 +275,8 @@ def compose_mounts(svc):
 COMPOSE_TOP = {"name", "services", "volumes", "networks", "configs", "secrets"}
 COMPOSE_SERVICE = {"image", "build", "command", "entrypoint", "environment", "env_file",
                    "ports", "volumes", "depends_on", "healthcheck", "restart", "init",
-                   "stop_grace_period", "user", "working_dir", "deploy", "labels"}
+                   "stop_grace_period", "user", "working_dir", "deploy", "labels",
+                   "read_only", "tmpfs"}
 RESTART = {"no", "always", "on-failure", "unless-stopped"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 DURATION = re.compile(r"^(\d+(\.\d+)?(us|ms|s|m|h))+$")
@@ -332,6 +338,8 @@ def test_compose_runs_every_service_with_health_checks_and_restarts():
         assert conditions["redis"] == "service_healthy", name
         mounts = {target: (source, ro) for source, target, ro in compose_mounts(svc)}
         assert mounts["/etc/carewatch"] == ("./deploy/docker/config", True), name
+        # As in Kubernetes (readOnlyRootFilesystem): only the volumes are written.
+        assert svc["read_only"] is True, name
         # Scaled instances cannot share a fixed host port: only ingest and the
         # desk (one instance: its transactional id fences a second) publish.
         if name not in ("ingest", "supervision-desk"):
@@ -427,6 +435,160 @@ def test_compose_publishes_the_api_port_of_every_service_with_one():
         container_ports = [int(str(p).rsplit(":", 1)[1]) for p in svc["ports"]]
         assert container_ports == [config["http.port"]] == [port], name
         assert config["http.bind"] == "0.0.0.0"
+
+
+# ---- docker-compose.local.yml: the stack on the host's network -------------------
+
+class ComposeTag(str):
+    """A value tagged !reset or !override in a compose file."""
+
+
+def _compose_tag(tag):
+    def construct(loader, node):
+        if isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        elif isinstance(node, yaml.MappingNode):
+            value = loader.construct_mapping(node, deep=True)
+        else:
+            value = loader.construct_scalar(node)
+        t = ComposeTag(tag)
+        t.value = value
+        return t
+    return construct
+
+
+class ComposeLoader(yaml.SafeLoader):
+    pass
+
+
+ComposeLoader.add_constructor("!reset", _compose_tag("!reset"))
+ComposeLoader.add_constructor("!override", _compose_tag("!override"))
+
+# The local stack's ports (deploy/local/env.sh and deploy/services.txt),
+# which the stack on the host's network must keep clear of.
+LOCAL_STACK_PORTS = {9092, 9093, 6379}
+
+
+@functools.lru_cache(maxsize=None)
+def compose_local():
+    with open(COMPOSE_LOCAL_FILE, encoding="utf-8") as f:
+        raw = yaml.load(f, Loader=ComposeLoader)  # noqa: S506 (SafeLoader with two tags)
+    return interpolate(raw, "compose.local")
+
+
+def test_compose_local_puts_every_service_on_the_host_network():
+    main, local = compose()["services"], compose_local()["services"]
+    assert set(local) == set(main), "docker-compose.local.yml names other services"
+    assert set(k for k in compose_local() if not k.startswith("x-")) == {"services"}
+    for name, svc in local.items():
+        # One network for all: a service left on the project's network
+        # would not reach 127.0.0.1 of the others.
+        assert svc["network_mode"] == "host", name
+        assert sorted(svc["extra_hosts"]) == ["kafka:127.0.0.1", "redis:127.0.0.1"], name
+        assert set(svc) <= COMPOSE_SERVICE | {"network_mode", "extra_hosts"}, name
+        # Published ports mean nothing on the host's network: taken away.
+        if "ports" in main[name]:
+            assert svc.get("ports") == "!reset", name
+
+
+def test_compose_local_ports_are_distinct_and_clear_of_the_local_stack():
+    listed = listed_services()
+    local = compose_local()["services"]
+    used = {}
+
+    def use(port, what):
+        port = int(port)
+        assert port not in used, "%s and %s both on %d" % (used.get(port), what, port)
+        assert port not in LOCAL_STACK_PORTS, "%s on the local stack's port %d" % (what, port)
+        assert port not in {s.admin_port for s in listed.values()} | \
+            {s.http_port for s in listed.values() if s.http_port}, \
+            "%s on a port of deploy/services.txt (%d)" % (what, port)
+        used[port] = what
+
+    for name, svc in compose_carewatch_services().items():
+        env = compose_env(local[name])
+        assert env["CAREWATCH_ADMIN_BIND"] == "127.0.0.1", name
+        # services.txt's admin port plus 20000, in services.txt's order.
+        assert int(env["CAREWATCH_ADMIN_PORT"]) == listed[name].admin_port + 20000, name
+        use(env["CAREWATCH_ADMIN_PORT"], name + " admin")
+        if listed[name].http_port:
+            assert env["CAREWATCH_HTTP_BIND"] == "127.0.0.1", name
+            use(env["CAREWATCH_HTTP_PORT"], name + " http")
+    kafka = compose_env(local["kafka"])
+    listeners = dict(item.split("://") for item in kafka["KAFKA_LISTENERS"].split(","))
+    for listener, address in listeners.items():
+        host, port = address.rsplit(":", 1)
+        assert host == "127.0.0.1", listener
+        use(port, "kafka " + listener)
+    redis = local["redis"]["command"]
+    assert redis[redis.index("--bind") + 1] == "127.0.0.1"
+    use(redis[redis.index("--port") + 1], "redis")
+
+
+def test_compose_local_kafka_redis_and_services_meet():
+    """The ports each side is given agree: Kafka's listeners and advertised
+    addresses, the controller, Redis's port for the services and for its
+    health check, ingest's port for the desk."""
+    local = compose_local()["services"]
+    main = compose()["services"]
+    kafka = dict(compose_env(main["kafka"]), **compose_env(local["kafka"]))
+    listeners = dict(item.split("://") for item in kafka["KAFKA_LISTENERS"].split(","))
+    advertised = dict(item.split("://") for item in kafka["KAFKA_ADVERTISED_LISTENERS"].split(","))
+    for name, address in advertised.items():
+        assert address.rsplit(":", 1)[1] == listeners[name].rsplit(":", 1)[1], name
+    assert kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@" + listeners["CONTROLLER"]
+    # The containers' listener keeps docker-compose.yml's address (kafka is
+    # 127.0.0.1 in every container), which the configuration files name.
+    internal = advertised[kafka["KAFKA_INTER_BROKER_LISTENER_NAME"]]
+    assert internal == dict(item.split("://") for item in compose_env(
+        main["kafka"])["KAFKA_ADVERTISED_LISTENERS"].split(","))[
+            compose_env(main["kafka"])["KAFKA_INTER_BROKER_LISTENER_NAME"]]
+    redis_cmd = local["redis"]["command"]
+    redis_port = redis_cmd[redis_cmd.index("--port") + 1]
+    assert redis_cmd[0] == "redis-server" and \
+        redis_cmd[redis_cmd.index("--appendonly") + 1] == "yes"
+    assert compose_env(local["redis"])["REDIS_PORT"] == redis_port
+    assert "REDIS_PORT" in main["redis"]["healthcheck"]["test"][1]
+    http = {}
+    for name in compose_carewatch_services():
+        env = compose_env(local[name])
+        if name != "supervision-desk":
+            assert env["CAREWATCH_REDIS_PORT"] == redis_port, name
+        if "CAREWATCH_HTTP_PORT" in env:
+            http[name] = env["CAREWATCH_HTTP_PORT"]
+    assert compose_env(local["supervision-desk"])["CAREWATCH_DESK_INGEST_URL"] == \
+        "http://127.0.0.1:%s" % http["ingest"]
+
+
+def test_compose_local_environment_is_accepted_by_the_binaries():
+    """Each service's configuration file with docker-compose.yml's
+    environment and docker-compose.local.yml's on top passes the binary's
+    --check-config, and every variable set is one of its keys."""
+    local = compose_local()["services"]
+    config_dir = os.path.join(DOCKER_DIR, "config")
+    for name, svc in compose_carewatch_services().items():
+        env = dict(compose_env(svc), **compose_env(local[name]))
+        unknown = set(env) - env_names(name)
+        assert not unknown, "docker-compose.local.yml sets %s for %s" % (unknown, name)
+        check_config(name, os.path.join(config_dir, name + ".yaml"), env)
+
+
+def test_compose_images_of_kafka_and_redis_are_variables():
+    """Where apache/kafka and redis cannot be pulled, local images stand in
+    (deploy/containers/kafka and redis): the compose file names them
+    through CAREWATCH_KAFKA_IMAGE and CAREWATCH_REDIS_IMAGE."""
+    with open(COMPOSE_FILE, encoding="utf-8") as f:
+        raw = yaml.safe_load(f)["services"]
+    assert raw["kafka"]["image"] == "${CAREWATCH_KAFKA_IMAGE:-apache/kafka:3.9.1}"
+    assert raw["redis"]["image"] == "${CAREWATCH_REDIS_IMAGE:-redis:7.2-bookworm}"
+    with open(os.path.join(REPO, "deploy", "containers", "kafka", "entrypoint.sh"),
+              encoding="utf-8") as f:
+        entrypoint = f.read()
+    assert "CLUSTER_ID" in entrypoint and "KAFKA_HEAP_OPTS" in entrypoint
+    hc = compose()["services"]["kafka"]["healthcheck"]["test"]
+    assert hc[1] == "/opt/kafka/bin/kafka-broker-api-versions.sh"
+    assert os.access(os.path.join(REPO, "deploy", "containers", "kafka",
+                                  "kafka-broker-api-versions.sh"), os.X_OK)
 
 
 # ---- the topic creator (carewatch_py.create_topics) -------------------------------
